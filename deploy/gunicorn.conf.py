@@ -1,0 +1,14 @@
+"""gunicorn settings shared by `make run` and the deployment; every value can be overridden by env."""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# Build the app in each worker after the fork, so no database connection is shared between them.
+preload_app = False

@@ -1,0 +1,90 @@
+"""Account forms. Labels and messages are lazy so they follow the request's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 128
+
+
+def _password(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(message=_l("Please enter a password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=PASSWORD_MAX,
+                message=_l(
+                    "The password must be %(min)d to %(max)d characters long.", min=PASSWORD_MIN, max=PASSWORD_MAX
+                ),
+            ),
+        ],
+    )
+
+
+def _email() -> EmailField:
+    return EmailField(
+        _l("E-mail"),
+        validators=[
+            DataRequired(message=_l("Please enter your e-mail address.")),
+            Length(max=254, message=_l("The e-mail address is too long.")),
+            Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
+        ],
+    )
+
+
+class SignupForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        validators=[
+            DataRequired(message=_l("Please enter your name.")),
+            Length(max=120, message=_l("At most %(max)d characters.", max=120)),
+        ],
+    )
+    email = _email()
+    company = StringField(
+        _l("Company"),
+        validators=[
+            DataRequired(message=_l("Please enter your company's name.")),
+            Length(max=120, message=_l("At most %(max)d characters.", max=120)),
+        ],
+    )
+    password = _password(_l("Password"))
+
+
+class LoginForm(FlaskForm):
+    email = _email()
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=_l("Please enter your password.")), Length(max=PASSWORD_MAX)],
+    )
+    remember = BooleanField(_l("Stay signed in"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _password(_l("New password"))
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(message=_l("Please enter your current password.")), Length(max=PASSWORD_MAX)],
+    )
+    password = _password(_l("New password"))
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[EqualTo("password", message=_l("The passwords do not match."))],
+    )

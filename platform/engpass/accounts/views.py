@@ -1,0 +1,204 @@
+"""Sign-up, login, logout, password reset and password change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from engpass import mail
+from engpass.accounts import service
+from engpass.accounts.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignupForm,
+)
+from engpass.db import db
+from engpass.extensions import limiter
+from engpass.i18n import LANGUAGES, SESSION_KEY
+from engpass.organizations.context import LAST_ORG_KEY, landing_membership
+from engpass.settings import Settings
+
+bp = Blueprint("accounts", __name__)
+
+
+def _settings() -> Settings:
+    return current_app.extensions["engpass.settings"]
+
+
+def _account_key() -> str:
+    """Rate-limit key for the account a form names, so one address cannot be hammered from many IPs."""
+    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _login_limit() -> str:
+    return _settings().login_rate_limit
+
+
+def _account_limit() -> str:
+    return _settings().account_rate_limit
+
+
+def _start_session(user: Any, remember: bool = False) -> None:
+    """Rotate the session: nothing from before the login survives except the language and last org."""
+    keep = {key: session[key] for key in (SESSION_KEY, LAST_ORG_KEY) if key in session}
+    session.clear()
+    session.update(keep)
+    login_user(user, remember=remember)
+
+
+def _after_login_target(user_id: int) -> str:
+    target = request.args.get("next", "")
+    # Only paths on this site: an absolute or scheme-relative URL would be an open redirect.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    membership = landing_membership(db.session, user_id, session.get(LAST_ORG_KEY))
+    if membership is None:
+        return url_for("organizations.no_organization")
+    return url_for("organizations.home", org_slug=membership.organization.slug)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def signup() -> Any:
+    if current_user.is_authenticated:
+        return redirect(_after_login_target(current_user.id))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user, org = service.sign_up(
+                db.session,
+                name=form.name.data,
+                email=form.email.data,
+                password=form.password.data,
+                company=form.company.data,
+                locale=session.get(SESSION_KEY) or request.accept_languages.best_match(list(LANGUAGES), "de"),
+            )
+        except service.EmailTaken:
+            db.session.rollback()
+            form.email.errors.append(_("An account with this e-mail address already exists. Please log in."))
+        else:
+            db.session.commit()
+            _start_session(user)
+            session[LAST_ORG_KEY] = org.slug
+            flash(_("Welcome to Engpass! Your company %(name)s is ready.", name=org.name), "success")
+            return redirect(url_for("organizations.home", org_slug=org.slug))
+    return render_template("accounts/signup.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key)
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(_after_login_target(current_user.id))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = service.authenticate(db.session, form.email.data, form.password.data)
+        if user is not None:
+            _start_session(user, remember=bool(form.remember.data))
+            return redirect(_after_login_target(user.id))
+        # One message for unknown e-mail and wrong password: no hint which accounts exist.
+        form.form_errors.append(_("E-mail or password is not correct."))
+        status = 401
+    elif form.errors:
+        status = 422
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    logout_user()
+    keep = session.get(SESSION_KEY)
+    session.clear()
+    if keep:
+        session[SESSION_KEY] = keep
+    flash(_("You have been logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key)
+def forgot_password() -> Any:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = service.find_user(db.session, form.email.data)
+        if user is not None:
+            token = service.make_reset_token(_settings().secret_key, user)
+            link = _settings().base_url.rstrip("/") + url_for("accounts.reset_password", token=token)
+            mail.send(
+                mail.render_mail(
+                    user.email,
+                    _("Reset your Engpass password"),
+                    "password_reset",
+                    user=user,
+                    link=link,
+                    minutes=_settings().password_reset_max_age // 60,
+                )
+            )
+        # The same answer whether or not the account exists.
+        flash(
+            _(
+                "If an account exists for this address, we have sent a link to reset the password. "
+                "It is valid for one hour."
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_password(token: str) -> Any:
+    settings = _settings()
+    user = service.user_for_reset_token(db.session, settings.secret_key, token, settings.password_reset_max_age)
+    if user is None:
+        flash(_("This link is invalid, expired or was already used. Please request a new one."), "error")
+        return redirect(url_for("accounts.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user.set_password(form.password.data)
+        db.session.commit()
+        _start_session(user)
+        flash(_("Your password has been changed."), "success")
+        return redirect(_after_login_target(user.id))
+    return render_template("accounts/reset_password.html", form=form, token=token), 422 if form.errors else 200
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append(_("The current password is not correct."))
+        else:
+            current_user.set_password(form.password.data)
+            db.session.commit()
+            # The session token changed: re-issue this session's cookie, the others are now signed out.
+            _start_session(current_user._get_current_object())
+            flash(_("Your password has been changed. Other sessions have been signed out."), "success")
+            return redirect(url_for("accounts.change_password"))
+    return render_template("accounts/change_password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/language", methods=["POST"])
+def set_language() -> Response:
+    code = request.form.get("locale", "")
+    if code in LANGUAGES:
+        session[SESSION_KEY] = code
+        if current_user.is_authenticated:
+            current_user.locale = code
+            db.session.commit()
+    target = request.form.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("index")
+    return redirect(target)

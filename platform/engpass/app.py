@@ -1,0 +1,155 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, redirect, render_template, request, session, url_for
+from flask_babel import format_currency, format_date, format_datetime, get_locale
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from engpass import (
+    models,  # noqa: F401  (every mapper configured before the first query)
+    tenancy,
+)
+from engpass.accounts.models import User
+from engpass.db import db
+from engpass.extensions import babel, csrf, limiter, login_manager
+from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
+from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership
+from engpass.organizations.service import memberships_of
+from engpass.outbox.publisher import CeleryPublisher
+from engpass.outbox.service import EXTENSION_KEY, install_relay_hooks
+from engpass.settings import REPO_ROOT, Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        "engpass",
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder="static",
+        instance_path=settings.instance_dir,
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.uses_https,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.uses_https,
+        PREFERRED_URL_SCHEME="https" if settings.uses_https else "http",
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="de",
+        BABEL_DEFAULT_TIMEZONE="Europe/Berlin",
+        BABEL_TRANSLATION_DIRECTORIES=str(REPO_ROOT / "platform" / "engpass" / "translations"),
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_ENABLED=settings.rate_limits_enabled,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    app.extensions["engpass.settings"] = settings
+
+    db.configure(settings.database_url)
+    app.extensions[EXTENSION_KEY] = CeleryPublisher(settings.broker_url)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+
+    _register_user_loader()
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_error_handlers(app)
+    return app
+
+
+def _register_user_loader() -> None:
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        ident, _, token = user_id.partition(":")
+        if not ident.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(ident))
+        # A changed password rotates the token: every older session ends here.
+        return user if user is not None and user.session_token == token else None
+
+    login_manager.localize_callback = _lazy_login_message
+
+
+def _lazy_login_message(message: str) -> str:
+    from flask_babel import gettext
+
+    return gettext(message)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from engpass.accounts.views import bp as accounts_bp
+    from engpass.audit.views import bp as audit_bp
+    from engpass.health.views import bp as health_bp
+    from engpass.organizations.views import bp as organizations_bp
+    from engpass.organizations.views import public_bp as organizations_public_bp
+
+    for blueprint in (accounts_bp, audit_bp, health_bp, organizations_bp, organizations_public_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(health_bp)
+
+    @app.route("/")
+    def index() -> Response | str:
+        if current_user.is_authenticated:
+            membership = landing_membership(db.session, current_user.id, session.get(LAST_ORG_KEY))
+            if membership is not None:
+                return redirect(url_for("organizations.home", org_slug=membership.organization.slug))
+            return redirect(url_for("organizations_public.no_organization"))
+        return render_template("landing.html")
+
+
+def _register_request_hooks(app: Flask) -> None:
+    install_relay_hooks()
+
+    @app.teardown_appcontext
+    def _end_session(_exc: BaseException | None) -> None:
+        db.remove()
+        tenancy.clear()
+
+    @app.context_processor
+    def _shell_context() -> dict[str, Any]:
+        memberships = memberships_of(db.session, current_user.id) if current_user.is_authenticated else []
+        return {
+            "my_memberships": memberships,
+            "languages": LANGUAGES,
+            "has_role": has_role,
+            "role_label": role_label,
+            "get_locale": get_locale,
+            "format_currency": format_currency,
+            "format_date": format_date,
+            "format_datetime": format_datetime,
+        }
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        if request.path.startswith("/o/") or request.path.startswith("/account"):
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        if request.path == "/healthz" or request.accept_mimetypes.best == "application/json":
+            return {"error": error.name, "status": error.code}, error.code
+        return render_template("errors/error.html", error=error), error.code

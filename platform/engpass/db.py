@@ -1,0 +1,80 @@
+"""Engine, session and declarative base shared by the web app, the CLI and the workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        # SQLite files are shared by web, worker and CLI processes: no pooling across forks,
+        # and a busy timeout instead of "database is locked" errors.
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """Holds the engine and the request/task-scoped session."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.factory = sessionmaker(expire_on_commit=False)
+        self.session: scoped_session[Session] = scoped_session(self.factory)
+
+    def configure(self, url: str) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        self.engine = make_engine(url)
+        self.factory.configure(bind=self.engine)
+
+    def remove(self) -> None:
+        self.session.remove()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session of its own that commits on success; for CLI commands and tasks."""
+        session = self.factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+db = Database()

@@ -1,0 +1,78 @@
+"""Demo data: German companies and a consultancy, loaded idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engpass.accounts.models import User
+from engpass.accounts.service import create_user, find_user
+from engpass.organizations.models import Membership, Organization, OrgKind, Role
+from engpass.organizations.service import add_member, create_organization
+
+DEMO_PASSWORD = "engpass-demo"
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    name: str
+    kind: OrgKind
+    hourly_rate: Decimal
+    members: tuple[tuple[str, str, Role], ...]  # e-mail, name, role; the first is the owner
+
+
+DEMO_ORGS = (
+    DemoOrg(
+        "Müller Metallbau GmbH",
+        OrgKind.company,
+        Decimal("65.00"),
+        (
+            ("owner@demo.example", "Sabine Müller", Role.owner),
+            ("jonas@demo.example", "Jonas Becker", Role.member),
+            ("viewer@demo.example", "Frieda Vogel", Role.viewer),
+        ),
+    ),
+    DemoOrg(
+        "Schneider Logistik KG",
+        OrgKind.company,
+        Decimal("58.00"),
+        (
+            ("schneider@demo.example", "Thomas Schneider", Role.owner),
+            ("admin@demo.example", "Aylin Kaya", Role.admin),
+        ),
+    ),
+    DemoOrg(
+        "Weber & Partner Unternehmensberatung",
+        OrgKind.consultancy,
+        Decimal("120.00"),
+        (("consultant@demo.example", "Petra Weber", Role.owner),),
+    ),
+)
+
+
+def _user(session: Session, email: str, name: str) -> User:
+    return find_user(session, email) or create_user(session, email, name, DEMO_PASSWORD)
+
+
+def load_demo(session: Session) -> list[tuple[str, str]]:
+    """Create what is missing; returns the logins with a short description."""
+    logins: list[tuple[str, str]] = []
+    for spec in DEMO_ORGS:
+        owner_email, owner_name, _ = spec.members[0]
+        owner = _user(session, owner_email, owner_name)
+        org = session.scalars(select(Organization).where(Organization.name == spec.name)).first()
+        if org is None:
+            org = create_organization(session, spec.name, owner, kind=spec.kind, hourly_rate=spec.hourly_rate)
+        for email, name, role in spec.members:
+            user = _user(session, email, name)
+            exists = session.scalar(
+                select(Membership.id).where(Membership.user_id == user.id, Membership.organization_id == org.id)
+            )
+            if exists is None:
+                add_member(session, org, user, role)
+            logins.append((email, f"{role.value} · {org.name}"))
+    session.flush()
+    return logins

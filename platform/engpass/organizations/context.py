@@ -1,0 +1,110 @@
+"""Resolving the organization of a request from its URL, and guarding who may see it.
+
+Every organization page is registered through ``org_blueprint``, so the slug is
+resolved, membership checked and the tenant context set in one place. Another
+organization's page answers 404 exactly like a slug that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, g, session
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager
+from werkzeug.local import LocalProxy
+
+from engpass import tenancy
+from engpass.db import db, utcnow
+from engpass.extensions import login_manager
+from engpass.organizations.models import Membership, Organization, Role
+
+LAST_ORG_KEY = "last_org"
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROLE_RANK = {Role.viewer: 0, Role.member: 1, Role.admin: 2, Role.owner: 3}
+
+current_org: Organization = cast(Organization, LocalProxy(lambda: g.org))
+current_membership: Membership = cast(Membership, LocalProxy(lambda: g.membership))
+
+
+def org_blueprint(name: str, import_name: str, url_prefix: str = "") -> Blueprint:
+    """A blueprint whose every route lives under ``/o/<org_slug>`` and requires membership."""
+    bp = Blueprint(name, import_name, url_prefix="/o/<org_slug>" + url_prefix)
+    bp.url_value_preprocessor(_pull_slug)
+    bp.url_defaults(_add_slug)
+    bp.before_request(_resolve_org)
+    return bp
+
+
+def _pull_slug(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.org_slug = (values or {}).pop("org_slug", None)
+
+
+def _add_slug(_endpoint: str, values: dict[str, Any]) -> None:
+    if "org_slug" not in values and getattr(g, "org", None) is not None:
+        values["org_slug"] = g.org.slug
+
+
+def membership_for(session: Session, slug: str, user_id: int) -> Membership | None:
+    """The user's membership in the organization with ``slug``, organization loaded, in one query."""
+    stmt = (
+        select(Membership).join(Membership.organization).where(Organization.slug == slug, Membership.user_id == user_id)
+    )
+    return session.scalars(stmt.options(contains_eager(Membership.organization))).first()
+
+
+def _resolve_org() -> Any:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    slug = g.get("org_slug")
+    if not slug or len(slug) > 63:
+        abort(404)
+    membership = membership_for(db.session, slug, current_user.id)
+    if membership is None:
+        abort(404)
+    g.org = membership.organization
+    g.membership = membership
+    tenancy.activate(db.session, membership.organization_id)
+    if session.get(LAST_ORG_KEY) != slug:
+        session[LAST_ORG_KEY] = slug
+        membership.last_used_at = utcnow()
+        db.session.commit()
+    return None
+
+
+def has_role(minimum: Role) -> bool:
+    membership = g.get("membership")
+    return membership is not None and ROLE_RANK[membership.role] >= ROLE_RANK[minimum]
+
+
+def require_role(minimum: Role) -> Callable[[F], F]:
+    """Refuse with 403: the organization is the user's own, so its existence is no secret."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not has_role(minimum):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+def landing_membership(session: Session, user_id: int, preferred_slug: str | None) -> Membership | None:
+    """Where a user lands after login: the organization used last, else the most recently used one."""
+    if preferred_slug:
+        membership = membership_for(session, preferred_slug, user_id)
+        if membership is not None:
+            return membership
+    stmt = (
+        select(Membership)
+        .where(Membership.user_id == user_id)
+        .order_by(Membership.last_used_at.desc().nulls_last(), Membership.id)
+    )
+    return session.scalars(stmt).first()

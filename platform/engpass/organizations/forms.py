@@ -1,0 +1,43 @@
+"""Organization settings form."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange
+
+from engpass.i18n import LANGUAGES
+
+CURRENCIES = ["EUR", "CHF", "USD", "GBP", "PLN", "CZK", "DKK", "SEK"]
+
+
+def timezone_choices() -> list[str]:
+    return sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/"))
+
+
+class OrganizationSettingsForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[
+            DataRequired(message=_l("Please enter a name.")),
+            Length(max=120, message=_l("At most %(max)d characters.", max=120)),
+        ],
+    )
+    locale = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    timezone = SelectField(_l("Time zone"))
+    currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES])
+    default_hourly_rate = DecimalField(
+        _l("Default hourly rate"),
+        places=2,
+        validators=[
+            DataRequired(message=_l("Please enter an hourly rate.")),
+            NumberRange(min=0, max=10000, message=_l("Please enter a rate between 0 and 10,000.")),
+        ],
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [(tz, tz) for tz in timezone_choices()]

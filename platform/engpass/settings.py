@@ -1,0 +1,103 @@
+"""One settings object, read from ``ENGPASS_*`` environment variables inside ``create_app``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "ENGPASS_"
+
+
+def _instance_dir() -> Path:
+    return Path(os.environ.get(f"{PREFIX}INSTANCE_DIR", REPO_ROOT / "instance")).resolve()
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """Generate the embedded secret once and keep it readable only by its owner."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass
+class Settings:
+    """Every knob of the platform. Empty strings mean "use the embedded default"."""
+
+    database_url: str = ""
+    migration_database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = ""
+    smtp_url: str = ""
+    mail_from: str = "Engpass <noreply@engpass.local>"
+    base_url: str = "http://127.0.0.1:5000"
+    instance_dir: str = ""
+    outbox_dir: str = ""
+    login_rate_limit: str = "10 per minute"
+    account_rate_limit: str = "5 per minute"
+    password_reset_max_age: int = 3600
+    rate_limits_enabled: bool = True
+
+    @classmethod
+    def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get(PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                values[f.name] = int(raw)
+            elif f.type in ("bool", bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                values[f.name] = raw
+        values.update(overrides or {})
+        settings = cls(**values)
+        settings.fill_defaults()
+        return settings
+
+    def fill_defaults(self) -> None:
+        instance = Path(self.instance_dir) if self.instance_dir else _instance_dir()
+        self.instance_dir = str(instance)
+        if not self.database_url:
+            instance.mkdir(parents=True, exist_ok=True)
+            self.database_url = f"sqlite:///{instance / 'engpass.sqlite3'}"
+        self.database_url = normalize_database_url(self.database_url)
+        self.migration_database_url = normalize_database_url(self.migration_database_url or self.database_url)
+        if not self.secret_key:
+            self.secret_key = _secret_key(instance)
+        if not self.outbox_dir:
+            self.outbox_dir = str(instance / "outbox")
+
+    @property
+    def broker_url(self) -> str:
+        """Redis when configured; otherwise Kombu's SQLAlchemy transport on a file next to the database."""
+        if self.redis_url:
+            return self.redis_url
+        return f"sqla+sqlite:///{Path(self.instance_dir) / 'broker.sqlite3'}"
+
+    @property
+    def uses_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URLs operators paste (``postgres://``) and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

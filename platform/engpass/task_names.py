@@ -1,0 +1,4 @@
+"""Names of the workers' tasks. ``engpass`` enqueues by name and never imports ``workers``."""
+
+SEND_WELCOME = "engpass.accounts.send_welcome"
+OUTBOX_SWEEP = "engpass.outbox.sweep"
