@@ -2,6 +2,7 @@
 
 import os
 
+# `make run` passes --bind 127.0.0.1:$PORT on the command line, which wins over this file.
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 worker_class = "sync"
@@ -12,3 +13,7 @@ accesslog = "-"
 errorlog = "-"
 # Build the app in each worker after the fork, so no database connection is shared between them.
 preload_app = False
+# gunicorn >= 25 opens a control socket at one fixed path per user ($XDG_RUNTIME_DIR or ~/.gunicorn):
+# a second instance on the same machine takes it over, and stopping either deletes it. We do not use
+# `gunicornc`, so it stays off.
+control_socket_disable = True
