@@ -32,8 +32,8 @@ from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.outbox.service import EXTENSION_KEY
 from engpass.settings import Settings
+from tests.helpers import PASSWORD
 
-PASSWORD = "correct horse battery"
 APP_ROLE = "engpass_app_test"
 APP_ROLE_PASSWORD = "app-role-secret"
 
@@ -155,15 +155,28 @@ def connection(engine: Engine) -> Iterator[Connection]:
     tenancy.clear()
 
 
-@pytest.fixture
-def app(settings: Settings, connection: Connection) -> Iterator[Flask]:
+def build_app(settings: Settings, connection: Connection) -> Flask:
+    """An app whose sessions live inside the test's transaction and whose broker is a recorder."""
     app = create_app(settings)
     app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
     app.extensions[EXTENSION_KEY] = RecordingPublisher()
     db.factory.configure(bind=connection, join_transaction_mode="create_savepoint")
-    with app.app_context():
-        yield app
+    return app
+
+
+@pytest.fixture
+def app(settings: Settings, connection: Connection) -> Iterator[Flask]:
+    """No app context stays pushed: each test request then gets its own, as in production
+    (fresh ``g``, session removed at teardown). Use ``app_context`` for code that needs one."""
+    app = build_app(settings, connection)
+    yield app
     db.factory.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture
+def app_context(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
 
 
 @pytest.fixture
@@ -172,8 +185,11 @@ def publisher(app: Flask) -> RecordingPublisher:
 
 
 @pytest.fixture
-def session(app: Flask) -> Session:
-    return db.session()
+def session(app: Flask) -> Iterator[Session]:
+    """The test's own session on the test transaction, apart from the sessions of requests."""
+    session = db.factory()
+    yield session
+    session.close()
 
 
 @pytest.fixture
@@ -247,11 +263,3 @@ def count_queries(connection: Connection) -> Callable[[], Any]:
             event.remove(connection, "before_cursor_execute", _record)
 
     return _count
-
-
-def csrf_token_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in page"
-    return match.group(1)

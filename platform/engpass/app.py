@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask, abort, redirect, render_template, request, session, url_for
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -117,6 +117,13 @@ def _register_request_hooks(app: Flask) -> None:
     def _end_session(_exc: BaseException | None) -> None:
         db.remove()
         tenancy.clear()
+
+    @app.before_request
+    def _refuse_nul_bytes() -> None:
+        # No database text field can hold NUL; refuse such input before it reaches one.
+        values = [request.path, *request.args.values(), *request.form.values()]
+        if any("\x00" in value for value in values):
+            abort(400)
 
     @app.context_processor
     def _shell_context() -> dict[str, Any]:

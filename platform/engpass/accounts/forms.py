@@ -27,9 +27,14 @@ def _password(label: str) -> PasswordField:
     )
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 def _email() -> EmailField:
     return EmailField(
         _l("E-mail"),
+        filters=[_strip],
         validators=[
             DataRequired(message=_l("Please enter your e-mail address.")),
             Length(max=254, message=_l("The e-mail address is too long.")),

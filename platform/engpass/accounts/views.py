@@ -59,7 +59,7 @@ def _after_login_target(user_id: int) -> str:
         return target
     membership = landing_membership(db.session, user_id, session.get(LAST_ORG_KEY))
     if membership is None:
-        return url_for("organizations.no_organization")
+        return url_for("organizations_public.no_organization")
     return url_for("organizations.home", org_slug=membership.organization.slug)
 
 

@@ -7,6 +7,7 @@ organization's page answers 404 exactly like a slug that does not exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -23,6 +24,7 @@ from engpass.extensions import login_manager
 from engpass.organizations.models import Membership, Organization, Role
 
 LAST_ORG_KEY = "last_org"
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 F = TypeVar("F", bound=Callable[..., Any])
 
 ROLE_RANK = {Role.viewer: 0, Role.member: 1, Role.admin: 2, Role.owner: 3}
@@ -61,7 +63,7 @@ def _resolve_org() -> Any:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     slug = g.get("org_slug")
-    if not slug or len(slug) > 63:
+    if not slug or not SLUG_PATTERN.fullmatch(slug):
         abort(404)
     membership = membership_for(db.session, slug, current_user.id)
     if membership is None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectField, StringField
+from wtforms import DecimalField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from engpass.i18n import LANGUAGES
@@ -14,8 +15,9 @@ from engpass.i18n import LANGUAGES
 CURRENCIES = ["EUR", "CHF", "USD", "GBP", "PLN", "CZK", "DKK", "SEK"]
 
 
-def timezone_choices() -> list[str]:
-    return sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/"))
+@cache
+def timezone_choices() -> tuple[str, ...]:
+    return tuple(sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/")))
 
 
 class OrganizationSettingsForm(FlaskForm):
@@ -26,9 +28,9 @@ class OrganizationSettingsForm(FlaskForm):
             Length(max=120, message=_l("At most %(max)d characters.", max=120)),
         ],
     )
-    locale = SelectField(_l("Language"), choices=list(LANGUAGES.items()))
+    locale = SelectField(_l("Language"), choices=[SelectChoice(code, label) for code, label in LANGUAGES.items()])
     timezone = SelectField(_l("Time zone"))
-    currency = SelectField(_l("Currency"), choices=[(c, c) for c in CURRENCIES])
+    currency = SelectField(_l("Currency"), choices=[SelectChoice(c) for c in CURRENCIES])
     default_hourly_rate = DecimalField(
         _l("Default hourly rate"),
         places=2,
@@ -40,4 +42,4 @@ class OrganizationSettingsForm(FlaskForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.timezone.choices = [(tz, tz) for tz in timezone_choices()]
+        self.timezone.choices = [SelectChoice(tz) for tz in timezone_choices()]

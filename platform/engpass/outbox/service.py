@@ -41,7 +41,7 @@ def enqueue(session: Session, task_name: str, **kwargs: Any) -> OutboxMessage:
         payload.setdefault("org_id", org_id)
     message = OutboxMessage(organization_id=payload.get("org_id"), task_name=task_name, kwargs=payload)
     session.add(message)
-    session.flush([message])
+    session.flush()
     session.info.setdefault(PENDING_IDS_KEY, []).append(message.id)
     return message
 

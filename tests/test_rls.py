@@ -1,0 +1,102 @@
+"""The database half of tenant isolation: PostgreSQL row-level security beneath the ORM filter."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
+
+from engpass import tenancy
+from engpass.db import make_engine
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def committed_orgs(postgres):
+    """Two organizations with one audit event each, committed by the owner role (RLS is forced on it too)."""
+    owner = make_engine(postgres["owner"])
+    ids = {}
+    with owner.begin() as conn:
+        for slug in ("rls-a", "rls-b"):
+            org_id = conn.execute(
+                text(
+                    "INSERT INTO organizations (name, slug, kind, locale, timezone, currency, default_hourly_rate,"
+                    " created_at) VALUES (:n, :s, 'company', 'de', 'Europe/Berlin', 'EUR', 65, now()) RETURNING id"
+                ),
+                {"n": slug.upper(), "s": slug},
+            ).scalar_one()
+            conn.execute(text("SELECT set_config('app.org_id', :v, true)"), {"v": str(org_id)})
+            conn.execute(
+                text(
+                    "INSERT INTO audit_events (organization_id, action, details, created_at)"
+                    " VALUES (:o, 'rls.seed', '{}', now())"
+                ),
+                {"o": org_id},
+            )
+            ids[slug] = org_id
+    yield ids
+    with owner.begin() as conn:
+        conn.execute(text("DELETE FROM organizations WHERE slug IN ('rls-a', 'rls-b')"))
+    owner.dispose()
+
+
+def _seeds(conn):
+    return conn.execute(text("SELECT organization_id FROM audit_events WHERE action = 'rls.seed'")).scalars().all()
+
+
+def test_app_role_is_neither_owner_nor_superuser(postgres):
+    engine = make_engine(postgres["app"])
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
+        owner = conn.execute(text("SELECT tableowner FROM pg_tables WHERE tablename = 'audit_events'")).scalar_one()
+        me = conn.execute(text("SELECT current_user")).scalar_one()
+    engine.dispose()
+    assert row == (False, False)
+    assert owner != me
+
+
+def test_raw_sql_without_context_sees_no_rows(postgres, committed_orgs):
+    engine = make_engine(postgres["app"])
+    with engine.connect() as conn:
+        assert _seeds(conn) == []
+    engine.dispose()
+
+
+def test_raw_sql_with_a_context_sees_only_that_organization(postgres, committed_orgs):
+    engine = make_engine(postgres["app"])
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.org_id', :v, true)"), {"v": str(committed_orgs["rls-a"])})
+        assert _seeds(conn) == [committed_orgs["rls-a"]]
+    engine.dispose()
+
+
+def test_setting_is_transaction_local(postgres, committed_orgs):
+    engine = make_engine(postgres["app"])
+    with engine.connect() as conn:
+        with conn.begin():
+            conn.execute(text("SELECT set_config('app.org_id', :v, true)"), {"v": str(committed_orgs["rls-a"])})
+        with conn.begin():
+            assert _seeds(conn) == []
+    engine.dispose()
+
+
+def test_app_role_cannot_write_into_another_organization(postgres, committed_orgs):
+    engine = make_engine(postgres["app"])
+    with pytest.raises(ProgrammingError, match="row-level security"), engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.org_id', :v, true)"), {"v": str(committed_orgs["rls-a"])})
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (organization_id, action, details, created_at) VALUES (:o, 'x', '{}', now())"
+            ),
+            {"o": committed_orgs["rls-b"]},
+        )
+    engine.dispose()
+
+
+def test_session_applies_the_tenant_setting_to_raw_sql(postgres, committed_orgs):
+    """The ORM session sets app.org_id at the start of each transaction, so even raw SQL through it is scoped."""
+    engine = make_engine(postgres["app"])
+    with Session(engine) as session, tenancy.tenant_context(session, committed_orgs["rls-b"]):
+        rows = session.execute(text("SELECT organization_id FROM audit_events WHERE action = 'rls.seed'")).all()
+    engine.dispose()
+    assert [r[0] for r in rows] == [committed_orgs["rls-b"]]

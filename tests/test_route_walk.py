@@ -1,0 +1,106 @@
+"""Walks the URL map: every organization page of another tenant answers 404, never 403 or 200."""
+
+import re
+
+import pytest
+
+from engpass.organizations.models import Role
+
+ORG_PREFIX = "/o/<org_slug>"
+# Every route outside /o/<org_slug>/ must be listed here on purpose.
+PUBLIC_RULES = {
+    "/",
+    "/healthz",
+    "/login",
+    "/logout",
+    "/signup",
+    "/language",
+    "/welcome",
+    "/password/forgot",
+    "/password/reset/<token>",
+    "/account/password",
+    "/static/<path:filename>",
+}
+
+
+def _org_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith(ORG_PREFIX)]
+
+
+def _fill(rule, slug):
+    def value(match):
+        converter, _, name = match.group(1).rpartition(":")
+        if name == "org_slug":
+            return slug
+        return "1" if converter == "int" else "x"
+
+    return re.sub(r"<([^>]+)>", value, rule.rule)
+
+
+def test_every_route_is_org_scoped_or_explicitly_public(app):
+    unlisted = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if not rule.rule.startswith(ORG_PREFIX) and rule.rule not in PUBLIC_RULES
+    }
+    assert unlisted == set(), "new public routes must be added to PUBLIC_RULES deliberately"
+
+
+def test_organization_routes_exist(app):
+    assert len(_org_rules(app)) >= 3
+
+
+@pytest.mark.parametrize("role", [Role.owner, Role.viewer])
+def test_another_organizations_pages_answer_404(app, client, make_user, make_org, login, role):
+    victim = make_org("Opfer GmbH")
+    outsider = make_user()
+    make_org("Eigene Firma", owner=make_user(), members={outsider: role})
+    login(outsider)
+    checked = 0
+    for rule in _org_rules(app):
+        url = _fill(rule, victim.slug)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"name": "hijack"})
+            assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+            assert "Opfer" not in response.text
+            checked += 1
+    assert checked >= 3
+
+
+def test_unknown_and_hostile_slugs_answer_404(app, client, make_user, make_org, login):
+    user = make_user()
+    make_org(owner=user)
+    login(user)
+    for slug in ("does-not-exist", "x" * 300, "ä-ö", "..", "1%20OR%201=1", "UPPER", "-leading"):
+        assert client.get(f"/o/{slug}/").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_login_without_learning_anything(app, client, make_org):
+    org = make_org("Geheim AG")
+    for rule in _org_rules(app):
+        response = client.get(_fill(rule, org.slug))
+        assert response.status_code == 302
+        assert response.location.startswith("/login")
+        assert "Geheim" not in response.text
+
+
+def test_own_pages_never_fail(app, client, make_user, make_org, login):
+    for role in Role:
+        user = make_user()
+        org = make_org(owner=make_user(), members={user: role})
+        client.post("/logout")
+        login(user)
+        for rule in _org_rules(app):
+            if "GET" not in rule.methods or rule.arguments - {"org_slug"}:
+                continue
+            response = client.get(_fill(rule, org.slug))
+            assert response.status_code in (200, 403), f"{role} GET {rule.rule}: {response.status_code}"
+
+
+def test_nul_bytes_anywhere_are_a_clean_400(client, make_user, make_org, login):
+    user = make_user()
+    org = make_org(owner=user)
+    assert client.post("/login", data={"email": "a\x00@example.com", "password": "x"}).status_code == 400
+    login(user)
+    assert client.get(f"/o/{org.slug}/audit/?action=a%00b").status_code == 400
+    assert client.get("/o/%00/").status_code in (400, 404)

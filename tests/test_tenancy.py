@@ -1,0 +1,111 @@
+"""The application half of tenant isolation: every ORM statement is scoped to one organization."""
+
+import pytest
+from sqlalchemy import func, select, update
+
+from engpass import tenancy
+from engpass.audit.models import AuditEvent
+from engpass.audit.service import record
+from engpass.organizations.models import Organization
+
+
+@pytest.fixture
+def two_orgs(session, make_org):
+    a, b = make_org("Alpha GmbH"), make_org("Beta KG")
+    for org in (a, b):
+        with tenancy.tenant_context(session, org.id):
+            record(session, "test.event", actor_id=None, org=org.slug)
+            session.commit()
+    return a, b
+
+
+def test_query_sees_only_the_current_organization(session, two_orgs):
+    a, b = two_orgs
+    with tenancy.tenant_context(session, a.id):
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "test.event")).all()
+    assert [e.details["org"] for e in events] == [a.slug]
+
+
+def test_aggregates_and_joins_are_scoped_too(session, two_orgs):
+    a, _ = two_orgs
+    with tenancy.tenant_context(session, a.id):
+        count = session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "test.event"))
+        joined = session.scalars(
+            select(Organization.slug).join(AuditEvent, AuditEvent.organization_id == Organization.id)
+        ).all()
+    assert count == 1
+    assert set(joined) == {a.slug}
+
+
+def test_get_by_primary_key_of_another_tenant_returns_nothing(session, two_orgs):
+    a, b = two_orgs
+    with tenancy.tenant_context(session, b.id):
+        b_event_id = session.scalar(select(AuditEvent.id).where(AuditEvent.action == "test.event"))
+    session.expunge_all()
+    with tenancy.tenant_context(session, a.id):
+        assert session.get(AuditEvent, b_event_id) is None
+
+
+def test_querying_a_tenant_model_without_context_raises(session, two_orgs):
+    with pytest.raises(tenancy.TenantContextMissing):
+        session.scalars(select(AuditEvent)).all()
+
+
+def test_non_tenant_models_need_no_context(session, two_orgs):
+    assert session.scalar(select(func.count(Organization.id))) >= 2
+
+
+def test_insert_is_stamped_with_the_current_organization(session, two_orgs):
+    a, _ = two_orgs
+    with tenancy.tenant_context(session, a.id):
+        event = record(session, "stamped", actor_id=None)
+        session.flush()
+    assert event.organization_id == a.id
+
+
+def test_insert_without_context_is_refused(session, two_orgs):
+    session.add(AuditEvent(action="orphan", details={}))
+    with pytest.raises(tenancy.TenantContextMissing):
+        session.flush()
+    session.rollback()
+
+
+def test_insert_into_another_organization_is_refused(session, two_orgs):
+    a, b = two_orgs
+    with tenancy.tenant_context(session, a.id):
+        session.add(AuditEvent(action="smuggled", details={}, organization_id=b.id))
+        with pytest.raises(tenancy.CrossTenantWrite):
+            session.flush()
+        session.rollback()
+
+
+def test_changing_another_tenants_row_is_refused(session, two_orgs):
+    a, b = two_orgs
+    with tenancy.tenant_context(session, b.id):
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "test.event")).one()
+    with tenancy.tenant_context(session, a.id):
+        event.action = "tampered"
+        with pytest.raises(tenancy.CrossTenantWrite):
+            session.flush()
+        session.rollback()
+
+
+def test_bulk_update_touches_only_the_current_organization(session, two_orgs):
+    a, b = two_orgs
+    with tenancy.tenant_context(session, a.id):
+        session.execute(
+            update(AuditEvent).where(AuditEvent.action == "test.event").values(action="renamed"),
+            execution_options={"synchronize_session": False},
+        )
+        session.commit()
+    with tenancy.tenant_context(session, b.id):
+        assert session.scalar(select(AuditEvent.action).where(AuditEvent.details.is_not(None))) == "test.event"
+
+
+def test_context_is_restored_after_the_block(session, two_orgs):
+    a, b = two_orgs
+    with tenancy.tenant_context(session, a.id):
+        with tenancy.tenant_context(session, b.id):
+            assert tenancy.current_org_id() == b.id
+        assert tenancy.current_org_id() == a.id
+    assert tenancy.current_org_id() is None
