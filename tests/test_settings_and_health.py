@@ -1,0 +1,143 @@
+"""Configuration from ENGPASS_* variables, the embedded defaults, /healthz and e-mail delivery."""
+
+import os
+import socket
+import stat
+import time
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+
+from engpass import create_app
+from engpass.mail import Mail, build_message, deliver
+from engpass.settings import Settings
+from tests.conftest import build_app
+
+
+def test_environment_overrides_every_setting(monkeypatch, tmp_path):
+    monkeypatch.setenv("ENGPASS_DATABASE_URL", "postgres://u:p@db.example:5432/engpass")
+    monkeypatch.setenv("ENGPASS_REDIS_URL", "redis://cache.example:6379/0")
+    monkeypatch.setenv("ENGPASS_SECRET_KEY", "from-env")
+    monkeypatch.setenv("ENGPASS_BASE_URL", "https://engpass.example")
+    monkeypatch.setenv("ENGPASS_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("ENGPASS_RATE_LIMITS_ENABLED", "false")
+    monkeypatch.setenv("ENGPASS_PASSWORD_RESET_MAX_AGE", "600")
+    settings = Settings.from_env()
+    assert settings.database_url == "postgresql+psycopg://u:p@db.example:5432/engpass"
+    assert settings.migration_database_url == settings.database_url
+    assert settings.broker_url == "redis://cache.example:6379/0"
+    assert settings.secret_key == "from-env"
+    assert settings.uses_https
+    assert settings.rate_limits_enabled is False
+    assert settings.password_reset_max_age == 600
+
+
+def test_embedded_defaults_live_in_the_instance_folder(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("ENGPASS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("ENGPASS_INSTANCE_DIR", str(tmp_path / "instance"))
+    settings = Settings.from_env()
+    key_file = tmp_path / "instance" / "secret_key"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'instance' / 'engpass.sqlite3'}"
+    assert settings.broker_url.startswith("sqla+sqlite:///")
+    assert settings.outbox_dir == str(tmp_path / "instance" / "outbox")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(settings.secret_key) >= 40
+    assert Settings.from_env().secret_key == settings.secret_key, "generated once, then reused"
+
+
+def test_healthz_is_503_when_the_broker_is_unreachable(settings, connection):
+    settings.redis_url = "redis://127.0.0.1:1/0"
+    client = build_app(settings, connection).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {
+        "status": "unavailable",
+        "database": "ok",
+        "broker": "unreachable",
+        "broker_kind": "redis",
+    }
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(settings, tmp_path):
+    settings.database_url = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
+    response = create_app(settings).test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+
+
+def test_healthz_with_real_redis(settings, connection, redis_url):
+    settings.redis_url = redis_url
+    response = build_app(settings, connection).test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json["broker_kind"] == "redis"
+
+
+def test_rate_limits_are_kept_in_redis_when_configured(settings, connection, redis_url, make_user):
+    import redis
+
+    settings.redis_url = redis_url
+    settings.rate_limits_enabled = True
+    settings.account_rate_limit = "2 per minute"
+    app = build_app(settings, connection)
+    email = f"limited-{time.time_ns()}@example.com"
+    client = app.test_client()
+    statuses = [client.post("/login", data={"email": email, "password": "wrong"}).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    keys = redis.Redis.from_url(redis_url).keys("LIMITS:*account:*")
+    assert any(email.encode() in key for key in keys)
+
+
+def test_security_headers_and_no_cdn(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "https://" not in response.text.split("<body")[0]
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    class Collect(Message):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def handle_message(self, message):
+            self.messages.append(message)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, handler
+    controller.stop()
+
+
+def test_mail_is_delivered_over_smtp_in_one_connection(settings, smtp_server):
+    port, handler = smtp_server
+    settings.smtp_url = f"smtp://127.0.0.1:{port}"
+    messages = [
+        build_message(Mail(to=f"u{i}@example.com", subject="Grüße", text="Hallo Welt", html="<p>Hallo</p>"), "x@y")
+        for i in range(3)
+    ]
+    deliver(settings, messages)
+    assert [m["To"] for m in handler.messages] == ["u0@example.com", "u1@example.com", "u2@example.com"]
+    assert str(make_header(decode_header(handler.messages[0]["Subject"]))) == "Grüße"
+    assert handler.messages[0].is_multipart()
+
+
+def test_mail_without_smtp_lands_as_eml_in_the_outbox(settings):
+    deliver(settings, [build_message(Mail(to="a@example.com", subject="Test", text="Körper"), "x@y")])
+    (path,) = Path(settings.outbox_dir).glob("*.eml")
+    message = message_from_bytes(path.read_bytes())
+    assert message["To"] == "a@example.com"
+    assert message.get_payload(decode=True).decode().strip() == "Körper"
