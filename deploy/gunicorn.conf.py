@@ -3,10 +3,11 @@
 import os
 
 # `make run` passes --bind 127.0.0.1:$PORT on the command line, which wins over this file.
-bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+# An empty variable counts as unset, like the ENGPASS_* ones (deploy/env.example lists them empty).
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
+workers = int(os.environ.get("GUNICORN_WORKERS") or "2")
 worker_class = "sync"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or "30")
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
