@@ -141,3 +141,14 @@ def test_mail_without_smtp_lands_as_eml_in_the_outbox(settings):
     message = message_from_bytes(path.read_bytes())
     assert message["To"] == "a@example.com"
     assert message.get_payload(decode=True).decode().strip() == "Körper"
+
+
+def test_empty_variables_mean_unset(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ENGPASS_INSTANCE_DIR", "")
+    monkeypatch.setenv("ENGPASS_DATABASE_URL", "")
+    monkeypatch.setenv("ENGPASS_SECRET_KEY", "set")
+    settings = Settings.from_env()
+    assert settings.instance_dir.endswith("instance")
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("engpass.sqlite3")
+    assert list(tmp_path.iterdir()) == []

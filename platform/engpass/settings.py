@@ -13,7 +13,7 @@ PREFIX = "ENGPASS_"
 
 
 def _instance_dir() -> Path:
-    return Path(os.environ.get(f"{PREFIX}INSTANCE_DIR", REPO_ROOT / "instance")).resolve()
+    return Path(os.environ.get(f"{PREFIX}INSTANCE_DIR") or REPO_ROOT / "instance").resolve()
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -52,7 +52,8 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = os.environ.get(PREFIX + f.name.upper())
-            if raw is None:
+            # An empty variable (as in an env file with blanks) means "not set", never "the empty path".
+            if not raw:
                 continue
             if f.type in ("int", int):
                 values[f.name] = int(raw)
