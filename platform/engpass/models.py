@@ -2,7 +2,19 @@
 
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
+from engpass.cycles.models import Cycle, CycleTemplate, Measurement, ProcessStep, StageChange
 from engpass.organizations.models import Membership, Organization
 from engpass.outbox.models import OutboxMessage
 
-__all__ = ["AuditEvent", "Membership", "Organization", "OutboxMessage", "User"]
+__all__ = [
+    "AuditEvent",
+    "Cycle",
+    "CycleTemplate",
+    "Measurement",
+    "Membership",
+    "Organization",
+    "OutboxMessage",
+    "ProcessStep",
+    "StageChange",
+    "User",
+]

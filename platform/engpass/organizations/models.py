@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engpass.db import Base, utcnow
+from engpass.db import Base, string_enum, utcnow
 
 if TYPE_CHECKING:
     from engpass.accounts.models import User
@@ -28,25 +28,13 @@ class Role(enum.StrEnum):
     viewer = "viewer"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as plain strings with a CHECK constraint: portable and easy to extend in a migration.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=20,
-        values_callable=lambda members: [m.value for m in members],
-    )
-
-
 class Organization(Base):
     __tablename__ = "organizations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(63), unique=True)
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"), default=OrgKind.company)
+    kind: Mapped[OrgKind] = mapped_column(string_enum(OrgKind, "org_kind"), default=OrgKind.company)
     locale: Mapped[str] = mapped_column(String(10), default="de")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
@@ -68,7 +56,7 @@ class Membership(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "membership_role"), default=Role.member)
+    role: Mapped[Role] = mapped_column(string_enum(Role, "membership_role"), default=Role.member)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
 

@@ -1,0 +1,90 @@
+"""The business case of a cycle, computed from its numbers. Formulas: docs/business-case.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from engpass.cycles.models import Cycle, KpiDirection, Measurement
+
+WEEKS_PER_YEAR = Decimal(52)
+MONTHS_PER_YEAR = Decimal(12)
+HOURS_PER_DAY = Decimal(8)
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class BusinessCase:
+    """Every figure is None when the numbers it needs are missing; the page says which."""
+
+    hours_saved_per_week: Decimal | None
+    cost_saved_per_week: Decimal
+    running_cost_per_year: Decimal
+    euros_per_year: Decimal | None
+    kpi_current: Decimal | None
+    kpi_change_percent: Decimal | None
+    kpi_improved: bool | None
+    target_reached_percent: Decimal | None
+    effort_cost: Decimal
+    payback_weeks: Decimal | None
+    measured: bool
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def latest(measurements: list[Measurement]) -> Measurement | None:
+    return max(measurements, key=lambda m: (m.measured_on, m.id or 0), default=None)
+
+
+def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal) -> BusinessCase:
+    current = latest(measurements)
+    rate = Decimal(hourly_rate)
+
+    hours_saved = None
+    if current is not None and current.hours_per_week is not None and cycle.hours_per_week is not None:
+        hours_saved = Decimal(cycle.hours_per_week) - Decimal(current.hours_per_week)
+
+    baseline_cost = Decimal(cycle.direct_cost_per_week or 0) + Decimal(cycle.indirect_cost_per_week or 0)
+    cost_saved = Decimal(0)
+    if current is not None and current.cost_per_week is not None:
+        cost_saved = baseline_cost - Decimal(current.cost_per_week)
+
+    running_per_year = Decimal(cycle.running_cost_per_month or 0) * MONTHS_PER_YEAR
+    euros_per_year = None
+    if hours_saved is not None or (current is not None and current.cost_per_week is not None):
+        weekly = (hours_saved or Decimal(0)) * rate + cost_saved
+        euros_per_year = _money(weekly * WEEKS_PER_YEAR - running_per_year)
+
+    kpi_current = Decimal(current.kpi_value) if current is not None else None
+    kpi_change = improved = target_reached = None
+    if kpi_current is not None and cycle.kpi_baseline is not None:
+        baseline = Decimal(cycle.kpi_baseline)
+        delta = kpi_current - baseline
+        if baseline != 0:
+            kpi_change = (delta / abs(baseline) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        if delta != 0 and cycle.kpi_direction is not None:
+            improved = (delta > 0) == (cycle.kpi_direction == KpiDirection.higher)
+        if cycle.kpi_target is not None and Decimal(cycle.kpi_target) != baseline:
+            share = delta / (Decimal(cycle.kpi_target) - baseline) * 100
+            target_reached = share.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    effort_cost = _money(Decimal(cycle.effort_days or 0) * HOURS_PER_DAY * rate + Decimal(cycle.one_off_cost or 0))
+    payback = None
+    if euros_per_year is not None and euros_per_year > 0:
+        payback = (effort_cost / (euros_per_year / WEEKS_PER_YEAR)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    return BusinessCase(
+        hours_saved_per_week=hours_saved,
+        cost_saved_per_week=_money(cost_saved),
+        running_cost_per_year=_money(running_per_year),
+        euros_per_year=euros_per_year,
+        kpi_current=kpi_current,
+        kpi_change_percent=kpi_change,
+        kpi_improved=improved,
+        target_reached_percent=target_reached,
+        effort_cost=effort_cost,
+        payback_weeks=payback,
+        measured=current is not None,
+    )

@@ -1,0 +1,205 @@
+"""Improvement cycles: one bottleneck, its numbers, the simplest solution, the proof, the decision."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engpass.db import Base, string_enum, utcnow
+from engpass.tenancy import TenantScoped
+
+
+class Stage(enum.StrEnum):
+    bottleneck = "bottleneck"
+    baseline = "baseline"
+    solution = "solution"
+    prototype = "prototype"
+    result = "result"
+    decided = "decided"
+
+
+STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
+
+
+class Category(enum.StrEnum):
+    leads = "leads"
+    quoting = "quoting"
+    order_errors = "order_errors"
+    reporting = "reporting"
+    support = "support"
+    other = "other"
+
+
+class KpiDirection(enum.StrEnum):
+    higher = "higher"
+    lower = "lower"
+
+
+class SolutionType(enum.StrEnum):
+    email_automation = "email_automation"
+    lead_scoring = "lead_scoring"
+    automated_report = "automated_report"
+    assistant = "assistant"
+    other = "other"
+
+
+class Decision(enum.StrEnum):
+    scale = "scale"
+    iterate = "iterate"
+    drop = "drop"
+
+
+MONEY = Numeric(14, 2)
+HOURS = Numeric(10, 2)
+KPI = Numeric(18, 4)
+
+
+class Cycle(TenantScoped, Base):
+    """One loop of the method. Baseline, solution, prototype and decision live on the row:
+    a cycle page needs all of them at once, and each exists at most once per cycle."""
+
+    __tablename__ = "cycles"
+    __table_args__ = (Index("ix_cycles_org_stage", "organization_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[Category] = mapped_column(string_enum(Category, "cycle_category"))
+    why: Mapped[str] = mapped_column(Text, default="")
+    stage: Mapped[Stage] = mapped_column(string_enum(Stage, "cycle_stage"), default=Stage.bottleneck)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    previous_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"), index=True)
+    # Started while another cycle was still open: the method asks for one bottleneck at a time.
+    focus_warning: Mapped[bool] = mapped_column(default=False)
+
+    # When the cycle last entered each stage; cleared for the stages after a step back.
+    bottleneck_at: Mapped[datetime] = mapped_column(default=utcnow)
+    baseline_at: Mapped[datetime | None]
+    solution_at: Mapped[datetime | None]
+    prototype_at: Mapped[datetime | None]
+    result_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+
+    # Ist-Zustand
+    hours_per_week: Mapped[Decimal | None] = mapped_column(HOURS)
+    direct_cost_per_week: Mapped[Decimal | None] = mapped_column(MONEY)
+    indirect_cost_per_week: Mapped[Decimal | None] = mapped_column(MONEY)
+    kpi_name: Mapped[str | None] = mapped_column(String(120))
+    kpi_unit: Mapped[str | None] = mapped_column(String(40))
+    kpi_direction: Mapped[KpiDirection | None] = mapped_column(string_enum(KpiDirection, "kpi_direction"))
+    kpi_baseline: Mapped[Decimal | None] = mapped_column(KPI)
+    kpi_target: Mapped[Decimal | None] = mapped_column(KPI)
+
+    # Lösung
+    solution_what: Mapped[str | None] = mapped_column(Text)
+    solution_type: Mapped[SolutionType | None] = mapped_column(string_enum(SolutionType, "solution_type"))
+    expected_effect: Mapped[str | None] = mapped_column(Text)
+    effort_days: Mapped[Decimal | None] = mapped_column(HOURS)
+    one_off_cost: Mapped[Decimal | None] = mapped_column(MONEY)
+    running_cost_per_month: Mapped[Decimal | None] = mapped_column(MONEY)
+
+    # Umsetzung
+    prototype_start: Mapped[date | None] = mapped_column(Date)
+    prototype_target: Mapped[date | None] = mapped_column(Date)
+
+    # Entscheidung
+    decision: Mapped[Decision | None] = mapped_column(string_enum(Decision, "cycle_decision"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    steps: Mapped[list[ProcessStep]] = relationship(
+        back_populates="cycle", cascade="all, delete-orphan", order_by="ProcessStep.position", passive_deletes=True
+    )
+    measurements: Mapped[list[Measurement]] = relationship(
+        back_populates="cycle",
+        cascade="all, delete-orphan",
+        order_by="(Measurement.measured_on, Measurement.id)",
+        passive_deletes=True,
+    )
+
+    def stage_index(self) -> int:
+        return STAGE_ORDER.index(self.stage)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage != Stage.decided
+
+
+class ProcessStep(TenantScoped, Base):
+    """One step of the process as it is today (Ist-Zustand), in order."""
+
+    __tablename__ = "process_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(120), default="")
+    minutes: Mapped[int] = mapped_column(default=0)
+
+    cycle: Mapped[Cycle] = relationship(back_populates="steps")
+
+
+class Measurement(TenantScoped, Base):
+    """A measured point of the result: the KPI, and optionally hours and cost per week."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (Index("ix_measurements_cycle_date", "cycle_id", "measured_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    measured_on: Mapped[date] = mapped_column(Date)
+    kpi_value: Mapped[Decimal] = mapped_column(KPI)
+    hours_per_week: Mapped[Decimal | None] = mapped_column(HOURS)
+    cost_per_week: Mapped[Decimal | None] = mapped_column(MONEY)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cycle: Mapped[Cycle] = relationship(back_populates="measurements")
+
+
+class StageChange(TenantScoped, Base):
+    """The history of stage moves, forwards and back."""
+
+    __tablename__ = "stage_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
+    from_stage: Mapped[Stage | None] = mapped_column(string_enum(Stage, "from_stage"))
+    to_stage: Mapped[Stage] = mapped_column(string_enum(Stage, "to_stage"))
+    backwards: Mapped[bool] = mapped_column(default=False)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CycleTemplate(TenantScoped, Base):
+    """An organization's own suggestion for a category: a KPI and typical simplest solutions."""
+
+    __tablename__ = "cycle_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[Category] = mapped_column(string_enum(Category, "cycle_category"))
+    name: Mapped[str] = mapped_column(String(120))
+    kpi_name: Mapped[str] = mapped_column(String(120))
+    kpi_unit: Mapped[str] = mapped_column(String(40))
+    kpi_direction: Mapped[KpiDirection] = mapped_column(string_enum(KpiDirection, "kpi_direction"))
+    solutions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category.value,
+            "name": self.name,
+            "kpi_name": self.kpi_name,
+            "kpi_unit": self.kpi_unit,
+            "kpi_direction": self.kpi_direction.value,
+            "solutions": list(self.solutions),
+        }

@@ -1,0 +1,344 @@
+"""Changing cycles: every change checks the method's rules and lands in the audit log.
+
+Functions take the session and the acting user's id and work inside the current
+organization (the tenancy layer scopes every query and stamps every insert).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engpass.audit.service import record
+from engpass.cycles.models import STAGE_ORDER, Cycle, Measurement, ProcessStep, Stage, StageChange
+from engpass.cycles.rules import StageRuleViolation, default_target, problems_to_enter
+from engpass.db import utcnow
+
+BOTTLENECK_FIELDS = ("title", "category", "why", "owner_id")
+BASELINE_FIELDS = (
+    "hours_per_week",
+    "direct_cost_per_week",
+    "indirect_cost_per_week",
+    "kpi_name",
+    "kpi_unit",
+    "kpi_direction",
+    "kpi_baseline",
+    "kpi_target",
+)
+SOLUTION_FIELDS = (
+    "solution_what",
+    "solution_type",
+    "expected_effect",
+    "effort_days",
+    "one_off_cost",
+    "running_cost_per_month",
+)
+PROTOTYPE_FIELDS = ("prototype_start", "prototype_target")
+DECISION_FIELDS = ("decision", "decision_reason")
+MEASUREMENT_FIELDS = ("measured_on", "kpi_value", "hours_per_week", "cost_per_week", "note")
+
+
+class FocusConfirmationRequired(ValueError):
+    """Another cycle is still open; the method asks for one bottleneck at a time."""
+
+    def __init__(self, open_cycles: list[Cycle]) -> None:
+        super().__init__("another cycle is open")
+        self.open_cycles = open_cycles
+
+
+@dataclass(frozen=True)
+class StepInput:
+    name: str
+    role: str
+    minutes: int
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal | date):
+        return str(value)
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def _apply(cycle: Any, fields: tuple[str, ...], data: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set the given fields; returns what changed as {field: [old, new]} for the audit log."""
+    changes = {}
+    for name in fields:
+        if name not in data:
+            continue
+        old, new = getattr(cycle, name), data[name]
+        if isinstance(new, str):
+            new = new.strip()
+        if old != new:
+            changes[name] = [_jsonable(old), _jsonable(new)]
+            setattr(cycle, name, new)
+    return changes
+
+
+def open_cycles(session: Session, exclude_id: int | None = None) -> list[Cycle]:
+    stmt = select(Cycle).where(Cycle.stage != Stage.decided).order_by(Cycle.created_at)
+    if exclude_id is not None:
+        stmt = stmt.where(Cycle.id != exclude_id)
+    return list(session.scalars(stmt))
+
+
+def measurement_count(session: Session, cycle: Cycle) -> int:
+    return session.scalar(select(func.count(Measurement.id)).where(Measurement.cycle_id == cycle.id)) or 0
+
+
+def _move(session: Session, cycle: Cycle, target: Stage, actor_id: int | None) -> None:
+    if cycle.stage == target:
+        return
+    backwards = STAGE_ORDER.index(target) < cycle.stage_index()
+    if not backwards:
+        problems = problems_to_enter(cycle, target, measurement_count(session, cycle))
+        if problems:
+            raise StageRuleViolation(problems)
+    now = utcnow()
+    for stage in STAGE_ORDER[1:]:
+        if STAGE_ORDER.index(stage) > STAGE_ORDER.index(target):
+            setattr(cycle, f"{stage.value}_at", None)
+        elif getattr(cycle, f"{stage.value}_at") is None or stage == target:
+            setattr(cycle, f"{stage.value}_at", now)
+    session.add(
+        StageChange(cycle_id=cycle.id, from_stage=cycle.stage, to_stage=target, backwards=backwards, actor_id=actor_id)
+    )
+    record(
+        session,
+        "cycle.stage_changed",
+        actor_id=actor_id,
+        object_type="cycle",
+        object_id=cycle.id,
+        changes={"stage": [cycle.stage.value, target.value]},
+        backwards=backwards,
+    )
+    cycle.stage = target
+
+
+def change_stage(session: Session, cycle: Cycle, target: Stage, actor_id: int | None) -> None:
+    """Move forwards (if the rules allow) or back (always allowed, recorded)."""
+    _move(session, cycle, target, actor_id)
+    session.flush()
+
+
+def _save_section(
+    session: Session,
+    cycle: Cycle,
+    stage: Stage,
+    fields: tuple[str, ...],
+    data: dict[str, Any],
+    actor_id: int | None,
+    action: str,
+) -> dict[str, list[Any]]:
+    """Edit one stage's data; saving a later stage's data moves the cycle there, rules permitting."""
+    changes = _apply(cycle, fields, data)
+    if STAGE_ORDER.index(stage) > cycle.stage_index():
+        # Check with the new data in place; the caller's transaction is rolled back on refusal.
+        _move(session, cycle, stage, actor_id)
+    if changes:
+        record(session, action, actor_id=actor_id, object_type="cycle", object_id=cycle.id, changes=changes)
+    session.flush()
+    return changes
+
+
+def create_cycle(
+    session: Session,
+    *,
+    title: str,
+    category: Any,
+    why: str,
+    owner_id: int | None,
+    actor_id: int | None,
+    previous: Cycle | None = None,
+    confirm_second_open: bool = False,
+) -> Cycle:
+    others = open_cycles(session, exclude_id=previous.id if previous is not None else None)
+    if others and not confirm_second_open:
+        raise FocusConfirmationRequired(others)
+    cycle = Cycle(
+        title=title.strip(),
+        category=category,
+        why=why.strip(),
+        owner_id=owner_id,
+        created_by_id=actor_id,
+        previous_cycle_id=previous.id if previous is not None else None,
+        focus_warning=bool(others),
+    )
+    session.add(cycle)
+    session.flush()
+    session.add(StageChange(cycle_id=cycle.id, from_stage=None, to_stage=Stage.bottleneck, actor_id=actor_id))
+    record(
+        session,
+        "cycle.created",
+        actor_id=actor_id,
+        object_type="cycle",
+        object_id=cycle.id,
+        title=cycle.title,
+        previous_cycle_id=cycle.previous_cycle_id,
+        focus_warning=cycle.focus_warning,
+    )
+    session.flush()
+    return cycle
+
+
+def update_bottleneck(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> dict:
+    return _save_section(
+        session, cycle, Stage.bottleneck, BOTTLENECK_FIELDS, data, actor_id, "cycle.bottleneck_updated"
+    )
+
+
+def save_baseline(
+    session: Session, cycle: Cycle, data: dict[str, Any], steps: list[StepInput] | None, actor_id: int | None
+) -> dict:
+    changes = _save_section(session, cycle, Stage.baseline, BASELINE_FIELDS, data, actor_id, "cycle.baseline_updated")
+    if steps is not None:
+        before = [(s.name, s.role, s.minutes) for s in cycle.steps]
+        after = [(s.name.strip(), s.role.strip(), s.minutes) for s in steps]
+        if before != after:
+            cycle.steps.clear()
+            session.flush()
+            for position, step in enumerate(after, start=1):
+                cycle.steps.append(ProcessStep(position=position, name=step[0], role=step[1], minutes=step[2]))
+            record(
+                session,
+                "cycle.process_updated",
+                actor_id=actor_id,
+                object_type="cycle",
+                object_id=cycle.id,
+                changes={"steps": [len(before), len(after)]},
+            )
+            session.flush()
+    return changes
+
+
+def save_solution(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> dict:
+    return _save_section(session, cycle, Stage.solution, SOLUTION_FIELDS, data, actor_id, "cycle.solution_updated")
+
+
+def start_prototype(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> dict:
+    data = dict(data)
+    if data.get("prototype_start") is not None and data.get("prototype_target") is None:
+        data["prototype_target"] = default_target(data["prototype_start"])
+    return _save_section(session, cycle, Stage.prototype, PROTOTYPE_FIELDS, data, actor_id, "cycle.prototype_updated")
+
+
+def decide(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> dict:
+    return _save_section(session, cycle, Stage.decided, DECISION_FIELDS, data, actor_id, "cycle.decided")
+
+
+def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> Measurement:
+    """A measured result; the first one moves a running prototype into the result stage."""
+    if cycle.stage_index() < STAGE_ORDER.index(Stage.prototype):
+        raise StageRuleViolation([_l("Measure results once the prototype has started.")])
+    measurement = Measurement(cycle_id=cycle.id, created_by_id=actor_id)
+    changes = _apply(measurement, MEASUREMENT_FIELDS, data)
+    session.add(measurement)
+    session.flush()
+    if cycle.stage == Stage.prototype:
+        _move(session, cycle, Stage.result, actor_id)
+    record(
+        session,
+        "measurement.added",
+        actor_id=actor_id,
+        object_type="cycle",
+        object_id=cycle.id,
+        measurement_id=measurement.id,
+        changes=changes,
+    )
+    session.flush()
+    return measurement
+
+
+def update_measurement(
+    session: Session, cycle: Cycle, measurement: Measurement, data: dict[str, Any], actor_id: int | None
+) -> dict:
+    changes = _apply(measurement, MEASUREMENT_FIELDS, data)
+    if changes:
+        record(
+            session,
+            "measurement.updated",
+            actor_id=actor_id,
+            object_type="cycle",
+            object_id=cycle.id,
+            measurement_id=measurement.id,
+            changes=changes,
+        )
+    session.flush()
+    return changes
+
+
+def delete_measurement(session: Session, cycle: Cycle, measurement: Measurement, actor_id: int | None) -> None:
+    """A decided cycle keeps at least one measurement: its decision rests on it."""
+    if cycle.stage == Stage.decided and measurement_count(session, cycle) <= 1:
+        raise StageRuleViolation([_l("A decided cycle keeps at least one measurement. Go back a stage first.")])
+    record(
+        session,
+        "measurement.deleted",
+        actor_id=actor_id,
+        object_type="cycle",
+        object_id=cycle.id,
+        measurement_id=measurement.id,
+        changes={name: [_jsonable(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS},
+    )
+    session.delete(measurement)
+    session.flush()
+
+
+def start_next_cycle(
+    session: Session,
+    previous: Cycle,
+    *,
+    title: str,
+    category: Any,
+    why: str,
+    owner_id: int | None,
+    actor_id: int | None,
+    confirm_second_open: bool = False,
+) -> Cycle:
+    """ "Nächster Engpass": only after a decision, linked to the decided cycle."""
+    if previous.stage != Stage.decided:
+        raise StageRuleViolation([_l("Decide this cycle before picking the next bottleneck.")])
+    return create_cycle(
+        session,
+        title=title,
+        category=category,
+        why=why,
+        owner_id=owner_id,
+        actor_id=actor_id,
+        previous=previous,
+        confirm_second_open=confirm_second_open,
+    )
+
+
+def delete_cycle(session: Session, cycle: Cycle, actor_id: int | None) -> None:
+    record(session, "cycle.deleted", actor_id=actor_id, object_type="cycle", object_id=cycle.id, title=cycle.title)
+    session.delete(cycle)
+    session.flush()
+
+
+def chain_of(session: Session, cycle: Cycle) -> list[Cycle]:
+    """The chain through ``cycle``, oldest first: its predecessors, then the earliest follower of each.
+
+    One query for all of the organization's cycles (a few dozen rows), so the page's query count
+    does not grow with the chain.
+    """
+    by_id = {c.id: c for c in session.scalars(select(Cycle))}
+    chain = [cycle]
+    while chain[0].previous_cycle_id in by_id and by_id[chain[0].previous_cycle_id] not in chain:
+        chain.insert(0, by_id[chain[0].previous_cycle_id])
+    followers: dict[int, list[Cycle]] = {}
+    for candidate in sorted(by_id.values(), key=lambda c: (c.created_at, c.id)):
+        if candidate.previous_cycle_id is not None:
+            followers.setdefault(candidate.previous_cycle_id, []).append(candidate)
+    while True:
+        following = [c for c in followers.get(chain[-1].id, []) if c not in chain]
+        if not following:
+            return chain
+        chain.append(following[0])

@@ -1,0 +1,103 @@
+"""The business case math, with hand-computed examples (Sabine's journey first)."""
+
+from datetime import date
+from decimal import Decimal
+
+from engpass.cycles.business_case import compute
+from engpass.cycles.models import Cycle, KpiDirection, Measurement
+
+
+def _cycle(**kw):
+    defaults = dict(
+        hours_per_week=Decimal("14"),
+        direct_cost_per_week=None,
+        indirect_cost_per_week=None,
+        kpi_direction=KpiDirection.lower,
+        kpi_baseline=Decimal("9"),
+        kpi_target=Decimal("4"),
+        effort_days=Decimal("6"),
+        one_off_cost=None,
+        running_cost_per_month=None,
+    )
+    defaults.update(kw)
+    return Cycle(**defaults)
+
+
+def _m(day, kpi, hours=None, cost=None, id_=None):
+    return Measurement(
+        id=id_,
+        measured_on=date(2026, 11, day),
+        kpi_value=Decimal(kpi),
+        hours_per_week=None if hours is None else Decimal(hours),
+        cost_per_week=None if cost is None else Decimal(cost),
+    )
+
+
+def test_sabines_quote_cycle():
+    """14 → 6 h/week at 65 €/h, 6 days effort, quote time 9 → 4 days."""
+    case = compute(_cycle(), [_m(3, "5", "7"), _m(20, "4", "6")], Decimal("65"))
+    assert case.hours_saved_per_week == Decimal("8")
+    assert case.euros_per_year == Decimal("27040.00")  # 8 × 65 × 52
+    assert case.effort_cost == Decimal("3120.00")  # 6 days × 8 h × 65
+    assert case.payback_weeks == Decimal("6.0")  # 3120 / 520 per week
+    assert case.kpi_current == Decimal("4")
+    assert case.kpi_change_percent == Decimal("-55.6")  # (4 − 9) / 9
+    assert case.kpi_improved is True  # lower is better
+    assert case.target_reached_percent == Decimal("100.0")
+    assert case.measured
+
+
+def test_latest_measurement_by_date_counts_not_insertion_order():
+    case = compute(_cycle(), [_m(20, "4", "6"), _m(3, "8", "13")], Decimal("65"))
+    assert case.kpi_current == Decimal("4")
+    assert case.hours_saved_per_week == Decimal("8")
+
+
+def test_cost_delta_and_running_cost():
+    """Baseline cost 300 + 100 per week, measured 250: +150/week; running 50/month."""
+    cycle = _cycle(
+        direct_cost_per_week=Decimal("300"),
+        indirect_cost_per_week=Decimal("100"),
+        running_cost_per_month=Decimal("50"),
+        one_off_cost=Decimal("1000"),
+        effort_days=Decimal("2"),
+    )
+    case = compute(cycle, [_m(10, "5", "10", "250")], Decimal("50"))
+    # hours: 4 × 50 = 200/week; cost: 150/week → 350 × 52 = 18,200 − 600 running = 17,600
+    assert case.cost_saved_per_week == Decimal("150.00")
+    assert case.running_cost_per_year == Decimal("600.00")
+    assert case.euros_per_year == Decimal("17600.00")
+    # effort: 2 × 8 × 50 + 1000 = 1800; weekly net 17,600 / 52 = 338.46 → 5.3 weeks
+    assert case.effort_cost == Decimal("1800.00")
+    assert case.payback_weeks == Decimal("5.3")
+
+
+def test_higher_is_better_kpi_and_partial_target():
+    cycle = _cycle(kpi_direction=KpiDirection.higher, kpi_baseline=Decimal("20"), kpi_target=Decimal("40"))
+    case = compute(cycle, [_m(5, "25")], Decimal("65"))
+    assert case.kpi_change_percent == Decimal("25.0")
+    assert case.kpi_improved is True
+    assert case.target_reached_percent == Decimal("25.0")
+    assert case.hours_saved_per_week is None and case.euros_per_year is None
+    assert case.payback_weeks is None
+
+
+def test_worse_result_is_reported_as_such_and_never_pays_back():
+    case = compute(_cycle(), [_m(5, "11", "16")], Decimal("65"))
+    assert case.kpi_improved is False
+    assert case.hours_saved_per_week == Decimal("-2")
+    assert case.euros_per_year == Decimal("-6760.00")
+    assert case.payback_weeks is None
+
+
+def test_no_measurements_yet():
+    case = compute(_cycle(), [], Decimal("65"))
+    assert not case.measured
+    assert case.euros_per_year is None and case.kpi_change_percent is None and case.kpi_improved is None
+    assert case.effort_cost == Decimal("3120.00")
+
+
+def test_zero_baseline_gives_no_percentage_but_no_error():
+    case = compute(_cycle(kpi_baseline=Decimal("0"), kpi_target=Decimal("0")), [_m(5, "3")], Decimal("65"))
+    assert case.kpi_change_percent is None
+    assert case.target_reached_percent is None
