@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.accounts.service import create_user, find_user
+from engpass.cycles.models import Cycle
+from engpass.demo.cycles import CHAINS, build_chain
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
 
 DEMO_PASSWORD = "engpass-demo"
+DAYS_SINCE_CHAIN_END = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,18 @@ DEMO_ORGS = (
         ),
     ),
     DemoOrg(
+        "Kanzlei Hofmann Steuerberatung",
+        OrgKind.company,
+        Decimal("80.00"),
+        (("hofmann@demo.example", "Claudia Hofmann", Role.owner),),
+    ),
+    DemoOrg(
+        "Krause Outdoor Online-Shop",
+        OrgKind.company,
+        Decimal("52.00"),
+        (("krause@demo.example", "Mehmet Krause", Role.owner),),
+    ),
+    DemoOrg(
         "Weber & Partner Unternehmensberatung",
         OrgKind.consultancy,
         Decimal("120.00"),
@@ -74,5 +91,18 @@ def load_demo(session: Session) -> list[tuple[str, str]]:
             if exists is None:
                 add_member(session, org, user, role)
             logins.append((email, f"{role.value} · {org.name}"))
+        session.flush()
+        _fill_cycles(session, org, owner, seed=len(logins))
     session.flush()
     return logins
+
+
+def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) -> None:
+    """An organization's demo chain, once: a later run finds cycles and leaves them alone."""
+    chain = CHAINS.get(org.name)
+    if chain is None:
+        return
+    with tenancy.tenant_context(session, org.id):
+        if session.scalar(select(Cycle.id).limit(1)) is None:
+            # Chains end a few days ago, or later for the open cycles that are still in progress.
+            build_chain(session, chain, date.today() - timedelta(days=DAYS_SINCE_CHAIN_END), owner.id, seed)

@@ -1,0 +1,40 @@
+"""Demo data: realistic chains that obey the method's own rules."""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from engpass import tenancy
+from engpass.cycles import service
+from engpass.cycles.business_case import compute
+from engpass.cycles.models import Cycle, Measurement, Stage
+from engpass.cycles.rules import problems_to_enter
+from engpass.demo.data import load_demo
+from engpass.organizations.models import Organization, OrgKind
+
+
+def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(session):
+    load_demo(session)
+    load_demo(session)  # idempotent: the second run adds no cycles
+    companies = session.scalars(select(Organization).where(Organization.kind == OrgKind.company)).all()
+    assert len(companies) >= 4
+    seen_stages = set()
+    for org in companies:
+        with tenancy.tenant_context(session, org.id):
+            cycles = session.scalars(select(Cycle).order_by(Cycle.id)).all()
+            assert 2 <= len(cycles) <= 6, org.name
+            assert any(c.stage == Stage.decided for c in cycles), org.name
+            chain = service.chain_of(session, cycles[-1])
+            assert [c.id for c in chain] == [c.id for c in cycles], "one linked chain per company"
+            for cycle in cycles:
+                seen_stages.add(cycle.stage)
+                count = session.scalar(select(func.count(Measurement.id)).where(Measurement.cycle_id == cycle.id))
+                assert problems_to_enter(cycle, cycle.stage, count) == [], (org.name, cycle.title)
+                latest = session.scalar(
+                    select(func.max(Measurement.measured_on)).where(Measurement.cycle_id == cycle.id)
+                )
+                assert latest is None or latest <= date.today()
+            decided = next(c for c in cycles if c.stage == Stage.decided)
+            case = compute(decided, list(decided.measurements), org.default_hourly_rate)
+            assert case.measured and case.kpi_change_percent is not None
+    assert len(seen_stages) >= 5, seen_stages
