@@ -152,3 +152,20 @@ def test_empty_variables_mean_unset(monkeypatch, tmp_path):
     assert settings.instance_dir.endswith("instance")
     assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("engpass.sqlite3")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_behind_a_trusted_proxy_the_client_address_counts_for_rate_limits(settings, connection):
+    settings.proxy_count = 1
+    settings.rate_limits_enabled = True
+    settings.login_rate_limit = "2 per minute"
+    client = build_app(settings, connection).test_client()
+
+    def attempt(ip):
+        return client.post(
+            "/login",
+            data={"email": f"{ip}@example.com", "password": "wrong"},
+            headers={"X-Forwarded-For": ip},
+        ).status_code
+
+    assert [attempt("203.0.113.1") for _ in range(3)] == [401, 401, 429]
+    assert attempt("203.0.113.2") == 401

@@ -109,3 +109,15 @@ def test_context_is_restored_after_the_block(session, two_orgs):
             assert tenancy.current_org_id() == b.id
         assert tenancy.current_org_id() == a.id
     assert tenancy.current_org_id() is None
+
+
+def test_get_does_not_hand_out_an_object_loaded_under_another_organization(session, two_orgs):
+    a, b = two_orgs
+    with tenancy.tenant_context(session, b.id):
+        b_event = session.scalars(select(AuditEvent).where(AuditEvent.action == "test.event")).one()
+    with tenancy.tenant_context(session, a.id):
+        assert session.get(AuditEvent, b_event.id) is None
+    with pytest.raises(tenancy.TenantContextMissing):
+        session.get(AuditEvent, b_event.id)
+    with tenancy.tenant_context(session, b.id):
+        assert session.get(AuditEvent, b_event.id) is b_event

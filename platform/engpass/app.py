@@ -8,6 +8,7 @@ from flask import Flask, abort, redirect, render_template, request, session, url
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from engpass import (
@@ -52,6 +53,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
     )
     app.extensions["engpass.settings"] = settings
+    if settings.proxy_count:
+        # Behind a load balancer the client address is in X-Forwarded-For; the per-IP login limit needs it.
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db.configure(settings.database_url)
     app.extensions[EXTENSION_KEY] = CeleryPublisher(settings.broker_url)

@@ -12,6 +12,8 @@ from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from engpass.tenancy import TenantSession
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -72,7 +74,7 @@ class Database:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self.factory = sessionmaker(expire_on_commit=False)
+        self.factory = sessionmaker(class_=TenantSession, expire_on_commit=False)
         self.session: scoped_session[Session] = scoped_session(self.factory)
 
     def configure(self, url: str) -> None:

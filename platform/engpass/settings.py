@@ -46,6 +46,8 @@ class Settings:
     account_rate_limit: str = "5 per minute"
     password_reset_max_age: int = 3600
     rate_limits_enabled: bool = True
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    proxy_count: int = 0
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:

@@ -49,6 +49,24 @@ class TenantScoped:
     )
 
 
+class TenantSession(Session):
+    """A session whose ``get`` also respects the tenant when it answers from the identity map.
+
+    ``get`` finds already-loaded objects without running SQL, so the statement filter never
+    sees it: an object loaded under one organization must not be handed out under another.
+    """
+
+    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        obj = super().get(entity, ident, **kwargs)
+        if isinstance(obj, TenantScoped):
+            org_id = _current_org_id.get()
+            if org_id is None:
+                raise TenantContextMissing(f"cannot get {type(obj).__name__} without an organization in context")
+            if obj.organization_id != org_id:
+                return None
+        return obj
+
+
 def current_org_id() -> int | None:
     return _current_org_id.get()
 
