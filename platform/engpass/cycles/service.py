@@ -6,6 +6,7 @@ organization (the tenancy layer scopes every query and stamps every insert).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -62,7 +63,7 @@ class StepInput:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal | date):
         return str(value)
-    if hasattr(value, "value"):
+    if isinstance(value, enum.Enum):
         return value.value
     return value
 
