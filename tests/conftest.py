@@ -170,7 +170,7 @@ def app(settings: Settings, connection: Connection) -> Iterator[Flask]:
     (fresh ``g``, session removed at teardown). Use ``app_context`` for code that needs one."""
     app = build_app(settings, connection)
     yield app
-    db.factory.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+    db.factory.configure(bind=db.engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture
