@@ -14,6 +14,7 @@ PASSWORD_MAX = 128
 def _password(label: str) -> PasswordField:
     return PasswordField(
         label,
+        render_kw={"autocomplete": "new-password"},
         validators=[
             DataRequired(message=_l("Please enter a password.")),
             Length(
@@ -35,6 +36,7 @@ def _email() -> EmailField:
     return EmailField(
         _l("E-mail"),
         filters=[_strip],
+        render_kw={"autocomplete": "email"},
         validators=[
             DataRequired(message=_l("Please enter your e-mail address.")),
             Length(max=254, message=_l("The e-mail address is too long.")),
@@ -66,6 +68,7 @@ class LoginForm(FlaskForm):
     email = _email()
     password = PasswordField(
         _l("Password"),
+        render_kw={"autocomplete": "current-password"},
         validators=[DataRequired(message=_l("Please enter your password.")), Length(max=PASSWORD_MAX)],
     )
     remember = BooleanField(_l("Stay signed in"))
@@ -79,6 +82,7 @@ class ResetPasswordForm(FlaskForm):
     password = _password(_l("New password"))
     confirm = PasswordField(
         _l("Repeat the new password"),
+        render_kw={"autocomplete": "new-password"},
         validators=[EqualTo("password", message=_l("The passwords do not match."))],
     )
 
@@ -86,10 +90,12 @@ class ResetPasswordForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),
+        render_kw={"autocomplete": "current-password"},
         validators=[DataRequired(message=_l("Please enter your current password.")), Length(max=PASSWORD_MAX)],
     )
     password = _password(_l("New password"))
     confirm = PasswordField(
         _l("Repeat the new password"),
+        render_kw={"autocomplete": "new-password"},
         validators=[EqualTo("password", message=_l("The passwords do not match."))],
     )
