@@ -37,6 +37,7 @@ def good(id_, created, previous=None, *, decision=Decision.scale, prototype_days
         measured_savings=True,
         euros_per_year=Decimal("10000"),
         previous_cycle_id=previous,
+        hours_saved_per_week=Decimal("3"),
     )
     return replace(facts, **kw)
 
@@ -57,6 +58,7 @@ def open_cycle(id_, created, previous=None, **kw):
         measured_savings=False,
         euros_per_year=None,
         previous_cycle_id=previous,
+        hours_saved_per_week=None,
     )
     return replace(facts, **kw)
 

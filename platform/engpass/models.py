@@ -5,6 +5,7 @@ from engpass.audit.models import AuditEvent
 from engpass.cycles.models import Cycle, CycleTemplate, Measurement, ProcessStep, StageChange
 from engpass.organizations.models import Membership, Organization
 from engpass.outbox.models import OutboxMessage
+from engpass.trends.models import TrendSnapshot, TrendState
 
 __all__ = [
     "AuditEvent",
@@ -16,5 +17,7 @@ __all__ = [
     "OutboxMessage",
     "ProcessStep",
     "StageChange",
+    "TrendSnapshot",
+    "TrendState",
     "User",
 ]

@@ -2,3 +2,5 @@
 
 SEND_WELCOME = "engpass.accounts.send_welcome"
 OUTBOX_SWEEP = "engpass.outbox.sweep"
+RECOMPUTE_TRENDS = "engpass.trends.recompute"
+RECOMPUTE_ALL_TRENDS = "engpass.trends.recompute_all"

@@ -20,6 +20,7 @@ from engpass.audit.service import record
 from engpass.cycles.models import STAGE_ORDER, Cycle, Measurement, ProcessStep, Stage, StageChange
 from engpass.cycles.rules import StageRuleViolation, default_target, problems_to_enter
 from engpass.db import utcnow
+from engpass.trends.service import mark_changed
 
 BOTTLENECK_FIELDS = ("title", "category", "why", "owner_id")
 BASELINE_FIELDS = (
@@ -126,7 +127,7 @@ def _move(session: Session, cycle: Cycle, target: Stage, actor_id: int | None) -
 def change_stage(session: Session, cycle: Cycle, target: Stage, actor_id: int | None) -> None:
     """Move forwards (if the rules allow) or back (always allowed, recorded)."""
     _move(session, cycle, target, actor_id)
-    session.flush()
+    mark_changed(session)
 
 
 def _save_section(
@@ -145,7 +146,7 @@ def _save_section(
         _move(session, cycle, stage, actor_id)
     if changes:
         record(session, action, actor_id=actor_id, object_type="cycle", object_id=cycle.id, changes=changes)
-    session.flush()
+    mark_changed(session)
     return changes
 
 
@@ -185,7 +186,7 @@ def create_cycle(
         previous_cycle_id=cycle.previous_cycle_id,
         focus_warning=cycle.focus_warning,
     )
-    session.flush()
+    mark_changed(session)
     return cycle
 
 
@@ -253,7 +254,7 @@ def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_
         measurement_id=measurement.id,
         changes=changes,
     )
-    session.flush()
+    mark_changed(session)
     return measurement
 
 
@@ -271,7 +272,7 @@ def update_measurement(
             measurement_id=measurement.id,
             changes=changes,
         )
-    session.flush()
+    mark_changed(session)
     return changes
 
 
@@ -289,7 +290,7 @@ def delete_measurement(session: Session, cycle: Cycle, measurement: Measurement,
         changes={name: [_jsonable(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS},
     )
     session.delete(measurement)
-    session.flush()
+    mark_changed(session)
 
 
 def start_next_cycle(
@@ -321,7 +322,7 @@ def start_next_cycle(
 def delete_cycle(session: Session, cycle: Cycle, actor_id: int | None) -> None:
     record(session, "cycle.deleted", actor_id=actor_id, object_type="cycle", object_id=cycle.id, title=cycle.title)
     session.delete(cycle)
-    session.flush()
+    mark_changed(session)
 
 
 def chain_of(session: Session, cycle: Cycle) -> list[Cycle]:

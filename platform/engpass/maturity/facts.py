@@ -93,6 +93,7 @@ def facts_as_of(history: History, day: date) -> list[CycleFacts]:
                 decision=cycle.decision if stage == Stage.decided else None,
                 measured_savings=case is not None and case.hours_saved_per_week is not None,
                 euros_per_year=case.euros_per_year if case is not None else None,
+                hours_saved_per_week=case.hours_saved_per_week if case is not None else None,
                 previous_cycle_id=cycle.previous_cycle_id,
             )
         )

@@ -37,6 +37,42 @@ DIMENSION_NAMES = {
 }
 
 
+# Reasons are stored in snapshots as (code, params) and turned into text in the reader's language.
+REASON_TEXTS = {
+    "missing_proven": _l("%(count)d more cycle(s) proven with measured numbers"),
+    "missing_score": _l("%(dimension)s at least %(goal)d (now %(score)d)"),
+    "missing_scaled": _l("%(count)d more solution(s) scaled after proof"),
+    "missing_decided_last_year": _l("%(count)d more decided cycle(s) in the last 12 months"),
+    "missing_savings": _l("measured savings above zero"),
+    "proven": _l("%(count)d cycle(s) proven with measured numbers"),
+    "scaled": _l("%(count)d solution(s) scaled"),
+    "decided_last_year": _l("%(count)d cycle(s) decided in the last 12 months"),
+    "strongest": _l("strongest dimension: %(dimension)s (%(score)d)"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    params: dict[str, int | str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        params = dict(self.params)
+        if "dimension" in params:
+            params["dimension"] = str(DIMENSION_NAMES[str(params["dimension"])])
+        return str(REASON_TEXTS[self.code]) % params
+
+    def as_json(self) -> dict[str, object]:
+        return {"code": self.code, "params": self.params}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Reason:
+        return cls(str(data["code"]), dict(data.get("params") or {}))  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return self.text()
+
+
 @dataclass(frozen=True)
 class LevelRule:
     proven: int
@@ -72,6 +108,7 @@ class CycleFacts:
     decision: Decision | None
     measured_savings: bool  # the latest measurement has hours: euros per year can be computed
     euros_per_year: Decimal | None
+    hours_saved_per_week: Decimal | None
     previous_cycle_id: int | None
 
 
@@ -83,8 +120,8 @@ class Maturity:
     scaled_cycles: int
     decided_last_year: int
     savings_per_year: Decimal
-    reasons: list[str] = field(default_factory=list)
-    missing_for_next: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+    missing_for_next: list[Reason] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -169,54 +206,36 @@ def compute(cycles: list[CycleFacts], today: date) -> Maturity:
         if _missing(LEVEL_RULES[candidate], scores, proven, scaled, decided_last_year, savings):
             break
         level = candidate
-    reasons = _reasons(level, scores, proven, scaled, decided_last_year)
+    reasons = _reasons(scores, proven, scaled, decided_last_year)
     missing = _missing(LEVEL_RULES[level + 1], scores, proven, scaled, decided_last_year, savings) if level < 5 else []
     return Maturity(level, scores, proven, scaled, decided_last_year, savings, reasons, missing)
 
 
 def _missing(
     rule: LevelRule, scores: dict[str, int], proven: int, scaled: int, decided_last_year: int, savings: Decimal
-) -> list[str]:
-    missing: list[str] = []
+) -> list[Reason]:
+    missing: list[Reason] = []
     if proven < rule.proven:
-        missing.append(_l("%(count)d more cycle(s) proven with measured numbers", count=rule.proven - proven))
+        missing.append(Reason("missing_proven", {"count": rule.proven - proven}))
     for name in DIMENSIONS:
         if scores[name] < rule.min_score:
-            missing.append(
-                _l(
-                    "%(dimension)s at least %(goal)d (now %(score)d)",
-                    dimension=DIMENSION_NAMES[name],
-                    goal=rule.min_score,
-                    score=scores[name],
-                )
-            )
+            missing.append(Reason("missing_score", {"dimension": name, "goal": rule.min_score, "score": scores[name]}))
     if scaled < rule.scaled:
-        missing.append(_l("%(count)d more solution(s) scaled after proof", count=rule.scaled - scaled))
+        missing.append(Reason("missing_scaled", {"count": rule.scaled - scaled}))
     if decided_last_year < rule.decided_last_year:
-        missing.append(
-            _l(
-                "%(count)d more decided cycle(s) in the last 12 months",
-                count=rule.decided_last_year - decided_last_year,
-            )
-        )
+        missing.append(Reason("missing_decided_last_year", {"count": rule.decided_last_year - decided_last_year}))
     if rule.positive_savings and savings <= 0:
-        missing.append(_l("measured savings above zero"))
+        missing.append(Reason("missing_savings"))
     return missing
 
 
-def _reasons(level: int, scores: dict[str, int], proven: int, scaled: int, decided_last_year: int) -> list[str]:
-    reasons = [_l("%(count)d cycle(s) proven with measured numbers", count=proven)]
+def _reasons(scores: dict[str, int], proven: int, scaled: int, decided_last_year: int) -> list[Reason]:
+    reasons = [Reason("proven", {"count": proven})]
     if scaled:
-        reasons.append(_l("%(count)d solution(s) scaled", count=scaled))
+        reasons.append(Reason("scaled", {"count": scaled}))
     if decided_last_year:
-        reasons.append(_l("%(count)d cycle(s) decided in the last 12 months", count=decided_last_year))
+        reasons.append(Reason("decided_last_year", {"count": decided_last_year}))
     strongest = max(DIMENSIONS, key=lambda name: scores[name])
     if scores[strongest]:
-        reasons.append(
-            _l(
-                "strongest dimension: %(dimension)s (%(score)d)",
-                dimension=DIMENSION_NAMES[strongest],
-                score=scores[strongest],
-            )
-        )
+        reasons.append(Reason("strongest", {"dimension": strongest, "score": scores[strongest]}))
     return reasons

@@ -1,0 +1,151 @@
+"""Computing and storing trend snapshots; marking an organization's trends as out of date.
+
+Recompute is idempotent: every week of the organization's history is rewritten with
+an upsert on (organization, week), so running it twice, or two workers at once, leaves
+the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+from statistics import median
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from engpass import task_names
+from engpass.cycles.models import STAGE_ORDER, Decision, Stage
+from engpass.db import utcnow
+from engpass.maturity.facts import History, facts_as_of, load_history
+from engpass.maturity.model import CycleFacts
+from engpass.maturity.model import compute as compute_maturity
+from engpass.organizations.models import Organization
+from engpass.outbox.service import enqueue
+from engpass.tenancy import require_org_id
+from engpass.trends.models import TrendSnapshot, TrendState
+
+MARKED_KEY = "engpass.trends.marked"
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _median(values: list[int]) -> Decimal | None:
+    return Decimal(str(round(median(values), 1))) if values else None
+
+
+def _counts_for_savings(c: CycleFacts) -> bool:
+    """Savings count once measured, unless the solution was dropped."""
+    return c.stage in (Stage.result, Stage.decided) and c.decision != Decision.drop
+
+
+def snapshot_values(history: History, week: date) -> dict[str, Any]:
+    """Everything a snapshot holds, as of the Sunday that ends ``week``."""
+    end = week + timedelta(days=6)
+    facts = facts_as_of(history, end)
+    maturity = compute_maturity(facts, end)
+    stages = Counter(c.stage.value for c in facts)
+    lead_times = [(c.result_on - c.created_on).days for c in facts if c.result_on is not None]
+    prototype = [(c.result_on - c.prototype_start).days for c in facts if c.result_on and c.prototype_start]
+    decided = [c for c in facts if c.stage == Stage.decided]
+    return {
+        "week_start": week,
+        "level": maturity.level,
+        "scores": maturity.scores,
+        "reasons": [r.as_json() for r in maturity.reasons],
+        "missing": [r.as_json() for r in maturity.missing_for_next],
+        "proven_cycles": maturity.proven_cycles,
+        "hours_saved_per_week": sum(
+            (c.hours_saved_per_week for c in facts if _counts_for_savings(c) and c.hours_saved_per_week), Decimal(0)
+        ),
+        "euros_per_year": sum(
+            (c.euros_per_year for c in facts if _counts_for_savings(c) and c.euros_per_year), Decimal(0)
+        ),
+        "cycles_per_stage": {stage.value: stages.get(stage.value, 0) for stage in STAGE_ORDER},
+        "median_lead_time_days": _median(lead_times),
+        "median_prototype_days": _median(prototype),
+        "proven_share": round(100 * maturity.proven_cycles / len(decided)) if decided else 0,
+    }
+
+
+def weeks_of(history: History, today: date) -> list[date]:
+    """Every week from the first cycle's to the current one."""
+    starts = [c.bottleneck_at.date() for c in history.cycles if c.bottleneck_at is not None]
+    if not starts:
+        return [week_start(today)]
+    week, last, weeks = week_start(min(starts)), week_start(today), []
+    while week <= last:
+        weeks.append(week)
+        week += timedelta(weeks=1)
+    return weeks
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(TrendSnapshot).values(rows)
+    columns = {name: stmt.excluded[name] for name in rows[0] if name not in ("organization_id", "week_start")}
+    session.execute(stmt.on_conflict_do_update(index_elements=["organization_id", "week_start"], set_=columns))
+
+
+def recompute(session: Session, today: date | None = None) -> int:
+    """Rewrite every weekly snapshot of the current organization; returns how many weeks."""
+    org_id = require_org_id()
+    state = session.scalars(select(TrendState).with_for_update()).first()
+    version = state.version if state is not None else 0
+    org = session.get(Organization, org_id)
+    if org is None:
+        return 0
+    history = load_history(session, org.default_hourly_rate)
+    today = today or utcnow().date()
+    now = utcnow()
+    rows = [
+        {**snapshot_values(history, week), "organization_id": org_id, "computed_at": now}
+        for week in weeks_of(history, today)
+    ]
+    for start in range(0, len(rows), 200):
+        _upsert(session, rows[start : start + 200])
+    if state is None:
+        session.add(TrendState(version=0, computed_version=0, computed_at=now))
+    else:
+        state.computed_version = version
+        state.computed_at = now
+    session.flush()
+    return len(rows)
+
+
+def is_current(session: Session) -> bool:
+    state = session.scalars(select(TrendState)).first()
+    return state is not None and state.computed_version >= state.version
+
+
+def mark_changed(session: Session) -> None:
+    """Call from every change to an organization's cycles: bump the version, ask the workers once."""
+    org_id = require_org_id()
+    bumped = session.execute(
+        update(TrendState).values(version=TrendState.version + 1, changed_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not bumped:
+        session.add(TrendState(version=1, computed_version=0))
+    # One message per organization and transaction, however many edits it holds.
+    transaction = session.get_transaction()
+    owner, marked = session.info.get(MARKED_KEY, (None, set()))
+    if owner is not transaction:
+        marked = set()
+        session.info[MARKED_KEY] = (transaction, marked)
+    if org_id not in marked:
+        marked.add(org_id)
+        enqueue(session, task_names.RECOMPUTE_TRENDS)
+    session.flush()
+
+
+def latest_snapshots(session: Session, weeks: int = 52) -> list[TrendSnapshot]:
+    """The most recent ``weeks`` snapshots, oldest first, in one query."""
+    rows = session.scalars(select(TrendSnapshot).order_by(TrendSnapshot.week_start.desc()).limit(weeks)).all()
+    return list(reversed(rows))
