@@ -16,6 +16,7 @@ from engpass.cycles.models import Cycle
 from engpass.demo.cycles import CHAINS, build_chain
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
+from engpass.trends.service import recompute as recompute_trends
 
 DEMO_PASSWORD = "engpass-demo"
 DAYS_SINCE_CHAIN_END = 3
@@ -106,3 +107,5 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
         if session.scalar(select(Cycle.id).limit(1)) is None:
             # Chains end a few days ago, or later for the open cycles that are still in progress.
             build_chain(session, chain, date.today() - timedelta(days=DAYS_SINCE_CHAIN_END), owner.id, seed)
+        # The dashboards read snapshots only; the demo should not wait for a worker to show its trend.
+        recompute_trends(session)

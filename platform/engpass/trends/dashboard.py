@@ -1,0 +1,109 @@
+"""What an organization's dashboard shows: precomputed snapshots plus the few open items.
+
+Reads at most four small queries and never computes history in the request: when the
+snapshots are missing or behind, the page says so and the workers are asked for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engpass import task_names
+from engpass.cycles.models import Cycle, Measurement, Stage
+from engpass.cycles.rules import prototype_overdue, prototype_too_long
+from engpass.outbox.service import enqueue
+from engpass.trends.models import TrendSnapshot, TrendState
+from engpass.trends.service import latest_snapshots
+
+BASELINE_DUE_DAYS = 7
+MEASUREMENT_DUE_DAYS = 14
+NEXT_BOTTLENECK_DUE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Attention:
+    kind: str  # overdue_prototype | long_prototype | missing_measurement | missing_baseline | no_next_bottleneck
+    cycle_id: int
+    title: str
+    since: date | None = None
+
+
+@dataclass
+class Dashboard:
+    snapshots: list[TrendSnapshot]
+    state: TrendState | None
+    open_cycles: list[Cycle]
+    attention: list[Attention] = field(default_factory=list)
+    has_cycles: bool = False
+
+    @property
+    def latest(self) -> TrendSnapshot | None:
+        return self.snapshots[-1] if self.snapshots else None
+
+    @property
+    def pending(self) -> bool:
+        """Cycles exist but the workers have not caught up with them yet."""
+        if not self.has_cycles:
+            return False
+        return not self.snapshots or self.state is None or self.state.computed_version < self.state.version
+
+
+def load(session: Session, today: date, weeks: int = 52) -> Dashboard:
+    snapshots = latest_snapshots(session, weeks)
+    state = session.scalars(select(TrendState)).first()
+    last_measured = (
+        select(Measurement.cycle_id, func.max(Measurement.measured_on).label("last_measured"))
+        .group_by(Measurement.cycle_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Cycle, last_measured.c.last_measured)
+        .outerjoin(last_measured, last_measured.c.cycle_id == Cycle.id)
+        .where(Cycle.stage != Stage.decided)
+        .order_by(Cycle.created_at)
+    ).all()
+    open_cycles = [cycle for cycle, _ in rows]
+    attention: list[Attention] = []
+    for cycle, last in rows:
+        attention.extend(_attention_for(cycle, last, today))
+    latest_decided = None
+    if not open_cycles:
+        latest_decided = session.scalars(
+            select(Cycle).where(Cycle.stage == Stage.decided).order_by(Cycle.decided_at.desc()).limit(1)
+        ).first()
+        if latest_decided is not None and latest_decided.decided_at is not None:
+            decided_on = latest_decided.decided_at.date()
+            if (today - decided_on).days > NEXT_BOTTLENECK_DUE_DAYS:
+                attention.append(Attention("no_next_bottleneck", latest_decided.id, latest_decided.title, decided_on))
+    has_cycles = (
+        bool(open_cycles)
+        or latest_decided is not None
+        or bool(snapshots and sum(snapshots[-1].cycles_per_stage.values()))
+    )
+    return Dashboard(snapshots, state, open_cycles, attention, has_cycles)
+
+
+def _attention_for(cycle: Cycle, last_measured: date | None, today: date) -> list[Attention]:
+    items = []
+    if prototype_overdue(cycle, today):
+        items.append(Attention("overdue_prototype", cycle.id, cycle.title, cycle.prototype_target))
+    elif prototype_too_long(cycle, today):
+        items.append(Attention("long_prototype", cycle.id, cycle.title, cycle.prototype_start))
+    if cycle.stage in (Stage.prototype, Stage.result):
+        since = last_measured or cycle.prototype_start
+        if since is not None and (today - since).days > MEASUREMENT_DUE_DAYS:
+            items.append(Attention("missing_measurement", cycle.id, cycle.title, since))
+    if cycle.stage in (Stage.bottleneck, Stage.baseline) and cycle.bottleneck_at is not None:
+        named = cycle.bottleneck_at.date()
+        if cycle.kpi_baseline is None and (today - named).days > BASELINE_DUE_DAYS:
+            items.append(Attention("missing_baseline", cycle.id, cycle.title, named))
+    return items
+
+
+def request_recompute(session: Session) -> None:
+    """Ask the workers for this organization's snapshots (the page itself never computes them)."""
+    enqueue(session, task_names.RECOMPUTE_TRENDS)
