@@ -6,34 +6,48 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.signals import worker_process_init
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 from engpass import task_names, tenancy
 from engpass.db import db
+from engpass.outbox.publisher import ensure_broker_dir
 from engpass.settings import Settings
 
 TASK_MODULES = ["workers.tasks.accounts", "workers.tasks.outbox"]
 
+# The sweep re-sends what the after-commit relay could not hand over.
+SWEEP_INTERVAL = 30.0
+
 
 class AppTask(Task):
-    """Runs every task in the app context and, given ``org_id``, inside that organization.
+    """Runs every task in the app context and inside the organization named by ``org_id``.
 
-    Arguments are ids, never ORM objects: JSON in, and the task loads fresh state.
+    Arguments are ids, never ORM objects: JSON in, and the task loads fresh state. Without
+    ``org_id`` a task runs with no organization, so a tenant query raises instead of seeing
+    every tenant.
     """
 
     abstract = True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         flask_app: Flask = self.app.flask_app
+        if has_app_context() and current_app._get_current_object() is flask_app:
+            # Run eagerly inside a request or test: its app context and session stay the caller's.
+            return self._call_in_tenant(args, kwargs)
+        # A context of its own per task: its teardown removes the session and clears the tenant.
         with flask_app.app_context():
-            org_id = kwargs.get("org_id")
-            if org_id is not None:
-                tenancy.activate(db.session, int(org_id))
+            return self._call_in_tenant(args, kwargs)
+
+    def _call_in_tenant(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        org_id = kwargs.get("org_id")
+        # tenant_context restores the caller's organization afterwards, for eager calls.
+        with tenancy.tenant_context(db.session, None if org_id is None else int(org_id)):
             return super().__call__(*args, **kwargs)
 
 
 def make_celery(flask_app: Flask) -> Celery:
     settings: Settings = flask_app.extensions["engpass.settings"]
+    ensure_broker_dir(settings.broker_url)
     celery = Celery("engpass", task_cls=AppTask, include=TASK_MODULES)
     celery.flask_app = flask_app
     celery.conf.update(
@@ -51,7 +65,12 @@ def make_celery(flask_app: Flask) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         beat_schedule={
-            "outbox-sweep": {"task": task_names.OUTBOX_SWEEP, "schedule": 30.0},
+            "outbox-sweep": {
+                "task": task_names.OUTBOX_SWEEP,
+                "schedule": SWEEP_INTERVAL,
+                # Sweeps queued up during a worker outage are redundant: the next one does it all.
+                "options": {"expires": SWEEP_INTERVAL},
+            },
         },
     )
     return celery
@@ -59,6 +78,7 @@ def make_celery(flask_app: Flask) -> Celery:
 
 @worker_process_init.connect
 def _dispose_engine_after_fork(**_kwargs: Any) -> None:
-    # Forked children must not share the parent's pooled connections.
+    # Forked children must not share the parent's pooled connections; close=False leaves the
+    # parent's connections alone instead of closing them from the child.
     if db.engine is not None:
         db.engine.dispose(close=False)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from celery import shared_task
+from sqlalchemy.exc import OperationalError
 
 from engpass import task_names
 from engpass.accounts.welcome import send_welcome as send_welcome_mail
 from engpass.db import db
 
 
-@shared_task(name=task_names.SEND_WELCOME, max_retries=5, default_retry_delay=60)
+@shared_task(
+    name=task_names.SEND_WELCOME,
+    # SMTP and network failures are OSErrors; a database that went away is an OperationalError.
+    # send_welcome is idempotent, so retrying either is safe.
+    autoretry_for=(OSError, OperationalError),
+    max_retries=5,
+    retry_backoff=30,
+    retry_backoff_max=600,
+)
 def send_welcome(org_id: int, user_id: int) -> bool:
-    return send_welcome_mail(db.session, org_id, user_id)
+    return send_welcome_mail(db.session(), org_id, user_id)

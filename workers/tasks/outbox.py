@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from celery import current_app, shared_task
+from celery import shared_task
+from flask import current_app
 
 from engpass import task_names
 from engpass.db import db
-from engpass.outbox.service import relay
+from engpass.outbox.service import EXTENSION_KEY, relay
 
 # Younger messages are still being relayed by the request that wrote them.
 GRACE = timedelta(seconds=10)
 
 
-def _publish(task_name: str, kwargs: dict[str, Any], message_id: str) -> None:
-    current_app.send_task(task_name, kwargs=kwargs, task_id=message_id)
-
-
 @shared_task(name=task_names.OUTBOX_SWEEP)
 def sweep() -> int:
-    return relay(db.session, _publish, older_than=GRACE).published
+    # The platform's publisher, not this worker's Celery app: the same broker, and the same
+    # fail-fast timeouts as the web's relay, so a dead broker ends the sweep instead of hanging it.
+    return relay(db.session(), current_app.extensions[EXTENSION_KEY], older_than=GRACE).published

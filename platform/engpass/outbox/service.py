@@ -4,7 +4,11 @@
 written in the caller's transaction, so it exists exactly when the change that caused
 it exists; the relay hands it to Celery right after the commit and again from the
 periodic sweep if the broker was unreachable, so a broker outage delays work but
-loses none.
+loses none. The Celery task id is ``outbox-<message id>``, the same on every delivery.
+
+Only the outermost commit relays: releasing a savepoint fires ``after_commit`` as well,
+but its work is not committed yet, and rolling back a savepoint forgets only the work
+recorded inside it.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engpass.db import db, utcnow
 from engpass.outbox.models import OutboxMessage
@@ -33,8 +38,10 @@ class Publisher(Protocol):
     def __call__(self, task_name: str, kwargs: dict[str, Any], message_id: str) -> None: ...
 
 
-def enqueue(session: Session, task_name: str, **kwargs: Any) -> OutboxMessage:
+def enqueue(session: Session | scoped_session[Session], task_name: str, **kwargs: Any) -> OutboxMessage:
     """Record work for ``task_name``; the current organization (if any) is passed as ``org_id``."""
+    if isinstance(session, scoped_session):
+        session = session()
     org_id = current_org_id()
     payload = dict(kwargs)
     if org_id is not None:
@@ -42,7 +49,9 @@ def enqueue(session: Session, task_name: str, **kwargs: Any) -> OutboxMessage:
     message = OutboxMessage(organization_id=payload.get("org_id"), task_name=task_name, kwargs=payload)
     session.add(message)
     session.flush()
-    session.info.setdefault(PENDING_IDS_KEY, []).append(message.id)
+    # Remembered with the innermost savepoint, so that rolling back only that savepoint forgets only its work.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(PENDING_IDS_KEY, []).append((transaction, message.id))
     return message
 
 
@@ -53,14 +62,16 @@ class RelayResult:
 
 
 def relay(
-    session: Session,
+    session: Session | scoped_session[Session],
     publish: Publisher,
     *,
     ids: Iterable[int] | None = None,
     older_than: timedelta | None = None,
     limit: int = 500,
 ) -> RelayResult:
-    """Publish pending messages, oldest first; stop at the first broker failure."""
+    """Publish pending messages, oldest first; stop at the first broker failure. Commits ``session``."""
+    if isinstance(session, scoped_session):
+        session = session()
     stmt = (
         select(OutboxMessage)
         .where(OutboxMessage.relayed_at.is_(None))
@@ -73,19 +84,49 @@ def relay(
     if older_than is not None:
         stmt = stmt.where(OutboxMessage.created_at <= utcnow() - older_than)
     result = RelayResult()
-    for message in session.scalars(stmt).all():
-        try:
-            publish(message.task_name, message.kwargs, f"outbox-{message.id}")
-        except Exception as exc:  # the broker's errors are many and transport-specific
-            message.attempts += 1
-            message.last_error = f"{type(exc).__name__}: {exc}"[:500]
-            result.failed += 1
-            log.warning("outbox relay failed for message %s: %s", message.id, exc)
-            break
-        message.relayed_at = utcnow()
-        result.published += 1
-    session.commit()
+    try:
+        for message in session.scalars(stmt).all():
+            if not _claim(session, message):
+                continue
+            try:
+                publish(message.task_name, dict(message.kwargs), f"outbox-{message.id}")
+            except Exception as exc:  # the broker's errors are many and transport-specific
+                message.relayed_at = None
+                message.attempts += 1
+                message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                result.failed += 1
+                log.warning("outbox relay failed for message %s: %s", message.id, exc)
+                # Later messages wait: the broker is most likely down for them too, and order is kept.
+                break
+            result.published += 1
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     return result
+
+
+def _claim(session: Session, message: OutboxMessage) -> bool:
+    """Mark the message relayed before publishing it, unless another relay already did.
+
+    FOR UPDATE SKIP LOCKED keeps concurrent relays apart on PostgreSQL; SQLite has no row
+    locks, and a second relay there may have read the message before the first one marked
+    it. The conditional update waits for the first relay's write lock and then finds the
+    message taken. It also covers a relay nested in another on the same connection, which
+    row locks do not.
+    """
+    now = utcnow()
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.relayed_at.is_(None))
+        .values(relayed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        session.expire(message)
+        return False
+    set_committed_value(message, "relayed_at", now)
+    return True
 
 
 def pending_count(session: Session) -> int:
@@ -94,24 +135,52 @@ def pending_count(session: Session) -> int:
 
 def _relay_after_commit(session: Session) -> None:
     """Relay what this transaction enqueued, in a session of its own."""
-    ids = session.info.pop(PENDING_IDS_KEY, None)
-    if not ids or not has_app_context():
+    if session.get_nested_transaction() is not None:
+        # Only a savepoint was released: its work commits (or not) with the enclosing transaction.
+        return
+    entries = session.info.pop(PENDING_IDS_KEY, None)
+    if not entries or not has_app_context():
         return
     publish = current_app.extensions.get(EXTENSION_KEY)
     if publish is None:
         return
     relay_session = db.factory()
     try:
-        relay(relay_session, publish, ids=ids)
+        relay(relay_session, publish, ids=[message_id for _, message_id in entries])
     except Exception:  # never fail the request that already committed; the sweep retries
         log.exception("outbox relay after commit failed")
-        relay_session.rollback()
     finally:
         relay_session.close()
 
 
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Forget the work of a rolled-back transaction or savepoint; its rows no longer exist."""
+    entries = session.info.get(PENDING_IDS_KEY)
+    if not entries:
+        return
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING_IDS_KEY, None)
+    elif previous_transaction.nested:
+        # Savepoints nested inside the rolled-back one are gone with it.
+        entries[:] = [e for e in entries if not _within(e[0], previous_transaction)]
+
+
+def _forget_closed(session: Session, transaction: SessionTransaction) -> None:
+    # A closed session's transaction neither commits nor fires after_soft_rollback.
+    if transaction.parent is None:
+        session.info.pop(PENDING_IDS_KEY, None)
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
 def forget_pending(session: Session) -> None:
-    """After a rollback the recorded ids no longer exist."""
+    """Drop every id this session recorded; for callers that discard a session's work by hand."""
     session.info.pop(PENDING_IDS_KEY, None)
 
 
@@ -119,4 +188,6 @@ def install_relay_hooks() -> None:
     """Relay after every commit of the platform's sessions; safe to call once per app."""
     if not event.contains(db.factory, "after_commit", _relay_after_commit):
         event.listen(db.factory, "after_commit", _relay_after_commit)
-        event.listen(db.factory, "after_rollback", forget_pending)
+        event.listen(db.factory, "after_soft_rollback", _forget_rolled_back)
+        # Registered after after_commit, which therefore still finds the ids of a committed transaction.
+        event.listen(db.factory, "after_transaction_end", _forget_closed)
