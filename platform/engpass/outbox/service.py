@@ -189,5 +189,5 @@ def install_relay_hooks() -> None:
     if not event.contains(db.factory, "after_commit", _relay_after_commit):
         event.listen(db.factory, "after_commit", _relay_after_commit)
         event.listen(db.factory, "after_soft_rollback", _forget_rolled_back)
-        # Registered after after_commit, which therefore still finds the ids of a committed transaction.
+        # Fires after after_commit, which by then has taken the ids of a committed transaction.
         event.listen(db.factory, "after_transaction_end", _forget_closed)
