@@ -263,3 +263,21 @@ def count_queries(connection: Connection) -> Callable[[], Any]:
             event.remove(connection, "before_cursor_execute", _record)
 
     return _count
+
+
+@pytest.fixture
+def live_engine(databases: dict[str, str]) -> Iterator[Engine]:
+    """The app role's engine on the real database: what it commits, other processes see."""
+    engine = make_engine(databases["app"])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def celery(app: Flask) -> Any:
+    """The workers' Celery app around the test app, tasks imported, for in-process ``apply``."""
+    from workers.celery_app import make_celery
+
+    celery = make_celery(app)
+    celery.loader.import_default_modules()
+    return celery

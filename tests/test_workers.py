@@ -35,7 +35,7 @@ from engpass.outbox.models import OutboxMessage
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import EXTENSION_KEY, enqueue, pending_count, relay
 from engpass.settings import REPO_ROOT, Settings
-from workers.celery_app import SWEEP_INTERVAL, make_celery
+from workers.celery_app import SWEEP_INTERVAL
 
 T = TypeVar("T")
 # Starting takes a few seconds (the app is built, the broker connected); a loaded machine needs more.
@@ -145,14 +145,6 @@ class SignedUp:
 
 
 @pytest.fixture
-def live_engine(databases: dict[str, str]) -> Iterator[Any]:
-    """The app role's engine on the real database: what it commits, other processes see."""
-    engine = make_engine(databases["app"])
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def signed_up(databases: dict[str, str], live_engine: Any) -> Iterator[SignedUp]:
     """A committed sign-up with its pending welcome message; deleted again afterwards."""
     tag = uuid4().hex[:8]
@@ -219,7 +211,9 @@ def test_a_worker_on_redis_sends_the_welcome_mail_exactly_once(tmp_path, databas
         import redis
 
         client = redis.Redis.from_url(redis_url)
-        client.delete(queue, f"_kombu.binding.{queue}")
+        # The queue and Kombu's bindings for it; the name is unique to this test.
+        for key in client.scan_iter(match=f"*{queue}*"):
+            client.delete(key)
         client.close()
 
 
@@ -290,13 +284,6 @@ def test_two_deliveries_at_the_same_time_send_one_mail(settings, databases, live
 
 
 # In-process: the task base class, the sweep and the worker's process hooks.
-
-
-@pytest.fixture
-def celery(app):
-    celery = make_celery(app)
-    celery.loader.import_default_modules()
-    return celery
 
 
 def test_a_task_runs_inside_the_organization_of_its_org_id(app, celery, make_org):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from celery.signals import worker_process_init
 from flask import Flask, current_app, has_app_context
 
@@ -13,7 +14,7 @@ from engpass.db import db
 from engpass.outbox.publisher import ensure_broker_dir
 from engpass.settings import Settings
 
-TASK_MODULES = ["workers.tasks.accounts", "workers.tasks.outbox"]
+TASK_MODULES = ["workers.tasks.accounts", "workers.tasks.outbox", "workers.tasks.trends"]
 
 # The sweep re-sends what the after-commit relay could not hand over.
 SWEEP_INTERVAL = 30.0
@@ -70,6 +71,12 @@ def make_celery(flask_app: Flask) -> Celery:
                 "schedule": SWEEP_INTERVAL,
                 # Sweeps queued up during a worker outage are redundant: the next one does it all.
                 "options": {"expires": SWEEP_INTERVAL},
+            },
+            # Nightly, so a new week gets its snapshot even where nothing changed.
+            "trends-nightly": {
+                "task": task_names.RECOMPUTE_ALL_TRENDS,
+                "schedule": crontab(hour=2, minute=15),
+                "options": {"expires": 6 * 3600},
             },
         },
     )

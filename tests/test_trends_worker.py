@@ -1,0 +1,97 @@
+"""A cycle change reaches the snapshots through the outbox and a real worker process on Redis."""
+
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from engpass import task_names, tenancy
+from engpass.accounts.service import sign_up
+from engpass.cycles import service as cycles
+from engpass.cycles.models import Category
+from engpass.db import make_engine
+from engpass.outbox.models import OutboxMessage
+from engpass.outbox.publisher import CeleryPublisher
+from engpass.outbox.service import relay
+from engpass.trends.models import TrendSnapshot, TrendState
+from tests.test_workers import running_worker, wait_for
+
+
+@pytest.mark.redis
+def test_a_cycle_change_is_recomputed_by_a_real_worker(tmp_path, databases, redis_url, live_engine):
+    tag = uuid4().hex[:8]
+    with Session(live_engine, expire_on_commit=False) as s:
+        user, org = sign_up(s, name="Trend", email=f"trend-{tag}@example.com", password="x" * 12, company=tag)
+        s.commit()
+        with tenancy.tenant_context(s, org.id):
+            cycles.create_cycle(
+                s, title="Leads", category=Category.leads, why="Hebel", owner_id=user.id, actor_id=user.id
+            )
+            cycles.create_cycle(
+                s,
+                title="Angebote",
+                category=Category.quoting,
+                why="Hebel",
+                owner_id=user.id,
+                actor_id=user.id,
+                confirm_second_open=True,
+            )
+            s.commit()
+        (message,) = s.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.organization_id == org.id, OutboxMessage.task_name == task_names.RECOMPUTE_TRENDS
+            )
+        ).all()
+    queue = f"engpass-test-{uuid4().hex[:12]}"
+    publish = CeleryPublisher(redis_url, queue=queue)
+
+    def snapshot_counts():
+        with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
+            latest = s.scalars(select(TrendSnapshot).order_by(TrendSnapshot.week_start.desc())).first()
+            state = s.scalars(select(TrendState)).one()
+            done = state.computed_version >= state.version
+            return latest.cycles_per_stage if latest is not None and done else None
+
+    try:
+        with running_worker(tmp_path, databases, redis_url=redis_url, queue=queue, pool="prefork") as worker:
+            with Session(live_engine) as s:
+                assert relay(s, publish, ids=[message.id]).published == 1
+            counts = wait_for(snapshot_counts, "the snapshot", worker=worker)
+            assert counts["bottleneck"] == 2
+            # Delivered again (a retry, a duplicate): the state says it is current, nothing is rewritten twice.
+            publish(message.task_name, message.kwargs, f"outbox-{message.id}")
+            wait_for(lambda: len(worker.successes(f"outbox-{message.id}")) >= 2, "the redelivery", worker=worker)
+            assert worker.successes(f"outbox-{message.id}")[1] == "0"
+            with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
+                assert s.scalar(select(func.count(TrendSnapshot.id))) == 1
+    finally:
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()
+        owner = make_engine(databases["owner"])
+        with owner.begin() as conn:
+            conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": org.id})
+            conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+        owner.dispose()
+
+
+def test_nightly_recompute_is_scheduled_and_batches_rewrite_every_organization(app, celery, session, make_org):
+    assert celery.conf.beat_schedule["trends-nightly"]["task"] == task_names.RECOMPUTE_ALL_TRENDS
+    orgs = [make_org(f"Nacht {i} GmbH") for i in range(3)]
+    batch = celery.tasks[task_names.RECOMPUTE_TRENDS_BATCH]
+    assert batch.apply(kwargs={"org_ids": [o.id for o in orgs]}, throw=True).get() == 3
+    assert batch.apply(kwargs={"org_ids": [o.id for o in orgs]}, throw=True).get() == 3  # a retry is harmless
+    for org in orgs:
+        with tenancy.tenant_context(session, org.id):
+            assert session.scalar(select(func.count(TrendSnapshot.id))) == 1
+
+
+def test_recompute_task_skips_when_current_unless_forced(app, celery, session, make_org):
+    org = make_org("Aktuell GmbH")
+    task = celery.tasks[task_names.RECOMPUTE_TRENDS]
+    assert task.apply(kwargs={"org_id": org.id}, throw=True).get() == 1
+    assert task.apply(kwargs={"org_id": org.id}, throw=True).get() == 0
+    assert task.apply(kwargs={"org_id": org.id, "force": True}, throw=True).get() == 1

@@ -1,0 +1,49 @@
+"""Recomputing trend snapshots: after changes (coalesced), and nightly for every organization."""
+
+from __future__ import annotations
+
+from celery import current_app, shared_task
+from sqlalchemy import select
+
+from engpass import task_names, tenancy
+from engpass.db import db
+from engpass.organizations.models import Organization
+from engpass.trends.service import is_current, recompute
+
+# Organizations per message of the nightly fan-out: small enough to spread over workers,
+# large enough that a thousand organizations are a handful of messages.
+FAN_OUT_BATCH = 100
+
+
+@shared_task(name=task_names.RECOMPUTE_TRENDS, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def recompute_trends(org_id: int, force: bool = False) -> int:
+    """Skip when an earlier run already covered the latest change: a burst of edits is one recompute."""
+    session = db.session()
+    if not force and is_current(session):
+        return 0
+    weeks = recompute(session)
+    session.commit()
+    return weeks
+
+
+@shared_task(name=task_names.RECOMPUTE_ALL_TRENDS)
+def recompute_all_trends() -> int:
+    """Nightly: a new day can start a new week, so every organization gets its snapshots rewritten."""
+    org_ids = list(db.session.scalars(select(Organization.id).order_by(Organization.id)))
+    for start in range(0, len(org_ids), FAN_OUT_BATCH):
+        current_app.send_task(
+            task_names.RECOMPUTE_TRENDS_BATCH, kwargs={"org_ids": org_ids[start : start + FAN_OUT_BATCH]}
+        )
+    return len(org_ids)
+
+
+@shared_task(name=task_names.RECOMPUTE_TRENDS_BATCH, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def recompute_trends_batch(org_ids: list[int]) -> int:
+    """Each organization in its own tenant context and transaction; a retry redoes the batch harmlessly."""
+    session = db.session()
+    for org_id in org_ids:
+        with tenancy.tenant_context(session, org_id):
+            recompute(session)
+            session.commit()
+        session.expunge_all()
+    return len(org_ids)
