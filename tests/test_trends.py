@@ -132,3 +132,13 @@ def test_snapshots_of_another_organization_are_invisible(session, make_org, make
         session.commit()
     with tenancy.tenant_context(session, b.id):
         assert trends.latest_snapshots(session) == []
+
+
+def test_a_rolled_back_savepoint_does_not_swallow_the_next_request(org_ctx):
+    session, owner, _ = org_ctx
+    savepoint = session.begin_nested()
+    cycles.create_cycle(session, title="A", category=Category.leads, why="", owner_id=None, actor_id=owner.id)
+    savepoint.rollback()
+    cycles.create_cycle(session, title="B", category=Category.leads, why="", owner_id=None, actor_id=owner.id)
+    session.commit()
+    assert len(_messages(session)) == 1

@@ -133,8 +133,9 @@ def mark_changed(session: Session) -> None:
     ).rowcount
     if not bumped:
         session.add(TrendState(version=1, computed_version=0))
-    # One message per organization and transaction, however many edits it holds.
-    transaction = session.get_transaction()
+    # One message per organization and (innermost) transaction, however many edits it holds; keyed on the
+    # savepoint, so a rolled-back savepoint that took the message with it does not suppress the next one.
+    transaction = session.get_nested_transaction() or session.get_transaction()
     owner, marked = session.info.get(MARKED_KEY, (None, set()))
     if owner is not transaction:
         marked = set()
