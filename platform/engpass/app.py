@@ -97,11 +97,12 @@ def _lazy_login_message(message: str) -> str:
 def _register_blueprints(app: Flask) -> None:
     from engpass.accounts.views import bp as accounts_bp
     from engpass.audit.views import bp as audit_bp
+    from engpass.cycles.views import bp as cycles_bp
     from engpass.health.views import bp as health_bp
     from engpass.organizations.views import bp as organizations_bp
     from engpass.organizations.views import public_bp as organizations_public_bp
 
-    for blueprint in (accounts_bp, audit_bp, health_bp, organizations_bp, organizations_public_bp):
+    for blueprint in (accounts_bp, audit_bp, cycles_bp, health_bp, organizations_bp, organizations_public_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(health_bp)
 

@@ -1,0 +1,245 @@
+"""The KPI chart of a cycle, drawn on the server as inline SVG.
+
+No chart library and no script: the page stays within its Content-Security-Policy, prints as
+it looks, and reads the same to a screen reader (title and description say what the lines
+show). Colours are SVG presentation attributes, not ``style``, so the policy allows them and
+the chart keeps its colours without the stylesheet.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from babel.dates import format_skeleton
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from engpass.cycles.formatting import day, number
+from engpass.cycles.models import Cycle, KpiDirection, Measurement
+
+WIDTH, HEIGHT = 720, 300
+LEFT, RIGHT, TOP, BOTTOM = 64, 150, 24, 44
+PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+ACCENT = "#0f7b6c"
+BASELINE = "#8a5300"
+TARGET = "#1d4f91"
+GRID = "#e2e6ec"
+AXIS = "#5b6577"
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+
+@dataclass(frozen=True)
+class _Scale:
+    lo: float
+    hi: float
+    ticks: list[float]
+
+    def y(self, value: float) -> float:
+        return TOP + PLOT_H - (value - self.lo) / (self.hi - self.lo) * PLOT_H
+
+
+def _nice_step(span: float, count: int = 4) -> float:
+    raw = span / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def _value_scale(values: list[float]) -> _Scale:
+    lo, hi = min(values), max(values)
+    if lo >= 0:
+        # Business figures start at zero: a chart that cuts the axis overstates the effect.
+        lo = 0.0
+    if hi == lo:
+        hi = lo + (abs(lo) or 1.0)
+    step = _nice_step(hi - lo)
+    lo_tick = math.floor(lo / step) * step
+    hi_tick = math.ceil(hi / step) * step
+    ticks, tick = [], lo_tick
+    while tick <= hi_tick + step / 2:
+        ticks.append(round(tick, 10))
+        tick += step
+    return _Scale(lo_tick, hi_tick, ticks)
+
+
+def _date_range(cycle: Cycle, measurements: list[Measurement], today: date) -> tuple[date, date]:
+    days = [m.measured_on for m in measurements]
+    for extra in (cycle.prototype_start, cycle.prototype_target):
+        if extra is not None:
+            days.append(extra)
+    if not days:
+        days = [today]
+    first, last = min(days), max(days)
+    if first == last:
+        first, last = first - timedelta(days=7), last + timedelta(days=7)
+    return first, last
+
+
+def _x(value: date, first: date, last: date) -> float:
+    return LEFT + (value - first).days / (last - first).days * PLOT_W
+
+
+def _date_ticks(first: date, last: date, count: int = 5) -> list[date]:
+    span = (last - first).days
+    if span <= count:
+        return [first + timedelta(days=i) for i in range(span + 1)]
+    return [first + timedelta(days=round(span * i / (count - 1))) for i in range(count)]
+
+
+def _short_date(value: date, span_days: int) -> str:
+    skeleton = "yMMM" if span_days > 330 else "MMMd"
+    return format_skeleton(skeleton, value, locale=get_locale())
+
+
+def _f(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _short(text: str, limit: int = 20) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _with_unit(value: Decimal | float, unit: str) -> str:
+    text = number(Decimal(str(value)))
+    return f"{text} {unit}".strip()
+
+
+def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date) -> Markup | None:
+    """The KPI over time against its baseline and target; None until the KPI has a baseline or a measurement."""
+    points = sorted(measurements, key=lambda m: (m.measured_on, m.id or 0))
+    if cycle.kpi_baseline is None and not points:
+        return None
+    unit = cycle.kpi_unit or ""
+    kpi_name = cycle.kpi_name or _("KPI")
+    values = [float(m.kpi_value) for m in points]
+    for extra in (cycle.kpi_baseline, cycle.kpi_target):
+        if extra is not None:
+            values.append(float(extra))
+    scale = _value_scale(values)
+    first, last = _date_range(cycle, points, today)
+    span = (last - first).days
+
+    out: list[str] = [
+        f'<svg class="chart__svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        f'aria-labelledby="kpi-chart-title kpi-chart-desc" font-family="{FONT}" font-size="12" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="kpi-chart-title">{escape(_("Course of the KPI: %(kpi)s", kpi=kpi_name))}</title>',
+        f'<desc id="kpi-chart-desc">{escape(_describe(cycle, points, unit))}</desc>',
+    ]
+
+    # Grid and value axis.
+    out.append('<g class="chart__grid">')
+    for tick in scale.ticks:
+        y = _f(scale.y(tick))
+        out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y}" y2="{y}" stroke="{GRID}" stroke-width="1"/>')
+        out.append(
+            f'<text x="{LEFT - 10}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS}">'
+            f"{escape(number(Decimal(str(tick))))}</text>"
+        )
+    out.append("</g>")
+
+    # Date axis.
+    base_y = TOP + PLOT_H
+    out.append(f'<g class="chart__axis" fill="{AXIS}">')
+    out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{base_y}" y2="{base_y}" stroke="{AXIS}" stroke-width="1"/>')
+    for tick in _date_ticks(first, last):
+        x = _f(_x(tick, first, last))
+        out.append(f'<line x1="{x}" x2="{x}" y1="{base_y}" y2="{base_y + 5}" stroke="{AXIS}" stroke-width="1"/>')
+        out.append(f'<text x="{x}" y="{base_y + 20}" text-anchor="middle">{escape(_short_date(tick, span))}</text>')
+    if unit:
+        out.append(f'<text x="{LEFT - 10}" y="{TOP - 10}" text-anchor="end">{escape(unit)}</text>')
+    out.append("</g>")
+
+    if cycle.prototype_target is not None and first <= cycle.prototype_target <= last:
+        x = _f(_x(cycle.prototype_target, first, last))
+        out.append(
+            f'<g class="chart__deadline"><line x1="{x}" x2="{x}" y1="{TOP}" y2="{base_y}" stroke="{AXIS}" '
+            f'stroke-width="1" stroke-dasharray="2 4"/><text x="{x}" y="{TOP - 8}" text-anchor="middle" '
+            f'fill="{AXIS}">{escape(_("Target date"))}</text></g>'
+        )
+
+    label_ys: list[float] = []
+    for value, label, colour, css in (
+        (cycle.kpi_baseline, _("Baseline"), BASELINE, "chart__baseline"),
+        (cycle.kpi_target, _("Target"), TARGET, "chart__target"),
+    ):
+        if value is None:
+            continue
+        line_y = scale.y(float(value))
+        # Two labels closer than two text lines would overlap: push the second one away.
+        label_y = line_y
+        for other in label_ys:
+            if abs(label_y - other) < 30:
+                label_y = other + 30 if label_y >= other else other - 30
+        label_ys.append(label_y)
+        y, ly = _f(line_y), _f(label_y - 6)
+        out.append(
+            f'<g class="{css}"><line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y}" y2="{y}" stroke="{colour}" '
+            f'stroke-width="2" stroke-dasharray="7 5"/>'
+            f'<text x="{LEFT + PLOT_W + 10}" y="{ly}" fill="{colour}" font-weight="600">'
+            f'<tspan x="{LEFT + PLOT_W + 10}">{escape(label)}</tspan>'
+            f'<tspan x="{LEFT + PLOT_W + 10}" dy="1.2em" font-weight="700">{escape(_short(_with_unit(value, unit)))}'
+            "</tspan></text></g>"
+        )
+
+    if points:
+        coords = [(_x(m.measured_on, first, last), scale.y(float(m.kpi_value))) for m in points]
+        if len(coords) > 1:
+            path = " ".join(f"{_f(x)},{_f(y)}" for x, y in coords)
+            out.append(
+                f'<polyline class="chart__line" points="{path}" fill="none" stroke="{ACCENT}" stroke-width="3" '
+                'stroke-linejoin="round" stroke-linecap="round"/>'
+            )
+        out.append('<g class="chart__points">')
+        for (x, y), m in zip(coords, points, strict=True):
+            tip = f"{day(m.measured_on)}: {_with_unit(m.kpi_value, unit)}"
+            out.append(
+                f'<circle class="chart__point" cx="{_f(x)}" cy="{_f(y)}" r="5" fill="#ffffff" stroke="{ACCENT}" '
+                f'stroke-width="3"><title>{escape(tip)}</title></circle>'
+            )
+        last_x, last_y = coords[-1]
+        # The latest value, above its point and kept inside the plot (the right margin holds the line labels).
+        anchor = "end" if last_x > LEFT + PLOT_W * 0.8 else "middle"
+        out.append(
+            f'<text x="{_f(last_x + (6 if anchor == "end" else 0))}" y="{_f(last_y - 14)}" text-anchor="{anchor}" '
+            f'fill="{ACCENT}" font-weight="700">{escape(_with_unit(points[-1].kpi_value, unit))}</text>'
+        )
+        out.append("</g>")
+    else:
+        out.append(
+            f'<text class="chart__empty" x="{LEFT + PLOT_W / 2}" y="{TOP + PLOT_H / 2}" text-anchor="middle" '
+            f'fill="{AXIS}">{escape(_("No measurements yet"))}</text>'
+        )
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def _describe(cycle: Cycle, points: list[Measurement], unit: str) -> str:
+    parts = []
+    if cycle.kpi_baseline is not None:
+        parts.append(_("Baseline %(value)s.", value=_with_unit(cycle.kpi_baseline, unit)))
+    if cycle.kpi_target is not None:
+        parts.append(_("Target %(value)s.", value=_with_unit(cycle.kpi_target, unit)))
+    if cycle.kpi_direction is not None:
+        parts.append(_("Lower is better.") if cycle.kpi_direction == KpiDirection.lower else _("Higher is better."))
+    if points:
+        parts.append(
+            ngettext(
+                "%(num)d measurement on %(first)s: %(value)s.",
+                "%(num)d measurements from %(first)s to %(last)s, latest %(value)s.",
+                len(points),
+                first=day(points[0].measured_on),
+                last=day(points[-1].measured_on),
+                value=_with_unit(points[-1].kpi_value, unit),
+            )
+        )
+    else:
+        parts.append(_("No measurements yet."))
+    return " ".join(parts)

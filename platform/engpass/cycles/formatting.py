@@ -1,0 +1,110 @@
+"""Numbers, money, percentages and dates of the cycle pages, in the user's language.
+
+Babel writes negative numbers with a hyphen; the pages use the typographic minus so that
+"−55,6 %" reads as a figure, not as a dash.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from babel import Locale
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_decimal_symbol,
+    parse_decimal,
+)
+from flask_babel import get_locale
+
+MINUS = "\u2212"
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", MINUS, 1) if text.startswith("-") else text
+
+
+def _locale() -> Locale:
+    return get_locale() or Locale("de")
+
+
+def number(value: Decimal | int | float | None, places: int | None = None) -> str:
+    """A figure without trailing zeros ("8", "6,3", "27.040"); ``places`` rounds first."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    if places is not None:
+        value = round(value, places)
+    value = value.normalize() if value == value.to_integral_value() else value
+    return _minus(format_decimal(value, format="#,##0.####", locale=_locale()))
+
+
+def money(value: Decimal | int | None, currency: str) -> str:
+    """Whole amounts without cents ("27.040 €"), others with them ("1.234,56 €")."""
+    if value is None:
+        return ""
+    value = Decimal(value)
+    if value == value.to_integral_value():
+        pattern = _locale().currency_formats["standard"].pattern.split(";")[0]
+        whole = pattern.replace(".00", "").replace(".##", "")
+        return _minus(format_currency(value, currency, format=whole, currency_digits=False, locale=_locale()))
+    return _minus(format_currency(value, currency, locale=_locale()))
+
+
+def percent(value_in_percent: Decimal | None) -> str:
+    """``-55.6`` → "−55,6 %" (German) or "−55.6%" (English)."""
+    if value_in_percent is None:
+        return ""
+    return _minus(format_percent(Decimal(value_in_percent) / 100, locale=_locale(), decimal_quantization=False))
+
+
+def signed_percent(value_in_percent: Decimal | None) -> str:
+    """A change: "+12 %" or "−55,6 %"."""
+    text = percent(value_in_percent)
+    return "+" + text if value_in_percent is not None and value_in_percent > 0 else text
+
+
+def input_number(value: Decimal | int | None) -> str:
+    """A number as the user would type it back into a form: no grouping, the locale's decimal sign."""
+    if value is None:
+        return ""
+    text = format(Decimal(value).normalize(), "f")
+    return text.replace(".", get_decimal_symbol(_locale()))
+
+
+def parse_number(raw: str) -> Decimal:
+    """What a user typed, in the locale's notation ("12,5", "1.234,5") or with a decimal point ("12.5").
+
+    Raises ValueError for anything that is not a plain finite number (also "1e5", "NaN").
+    """
+    text = raw.strip().replace(MINUS, "-")
+    for space in (" ", "\xa0", "\u202f", "'"):
+        text = text.replace(space, "")
+    if not text or len(text) > 40:
+        raise ValueError(raw)
+    body = text[1:] if text[0] in "+-" else text
+    if not body or not body[0].isascii() or not all(c in "0123456789.," for c in body) or not body[0].isdigit():
+        raise ValueError(raw)
+    try:
+        value = parse_decimal(text, locale=_locale(), strict=True)
+    except NumberFormatError:
+        # "12.5" typed in German: a single point that is no thousands separator is a decimal point.
+        if body.count(".") == 1 and "," not in body:
+            try:
+                value = Decimal(text)
+            except InvalidOperation as exc:
+                raise ValueError(raw) from exc
+        else:
+            raise ValueError(raw) from None
+    if not value.is_finite():
+        raise ValueError(raw)
+    return value
+
+
+def day(value: date | datetime | None, form: str = "medium") -> str:
+    from flask_babel import format_date
+
+    return "" if value is None else format_date(value, form)

@@ -1,0 +1,611 @@
+"""Cycle pages over HTTP: the board, the table, the cycle page and every form, by role and with bad input."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from flask_babel import refresh
+from sqlalchemy import func, select
+
+from engpass import tenancy
+from engpass.cycles import service
+from engpass.cycles.models import (
+    Category,
+    Cycle,
+    CycleTemplate,
+    Decision,
+    KpiDirection,
+    Measurement,
+    ProcessStep,
+    SolutionType,
+    Stage,
+)
+from engpass.organizations.models import Role
+from tests.test_i18n import compile_catalogs
+
+compile_catalogs()
+
+BASELINE = {
+    "hours_per_week": "14",
+    "direct_cost_per_week": "",
+    "indirect_cost_per_week": "",
+    "kpi_name": "Angebotsdauer",
+    "kpi_unit": "Tage",
+    "kpi_direction": "lower",
+    "kpi_baseline": "9",
+    "kpi_target": "4",
+    "steps-0-name": "Anfrage prüfen",
+    "steps-0-role": "Vertrieb",
+    "steps-0-minutes": "30",
+    "steps-1-name": "Preise kalkulieren",
+    "steps-1-role": "Technik",
+    "steps-1-minutes": "120",
+    "steps-2-name": "Angebot schreiben",
+    "steps-2-role": "Vertrieb",
+    "steps-2-minutes": "45",
+    "steps-3-name": "",
+    "steps-3-role": "",
+    "steps-3-minutes": "",
+}
+SOLUTION = {
+    "solution_what": "E-Mail-Vorlage plus Kalkulationsblatt, an das CRM angebunden",
+    "solution_type": "email_automation",
+    "expected_effect": "Angebote in 4 statt 9 Tagen",
+    "effort_days": "6",
+    "one_off_cost": "",
+    "running_cost_per_month": "",
+}
+
+
+def _text(response) -> str:
+    # Babel separates number and unit with a no-break space.
+    return response.get_data(as_text=True).replace("\xa0", " ")
+
+
+def _get(client, url: str):
+    refresh()
+    return client.get(url)
+
+
+def _post(client, url: str, data: dict):
+    refresh()
+    return client.post(url, data=data)
+
+
+@pytest.fixture
+def sabine(make_user, make_org, login):
+    owner = make_user(name="Sabine Müller")
+    org = make_org("Müller Metallbau GmbH", owner=owner)
+    login(owner)
+    return owner, org
+
+
+def _base(org) -> str:
+    return f"/o/{org.slug}/cycles"
+
+
+def _make_cycle(session, org, owner, title="Angebote dauern 9 Tage", stage=Stage.bottleneck, measurements=0, **kw):
+    """A cycle written straight through the services (or the model for speed), committed."""
+    with tenancy.tenant_context(session, org.id):
+        cycle = service.create_cycle(
+            session,
+            title=title,
+            category=kw.get("category", Category.quoting),
+            why="Größter Hebel",
+            owner_id=owner.id,
+            actor_id=owner.id,
+            confirm_second_open=True,
+        )
+        if stage != Stage.bottleneck:
+            service.save_baseline(
+                session,
+                cycle,
+                {
+                    "hours_per_week": Decimal("14"),
+                    "kpi_name": "Angebotsdauer",
+                    "kpi_unit": "Tage",
+                    "kpi_direction": KpiDirection.lower,
+                    "kpi_baseline": Decimal("9"),
+                    "kpi_target": Decimal("4"),
+                },
+                [service.StepInput("Anfrage prüfen", "Vertrieb", 30)],
+                owner.id,
+            )
+        if stage in (Stage.solution, Stage.prototype, Stage.result, Stage.decided):
+            service.save_solution(
+                session,
+                cycle,
+                {
+                    "solution_what": "Vorlage",
+                    "solution_type": SolutionType.email_automation,
+                    "effort_days": Decimal("6"),
+                },
+                owner.id,
+            )
+        if stage in (Stage.prototype, Stage.result, Stage.decided):
+            service.start_prototype(session, cycle, {"prototype_start": date(2026, 11, 2)}, owner.id)
+        for i in range(measurements):
+            service.add_measurement(
+                session,
+                cycle,
+                {
+                    "measured_on": date(2026, 11, 2) + timedelta(days=i),
+                    "kpi_value": Decimal(9 - (i % 5)),
+                    "hours_per_week": Decimal(6),
+                },
+                owner.id,
+            )
+        if stage == Stage.decided:
+            service.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+        session.commit()
+        return cycle.id
+
+
+def _cycle(session, org, cycle_id) -> Cycle:
+    session.expire_all()
+    with tenancy.tenant_context(session, org.id):
+        cycle = session.get(Cycle, cycle_id)
+        # Load what the assertions read while the tenant is set.
+        _ = (cycle.title, list(cycle.steps), list(cycle.measurements))
+        return cycle
+
+
+# --- Sabine's journey -----------------------------------------------------------------------------
+
+
+def test_sabines_journey_through_every_form(client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+
+    board = _get(client, f"{base}/")
+    assert board.status_code == 200
+    assert "Ersten Engpass benennen" in _text(board)
+
+    form = _get(client, f"{base}/new")
+    assert form.status_code == 200
+    page = _text(form)
+    # The category's suggestions are on the page, server-side.
+    assert "Angebotsdauer in Tagen" in page and "Angebotsvorlage mit Kalkulationsblatt" in page
+
+    created = _post(
+        client,
+        f"{base}/new",
+        {
+            "title": "Angebote dauern 9 Tage",
+            "category": "quoting",
+            "why": "Wir verlieren Aufträge",
+            "owner_id": owner.id,
+        },
+    )
+    assert created.status_code == 302
+    cycle_id = int(re.search(r"/cycles/(\d+)/", created.location).group(1))
+    show = f"{base}/{cycle_id}/"
+
+    # "Wir kaufen ein KI-Tool": the solution before the status quo is refused kindly, nothing saved.
+    refused = _post(client, f"{base}/{cycle_id}/solution", {**SOLUTION, "solution_what": "Wir kaufen ein KI-Tool"})
+    assert refused.status_code == 422
+    text = _text(refused)
+    assert "Tragen Sie ein, wie viele Stunden pro Woche der Prozess heute kostet." in text
+    assert "Wir kaufen ein KI-Tool" in text  # kept
+    cycle = _cycle(session, org, cycle_id)
+    assert cycle.stage == Stage.bottleneck and cycle.solution_what is None
+
+    # The baseline form suggests the category's KPI.
+    baseline_form = _text(_get(client, f"{base}/{cycle_id}/baseline"))
+    assert 'value="Angebotsdauer in Tagen"' in baseline_form
+
+    saved = _post(client, f"{base}/{cycle_id}/baseline", BASELINE)
+    assert saved.status_code == 302, _text(saved)
+    assert saved.location.endswith("#baseline")
+    cycle = _cycle(session, org, cycle_id)
+    assert cycle.stage == Stage.baseline and cycle.hours_per_week == Decimal("14")
+    assert [(s.name, s.minutes) for s in cycle.steps] == [
+        ("Anfrage prüfen", 30),
+        ("Preise kalkulieren", 120),
+        ("Angebot schreiben", 45),
+    ]
+
+    assert _post(client, f"{base}/{cycle_id}/solution", SOLUTION).status_code == 302
+
+    # The prototype's target defaults to four weeks after the start.
+    prototype_form = _text(_get(client, f"{base}/{cycle_id}/prototype"))
+    assert f'value="{date.today() + timedelta(weeks=4):%Y-%m-%d}"' in prototype_form
+    start = date.today() - timedelta(days=21)
+    assert _post(client, f"{base}/{cycle_id}/prototype", {"prototype_start": start.isoformat()}).status_code == 302
+    cycle = _cycle(session, org, cycle_id)
+    assert cycle.stage == Stage.prototype and cycle.prototype_target == start + timedelta(weeks=4)
+
+    measured = _post(
+        client,
+        f"{base}/{cycle_id}/measurements/new",
+        {"measured_on": date.today().isoformat(), "kpi_value": "4", "hours_per_week": "6", "note": "nach 3 Wochen"},
+    )
+    assert measured.status_code == 302
+    cycle = _cycle(session, org, cycle_id)
+    assert cycle.stage == Stage.result
+
+    page = _text(_get(client, show))
+    assert "27.040 €" in page
+    assert "8 Std./Woche × 65 € × 52 Wochen = 27.040 €" in page
+    assert "6 Wochen" in page
+    assert "3.120 € ÷ (27.040 € ÷ 52 Wochen) = 6 Wochen" in page
+    assert "−55,6 %" in page
+    assert "<svg" in page and 'class="chart__point"' in page
+    assert "195" in page  # minutes summed over the process
+
+    decided = _post(
+        client, f"{base}/{cycle_id}/decision", {"decision": "scale", "decision_reason": "Partner überzeugt"}
+    )
+    assert decided.status_code == 302
+    cycle = _cycle(session, org, cycle_id)
+    assert cycle.stage == Stage.decided and cycle.decision == Decision.scale
+
+    next_form = _get(client, f"{base}/{cycle_id}/next")
+    assert next_form.status_code == 200
+    assert "Angebote dauern 9 Tage" in _text(next_form)
+    following = _post(
+        client,
+        f"{base}/{cycle_id}/next",
+        {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline leer", "owner_id": owner.id},
+    )
+    assert following.status_code == 302
+    next_id = int(re.search(r"/cycles/(\d+)/", following.location).group(1))
+    assert _cycle(session, org, next_id).previous_cycle_id == cycle_id
+
+    old_page, new_page = _text(_get(client, show)), _text(_get(client, f"{base}/{next_id}/"))
+    assert f'href="{base}/{next_id}/"' in old_page and "Zu wenige Leads" in old_page
+    assert f'href="{base}/{cycle_id}/"' in new_page and "Angebote dauern 9 Tage" in new_page
+
+
+# --- roles ----------------------------------------------------------------------------------------
+
+
+def _pages(base: str, cycle_id: int, measurement_id: int) -> list[str]:
+    return [
+        f"{base}/",
+        f"{base}/table",
+        f"{base}/templates",
+        f"{base}/{cycle_id}/",
+    ]
+
+
+def _forms(base: str, cycle_id: int, measurement_id: int) -> list[str]:
+    return [
+        f"{base}/new",
+        f"{base}/{cycle_id}/bottleneck",
+        f"{base}/{cycle_id}/baseline",
+        f"{base}/{cycle_id}/solution",
+        f"{base}/{cycle_id}/prototype",
+        f"{base}/{cycle_id}/measurements/new",
+        f"{base}/{cycle_id}/measurements/{measurement_id}/edit",
+        f"{base}/{cycle_id}/decision",
+        f"{base}/{cycle_id}/next",
+    ]
+
+
+def _posts(base: str, cycle_id: int, measurement_id: int) -> list[str]:
+    return [
+        *_forms(base, cycle_id, measurement_id),
+        f"{base}/{cycle_id}/measurements/{measurement_id}/delete",
+        f"{base}/{cycle_id}/stage",
+        f"{base}/{cycle_id}/delete",
+        f"{base}/templates",
+    ]
+
+
+@pytest.fixture
+def team(session, make_user, make_org):
+    owner = make_user(name="Sabine Müller")
+    users = {role: make_user(name=f"{role.value} user") for role in (Role.admin, Role.member, Role.viewer)}
+    org = make_org("Müller Metallbau GmbH", owner=owner, members={user: role for role, user in users.items()})
+    users[Role.owner] = owner
+    cycle_id = _make_cycle(session, org, owner, stage=Stage.decided, measurements=2)
+    with tenancy.tenant_context(session, org.id):
+        measurement_id = session.scalars(select(Measurement.id).where(Measurement.cycle_id == cycle_id)).first()
+    return org, users, cycle_id, measurement_id
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_page_renders_for_every_role_and_forms_for_members(client, login, team, role):
+    org, users, cycle_id, measurement_id = team
+    login(users[role])
+    base = _base(org)
+    for url in _pages(base, cycle_id, measurement_id):
+        response = _get(client, url)
+        assert response.status_code == 200, f"{role} GET {url}: {response.status_code}"
+    for url in _forms(base, cycle_id, measurement_id):
+        response = _get(client, url)
+        expected = 403 if role == Role.viewer else 200
+        assert response.status_code == expected, f"{role} GET {url}: {response.status_code}"
+    delete_page = _get(client, f"{base}/{cycle_id}/delete")
+    assert delete_page.status_code == (200 if role in (Role.owner, Role.admin) else 403)
+
+    show = _text(_get(client, f"{base}/{cycle_id}/"))
+    # Viewers read everything but see no buttons that would only answer 403.
+    assert (f"{base}/{cycle_id}/decision" in show) == (role != Role.viewer)
+    assert (f'action="{base}/{cycle_id}/stage"' in show) == (role != Role.viewer)
+    assert (f"{base}/{cycle_id}/delete" in show) == (role in (Role.owner, Role.admin))
+    board = _text(_get(client, f"{base}/"))
+    assert (f'href="{base}/new"' in board) == (role != Role.viewer)
+
+
+def test_viewers_cannot_post_anything(client, session, login, team):
+    org, users, cycle_id, measurement_id = team
+    login(users[Role.viewer])
+    for url in _posts(_base(org), cycle_id, measurement_id):
+        response = _post(client, url, {"title": "Übernahme", "confirm": "y", "target": "baseline"})
+        assert response.status_code == 403, f"POST {url}: {response.status_code}"
+    cycle = _cycle(session, org, cycle_id)
+    assert cycle.title == "Angebote dauern 9 Tage" and len(cycle.measurements) == 2
+
+
+def test_members_cannot_delete_cycles_or_templates_admins_can(client, session, login, team):
+    org, users, cycle_id, _ = team
+    base = _base(org)
+    with tenancy.tenant_context(session, org.id):
+        template = CycleTemplate(
+            category=Category.quoting,
+            name="Metallbau",
+            kpi_name="Angebote pro Woche",
+            kpi_unit="Angebote",
+            kpi_direction=KpiDirection.higher,
+            solutions=[],
+        )
+        session.add(template)
+        session.commit()
+        template_id = template.id
+
+    login(users[Role.member])
+    assert _post(client, f"{base}/{cycle_id}/delete", {"confirm": "y"}).status_code == 403
+    assert _post(client, f"{base}/templates/{template_id}/delete", {}).status_code == 403
+    assert _post(client, f"{base}/templates", {"name": "x"}).status_code == 403
+    client.post("/logout")
+
+    login(users[Role.admin])
+    unconfirmed = _post(client, f"{base}/{cycle_id}/delete", {})
+    assert unconfirmed.status_code == 422
+    assert "Bitte bestätigen Sie" in _text(unconfirmed)
+    assert _cycle(session, org, cycle_id) is not None
+    deleted = _post(client, f"{base}/{cycle_id}/delete", {"confirm": "y"})
+    assert deleted.status_code == 302 and deleted.location.endswith(f"{base}/")
+    session.expire_all()
+    with tenancy.tenant_context(session, org.id):
+        assert session.get(Cycle, cycle_id) is None
+        assert session.scalar(select(func.count(Measurement.id))) == 0
+    assert _get(client, f"{base}/{cycle_id}/").status_code == 404
+    assert _post(client, f"{base}/templates/{template_id}/delete", {}).status_code == 302
+    with tenancy.tenant_context(session, org.id):
+        assert session.get(CycleTemplate, template_id) is None
+
+
+# --- tenants and forged ids -----------------------------------------------------------------------
+
+
+def test_measurements_of_another_cycle_or_organization_answer_404(client, session, make_user, make_org, login):
+    owner = make_user()
+    org = make_org("Eigene GmbH", owner=owner)
+    stranger = make_user()
+    other_org = make_org("Fremde AG", owner=stranger)
+    mine = _make_cycle(session, org, owner, stage=Stage.result, measurements=1)
+    sibling = _make_cycle(session, org, owner, title="Zweiter", stage=Stage.result, measurements=1)
+    theirs = _make_cycle(session, other_org, stranger, title="Geheim", stage=Stage.result, measurements=1)
+    with tenancy.tenant_context(session, org.id):
+        sibling_m = session.scalars(select(Measurement.id).where(Measurement.cycle_id == sibling)).one()
+    with tenancy.tenant_context(session, other_org.id):
+        their_m = session.scalars(select(Measurement.id)).one()
+    login(owner)
+    base = _base(org)
+    for measurement_id in (sibling_m, their_m, 999_999):
+        for method, url in (
+            ("GET", f"{base}/{mine}/measurements/{measurement_id}/edit"),
+            ("POST", f"{base}/{mine}/measurements/{measurement_id}/edit"),
+            ("POST", f"{base}/{mine}/measurements/{measurement_id}/delete"),
+        ):
+            refresh()
+            response = client.open(url, method=method, data={"measured_on": "2026-11-20", "kpi_value": "1"})
+            assert response.status_code == 404, f"{method} {url}"
+    # Another organization's cycle through our slug: 404, and nothing of it shows.
+    response = _get(client, f"{base}/{theirs}/")
+    assert response.status_code == 404 and "Geheim" not in _text(response)
+    assert _post(client, f"{base}/{theirs}/decision", {"decision": "drop", "decision_reason": "x"}).status_code == 404
+    with tenancy.tenant_context(session, other_org.id):
+        session.expire_all()
+        assert session.scalar(select(func.count(Measurement.id))) == 1
+        assert session.get(Cycle, theirs).decision is None
+
+
+# --- bad input on every form ----------------------------------------------------------------------
+
+TEN_K = "x" * 10_000
+SCRIPT = "<script>alert(1)</script>"
+E20 = "100000000000000000000"
+VALID = {
+    "new": {"title": "Angebote dauern 9 Tage", "category": "quoting", "why": "Größter Hebel"},
+    "bottleneck": {"title": "Angebote dauern 9 Tage", "category": "quoting", "why": "Größter Hebel"},
+    "baseline": BASELINE,
+    "solution": SOLUTION,
+    "prototype": {"prototype_start": "2026-11-02", "prototype_target": "2026-11-30"},
+    "measurement": {
+        "measured_on": "2026-11-20",
+        "kpi_value": "4",
+        "hours_per_week": "6",
+        "cost_per_week": "",
+        "note": "",
+    },
+    "decision": {"decision": "scale", "decision_reason": "Wirkt"},
+    "template": {
+        "category": "quoting",
+        "name": "Metallbau",
+        "kpi_name": "Angebote pro Woche",
+        "kpi_unit": "Angebote",
+        "kpi_direction": "higher",
+        "solutions": "Vorlage\nKalkulationsblatt",
+    },
+}
+# The stage each form's cycle is in, and the URL below the cycle.
+FORM_AT = {
+    "new": (Stage.decided, None),
+    "bottleneck": (Stage.bottleneck, "bottleneck"),
+    "baseline": (Stage.bottleneck, "baseline"),
+    "solution": (Stage.baseline, "solution"),
+    "prototype": (Stage.solution, "prototype"),
+    "measurement": (Stage.prototype, "measurements/new"),
+    "decision": (Stage.result, "decision"),
+    "template": (Stage.bottleneck, None),
+}
+NUMBER = "Bitte geben Sie eine Zahl ein, z. B. 12,5."
+HOURS_RANGE = "Bitte geben Sie eine Zahl von 0 bis 99.999.999,99 ein."
+MONEY_RANGE = "Bitte geben Sie eine Zahl von 0 bis 999.999.999.999,99 ein."
+KPI_RANGE = "Bitte geben Sie eine Zahl von −99.999.999.999.999,9999 bis 99.999.999.999.999,9999 ein."
+CHOOSE = "Bitte wählen Sie eine der Möglichkeiten."
+CHOICE_FIELDS = {"category", "owner_id", "kpi_direction", "solution_type", "decision"}
+
+BAD_INPUT = [
+    ("new", {"title": ""}, "Bitte benennen Sie den Engpass."),
+    ("new", {"title": "x" * 201}, "Höchstens 200 Zeichen."),
+    ("new", {"title": SCRIPT, "category": ""}, "Bitte wählen Sie eine Kategorie."),
+    ("new", {"category": "bitcoin"}, CHOOSE),
+    ("new", {"why": TEN_K}, "Höchstens 5000 Zeichen."),
+    ("new", {"owner_id": "999999"}, "Bitte wählen Sie ein Mitglied dieser Organisation."),
+    ("new", {"owner_id": "abc"}, "Bitte wählen Sie ein Mitglied dieser Organisation."),
+    ("bottleneck", {"title": "   "}, "Bitte benennen Sie den Engpass."),
+    ("bottleneck", {"why": TEN_K}, "Höchstens 5000 Zeichen."),
+    ("bottleneck", {"category": "<b>x</b>"}, CHOOSE),
+    ("baseline", {"hours_per_week": "-5"}, HOURS_RANGE),
+    ("baseline", {"hours_per_week": "viel"}, NUMBER),
+    ("baseline", {"hours_per_week": "1e20"}, NUMBER),
+    ("baseline", {"hours_per_week": "NaN"}, NUMBER),
+    ("baseline", {"hours_per_week": E20}, HOURS_RANGE),
+    ("baseline", {"hours_per_week": ""}, "Bitte geben Sie ein, wie viele Stunden pro Woche der Prozess heute kostet."),
+    ("baseline", {"direct_cost_per_week": "10000000000000"}, MONEY_RANGE),
+    ("baseline", {"indirect_cost_per_week": "-0,01"}, MONEY_RANGE),
+    ("baseline", {"kpi_baseline": E20}, KPI_RANGE),
+    ("baseline", {"kpi_baseline": ""}, "Bitte geben Sie den heutigen Wert der Kennzahl ein."),
+    ("baseline", {"kpi_target": "-" + E20}, KPI_RANGE),
+    ("baseline", {"kpi_direction": "sideways"}, "Bitte wählen Sie, ob höher oder niedriger besser ist."),
+    ("baseline", {"kpi_direction": ""}, "Bitte wählen Sie, ob höher oder niedriger besser ist."),
+    ("baseline", {"kpi_name": "x" * 121}, "Höchstens 120 Zeichen."),
+    ("baseline", {"kpi_name": SCRIPT, "kpi_unit": ""}, "Bitte geben Sie die Einheit der Kennzahl ein."),
+    ("baseline", {"kpi_unit": "x" * 41}, "Höchstens 40 Zeichen."),
+    ("baseline", {"steps-0-name": "x" * 201}, "Höchstens 200 Zeichen."),
+    ("baseline", {"steps-0-role": "x" * 121}, "Höchstens 120 Zeichen."),
+    ("baseline", {"steps-1-minutes": "-3"}, "Bitte geben Sie eine Zahl von 0 bis 100.000 ein."),
+    ("baseline", {"steps-1-minutes": "zehn"}, "Bitte geben Sie eine ganze Zahl ein, z. B. 30."),
+    ("baseline", {"steps-2-name": ""}, "Bitte benennen Sie den Schritt oder leeren Sie die Zeile."),
+    ("solution", {"solution_what": ""}, "Bitte beschreiben Sie die Lösung."),
+    ("solution", {"solution_what": TEN_K}, "Höchstens 5000 Zeichen."),
+    ("solution", {"solution_type": "blockchain"}, CHOOSE),
+    ("solution", {"solution_type": ""}, "Bitte wählen Sie die Art der Lösung."),
+    ("solution", {"effort_days": "-1"}, HOURS_RANGE),
+    ("solution", {"effort_days": "sechs"}, NUMBER),
+    ("solution", {"one_off_cost": "1e3"}, NUMBER),
+    ("solution", {"running_cost_per_month": E20}, MONEY_RANGE),
+    ("solution", {"expected_effect": TEN_K}, "Höchstens 5000 Zeichen."),
+    ("prototype", {"prototype_start": ""}, "Bitte geben Sie das Startdatum ein."),
+    ("prototype", {"prototype_start": "morgen"}, "Bitte geben Sie ein Datum ein, z. B. 25.11.2026."),
+    ("prototype", {"prototype_start": "0001-01-01"}, "Bitte geben Sie ein Datum zwischen 1990 und 2100 ein."),
+    ("prototype", {"prototype_target": "2026-10-01"}, "Der Zieltermin kann nicht vor dem Start liegen."),
+    (
+        "measurement",
+        {"measured_on": "2026-10-01"},
+        "Ein Ergebnis kann erst ab dem Start des Prototyps gemessen werden.",
+    ),
+    ("measurement", {"measured_on": ""}, "Bitte geben Sie das Datum der Messung ein."),
+    ("measurement", {"kpi_value": ""}, "Bitte geben Sie den gemessenen Wert ein."),
+    ("measurement", {"kpi_value": "vier"}, NUMBER),
+    ("measurement", {"kpi_value": E20}, KPI_RANGE),
+    ("measurement", {"hours_per_week": "-6"}, HOURS_RANGE),
+    ("measurement", {"cost_per_week": E20}, MONEY_RANGE),
+    ("measurement", {"note": TEN_K}, "Höchstens 2000 Zeichen."),
+    ("measurement", {"note": SCRIPT, "kpi_value": ""}, "Bitte geben Sie den gemessenen Wert ein."),
+    ("decision", {"decision": ""}, "Bitte wählen Sie: skalieren, iterieren oder verwerfen."),
+    ("decision", {"decision": "maybe"}, "Bitte wählen Sie: skalieren, iterieren oder verwerfen."),
+    ("decision", {"decision_reason": ""}, "Bitte halten Sie fest, warum Sie so entschieden haben."),
+    ("decision", {"decision_reason": TEN_K}, "Höchstens 5000 Zeichen."),
+    ("template", {"name": ""}, "Bitte benennen Sie die Vorlage."),
+    ("template", {"category": "crypto"}, CHOOSE),
+    ("template", {"kpi_direction": "up"}, "Bitte wählen Sie, ob höher oder niedriger besser ist."),
+    ("template", {"solutions": "\n".join(f"Lösung {i}" for i in range(13))}, "Höchstens 12 Lösungen."),
+    ("template", {"solutions": "x" * 201}, "Höchstens 200 Zeichen pro Zeile."),
+    ("template", {"kpi_name": SCRIPT, "kpi_unit": "x" * 41}, "Höchstens 40 Zeichen."),
+]
+
+
+def _state(session, org) -> tuple:
+    """Everything a refused form must leave untouched."""
+    from engpass.audit.models import AuditEvent
+
+    session.expire_all()
+    with tenancy.tenant_context(session, org.id):
+        cycles = session.scalars(select(Cycle).order_by(Cycle.id)).all()
+        return (
+            [
+                (
+                    c.title,
+                    c.category,
+                    c.why,
+                    c.stage,
+                    c.hours_per_week,
+                    c.kpi_name,
+                    c.kpi_baseline,
+                    c.solution_what,
+                    c.prototype_start,
+                    c.prototype_target,
+                    c.decision,
+                )
+                for c in cycles
+            ],
+            session.scalar(select(func.count(Measurement.id))),
+            session.scalar(select(func.count(ProcessStep.id))),
+            session.scalar(select(func.count(CycleTemplate.id))),
+            session.scalar(select(func.count(AuditEvent.id))),
+        )
+
+
+@pytest.mark.parametrize(
+    ("form", "bad", "message"), BAD_INPUT, ids=[f"{f}-{'-'.join(b)}-{i}" for i, (f, b, _) in enumerate(BAD_INPUT)]
+)
+def test_bad_input_gets_a_message_keeps_the_input_and_saves_nothing(client, session, sabine, form, bad, message):
+    owner, org = sabine
+    stage, path = FORM_AT[form]
+    cycle_id = _make_cycle(
+        session, org, owner, stage=stage, measurements=1 if stage in (Stage.result, Stage.decided) else 0
+    )
+    base = _base(org)
+    url = {"new": f"{base}/new", "template": f"{base}/templates"}.get(form) or f"{base}/{cycle_id}/{path}"
+    data = {**VALID[form], "owner_id": str(owner.id), **bad}
+    before = _state(session, org)
+
+    response = _post(client, url, data)
+
+    assert response.status_code == 422, response.status_code
+    text = _text(response)
+    assert message in text
+    assert 'class="field__error"' in text
+    for name, value in bad.items():
+        if name in CHOICE_FIELDS:
+            continue  # an unknown option cannot be shown as chosen; the valid options stay
+        if value == SCRIPT:
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+        elif value:
+            assert str(value).split("\n")[0] in text, "the input was not kept"
+    assert SCRIPT not in text
+    assert _state(session, org) == before
+
+
+def test_hostile_row_indexes_and_stage_names_never_crash(client, session, sabine):
+    owner, org = sabine
+    cycle_id = _make_cycle(session, org, owner)
+    base = _base(org)
+    # "²".isdigit() is true but int("²") fails: such keys are dropped before WTForms sees them.
+    response = _post(
+        client, f"{base}/{cycle_id}/baseline", {**BASELINE, "steps-²-name": "x", "steps-99999999999-name": "y"}
+    )
+    assert response.status_code == 302
+    assert len(_cycle(session, org, cycle_id).steps) == 3
+    assert _post(client, f"{base}/{cycle_id}/stage", {"target": "nirvana"}).status_code == 422
+    assert _post(client, f"{base}/{cycle_id}/baseline", {**BASELINE, "rows": "up-99999"}).status_code == 200
+    assert _get(client, f"{base}/table?page=99999999999999&owner=%C2%B2&sort=drop&dir=x&stage=zzz").status_code == 200
