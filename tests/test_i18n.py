@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.mofile import write_mo
@@ -187,26 +185,35 @@ def test_saved_language_wins_over_the_browser(client, make_user, make_org, login
 # --- numbers, money and dates -----------------------------------------------------------------
 
 
-def test_organization_home_formats_money_and_dates_in_german(client, make_user, make_org, login):
-    user = make_user(locale="de")
+def _dashboard_with_history(session, client, make_user, make_org, login, locale):
+    from datetime import date, timedelta
+
+    from engpass import tenancy
+    from engpass.demo.cycles import METALLBAU, build_chain
+    from engpass.trends import service as trends
+
+    user = make_user(locale=locale)
     org = make_org("Müller Metallbau GmbH", owner=user)
+    with tenancy.tenant_context(session, org.id):
+        build_chain(session, METALLBAU, date.today() - timedelta(days=3), user.id, seed=3)
+        trends.recompute(session)
+        session.commit()
     login(user)
-    page = _page(client, f"/o/{org.slug}/")
-    assert "65,00 €" in page
+    return _page(client, f"/o/{org.slug}/")
+
+
+def test_organization_home_formats_money_in_german(session, client, make_user, make_org, login):
+    page = _dashboard_with_history(session, client, make_user, make_org, login, "de")
+    assert re.search(r">\d{1,3}(\.\d{3})* €<", page.replace("\xa0", " ")), "German grouping, euro sign after"
     assert "Inhaber" in page
-    created = org.memberships[0].created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    assert created.astimezone(ZoneInfo("Europe/Berlin")).strftime("%d.%m.%Y") in page  # like 25.11.2026
+    assert "Reifegrad" in page
 
 
-def test_organization_home_formats_money_in_english_for_an_english_user(client, make_user, make_org, login):
-    user = make_user(locale="en")
-    org = make_org(owner=user)
-    login(user)
-    page = _page(client, f"/o/{org.slug}/")
-    assert "€65.00" in page
+def test_organization_home_formats_money_in_english_for_an_english_user(session, client, make_user, make_org, login):
+    page = _dashboard_with_history(session, client, make_user, make_org, login, "en")
+    assert re.search(r">€\d{1,3}(,\d{3})*<", page), "English grouping, euro sign first"
     assert "Owner" in page
+    assert "Maturity" in page
 
 
 @pytest.mark.parametrize(("locale", "expected"), [("de", "27.040,00 €"), ("en", "€27,040.00")])

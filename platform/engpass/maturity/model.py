@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from engpass.cycles.models import Decision, Stage
@@ -37,30 +38,53 @@ DIMENSION_NAMES = {
 }
 
 
-# Reasons are stored in snapshots as (code, params) and turned into text in the reader's language.
-REASON_TEXTS = {
-    "missing_proven": _l("%(count)d more cycle(s) proven with measured numbers"),
-    "missing_score": _l("%(dimension)s at least %(goal)d (now %(score)d)"),
-    "missing_scaled": _l("%(count)d more solution(s) scaled after proof"),
-    "missing_decided_last_year": _l("%(count)d more decided cycle(s) in the last 12 months"),
-    "missing_savings": _l("measured savings above zero"),
-    "proven": _l("%(count)d cycle(s) proven with measured numbers"),
-    "scaled": _l("%(count)d solution(s) scaled"),
-    "decided_last_year": _l("%(count)d cycle(s) decided in the last 12 months"),
-    "strongest": _l("strongest dimension: %(dimension)s (%(score)d)"),
-}
-
-
 @dataclass(frozen=True)
 class Reason:
+    """Stored in snapshots as (code, params); turned into text in the reader's language when shown."""
+
     code: str
     params: dict[str, int | str] = field(default_factory=dict)
 
     def text(self) -> str:
-        params = dict(self.params)
-        if "dimension" in params:
-            params["dimension"] = str(DIMENSION_NAMES[str(params["dimension"])])
-        return str(REASON_TEXTS[self.code]) % params
+        count = int(self.params.get("count", 0))
+        dimension = str(DIMENSION_NAMES[str(self.params["dimension"])]) if "dimension" in self.params else ""
+        score, goal = self.params.get("score", 0), self.params.get("goal", 0)
+        match self.code:
+            case "missing_proven":
+                return ngettext(
+                    "%(num)d more cycle proven with measured numbers",
+                    "%(num)d more cycles proven with measured numbers",
+                    count,
+                )
+            case "missing_score":
+                return gettext(
+                    "%(dimension)s at least %(goal)d (now %(score)d)", dimension=dimension, goal=goal, score=score
+                )
+            case "missing_scaled":
+                return ngettext(
+                    "%(num)d more solution scaled after proof", "%(num)d more solutions scaled after proof", count
+                )
+            case "missing_decided_last_year":
+                return ngettext(
+                    "%(num)d more decided cycle in the last 12 months",
+                    "%(num)d more decided cycles in the last 12 months",
+                    count,
+                )
+            case "missing_savings":
+                return gettext("measured savings above zero")
+            case "proven":
+                return ngettext(
+                    "%(num)d cycle proven with measured numbers", "%(num)d cycles proven with measured numbers", count
+                )
+            case "scaled":
+                return ngettext("%(num)d solution scaled", "%(num)d solutions scaled", count)
+            case "decided_last_year":
+                return ngettext(
+                    "%(num)d cycle decided in the last 12 months", "%(num)d cycles decided in the last 12 months", count
+                )
+            case "strongest":
+                return gettext("strongest dimension: %(dimension)s (%(score)d)", dimension=dimension, score=score)
+        return self.code
 
     def as_json(self) -> dict[str, object]:
         return {"code": self.code, "params": self.params}

@@ -9,10 +9,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engpass.audit.service import record
-from engpass.db import db
+from engpass.cycles.formatting import money, number
+from engpass.cycles.forms import STAGE_LABELS
+from engpass.db import db, utcnow
+from engpass.maturity.model import LEVEL_NAMES, Reason
 from engpass.organizations.context import current_org, org_blueprint, require_role
 from engpass.organizations.forms import OrganizationSettingsForm
 from engpass.organizations.models import Role
+from engpass.trends import charts as trend_charts
+from engpass.trends import dashboard
 
 bp = org_blueprint("organizations", __name__)
 public_bp = Blueprint("organizations_public", __name__)
@@ -22,7 +27,31 @@ SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rat
 
 @bp.route("/")
 def home() -> str:
-    return render_template("organizations/home.html")
+    """The dashboard: precomputed snapshots and the open items, never history computed here."""
+    data = dashboard.load(db.session, utcnow().date())
+    if dashboard.ensure_requested(db.session, data):
+        db.session.commit()
+    latest = data.latest
+    charts = {}
+    if latest is not None:
+        charts = {
+            "dimensions": trend_charts.dimensions(latest),
+            "pipeline": trend_charts.pipeline(latest, {k.value: str(v) for k, v in STAGE_LABELS.items()}),
+            "maturity": trend_charts.maturity_trend(data.snapshots),
+            "savings": trend_charts.savings_trend(data.snapshots, current_org.currency),
+            "lead_time": trend_charts.lead_time_trend(data.snapshots),
+        }
+    return render_template(
+        "organizations/home.html",
+        dash=data,
+        charts=charts,
+        reasons=[Reason.from_json(r) for r in latest.reasons] if latest else [],
+        missing=[Reason.from_json(r) for r in latest.missing] if latest else [],
+        level_names=LEVEL_NAMES,
+        trend=dashboard.level_trend(data.snapshots),
+        money=lambda value: money(value, current_org.currency),
+        number=number,
+    )
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -1,6 +1,6 @@
 """What an organization's dashboard shows: precomputed snapshots plus the few open items.
 
-Reads at most four small queries and never computes history in the request: when the
+Reads three small queries and never computes history in the request: when the
 snapshots are missing or behind, the page says so and the workers are asked for them.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engpass import task_names
@@ -60,25 +60,26 @@ def load(session: Session, today: date, weeks: int = 52) -> Dashboard:
         .group_by(Measurement.cycle_id)
         .subquery()
     )
+    latest_decided_id = (
+        select(Cycle.id).where(Cycle.stage == Stage.decided).order_by(Cycle.decided_at.desc()).limit(1)
+    ).scalar_subquery()
+    # Open cycles and the latest decision in one statement: the page's query count stays fixed.
     rows = session.execute(
         select(Cycle, last_measured.c.last_measured)
         .outerjoin(last_measured, last_measured.c.cycle_id == Cycle.id)
-        .where(Cycle.stage != Stage.decided)
+        .where(or_(Cycle.stage != Stage.decided, Cycle.id == latest_decided_id))
         .order_by(Cycle.created_at)
     ).all()
-    open_cycles = [cycle for cycle, _ in rows]
+    open_cycles = [cycle for cycle, _ in rows if cycle.stage != Stage.decided]
+    latest_decided = next((cycle for cycle, _ in rows if cycle.stage == Stage.decided), None)
     attention: list[Attention] = []
     for cycle, last in rows:
-        attention.extend(_attention_for(cycle, last, today))
-    latest_decided = None
-    if not open_cycles:
-        latest_decided = session.scalars(
-            select(Cycle).where(Cycle.stage == Stage.decided).order_by(Cycle.decided_at.desc()).limit(1)
-        ).first()
-        if latest_decided is not None and latest_decided.decided_at is not None:
-            decided_on = latest_decided.decided_at.date()
-            if (today - decided_on).days > NEXT_BOTTLENECK_DUE_DAYS:
-                attention.append(Attention("no_next_bottleneck", latest_decided.id, latest_decided.title, decided_on))
+        if cycle.stage != Stage.decided:
+            attention.extend(_attention_for(cycle, last, today))
+    if not open_cycles and latest_decided is not None and latest_decided.decided_at is not None:
+        decided_on = latest_decided.decided_at.date()
+        if (today - decided_on).days > NEXT_BOTTLENECK_DUE_DAYS:
+            attention.append(Attention("no_next_bottleneck", latest_decided.id, latest_decided.title, decided_on))
     has_cycles = (
         bool(open_cycles)
         or latest_decided is not None
@@ -107,3 +108,20 @@ def _attention_for(cycle: Cycle, last_measured: date | None, today: date) -> lis
 def request_recompute(session: Session) -> None:
     """Ask the workers for this organization's snapshots (the page itself never computes them)."""
     enqueue(session, task_names.RECOMPUTE_TRENDS)
+
+
+def ensure_requested(session: Session, data: Dashboard) -> bool:
+    """Cycles without any trend state (imported data, an old database): ask the workers once."""
+    if not data.has_cycles or data.state is not None:
+        return False
+    session.add(TrendState(version=1, computed_version=0))
+    request_recompute(session)
+    return True
+
+
+def level_trend(snapshots: list[TrendSnapshot], weeks: int = 4) -> int:
+    """-1, 0 or +1: the level now against ``weeks`` weeks ago."""
+    if len(snapshots) <= weeks:
+        return 0
+    before, now = snapshots[-1 - weeks].level, snapshots[-1].level
+    return (now > before) - (now < before)
