@@ -49,6 +49,21 @@ def service_missing(what: str) -> None:
     pytest.skip(f"{what} not configured")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt is deliberately slow; tests create hundreds of users. Verification reads the method from
+    the hash, so the login code under test is unchanged."""
+    from functools import partial
+
+    from werkzeug.security import generate_password_hash
+
+    import engpass.accounts.models as account_models
+
+    monkeypatch.setattr(
+        account_models, "generate_password_hash", partial(generate_password_hash, method="pbkdf2:sha256:1000")
+    )
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Owner and app URLs of a freshly migrated database for this test run."""

@@ -229,3 +229,12 @@ def test_login_is_rate_limited_per_ip(limited_client):
     ]
     assert statuses[:10] == [401] * 10
     assert statuses[10:] == [429, 429]
+
+
+def test_passwords_are_hashed_with_scrypt(monkeypatch):
+    monkeypatch.undo()  # the suite swaps in a fast hash; production keeps werkzeug's default
+    user = User(email="hash@example.com", name="Hash")
+    user.set_password("a long enough password")
+    assert user.password_hash.startswith("scrypt:")
+    assert user.check_password("a long enough password")
+    assert not user.check_password("wrong")
