@@ -88,24 +88,26 @@ def line_chart(
     height: int = 220,
 ) -> Markup:
     """One series over evenly spaced days (weekly snapshots); gaps where a value is None."""
-    left, right, top, bottom = 56, 16, 16, height - 32
     present = [v for v in values if v is not None]
     scale = scale or value_scale(present or [0.0])
+    tick_labels = [y_label(tick) for tick in scale.ticks]
+    # Room for the longest value label (about 7 px per character at 12 px), so money never gets clipped.
+    left, right, top, bottom = 16 + 7 * max(len(label) for label in tick_labels), 24, 16, height - 32
     out = [svg_open(width, height, title, desc, ident)]
-    for tick in scale.ticks:
+    for tick, label in zip(scale.ticks, tick_labels, strict=True):
         y = f(scale.at(tick, top, bottom))
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y}" y2="{y}" stroke="{GRID}" stroke-width="1"/>')
-        out.append(
-            f'<text x="{left - 8}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS}">{escape(y_label(tick))}</text>'
-        )
+        out.append(f'<text x="{left - 8}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS}">{escape(label)}</text>')
     n = len(days)
 
     def x_at(i: int) -> float:
         return left + (i / (n - 1) if n > 1 else 0.5) * (width - left - right)
 
     for i in sorted({0, n // 2, n - 1}) if n else []:
+        # The outer labels align with the plot's edges instead of spilling over them.
+        anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
         out.append(
-            f'<text x="{f(x_at(i))}" y="{height - 10}" text-anchor="middle" fill="{AXIS}">'
+            f'<text x="{f(x_at(i))}" y="{height - 10}" text-anchor="{anchor}" fill="{AXIS}">'
             f"{escape(x_label(days[i]))}</text>"
         )
     segment: list[str] = []

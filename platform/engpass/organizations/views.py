@@ -49,7 +49,8 @@ def home() -> str:
         missing=[Reason.from_json(r) for r in latest.missing] if latest else [],
         level_names=LEVEL_NAMES,
         trend=dashboard.level_trend(data.snapshots),
-        money=lambda value: money(value, current_org.currency),
+        # Yearly figures in whole currency units: cents on a projection pretend a precision it lacks.
+        money=lambda value: money(round(value), current_org.currency),
         number=number,
     )
 
