@@ -11,6 +11,7 @@ ORG_PREFIX = "/o/<org_slug>"
 PUBLIC_RULES = {
     "/",
     "/healthz",
+    "/livez",
     "/login",
     "/logout",
     "/signup",

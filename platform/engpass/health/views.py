@@ -1,11 +1,11 @@
-"""``/healthz`` for load balancers and probes: database and broker reachability."""
+"""Probes: ``/livez`` (the process answers) and ``/healthz`` (database and broker reachable)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import redis
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
 from engpass.db import db
@@ -32,6 +32,13 @@ def _broker_ok(settings: Settings) -> bool:
         return bool(client.ping())
     except redis.RedisError:
         return False
+
+
+@bp.route("/livez")
+def livez() -> Response:
+    """Liveness: touches neither database nor broker, so an outage of either does not get every
+    web process restarted. Also the benchmark's trivial route: the cost of the stack alone."""
+    return Response("ok", mimetype="text/plain")
 
 
 @bp.route("/healthz")
