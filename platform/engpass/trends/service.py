@@ -88,9 +88,12 @@ def weeks_of(history: History, today: date) -> list[date]:
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(TrendSnapshot).values(rows)
+    # One statement executed with many parameter sets: it is compiled once and cached, whereas a
+    # multi-row VALUES list is a new statement per organization whose compiling cost more than the
+    # rows themselves. The rows name their organization, so the table is used without the ORM.
+    stmt = insert(TrendSnapshot.__table__)
     columns = {name: stmt.excluded[name] for name in rows[0] if name not in ("organization_id", "week_start")}
-    session.execute(stmt.on_conflict_do_update(index_elements=["organization_id", "week_start"], set_=columns))
+    session.execute(stmt.on_conflict_do_update(index_elements=["organization_id", "week_start"], set_=columns), rows)
 
 
 def recompute(session: Session, today: date | None = None) -> int:
@@ -108,8 +111,7 @@ def recompute(session: Session, today: date | None = None) -> int:
         {**snapshot_values(history, week), "organization_id": org_id, "computed_at": now}
         for week in weeks_of(history, today)
     ]
-    for start in range(0, len(rows), 200):
-        _upsert(session, rows[start : start + 200])
+    _upsert(session, rows)
     if state is None:
         session.add(TrendState(version=0, computed_version=0, computed_at=now))
     else:
