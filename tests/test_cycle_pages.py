@@ -609,3 +609,256 @@ def test_hostile_row_indexes_and_stage_names_never_crash(client, session, sabine
     assert _post(client, f"{base}/{cycle_id}/stage", {"target": "nirvana"}).status_code == 422
     assert _post(client, f"{base}/{cycle_id}/baseline", {**BASELINE, "rows": "up-99999"}).status_code == 200
     assert _get(client, f"{base}/table?page=99999999999999&owner=%C2%B2&sort=drop&dir=x&stage=zzz").status_code == 200
+
+
+# --- query counts ---------------------------------------------------------------------------------
+
+
+def _bulk_cycles(session, org, owner, count: int, measurements_each: int = 1) -> list[int]:
+    """Many cycles in all stages, written directly: the services would make the test slow."""
+    stages = list(Stage)
+    ids = []
+    with tenancy.tenant_context(session, org.id):
+        for i in range(count):
+            stage = stages[i % len(stages)]
+            cycle = Cycle(
+                title=f"Engpass {i}",
+                category=list(Category)[i % len(Category)],
+                why="",
+                stage=stage,
+                owner_id=owner.id,
+                focus_warning=i % 4 == 0,
+                hours_per_week=Decimal(10),
+                kpi_name="KPI",
+                kpi_unit="Tage",
+                kpi_direction=KpiDirection.lower,
+                kpi_baseline=Decimal(9),
+                prototype_start=date(2026, 1, 5) if stage in (Stage.prototype, Stage.result, Stage.decided) else None,
+                prototype_target=date(2026, 3, 30) if stage == Stage.prototype else None,
+                decision=Decision.scale if stage == Stage.decided else None,
+            )
+            session.add(cycle)
+            session.flush()
+            if stage in (Stage.result, Stage.decided):
+                for j in range(measurements_each):
+                    session.add(
+                        Measurement(cycle_id=cycle.id, measured_on=date(2026, 2, 1) + timedelta(days=j), kpi_value=5)
+                    )
+            ids.append(cycle.id)
+        session.commit()
+    return ids
+
+
+def _count(client, count_queries, url: str) -> int:
+    _get(client, url)  # warm up: the first request of a test loads the user's session, the catalog …
+    refresh()
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    return counter.count
+
+
+def test_board_and_table_query_counts_do_not_grow_with_the_cycles(client, session, sabine, count_queries):
+    owner, org = sabine
+    base = _base(org)
+    _bulk_cycles(session, org, owner, 3)
+    small = {url: _count(client, count_queries, url) for url in (f"{base}/", f"{base}/table")}
+    _bulk_cycles(session, org, owner, 27)
+    large = {url: _count(client, count_queries, url) for url in (f"{base}/", f"{base}/table")}
+    assert large == small
+    # Session user, membership, switcher, cycles with owners, measurement counts (+ members for the filter).
+    assert small[f"{base}/"] <= 6
+    assert small[f"{base}/table"] <= 7
+
+
+def test_cycle_page_query_count_does_not_grow_with_measurements_or_the_chain(client, session, sabine, count_queries):
+    owner, org = sabine
+    base = _base(org)
+    cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=2)
+    small = _count(client, count_queries, f"{base}/{cycle_id}/")
+    with tenancy.tenant_context(session, org.id):
+        for i in range(38):
+            session.add(Measurement(cycle_id=cycle_id, measured_on=date(2026, 12, 1) + timedelta(days=i), kpi_value=i))
+        session.commit()
+    _bulk_cycles(session, org, owner, 30)
+    large = _count(client, count_queries, f"{base}/{cycle_id}/")
+    assert large == small
+    page = _text(_get(client, f"{base}/{cycle_id}/"))
+    wide, compact = page.split('class="chart__svg chart__svg--')[1:3]
+    assert wide.count('class="chart__point"') == 40 and compact.count('class="chart__point"') == 40
+
+
+# --- focus, stages, table, rows, templates --------------------------------------------------------
+
+
+def test_a_second_open_cycle_needs_confirmation_and_shows_a_focus_warning(client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+    first = _make_cycle(session, org, owner, title="Angebote dauern 9 Tage")
+    form = _text(_get(client, f"{base}/new"))
+    assert "Ein Engpass nach dem anderen" in form and "Angebote dauern 9 Tage" in form
+
+    data = {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline", "owner_id": owner.id}
+    refused = _post(client, f"{base}/new", data)
+    assert refused.status_code == 422
+    text = _text(refused)
+    assert "Bestätigen Sie, dass Sie an zwei Engpässen gleichzeitig arbeiten möchten." in text
+    assert 'value="Zu wenige Leads"' in text and "Pipeline" in text
+    assert len(_state(session, org)[0]) == 1
+
+    confirmed = _post(client, f"{base}/new", {**data, "confirm_focus": "y"})
+    assert confirmed.status_code == 302
+    second = int(re.search(r"/cycles/(\d+)/", confirmed.location).group(1))
+    assert _cycle(session, org, second).focus_warning and not _cycle(session, org, first).focus_warning
+
+    board = _text(_get(client, f"{base}/"))
+    assert "2 Zyklen sind gleichzeitig offen." in board
+    assert "Fokus: paralleler Zyklus" in board
+    assert "Fokus-Warnung" in _text(_get(client, f"{base}/{second}/"))
+
+
+def test_stage_moves_back_always_and_forward_only_by_the_rules(client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+    cycle_id = _make_cycle(session, org, owner, stage=Stage.solution)
+    back = _post(client, f"{base}/{cycle_id}/stage", {"target": "bottleneck"})
+    assert back.status_code == 302
+    assert _cycle(session, org, cycle_id).stage == Stage.bottleneck
+    assert "Zurück zu Engpass." in _text(_get(client, back.location))
+    assert _post(client, f"{base}/{cycle_id}/stage", {"target": "solution"}).status_code == 302
+    refused = _post(client, f"{base}/{cycle_id}/stage", {"target": "result"})
+    assert refused.status_code == 422
+    assert "Starten Sie den Prototyp" in _text(refused)
+    assert _cycle(session, org, cycle_id).stage == Stage.solution
+
+
+def test_measurements_are_edited_and_deleted_but_a_decision_keeps_one(client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+    cycle_id = _make_cycle(session, org, owner, stage=Stage.decided, measurements=1)
+    measurement_id = _cycle(session, org, cycle_id).measurements[0].id
+    edit = f"{base}/{cycle_id}/measurements/{measurement_id}/edit"
+    form = _text(_get(client, edit))
+    assert 'value="2026-11-02"' in form and 'value="9"' in form
+    saved = _post(client, edit, {"measured_on": "2026-11-09", "kpi_value": "3,5", "hours_per_week": "5"})
+    assert saved.status_code == 302 and saved.location.endswith("#result")
+    measurement = _cycle(session, org, cycle_id).measurements[0]
+    assert (measurement.measured_on, measurement.kpi_value) == (date(2026, 11, 9), Decimal("3.5"))
+
+    refused = _post(client, f"{base}/{cycle_id}/measurements/{measurement_id}/delete", {})
+    assert refused.status_code == 422
+    assert "Ein entschiedener Zyklus behält mindestens eine Messung" in _text(refused)
+    assert len(_cycle(session, org, cycle_id).measurements) == 1
+
+    assert _post(client, f"{base}/{cycle_id}/stage", {"target": "result"}).status_code == 302
+    deleted = _post(client, f"{base}/{cycle_id}/measurements/{measurement_id}/delete", {})
+    assert deleted.status_code == 302
+    assert _cycle(session, org, cycle_id).measurements == []
+
+
+def test_table_filters_sorts_searches_and_pages(client, session, sabine, make_user):
+    owner, org = sabine
+    base = _base(org)
+    _bulk_cycles(session, org, owner, 30)
+    _make_cycle(session, org, owner, title="Reklamationen 100% verzögert", category=Category.support)
+
+    first = _text(_get(client, f"{base}/table"))
+    assert "31 Zyklen" in first and "Seite 1 von 2" in first
+    assert first.count('class="cycletable__title"') == 25
+    second = _text(_get(client, f"{base}/table?page=2"))
+    assert second.count('class="cycletable__title"') == 6
+
+    by_stage = _text(_get(client, f"{base}/table?stage=decided"))
+    assert "5 Zyklen" in by_stage
+    assert _text(_get(client, f"{base}/table?status=open")).count("Entschieden ·") == 0
+    assert "6 Zyklen" in _text(_get(client, f"{base}/table?category=support"))
+    found = _text(_get(client, f"{base}/table?q=100%25"))
+    assert "1 Zyklus" in found and "Reklamationen" in found  # "%" is searched literally
+    assert "0 Zyklen" in _text(_get(client, f"{base}/table?owner=999999"))
+
+    by_title = _text(_get(client, f"{base}/table?sort=title&dir=asc"))
+    titles = re.findall(r'<td class="cycletable__title">\s*<a href="[^"]+">([^<]+)</a>', by_title)
+    assert titles == sorted(titles, key=str.lower)
+    by_stage_sort = _text(_get(client, f"{base}/table?sort=stage&dir=asc"))
+    assert by_stage_sort.index("Engpass 0<") < by_stage_sort.index("Engpass 1<")
+
+
+def test_process_rows_are_added_and_reordered_without_javascript(client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+    cycle_id = _make_cycle(session, org, owner)
+    url = f"{base}/{cycle_id}/baseline"
+    more = _post(client, url, {**BASELINE, "rows": "add"})
+    assert more.status_code == 200
+    text = _text(more)
+    assert 'name="steps-6-name"' in text and 'value="Preise kalkulieren"' in text
+    assert _cycle(session, org, cycle_id).stage == Stage.bottleneck  # nothing saved yet
+
+    moved = _text(_post(client, url, {**BASELINE, "rows": "up-1"}))
+    assert moved.index('value="Preise kalkulieren"') < moved.index('value="Anfrage prüfen"')
+    assert re.search(r'name="steps-0-name"[^>]*value="Preise kalkulieren"', moved)
+
+    saved = _post(client, url, {**BASELINE, "steps-1-remove": "y", "steps-0-minutes": "2,5"})
+    assert saved.status_code == 302
+    steps = _cycle(session, org, cycle_id).steps
+    assert [(s.position, s.name, s.minutes) for s in steps] == [(1, "Anfrage prüfen", 3), (2, "Angebot schreiben", 45)]
+
+
+def test_organization_templates_are_listed_added_and_suggested(client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+    page = _text(_get(client, f"{base}/templates"))
+    assert "Angebotsdauer in Tagen" in page and "Noch keine eigenen Vorlagen." in page
+    added = _post(client, f"{base}/templates", VALID["template"])
+    assert added.status_code == 302
+    page = _text(_get(client, f"{base}/templates"))
+    assert "Metallbau" in page and "Kalkulationsblatt" in page
+    form = _text(_get(client, f"{base}/new"))
+    assert "Angebote pro Woche" in form and "Ihre Vorlage" in form
+    # The organization's own template comes first when the status quo is quantified.
+    cycle_id = _make_cycle(session, org, owner)
+    baseline = _text(_get(client, f"{base}/{cycle_id}/baseline"))
+    assert 'value="Angebote pro Woche"' in baseline
+    assert re.search(r'value="higher"[^>]*checked|checked[^>]*value="higher"', baseline)
+
+
+def test_pages_speak_english_when_the_user_chose_it(client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+    cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=1)
+    client.post("/language", data={"locale": "en", "next": f"{base}/"})
+    page = _text(_get(client, f"{base}/{cycle_id}/"))
+    assert "Status quo" in page and "Savings per year" in page and "Ist-Zustand" not in page
+    assert "Nov 2, 2026" in page
+
+
+def test_order_of_the_method_is_kept_for_measurements_and_the_next_bottleneck(client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+    cycle_id = _make_cycle(session, org, owner, stage=Stage.solution)
+    form = _text(_get(client, f"{base}/{cycle_id}/measurements/new"))
+    assert "Ergebnisse werden gemessen, sobald der Prototyp läuft." in form
+    refused = _post(client, f"{base}/{cycle_id}/measurements/new", VALID["measurement"])
+    assert refused.status_code == 422
+    assert "Ergebnisse werden gemessen, sobald der Prototyp gestartet ist." in _text(refused)
+    assert _cycle(session, org, cycle_id).measurements == []
+
+    # "Nächster Engpass" before a decision: the page sends back to the decision, a post is refused.
+    early = _get(client, f"{base}/{cycle_id}/next")
+    assert early.status_code == 302 and early.location.endswith("#decision")
+    data = {"title": "Zu wenige Leads", "category": "leads", "why": "", "owner_id": owner.id, "confirm_focus": "y"}
+    refused = _post(client, f"{base}/{cycle_id}/next", data)
+    assert refused.status_code == 422
+    assert "Entscheiden Sie diesen Zyklus, bevor Sie den nächsten Engpass wählen." in _text(refused)
+    assert 'value="Zu wenige Leads"' in _text(refused)
+    assert len(_state(session, org)[0]) == 1
+
+
+def test_money_uses_the_organizations_currency(client, session, sabine):
+    owner, org = sabine
+    org.currency = "CHF"
+    session.add(org)
+    session.commit()
+    cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=1)
+    page = _text(_get(client, f"{_base(org)}/{cycle_id}/"))
+    assert "3.120 CHF" in page and "€" not in page

@@ -21,9 +21,33 @@ from markupsafe import Markup, escape
 from engpass.cycles.formatting import day, number
 from engpass.cycles.models import Cycle, KpiDirection, Measurement
 
-WIDTH, HEIGHT = 720, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 150, 24, 44
-PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+@dataclass(frozen=True)
+class Layout:
+    """The chart's geometry. A wide one for desks and print, a compact one whose text stays legible on a phone."""
+
+    name: str
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    date_ticks: int
+    # Wide: the baseline and target labels sit in the right margin; compact: above their lines.
+    labels_outside: bool
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_h(self) -> int:
+        return self.height - self.top - self.bottom
+
+
+WIDE = Layout("wide", 720, 300, 64, 150, 24, 44, 5, True)
+COMPACT = Layout("compact", 340, 250, 40, 14, 24, 36, 3, False)
 
 ACCENT = "#0f7b6c"
 BASELINE = "#8a5300"
@@ -39,8 +63,8 @@ class _Scale:
     hi: float
     ticks: list[float]
 
-    def y(self, value: float) -> float:
-        return TOP + PLOT_H - (value - self.lo) / (self.hi - self.lo) * PLOT_H
+    def y(self, value: float, layout: Layout) -> float:
+        return layout.top + layout.plot_h - (value - self.lo) / (self.hi - self.lo) * layout.plot_h
 
 
 def _nice_step(span: float, count: int = 4) -> float:
@@ -82,8 +106,8 @@ def _date_range(cycle: Cycle, measurements: list[Measurement], today: date) -> t
     return first, last
 
 
-def _x(value: date, first: date, last: date) -> float:
-    return LEFT + (value - first).days / (last - first).days * PLOT_W
+def _x(value: date, first: date, last: date, layout: Layout) -> float:
+    return layout.left + (value - first).days / (last - first).days * layout.plot_w
 
 
 def _date_ticks(first: date, last: date, count: int = 5) -> list[date]:
@@ -112,12 +136,23 @@ def _with_unit(value: Decimal | float, unit: str) -> str:
 
 
 def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date) -> Markup | None:
-    """The KPI over time against its baseline and target; None until the KPI has a baseline or a measurement."""
+    """The KPI over time against its baseline and target, in a wide and a compact drawing (CSS shows one).
+
+    None until the KPI has a baseline or a measurement.
+    """
     points = sorted(measurements, key=lambda m: (m.measured_on, m.id or 0))
     if cycle.kpi_baseline is None and not points:
         return None
+    return Markup("").join(_draw(cycle, points, today, layout) for layout in (WIDE, COMPACT))
+
+
+def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) -> Markup:
     unit = cycle.kpi_unit or ""
     kpi_name = cycle.kpi_name or _("KPI")
+    # Translated outside the f-strings below: Babel's extractor does not look inside them.
+    title = _("Course of the KPI: %(kpi)s", kpi=kpi_name)
+    deadline_label = _("Target date")
+    empty_label = _("No measurements yet")
     values = [float(m.kpi_value) for m in points]
     for extra in (cycle.kpi_baseline, cycle.kpi_target):
         if extra is not None:
@@ -125,44 +160,52 @@ def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date) -> Mar
     scale = _value_scale(values)
     first, last = _date_range(cycle, points, today)
     span = (last - first).days
+    left, top, right_x = layout.left, layout.top, layout.left + layout.plot_w
+    base_y = top + layout.plot_h
+    ident = f"kpi-chart-{layout.name}"
 
     out: list[str] = [
-        f'<svg class="chart__svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-labelledby="kpi-chart-title kpi-chart-desc" font-family="{FONT}" font-size="12" '
-        'xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="kpi-chart-title">{escape(_("Course of the KPI: %(kpi)s", kpi=kpi_name))}</title>',
-        f'<desc id="kpi-chart-desc">{escape(_describe(cycle, points, unit))}</desc>',
+        f'<svg class="chart__svg chart__svg--{layout.name}" viewBox="0 0 {layout.width} {layout.height}" '
+        f'width="{layout.width}" height="{layout.height}" role="img" aria-labelledby="{ident}-title {ident}-desc" '
+        f'font-family="{FONT}" font-size="12" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(_describe(cycle, points, unit))}</desc>',
     ]
 
     # Grid and value axis.
     out.append('<g class="chart__grid">')
     for tick in scale.ticks:
-        y = _f(scale.y(tick))
-        out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y}" y2="{y}" stroke="{GRID}" stroke-width="1"/>')
+        y = _f(scale.y(tick, layout))
+        out.append(f'<line x1="{left}" x2="{right_x}" y1="{y}" y2="{y}" stroke="{GRID}" stroke-width="1"/>')
         out.append(
-            f'<text x="{LEFT - 10}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS}">'
+            f'<text x="{left - 8}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS}">'
             f"{escape(number(Decimal(str(tick))))}</text>"
         )
     out.append("</g>")
 
     # Date axis.
-    base_y = TOP + PLOT_H
     out.append(f'<g class="chart__axis" fill="{AXIS}">')
-    out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{base_y}" y2="{base_y}" stroke="{AXIS}" stroke-width="1"/>')
-    for tick in _date_ticks(first, last):
-        x = _f(_x(tick, first, last))
+    out.append(f'<line x1="{left}" x2="{right_x}" y1="{base_y}" y2="{base_y}" stroke="{AXIS}" stroke-width="1"/>')
+    ticks = _date_ticks(first, last, layout.date_ticks)
+    for index, tick in enumerate(ticks):
+        x = _f(_x(tick, first, last, layout))
+        # The outer labels align with the plot's edges so they never leave the drawing.
+        anchor = "start" if index == 0 and not layout.labels_outside else "middle"
+        if index == len(ticks) - 1 and not layout.labels_outside:
+            anchor = "end"
         out.append(f'<line x1="{x}" x2="{x}" y1="{base_y}" y2="{base_y + 5}" stroke="{AXIS}" stroke-width="1"/>')
-        out.append(f'<text x="{x}" y="{base_y + 20}" text-anchor="middle">{escape(_short_date(tick, span))}</text>')
+        out.append(f'<text x="{x}" y="{base_y + 20}" text-anchor="{anchor}">{escape(_short_date(tick, span))}</text>')
     if unit:
-        out.append(f'<text x="{LEFT - 10}" y="{TOP - 10}" text-anchor="end">{escape(unit)}</text>')
+        out.append(f'<text x="{left - 8}" y="{top - 10}" text-anchor="end">{escape(_short(unit, 12))}</text>')
     out.append("</g>")
 
     if cycle.prototype_target is not None and first <= cycle.prototype_target <= last:
-        x = _f(_x(cycle.prototype_target, first, last))
+        x = _x(cycle.prototype_target, first, last, layout)
+        anchor = "end" if x > right_x - 40 else "middle"
         out.append(
-            f'<g class="chart__deadline"><line x1="{x}" x2="{x}" y1="{TOP}" y2="{base_y}" stroke="{AXIS}" '
-            f'stroke-width="1" stroke-dasharray="2 4"/><text x="{x}" y="{TOP - 8}" text-anchor="middle" '
-            f'fill="{AXIS}">{escape(_("Target date"))}</text></g>'
+            f'<g class="chart__deadline"><line x1="{_f(x)}" x2="{_f(x)}" y1="{top}" y2="{base_y}" stroke="{AXIS}" '
+            f'stroke-width="1" stroke-dasharray="2 4"/><text x="{_f(x)}" y="{top - 8}" text-anchor="{anchor}" '
+            f'fill="{AXIS}">{escape(deadline_label)}</text></g>'
         )
 
     label_ys: list[float] = []
@@ -172,25 +215,39 @@ def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date) -> Mar
     ):
         if value is None:
             continue
-        line_y = scale.y(float(value))
-        # Two labels closer than two text lines would overlap: push the second one away.
-        label_y = line_y
-        for other in label_ys:
-            if abs(label_y - other) < 30:
-                label_y = other + 30 if label_y >= other else other - 30
-        label_ys.append(label_y)
-        y, ly = _f(line_y), _f(label_y - 6)
+        line_y = scale.y(float(value), layout)
         out.append(
-            f'<g class="{css}"><line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y}" y2="{y}" stroke="{colour}" '
-            f'stroke-width="2" stroke-dasharray="7 5"/>'
-            f'<text x="{LEFT + PLOT_W + 10}" y="{ly}" fill="{colour}" font-weight="600">'
-            f'<tspan x="{LEFT + PLOT_W + 10}">{escape(label)}</tspan>'
-            f'<tspan x="{LEFT + PLOT_W + 10}" dy="1.2em" font-weight="700">{escape(_short(_with_unit(value, unit)))}'
-            "</tspan></text></g>"
+            f'<g class="{css}"><line x1="{left}" x2="{right_x}" y1="{_f(line_y)}" y2="{_f(line_y)}" '
+            f'stroke="{colour}" stroke-width="2" stroke-dasharray="7 5"/>'
         )
+        text = _short(_with_unit(value, unit))
+        if layout.labels_outside:
+            # Two labels closer than two text lines would overlap: push the second one away.
+            label_y = line_y
+            for other in label_ys:
+                if abs(label_y - other) < 30:
+                    label_y = other + 30 if label_y >= other else other - 30
+            label_ys.append(label_y)
+            x = right_x + 10
+            out.append(
+                f'<text x="{x}" y="{_f(label_y - 6)}" fill="{colour}" font-weight="600">'
+                f'<tspan x="{x}">{escape(label)}</tspan>'
+                f'<tspan x="{x}" dy="1.2em" font-weight="700">{escape(text)}</tspan></text>'
+            )
+        else:
+            label_y = line_y - 6
+            for other in label_ys:
+                if abs(label_y - other) < 15:
+                    label_y = other + 15 if label_y >= other else other - 15
+            label_ys.append(label_y)
+            out.append(
+                f'<text x="{left + 4}" y="{_f(label_y)}" fill="{colour}" font-weight="650">'
+                f"{escape(label)} {escape(text)}</text>"
+            )
+        out.append("</g>")
 
     if points:
-        coords = [(_x(m.measured_on, first, last), scale.y(float(m.kpi_value))) for m in points]
+        coords = [(_x(m.measured_on, first, last, layout), scale.y(float(m.kpi_value), layout)) for m in points]
         if len(coords) > 1:
             path = " ".join(f"{_f(x)},{_f(y)}" for x, y in coords)
             out.append(
@@ -205,8 +262,8 @@ def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date) -> Mar
                 f'stroke-width="3"><title>{escape(tip)}</title></circle>'
             )
         last_x, last_y = coords[-1]
-        # The latest value, above its point and kept inside the plot (the right margin holds the line labels).
-        anchor = "end" if last_x > LEFT + PLOT_W * 0.8 else "middle"
+        # The latest value, above its point and kept inside the plot.
+        anchor = "end" if last_x > left + layout.plot_w * 0.8 else "middle"
         out.append(
             f'<text x="{_f(last_x + (6 if anchor == "end" else 0))}" y="{_f(last_y - 14)}" text-anchor="{anchor}" '
             f'fill="{ACCENT}" font-weight="700">{escape(_with_unit(points[-1].kpi_value, unit))}</text>'
@@ -214,8 +271,8 @@ def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date) -> Mar
         out.append("</g>")
     else:
         out.append(
-            f'<text class="chart__empty" x="{LEFT + PLOT_W / 2}" y="{TOP + PLOT_H / 2}" text-anchor="middle" '
-            f'fill="{AXIS}">{escape(_("No measurements yet"))}</text>'
+            f'<text class="chart__empty" x="{left + layout.plot_w / 2}" y="{top + layout.plot_h / 2}" '
+            f'text-anchor="middle" fill="{AXIS}">{escape(empty_label)}</text>'
         )
     out.append("</svg>")
     return Markup("".join(out))

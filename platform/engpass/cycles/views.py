@@ -655,8 +655,8 @@ def _render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 
     stage_form.target.choices = [
         SelectChoice(stage.value, STAGE_LABELS[stage]) for stage in STAGE_ORDER if stage != cycle.stage
     ]
-    if next_stage is not None:
-        stage_form.target.data = next_stage.value
+    # Preselect the likely move: forward while open, one step back once decided.
+    stage_form.target.data = (next_stage or STAGE_ORDER[cycle.stage_index() - 1]).value
     return (
         render_template(
             "cycles/show.html",
