@@ -17,6 +17,7 @@ import struct
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,14 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from werkzeug.serving import make_server
 
-from engpass import create_app
+from engpass import create_app, tenancy
 from engpass.accounts.service import sign_up
 from engpass.cli.db import alembic_config
 from engpass.db import db
+from engpass.demo.cycles import SHOP, build_chain
 from engpass.outbox.service import EXTENSION_KEY
 from engpass.settings import Settings
+from engpass.trends import service as trends
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,6 +48,7 @@ REQUIRE_SERVICES = os.environ.get("ENGPASS_REQUIRE_SERVICES") == "1"
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "platform" / "engpass" / "translations"
 
 EMAIL = "sabine@example.com"
+VETERAN = "mehmet@example.com"
 PASSWORD = "sicheres-passwort-42"
 COMPANY = "Müller Metallbau GmbH"
 WIDTHS = (1280, 375)
@@ -78,6 +82,7 @@ def chromium_path() -> Path:
 class LiveServer:
     url: str
     slug: str
+    veteran_slug: str
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +114,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     with db.transaction() as session:
         _user, org = sign_up(session, name="Sabine Müller", email=EMAIL, password=PASSWORD, company=COMPANY)
         slug = org.slug
+        # A second company with a year of history, for the dashboard's charts.
+        veteran, shop = sign_up(session, name="Mehmet Krause", email=VETERAN, password=PASSWORD, company="Krause")
+        with tenancy.tenant_context(session, shop.id):
+            build_chain(session, SHOP, date.today() - timedelta(days=3), veteran.id, seed=5)
+            trends.recompute(session)
+        veteran_slug = shop.slug
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="engpass-live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", slug=slug)
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", slug=slug, veteran_slug=veteran_slug)
     finally:
         server.shutdown()
         server.server_close()
@@ -241,3 +252,38 @@ def test_login_and_organization_home_in_a_real_browser(browser, live_server, sho
 
     for name in ("login", "home"):
         _assert_screenshot(shots / f"{name}-{width}.png", width)
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def test_dashboard_charts_render_and_print(browser, live_server, shots, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    watch = PageWatch(page, live_server.url)
+    try:
+        page.goto(f"{live_server.url}/login")
+        page.fill("input[name=email]", VETERAN)
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit].button--primary")
+        assert page.url == f"{live_server.url}/o/{live_server.veteran_slug}/"
+        assert page.locator(".dash-level__number").inner_text() in {"2", "3", "4"}
+        charts = page.locator("svg.chart__svg")
+        assert charts.count() == 5
+        for i in range(5):
+            box = charts.nth(i).bounding_box()
+            assert box is not None and box["width"] > 250 and box["height"] > 80, f"chart {i} collapsed: {box}"
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"chart {i} leaves the screen"
+        assert page.locator("svg.chart__svg polyline").count() >= 3, "the trend lines are drawn"
+        assert "Für Stufe" in page.locator(".dash-level").inner_text()
+        _assert_fits(page, width)
+        page.screenshot(path=shots / f"dashboard-{width}.png", full_page=True)
+
+        page.emulate_media(media="print")
+        assert not page.locator(".mainnav").is_visible(), "print hides the navigation"
+        assert charts.first.is_visible(), "charts print"
+        page.screenshot(path=shots / f"dashboard-print-{width}.png", full_page=True)
+        assert {"/static/css/dashboard.css"} <= watch.static_loaded
+        assert not watch.problems, "\n".join(watch.problems)
+    finally:
+        context.close()
+    _assert_screenshot(shots / f"dashboard-{width}.png", width)
