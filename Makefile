@@ -7,7 +7,7 @@ PORT ?= 5000
 TRANSLATIONS := platform/engpass/translations
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
-.PHONY: install run test lint format lock messages clean
+.PHONY: install run test lint format lock messages clean bench
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: install
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Not part of `make test`: 1,000 organizations, the real workers, gunicorn under wrk (docs/performance.md).
+# PostgreSQL when ENGPASS_TEST_DATABASE_URL is set, SQLite otherwise; BENCH_ORGS=100 for a quick run.
+bench: install
+	$(BIN)/python bench/run.py
 
 lint: install
 	$(BIN)/ruff check .

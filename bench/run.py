@@ -1,0 +1,795 @@
+"""``make bench``: load N organizations, let the real workers recompute their trends, load-test the web.
+
+Runs on a fresh clone: PostgreSQL when ``ENGPASS_TEST_DATABASE_URL`` is set (its own
+database ``engpass_bench``, migrated as the owner, the app connected as a role under
+row-level security), SQLite otherwise; Redis as the broker when one answers, else the
+embedded SQLite broker. Ends with one ``NAME=VALUE`` line per figure on stdout (progress
+goes to stderr) and removes everything it started or created. docs/performance.md says
+what each figure means.
+
+Knobs (environment): BENCH_ORGS (1000), BENCH_CYCLES (20), BENCH_MEASUREMENTS (30),
+BENCH_DURATION seconds per wrk run (10), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
+BENCH_WORKERS gunicorn workers (2), BENCH_CONCURRENCY Celery processes (2),
+BENCH_REDIS_URL (else redis://127.0.0.1:6379/14 if it answers), BENCH_KEEP=1 keeps the
+database and the work folder for a look afterwards.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DB_NAME = "engpass_bench"
+APP_ROLE = "engpass_bench_app"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+USER_AGENT = "engpass-bench"
+# Several organizations per wrk run, so the dashboard figure is not one organization's cached rows.
+DASHBOARD_ORGS = 8
+RECOMPUTE_ONE_RUNS = 50
+RECOMPUTE_ALL_TIMEOUT = 1800
+STATEMENT_PLUMBING = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK TO|SELECT set_config)", re.IGNORECASE)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+@dataclass
+class Bench:
+    orgs: int = field(default_factory=lambda: env_int("BENCH_ORGS", 1000))
+    cycles: int = field(default_factory=lambda: env_int("BENCH_CYCLES", 20))
+    measurements: int = field(default_factory=lambda: env_int("BENCH_MEASUREMENTS", 30))
+    duration: int = field(default_factory=lambda: env_int("BENCH_DURATION", 10))
+    connections: int = field(default_factory=lambda: env_int("BENCH_CONNECTIONS", 16))
+    threads: int = field(default_factory=lambda: env_int("BENCH_THREADS", 2))
+    web_workers: int = field(default_factory=lambda: env_int("BENCH_WORKERS", 2))
+    concurrency: int = field(default_factory=lambda: env_int("BENCH_CONCURRENCY", 2))
+    keep: bool = field(default_factory=lambda: os.environ.get("BENCH_KEEP") == "1")
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="engpass-bench-")))
+    env: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    admin_url: str = ""  # PostgreSQL only: the server URL the database is created with
+    owner_url: str = ""
+    app_url: str = ""
+    broker_url: str = ""
+
+
+# --- setup -------------------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    log("wrk is missing: apt-get install -y wrk")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    install = [*sudo, "apt-get", "install", "-y", "-q", "wrk"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # apt's chatter goes to stderr: stdout is for the figures.
+    if subprocess.run(install, env=env, check=False, stdout=sys.stderr).returncode != 0:
+        subprocess.run([*sudo, "apt-get", "update", "-q"], env=env, check=True, stdout=sys.stderr)
+        subprocess.run(install, env=env, check=True, stdout=sys.stderr)
+    found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk could not be installed; install it and run again")
+    return found
+
+
+def redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+def prepare_environment(bench: Bench) -> None:
+    instance = bench.workdir / "instance"
+    instance.mkdir(parents=True)
+    redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS
+    bench.broker_url = redis_url if redis_answers(redis_url) else ""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith("ENGPASS_") and not k.startswith("GUNICORN_")}
+    bench.env = {
+        **keep,
+        "ENGPASS_INSTANCE_DIR": str(instance),
+        "ENGPASS_SECRET_KEY": secrets.token_urlsafe(32),
+        "ENGPASS_RATE_LIMITS_ENABLED": "false",
+        "ENGPASS_REDIS_URL": bench.broker_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    bench.figures["broker"] = "redis" if bench.broker_url else "embedded-sqlite"
+
+
+def prepare_database(bench: Bench) -> None:
+    pg = os.environ.get("ENGPASS_TEST_DATABASE_URL", "")
+    if not pg:
+        url = f"sqlite:///{bench.workdir / 'instance' / 'engpass.sqlite3'}"
+        bench.owner_url = bench.app_url = url
+        bench.figures["database"] = "sqlite"
+        run_engpass(bench, ["db", "upgrade"], database_url=url)
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    from engpass.settings import normalize_database_url
+
+    server = make_url(normalize_database_url(pg))
+    bench.admin_url = server.render_as_string(hide_password=False)
+    admin = create_engine(bench.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+        version = connection.execute(text("SHOW server_version")).scalar_one()
+    admin.dispose()
+    owner = server.set(database=DB_NAME)
+    bench.owner_url = owner.render_as_string(hide_password=False)
+    password = secrets.token_hex(12)
+    bench.app_url = owner.set(username=APP_ROLE, password=password).render_as_string(hide_password=False)
+    bench.figures["database"] = f"postgresql-{version.split()[0]}"
+    run_engpass(bench, ["db", "upgrade"], database_url=bench.owner_url)
+    run_engpass(
+        bench, ["db", "create-app-role", "--name", APP_ROLE, "--password", password], database_url=bench.owner_url
+    )
+
+
+def app_env(bench: Bench, database_url: str | None = None) -> dict[str, str]:
+    return {
+        **bench.env,
+        "ENGPASS_DATABASE_URL": database_url or bench.app_url,
+        "ENGPASS_MIGRATION_DATABASE_URL": bench.owner_url,
+    }
+
+
+def run_engpass(bench: Bench, args: list[str], database_url: str | None = None) -> None:
+    command = [str(BIN / "engpass"), *args]
+    result = subprocess.run(command, env=app_env(bench, database_url), cwd=REPO, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"failed: engpass {' '.join(args[:2])}")
+    for line in result.stdout.splitlines()[-3:]:
+        log(f"  {line.strip()}")
+
+
+def load_data(bench: Bench) -> None:
+    log(f"loading {bench.orgs} organizations × {bench.cycles} cycles × {bench.measurements} measurements")
+    started = time.perf_counter()
+    scale = ["--scale", str(bench.orgs), "--cycles", str(bench.cycles), "--measurements", str(bench.measurements)]
+    run_engpass(bench, ["demo", *scale])
+    bench.figures["load_s"] = round(time.perf_counter() - started, 1)
+
+
+# --- processes -------------------------------------------------------------------------------------------
+
+
+def start(bench: Bench, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+    logfile = open(bench.workdir / f"{name}.log", "wb")  # noqa: SIM115 (lives as long as the process)
+    process = subprocess.Popen(
+        command, env=app_env(bench), cwd=REPO, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    bench.processes.append(process)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    if process.poll() is not None:
+        return
+    # Each process runs in a session of its own: the signal reaches its children (pool, workers) too.
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+def wait_for_log(bench: Bench, name: str, pattern: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    path = bench.workdir / f"{name}.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.stderr.write(path.read_text(errors="replace")[-4000:])
+            raise SystemExit(f"{name} exited with {process.returncode}")
+        if re.search(pattern, path.read_text(errors="replace")):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"{name} did not get ready in {timeout:.0f} s")
+
+
+def process_tree(pid: int) -> list[int]:
+    """The pid and its descendants, from /proc (no psutil needed)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with suppress(OSError):
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def rss_mb(pid: int) -> float:
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User plus system CPU time of each process that still exists."""
+    seconds = {}
+    for pid in pids:
+        with suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
+def database_backends(database: str) -> list[int]:
+    """PostgreSQL backends serving ``database`` on this machine (their title names the database)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError):
+                words = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+                # "postgres: [cluster name:] user database host(port) state"
+                if words and words[0] == "postgres:" and database in words[1:5]:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent on anything but idling, since boot (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU used by some processes over a stretch of time, and by the whole machine meanwhile: on a
+    shared machine the wall times mean little without knowing how much CPU went elsewhere."""
+
+    def __init__(self, pids: Any) -> None:
+        self.pids = pids  # a callable returning the pids, called at start and stop
+        self.start_cpu = cpu_seconds(pids())
+        self.start_machine = machine_busy_seconds()
+
+    def stop(self) -> tuple[float, float]:
+        end = cpu_seconds(self.pids())
+        used = sum(seconds - self.start_cpu.get(pid, 0.0) for pid, seconds in end.items())
+        return used, machine_busy_seconds() - self.start_machine
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+class RssSampler(threading.Thread):
+    """Peak RSS of a process tree, summed over its processes and of the largest single one."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_total = 0.0
+        self.peak_single = 0.0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            sizes = [rss_mb(pid) for pid in process_tree(self.pid)]
+            self.peak_total = max(self.peak_total, sum(sizes))
+            self.peak_single = max([self.peak_single, *sizes])
+            self._halt.wait(0.1)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+# --- trends: all organizations by the workers, one organization in-process ---------------------------------
+
+
+def worker_command(bench: Bench) -> list[str]:
+    from workers.celery_app import TASK_MODULES
+
+    command = [
+        str(BIN / "celery"),
+        "--app",
+        "workers",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(bench.concurrency),
+        "--hostname",
+        f"bench-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    if "workers.tasks.trends" not in TASK_MODULES:
+        # Until the trend tasks are registered in the Celery app, bring them in from the command line.
+        command += ["--include", "workers.tasks.trends"]
+    return command
+
+
+@contextmanager
+def monitor_engine(bench: Bench) -> Iterator[Any]:
+    """A connection that sees every organization's snapshots: the server's superuser on PostgreSQL, a plain
+    SQLite connection otherwise (the platform's engine takes the write lock on every transaction)."""
+    from sqlalchemy import create_engine, make_url
+
+    if bench.admin_url:
+        url = make_url(bench.admin_url).set(database=DB_NAME)
+        engine = create_engine(url)
+    else:
+        engine = create_engine(bench.owner_url, connect_args={"timeout": 30})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def organizations_done(engine: Any, since: datetime) -> tuple[int, int]:
+    """How many organizations have snapshots computed since ``since``, out of all of them."""
+    from sqlalchemy import distinct, func, select
+
+    from engpass.organizations.models import Organization
+    from engpass.trends.models import TrendSnapshot
+
+    # Core on a plain connection: no tenant filter, and the column's type formats the timestamp.
+    with engine.connect() as connection:
+        total = connection.execute(select(func.count(Organization.id))).scalar_one()
+        done = connection.execute(
+            select(func.count(distinct(TrendSnapshot.organization_id))).where(TrendSnapshot.computed_at >= since)
+        ).scalar_one()
+    return done, total
+
+
+def bench_is_postgres(engine: Any) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def check_monitor_sees_all(engine: Any) -> None:
+    from sqlalchemy import text
+
+    if not bench_is_postgres(engine):
+        return
+    with engine.connect() as connection:
+        bypass = connection.execute(
+            text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        ).scalar_one()
+    if not bypass:
+        raise SystemExit("ENGPASS_TEST_DATABASE_URL must be a superuser (or BYPASSRLS) to watch every organization")
+
+
+def purge_broker(bench: Bench) -> None:
+    if not bench.broker_url:
+        return
+    import redis
+
+    # Only the default queue of the bench's own Redis database: leftovers of an aborted run.
+    redis.Redis.from_url(bench.broker_url).delete("celery", "unacked", "unacked_index")
+
+
+def recompute_all(bench: Bench) -> None:
+    from celery import Celery
+
+    from engpass import task_names
+    from engpass.settings import Settings
+
+    purge_broker(bench)
+    worker = start(bench, "worker", worker_command(bench))
+    wait_for_log(bench, "worker", r"ready\.", worker, timeout=90)
+    settings = Settings.from_env({"redis_url": bench.broker_url, "instance_dir": bench.env["ENGPASS_INSTANCE_DIR"]})
+    client = Celery("engpass-bench", broker=settings.broker_url, set_as_current=False)
+    sampler = RssSampler(worker.pid)
+    with monitor_engine(bench) as engine:
+        check_monitor_sees_all(engine)
+        sampler.start()
+        bench.figures["recompute_all_loadavg_before"] = load_average()
+        workers_cpu = CpuMeter(lambda: process_tree(worker.pid))
+        database_cpu = CpuMeter(lambda: database_backends(DB_NAME)) if bench.admin_url else None
+        since = datetime.now(UTC)
+        started = time.perf_counter()
+        client.send_task(task_names.RECOMPUTE_ALL_TRENDS)
+        last_report = 0.0
+        while True:
+            done, total = organizations_done(engine, since)
+            elapsed = time.perf_counter() - started
+            if done >= total:
+                break
+            if worker.poll() is not None:
+                raise SystemExit("the worker exited during recompute-all; see its log")
+            if elapsed > RECOMPUTE_ALL_TIMEOUT:
+                raise SystemExit(f"recompute-all: only {done}/{total} organizations after {elapsed:.0f} s")
+            if elapsed - last_report >= 10:
+                log(f"  recompute-all: {done}/{total} organizations after {elapsed:.0f} s")
+                last_report = elapsed
+            time.sleep(0.25)
+        elapsed = time.perf_counter() - started
+        worker_cpu, machine_cpu = workers_cpu.stop()
+        sampler.stop()
+    client.close()
+    bench.figures["recompute_all_s"] = round(elapsed, 1)
+    bench.figures["recompute_all_worker_cpu_s"] = round(worker_cpu, 1)
+    if database_cpu is not None:
+        bench.figures["recompute_all_db_cpu_s"] = round(database_cpu.stop()[0], 1)
+    # Everything the machine's cores did meanwhile, the bench's own polling included.
+    bench.figures["recompute_all_machine_cpu_s"] = round(machine_cpu, 1)
+    bench.figures["worker_peak_rss_mb"] = round(sampler.peak_total)
+    bench.figures["worker_process_peak_rss_mb"] = round(sampler.peak_single)
+    log(f"  recompute-all: {total} organizations in {bench.figures['recompute_all_s']} s")
+    stop(worker)
+
+
+def build_app(bench: Bench) -> Any:
+    from engpass import create_app
+    from engpass.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "database_url": bench.app_url,
+            "migration_database_url": bench.owner_url,
+            "instance_dir": bench.env["ENGPASS_INSTANCE_DIR"],
+            "secret_key": bench.env["ENGPASS_SECRET_KEY"],
+            # No broker in-process: nothing here may hand work to anyone.
+            "redis_url": "",
+            "rate_limits_enabled": False,
+        }
+    )
+    app = create_app(settings)
+    app.config.update(WTF_CSRF_ENABLED=False)
+    return app
+
+
+def recompute_one(bench: Bench, app: Any) -> None:
+    """One organization after one change: a new measurement, then what the worker's task does."""
+    from sqlalchemy import select
+
+    from engpass import tenancy
+    from engpass.cycles.models import Cycle, Measurement, Stage
+    from engpass.db import db
+    from engpass.demo.scale import org_slug
+    from engpass.organizations.models import Organization
+    from engpass.trends.service import recompute
+
+    timings = []
+    with app.app_context():
+        session = db.factory()
+        slugs = [org_slug(n) for n in range(1, min(bench.orgs, RECOMPUTE_ONE_RUNS) + 1)]
+        orgs = session.scalars(select(Organization).where(Organization.slug.in_(slugs))).all()
+        session.commit()
+        for run in range(RECOMPUTE_ONE_RUNS):
+            org = orgs[run % len(orgs)]
+            with tenancy.tenant_context(session, org.id):
+                cycle = session.scalars(
+                    select(Cycle).where(Cycle.stage.in_([Stage.result, Stage.decided])).order_by(Cycle.id.desc())
+                ).first()
+                if cycle is not None:
+                    session.add(
+                        Measurement(
+                            cycle_id=cycle.id,
+                            measured_on=date.today(),
+                            kpi_value=Decimal(cycle.kpi_baseline or 0),
+                            hours_per_week=Decimal(cycle.hours_per_week or 0),
+                            note="bench",
+                        )
+                    )
+                session.commit()
+                started = time.perf_counter()
+                recompute(session)
+                session.commit()
+                timings.append((time.perf_counter() - started) * 1000)
+            session.expunge_all()
+        session.close()
+    bench.figures["recompute_one_ms_p50"] = round(statistics.median(timings), 1)
+    bench.figures["recompute_one_ms_max"] = round(max(timings), 1)
+
+
+def count_dashboard_queries(bench: Bench, app: Any) -> None:
+    """SQL statements of one dashboard request, counted in-process on the same app and data."""
+    from sqlalchemy import event
+
+    from engpass.db import db
+    from engpass.demo.data import DEMO_PASSWORD
+    from engpass.demo.scale import org_slug, owner_email
+
+    client = app.test_client()
+    response = client.post("/login", data={"email": owner_email(1), "password": DEMO_PASSWORD})
+    if response.status_code != 302:
+        raise SystemExit(f"in-process login failed: {response.status_code}")
+    path = f"/o/{org_slug(1)}/"
+    assert client.get(path).status_code == 200  # the first visit remembers the organization in the session
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    if response.status_code != 200:
+        raise SystemExit(f"dashboard answered {response.status_code} in-process")
+    page = [s for s in statements if not STATEMENT_PLUMBING.match(s)]
+    bench.figures["dashboard_queries"] = len(page)
+    bench.figures["dashboard_statements_all"] = len(statements)
+
+
+# --- web: gunicorn and wrk -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(bench: Bench, port: int) -> subprocess.Popen[bytes]:
+    bench.env["GUNICORN_WORKERS"] = str(bench.web_workers)
+    command = [
+        str(BIN / "gunicorn"),
+        "--config",
+        str(REPO / "deploy" / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "engpass:create_app()",
+    ]
+    process = start(bench, "gunicorn", command)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.stderr.write((bench.workdir / "gunicorn.log").read_text(errors="replace")[-4000:])
+            raise SystemExit("gunicorn exited")
+        with suppress(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/livez", timeout=2).read()
+            return process
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer /livez")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+def session_cookie(base: str, email: str, password: str, path: str) -> str:
+    """Log in like a browser (CSRF token first), visit the dashboard once, return the Cookie header."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
+    opener.addheaders = [("User-Agent", USER_AGENT)]
+    html = opener.open(f"{base}/login").read().decode()
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    if not match:
+        raise SystemExit("no CSRF token on the login page")
+    body = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": match.group(1)}).encode()
+    try:
+        opener.open(f"{base}/login", data=body)
+    except urllib.error.HTTPError as error:
+        if error.code != 302:
+            raise SystemExit(f"login as {email} answered {error.code}") from None
+    # The first visit stores the organization in the session; later requests then send a settled cookie.
+    for _ in range(2):
+        response = opener.open(f"{base}{path}")
+        if response.status != 200 or response.url.rstrip("/").endswith("/login"):
+            raise SystemExit(f"{path} answered {response.status} after login")
+        response.read()
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+
+
+LUA = """
+-- Rotates over (path, cookie) pairs; done() prints what the summary line of wrk leaves out.
+local targets = {
+%s
+}
+local i = 0
+request = function()
+  i = i %% #targets + 1
+  local t = targets[i]
+  return wrk.format("GET", t[1], {["Cookie"] = t[2], ["User-Agent"] = "%s"})
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK requests=%%d duration_us=%%d p50_us=%%d p95_us=%%d p99_us=%%d errors=%%d\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def run_wrk(
+    bench: Bench, wrk: str, base: str, targets: list[tuple[str, str]], name: str, seconds: int
+) -> dict[str, float]:
+    script = bench.workdir / f"{name}.lua"
+    rows = ",\n".join(f"  {{{lua_string(path)}, {lua_string(cookie)}}}" for path, cookie in targets)
+    script.write_text(LUA % (rows, USER_AGENT))
+    command = [
+        wrk,
+        f"-t{bench.threads}",
+        f"-c{bench.connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        base + targets[0][0],
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    (bench.workdir / f"{name}.wrk.txt").write_text(output)
+    match = re.search(r"WRK (.*)", output)
+    if not match:
+        raise SystemExit(f"wrk printed no summary:\n{output}")
+    values: dict[str, float] = {key: int(value) for key, value in (item.split("=") for item in match.group(1).split())}
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    values["non_2xx"] = int(non_2xx.group(1)) if non_2xx else 0
+    values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
+    return values
+
+
+def load_test(bench: Bench, wrk: str) -> None:
+    from engpass.demo.data import DEMO_PASSWORD
+    from engpass.demo.scale import org_slug, owner_email
+
+    port = free_port()
+    gunicorn = start_gunicorn(bench, port)
+    base = f"http://127.0.0.1:{port}"
+    numbers = [1 + (bench.orgs * k) // DASHBOARD_ORGS for k in range(min(DASHBOARD_ORGS, bench.orgs))]
+    dashboards = []
+    for n in numbers:
+        path = f"/o/{org_slug(n)}/"
+        dashboards.append((path, session_cookie(base, owner_email(n), DEMO_PASSWORD, path)))
+    trivial = [("/livez", "")]
+    for name, targets in (("trivial", trivial), ("dashboard", dashboards)):
+        log(f"  wrk {name}: warm-up, then {bench.duration} s × {bench.connections} connections")
+        run_wrk(bench, wrk, base, targets, f"{name}-warmup", 2)
+        bench.figures[f"{name}_loadavg_before"] = load_average()
+        web_cpu = CpuMeter(lambda: process_tree(gunicorn.pid))
+        result = run_wrk(bench, wrk, base, targets, name, bench.duration)
+        cpu, machine = web_cpu.stop()
+        bench.figures[f"{name}_web_cpu_ms_per_request"] = round(1000 * cpu / max(1, result["requests"]), 3)
+        bench.figures[f"{name}_machine_cpu_share"] = round(machine / (result["duration_us"] / 1e6) / os.cpu_count(), 2)
+        if result["errors"] or result["non_2xx"]:
+            raise SystemExit(f"{name}: {result['errors']} errors, {result['non_2xx']} non-2xx/3xx responses")
+        bench.figures[f"{name}_rps"] = round(result["rps"])
+        bench.figures[f"{name}_p50_ms"] = round(result["p50_us"] / 1000, 2)
+        bench.figures[f"{name}_p95_ms"] = round(result["p95_us"] / 1000, 2)
+        bench.figures[f"{name}_p99_ms"] = round(result["p99_us"] / 1000, 2)
+    # Still logged in after the run: a cookie that had lapsed would have measured the login redirect.
+    check = urllib.request.Request(base + dashboards[0][0], headers={"Cookie": dashboards[0][1]})
+    opener = urllib.request.build_opener(NoRedirect())
+    try:
+        opener.open(check).read()
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"the dashboard cookie stopped working: {error.code}") from None
+    ratio = bench.figures["dashboard_rps"] / bench.figures["trivial_rps"]
+    bench.figures["dashboard_vs_trivial_rps_ratio"] = round(ratio, 3)
+    stop(gunicorn)
+
+
+# --- cleanup and report ----------------------------------------------------------------------------------
+
+
+def cleanup(bench: Bench) -> None:
+    for process in reversed(bench.processes):
+        stop(process)
+    if bench.keep:
+        log(f"kept (BENCH_KEEP=1): {bench.workdir} and {bench.owner_url}")
+        return
+    if bench.admin_url:
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(bench.admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+            # The role's grants lived in the dropped database, so nothing holds on to it any more.
+            with suppress(Exception):
+                connection.execute(text(f"DROP ROLE IF EXISTS {APP_ROLE}"))
+        admin.dispose()
+    if bench.broker_url:
+        purge_broker(bench)
+    shutil.rmtree(bench.workdir, ignore_errors=True)
+
+
+FIGURES = (
+    "trivial_rps",
+    "dashboard_rps",
+    "dashboard_vs_trivial_rps_ratio",
+    "dashboard_p95_ms",
+    "dashboard_queries",
+    "recompute_all_s",
+    "recompute_one_ms_p50",
+    "worker_peak_rss_mb",
+)
+
+
+def report(bench: Bench) -> None:
+    bench.figures.update(
+        orgs=bench.orgs,
+        cycles_per_org=bench.cycles,
+        measurements_per_cycle=bench.measurements,
+        cpus=os.cpu_count(),
+    )
+    for name in FIGURES:
+        print(f"{name}={bench.figures.get(name, 'n/a')}")
+    for name, value in bench.figures.items():
+        if name not in FIGURES:
+            print(f"{name}={value}")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    sys.path.insert(0, str(REPO))  # ``workers`` is importable from the repository root
+    bench = Bench()
+    wrk = ensure_wrk()
+    prepare_environment(bench)
+    log(f"work folder {bench.workdir}; broker {bench.figures['broker']}")
+    # A second Ctrl-C or a kill still goes through cleanup.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        prepare_database(bench)
+        log(f"database {bench.figures['database']}")
+        load_data(bench)
+        log("recompute-all with the real worker")
+        recompute_all(bench)
+        app = build_app(bench)
+        log("recompute-one in-process")
+        recompute_one(bench, app)
+        count_dashboard_queries(bench, app)
+        from engpass.db import db
+
+        if db.engine is not None:
+            db.engine.dispose()
+        log("load test")
+        load_test(bench, wrk)
+    finally:
+        cleanup(bench)
+    report(bench)
+
+
+if __name__ == "__main__":
+    main()
