@@ -7,13 +7,14 @@ the same rows.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, bindparam, cast, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -85,15 +86,36 @@ def weeks_of(history: History, today: date) -> list[date]:
     return weeks
 
 
+def _json_value(value: object) -> str:
+    """Decimals and dates as the text PostgreSQL reads back into the same numeric and date values."""
+    if isinstance(value, Decimal | date):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # One statement executed with many parameter sets: it is compiled once and cached, whereas a
-    # multi-row VALUES list is a new statement per organization whose compiling cost more than the
-    # rows themselves. The rows name their organization, so the table is used without the ORM.
-    stmt = insert(TrendSnapshot.__table__)
-    columns = {name: stmt.excluded[name] for name in rows[0] if name not in ("organization_id", "week_start")}
-    session.execute(stmt.on_conflict_do_update(index_elements=["organization_id", "week_start"], set_=columns), rows)
+    """Insert or rewrite the rows by (organization, week); the rows name their organization, so the
+    table is used without the ORM."""
+    table = TrendSnapshot.__table__
+    names = list(rows[0])
+    keep = ("organization_id", "week_start")
+    if session.get_bind().dialect.name == "postgresql":
+        # All rows as one JSON document that the server turns into rows: executing one statement per
+        # row costs the client more than computing the row (bind processing, a JSON encoding per JSON
+        # column, psycopg's per-statement work), and a multi-row VALUES list is compiled anew for each
+        # organization.
+        document = cast(bindparam("rows", json.dumps(rows, default=_json_value), type_=String), postgresql.JSON)
+        source = select(*(literal_column(f"r.{name}") for name in names)).select_from(
+            func.json_populate_recordset(literal_column(f"NULL::{table.name}"), document).alias("r")
+        )
+        stmt = postgresql.insert(table).from_select(names, source)
+        columns = {name: stmt.excluded[name] for name in names if name not in keep}
+        session.execute(stmt.on_conflict_do_update(index_elements=list(keep), set_=columns))
+        return
+    # SQLite: one statement with many parameter sets, compiled once and cached.
+    stmt = sqlite.insert(table)
+    columns = {name: stmt.excluded[name] for name in names if name not in keep}
+    session.execute(stmt.on_conflict_do_update(index_elements=list(keep), set_=columns), rows)
 
 
 def recompute(session: Session, today: date | None = None) -> int:
