@@ -457,9 +457,11 @@ FORM_AT = {
     "template": (Stage.bottleneck, None),
 }
 NUMBER = "Bitte geben Sie eine Zahl ein, z. B. 12,5."
-HOURS_RANGE = "Bitte geben Sie eine Zahl von 0 bis 99.999.999,99 ein."
-MONEY_RANGE = "Bitte geben Sie eine Zahl von 0 bis 999.999.999.999,99 ein."
-KPI_RANGE = "Bitte geben Sie eine Zahl von −99.999.999.999.999,9999 bis 99.999.999.999.999,9999 ein."
+HOURS_RANGE = "Diese Zahl ist zu groß (höchstens 99.999.999,99)."
+MONEY_RANGE = "Diese Zahl ist zu groß (höchstens 999.999.999.999,99)."
+KPI_RANGE = "Diese Zahl ist zu groß (höchstens 99.999.999.999.999,9999)."
+KPI_LOW = "Diese Zahl ist zu klein (mindestens −99.999.999.999.999,9999)."
+NEGATIVE = "Bitte geben Sie 0 oder mehr ein."
 CHOOSE = "Bitte wählen Sie eine der Möglichkeiten."
 CHOICE_FIELDS = {"category", "owner_id", "kpi_direction", "solution_type", "decision"}
 
@@ -474,17 +476,17 @@ BAD_INPUT = [
     ("bottleneck", {"title": "   "}, "Bitte benennen Sie den Engpass."),
     ("bottleneck", {"why": TEN_K}, "Höchstens 5000 Zeichen."),
     ("bottleneck", {"category": "<b>x</b>"}, CHOOSE),
-    ("baseline", {"hours_per_week": "-5"}, HOURS_RANGE),
+    ("baseline", {"hours_per_week": "-5"}, NEGATIVE),
     ("baseline", {"hours_per_week": "viel"}, NUMBER),
     ("baseline", {"hours_per_week": "1e20"}, NUMBER),
     ("baseline", {"hours_per_week": "NaN"}, NUMBER),
     ("baseline", {"hours_per_week": E20}, HOURS_RANGE),
     ("baseline", {"hours_per_week": ""}, "Bitte geben Sie ein, wie viele Stunden pro Woche der Prozess heute kostet."),
     ("baseline", {"direct_cost_per_week": "10000000000000"}, MONEY_RANGE),
-    ("baseline", {"indirect_cost_per_week": "-0,01"}, MONEY_RANGE),
+    ("baseline", {"indirect_cost_per_week": "-0,01"}, NEGATIVE),
     ("baseline", {"kpi_baseline": E20}, KPI_RANGE),
     ("baseline", {"kpi_baseline": ""}, "Bitte geben Sie den heutigen Wert der Kennzahl ein."),
-    ("baseline", {"kpi_target": "-" + E20}, KPI_RANGE),
+    ("baseline", {"kpi_target": "-" + E20}, KPI_LOW),
     ("baseline", {"kpi_direction": "sideways"}, "Bitte wählen Sie, ob höher oder niedriger besser ist."),
     ("baseline", {"kpi_direction": ""}, "Bitte wählen Sie, ob höher oder niedriger besser ist."),
     ("baseline", {"kpi_name": "x" * 121}, "Höchstens 120 Zeichen."),
@@ -492,14 +494,15 @@ BAD_INPUT = [
     ("baseline", {"kpi_unit": "x" * 41}, "Höchstens 40 Zeichen."),
     ("baseline", {"steps-0-name": "x" * 201}, "Höchstens 200 Zeichen."),
     ("baseline", {"steps-0-role": "x" * 121}, "Höchstens 120 Zeichen."),
-    ("baseline", {"steps-1-minutes": "-3"}, "Bitte geben Sie eine Zahl von 0 bis 100.000 ein."),
+    ("baseline", {"steps-1-minutes": "-3"}, NEGATIVE),
+    ("baseline", {"steps-1-minutes": "100001"}, "Diese Zahl ist zu groß (höchstens 100.000)."),
     ("baseline", {"steps-1-minutes": "zehn"}, "Bitte geben Sie eine ganze Zahl ein, z. B. 30."),
     ("baseline", {"steps-2-name": ""}, "Bitte benennen Sie den Schritt oder leeren Sie die Zeile."),
     ("solution", {"solution_what": ""}, "Bitte beschreiben Sie die Lösung."),
     ("solution", {"solution_what": TEN_K}, "Höchstens 5000 Zeichen."),
     ("solution", {"solution_type": "blockchain"}, CHOOSE),
     ("solution", {"solution_type": ""}, "Bitte wählen Sie die Art der Lösung."),
-    ("solution", {"effort_days": "-1"}, HOURS_RANGE),
+    ("solution", {"effort_days": "-1"}, NEGATIVE),
     ("solution", {"effort_days": "sechs"}, NUMBER),
     ("solution", {"one_off_cost": "1e3"}, NUMBER),
     ("solution", {"running_cost_per_month": E20}, MONEY_RANGE),
@@ -517,7 +520,7 @@ BAD_INPUT = [
     ("measurement", {"kpi_value": ""}, "Bitte geben Sie den gemessenen Wert ein."),
     ("measurement", {"kpi_value": "vier"}, NUMBER),
     ("measurement", {"kpi_value": E20}, KPI_RANGE),
-    ("measurement", {"hours_per_week": "-6"}, HOURS_RANGE),
+    ("measurement", {"hours_per_week": "-6"}, NEGATIVE),
     ("measurement", {"cost_per_week": E20}, MONEY_RANGE),
     ("measurement", {"note": TEN_K}, "Höchstens 2000 Zeichen."),
     ("measurement", {"note": SCRIPT, "kpi_value": ""}, "Bitte geben Sie den gemessenen Wert ein."),

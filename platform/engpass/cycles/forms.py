@@ -144,10 +144,12 @@ class NumberField(Field):
             return
         largest = self.below - Decimal(1).scaleb(-self.places)
         low = self.minimum if self.minimum is not None else -largest
-        if not (low <= self.data <= largest):
-            raise StopValidation(
-                _l("Please enter a number from %(low)s to %(high)s.", low=number(low), high=number(largest))
-            )
+        if self.data > largest:
+            raise StopValidation(_l("This number is too large (at most %(max)s).", max=number(largest)))
+        if self.data < low:
+            if low == 0:
+                raise StopValidation(_l("Please enter 0 or more."))
+            raise StopValidation(_l("This number is too small (at least %(min)s).", min=number(low)))
         exponent = Decimal(1).scaleb(-self.places)
         self.data = self.data.quantize(exponent, rounding=ROUND_HALF_UP)
         if self.places == 0:
