@@ -20,7 +20,7 @@ TODAY = date.today()
 def test_empty_organization_has_no_cycles_and_nothing_pending(session, make_org):
     org = make_org()
     with tenancy.tenant_context(session, org.id):
-        data = dashboard.load(session, TODAY)
+        data = dashboard.load(session, TODAY, dashboard.trend_state(session))
     assert not data.has_cycles and not data.pending and data.latest is None and data.attention == []
 
 
@@ -30,11 +30,11 @@ def test_new_cycle_is_pending_until_the_workers_recompute(session, make_user, ma
     with tenancy.tenant_context(session, org.id):
         cycles.create_cycle(session, title="Leads", category=Category.leads, why="", owner_id=None, actor_id=owner.id)
         session.commit()
-        data = dashboard.load(session, TODAY)
+        data = dashboard.load(session, TODAY, dashboard.trend_state(session))
         assert data.has_cycles and data.pending
         trends.recompute(session)
         session.commit()
-        data = dashboard.load(session, TODAY)
+        data = dashboard.load(session, TODAY, dashboard.trend_state(session))
         assert not data.pending and data.latest.cycles_per_stage["bottleneck"] == 1
 
 
@@ -78,7 +78,7 @@ def test_attention_list(session, make_user, make_org):
             owner.id,
         )
         session.commit()
-        kinds = {(a.kind, a.title) for a in dashboard.load(session, TODAY).attention}
+        kinds = {(a.kind, a.title) for a in dashboard.load(session, TODAY, dashboard.trend_state(session)).attention}
     assert kinds == {
         ("missing_baseline", "Ohne Zahlen"),
         ("overdue_prototype", "Prototyp"),
@@ -90,7 +90,7 @@ def test_demo_dashboards_are_ready_without_a_worker(session):
     load_demo(session)
     org = session.scalars(select(Organization).where(Organization.name == "Müller Metallbau GmbH")).one()
     with tenancy.tenant_context(session, org.id):
-        data = dashboard.load(session, TODAY)
+        data = dashboard.load(session, TODAY, dashboard.trend_state(session))
         assert data.latest is not None and not data.pending, "the demo computes its snapshots"
         assert 40 <= len(data.snapshots) <= 52
 
@@ -114,8 +114,8 @@ def test_no_next_bottleneck_two_weeks_after_a_decision(session, make_user, make_
         done.stage = Stage.decided
         done.decided_at = done.bottleneck_at - timedelta(days=14)
         session.commit()
-        assert dashboard.load(session, TODAY).attention == []
+        assert dashboard.load(session, TODAY, dashboard.trend_state(session)).attention == []
         done.decided_at = done.bottleneck_at - timedelta(days=15)
         session.commit()
-        (item,) = dashboard.load(session, TODAY).attention
+        (item,) = dashboard.load(session, TODAY, dashboard.trend_state(session)).attention
     assert (item.kind, item.cycle_id) == ("no_next_bottleneck", done.id)

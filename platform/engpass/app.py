@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, redirect, render_template, request, session, url_for
+from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -17,7 +17,7 @@ from engpass import (
 )
 from engpass.accounts.models import User
 from engpass.db import db
-from engpass.extensions import babel, csrf, limiter, login_manager
+from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
 from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership
 from engpass.organizations.service import memberships_of
@@ -51,6 +51,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_ENABLED=settings.rate_limits_enabled,
         RATELIMIT_HEADERS_ENABLED=True,
+        CACHE_TYPE="RedisCache" if settings.redis_url else "SimpleCache",
+        CACHE_REDIS_URL=settings.redis_url or None,
+        CACHE_KEY_PREFIX="engpass:",
+        CACHE_DEFAULT_TIMEOUT=6 * 3600,
     )
     app.extensions["engpass.settings"] = settings
     if settings.proxy_count:
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
+    cache.init_app(app)
 
     _register_user_loader()
     _register_blueprints(app)
@@ -133,7 +138,10 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.context_processor
     def _shell_context() -> dict[str, Any]:
-        memberships = memberships_of(db.session, current_user.id) if current_user.is_authenticated else []
+        # Once per request, however many templates (a page and its cached fragments) are rendered.
+        if "my_memberships" not in g:
+            g.my_memberships = memberships_of(db.session, current_user.id) if current_user.is_authenticated else []
+        memberships = g.my_memberships
         return {
             "my_memberships": memberships,
             "languages": LANGUAGES,

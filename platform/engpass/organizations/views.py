@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from engpass.audit.service import record
 from engpass.cycles.formatting import money, number
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db, utcnow
+from engpass.extensions import cache
 from engpass.maturity.model import LEVEL_NAMES, Reason
-from engpass.organizations.context import current_org, org_blueprint, require_role
+from engpass.organizations.context import current_org, has_role, org_blueprint, require_role
 from engpass.organizations.forms import OrganizationSettingsForm
 from engpass.organizations.models import Role
 from engpass.trends import charts as trend_charts
@@ -27,10 +30,33 @@ SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rat
 
 @bp.route("/")
 def home() -> str:
-    """The dashboard: precomputed snapshots and the open items, never history computed here."""
-    data = dashboard.load(db.session, utcnow().date())
-    if dashboard.ensure_requested(db.session, data):
-        db.session.commit()
+    """The dashboard: precomputed snapshots and the open items, never history computed here.
+
+    Everything below the page head depends only on the organization's data, the language and
+    the day, so it is rendered once per version of that data and served from the cache: a hit
+    costs one query (the trend state, whose versions are in the key), a miss three more.
+    """
+    today = utcnow().date()
+    state = dashboard.trend_state(db.session)
+    member = has_role(Role.member)
+    key = dashboard.cache_key(current_org.id, str(get_locale()), current_org.currency, state, today, member)
+    part = cache.get(key)
+    if part is None:
+        data = dashboard.load(db.session, today, state)
+        if dashboard.ensure_requested(db.session, data):
+            db.session.commit()
+        part = {
+            "body": _render_dashboard_body(data, member),
+            "has_cycles": data.has_cycles,
+            "has_open_cycles": bool(data.open_cycles),
+        }
+        # A freshly requested recompute changed the state: do not store under the old key.
+        if data.state is not None:
+            cache.set(key, part)
+    return render_template("organizations/home.html", part=part, body=Markup(part["body"]))
+
+
+def _render_dashboard_body(data: dashboard.Dashboard, member: bool) -> str:
     latest = data.latest
     charts = {}
     if latest is not None:
@@ -42,8 +68,9 @@ def home() -> str:
             "lead_time": trend_charts.lead_time_trend(data.snapshots),
         }
     return render_template(
-        "organizations/home.html",
+        "organizations/_dashboard_body.html",
         dash=data,
+        member=member,
         charts=charts,
         reasons=[Reason.from_json(r) for r in latest.reasons] if latest else [],
         missing=[Reason.from_json(r) for r in latest.missing] if latest else [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from babel.dates import format_skeleton
 from flask_babel import get_locale
@@ -19,7 +20,13 @@ LEVEL_SCALE = Scale(0.0, 5.0, [1.0, 2.0, 3.0, 4.0, 5.0])
 
 
 def _month(day: date) -> str:
-    return format_skeleton("MMMyy", day, locale=get_locale())
+    return _month_label(str(get_locale()), day.year, day.month)
+
+
+@lru_cache(maxsize=1024)
+def _month_label(locale: str, year: int, month: int) -> str:
+    # Babel matches the skeleton anew on every call; a chart has dozens of labels from a few months.
+    return format_skeleton("MMMyy", date(year, month, 1), locale=locale)
 
 
 def maturity_trend(snapshots: list[TrendSnapshot]) -> Markup:

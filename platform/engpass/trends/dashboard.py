@@ -52,9 +52,19 @@ class Dashboard:
         return not self.snapshots or self.state is None or self.state.computed_version < self.state.version
 
 
-def load(session: Session, today: date, weeks: int = 52) -> Dashboard:
+def trend_state(session: Session) -> TrendState | None:
+    return session.scalars(select(TrendState)).first()
+
+
+def cache_key(org_id: int, locale: str, currency: str, state: TrendState | None, today: date, member: bool) -> str:
+    """Changes with every cycle change (version), every recompute (computed_version) and every day."""
+    version = f"{state.version}.{state.computed_version}" if state is not None else "none"
+    return f"dashboard:{org_id}:{locale}:{currency}:{version}:{today.isoformat()}:{int(member)}"
+
+
+def load(session: Session, today: date, state: TrendState | None, weeks: int = 52) -> Dashboard:
+    """``state`` is the organization's trend state, read by the caller (it keys the page cache)."""
     snapshots = latest_snapshots(session, weeks)
-    state = session.scalars(select(TrendState)).first()
     last_measured = (
         select(Measurement.cycle_id, func.max(Measurement.measured_on).label("last_measured"))
         .group_by(Measurement.cycle_id)
