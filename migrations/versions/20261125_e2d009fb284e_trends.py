@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from engpass.tenancy import drop_rls_statements, rls_statements
+from engpass.tenancy import disable_row_level_security, enable_row_level_security
 
 TENANT_TABLES = ("trend_snapshots", "trend_states")
 
@@ -72,17 +72,11 @@ def upgrade() -> None:
     with op.batch_alter_table("trend_states", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_trend_states_organization_id"), ["organization_id"], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            for statement in rls_statements(table):
-                op.execute(statement)
+    enable_row_level_security(op, TENANT_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            for statement in drop_rls_statements(table):
-                op.execute(statement)
+    disable_row_level_security(op, TENANT_TABLES)
     with op.batch_alter_table("trend_states", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_trend_states_organization_id"))
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from engpass.tenancy import drop_rls_statements, rls_statements
+from engpass.tenancy import disable_row_level_security, enable_row_level_security
 
 TENANT_TABLES = ("cycles", "process_steps", "measurements", "stage_changes", "cycle_templates")
 
@@ -287,17 +287,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_stage_changes_cycle_id"), ["cycle_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_stage_changes_organization_id"), ["organization_id"], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            for statement in rls_statements(table):
-                op.execute(statement)
+    enable_row_level_security(op, TENANT_TABLES)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for table in TENANT_TABLES:
-            for statement in drop_rls_statements(table):
-                op.execute(statement)
+    disable_row_level_security(op, TENANT_TABLES)
     with op.batch_alter_table("stage_changes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stage_changes_organization_id"))
         batch_op.drop_index(batch_op.f("ix_stage_changes_cycle_id"))

@@ -182,3 +182,19 @@ def drop_rls_statements(table: str) -> list[str]:
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
     ]
+
+
+def enable_row_level_security(op: Any, tables: tuple[str, ...]) -> None:
+    """For migrations: put new tenant tables under row-level security (PostgreSQL only)."""
+    if op.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            for statement in rls_statements(table):
+                op.execute(statement)
+
+
+def disable_row_level_security(op: Any, tables: tuple[str, ...]) -> None:
+    """For migrations' downgrades: the reverse of ``enable_row_level_security``."""
+    if op.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            for statement in drop_rls_statements(table):
+                op.execute(statement)
