@@ -8,7 +8,6 @@ the chart keeps its colours without the stylesheet.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,6 +17,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from engpass.charts import ACCENT, AXIS, FONT, GRID, Scale, value_scale
 from engpass.cycles.formatting import day, number
 from engpass.cycles.models import Cycle, KpiDirection, Measurement
 
@@ -49,48 +49,12 @@ class Layout:
 WIDE = Layout("wide", 720, 300, 64, 150, 24, 44, 5, True)
 COMPACT = Layout("compact", 340, 250, 40, 14, 24, 36, 3, False)
 
-ACCENT = "#0f7b6c"
 BASELINE = "#8a5300"
 TARGET = "#1d4f91"
-GRID = "#e2e6ec"
-AXIS = "#5b6577"
-FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
-@dataclass(frozen=True)
-class _Scale:
-    lo: float
-    hi: float
-    ticks: list[float]
-
-    def y(self, value: float, layout: Layout) -> float:
-        return layout.top + layout.plot_h - (value - self.lo) / (self.hi - self.lo) * layout.plot_h
-
-
-def _nice_step(span: float, count: int = 4) -> float:
-    raw = span / count
-    magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        if raw <= factor * magnitude:
-            return factor * magnitude
-    return 10 * magnitude
-
-
-def _value_scale(values: list[float]) -> _Scale:
-    lo, hi = min(values), max(values)
-    if lo >= 0:
-        # Business figures start at zero: a chart that cuts the axis overstates the effect.
-        lo = 0.0
-    if hi == lo:
-        hi = lo + (abs(lo) or 1.0)
-    step = _nice_step(hi - lo)
-    lo_tick = math.floor(lo / step) * step
-    hi_tick = math.ceil(hi / step) * step
-    ticks, tick = [], lo_tick
-    while tick <= hi_tick + step / 2:
-        ticks.append(round(tick, 10))
-        tick += step
-    return _Scale(lo_tick, hi_tick, ticks)
+def _y(scale: Scale, value: float, layout: Layout) -> float:
+    return scale.at(value, layout.top, layout.top + layout.plot_h)
 
 
 def _date_range(cycle: Cycle, measurements: list[Measurement], today: date) -> tuple[date, date]:
@@ -157,7 +121,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
     for extra in (cycle.kpi_baseline, cycle.kpi_target):
         if extra is not None:
             values.append(float(extra))
-    scale = _value_scale(values)
+    scale = value_scale(values)
     first, last = _date_range(cycle, points, today)
     span = (last - first).days
     left, top, right_x = layout.left, layout.top, layout.left + layout.plot_w
@@ -175,7 +139,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
     # Grid and value axis.
     out.append('<g class="chart__grid">')
     for tick in scale.ticks:
-        y = _f(scale.y(tick, layout))
+        y = _f(_y(scale, tick, layout))
         out.append(f'<line x1="{left}" x2="{right_x}" y1="{y}" y2="{y}" stroke="{GRID}" stroke-width="1"/>')
         out.append(
             f'<text x="{left - 8}" y="{y}" dy="0.32em" text-anchor="end" fill="{AXIS}">'
@@ -215,7 +179,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
     ):
         if value is None:
             continue
-        line_y = scale.y(float(value), layout)
+        line_y = _y(scale, float(value), layout)
         out.append(
             f'<g class="{css}"><line x1="{left}" x2="{right_x}" y1="{_f(line_y)}" y2="{_f(line_y)}" '
             f'stroke="{colour}" stroke-width="2" stroke-dasharray="7 5"/>'
@@ -247,7 +211,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
         out.append("</g>")
 
     if points:
-        coords = [(_x(m.measured_on, first, last, layout), scale.y(float(m.kpi_value), layout)) for m in points]
+        coords = [(_x(m.measured_on, first, last, layout), _y(scale, float(m.kpi_value), layout)) for m in points]
         if len(coords) > 1:
             path = " ".join(f"{_f(x)},{_f(y)}" for x, y in coords)
             out.append(
