@@ -18,8 +18,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from engpass.charts import ACCENT, AXIS, FONT, GRID, Scale, value_scale
-from engpass.cycles.formatting import day, number
 from engpass.cycles.models import Cycle, KpiDirection, Measurement
+from engpass.formatting import day, number
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
-from engpass.cycles.formatting import input_number, number, parse_number
 from engpass.cycles.models import Decision, KpiDirection, SolutionType, Stage
 from engpass.cycles.templates import CATEGORY_LABELS
+from engpass.formatting import input_number, number, parse_number
 
 TEXT_MAX = 5000
 NOTE_MAX = 2000

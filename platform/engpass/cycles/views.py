@@ -31,7 +31,6 @@ from engpass.audit.service import record
 from engpass.cycles import service
 from engpass.cycles.business_case import WEEKS_PER_YEAR, BusinessCase, compute, latest
 from engpass.cycles.chart import kpi_chart
-from engpass.cycles.formatting import day, money, number, percent, signed_percent
 from engpass.cycles.forms import (
     BLANK_STEP_ROWS,
     DECISION_HINTS,
@@ -74,6 +73,7 @@ from engpass.cycles.rules import (
 )
 from engpass.cycles.templates import CATEGORY_LABELS, Suggestion, builtin_suggestions, suggestions_for
 from engpass.db import db
+from engpass.formatting import day, money, number, percent, signed_percent
 from engpass.organizations.context import current_org, has_role, org_blueprint, require_role
 from engpass.organizations.models import Membership, Role
 

@@ -11,10 +11,10 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from engpass.audit.service import record
-from engpass.cycles.formatting import money, number
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db, utcnow
 from engpass.extensions import cache
+from engpass.formatting import money, number
 from engpass.maturity.model import LEVEL_NAMES, Reason
 from engpass.organizations.context import current_org, has_role, org_blueprint, require_role
 from engpass.organizations.forms import OrganizationSettingsForm

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from engpass.charts import Scale, bar_chart, line_chart
-from engpass.cycles.formatting import money, number
 from engpass.cycles.models import STAGE_ORDER
+from engpass.formatting import money, number
 from engpass.maturity.model import DIMENSION_NAMES, DIMENSIONS
 from engpass.trends.models import TrendSnapshot
 

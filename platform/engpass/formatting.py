@@ -1,4 +1,4 @@
-"""Numbers, money, percentages and dates of the cycle pages, in the user's language.
+"""Numbers, money, percentages and dates in the user's language, for every page and chart.
 
 Babel writes negative numbers with a hyphen; the pages use the typographic minus so that
 "−55,6 %" reads as a figure, not as a dash.
