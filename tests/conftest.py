@@ -296,3 +296,43 @@ def celery(app: Flask) -> Any:
     celery = make_celery(app)
     celery.loader.import_default_modules()
     return celery
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> Path:
+    from tests.browser_support import CHROMIUM
+
+    if not CHROMIUM.exists():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{CHROMIUM} is required (ENGPASS_REQUIRE_SERVICES=1); run .ci/install-system-packages")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Iterator[Path]:
+    """Screenshots of a test; copied to ENGPASS_SCREENSHOT_DIR when that is set, to look at them."""
+    import shutil
+
+    directory = tmp_path / "screenshots"
+    directory.mkdir()
+    yield directory
+    keep = os.environ.get("ENGPASS_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for png in directory.glob("*.png"):
+            shutil.copy2(png, Path(keep) / png.name)

@@ -10,67 +10,20 @@ Set ``ENGPASS_SCREENSHOT_DIR`` to keep the screenshots for a human to look at.
 
 from __future__ import annotations
 
-import os
-import shutil
-import struct
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from werkzeug.serving import make_server
+from sqlalchemy.orm import Session
 
-from engpass import create_app
 from engpass.accounts.service import sign_up
-from engpass.cli.db import alembic_config
-from engpass.db import db
-from engpass.outbox.service import EXTENSION_KEY
-from engpass.settings import Settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-REQUIRE_SERVICES = os.environ.get("ENGPASS_REQUIRE_SERVICES") == "1"
-TRANSLATIONS = Path(__file__).resolve().parents[1] / "platform" / "engpass" / "translations"
+from tests.browser_support import PageWatch, assert_fits, live_app, png_size
 
 EMAIL = "sabine.cycle@example.com"
 PASSWORD = "sicheres-passwort-42"
 COMPANY = "Müller Metallbau GmbH"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _compile_catalogs() -> None:
-    """The German pages need the compiled catalog; a fresh clone only has the .po."""
-    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=po_path.parents[1].name)
-        tmp = mo_path.with_name(f".{mo_path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        tmp.replace(mo_path)
-
-
-@pytest.fixture(scope="module")
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{CHROMIUM} is required (ENGPASS_REQUIRE_SERVICES=1); run .ci/install-system-packages")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    return CHROMIUM
 
 
 @dataclass
@@ -79,119 +32,15 @@ class LiveServer:
     slug: str
 
 
+def _company(session: Session) -> str:
+    _user, org = sign_up(session, name="Sabine Müller", email=EMAIL, password=PASSWORD, company=COMPANY)
+    return org.slug
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    _compile_catalogs()
-    root = tmp_path_factory.mktemp("cycle-browser")
-    url = f"sqlite:///{root / 'engpass.sqlite3'}"
-    command.upgrade(alembic_config(url), "head")
-
-    # create_app points the process-wide database at this file; put the previous one back afterwards.
-    previous_engine, previous_kw = db.engine, dict(db.factory.kw)
-    app = create_app(
-        Settings.from_env(
-            {
-                "database_url": url,
-                "migration_database_url": url,
-                "instance_dir": str(root / "instance"),
-                "secret_key": "cycle-browser-secret",
-                "redis_url": "",
-                "smtp_url": "",
-                "base_url": "http://127.0.0.1",
-                "rate_limits_enabled": False,
-            }
-        )
-    )
-    app.extensions[EXTENSION_KEY] = lambda *_args: None  # no broker: mails and trend jobs are not the point here
-    db.factory.configure(join_transaction_mode="conditional_savepoint")
-    with db.transaction() as session:
-        _user, org = sign_up(session, name="Sabine Müller", email=EMAIL, password=PASSWORD, company=COMPANY)
-        slug = org.slug
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="engpass-cycle-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", slug=slug)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        db.engine.dispose()
-        db.engine = previous_engine
-        db.factory.kw.clear()
-        db.factory.kw.update(previous_kw)
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: Path) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "screenshots"
-    directory.mkdir()
-    yield directory
-    keep = os.environ.get("ENGPASS_SCREENSHOT_DIR")
-    if keep:
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        for png in directory.glob("*.png"):
-            shutil.copy2(png, Path(keep) / png.name)
-
-
-class PageWatch:
-    """Console errors (CSP violations among them), failed requests and other origins."""
-
-    def __init__(self, page: Any, base_url: str) -> None:
-        self.base_url = base_url
-        self.problems: list[str] = []
-        self.static_loaded: set[str] = set()
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("requestfailed", self._failed)
-        page.on("response", self._response)
-
-    def _failed(self, request: Any) -> None:
-        # A navigation cancels what the previous page still loads (the favicon, typically): not a fault.
-        if request.failure != "net::ERR_ABORTED":
-            self.problems.append(f"request failed: {request.url} ({request.failure})")
-
-    def _console(self, message: Any) -> None:
-        # A refused form answers 422 on purpose; Chromium logs every 4xx document as an error.
-        if message.type == "error" and "status of 422" not in message.text:
-            self.problems.append(f"console error: {message.text}")
-
-    def _response(self, response: Any) -> None:
-        path = response.url.removeprefix(self.base_url)
-        if response.status >= 500:
-            self.problems.append(f"{response.status} for {path}")
-        if path.startswith("/static/"):
-            if response.status >= 400:
-                self.problems.append(f"{response.status} for {path}")
-            else:
-                self.static_loaded.add(path.split("?")[0])
-        elif not response.url.startswith(self.base_url):
-            self.problems.append(f"request to another origin: {response.url}")
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def _assert_fits(page: Any, width: int) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth")
-    assert overflow <= width, f"page is {overflow}px wide in a {width}px viewport"
+    with live_app(tmp_path_factory.mktemp("cycle-browser"), _company) as (url, slug):
+        yield LiveServer(url=url, slug=slug)
 
 
 def _submit(page: Any, selector: str = "form .formactions .button--primary") -> None:
@@ -335,7 +184,7 @@ def test_one_cycle_through_every_stage_in_a_real_browser(browser, live_server, s
         assert "Entscheidung gespeichert." in _flash(page)
         assert page.locator(".stepper__item--current .stepper__label").inner_text() == "Entschieden"
         assert page.locator(".stepper__item--done").count() == 5
-        _assert_fits(page, width)
+        assert_fits(page, width)
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=shots / "cycle-decided.png", full_page=True)
 
@@ -355,7 +204,7 @@ def test_one_cycle_through_every_stage_in_a_real_browser(browser, live_server, s
             page.click(".mainnav >> text=Zyklen")
         assert page.locator(".board__col--decided .kcard").count() == 1
         assert page.locator(".board__col--bottleneck .kcard").count() == 1
-        _assert_fits(page, width)
+        assert_fits(page, width)
         page.screenshot(path=shots / "cycles-board.png", full_page=True)
         page.goto(f"{base}/table")
         page.screenshot(path=shots / "cycles-table.png", full_page=True)
@@ -379,16 +228,16 @@ def test_one_cycle_through_every_stage_in_a_real_browser(browser, live_server, s
         assert compact.is_visible() and not page.locator("svg.chart__svg--wide").is_visible()
         assert compact.locator("circle.chart__point").count() == 2
         assert compact.locator("circle.chart__point").nth(1).is_visible()
-        _assert_fits(page, 375)
+        assert_fits(page, 375)
         page.screenshot(path=shots / "cycle-decided-375.png", full_page=True)
         page.goto(f"{base}/")
-        _assert_fits(page, 375)
+        assert_fits(page, 375)
         page.screenshot(path=shots / "cycles-board-375.png", full_page=True)
         assert not watch.problems, "\n".join(watch.problems)
     finally:
         phone.close()
 
     for name, expected_width in (("cycle-decided.png", 1280), ("cycle-decided-375.png", 375)):
-        png_width, png_height = _png_size(shots / name)
+        png_width, png_height = png_size(shots / name)
         assert png_width == expected_width and png_height > 900
         assert (shots / name).stat().st_size > 30_000, f"{name} looks empty"

@@ -1,0 +1,144 @@
+"""What the real-browser tests share: Debian's chromium, a live server on its own database, page checks.
+
+Python's Playwright drives /usr/bin/chromium (Playwright's own browser download does not work here).
+The usual fixtures keep every test inside a rolled-back transaction that a server thread cannot see,
+so a browser test serves the app from an SQLite file of its own, migrated and filled by the test.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from engpass import create_app
+from engpass.cli.db import alembic_config
+from engpass.db import db
+from engpass.outbox.service import EXTENSION_KEY
+from engpass.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+REQUIRE_SERVICES = os.environ.get("ENGPASS_REQUIRE_SERVICES") == "1"
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "platform" / "engpass" / "translations"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+T = TypeVar("T")
+
+
+def compile_catalogs() -> None:
+    """The German pages need the compiled catalog; a fresh clone only has the .po."""
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parents[1].name)
+        tmp = mo_path.with_name(f".{mo_path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        tmp.replace(mo_path)
+
+
+@contextmanager
+def live_app(root: Path, setup: Callable[[Session], T]) -> Iterator[tuple[str, T]]:
+    """Serve the app from ``root``'s own SQLite file, after ``setup`` filled it; yields (base url, setup's result)."""
+    compile_catalogs()
+    url = f"sqlite:///{root / 'engpass.sqlite3'}"
+    command.upgrade(alembic_config(url), "head")
+    # create_app points the process-wide database at this file; put the previous one back afterwards.
+    previous_engine, previous_kw = db.engine, dict(db.factory.kw)
+    app = create_app(
+        Settings.from_env(
+            {
+                "database_url": url,
+                "migration_database_url": url,
+                "instance_dir": str(root / "instance"),
+                "secret_key": "browser-test-secret",
+                "redis_url": "",
+                "smtp_url": "",
+                "base_url": "http://127.0.0.1",
+                "rate_limits_enabled": False,
+            }
+        )
+    )
+    app.extensions[EXTENSION_KEY] = lambda *_args: None  # no broker: mails and trend jobs are not the point here
+    # Plain sessions on a real engine, whatever an earlier test's fixture left configured.
+    db.factory.configure(join_transaction_mode="conditional_savepoint")
+    with db.transaction() as session:
+        prepared = setup(session)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="engpass-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", prepared
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        db.engine.dispose()
+        db.engine = previous_engine
+        db.factory.kw.clear()
+        db.factory.kw.update(previous_kw)
+
+
+class PageWatch:
+    """Console errors (CSP violations among them), failed requests, server errors and other origins."""
+
+    def __init__(self, page: Any, base_url: str) -> None:
+        self.base_url = base_url
+        self.problems: list[str] = []
+        self.static_loaded: set[str] = set()
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("requestfailed", self._failed)
+        page.on("response", self._response)
+
+    def _failed(self, request: Any) -> None:
+        # A navigation cancels what the previous page still loads (the favicon, typically): not a fault.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"request failed: {request.url} ({request.failure})")
+
+    def _console(self, message: Any) -> None:
+        # A refused form answers 422 on purpose; Chromium logs every 4xx document as an error.
+        if message.type == "error" and "status of 422" not in message.text:
+            self.problems.append(f"console error: {message.text}")
+
+    def _response(self, response: Any) -> None:
+        path = response.url.removeprefix(self.base_url)
+        if response.status >= 500:
+            self.problems.append(f"{response.status} for {path}")
+        if path.startswith("/static/"):
+            if response.status >= 400:
+                self.problems.append(f"{response.status} for {path}")
+            else:
+                self.static_loaded.add(path.split("?")[0])
+        elif not response.url.startswith(self.base_url):
+            self.problems.append(f"request to another origin: {response.url}")
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def assert_fits(page: Any, width: int) -> None:
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= width, f"page is {overflow}px wide in a {width}px viewport"
