@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -26,6 +24,7 @@ from engpass.cli.db import alembic_config
 from engpass.db import db
 from engpass.outbox.service import EXTENSION_KEY
 from engpass.settings import Settings
+from tests.helpers import compile_catalogs
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -36,23 +35,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 REQUIRE_SERVICES = os.environ.get("ENGPASS_REQUIRE_SERVICES") == "1"
-TRANSLATIONS = Path(__file__).resolve().parents[1] / "platform" / "engpass" / "translations"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T = TypeVar("T")
-
-
-def compile_catalogs() -> None:
-    """The German pages need the compiled catalog; a fresh clone only has the .po."""
-    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=po_path.parents[1].name)
-        tmp = mo_path.with_name(f".{mo_path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        tmp.replace(mo_path)
 
 
 @contextmanager
