@@ -865,3 +865,25 @@ def test_money_uses_the_organizations_currency(client, session, sabine):
     cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=1)
     page = _text(_get(client, f"{_base(org)}/{cycle_id}/"))
     assert "3.120 CHF" in page and "€" not in page
+
+
+def test_posts_without_a_csrf_token_are_refused_and_save_nothing(app, client, session, sabine):
+    owner, org = sabine
+    base = _base(org)
+    cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=1)
+    measurement_id = _cycle(session, org, cycle_id).measurements[0].id
+    before = _state(session, org)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        # The app-wide CSRF protection answers before any view: a clean 400 that says what to do.
+        baseline = _post(client, f"{base}/{cycle_id}/baseline", BASELINE)
+        assert baseline.status_code == 400
+        assert "Bitte gehen Sie zurück" in _text(baseline) or "abgelaufen" in _text(baseline)
+        assert _post(client, f"{base}/{cycle_id}/stage", {"target": "baseline"}).status_code == 400
+        assert _post(client, f"{base}/{cycle_id}/measurements/{measurement_id}/delete", {}).status_code == 400
+        assert _post(client, f"{base}/new", VALID["new"]).status_code == 400
+        page = _text(_get(client, f"{base}/{cycle_id}/"))
+        assert 'name="csrf_token"' in page  # the page's own small forms carry the token
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert _state(session, org) == before
