@@ -142,3 +142,16 @@ def test_a_rolled_back_savepoint_does_not_swallow_the_next_request(org_ctx):
     cycles.create_cycle(session, title="B", category=Category.leads, why="", owner_id=None, actor_id=owner.id)
     session.commit()
     assert len(_messages(session)) == 1
+
+
+def test_changes_through_the_requests_scoped_session_ask_the_workers(app, session, make_user, make_org):
+    from engpass.db import db
+
+    owner = make_user()
+    org = make_org(owner=owner)
+    with app.app_context(), tenancy.tenant_context(db.session, org.id):
+        cycles.create_cycle(
+            db.session, title="Scoped", category=Category.other, why="", owner_id=None, actor_id=owner.id
+        )
+        db.session.commit()
+    assert len(_messages(session)) == 1

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, cast, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from engpass import task_names
 from engpass.cycles.models import STAGE_ORDER, Decision, Stage
@@ -148,8 +148,11 @@ def is_current(session: Session) -> bool:
     return state is not None and state.computed_version >= state.version
 
 
-def mark_changed(session: Session) -> None:
+def mark_changed(session: Session | scoped_session[Session]) -> None:
     """Call from every change to an organization's cycles: bump the version, ask the workers once."""
+    if isinstance(session, scoped_session):
+        # The savepoint lookup below exists on sessions only; views pass the request's scoped session.
+        session = session()
     org_id = require_org_id()
     bumped = session.execute(
         update(TrendState).values(version=TrendState.version + 1, changed_at=utcnow()),
