@@ -238,3 +238,11 @@ def test_passwords_are_hashed_with_scrypt(monkeypatch):
     assert user.password_hash.startswith("scrypt:")
     assert user.check_password("a long enough password")
     assert not user.check_password("wrong")
+
+
+def test_language_switch_redirects_only_within_this_site(client):
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        response = client.post("/language", data={"locale": "en", "next": target})
+        assert response.status_code == 302
+        assert response.location == "/"
+    assert client.post("/language", data={"locale": "en", "next": "/login"}).location == "/login"

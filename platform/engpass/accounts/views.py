@@ -52,10 +52,14 @@ def _start_session(user: Any, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
+def _is_local_path(target: str) -> bool:
+    """Only paths on this site: an absolute or scheme-relative URL would be an open redirect."""
+    return target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
 def _after_login_target(user_id: int) -> str:
     target = request.args.get("next", "")
-    # Only paths on this site: an absolute or scheme-relative URL would be an open redirect.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if _is_local_path(target):
         return target
     membership = landing_membership(db.session, user_id, session.get(LAST_ORG_KEY))
     if membership is None:
@@ -199,6 +203,6 @@ def set_language() -> Response:
             current_user.locale = code
             db.session.commit()
     target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
+    if not _is_local_path(target):
         target = url_for("index")
     return redirect(target)

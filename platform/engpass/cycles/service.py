@@ -235,6 +235,26 @@ def decide(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int |
     return _save_section(session, cycle, Stage.decided, DECISION_FIELDS, data, actor_id, "cycle.decided")
 
 
+def _record_measurement(
+    session: Session,
+    action: str,
+    cycle: Cycle,
+    measurement: Measurement,
+    changes: dict[str, list[Any]],
+    actor_id: int | None,
+) -> None:
+    """Measurement events belong to their cycle's history, with the measurement named."""
+    record(
+        session,
+        action,
+        actor_id=actor_id,
+        object_type="cycle",
+        object_id=cycle.id,
+        measurement_id=measurement.id,
+        changes=changes,
+    )
+
+
 def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> Measurement:
     """A measured result; the first one moves a running prototype into the result stage."""
     if cycle.stage_index() < STAGE_ORDER.index(Stage.prototype):
@@ -245,15 +265,7 @@ def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_
     session.flush()
     if cycle.stage == Stage.prototype:
         _move(session, cycle, Stage.result, actor_id)
-    record(
-        session,
-        "measurement.added",
-        actor_id=actor_id,
-        object_type="cycle",
-        object_id=cycle.id,
-        measurement_id=measurement.id,
-        changes=changes,
-    )
+    _record_measurement(session, "measurement.added", cycle, measurement, changes, actor_id)
     mark_changed(session)
     return measurement
 
@@ -263,15 +275,7 @@ def update_measurement(
 ) -> dict:
     changes = _apply(measurement, MEASUREMENT_FIELDS, data)
     if changes:
-        record(
-            session,
-            "measurement.updated",
-            actor_id=actor_id,
-            object_type="cycle",
-            object_id=cycle.id,
-            measurement_id=measurement.id,
-            changes=changes,
-        )
+        _record_measurement(session, "measurement.updated", cycle, measurement, changes, actor_id)
     mark_changed(session)
     return changes
 
@@ -280,15 +284,8 @@ def delete_measurement(session: Session, cycle: Cycle, measurement: Measurement,
     """A decided cycle keeps at least one measurement: its decision rests on it."""
     if cycle.stage == Stage.decided and measurement_count(session, cycle) <= 1:
         raise StageRuleViolation([_l("A decided cycle keeps at least one measurement. Go back a stage first.")])
-    record(
-        session,
-        "measurement.deleted",
-        actor_id=actor_id,
-        object_type="cycle",
-        object_id=cycle.id,
-        measurement_id=measurement.id,
-        changes={name: [_jsonable(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS},
-    )
+    changes = {name: [_jsonable(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS}
+    _record_measurement(session, "measurement.deleted", cycle, measurement, changes, actor_id)
     session.delete(measurement)
     mark_changed(session)
 
