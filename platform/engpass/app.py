@@ -23,6 +23,7 @@ from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_member
 from engpass.organizations.service import memberships_of
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import EXTENSION_KEY, install_relay_hooks
+from engpass.page_cache import install_invalidation_hooks, page_cache
 from engpass.settings import REPO_ROOT, Settings
 
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db.configure(settings.database_url)
+    page_cache.configure(settings.redis_url)
     app.extensions[EXTENSION_KEY] = CeleryPublisher(settings.broker_url)
 
     login_manager.init_app(app)
@@ -123,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_request_hooks(app: Flask) -> None:
     install_relay_hooks()
+    install_invalidation_hooks(db.factory)
 
     @app.teardown_appcontext
     def _end_session(_exc: BaseException | None) -> None:

@@ -24,6 +24,11 @@ from engpass.extensions import login_manager
 from engpass.organizations.models import Membership, Organization, Role
 
 LAST_ORG_KEY = "last_org"
+# Organizations by slug as this process last resolved them, for lookups before any query (the
+# page cache). A stale entry is harmless: whatever is built on it is checked against the slug's
+# real organization before it is stored.
+KNOWN_ORG_IDS_MAX = 10_000
+_known_org_ids: dict[str, int] = {}
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,12 +75,19 @@ def _resolve_org() -> Any:
         abort(404)
     g.org = membership.organization
     g.membership = membership
+    if len(_known_org_ids) >= KNOWN_ORG_IDS_MAX:
+        _known_org_ids.clear()
+    _known_org_ids[slug] = membership.organization_id
     tenancy.activate(db.session, membership.organization_id)
     if session.get(LAST_ORG_KEY) != slug:
         session[LAST_ORG_KEY] = slug
         membership.last_used_at = utcnow()
         db.session.commit()
     return None
+
+
+def known_org_id(slug: str | None) -> int | None:
+    return _known_org_ids.get(slug) if slug else None
 
 
 def has_role(minimum: Role) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -16,9 +16,17 @@ from engpass.db import db, utcnow
 from engpass.extensions import cache
 from engpass.formatting import money, number
 from engpass.maturity.model import LEVEL_NAMES, Reason
-from engpass.organizations.context import current_org, has_role, org_blueprint, require_role
+from engpass.organizations.context import (
+    LAST_ORG_KEY,
+    current_org,
+    has_role,
+    known_org_id,
+    org_blueprint,
+    require_role,
+)
 from engpass.organizations.forms import OrganizationSettingsForm
 from engpass.organizations.models import Role
+from engpass.page_cache import page_cache
 from engpass.trends import charts as trend_charts
 from engpass.trends import dashboard
 
@@ -28,13 +36,35 @@ public_bp = Blueprint("organizations_public", __name__)
 SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rate")
 
 
+@bp.before_app_request
+def _serve_cached_dashboard() -> Response | None:
+    """The dashboard is the page opened most; a session that saw it and whose data has not changed
+    since gets the same page again without a single query (see engpass.page_cache)."""
+    if request.endpoint != "organizations.home":
+        return None
+    slug = g.get("org_slug")
+    org_id = known_org_id(slug)
+    # A first visit to an organization records it as the last one used: that needs the full path.
+    if org_id is None or session.get(LAST_ORG_KEY) != slug:
+        return None
+    key = page_cache.request_key(org_id)
+    if key is None:
+        return None
+    g.page_key, g.page_org_id = key, org_id
+    body = page_cache.get(key)
+    if body is None:
+        return None
+    return Response(body, content_type="text/html; charset=utf-8")
+
+
 @bp.route("/")
 def home() -> str:
     """The dashboard: precomputed snapshots and the open items, never history computed here.
 
     Everything below the page head depends only on the organization's data, the language and
     the day, so it is rendered once per version of that data and served from the cache: a hit
-    costs one query (the trend state, whose versions are in the key), a miss three more.
+    costs one query (the trend state, whose versions are in the key), a miss three more. The
+    whole page is cached per session as well (``_serve_cached_dashboard``).
     """
     today = utcnow().date()
     state = dashboard.trend_state(db.session)
@@ -53,7 +83,10 @@ def home() -> str:
         # A freshly requested recompute changed the state: do not store under the old key.
         if data.state is not None:
             cache.set(key, part)
-    return render_template("organizations/home.html", part=part, body=Markup(part["body"]))
+    page = render_template("organizations/home.html", part=part, body=Markup(part["body"]))
+    if g.get("page_org_id") == current_org.id:
+        page_cache.put(g.page_key, page.encode())
+    return page
 
 
 def _render_dashboard_body(data: dashboard.Dashboard, member: bool) -> str:

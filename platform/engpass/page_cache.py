@@ -1,0 +1,239 @@
+"""Whole pages served without the database while nothing they show has changed.
+
+A cached page's key holds the session (the user with its session token, the CSRF secret
+the page's forms are signed with, its language), the path, the day, and two version tokens: one for
+what the page shows of the user (name, language, memberships and roles, the session
+token) and one for what it shows of the organization (its settings and trend data).
+Every change to those rows replaces the token with a fresh random one, so an older page
+is never looked up again and expires on its own. Tokens are random rather than counters:
+a token lost from Redis is replaced by a new one that no old page was stored under.
+
+The tokens are replaced twice: when the change is flushed (still inside the transaction)
+and again after it committed. A reader that read the old token keeps rendering from the
+old rows and stores its page under a token nobody asks for any more; a crash between the
+commit and the second replacement can leave a page at most ``PAGE_TTL`` old.
+
+Tokens live in Redis, shared by web processes and workers. Without Redis the cache is
+off: a per-process cache could not hear of another process's changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import request, session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+from engpass import tenancy
+from engpass.accounts.models import User
+from engpass.db import utcnow
+from engpass.organizations.models import Membership, Organization
+from engpass.trends.models import TrendState
+
+log = logging.getLogger(__name__)
+
+PAGE_TTL = 15 * 60
+TOKEN_TTL = 7 * 24 * 3600
+PENDING_KEY = "engpass.page_cache.pending"
+FLUSHING_KEY = "engpass.page_cache.flushing"
+# Flask-Login's and Flask-WTF's session keys: who is logged in ("<id>:<session token>"), and
+# the secret the page's CSRF tokens are signed with.
+USER_KEY = "_user_id"
+CSRF_KEY = "csrf_token"
+FLASHES_KEY = "_flashes"
+
+USER = "u"
+ORG = "o"
+Target = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    user: str
+    org: str
+
+
+class PageCache:
+    def __init__(self) -> None:
+        self._redis: redis.Redis | None = None
+        self.prefix = "engpass:"
+
+    def configure(self, url: str | None, prefix: str = "engpass:") -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
+        self.prefix = prefix
+
+    @property
+    def enabled(self) -> bool:
+        return self._redis is not None
+
+    def _token_key(self, target: Target) -> str:
+        return f"{self.prefix}pv:{target[0]}:{target[1]}"
+
+    def tokens(self, user_id: int, org_id: int) -> Tokens | None:
+        """The current tokens, created when missing; None when Redis does not answer."""
+        if self._redis is None:
+            return None
+        keys = [self._token_key((USER, user_id)), self._token_key((ORG, org_id))]
+        try:
+            values = self._redis.mget(keys)
+            if None in values:
+                with self._redis.pipeline(transaction=False) as pipe:
+                    for key, value in zip(keys, values, strict=True):
+                        if value is None:
+                            pipe.set(key, secrets.token_hex(8), nx=True, ex=TOKEN_TTL)
+                    pipe.mget(keys)
+                    values = pipe.execute()[-1]
+        except redis.RedisError:
+            log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
+            return None
+        return Tokens(values[0].decode(), values[1].decode())
+
+    def get(self, key: str) -> bytes | None:
+        if self._redis is None:
+            return None
+        try:
+            return self._redis.get(key)  # type: ignore[return-value]
+        except redis.RedisError:
+            log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
+            return None
+
+    def put(self, key: str, body: bytes) -> None:
+        if self._redis is None:
+            return
+        try:
+            self._redis.set(key, body, ex=PAGE_TTL)
+        except redis.RedisError:
+            log.warning("page cache: could not store a page", exc_info=True)
+
+    def replace_tokens(self, targets: Iterable[Target]) -> None:
+        if self._redis is None:
+            return
+        try:
+            with self._redis.pipeline(transaction=False) as pipe:
+                for target in targets:
+                    pipe.set(self._token_key(target), secrets.token_hex(8), ex=TOKEN_TTL)
+                pipe.execute()
+        except redis.RedisError:
+            log.error("page cache: could not replace version tokens %s", sorted(targets), exc_info=True)
+
+    def request_key(self, org_id: int) -> str | None:
+        """The cache key of the current request's page in ``org_id``; None when it may not be cached.
+
+        Only a logged-in session that already holds its CSRF secret and has no messages waiting:
+        the first request of a session writes both into it, a flashed message is shown once.
+        """
+        if self._redis is None or request.method != "GET":
+            return None
+        ident = session.get(USER_KEY)
+        csrf_secret = session.get(CSRF_KEY)
+        if not ident or not csrf_secret or FLASHES_KEY in session:
+            return None
+        user_id, _, _token = str(ident).partition(":")
+        if not user_id.isdigit():
+            return None
+        tokens = self.tokens(int(user_id), org_id)
+        if tokens is None:
+            return None
+        parts = (
+            # Pages say how long ago things happened and what is overdue.
+            utcnow().date().isoformat(),
+            ident,
+            tokens.user,
+            str(org_id),
+            tokens.org,
+            csrf_secret,
+            request.full_path,
+            session.get("locale", ""),
+            request.headers.get("Accept-Language", ""),
+        )
+        digest = hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
+        return f"{self.prefix}page:{digest}"
+
+
+page_cache = PageCache()
+
+
+def changed(session: Session, target: Target) -> None:
+    """For changes the unit of work does not see (bulk updates): replace the token now and after commit."""
+    if not page_cache.enabled:
+        return
+    page_cache.replace_tokens([target])
+    session.info.setdefault(PENDING_KEY, set()).add(target)
+
+
+def _targets_of(session: Session, objects: Iterable[Any]) -> set[Target]:
+    targets: set[Target] = set()
+    renamed: list[int] = []
+    for obj in objects:
+        if isinstance(obj, User) and obj.id is not None:
+            targets.add((USER, obj.id))
+        elif isinstance(obj, Membership) and obj.user_id is not None:
+            targets.add((USER, obj.user_id))
+            history = inspect(obj).attrs.user_id.history
+            targets.update((USER, old) for old in history.deleted or () if old is not None)
+        elif isinstance(obj, Organization) and obj.id is not None:
+            targets.add((ORG, obj.id))
+            renamed.append(obj.id)
+        elif isinstance(obj, TrendState) and obj.organization_id is not None:
+            targets.add((ORG, obj.organization_id))
+    if renamed:
+        # Every member's switcher names the organization, on all of their organizations' pages.
+        with session.no_autoflush:
+            members = session.scalars(select(Membership.user_id).where(Membership.organization_id.in_(renamed)))
+            targets.update((USER, user_id) for user_id in members)
+    return targets
+
+
+def _bulk_statement(state: ORMExecuteState) -> None:
+    """``update(TrendState)`` and the like bypass the unit of work; the tenant names the organization."""
+    if not page_cache.enabled or not (state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    if mapper is not None and mapper.class_ is TrendState and (org_id := tenancy.current_org_id()) is not None:
+        changed(state.session, (ORG, org_id))
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if not page_cache.enabled:
+        return
+    changed_objects = [o for o in session.dirty if session.is_modified(o)]
+    # Collected before the flush: a deleted organization's memberships are gone after it.
+    targets = _targets_of(session, [*session.new, *changed_objects, *session.deleted])
+    if targets:
+        session.info.setdefault(FLUSHING_KEY, set()).update(targets)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    targets = session.info.pop(FLUSHING_KEY, None)
+    if targets:
+        page_cache.replace_tokens(targets)
+        session.info.setdefault(PENDING_KEY, set()).update(targets)
+
+
+def _after_commit(session: Session) -> None:
+    targets = session.info.pop(PENDING_KEY, None)
+    if targets:
+        page_cache.replace_tokens(targets)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)
+    session.info.pop(FLUSHING_KEY, None)
+
+
+def install_invalidation_hooks(factory: sessionmaker[Any]) -> None:
+    """On every session of the platform, web and workers alike; safe to call once per app."""
+    if event.contains(factory, "after_commit", _after_commit):
+        return
+    event.listen(factory, "do_orm_execute", _bulk_statement)
+    event.listen(factory, "before_flush", _before_flush)
+    event.listen(factory, "after_flush", _after_flush)
+    event.listen(factory, "after_commit", _after_commit)
+    event.listen(factory, "after_rollback", _after_rollback)
