@@ -1,6 +1,6 @@
 """Cycle services over a real session: stage moves, audit, focus, measurements, chain."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +11,9 @@ from engpass.audit.models import AuditEvent
 from engpass.cycles import service
 from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage, StageChange
 from engpass.cycles.rules import StageRuleViolation
+from engpass.db import utcnow
+from engpass.trends import service as trends
+from engpass.trends.models import TrendState
 
 BASELINE = {
     "hours_per_week": Decimal("14"),
@@ -194,3 +197,54 @@ def test_cycles_of_other_organizations_are_invisible(session, make_user, make_or
         from engpass.cycles.models import Cycle
 
         assert session.get(Cycle, cycle.id) is None
+
+
+def test_each_change_tells_the_trends_the_earliest_day_it_can_affect(ctx):
+    """Each step starts from snapshots that are up to date, so what is pending is that change's day."""
+    session, owner, _ = ctx
+    today = utcnow().date()
+
+    def pending():
+        return session.scalars(select(TrendState).execution_options(populate_existing=True)).one().dirty_since
+
+    cycle = _new(session, owner)
+    assert pending() == today
+    start = today - timedelta(days=60)
+    cycle.bottleneck_at = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+    trends.recompute(session)
+    # Undated fields such as the baseline count for the cycle's whole life.
+    service.save_baseline(session, cycle, BASELINE, None, owner.id)
+    assert pending() == start
+    trends.recompute(session)
+    service.save_solution(session, cycle, SOLUTION, owner.id)
+    assert pending() == start
+    trends.recompute(session)
+    # A prototype start before the bottleneck was named reaches further back than any stage timestamp.
+    early = start - timedelta(days=10)
+    service.start_prototype(session, cycle, {"prototype_start": early}, owner.id)
+    assert pending() == early
+    trends.recompute(session)
+    # The first measurement moves the cycle to the result stage now, even when it is dated ahead.
+    ahead = service.add_measurement(
+        session, cycle, {"measured_on": today + timedelta(days=2), "kpi_value": Decimal(5)}, owner.id
+    )
+    assert pending() == today
+    trends.recompute(session)
+    nine_days_ago = today - timedelta(days=9)
+    m = service.add_measurement(session, cycle, {"measured_on": nine_days_ago, "kpi_value": Decimal(4)}, owner.id)
+    assert pending() == nine_days_ago
+    trends.recompute(session)
+    service.update_measurement(session, cycle, m, {"measured_on": today}, owner.id)
+    assert pending() == nine_days_ago
+    trends.recompute(session)
+    service.update_measurement(session, cycle, ahead, {"measured_on": start}, owner.id)
+    assert pending() == start
+    trends.recompute(session)
+    service.delete_measurement(session, cycle, m, owner.id)
+    assert pending() == today
+    trends.recompute(session)
+    service.change_stage(session, cycle, Stage.baseline, owner.id)
+    assert pending() == early
+    trends.recompute(session)
+    service.delete_cycle(session, cycle, owner.id)
+    assert pending() == early

@@ -1,5 +1,7 @@
 """A cycle change reaches the snapshots through the outbox and a real worker process on Redis."""
 
+from datetime import date, timedelta
+from decimal import Decimal
 from uuid import uuid4
 
 import pytest
@@ -9,8 +11,9 @@ from sqlalchemy.orm import Session
 from engpass import task_names, tenancy
 from engpass.accounts.service import sign_up
 from engpass.cycles import service as cycles
-from engpass.cycles.models import Category
+from engpass.cycles.models import Category, Cycle, Stage
 from engpass.db import make_engine
+from engpass.demo.cycles import CHAINS, build_chain
 from engpass.outbox.models import OutboxMessage
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import relay
@@ -95,3 +98,27 @@ def test_recompute_task_skips_when_current_unless_forced(app, celery, session, m
     assert task.apply(kwargs={"org_id": org.id}, throw=True).get() == 1
     assert task.apply(kwargs={"org_id": org.id}, throw=True).get() == 0
     assert task.apply(kwargs={"org_id": org.id, "force": True}, throw=True).get() == 1
+
+
+def test_after_a_change_the_task_rewrites_the_weeks_it_affects_and_the_nightly_batch_all(
+    app, celery, session, make_user, make_org
+):
+    owner = make_user()
+    org = make_org("Verlauf GmbH", owner=owner)
+    with tenancy.tenant_context(session, org.id):
+        build_chain(session, CHAINS["Müller Metallbau GmbH"], date.today() - timedelta(days=3), owner.id, seed=1)
+        session.commit()
+    task = celery.tasks[task_names.RECOMPUTE_TRENDS]
+    every_week = task.apply(kwargs={"org_id": org.id}, throw=True).get()
+    assert every_week >= 40
+    with tenancy.tenant_context(session, org.id):
+        cycle = session.scalars(select(Cycle).where(Cycle.stage == Stage.result)).one()
+        cycles.add_measurement(session, cycle, {"measured_on": date.today(), "kpi_value": Decimal(3)}, owner.id)
+        session.commit()
+    assert 1 <= task.apply(kwargs={"org_id": org.id}, throw=True).get() <= 2
+    assert task.apply(kwargs={"org_id": org.id, "force": True}, throw=True).get() == every_week
+    with tenancy.tenant_context(session, org.id):
+        last_run = session.scalar(select(func.max(TrendSnapshot.computed_at)))
+    celery.tasks[task_names.RECOMPUTE_TRENDS_BATCH].apply(kwargs={"org_ids": [org.id]}, throw=True).get()
+    with tenancy.tenant_context(session, org.id):
+        assert session.scalar(select(func.min(TrendSnapshot.computed_at))) > last_run

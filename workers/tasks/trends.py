@@ -17,18 +17,22 @@ FAN_OUT_BATCH = 100
 
 @shared_task(name=task_names.RECOMPUTE_TRENDS, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def recompute_trends(org_id: int, force: bool = False) -> int:
-    """Skip when an earlier run already covered the latest change: a burst of edits is one recompute."""
+    """Skip when an earlier run already covered the latest change: a burst of edits is one recompute.
+
+    Rewrites the weeks the pending changes can affect; ``force`` rewrites every week.
+    """
     session = db.session()
     if not force and is_current(session):
         return 0
-    weeks = recompute(session)
+    weeks = recompute(session, full=force)
     session.commit()
     return weeks
 
 
 @shared_task(name=task_names.RECOMPUTE_ALL_TRENDS)
 def recompute_all_trends() -> int:
-    """Nightly: a new day can start a new week, so every organization gets its snapshots rewritten."""
+    """Nightly, every organization's snapshots are rewritten in full: a new day can start a new week, and
+    this is the safety net for a change made around ``mark_changed`` or marked with too late a day."""
     org_ids = list(db.session.scalars(select(Organization.id).order_by(Organization.id)))
     for start in range(0, len(org_ids), FAN_OUT_BATCH):
         current_app.send_task(
@@ -43,7 +47,7 @@ def recompute_trends_batch(org_ids: list[int]) -> int:
     session = db.session()
     for org_id in org_ids:
         with tenancy.tenant_context(session, org_id):
-            recompute(session)
+            recompute(session, full=True)
             session.commit()
         session.expunge_all()
     return len(org_ids)

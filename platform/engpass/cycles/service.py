@@ -84,6 +84,21 @@ def _apply(cycle: Any, fields: tuple[str, ...], data: dict[str, Any]) -> dict[st
     return changes
 
 
+def _first_day(cycle: Cycle) -> date | None:
+    """The earliest day the cycle shows in the trend: undated fields such as the baseline count for its
+    whole life, so an edit can change every week from its first stage timestamp (or prototype start) on."""
+    days = [at.date() for stage in STAGE_ORDER if (at := getattr(cycle, f"{stage.value}_at")) is not None]
+    if cycle.prototype_start is not None:
+        days.append(cycle.prototype_start)
+    return min(days, default=None)
+
+
+def _earliest(*days: date | None) -> date | None:
+    """The earliest of the days a change affects; None (every week) when one of them is unknown."""
+    known = [day for day in days if day is not None]
+    return min(known) if len(known) == len(days) else None
+
+
 def open_cycles(session: Session, exclude_id: int | None = None) -> list[Cycle]:
     stmt = select(Cycle).where(Cycle.stage != Stage.decided).order_by(Cycle.created_at)
     if exclude_id is not None:
@@ -126,8 +141,9 @@ def _move(session: Session, cycle: Cycle, target: Stage, actor_id: int | None) -
 
 def change_stage(session: Session, cycle: Cycle, target: Stage, actor_id: int | None) -> None:
     """Move forwards (if the rules allow) or back (always allowed, recorded)."""
+    before = _first_day(cycle)
     _move(session, cycle, target, actor_id)
-    mark_changed(session)
+    mark_changed(session, _earliest(before, _first_day(cycle)))
 
 
 def _save_section(
@@ -140,13 +156,14 @@ def _save_section(
     action: str,
 ) -> dict[str, list[Any]]:
     """Edit one stage's data; saving a later stage's data moves the cycle there, rules permitting."""
+    before = _first_day(cycle)
     changes = _apply(cycle, fields, data)
     if STAGE_ORDER.index(stage) > cycle.stage_index():
         # Check with the new data in place; the caller's transaction is rolled back on refusal.
         _move(session, cycle, stage, actor_id)
     if changes:
         record(session, action, actor_id=actor_id, object_type="cycle", object_id=cycle.id, changes=changes)
-    mark_changed(session)
+    mark_changed(session, _earliest(before, _first_day(cycle)))
     return changes
 
 
@@ -186,7 +203,8 @@ def create_cycle(
         previous_cycle_id=cycle.previous_cycle_id,
         focus_warning=cycle.focus_warning,
     )
-    mark_changed(session)
+    # A new cycle, and its link to the cycle it follows, are part of the facts from today on.
+    mark_changed(session, utcnow().date())
     return cycle
 
 
@@ -263,20 +281,23 @@ def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_
     changes = _apply(measurement, MEASUREMENT_FIELDS, data)
     session.add(measurement)
     session.flush()
+    since = measurement.measured_on
     if cycle.stage == Stage.prototype:
         _move(session, cycle, Stage.result, actor_id)
+        since = _earliest(since, utcnow().date())
     _record_measurement(session, "measurement.added", cycle, measurement, changes, actor_id)
-    mark_changed(session)
+    mark_changed(session, since)
     return measurement
 
 
 def update_measurement(
     session: Session, cycle: Cycle, measurement: Measurement, data: dict[str, Any], actor_id: int | None
 ) -> dict:
+    measured_before = measurement.measured_on
     changes = _apply(measurement, MEASUREMENT_FIELDS, data)
     if changes:
         _record_measurement(session, "measurement.updated", cycle, measurement, changes, actor_id)
-    mark_changed(session)
+    mark_changed(session, _earliest(measured_before, measurement.measured_on))
     return changes
 
 
@@ -287,7 +308,7 @@ def delete_measurement(session: Session, cycle: Cycle, measurement: Measurement,
     changes = {name: [_jsonable(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS}
     _record_measurement(session, "measurement.deleted", cycle, measurement, changes, actor_id)
     session.delete(measurement)
-    mark_changed(session)
+    mark_changed(session, measurement.measured_on)
 
 
 def start_next_cycle(
@@ -318,8 +339,9 @@ def start_next_cycle(
 
 def delete_cycle(session: Session, cycle: Cycle, actor_id: int | None) -> None:
     record(session, "cycle.deleted", actor_id=actor_id, object_type="cycle", object_id=cycle.id, title=cycle.title)
+    since = _first_day(cycle)
     session.delete(cycle)
-    mark_changed(session)
+    mark_changed(session, since)
 
 
 def chain_of(session: Session, cycle: Cycle) -> list[Cycle]:

@@ -40,6 +40,8 @@ class TrendState(TenantScoped, Base):
 
     A burst of edits bumps ``version`` many times; the first recompute that runs after the
     burst catches up to the latest version and the tasks queued behind it find nothing to do.
+    ``dirty_since`` is the earliest day the pending changes can affect, so that recompute rewrites
+    only the weeks from then on; NULL while behind means every week.
     """
 
     __tablename__ = "trend_states"
@@ -50,3 +52,4 @@ class TrendState(TenantScoped, Base):
     computed_version: Mapped[int] = mapped_column(default=0)
     computed_at: Mapped[datetime | None]
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dirty_since: Mapped[date | None] = mapped_column(Date)

@@ -1,8 +1,10 @@
 """Computing and storing trend snapshots; marking an organization's trends as out of date.
 
-Recompute is idempotent: every week of the organization's history is rewritten with
-an upsert on (organization, week), so running it twice, or two workers at once, leaves
-the same rows.
+Recompute is idempotent: the weeks it writes are upserted on (organization, week), so
+running it twice, or two workers at once, leaves the same rows. Facts as of a day depend
+only on data dated on or before that day, so a change dated D leaves every week that ends
+before D as it was: after a change only the weeks from the earliest changed day on are
+rewritten (plus the weeks that began since the last run), the nightly run rewrites all.
 """
 
 from __future__ import annotations
@@ -14,7 +16,20 @@ from decimal import Decimal
 from statistics import median
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, literal_column, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 
@@ -30,6 +45,9 @@ from engpass.tenancy import require_org_id
 from engpass.trends.models import TrendSnapshot, TrendState
 
 MARKED_KEY = "engpass.trends.marked"
+# Stage timestamps are UTC instants read back in the database session's zone, measurement and
+# prototype dates are the user's days: a changed day may sit one day off the week it shows in.
+DAY_MARGIN = timedelta(days=1)
 
 
 def week_start(day: date) -> date:
@@ -118,8 +136,22 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(stmt.on_conflict_do_update(index_elements=list(keep), set_=columns), rows)
 
 
-def recompute(session: Session, today: date | None = None) -> int:
-    """Rewrite every weekly snapshot of the current organization; returns how many weeks."""
+def _rewrite_from(state: TrendState | None) -> date | None:
+    """The first day whose week the next recompute rewrites; None for every week."""
+    if state is None or state.computed_at is None:
+        return None
+    if state.computed_version < state.version and state.dirty_since is None:
+        return None
+    # Weeks that began since the last run were never written, whatever the change's own day.
+    since = state.computed_at.date()
+    if state.dirty_since is not None:
+        since = min(since, state.dirty_since)
+    return since - DAY_MARGIN
+
+
+def recompute(session: Session, today: date | None = None, full: bool = False) -> int:
+    """Rewrite the current organization's weekly snapshots that the pending changes can affect (all of
+    them with ``full``); returns how many weeks were written."""
     org_id = require_org_id()
     state = session.scalars(select(TrendState).with_for_update()).first()
     version = state.version if state is not None else 0
@@ -129,16 +161,29 @@ def recompute(session: Session, today: date | None = None) -> int:
     history = load_history(session, org.default_hourly_rate)
     today = today or utcnow().date()
     now = utcnow()
-    rows = [
-        {**snapshot_values(history, week), "organization_id": org_id, "computed_at": now}
-        for week in weeks_of(history, today)
-    ]
-    _upsert(session, rows)
+    weeks = weeks_of(history, today)
+    first_week = weeks[0]
+    first_stored = session.scalar(select(func.min(TrendSnapshot.week_start)))
+    if first_stored is not None and first_stored < first_week:
+        # The history now starts later (its first cycle was deleted): its former first weeks are stale.
+        session.execute(
+            delete(TrendSnapshot).where(TrendSnapshot.week_start < first_week),
+            execution_options={"synchronize_session": False},
+        )
+    since = None if full else _rewrite_from(state)
+    # Stored weeks that do not reach back to the history's start (none yet, or cycles written around
+    # the services) are incomplete: then every week is rewritten.
+    if since is not None and first_stored is not None and first_stored <= first_week:
+        weeks = [week for week in weeks if week >= week_start(since)]
+    rows = [{**snapshot_values(history, week), "organization_id": org_id, "computed_at": now} for week in weeks]
+    if rows:
+        _upsert(session, rows)
     if state is None:
         session.add(TrendState(version=0, computed_version=0, computed_at=now))
     else:
         state.computed_version = version
         state.computed_at = now
+        state.dirty_since = None
     session.flush()
     return len(rows)
 
@@ -148,18 +193,33 @@ def is_current(session: Session) -> bool:
     return state is not None and state.computed_version >= state.version
 
 
-def mark_changed(session: Session | scoped_session[Session]) -> None:
-    """Call from every change to an organization's cycles: bump the version, ask the workers once."""
+def mark_changed(session: Session | scoped_session[Session], since: date | None = None) -> None:
+    """Call from every change to an organization's cycles: bump the version, ask the workers once.
+
+    ``since`` is the earliest day the change can affect; None when it may affect every week.
+    """
     if isinstance(session, scoped_session):
         # The savepoint lookup below exists on sessions only; views pass the request's scoped session.
         session = session()
     org_id = require_org_id()
+    # Merged with a pending request in the same UPDATE, against the row as it is when the update gets
+    # it (a concurrent recompute holds it locked until it has committed): a full request stays full,
+    # else the earlier day wins; a state that is up to date takes ``since`` as it is.
+    dirty_since: ColumnElement[date] | None = None
+    if since is not None:
+        behind = TrendState.version > TrendState.computed_version
+        dirty_since = case(
+            (behind & TrendState.dirty_since.is_(None), None),
+            (behind & (TrendState.dirty_since < since), TrendState.dirty_since),
+            else_=literal(since, Date),
+        )
     bumped = session.execute(
-        update(TrendState).values(version=TrendState.version + 1, changed_at=utcnow()),
+        update(TrendState).values(version=TrendState.version + 1, changed_at=utcnow(), dirty_since=dirty_since),
         execution_options={"synchronize_session": False},
     ).rowcount
     if not bumped:
-        session.add(TrendState(version=1, computed_version=0))
+        # Nothing computed yet: the first recompute rewrites every week whatever this says.
+        session.add(TrendState(version=1, computed_version=0, dirty_since=since))
     # One message per organization and (innermost) transaction, however many edits it holds; keyed on the
     # savepoint, so a rolled-back savepoint that took the message with it does not suppress the next one.
     transaction = session.get_nested_transaction() or session.get_transaction()
