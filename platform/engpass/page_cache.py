@@ -22,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 
 PAGE_TTL = 15 * 60
 TOKEN_TTL = 7 * 24 * 3600
+# Pages a process keeps in memory besides Redis: the dashboards its sessions open again and again.
+LOCAL_PAGES = 256
 PENDING_KEY = "engpass.page_cache.pending"
 FLUSHING_KEY = "engpass.page_cache.flushing"
 # Flask-Login's and Flask-WTF's session keys: who is logged in ("<id>:<session token>"), and
@@ -61,13 +65,25 @@ class Tokens:
 
 
 class PageCache:
+    """Pages in Redis, and the most recent ones also in this process's memory: a key names one
+    version of a page forever, so a copy kept here is exactly as valid as the one in Redis and
+    saves fetching the page on every hit (only the two tokens are read from Redis then)."""
+
     def __init__(self) -> None:
         self._redis: redis.Redis | None = None
         self.prefix = "engpass:"
+        self._local: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
     def configure(self, url: str | None, prefix: str = "engpass:") -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
         self.prefix = prefix
+        self._local.clear()
+
+    def _remember(self, key: str, body: bytes, expires: float) -> None:
+        self._local[key] = (expires, body)
+        self._local.move_to_end(key)
+        while len(self._local) > LOCAL_PAGES:
+            self._local.popitem(last=False)
 
     @property
     def enabled(self) -> bool:
@@ -98,11 +114,22 @@ class PageCache:
     def get(self, key: str) -> bytes | None:
         if self._redis is None:
             return None
+        local = self._local.get(key)
+        now = time.monotonic()
+        if local is not None and local[0] > now:
+            self._local.move_to_end(key)
+            return local[1]
         try:
-            return self._redis.get(key)  # type: ignore[return-value]
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(key)
+                pipe.pttl(key)
+                body, ttl_ms = pipe.execute()
         except redis.RedisError:
             log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
             return None
+        if body is not None and ttl_ms > 0:
+            self._remember(key, body, now + ttl_ms / 1000)
+        return body
 
     def put(self, key: str, body: bytes) -> None:
         if self._redis is None:
@@ -111,6 +138,8 @@ class PageCache:
             self._redis.set(key, body, ex=PAGE_TTL)
         except redis.RedisError:
             log.warning("page cache: could not store a page", exc_info=True)
+            return
+        self._remember(key, body, time.monotonic() + PAGE_TTL)
 
     def replace_tokens(self, targets: Iterable[Target]) -> None:
         if self._redis is None:
