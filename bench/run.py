@@ -484,11 +484,13 @@ def build_app(bench: Bench) -> Any:
 
 
 def recompute_one(bench: Bench, app: Any) -> None:
-    """One organization after one change: a new measurement, then what the worker's task does."""
+    """One organization after one change: a new measurement, then what the worker's task does. The change's
+    outbox message goes to the in-process app's own embedded broker, which no worker reads."""
     from sqlalchemy import select
 
     from engpass import tenancy
-    from engpass.cycles.models import Cycle, Measurement, Stage
+    from engpass.cycles.models import Cycle, Stage
+    from engpass.cycles.service import add_measurement
     from engpass.db import db
     from engpass.demo.scale import org_slug
     from engpass.organizations.models import Organization
@@ -507,14 +509,18 @@ def recompute_one(bench: Bench, app: Any) -> None:
                     select(Cycle).where(Cycle.stage.in_([Stage.result, Stage.decided])).order_by(Cycle.id.desc())
                 ).first()
                 if cycle is not None:
-                    session.add(
-                        Measurement(
-                            cycle_id=cycle.id,
-                            measured_on=date.today(),
-                            kpi_value=Decimal(cycle.kpi_baseline or 0),
-                            hours_per_week=Decimal(cycle.hours_per_week or 0),
-                            note="bench",
-                        )
+                    # Through the service, as the web does: it records the change's day for the recompute.
+                    add_measurement(
+                        session,
+                        cycle,
+                        {
+                            "measured_on": date.today(),
+                            "kpi_value": Decimal(cycle.kpi_baseline or 0),
+                            "hours_per_week": Decimal(cycle.hours_per_week or 0),
+                            "cost_per_week": None,
+                            "note": "bench",
+                        },
+                        actor_id=None,
                     )
                 session.commit()
                 started = time.perf_counter()

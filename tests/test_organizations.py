@@ -5,10 +5,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from engpass import tenancy
+from engpass import task_names, tenancy
 from engpass.audit.models import AuditEvent
 from engpass.organizations.models import Organization, Role
 from engpass.organizations.service import unique_slug
+from engpass.trends.models import TrendState
 
 VALID = {
     "name": "Müller Metallbau GmbH",
@@ -41,6 +42,28 @@ def test_settings_save_and_audit_what_changed(client, session, owner_org):
     log = client.get(f"/o/{org.slug}/audit/")
     assert log.status_code == 200
     assert "organization.updated" in log.text and "Sabine Müller" in log.text
+
+
+def test_a_new_hourly_rate_asks_for_the_whole_trend_again(client, session, owner_org, publisher):
+    _, org = owner_org
+
+    def state_and_requests():
+        with tenancy.tenant_context(session, org.id):
+            state = session.scalars(select(TrendState)).one_or_none()
+        requests = [name for name, _, _ in publisher.published].count(task_names.RECOMPUTE_TRENDS)
+        return state, requests
+
+    client.post(f"/o/{org.slug}/settings", data=VALID)
+    before, asked = state_and_requests()
+    version = before.version if before else 0
+    client.post(f"/o/{org.slug}/settings", data={**VALID, "name": "Müller Metallbau AG"})
+    assert state_and_requests()[1] == asked
+    assert client.post(f"/o/{org.slug}/settings", data={**VALID, "default_hourly_rate": "90"}).status_code == 302
+    session.expire_all()
+    state, requests = state_and_requests()
+    assert state.version == version + 1
+    assert state.dirty_since is None
+    assert requests == asked + 1
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from engpass.organizations.models import Role
 from engpass.page_cache import page_cache
 from engpass.trends import charts as trend_charts
 from engpass.trends import dashboard
+from engpass.trends import service as trends
 
 bp = org_blueprint("organizations", __name__)
 public_bp = Blueprint("organizations_public", __name__)
@@ -126,6 +127,9 @@ def settings() -> Any:
             if getattr(current_org, name) != getattr(form, name).data
         }
         form.populate_obj(current_org)
+        if "default_hourly_rate" in changes:
+            # Savings of every week are valued at the rate: the whole trend is rewritten.
+            trends.mark_changed(db.session)
         if changes:
             record(
                 db.session,
