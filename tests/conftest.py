@@ -336,3 +336,23 @@ def shots(tmp_path: Path) -> Iterator[Path]:
         Path(keep).mkdir(parents=True, exist_ok=True)
         for png in directory.glob("*.png"):
             shutil.copy2(png, Path(keep) / png.name)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., Any]]:
+    """``smtp_server(mode=..., scheme=..., **aiosmtpd_options)``: a real SMTP server on loopback (aiosmtpd),
+    stopped after the test; ``.handler`` records what arrived and says how to answer."""
+    from tests.smtp_support import Handler, LoopbackController, SmtpServer
+
+    started: list[LoopbackController] = []
+
+    def _start(mode: str = "accept", scheme: str = "smtp", credentials: str = "", **options: Any) -> SmtpServer:
+        handler = Handler(mode=mode)
+        controller = LoopbackController(handler, **options)
+        controller.start()
+        started.append(controller)
+        return SmtpServer(handler, controller, scheme, credentials)
+
+    yield _start
+    for controller in started:
+        controller.stop()

@@ -1,17 +1,10 @@
-"""Configuration from ENGPASS_* variables, the embedded defaults, /healthz and e-mail delivery."""
+"""Configuration from ENGPASS_* variables, the embedded defaults and /healthz (delivery: test_notifications_smtp)."""
 
 import os
-import socket
 import stat
 import time
-from email import message_from_bytes
-from email.header import decode_header, make_header
-from pathlib import Path
-
-import pytest
 
 from engpass import create_app
-from engpass.mail import Mail, build_message, deliver
 from engpass.settings import Settings
 from tests.conftest import build_app
 
@@ -97,50 +90,6 @@ def test_security_headers_and_no_cdn(client):
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "https://" not in response.text.split("<body")[0]
-
-
-@pytest.fixture
-def smtp_server():
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    class Collect(Message):
-        def __init__(self):
-            super().__init__()
-            self.messages = []
-
-        def handle_message(self, message):
-            self.messages.append(message)
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, handler
-    controller.stop()
-
-
-def test_mail_is_delivered_over_smtp_in_one_connection(settings, smtp_server):
-    port, handler = smtp_server
-    settings.smtp_url = f"smtp://127.0.0.1:{port}"
-    messages = [
-        build_message(Mail(to=f"u{i}@example.com", subject="Grüße", text="Hallo Welt", html="<p>Hallo</p>"), "x@y")
-        for i in range(3)
-    ]
-    deliver(settings, messages)
-    assert [m["To"] for m in handler.messages] == ["u0@example.com", "u1@example.com", "u2@example.com"]
-    assert str(make_header(decode_header(handler.messages[0]["Subject"]))) == "Grüße"
-    assert handler.messages[0].is_multipart()
-
-
-def test_mail_without_smtp_lands_as_eml_in_the_outbox(settings):
-    deliver(settings, [build_message(Mail(to="a@example.com", subject="Test", text="Körper"), "x@y")])
-    (path,) = Path(settings.outbox_dir).glob("*.eml")
-    message = message_from_bytes(path.read_bytes())
-    assert message["To"] == "a@example.com"
-    assert message.get_payload(decode=True).decode().strip() == "Körper"
 
 
 def test_empty_variables_mean_unset(monkeypatch, tmp_path):

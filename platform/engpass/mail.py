@@ -1,20 +1,43 @@
-"""Sending e-mail: SMTP when ``ENGPASS_SMTP_URL`` is set, otherwise ``.eml`` files in the outbox folder."""
+"""E-mail: rendering from ``templates/email/`` and delivery through a ``Mailer``.
+
+Delivery goes to the SMTP server of ``ENGPASS_SMTP_URL`` (``smtp://``, ``smtp+starttls://``,
+``smtps://``, with ``user:password@`` when the server wants a login), otherwise — the embedded
+default — into ``.eml`` files in the outbox folder.
+
+A ``Mailer`` sends a whole batch through one connection and never raises for a message: it
+answers each one with a ``SendResult`` that says whether it was accepted and, if not, whether
+trying again later can help:
+
+- a 4xx reply, a dropped or refused connection, a timeout, a failed login or TLS handshake:
+  **temporary** — nothing about the message is wrong, so it is tried again later;
+- a 5xx reply to the message's own transaction (MAIL FROM, RCPT TO, DATA): **permanent** — the
+  same message would be refused again. A refused recipient affects only that message; the
+  connection goes on with the next one.
+"""
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
 
 from engpass.db import utcnow
 from engpass.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
 @dataclass(frozen=True)
@@ -23,15 +46,21 @@ class Mail:
     subject: str
     text: str
     html: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def build_message(mail: Mail, sender: str) -> EmailMessage:
+    """Plain text, and HTML as its alternative when there is one: ``multipart/alternative``."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain="engpass.local")
+    message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "engpass.local")
+    # RFC 3834: no vacation replies or other automatic answers to mails nobody typed.
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in mail.headers.items():
+        message[name] = value
     message.set_content(mail.text)
     if mail.html:
         message.add_alternative(mail.html, subtype="html")
@@ -39,35 +68,168 @@ def build_message(mail: Mail, sender: str) -> EmailMessage:
 
 
 def render_mail(to: str, subject: str, template: str, **context: object) -> Mail:
-    """Render ``templates/email/<template>.txt`` and ``.html`` into one message."""
+    """Render ``templates/email/<template>.txt`` and ``.html`` into one message (needs a request context)."""
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
     return Mail(to=to, subject=subject, text=text, html=html)
 
 
-def deliver(settings: Settings, messages: list[EmailMessage]) -> None:
-    """Hand messages over in one SMTP connection, or write them to the outbox folder."""
-    if not settings.smtp_url:
-        outbox = Path(settings.outbox_dir)
-        outbox.mkdir(parents=True, exist_ok=True)
-        for message in messages:
-            name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
-            (outbox / name).write_bytes(bytes(message))
-        return
-    url = urlsplit(settings.smtp_url)
-    port = url.port or (465 if url.scheme == "smtps" else 587 if url.scheme == "smtp+starttls" else 25)
-    context = ssl.create_default_context()
-    smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
-    kwargs = {"context": context} if url.scheme == "smtps" else {}
-    with smtp_class(url.hostname or "localhost", port, timeout=30, **kwargs) as smtp:
-        if url.scheme == "smtp+starttls":
-            smtp.starttls(context=context)
-        if url.username:
-            smtp.login(unquote(url.username), unquote(url.password or ""))
-        for message in messages:
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    message_id: str = ""
+    # Only for failures: True when trying again cannot help.
+    permanent: bool = False
+    error: str = ""
+    code: int | None = None
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    tls: str  # "none", "starttls" or "ssl"
+    username: str = ""
+    password: str = field(default="", repr=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpServer:
+        parts = urlsplit(url)
+        if parts.scheme not in DEFAULT_PORTS:
+            raise ValueError(f"ENGPASS_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://, not {url!r}")
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or DEFAULT_PORTS[parts.scheme],
+            tls={"smtp": "none", "smtp+starttls": "starttls", "smtps": "ssl"}[parts.scheme],
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+        )
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    return f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}".strip()
+
+
+class Mailer:
+    """One SMTP connection (or the outbox folder) for a batch of messages.
+
+    ``with Mailer(settings) as mailer: result = mailer.send(message)``. The connection is opened
+    at the first message and closed when the block ends. When it drops, the next message opens
+    a new one; when that fails too, the server is taken as down and the rest of the batch fails
+    at once as temporary, instead of waiting for a timeout per message.
+    """
+
+    def __init__(self, settings: Settings, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30) -> None:
+        self.server = SmtpServer.from_url(settings.smtp_url) if settings.smtp_url else None
+        self.outbox = Path(settings.outbox_dir)
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+        self._down = ""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, _type: type[BaseException] | None, _value: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def send(self, message: EmailMessage) -> SendResult:
+        message_id = str(message.get("Message-ID", ""))
+        if self.server is None:
+            return self._write_file(message, message_id)
+        if self._down:
+            return SendResult(ok=False, message_id=message_id, error=self._down)
+        try:
+            smtp = self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            # Whatever the server said while greeting or logging in is not about this message.
+            self._down = f"cannot connect to {self.server.host}:{self.server.port}: {exc!r}"
+            log.warning("SMTP: %s", self._down)
+            return SendResult(ok=False, message_id=message_id, error=self._down)
+        try:
             smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            return self._refused(message_id, code, text)
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            return self._refused(message_id, exc.smtp_code, exc.smtp_error)
+        except smtplib.SMTPNotSupportedError as exc:
+            # The message needs an extension the server lacks (e.g. SMTPUTF8): it will never go through here.
+            return SendResult(ok=False, message_id=message_id, permanent=True, error=str(exc))
+        except (smtplib.SMTPException, OSError) as exc:
+            # Dropped mid-message: the server did not say 250, so it did not take the message.
+            self._drop()
+            return SendResult(ok=False, message_id=message_id, error=f"connection lost: {exc!r}")
+        return SendResult(ok=True, message_id=message_id)
+
+    def _refused(self, message_id: str, code: int, text: bytes | str) -> SendResult:
+        if code == 421:
+            # "Service not available, closing": smtplib has closed the connection; the next message opens one.
+            self._drop()
+        return SendResult(
+            ok=False, message_id=message_id, permanent=500 <= code < 600, error=_reply(code, text), code=code
+        )
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._smtp is not None:
+            return self._smtp
+        server = self.server
+        assert server is not None
+        if server.tls == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                server.host, server.port, timeout=self.timeout, context=self.ssl_context
+            )
+        else:
+            smtp = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
+        try:
+            if server.tls == "starttls":
+                smtp.starttls(context=self.ssl_context)
+            if server.username:
+                smtp.login(server.username, server.password)
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            self._smtp.close()
+        self._smtp = None
+
+    def _write_file(self, message: EmailMessage, message_id: str) -> SendResult:
+        name = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
+        try:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            # Written aside and renamed: whoever lists the folder never reads half a message.
+            partial = self.outbox / f".{name}.partial"
+            partial.write_bytes(bytes(message))
+            partial.replace(self.outbox / name)
+        except OSError as exc:
+            return SendResult(ok=False, message_id=message_id, error=f"cannot write {name}: {exc!r}")
+        return SendResult(ok=True, message_id=message_id)
 
 
-def send(mail: Mail) -> None:
+class DeliveryFailed(OSError):
+    """``send()`` could not hand the message over (an OSError, as smtplib's own exceptions are)."""
+
+
+def send(mail: Mail) -> SendResult:
+    """One message right now, for mails a request sends itself (the password reset); raises on failure."""
     settings: Settings = current_app.extensions["engpass.settings"]
-    deliver(settings, [build_message(mail, settings.mail_from)])
+    with Mailer(settings) as mailer:
+        result = mailer.send(build_message(mail, settings.mail_from))
+    if not result.ok:
+        raise DeliveryFailed(result.error)
+    return result

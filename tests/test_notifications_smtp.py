@@ -1,0 +1,174 @@
+"""Delivery through a real SMTP server on loopback: one connection per batch, and which failures are
+temporary (tried again later) and which permanent."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from dataclasses import replace
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from engpass.mail import Mail, Mailer, SmtpServer, build_message
+from tests.smtp_support import authenticator, make_certificate
+
+SENDER = "Engpass <noreply@engpass.test>"
+
+
+def _message(to: str, subject: str = "Hallo") -> object:
+    return build_message(Mail(to=to, subject=subject, text="Text", html="<p>HTML</p>"), SENDER)
+
+
+def _smtp(settings, url):
+    return replace(settings, smtp_url=url)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("smtp://mail.example.com", SmtpServer("mail.example.com", 25, "none")),
+        ("smtp+starttls://mail.example.com", SmtpServer("mail.example.com", 587, "starttls")),
+        ("smtps://mail.example.com", SmtpServer("mail.example.com", 465, "ssl")),
+        (
+            "smtp+starttls://apikey:p%40ss%3Aword@smtp.example.com:2525",
+            SmtpServer("smtp.example.com", 2525, "starttls", "apikey", "p@ss:word"),
+        ),
+    ],
+)
+def test_the_smtp_url_names_server_tls_and_login(url, expected):
+    assert SmtpServer.from_url(url) == expected
+
+
+def test_an_unknown_scheme_is_refused_at_once():
+    with pytest.raises(ValueError, match="smtp://"):
+        SmtpServer.from_url("http://mail.example.com")
+
+
+def test_a_batch_goes_through_one_connection(settings, smtp_server):
+    server = smtp_server()
+    with Mailer(_smtp(settings, server.url)) as mailer:
+        results = [mailer.send(_message(f"user{i}@example.com", f"Grüße Nr. {i}")) for i in range(5)]
+    assert all(r.ok for r in results)
+    assert [r.message["Subject"] for r in server.handler.received] == [f"Grüße Nr. {i}" for i in range(5)]
+    assert len(server.handler.peers) == 1, "every message of the batch on the same connection"
+    assert [r.message_id for r in results] == [r.message["Message-ID"] for r in server.handler.received]
+
+
+def test_every_email_template_uses_inline_styles_only():
+    for path in (Path(__file__).resolve().parents[1] / "templates" / "email").glob("*.html"):
+        source = path.read_text().lower()
+        for forbidden in ("<script", "<svg", "<style", "<link", "javascript:", " class="):
+            assert forbidden not in source, f"{path.name}: {forbidden}"
+
+
+def test_451_is_temporary_and_keeps_the_connection_for_the_next(settings, smtp_server):
+    server = smtp_server(mode="451")
+    with Mailer(_smtp(settings, server.url)) as mailer:
+        first = mailer.send(_message("a@example.com"))
+        server.handler.mode = "accept"
+        second = mailer.send(_message("b@example.com"))
+    assert (first.ok, first.permanent, first.code) == (False, False, 451)
+    assert first.error.startswith("451 4.3.0")
+    assert second.ok
+    assert len(server.handler.peers) == 1
+
+
+def test_550_is_permanent(settings, smtp_server):
+    server = smtp_server(mode="550")
+    with Mailer(_smtp(settings, server.url)) as mailer:
+        result = mailer.send(_message("a@example.com"))
+    assert (result.ok, result.permanent, result.code) == (False, True, 550)
+    assert server.handler.received == []
+
+
+def test_a_refused_recipient_affects_only_its_own_message(settings, smtp_server):
+    server = smtp_server()
+    server.handler.refuse = {"gone@example.com"}
+    with Mailer(_smtp(settings, server.url)) as mailer:
+        results = [mailer.send(_message(to)) for to in ("a@example.com", "gone@example.com", "b@example.com")]
+    assert [(r.ok, r.permanent) for r in results] == [(True, False), (False, True), (True, False)]
+    assert results[1].error.startswith("550 5.1.1")
+    assert [r.rcpt_tos for r in server.handler.received] == [["a@example.com"], ["b@example.com"]]
+    assert len(server.handler.peers) == 1
+
+
+def test_a_dropped_connection_is_temporary_and_the_next_message_reconnects(settings, smtp_server):
+    server = smtp_server(mode="drop")
+    with Mailer(_smtp(settings, server.url)) as mailer:
+        dropped = mailer.send(_message("a@example.com"))
+        server.handler.mode = "accept"
+        after = mailer.send(_message("b@example.com"))
+    assert (dropped.ok, dropped.permanent) == (False, False)
+    assert "connection lost" in dropped.error
+    assert after.ok
+    assert len(server.handler.peers) == 2
+
+
+def test_no_server_fails_the_whole_batch_as_temporary_without_waiting_per_message(settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the socket is closed
+    with Mailer(_smtp(settings, f"smtp://127.0.0.1:{port}"), timeout=5) as mailer:
+        results = [mailer.send(_message(f"u{i}@example.com")) for i in range(3)]
+    assert [(r.ok, r.permanent) for r in results] == [(False, False)] * 3
+    assert all("cannot connect" in r.error for r in results)
+
+
+def test_login_with_the_credentials_of_the_url(settings, smtp_server):
+    server = smtp_server(
+        credentials="engpass:s%40cret@", authenticator=authenticator("engpass", "s@cret"), auth_require_tls=False
+    )
+    with Mailer(_smtp(settings, server.url)) as mailer:
+        assert mailer.send(_message("a@example.com")).ok
+    wrong = replace(server, credentials="engpass:wrong@")
+    with Mailer(_smtp(settings, wrong.url)) as mailer:
+        result = mailer.send(_message("b@example.com"))
+    # The server refused us, not the message: temporary, so it is sent once the login is fixed.
+    assert (result.ok, result.permanent) == (False, False)
+    assert len(server.handler.received) == 1
+
+
+needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+
+
+@needs_openssl
+def test_starttls(settings, smtp_server, tmp_path):
+    certificate = make_certificate(tmp_path)
+    server = smtp_server(scheme="smtp+starttls", tls_context=certificate.server_context(), require_starttls=True)
+    with Mailer(_smtp(settings, server.url), ssl_context=certificate.client_context()) as mailer:
+        assert mailer.send(_message("a@example.com")).ok
+    assert len(server.handler.received) == 1
+    # Without trusting the certificate the handshake fails: temporary, nothing goes out in clear text.
+    with Mailer(_smtp(settings, server.url)) as mailer:
+        result = mailer.send(_message("b@example.com"))
+    assert (result.ok, result.permanent) == (False, False)
+    assert len(server.handler.received) == 1
+
+
+@needs_openssl
+def test_smtps(settings, smtp_server, tmp_path):
+    certificate = make_certificate(tmp_path)
+    server = smtp_server(scheme="smtps", ssl_context=certificate.server_context())
+    with Mailer(_smtp(settings, server.url), ssl_context=certificate.client_context()) as mailer:
+        assert mailer.send(_message("a@example.com")).ok
+    assert len(server.handler.received) == 1
+
+
+def test_without_smtp_every_message_becomes_an_eml_file(settings):
+    with Mailer(settings) as mailer:
+        results = [mailer.send(_message(f"u{i}@example.com", f"Nr. {i}")) for i in range(3)]
+    assert all(r.ok for r in results)
+    files = sorted(Path(settings.outbox_dir).iterdir())
+    assert [f.suffix for f in files] == [".eml"] * 3, "no partial files left behind"
+    subjects = [message_from_bytes(f.read_bytes(), policy=policy.default)["Subject"] for f in files]
+    assert subjects == ["Nr. 0", "Nr. 1", "Nr. 2"], "names sort in the order written"
+
+
+def test_an_unwritable_outbox_is_a_temporary_failure(settings, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with Mailer(replace(settings, outbox_dir=str(blocker / "outbox"))) as mailer:
+        result = mailer.send(_message("a@example.com"))
+    assert (result.ok, result.permanent) == (False, False)
