@@ -9,6 +9,7 @@ from flask_login import current_user
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 DEFAULT_LOCALE = "de"
 SESSION_KEY = "locale"
+DEFAULT_TIMEZONE = "Europe/Berlin"
 
 
 def select_locale() -> str:
@@ -24,7 +25,7 @@ def select_locale() -> str:
 def select_timezone() -> str:
     if current_user and current_user.is_authenticated:
         return current_user.timezone
-    return "Europe/Berlin"
+    return DEFAULT_TIMEZONE
 
 
 ROLE_LABELS = {"owner": _l("Owner"), "admin": _l("Admin"), "member": _l("Member"), "viewer": _l("Viewer")}

@@ -3,6 +3,7 @@
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
 from engpass.cycles.models import Cycle, CycleTemplate, Measurement, ProcessStep, StageChange
+from engpass.notifications.models import NotificationPreferences, SendLog
 from engpass.organizations.models import Membership, Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.trends.models import TrendSnapshot, TrendState
@@ -13,9 +14,11 @@ __all__ = [
     "CycleTemplate",
     "Measurement",
     "Membership",
+    "NotificationPreferences",
     "Organization",
     "OutboxMessage",
     "ProcessStep",
+    "SendLog",
     "StageChange",
     "TrendSnapshot",
     "TrendState",

@@ -1,0 +1,186 @@
+"""The send log: one claim per (user, kind, period), retries on a schedule, abandoned claims taken over."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from engpass.accounts.models import User
+from engpass.db import db, make_engine, utcnow
+from engpass.mail import SendResult
+from engpass.notifications import sendlog
+from engpass.notifications.models import SendLog, SendStatus
+
+T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite gives timestamps back without their zone; every one stored is UTC."""
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def test_a_key_is_claimed_once(session, make_user):
+    user = make_user()
+    entry = sendlog.claim(session, user.id, "digest", "2026-W49", now=T0)
+    assert (entry.status, entry.attempts, aware(entry.lease_until)) == (SendStatus.claimed, 1, T0 + sendlog.LEASE)
+    session.commit()
+    assert sendlog.claim(session, user.id, "digest", "2026-W49", now=T0) is None
+    assert sendlog.claim(session, user.id, "digest", "2026-W50", now=T0) is not None, "another period"
+    assert sendlog.claim(session, user.id, "reminder:stalled", "7:2026-W49", now=T0) is not None, "another kind"
+    assert sendlog.mark_sent(session, entry, "<id@engpass.local>", now=T0)
+    session.commit()
+    assert (entry.status, entry.message_id, aware(entry.sent_at), entry.lease_until) == (
+        SendStatus.sent,
+        "<id@engpass.local>",
+        T0,
+        None,
+    )
+    assert sendlog.claim(session, user.id, "digest", "2026-W49", now=T0 + timedelta(days=30)) is None
+
+
+def test_a_temporary_failure_is_claimed_again_on_schedule_and_then_sent(session, make_user):
+    user = make_user()
+    entry = sendlog.claim(session, user.id, "digest", "2026-W49", now=T0)
+    assert sendlog.record(session, entry, SendResult(ok=False, error="451 4.3.0 busy", code=451), now=T0)
+    session.commit()
+    assert (entry.status, aware(entry.next_attempt_at), entry.last_error) == (
+        SendStatus.retry,
+        T0 + sendlog.RETRY_DELAYS[0],
+        "451 4.3.0 busy",
+    )
+    early = T0 + sendlog.RETRY_DELAYS[0] - timedelta(seconds=1)
+    assert sendlog.claim(session, user.id, "digest", "2026-W49", now=early) is None
+    assert list(sendlog.due(session, now=early)) == []
+    later = T0 + sendlog.RETRY_DELAYS[0]
+    assert [e.id for e in sendlog.due(session, now=later)] == [entry.id]
+    again = sendlog.claim(session, user.id, "digest", "2026-W49", now=later)
+    assert (again.id, again.attempts, again.status) == (entry.id, 2, SendStatus.claimed)
+    assert sendlog.record(session, again, SendResult(ok=True, message_id="<m@x>"), now=later)
+    assert again.status == SendStatus.sent
+
+
+def test_a_permanent_failure_is_never_retried(session, make_user):
+    user = make_user()
+    entry = sendlog.claim(session, user.id, "digest", "2026-W49", now=T0)
+    sendlog.record(session, entry, SendResult(ok=False, permanent=True, error="550 5.1.1 no such mailbox", code=550))
+    session.commit()
+    assert (entry.status, entry.next_attempt_at) == (SendStatus.failed, None)
+    for days in (0, 1, 30):
+        assert sendlog.claim(session, user.id, "digest", "2026-W49", now=T0 + timedelta(days=days)) is None
+        assert list(sendlog.due(session, now=T0 + timedelta(days=days))) == []
+
+
+def test_temporary_failures_end_as_failed_when_the_schedule_runs_out(session, make_user):
+    user = make_user()
+    now, delays = T0, []
+    while (entry := sendlog.claim(session, user.id, "digest", "2026-W49", now=now)) is not None:
+        sendlog.mark_failed(session, entry, f"451 attempt {entry.attempts}", permanent=False, now=now)
+        if entry.next_attempt_at is None:
+            break
+        delays.append(aware(entry.next_attempt_at) - now)
+        now = aware(entry.next_attempt_at)
+    assert delays == list(sendlog.RETRY_DELAYS)
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        SendStatus.failed,
+        sendlog.MAX_ATTEMPTS,
+        "451 attempt 7",
+    )
+
+
+def test_an_abandoned_claim_is_taken_over_after_its_lease(session, make_user):
+    user = make_user()
+    slow = db.factory()  # the first worker's session
+    first = sendlog.claim(slow, user.id, "digest", "2026-W49", now=T0)
+    slow.commit()
+    assert sendlog.claim(session, user.id, "digest", "2026-W49", now=T0 + sendlog.LEASE - timedelta(seconds=1)) is None
+    taken = sendlog.claim(session, user.id, "digest", "2026-W49", now=T0 + sendlog.LEASE)
+    assert (taken.id, taken.attempts) == (first.id, 2)
+    session.commit()
+    # The first worker was only slow, not dead: what it reports now no longer counts.
+    assert not sendlog.mark_failed(slow, first, "550 too late", permanent=True)
+    slow.close()
+    assert sendlog.mark_sent(session, taken, "<new@x>")
+    assert (taken.status, taken.message_id, taken.last_error) == (SendStatus.sent, "<new@x>", None)
+
+
+def test_claims_that_die_on_every_attempt_are_given_up(session, make_user):
+    user = make_user()
+    now = T0
+    for _ in range(sendlog.MAX_ATTEMPTS):
+        assert sendlog.claim(session, user.id, "digest", "2026-W49", now=now) is not None
+        now += sendlog.LEASE
+    assert sendlog.claim(session, user.id, "digest", "2026-W49", now=now) is None
+    assert sendlog.give_up_abandoned(session, now=now) == 1
+    entry = sendlog.find(session, user.id, "digest", "2026-W49")
+    session.refresh(entry)
+    assert (entry.status, entry.attempts) == (SendStatus.failed, sendlog.MAX_ATTEMPTS)
+    assert "never reported back" in entry.last_error
+
+
+# --- races: separate connections that really commit -----------------------------------------
+
+
+@pytest.fixture
+def committed_user(databases, live_engine):
+    with Session(live_engine, expire_on_commit=False) as s:
+        user = User(email=f"race-{uuid4().hex[:8]}@example.com", name="Race", password_hash="x")
+        s.add(user)
+        s.commit()
+    yield user
+    owner = make_engine(databases["owner"])
+    with owner.begin() as conn:
+        conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})  # the send log goes with it
+    owner.dispose()
+
+
+def _race(live_engine: Any, attempt: Any, workers: int = 4) -> list[Any]:
+    """Run ``attempt(session)`` in ``workers`` threads at once, each committing after a pause."""
+    start = threading.Barrier(workers, timeout=10)
+    results: list[Any] = []
+
+    def run() -> None:
+        try:
+            with Session(live_engine) as s:
+                start.wait()
+                result = attempt(s)
+                result_id = None if result is None else result.id
+                time.sleep(0.2)  # hold the transaction open while the others try
+                s.commit()
+                results.append(result_id)
+        except BaseException as exc:  # surfaced in the main thread
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    return results
+
+
+def test_of_workers_claiming_the_same_new_key_at_once_exactly_one_wins(live_engine, committed_user):
+    results = _race(live_engine, lambda s: sendlog.claim(s, committed_user.id, "digest", "2026-W49"))
+    assert len(results) == 4
+    assert len([r for r in results if r is not None]) == 1, results
+    with Session(live_engine) as s:
+        assert s.scalar(select(SendLog.attempts).where(SendLog.user_id == committed_user.id)) == 1
+
+
+def test_of_workers_taking_over_the_same_due_retry_at_once_exactly_one_wins(live_engine, committed_user):
+    past = utcnow() - timedelta(hours=1)
+    with Session(live_engine) as s:
+        entry = sendlog.claim(s, committed_user.id, "digest", "2026-W49", now=past)
+        sendlog.mark_failed(s, entry, "451", permanent=False, now=past)
+        s.commit()
+    results = _race(live_engine, lambda s: sendlog.claim(s, committed_user.id, "digest", "2026-W49"))
+    assert len([r for r in results if r is not None]) == 1, results
+    with Session(live_engine) as s:
+        assert s.scalar(select(SendLog.attempts).where(SendLog.user_id == committed_user.id)) == 2
