@@ -3,6 +3,7 @@ temporary (tried again later) and which permanent."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 from dataclasses import replace
@@ -10,8 +11,12 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from flask_babel import lazy_gettext as _l
+from jinja2 import ChoiceLoader, DictLoader
 
 from engpass.mail import Mail, Mailer, SmtpServer, build_message
+from engpass.notifications.messages import compose
+from engpass.notifications.preferences import Topic
 from tests.smtp_support import authenticator, make_certificate
 
 SENDER = "Engpass <noreply@engpass.test>"
@@ -54,6 +59,51 @@ def test_a_batch_goes_through_one_connection(settings, smtp_server):
     assert [r.message["Subject"] for r in server.handler.received] == [f"Grüße Nr. {i}" for i in range(5)]
     assert len(server.handler.peers) == 1, "every message of the batch on the same connection"
     assert [r.message_id for r in results] == [r.message["Message-ID"] for r in server.handler.received]
+
+
+@pytest.fixture
+def probe_template(app):
+    """A notification template of the tests' own, on the real e-mail layout."""
+    app.jinja_env.loader = ChoiceLoader([DictLoader(PROBE), app.jinja_env.loader])
+
+
+GREETING = '{{ _("Hello %(name)s,", name=user.name) }} {{ figure }}'
+PROBE = {
+    "email/probe.html": '{% extends "email/_layout.html" %}{% block content %}<p>' + GREETING + "</p>{% endblock %}",
+    "email/probe.txt": '{% extends "email/_layout.txt" %}{% block content %}' + GREETING + "{% endblock %}",
+}
+
+
+def test_a_notification_arrives_with_both_parts_and_one_click_unsubscribe(
+    app, settings, make_user, smtp_server, probe_template
+):
+    server = smtp_server()
+    user = make_user(email="sabine@example.com", name="Sabine")
+    settings.base_url = "https://engpass.example"
+    with app.app_context():
+        message = compose(user, _l("Weekly digest"), "probe", topic=Topic.digest, figure="<42>")
+        with Mailer(_smtp(settings, server.url)) as mailer:
+            assert mailer.send(message).ok
+    (received,) = server.handler.received
+    mail = received.message
+    assert received.rcpt_tos == ["sabine@example.com"]
+    assert mail.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
+    assert re.fullmatch(r"<https://engpass\.example/notifications/unsubscribe/[\w.-]+>", mail["List-Unsubscribe"])
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert mail["Message-ID"].endswith("@engpass.local>"), "the domain of ENGPASS_MAIL_FROM"
+    html = mail.get_body(("html",)).get_content()
+    text = mail.get_body(("plain",)).get_content()
+    for needle in ("https://engpass.example/notifications/settings/", mail["List-Unsubscribe"][1:-1]):
+        assert needle in text
+        assert needle in html
+    assert "Hallo Sabine, <42>" in text, "plain text is not HTML-escaped"
+    assert "Hallo Sabine, &lt;42&gt;" in html
+    assert mail["Subject"] == "Wochenbericht", "subject and body in the user's language (German)"
+    assert "Vom Wochenbericht abmelden" in text
+    for forbidden in ("<script", "<svg", "<style", "<link", "class="):
+        assert forbidden not in html
 
 
 def test_every_email_template_uses_inline_styles_only():

@@ -20,6 +20,14 @@ PUBLIC_RULES = {
     "/password/forgot",
     "/password/reset/<token>",
     "/account/password",
+    # E-mail settings: one's own (login required), and behind the signed links every notification carries.
+    "/account/notifications",
+    "/notifications/settings/<token>",
+    "/notifications/unsubscribe/<token>",
+    # The .eml files of the embedded default: 404 unless no SMTP is configured and the request is from loopback.
+    "/dev/mail/",
+    "/dev/mail/<name>",
+    "/dev/mail/<name>/html",
     "/static/<path:filename>",
 }
 

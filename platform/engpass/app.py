@@ -106,10 +106,21 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.audit.views import bp as audit_bp
     from engpass.cycles.views import bp as cycles_bp
     from engpass.health.views import bp as health_bp
+    from engpass.notifications.dev_mail import bp as dev_mail_bp
+    from engpass.notifications.views import bp as notifications_bp
     from engpass.organizations.views import bp as organizations_bp
     from engpass.organizations.views import public_bp as organizations_public_bp
 
-    for blueprint in (accounts_bp, audit_bp, cycles_bp, health_bp, organizations_bp, organizations_public_bp):
+    for blueprint in (
+        accounts_bp,
+        audit_bp,
+        cycles_bp,
+        dev_mail_bp,
+        health_bp,
+        notifications_bp,
+        organizations_bp,
+        organizations_public_bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(health_bp)
 
@@ -169,7 +180,8 @@ def _register_request_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
         )
-        if request.path.startswith("/o/") or request.path.startswith("/account"):
+        # Personal pages, and the pages whose address is a credential (the signed links in e-mails).
+        if request.path.startswith(("/o/", "/account", "/notifications/", "/dev/")):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 

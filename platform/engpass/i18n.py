@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import g, request, session
+from flask_babel import force_locale, refresh
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -10,6 +14,8 @@ LANGUAGES = {"de": "Deutsch", "en": "English"}
 DEFAULT_LOCALE = "de"
 SESSION_KEY = "locale"
 DEFAULT_TIMEZONE = "Europe/Berlin"
+# Set while rendering for someone other than the visitor (an e-mail's recipient).
+_RECIPIENT_TIMEZONE = "engpass_recipient_timezone"
 
 
 def select_locale() -> str:
@@ -23,9 +29,26 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
+    if g.get(_RECIPIENT_TIMEZONE):
+        return g.get(_RECIPIENT_TIMEZONE)
     if current_user and current_user.is_authenticated:
         return current_user.timezone
     return DEFAULT_TIMEZONE
+
+
+@contextmanager
+def recipient_language(locale: str, timezone: str) -> Iterator[None]:
+    """Translate and format dates for another person than the visitor — the recipient of an e-mail."""
+    previous = g.get(_RECIPIENT_TIMEZONE)
+    setattr(g, _RECIPIENT_TIMEZONE, timezone or DEFAULT_TIMEZONE)
+    try:
+        with force_locale(locale if locale in LANGUAGES else DEFAULT_LOCALE):
+            # Forget the time zone chosen so far; the forced locale survives a refresh.
+            refresh()
+            yield
+    finally:
+        setattr(g, _RECIPIENT_TIMEZONE, previous)
+        refresh()
 
 
 ROLE_LABELS = {"owner": _l("Owner"), "admin": _l("Admin"), "member": _l("Member"), "viewer": _l("Viewer")}

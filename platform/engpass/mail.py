@@ -2,7 +2,7 @@
 
 Delivery goes to the SMTP server of ``ENGPASS_SMTP_URL`` (``smtp://``, ``smtp+starttls://``,
 ``smtps://``, with ``user:password@`` when the server wants a login), otherwise — the embedded
-default — into ``.eml`` files in the outbox folder.
+default — into ``.eml`` files in the outbox folder, which ``/dev/mail/`` lists.
 
 A ``Mailer`` sends a whole batch through one connection and never raises for a message: it
 answers each one with a ``SendResult`` that says whether it was accepted and, if not, whether

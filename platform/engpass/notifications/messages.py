@@ -1,0 +1,43 @@
+"""Composing a notification e-mail for one user: their language, their time zone, their links."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from email.message import EmailMessage
+
+from flask import current_app
+from flask_babel.speaklater import LazyString
+
+from engpass.accounts.models import User
+from engpass.i18n import recipient_language
+from engpass.mail import build_message, render_mail
+from engpass.notifications.links import for_user
+from engpass.notifications.preferences import Topic, zone
+from engpass.settings import Settings
+
+
+def compose(
+    user: User,
+    subject: str | LazyString,
+    template: str,
+    *,
+    topic: Topic | None,
+    settings: Settings | None = None,
+    **context: object,
+) -> EmailMessage:
+    """``templates/email/<template>.txt`` and ``.html`` for ``user``, ready for a ``Mailer``.
+
+    Pass the subject as a lazy string (``lazy_gettext``): it is translated here, in the
+    recipient's language. The templates get ``user``, ``links`` (``links.MailLinks``; the
+    layout ``email/_layout.*`` puts them in the footer) and ``context``; dates format in the
+    recipient's time zone. With a ``topic`` the message carries the one-click unsubscribe
+    headers for it. Works in a worker as in a request: absolute links use ``base_url``.
+    """
+    settings = settings or current_app.extensions["engpass.settings"]
+    links = for_user(user, topic, settings)
+    with (
+        current_app.test_request_context(base_url=settings.base_url),
+        recipient_language(user.locale, zone(user.timezone).key),
+    ):
+        mail = render_mail(user.email, str(subject), template, user=user, links=links, **context)
+    return build_message(replace(mail, headers=links.headers), settings.mail_from)
