@@ -1,4 +1,5 @@
-"""The send log: one claim per (user, kind, period), retries on a schedule, abandoned claims taken over."""
+"""The send log: one claim per (user, kind, period), retries on a schedule, abandoned claims taken over,
+and the welcome mail on top of it."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from engpass import task_names
+from engpass.accounts import welcome
 from engpass.accounts.models import User
+from engpass.accounts.service import sign_up
 from engpass.db import db, make_engine, utcnow
 from engpass.mail import SendResult
-from engpass.notifications import sendlog
+from engpass.notifications import resend, sendlog
 from engpass.notifications.models import SendLog, SendStatus
+from workers.celery_app import RESEND_INTERVAL
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
@@ -184,3 +189,108 @@ def test_of_workers_taking_over_the_same_due_retry_at_once_exactly_one_wins(live
     assert len([r for r in results if r is not None]) == 1, results
     with Session(live_engine) as s:
         assert s.scalar(select(SendLog.attempts).where(SendLog.user_id == committed_user.id)) == 2
+
+
+# --- the welcome mail on the send log, and the resend sweep -----------------------------------
+
+
+@pytest.fixture
+def signed_up(session):
+    user, org = sign_up(session, name="Berta", email="berta@example.com", password="x" * 12, company="Berta KG")
+    session.commit()
+    return user, org
+
+
+def test_the_welcome_mail_is_logged_under_its_organization(app_context, session, settings, signed_up):
+    user, org = signed_up
+    assert welcome.send_welcome(session, org.id, user.id) is True
+    assert welcome.send_welcome(session, org.id, user.id) is False
+    entry = sendlog.find(session, user.id, welcome.KIND, str(org.id))
+    assert (entry.status, entry.attempts) == (SendStatus.sent, 1)
+    assert entry.message_id.startswith("<")
+
+
+def test_a_welcome_mail_the_server_delays_is_sent_by_the_sweep_later(
+    app_context, session, settings, signed_up, smtp_server, monkeypatch
+):
+    user, org = signed_up
+    server = smtp_server(mode="451")
+    settings.smtp_url = server.url
+    assert welcome.send_welcome(session, org.id, user.id) is False
+    entry = sendlog.find(session, user.id, welcome.KIND, str(org.id))
+    assert (entry.status, entry.attempts) == (SendStatus.retry, 1)
+    assert entry.last_error.startswith("451")
+
+    server.handler.mode = "accept"
+    assert resend.resend_due(session) == 0, "not before its time"
+    assert server.handler.received == []
+    later = utcnow() + sendlog.RETRY_DELAYS[0] + timedelta(seconds=1)
+    monkeypatch.setattr(sendlog, "utcnow", lambda: later)
+    assert resend.resend_due(session) == 1
+    assert [r.message["To"] for r in server.handler.received] == ["berta@example.com"]
+    session.refresh(entry)
+    assert (entry.status, entry.attempts, entry.message_id) == (
+        SendStatus.sent,
+        2,
+        server.handler.received[0].message["Message-ID"],
+    )
+    assert resend.resend_due(session) == 0
+    assert welcome.send_welcome(session, org.id, user.id) is False, "a late delivery of the task sends nothing"
+    assert len(server.handler.received) == 1
+
+
+def test_a_welcome_mail_the_server_refuses_is_not_sent_again(
+    app_context, session, settings, signed_up, smtp_server, monkeypatch
+):
+    user, org = signed_up
+    server = smtp_server(mode="550")
+    settings.smtp_url = server.url
+    assert welcome.send_welcome(session, org.id, user.id) is False
+    entry = sendlog.find(session, user.id, welcome.KIND, str(org.id))
+    assert (entry.status, entry.last_error) == (SendStatus.failed, "550 5.7.1 Message refused")
+    server.handler.mode = "accept"
+    monkeypatch.setattr(sendlog, "utcnow", lambda: utcnow() + timedelta(days=3))
+    assert resend.resend_due(session) == 0
+    assert welcome.send_welcome(session, org.id, user.id) is False
+    assert server.handler.received == []
+
+
+def test_a_welcome_mail_whose_worker_died_is_sent_once_the_lease_expires(
+    app_context, session, settings, signed_up, monkeypatch
+):
+    user, org = signed_up
+    sendlog.claim(session, user.id, welcome.KIND, str(org.id))  # a worker that claimed, committed and died
+    session.commit()
+    assert resend.resend_due(session) == 0
+    later = utcnow() + sendlog.LEASE
+    monkeypatch.setattr(sendlog, "utcnow", lambda: later)
+    assert resend.resend_due(session) == 1
+    assert sendlog.find(session, user.id, welcome.KIND, str(org.id)).status == SendStatus.sent
+
+
+def test_the_sweep_leaves_kinds_it_cannot_build_alone(app_context, session, make_user, monkeypatch):
+    user = make_user()
+    entry = sendlog.claim(session, user.id, "reminder:stalled", "7:2026-W49")
+    sendlog.mark_failed(session, entry, "451", permanent=False)
+    session.commit()
+    monkeypatch.setattr(sendlog, "utcnow", lambda: utcnow() + timedelta(hours=1))
+    assert resend.resend_due(session) == 0
+    assert sendlog.find(session, user.id, "reminder:stalled", "7:2026-W49").status == SendStatus.retry
+
+
+def test_resenders_are_found_by_kind_or_by_its_prefix(monkeypatch):
+    def reminder(_session: Session, _entry: SendLog) -> bool:
+        return True
+
+    monkeypatch.setitem(resend.RESENDERS, "reminder:", reminder)
+    assert resend.resender_for("welcome") is resend.RESENDERS["welcome"]
+    assert resend.resender_for("reminder:stalled") is reminder
+    assert resend.resender_for("reminderx") is None
+    assert resend.resender_for("digest") is None
+
+
+def test_beat_runs_the_resend_sweep(celery):
+    entries = [e for e in celery.conf.beat_schedule.values() if e["task"] == task_names.RESEND_MAIL]
+    assert [e["schedule"] for e in entries] == [RESEND_INTERVAL]
+    assert sendlog.RETRY_DELAYS[0].total_seconds() >= RESEND_INTERVAL
+    assert task_names.RESEND_MAIL in celery.tasks

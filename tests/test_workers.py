@@ -31,6 +31,7 @@ from engpass.accounts import welcome
 from engpass.accounts.service import sign_up
 from engpass.audit.models import AuditEvent
 from engpass.db import db, make_engine, utcnow
+from engpass.notifications.models import SendLog, SendStatus
 from engpass.outbox.models import OutboxMessage
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import EXTENSION_KEY, enqueue, pending_count, relay
@@ -160,16 +161,20 @@ def signed_up(databases: dict[str, str], live_engine: Any) -> Iterator[SignedUp]
 def delete_sign_up(databases: dict[str, str], signed: SignedUp) -> None:
     owner = make_engine(databases["owner"])
     with owner.begin() as conn:
-        # Memberships, audit events and outbox messages go with the organization.
+        # Memberships, audit events and outbox messages go with the organization, the send log with the user.
         conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": signed.org_id})
         conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": signed.user_id})
     owner.dispose()
 
 
-def welcome_events(engine: Any, org_id: int, user_id: int) -> list[AuditEvent]:
-    with Session(engine) as s, tenancy.tenant_context(s, org_id):
+def welcome_log(engine: Any, org_id: int, user_id: int) -> list[SendLog]:
+    with Session(engine) as s:
         return list(
-            s.scalars(select(AuditEvent).where(AuditEvent.action == welcome.ACTION, AuditEvent.object_id == user_id))
+            s.scalars(
+                select(SendLog).where(
+                    SendLog.user_id == user_id, SendLog.kind == welcome.KIND, SendLog.period == str(org_id)
+                )
+            )
         )
 
 
@@ -178,10 +183,12 @@ def assert_one_welcome(worker: Worker, signed: SignedUp, engine: Any) -> None:
     assert len(mails) == 1
     assert mails[0]["To"] == signed.email
     assert f"/o/{signed.org_slug}/" in mails[0].get_body(("plain",)).get_content()
-    events = wait_for(
-        lambda: welcome_events(engine, signed.org_id, signed.user_id), "the welcome.sent event", worker=worker
+    entries = wait_for(
+        lambda: [e for e in welcome_log(engine, signed.org_id, signed.user_id) if e.status == SendStatus.sent],
+        "the welcome mail's send log",
+        worker=worker,
     )
-    assert [(e.organization_id, e.object_type) for e in events] == [(signed.org_id, "user")]
+    assert [(e.attempts, e.message_id) for e in entries] == [(1, mails[0]["Message-ID"])]
 
 
 def deliver_again_and_expect_no_second_mail(worker: Worker, publish: CeleryPublisher, signed: SignedUp) -> None:
@@ -257,12 +264,13 @@ def test_two_deliveries_at_the_same_time_send_one_mail(settings, databases, live
     sent: list[str] = []
     both_started = threading.Barrier(2, timeout=10)
 
-    def slow_send(message: mail.Mail) -> None:
-        # Widen the window between checking the send log and committing it.
+    def slow_send(_mailer: mail.Mailer, message: EmailMessage) -> mail.SendResult:
+        # Widen the window between claiming the send log and recording the result.
         time.sleep(0.5)
-        sent.append(message.to)
+        sent.append(message["To"])
+        return mail.SendResult(ok=True, message_id=message["Message-ID"])
 
-    monkeypatch.setattr(mail, "send", slow_send)
+    monkeypatch.setattr(mail.Mailer, "send", slow_send)
     results: list[bool | BaseException] = []
 
     def deliver() -> None:
@@ -280,7 +288,7 @@ def test_two_deliveries_at_the_same_time_send_one_mail(settings, databases, live
         t.join(40)
     assert sorted(results, key=str) == [False, True]
     assert sent == [signed_up.email]
-    assert len(welcome_events(live_engine, signed_up.org_id, signed_up.user_id)) == 1
+    assert [e.status for e in welcome_log(live_engine, signed_up.org_id, signed_up.user_id)] == [SendStatus.sent]
 
 
 # In-process: the task base class, the sweep and the worker's process hooks.

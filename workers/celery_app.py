@@ -14,10 +14,12 @@ from engpass.db import db
 from engpass.outbox.publisher import ensure_broker_dir
 from engpass.settings import Settings
 
-TASK_MODULES = ["workers.tasks.accounts", "workers.tasks.outbox", "workers.tasks.trends"]
+TASK_MODULES = ["workers.tasks.accounts", "workers.tasks.notifications", "workers.tasks.outbox", "workers.tasks.trends"]
 
 # The sweep re-sends what the after-commit relay could not hand over.
 SWEEP_INTERVAL = 30.0
+# Mails due for another attempt wait at least five minutes (notifications.sendlog.RETRY_DELAYS).
+RESEND_INTERVAL = 300.0
 
 
 class AppTask(Task):
@@ -71,6 +73,11 @@ def make_celery(flask_app: Flask) -> Celery:
                 "schedule": SWEEP_INTERVAL,
                 # Sweeps queued up during a worker outage are redundant: the next one does it all.
                 "options": {"expires": SWEEP_INTERVAL},
+            },
+            "mail-resend": {
+                "task": task_names.RESEND_MAIL,
+                "schedule": RESEND_INTERVAL,
+                "options": {"expires": RESEND_INTERVAL},
             },
             # Nightly, so a new week gets its snapshot even where nothing changed.
             "trends-nightly": {

@@ -12,9 +12,9 @@ from engpass.db import db
 
 @shared_task(
     name=task_names.SEND_WELCOME,
-    # SMTP and network failures are OSErrors; a database that went away is an OperationalError.
-    # send_welcome is idempotent, so retrying either is safe.
-    autoretry_for=(OSError, OperationalError),
+    # A database that went away; send_welcome is idempotent, so retrying is safe. Mail that could
+    # not be delivered is not an error here: the send log keeps it for the resend sweep.
+    autoretry_for=(OperationalError,),
     max_retries=5,
     retry_backoff=30,
     retry_backoff_max=600,
