@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask_babel import refresh
@@ -212,7 +213,9 @@ def test_sabines_journey_through_every_form(client, session, sabine):
 
     # The prototype's target defaults to four weeks after the start.
     prototype_form = _text(_get(client, f"{base}/{cycle_id}/prototype"))
-    assert f'value="{date.today() + timedelta(weeks=4):%Y-%m-%d}"' in prototype_form
+    # Four weeks from today where the organization works (Berlin), which is not the server's day after 23:00 UTC.
+    berlin_today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    assert f'value="{berlin_today + timedelta(weeks=4):%Y-%m-%d}"' in prototype_form
     start = date.today() - timedelta(days=21)
     assert _post(client, f"{base}/{cycle_id}/prototype", {"prototype_start": start.isoformat()}).status_code == 302
     cycle = _cycle(session, org, cycle_id)
