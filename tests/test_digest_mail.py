@@ -21,7 +21,9 @@ LINKS = DigestLinks(
     unsubscribe="http://engpass.test/mail/unsubscribe/TOKEN",
 )
 TODO = [
-    TodoLine("Angebote", "Es fehlt eine Messung seit 14 Tagen.", date(2026, 11, 20), "http://engpass.test/o/x/cycles/1"),
+    TodoLine(
+        "Angebote", "Es fehlt eine Messung seit 14 Tagen.", date(2026, 11, 20), "http://engpass.test/o/x/cycles/1"
+    ),
 ]
 
 
