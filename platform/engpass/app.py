@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import Flask, abort, g, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -157,7 +157,9 @@ def _register_request_hooks(app: Flask) -> None:
     def _shell_context() -> dict[str, Any]:
         # Once per request, however many templates (a page and its cached fragments) are rendered.
         if "my_memberships" not in g:
-            g.my_memberships = memberships_of(db.session, current_user.id) if current_user.is_authenticated else []
+            # No user at all outside a request: workers render e-mails with the same templates.
+            signed_in = has_request_context() and current_user.is_authenticated
+            g.my_memberships = memberships_of(db.session, current_user.id) if signed_in else []
         memberships = g.my_memberships
         return {
             "my_memberships": memberships,

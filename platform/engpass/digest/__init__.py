@@ -1,0 +1,1 @@
+"""The weekly digest: what changed, what it saved, where the organization stands."""

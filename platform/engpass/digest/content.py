@@ -1,0 +1,173 @@
+"""What one organization's weekly digest says: last week's changes, the savings, the maturity
+level and its trend, and the weeks behind it for a small chart.
+
+A plain function over a session in the organization's tenant context, so the worker that
+sends digests and the tests call the same code. It reads the precomputed trend snapshots,
+never the whole history: a digest costs a fixed handful of queries however old the
+organization is.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engpass.cycles.models import Cycle, Decision, Measurement, Stage, StageChange
+from engpass.trends.models import TrendSnapshot
+from engpass.trends.service import latest_snapshots, week_start
+
+CHART_WEEKS = 12
+# Enough to show what happened without turning the e-mail into a report; the rest is a click away.
+MAX_CHANGES = 12
+
+
+class ChangeKind(enum.StrEnum):
+    named = "named"  # a new bottleneck
+    moved = "moved"  # forwards to a later stage
+    moved_back = "moved_back"
+    measured = "measured"
+    decided = "decided"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    cycle_id: int
+    cycle_title: str
+    at: datetime
+    stage: Stage | None = None
+    decision: Decision | None = None
+    measured_on: date | None = None
+
+
+@dataclass(frozen=True)
+class WeekPoint:
+    week_start: date
+    level: int
+    euros_per_year: Decimal
+
+
+@dataclass
+class OrgDigest:
+    """One organization's part of a digest, for the week ``week_start`` (Monday) to ``week_end`` (Sunday)."""
+
+    week_start: date
+    week_end: date
+    changes: list[Change] = field(default_factory=list)
+    more_changes: int = 0
+    latest: TrendSnapshot | None = None
+    level_before: int | None = None
+    euros_before: Decimal | None = None
+    series: list[WeekPoint] = field(default_factory=list)
+    open_cycles: int = 0
+
+    @property
+    def level(self) -> int | None:
+        return self.latest.level if self.latest is not None else None
+
+    @property
+    def level_trend(self) -> int:
+        """-1, 0 or +1: the level at the end of the week against four weeks before."""
+        if self.level is None or self.level_before is None:
+            return 0
+        return (self.level > self.level_before) - (self.level < self.level_before)
+
+    @property
+    def euros_gained(self) -> Decimal:
+        """What last week added to the yearly savings (negative when a measurement lowered it)."""
+        if self.latest is None:
+            return Decimal(0)
+        return self.latest.euros_per_year - (self.euros_before or Decimal(0))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes and self.latest is None and not self.open_cycles
+
+
+def previous_week(local_day: date) -> tuple[date, date]:
+    """The Monday and Sunday of the week before the one ``local_day`` is in."""
+    monday = week_start(local_day) - timedelta(days=7)
+    return monday, monday + timedelta(days=6)
+
+
+def _utc_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """The week in the reader's timezone, as UTC instants: Monday 00:00 to the next Monday 00:00."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(first, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    # Stored timestamps are naive UTC on SQLite; comparing naive with naive keeps both databases alike.
+    return start.replace(tzinfo=None), end.replace(tzinfo=None)
+
+
+def _change_of(move: StageChange) -> ChangeKind:
+    if move.from_stage is None:
+        return ChangeKind.named
+    if move.backwards:
+        return ChangeKind.moved_back
+    return ChangeKind.decided if move.to_stage == Stage.decided else ChangeKind.moved
+
+
+def build(session: Session, first: date, last: date, timezone: str) -> OrgDigest:
+    """The current organization's digest for the days ``first`` to ``last`` in ``timezone``."""
+    start, end = _utc_bounds(first, last, timezone)
+    digest = OrgDigest(week_start=first, week_end=last)
+
+    moves = session.execute(
+        select(StageChange, Cycle.title, Cycle.decision)
+        .join(Cycle, Cycle.id == StageChange.cycle_id)
+        .where(StageChange.created_at >= start, StageChange.created_at < end)
+        .order_by(StageChange.created_at, StageChange.id)
+    ).all()
+    measured = session.execute(
+        select(Measurement.cycle_id, Measurement.measured_on, Measurement.created_at, Cycle.title)
+        .join(Cycle, Cycle.id == Measurement.cycle_id)
+        .where(Measurement.created_at >= start, Measurement.created_at < end)
+        .order_by(Measurement.created_at, Measurement.id)
+    ).all()
+    measured_cycles = {m.cycle_id for m in measured}
+    changes = [
+        Change(
+            kind=_change_of(move),
+            cycle_id=move.cycle_id,
+            cycle_title=title,
+            at=move.created_at,
+            stage=move.to_stage,
+            decision=decision if move.to_stage == Stage.decided else None,
+        )
+        for move, title, decision in moves
+        # A measurement that starts the result stage is one event for the reader, not two.
+        if not (move.to_stage == Stage.result and not move.backwards and move.cycle_id in measured_cycles)
+    ]
+    changes += [
+        Change(
+            kind=ChangeKind.measured,
+            cycle_id=m.cycle_id,
+            cycle_title=m.title,
+            at=m.created_at,
+            measured_on=m.measured_on,
+        )
+        for m in measured
+    ]
+    changes.sort(key=lambda c: c.at, reverse=True)
+    digest.changes = changes[:MAX_CHANGES]
+    digest.more_changes = max(0, len(changes) - MAX_CHANGES)
+
+    # Snapshots up to the week that ended: a digest sent late still describes that week.
+    snapshots = [s for s in latest_snapshots(session, CHART_WEEKS + 8) if s.week_start <= first]
+    if snapshots:
+        digest.latest = snapshots[-1]
+        digest.series = [WeekPoint(s.week_start, s.level, s.euros_per_year) for s in snapshots[-CHART_WEEKS:]]
+        earlier = [s for s in snapshots if s.week_start <= first - timedelta(weeks=4)]
+        digest.level_before = earlier[-1].level if earlier else snapshots[0].level
+        week_before = [s for s in snapshots if s.week_start < first]
+        digest.euros_before = week_before[-1].euros_per_year if week_before else Decimal(0)
+        digest.open_cycles = sum(
+            count for stage, count in digest.latest.cycles_per_stage.items() if stage != Stage.decided.value
+        )
+    return digest

@@ -1,0 +1,110 @@
+"""The digest as an e-mail: both parts, the reader's language, no scripts or SVG, and how it looks."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from engpass import tenancy
+from engpass.cycles import service as cycles
+from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType
+from engpass.digest import content
+from engpass.digest.mail import DigestPages, TodoLine, compose_digest
+from engpass.trends import service as trends
+from engpass.trends.service import week_start
+
+PAGES = DigestPages(dashboard="http://engpass.test/o/digest-gmbh/", todo="http://engpass.test/o/digest-gmbh/todo")
+TODO = [
+    TodoLine(
+        "Angebote", "Es fehlt eine Messung seit 14 Tagen.", date(2026, 11, 20), "http://engpass.test/o/x/cycles/1"
+    ),
+]
+
+
+@pytest.fixture
+def week(session, make_user, make_org):
+    owner = make_user(name="Sabine Müller")
+    org = make_org("Digest GmbH", owner=owner)
+    with tenancy.tenant_context(session, org.id):
+        c = cycles.create_cycle(
+            session, title="Angebote", category=Category.quoting, why="Hebel", owner_id=owner.id, actor_id=owner.id
+        )
+        baseline = {
+            "hours_per_week": Decimal(14),
+            "kpi_name": "Dauer",
+            "kpi_unit": "Tage",
+            "kpi_direction": KpiDirection.lower,
+            "kpi_baseline": Decimal(9),
+            "kpi_target": Decimal(4),
+        }
+        cycles.save_baseline(session, c, baseline, None, owner.id)
+        solution = {"solution_what": "Vorlage", "solution_type": SolutionType.other, "effort_days": Decimal(6)}
+        cycles.save_solution(session, c, solution, owner.id)
+        cycles.start_prototype(session, c, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
+        measured = {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)}
+        cycles.add_measurement(session, c, measured, owner.id)
+        cycles.decide(session, c, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+        trends.recompute(session, full=True)
+        session.commit()
+        first = week_start(date.today())
+        digest = content.build(session, first, first + timedelta(days=6), owner.timezone)
+    return owner, org, digest
+
+
+def _parts(message):
+    text, html = (part.get_content() for part in message.iter_parts())
+    return text, html
+
+
+def test_german_digest_has_both_parts_and_says_what_happened(app_context, week):
+    owner, org, digest = week
+    message = compose_digest(owner, org, digest, TODO, PAGES)
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["Subject"].startswith("Digest GmbH: Ihre Woche")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = message["List-Unsubscribe"].strip("<>")
+    text, html = _parts(message)
+    for part in (text, html):
+        assert "Hallo Sabine Müller" in part
+        assert "Neuer Engpass benannt: Angebote" in part
+        assert "Angebote entschieden: Skalieren" in part
+        assert "Es fehlt eine Messung seit 14 Tagen." in part
+        assert PAGES.dashboard in part and PAGES.todo in part
+        assert unsubscribe.replace("&", "&amp;") in part or unsubscribe in part
+        assert "€" in part
+    assert "<script" not in html.lower() and "<svg" not in html.lower()
+
+
+def test_english_reader_gets_english(app_context, week, session):
+    owner, org, digest = week
+    owner.locale = "en"
+    message = compose_digest(owner, org, digest, [], PAGES)
+    text, _ = _parts(message)
+    assert message["Subject"].startswith("Digest GmbH: your week")
+    assert "New bottleneck named: Angebote" in text
+    assert "Nothing is waiting for you" in text
+
+
+def test_a_quiet_week_and_no_figures_yet_read_well(app_context, week):
+    owner, org, digest = week
+    empty = content.OrgDigest(week_start=digest.week_start, week_end=digest.week_end)
+    text, html = _parts(compose_digest(owner, org, empty, [], PAGES))
+    assert "Letzte Woche hat sich nichts geändert." in text
+    assert "werden gerade berechnet" in html
+
+
+def test_the_rendered_digest_in_a_real_browser(app_context, week, browser, shots):
+    from tests.browser_support import png_size
+
+    owner, org, digest = week
+    _, html = _parts(compose_digest(owner, org, digest, TODO, PAGES))
+    page = browser.new_page(viewport={"width": 700, "height": 900})
+    try:
+        page.set_content(html)
+        assert page.locator("text=Was ist zu tun?").count() == 1
+        assert page.locator("img, svg, script").count() == 0
+        page.screenshot(path=shots / "digest-email.png", full_page=True)
+    finally:
+        page.close()
+    width, height = png_size(shots / "digest-email.png")
+    assert width == 700 and height > 600
