@@ -20,6 +20,7 @@ PUBLIC_RULES = {
     "/password/forgot",
     "/password/reset/<token>",
     "/account/password",
+    "/todo",  # the user's to-do list across their organizations: needs a login, not an organization
     "/static/<path:filename>",
 }
 

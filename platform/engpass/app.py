@@ -108,8 +108,19 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.health.views import bp as health_bp
     from engpass.organizations.views import bp as organizations_bp
     from engpass.organizations.views import public_bp as organizations_public_bp
+    from engpass.reminders.views import bp as reminders_bp
+    from engpass.reminders.views import public_bp as reminders_public_bp
 
-    for blueprint in (accounts_bp, audit_bp, cycles_bp, health_bp, organizations_bp, organizations_public_bp):
+    for blueprint in (
+        accounts_bp,
+        audit_bp,
+        cycles_bp,
+        health_bp,
+        organizations_bp,
+        organizations_public_bp,
+        reminders_bp,
+        reminders_public_bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(health_bp)
 
