@@ -212,7 +212,9 @@ def test_the_list_across_organizations_groups_by_organization(client, session, m
     assert not any(link.startswith(f"/o/{other.slug}/") for link in _form_links(everything))
     assert f'href="/o/{other.slug}/cycles/{foreign.id}/#baseline"' in everything
 
-    mine = _text(client.get("/todo"))
+    response = client.get("/todo")
+    assert response.headers["Cache-Control"] == "private, no-store"
+    mine = _text(response)
     assert "Leads qualifizieren" in mine and "Fehlerquote senken" not in mine
     assert "Nichts offen in:" in mine and "Schneider Logistik KG" in mine
     org_page = _text(client.get(f"/o/{org.slug}/todo"))

@@ -180,7 +180,8 @@ def _register_request_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
         )
-        if request.path.startswith("/o/") or request.path.startswith("/account"):
+        # Pages with an organization's or a user's data: never kept by a browser or a proxy.
+        if request.path.startswith(("/o/", "/account", "/todo")):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 
