@@ -92,7 +92,7 @@ class Reminder:
         return (today - self.since).days
 
     def form_url(self, **values: Any) -> str:
-        """The form that resolves it; outside the organization's request pass ``org_slug`` (and ``_external``)."""
+        """The form that resolves it; outside the organization's request pass ``org_slug`` (docs/reminders.md)."""
         return url_for(self.endpoint, cycle_id=self.cycle_id, **values)
 
     def section_url(self, **values: Any) -> str:
