@@ -138,3 +138,35 @@ def test_dashboard_charts_render_and_print(browser, live_server, shots, width):
     finally:
         context.close()
     _assert_screenshot(shots / f"dashboard-{width}.png", width)
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def test_todo_list_in_a_real_browser(browser, live_server, shots, width):
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    watch = PageWatch(page, live_server.url)
+    try:
+        page.goto(f"{live_server.url}/login")
+        page.fill("input[name=email]", VETERAN)
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit].button--primary")
+        if width > 720:
+            # An owner's five navigation items and the language switch share one row on a desk.
+            nav, right = page.locator(".mainnav").bounding_box(), page.locator(".topbar__right").bounding_box()
+            assert nav is not None and right is not None and abs(nav["y"] - right["y"]) < 12, (nav, right)
+        with page.expect_navigation():
+            page.click(".mainnav >> text=Zu tun")
+        assert page.url == f"{live_server.url}/o/{live_server.veteran_slug}/todo"
+        assert page.locator("h1").inner_text() == "Was ist zu tun?"
+        items = page.locator(".todo__item")
+        assert items.count() >= 1, "the demo chain leaves something open"
+        for i in range(items.count()):
+            button = items.nth(i).locator(".todo__action").bounding_box()
+            assert button is not None and button["x"] >= 0 and button["x"] + button["width"] <= width
+        assert_fits(page, width)
+        page.screenshot(path=shots / f"todo-{width}.png", full_page=True)
+        assert not watch.problems, "\n".join(watch.problems)
+    finally:
+        context.close()
+    _assert_screenshot(shots / f"todo-{width}.png", width)

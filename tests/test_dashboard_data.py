@@ -78,11 +78,15 @@ def test_attention_list(session, make_user, make_org):
             owner.id,
         )
         session.commit()
-        kinds = {(a.kind, a.title) for a in dashboard.load(session, TODAY, dashboard.trend_state(session)).attention}
-    assert kinds == {
+        rules = {
+            (a.rule, a.cycle_title) for a in dashboard.load(session, TODAY, dashboard.trend_state(session)).attention
+        }
+    # The reminder rules: a prototype still in the works is reminded of its target date, not of measuring.
+    assert rules == {
         ("missing_baseline", "Ohne Zahlen"),
+        ("no_owner", "Ohne Zahlen"),
         ("overdue_prototype", "Prototyp"),
-        ("missing_measurement", "Prototyp"),
+        ("no_owner", "Prototyp"),
     }
 
 
@@ -118,4 +122,37 @@ def test_no_next_bottleneck_two_weeks_after_a_decision(session, make_user, make_
         done.decided_at = done.bottleneck_at - timedelta(days=15)
         session.commit()
         (item,) = dashboard.load(session, TODAY, dashboard.trend_state(session)).attention
-    assert (item.kind, item.cycle_id) == ("no_next_bottleneck", done.id)
+    assert (item.rule, item.cycle_id) == ("no_next_bottleneck", done.id)
+
+
+def test_a_long_prototype_is_a_hint_not_a_reminder(session, make_user, make_org):
+    owner = make_user()
+    org = make_org(owner=owner)
+    with tenancy.tenant_context(session, org.id):
+        cycle = cycles.create_cycle(
+            session, title="Lange geplant", category=Category.other, why="x", owner_id=owner.id, actor_id=owner.id
+        )
+        cycles.save_baseline(
+            session,
+            cycle,
+            {
+                "hours_per_week": Decimal(5),
+                "kpi_name": "Dauer",
+                "kpi_unit": "Tage",
+                "kpi_direction": KpiDirection.lower,
+                "kpi_baseline": Decimal(9),
+            },
+            None,
+            owner.id,
+        )
+        cycles.save_solution(
+            session, cycle, {"solution_what": "Vorlage", "solution_type": SolutionType.other}, owner.id
+        )
+        # Eight weeks planned: longer than the method's four, but the target date is still ahead.
+        cycles.start_prototype(
+            session, cycle, {"prototype_start": TODAY, "prototype_target": TODAY + timedelta(weeks=8)}, owner.id
+        )
+        session.commit()
+        data = dashboard.load(session, TODAY, dashboard.trend_state(session))
+    assert data.attention == []
+    assert data.hints == [dashboard.Hint(cycle.id, "Lange geplant")]

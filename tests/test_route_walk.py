@@ -28,6 +28,7 @@ PUBLIC_RULES = {
     "/dev/mail/",
     "/dev/mail/<name>",
     "/dev/mail/<name>/html",
+    "/todo",  # the user's to-do list across their organizations: needs a login, not an organization
     "/static/<path:filename>",
 }
 

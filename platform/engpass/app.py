@@ -110,6 +110,8 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.notifications.views import bp as notifications_bp
     from engpass.organizations.views import bp as organizations_bp
     from engpass.organizations.views import public_bp as organizations_public_bp
+    from engpass.reminders.views import bp as reminders_bp
+    from engpass.reminders.views import public_bp as reminders_public_bp
 
     for blueprint in (
         accounts_bp,
@@ -120,6 +122,8 @@ def _register_blueprints(app: Flask) -> None:
         notifications_bp,
         organizations_bp,
         organizations_public_bp,
+        reminders_bp,
+        reminders_public_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(health_bp)
@@ -182,8 +186,9 @@ def _register_request_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
         )
-        # Personal pages, and the pages whose address is a credential (the signed links in e-mails).
-        if request.path.startswith(("/o/", "/account", "/notifications/", "/dev/")):
+        # Pages with an organization's or a user's data, and the pages whose address is a credential (the
+        # signed links in e-mails): never kept by a browser or a proxy.
+        if request.path.startswith(("/o/", "/account", "/todo", "/notifications/", "/dev/")):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 

@@ -27,6 +27,7 @@ from engpass.organizations.context import (
 from engpass.organizations.forms import OrganizationSettingsForm
 from engpass.organizations.models import Role
 from engpass.page_cache import page_cache
+from engpass.reminders.texts import describe
 from engpass.trends import charts as trend_charts
 from engpass.trends import dashboard
 from engpass.trends import service as trends
@@ -109,6 +110,7 @@ def _render_dashboard_body(data: dashboard.Dashboard, member: bool) -> str:
         reasons=[Reason.from_json(r) for r in latest.reasons] if latest else [],
         missing=[Reason.from_json(r) for r in latest.missing] if latest else [],
         level_names=LEVEL_NAMES,
+        describe=describe,
         trend=dashboard.level_trend(data.snapshots),
         # Yearly figures in whole currency units: cents on a projection pretend a precision it lacks.
         money=lambda value: money(round(value), current_org.currency),

@@ -1,0 +1,295 @@
+"""When a cycle stalls: the reminder rules, their thresholds, and an organization's open reminders.
+
+Every rule has a deadline: a number of days after something happened, or the prototype's own
+target date. The deadline day itself is still in time; the reminder opens on the day after it and
+stays open until the cycle moves on. The to-do page, the dashboard, the reminder e-mails and the
+tests call the same plain functions. See docs/reminders.md.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import url_for
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from engpass.accounts.models import User
+from engpass.cycles.models import Cycle, Measurement, Stage
+from engpass.cycles.rules import baseline_problems, prototype_overdue
+from engpass.organizations.models import Membership, Role
+from engpass.tenancy import require_org_id
+
+# After the bottleneck was named, a week to quantify the status quo.
+BASELINE_DUE_DAYS = 7
+# In the result stage, at most this long without a new measurement; each further stretch reminds again.
+MEASUREMENT_DUE_DAYS = 14
+# After the latest decision, this long to name the next bottleneck: the window in which the maturity's
+# rhythm counts a next bottleneck as picked in time (maturity.model.NEXT_BOTTLENECK_DAYS).
+NEXT_BOTTLENECK_DUE_DAYS = 14
+
+
+class Rule(enum.StrEnum):
+    missing_baseline = "missing_baseline"
+    overdue_prototype = "overdue_prototype"
+    missing_measurement = "missing_measurement"
+    no_next_bottleneck = "no_next_bottleneck"
+    no_owner = "no_owner"
+
+
+RULE_ORDER = {rule: index for index, rule in enumerate(Rule)}
+
+# The form that resolves each rule, and the section of the cycle page that shows what is missing.
+RESOLVED_BY: dict[Rule, tuple[str, str]] = {
+    Rule.missing_baseline: ("cycles.baseline", "baseline"),
+    # A prototype past its date is finished by measuring it: the first measurement moves it to the result.
+    Rule.overdue_prototype: ("cycles.measurement_new", "prototype"),
+    Rule.missing_measurement: ("cycles.measurement_new", "result"),
+    Rule.no_next_bottleneck: ("cycles.next_cycle", "decision"),
+    Rule.no_owner: ("cycles.bottleneck", "bottleneck"),
+}
+
+# Who acts for a cycle that nobody (or a former member) is responsible for.
+STAND_IN_ROLES = frozenset({Role.owner, Role.admin})
+
+
+@dataclass(frozen=True)
+class Due:
+    """A rule that applies: counted from ``reference``, open since ``since``, e-mailed once per ``period``."""
+
+    reference: date
+    since: date
+    period: str
+
+
+@dataclass(frozen=True)
+class Reminder:
+    rule: Rule
+    cycle_id: int
+    cycle_title: str
+    # None when nobody is responsible, or the owner has left the organization: then its owners and
+    # admins get the reminder (``addressed_to``).
+    owner_id: int | None
+    owner_name: str | None
+    # The day the rule counts from: the bottleneck named, the prototype's target date, the latest
+    # measurement (or entering the result stage), the decision.
+    reference: date
+    since: date
+    period: str
+    endpoint: str
+    anchor: str
+
+    @property
+    def kind(self) -> str:
+        """With the recipient and ``period``, the send log's key that allows one e-mail."""
+        return f"reminder.{self.rule.value}"
+
+    def days_open(self, today: date) -> int:
+        return (today - self.since).days
+
+    def form_url(self, **values: Any) -> str:
+        """The form that resolves it; outside the organization's request pass ``org_slug`` (docs/reminders.md)."""
+        return url_for(self.endpoint, cycle_id=self.cycle_id, **values)
+
+    def section_url(self, **values: Any) -> str:
+        """The cycle page at the section that shows what is missing: for those who may only read."""
+        return url_for("cycles.show", cycle_id=self.cycle_id, _anchor=self.anchor, **values)
+
+
+def _day(at: datetime) -> date:
+    """Stage timestamps are instants; a rule counts them by their UTC day."""
+    return (at.astimezone(UTC) if at.tzinfo is not None else at).date()
+
+
+def _after(reference: date, days: int) -> date:
+    """The first day a reminder is open: the day after its deadline."""
+    return reference + timedelta(days=days + 1)
+
+
+def missing_baseline(cycle: Cycle, today: date) -> Due | None:
+    """Named a week ago and the status quo is still not quantified as the method's gate to a solution asks."""
+    if cycle.stage not in (Stage.bottleneck, Stage.baseline) or not baseline_problems(cycle):
+        return None
+    named = _day(cycle.bottleneck_at)
+    since = _after(named, BASELINE_DUE_DAYS)
+    if today < since:
+        return None
+    # One period per cycle: the status quo is quantified once, and the to-do list shows it until then.
+    return Due(named, since, f"{cycle.id}:{named.isoformat()}")
+
+
+def overdue_prototype(cycle: Cycle, today: date) -> Due | None:
+    """A running prototype past its target date."""
+    if not prototype_overdue(cycle, today):
+        return None
+    target = cycle.prototype_target
+    # One period per target date: a new date is a new promise, and missing that one reminds again.
+    return Due(target, target + timedelta(days=1), f"{cycle.id}:{target.isoformat()}")
+
+
+def missing_measurement(cycle: Cycle, last_measured: date | None, today: date) -> Due | None:
+    """In the result stage without a new measurement for two weeks.
+
+    Counted from the latest measurement or from entering the result stage, whichever is later: a
+    measurement entered with an old date does not make a cycle that just got there overdue.
+    """
+    if cycle.stage != Stage.result:
+        return None
+    days = [day for day in (last_measured, cycle.result_at and _day(cycle.result_at)) if day is not None]
+    if not days:
+        return None
+    reference = max(days)
+    waited = (today - reference).days
+    if waited <= MEASUREMENT_DUE_DAYS:
+        return None
+    # Measuring is a habit, not a one-off: every further fortnight without a measurement is a new
+    # period (1 for days 15–28, 2 for days 29–42, …), and a measurement starts the count again.
+    window = (waited - 1) // MEASUREMENT_DUE_DAYS
+    return Due(reference, _after(reference, MEASUREMENT_DUE_DAYS), f"{cycle.id}:{reference.isoformat()}:{window}")
+
+
+def no_next_bottleneck(latest_decided: Cycle, any_open: bool, today: date) -> Due | None:
+    """Two weeks after the organization's latest decision no cycle is open: the loop has stopped.
+
+    Only the latest decision counts, and only while nothing is open: an organization working on
+    any bottleneck (a follower or not) is in the loop, and older decisions need no follower of their own.
+    """
+    if any_open or latest_decided.stage != Stage.decided or latest_decided.decided_at is None:
+        return None
+    decided = _day(latest_decided.decided_at)
+    since = _after(decided, NEXT_BOTTLENECK_DUE_DAYS)
+    if today < since:
+        return None
+    # One period per decision: deciding again (after going back a stage) is a new one.
+    return Due(decided, since, f"{latest_decided.id}:{decided.isoformat()}")
+
+
+def no_owner(cycle: Cycle, owner_is_member: bool) -> Due | None:
+    """An open cycle nobody in the organization is responsible for: its reminders would reach no one.
+
+    Open since the cycle was named: the cycle row does not say when an owner was removed (the audit
+    log does), and a cycle without one is worth a look whatever its age.
+    """
+    if not cycle.is_open or owner_is_member:
+        return None
+    named = _day(cycle.bottleneck_at)
+    # One period per cycle: the organization's owners and admins hear of it once.
+    return Due(named, named, f"{cycle.id}:{named.isoformat()}")
+
+
+@dataclass(frozen=True)
+class CycleState:
+    """A cycle with what its rules read besides the row."""
+
+    cycle: Cycle
+    last_measured: date | None
+    # The owner while a member of the organization; None otherwise.
+    owner_id: int | None
+    owner_name: str | None
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the rules read of an organization: its open cycles and its latest decision."""
+
+    open: list[CycleState]
+    latest_decided: CycleState | None
+
+
+def load(session: Session) -> Situation:
+    """The current organization's open cycles and latest decision, in one query however many there are."""
+    org_id = require_org_id()
+    last_measured = (
+        select(Measurement.cycle_id, func.max(Measurement.measured_on).label("last_measured"))
+        .group_by(Measurement.cycle_id)
+        .subquery()
+    )
+    latest_decided_id = (
+        select(Cycle.id)
+        .where(Cycle.stage == Stage.decided)
+        .order_by(Cycle.decided_at.desc().nulls_last(), Cycle.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Cycle, last_measured.c.last_measured, Membership.user_id, User.name)
+        .outerjoin(last_measured, last_measured.c.cycle_id == Cycle.id)
+        # Memberships are not tenant rows: the organization is named here, not by the tenancy filter.
+        .outerjoin(Membership, and_(Membership.user_id == Cycle.owner_id, Membership.organization_id == org_id))
+        .outerjoin(User, User.id == Membership.user_id)
+        .where(or_(Cycle.stage != Stage.decided, Cycle.id == latest_decided_id))
+        .order_by(Cycle.created_at, Cycle.id)
+    ).all()
+    states = [CycleState(cycle, last, owner_id, owner_name) for cycle, last, owner_id, owner_name in rows]
+    open_states = [state for state in states if state.cycle.is_open]
+    latest = next((state for state in states if not state.cycle.is_open), None)
+    return Situation(open_states, latest)
+
+
+def _reminder(rule: Rule, state: CycleState, due: Due) -> Reminder:
+    endpoint, anchor = RESOLVED_BY[rule]
+    return Reminder(
+        rule=rule,
+        cycle_id=state.cycle.id,
+        cycle_title=state.cycle.title,
+        owner_id=state.owner_id,
+        owner_name=state.owner_name,
+        reference=due.reference,
+        since=due.since,
+        period=due.period,
+        endpoint=endpoint,
+        anchor=anchor,
+    )
+
+
+def evaluate(situation: Situation, today: date) -> list[Reminder]:
+    """Every open reminder, the longest open first."""
+    reminders = []
+    for state in situation.open:
+        cycle = state.cycle
+        for rule, due in (
+            (Rule.missing_baseline, missing_baseline(cycle, today)),
+            (Rule.overdue_prototype, overdue_prototype(cycle, today)),
+            (Rule.missing_measurement, missing_measurement(cycle, state.last_measured, today)),
+            (Rule.no_owner, no_owner(cycle, state.owner_id is not None)),
+        ):
+            if due is not None:
+                reminders.append(_reminder(rule, state, due))
+    latest = situation.latest_decided
+    if latest is not None:
+        due = no_next_bottleneck(latest.cycle, bool(situation.open), today)
+        if due is not None:
+            reminders.append(_reminder(Rule.no_next_bottleneck, latest, due))
+    return sorted(reminders, key=lambda r: (r.since, RULE_ORDER[r.rule], r.cycle_id))
+
+
+def open_reminders(session: Session, today: date, owner_id: int | None = None) -> list[Reminder]:
+    """The current organization's open reminders, the longest open first; one query.
+
+    With ``owner_id``, only those of the cycles that user is responsible for: reminders of cycles
+    without an owner are not among them (see ``addressed_to`` for who gets those).
+    """
+    reminders = evaluate(load(session), today)
+    if owner_id is None:
+        return reminders
+    return [reminder for reminder in reminders if reminder.owner_id == owner_id]
+
+
+def addressed_to(reminder: Reminder, user_id: int, role: Role) -> bool:
+    """The cycle's owner acts on a reminder; for a cycle without one, the organization's owners and admins."""
+    if reminder.owner_id is None:
+        return role in STAND_IN_ROLES
+    return reminder.owner_id == user_id
+
+
+def today_in(timezone: str, now: datetime | None = None) -> date:
+    """Today where the organization works: deadlines fall by its calendar, not the server's."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return (now or datetime.now(UTC)).astimezone(zone).date()
