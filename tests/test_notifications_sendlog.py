@@ -38,7 +38,7 @@ def test_a_key_is_claimed_once(session, make_user):
     session.commit()
     assert sendlog.claim(session, user.id, "digest", "2026-W49", now=T0) is None
     assert sendlog.claim(session, user.id, "digest", "2026-W50", now=T0) is not None, "another period"
-    assert sendlog.claim(session, user.id, "reminder:stalled", "7:2026-W49", now=T0) is not None, "another kind"
+    assert sendlog.claim(session, user.id, "reminder.no_owner", "7:2026-11-20", now=T0) is not None, "another kind"
     assert sendlog.mark_sent(session, entry, "<id@engpass.local>", now=T0)
     session.commit()
     assert (entry.status, entry.message_id, aware(entry.sent_at), entry.lease_until) == (
@@ -270,21 +270,21 @@ def test_a_welcome_mail_whose_worker_died_is_sent_once_the_lease_expires(
 
 def test_the_sweep_leaves_kinds_it_cannot_build_alone(app_context, session, make_user, monkeypatch):
     user = make_user()
-    entry = sendlog.claim(session, user.id, "reminder:stalled", "7:2026-W49")
+    entry = sendlog.claim(session, user.id, "newsletter.monthly", "2026-12")
     sendlog.mark_failed(session, entry, "451", permanent=False)
     session.commit()
     monkeypatch.setattr(sendlog, "utcnow", lambda: utcnow() + timedelta(hours=1))
     assert resend.resend_due(session) == 0
-    assert sendlog.find(session, user.id, "reminder:stalled", "7:2026-W49").status == SendStatus.retry
+    assert sendlog.find(session, user.id, "newsletter.monthly", "2026-12").status == SendStatus.retry
 
 
 def test_resenders_are_found_by_kind_or_by_its_prefix(monkeypatch):
     def reminder(_session: Session, _entry: SendLog) -> bool:
         return True
 
-    monkeypatch.setitem(resend.RESENDERS, "reminder:", reminder)
+    monkeypatch.setitem(resend.RESENDERS, "reminder.", reminder)
     assert resend.resender_for("welcome") is resend.RESENDERS["welcome"]
-    assert resend.resender_for("reminder:stalled") is reminder
+    assert resend.resender_for("reminder.no_owner") is reminder
     assert resend.resender_for("reminderx") is None
     assert resend.resender_for("digest") is None
 

@@ -15,7 +15,7 @@ mail is claimed and sent again. SMTP offers no way to hand over a message and co
 step; committing right after each message keeps the window to a few milliseconds.
 
 Keys in use: ``welcome`` / ``<organization id>``; ``digest`` / ``<ISO week, e.g. 2026-W48>``;
-``reminder:<rule>`` / ``<cycle id>:<period>``.
+``reminder.<rule>`` / ``<cycle id>:<period>`` (``reminders.rules.Reminder.period``).
 """
 
 from __future__ import annotations

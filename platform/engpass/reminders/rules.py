@@ -56,6 +56,9 @@ RESOLVED_BY: dict[Rule, tuple[str, str]] = {
 # Who acts for a cycle that nobody (or a former member) is responsible for.
 STAND_IN_ROLES = frozenset({Role.owner, Role.admin})
 
+# Every reminder's send-log kind starts with it; the resend sweep finds the reminders' resender by it.
+KIND_PREFIX = "reminder."
+
 
 @dataclass(frozen=True)
 class Due:
@@ -86,7 +89,7 @@ class Reminder:
     @property
     def kind(self) -> str:
         """With the recipient and ``period``, the send log's key that allows one e-mail."""
-        return f"reminder.{self.rule.value}"
+        return f"{KIND_PREFIX}{self.rule.value}"
 
     def days_open(self, today: date) -> int:
         return (today - self.since).days
