@@ -18,6 +18,8 @@ from engpass.accounts.welcome import KIND as WELCOME
 from engpass.accounts.welcome import send_welcome
 from engpass.notifications import sendlog
 from engpass.notifications.models import SendLog
+from engpass.reminders.mailing import resend as resend_reminder
+from engpass.reminders.rules import KIND_PREFIX as REMINDER
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ def _welcome(session: Session, entry: SendLog) -> bool:
 
 
 # A kind, or the part of a kind up to and including its first dot ("reminder." for every reminder rule).
-RESENDERS: dict[str, Resender] = {WELCOME: _welcome}
+RESENDERS: dict[str, Resender] = {WELCOME: _welcome, REMINDER: resend_reminder}
 
 
 def resender_for(kind: str) -> Resender | None:
