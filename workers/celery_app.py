@@ -14,12 +14,23 @@ from engpass.db import db
 from engpass.outbox.publisher import ensure_broker_dir
 from engpass.settings import Settings
 
-TASK_MODULES = ["workers.tasks.accounts", "workers.tasks.notifications", "workers.tasks.outbox", "workers.tasks.trends"]
+TASK_MODULES = [
+    "workers.tasks.accounts",
+    "workers.tasks.notifications",
+    "workers.tasks.outbox",
+    "workers.tasks.reminders",
+    "workers.tasks.trends",
+]
 
 # The sweep re-sends what the after-commit relay could not hand over.
 SWEEP_INTERVAL = 30.0
 # Mails due for another attempt wait at least five minutes (notifications.sendlog.RETRY_DELAYS).
 RESEND_INTERVAL = 300.0
+# Reminders: every hour at seven past, for the organizations whose local clock shows the morning hour
+# (reminders.mailing.MORNING_HOUR). Every time zone is offset by a multiple of 15 minutes, so each
+# organization's morning hour holds exactly one run, at least seven minutes from either end of it: a
+# worker clock a little off, or a short wait in the queue, still finds the same hour.
+REMINDERS_SCHEDULE = crontab(minute=7)
 
 
 class AppTask(Task):
@@ -78,6 +89,12 @@ def make_celery(flask_app: Flask) -> Celery:
                 "task": task_names.RESEND_MAIL,
                 "schedule": RESEND_INTERVAL,
                 "options": {"expires": RESEND_INTERVAL},
+            },
+            "reminders-hourly": {
+                "task": task_names.SEND_DUE_REMINDERS,
+                "schedule": REMINDERS_SCHEDULE,
+                # Runs piled up during a worker outage would each do the hour they run in, as the next one will.
+                "options": {"expires": 3600},
             },
             # Nightly, so a new week gets its snapshot even where nothing changed.
             "trends-nightly": {

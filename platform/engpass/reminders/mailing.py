@@ -34,11 +34,14 @@ from engpass.notifications.preferences import Topic, preferences_of
 from engpass.organizations.context import ROLE_RANK
 from engpass.organizations.models import Membership, Organization, Role
 from engpass.organizations.service import memberships_of
-from engpass.reminders.rules import Reminder, addressed_to, open_reminders, today_in
+from engpass.reminders.rules import Reminder, addressed_to, open_reminders, org_zone, today_in
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe
 from engpass.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# The organization's local hour in which the scheduler sends its reminders: the start of a working day.
+MORNING_HOUR = 7
 
 # What ``last_error`` says of a row the resend sweep will not send (its status is ``failed``).
 GIVEN_UP_RESOLVED = "given up: resolved, or no longer addressed to this user, before it could be sent again"
@@ -196,6 +199,12 @@ def send_round(session: Session, org_ids: list[int], now_utc: datetime, settings
         # Nothing loaded under one organization may be answered from the identity map under the next.
         session.expunge_all()
     return result
+
+
+def in_their_morning(session: Session, now_utc: datetime) -> list[int]:
+    """The organizations whose local clock shows ``MORNING_HOUR`` at ``now_utc``, by id."""
+    rows = session.execute(select(Organization.id, Organization.timezone).order_by(Organization.id))
+    return [org_id for org_id, timezone in rows if now_utc.astimezone(org_zone(timezone)).hour == MORNING_HOUR]
 
 
 # --- sending again what failed for now ---------------------------------------------------------------

@@ -289,10 +289,14 @@ def addressed_to(reminder: Reminder, user_id: int, role: Role) -> bool:
     return reminder.owner_id == user_id
 
 
+def org_zone(timezone: str) -> ZoneInfo:
+    """The organization's time zone; a name tzdata does not know counts as UTC."""
+    try:
+        return ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def today_in(timezone: str, now: datetime | None = None) -> date:
     """Today where the organization works: deadlines fall by its calendar, not the server's."""
-    try:
-        zone = ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return (now or datetime.now(UTC)).astimezone(zone).date()
+    return (now or datetime.now(UTC)).astimezone(org_zone(timezone)).date()
