@@ -398,6 +398,22 @@ def test_one_broken_organization_does_not_hold_back_the_others(
     assert sorted(_by_recipient(smtp)) == ["zweite@example.com"]
 
 
+def test_the_command_sends_one_organization_or_all_of_them(app, app_context, settings, company, smtp, monkeypatch):
+    from engpass.cli import cli
+
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
+    runner = app.test_cli_runner()
+    result = runner.invoke(cli, ["reminders", "send-due", "--org", company.slug])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "organizations=1 sent=3 failed=0"
+    result = runner.invoke(cli, ["reminders", "send-due"])
+    assert result.exit_code == 0, result.output
+    assert "sent=2 failed=0" in result.output, "Otto and Vera for Andere GmbH; Beispiel GmbH had its round"
+    assert len(smtp.handler.received) == 5
+    result = runner.invoke(cli, ["reminders", "send-due", "--org", "gibt-es-nicht"])
+    assert result.exit_code != 0 and "gibt-es-nicht" in result.output
+
+
 # --- two runs at once: separate connections that really commit ---------------------------------
 
 
