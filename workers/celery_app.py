@@ -14,7 +14,13 @@ from engpass.db import db
 from engpass.outbox.publisher import ensure_broker_dir
 from engpass.settings import Settings
 
-TASK_MODULES = ["workers.tasks.accounts", "workers.tasks.notifications", "workers.tasks.outbox", "workers.tasks.trends"]
+TASK_MODULES = [
+    "workers.tasks.accounts",
+    "workers.tasks.digest",
+    "workers.tasks.notifications",
+    "workers.tasks.outbox",
+    "workers.tasks.trends",
+]
 
 # The sweep re-sends what the after-commit relay could not hand over.
 SWEEP_INTERVAL = 30.0
@@ -80,6 +86,12 @@ def make_celery(flask_app: Flask) -> Celery:
                 "options": {"expires": RESEND_INTERVAL},
             },
             # Nightly, so a new week gets its snapshot even where nothing changed.
+            # Every hour: a digest is due in the hour its reader chose, in the reader's time zone.
+            "digest-hourly": {
+                "task": task_names.SEND_DUE_DIGESTS,
+                "schedule": crontab(minute=1),
+                "options": {"expires": 3000},
+            },
             "trends-nightly": {
                 "task": task_names.RECOMPUTE_ALL_TRENDS,
                 "schedule": crontab(hour=2, minute=15),
