@@ -4,7 +4,6 @@ once per user, organization and week, nothing lost when the server fails."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from uuid import uuid4
 
 import pytest
@@ -12,8 +11,7 @@ from sqlalchemy import select
 
 from engpass import tenancy
 from engpass.cli import cli
-from engpass.cycles import service as cycles
-from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, StageChange
+from engpass.cycles.models import StageChange
 from engpass.digest.sending import kind_for, send_round, week_of_period
 from engpass.notifications import preferences
 from engpass.notifications.models import SendLog, SendStatus
@@ -21,6 +19,7 @@ from engpass.notifications.resend import resend_due
 from engpass.organizations.models import Role
 from engpass.organizations.service import add_member
 from engpass.trends import service as trends
+from tests.helpers import sabines_cycle
 
 # Monday 7 December 2026, 07:00 in Berlin (CET, UTC+1): the default digest slot.
 BERLIN_MONDAY_7 = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
@@ -28,24 +27,7 @@ BERLIN_MONDAY_7 = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
 
 def _fill(session, org, owner):
     with tenancy.tenant_context(session, org.id):
-        c = cycles.create_cycle(
-            session, title="Angebote", category=Category.quoting, why="Hebel", owner_id=owner.id, actor_id=owner.id
-        )
-        baseline = {
-            "hours_per_week": Decimal(14),
-            "kpi_name": "Dauer",
-            "kpi_unit": "Tage",
-            "kpi_direction": KpiDirection.lower,
-            "kpi_baseline": Decimal(9),
-            "kpi_target": Decimal(4),
-        }
-        cycles.save_baseline(session, c, baseline, None, owner.id)
-        solution = {"solution_what": "Vorlage", "solution_type": SolutionType.other, "effort_days": Decimal(6)}
-        cycles.save_solution(session, c, solution, owner.id)
-        cycles.start_prototype(session, c, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
-        measured = {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)}
-        cycles.add_measurement(session, c, measured, owner.id)
-        cycles.decide(session, c, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+        sabines_cycle(session, owner)
         trends.recompute(session, full=True)
         session.commit()
 
