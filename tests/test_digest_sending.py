@@ -210,3 +210,21 @@ def test_two_workers_racing_send_one_digest(tmp_path, databases, redis_url, live
         client.delete(queue, f"_kombu.binding.{queue}")
         client.close()
         delete_sign_up(databases, SignedUp(owner.id, org.id, org.slug, owner.email, None))
+
+
+def test_the_digests_one_click_unsubscribe_works_and_cannot_be_forged(app, session, smtp, company):
+    owner, _ = company
+    with app.app_context():
+        assert send_round(session, BERLIN_MONDAY_7) == 1
+    link = smtp.handler.received[0].message["List-Unsubscribe"].strip("<>")
+    path = link.removeprefix("http://engpass.test")
+    client = app.test_client()
+    forged = path[:-3] + ("abc" if not path.endswith("abc") else "xyz")
+    assert client.post(forged, data={"List-Unsubscribe": "One-Click"}).status_code == 403
+    session.expire_all()
+    assert preferences.preferences_of(session, owner).digest_enabled
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    session.expire_all()
+    assert not preferences.preferences_of(session, owner).digest_enabled
+    with app.app_context():
+        assert send_round(session, BERLIN_MONDAY_7 + timedelta(days=7)) == 0
