@@ -1,6 +1,6 @@
 """Sending weekly digests: who is due, one e-mail per user and organization, exactly once.
 
-Each digest has a send-log key (user, ``digest:<org id>``, ISO week of the reader's local day):
+Each digest has a send-log key (user, ``digest.<org id>``, ISO week of the reader's local day):
 claimed and committed before the message leaves, recorded right after, so a redelivered
 task, a second scheduler or the resend sweep never send a key twice (docs/email.md names
 the one window SMTP leaves open). A batch shares one SMTP connection, and the part of a
@@ -43,7 +43,7 @@ from engpass.settings import Settings
 
 log = logging.getLogger(__name__)
 
-KIND_PREFIX = "digest:"
+KIND_PREFIX = "digest."
 # Users per task: small enough to spread over workers and to finish well inside the send log's lease.
 BATCH_SIZE = 100
 # The to-do part of a digest lists the most urgent items; the to-do page has the rest.

@@ -28,15 +28,15 @@ def _welcome(session: Session, entry: SendLog) -> bool:
     return send_welcome(session, int(entry.period), entry.user_id)
 
 
-# A kind, or the part of a kind up to and including its colon ("reminder:" for every reminder rule).
+# A kind, or the part of a kind up to and including its first dot ("digest." for every organization's digest).
 RESENDERS: dict[str, Resender] = {WELCOME: _welcome}
 
 
 def resender_for(kind: str) -> Resender | None:
     if kind in RESENDERS:
         return RESENDERS[kind]
-    prefix, colon, _rest = kind.partition(":")
-    return RESENDERS.get(prefix + colon) if colon else None
+    prefix, dot, _rest = kind.partition(".")
+    return RESENDERS.get(prefix + dot) if dot else None
 
 
 def resend_due(session: Session, *, limit: int = 100) -> int:
