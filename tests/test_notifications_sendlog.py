@@ -282,9 +282,9 @@ def test_resenders_are_found_by_kind_or_by_its_prefix(monkeypatch):
     def reminder(_session: Session, _entry: SendLog) -> bool:
         return True
 
-    monkeypatch.setitem(resend.RESENDERS, "reminder:", reminder)
+    monkeypatch.setitem(resend.RESENDERS, "reminder.", reminder)
     assert resend.resender_for("welcome") is resend.RESENDERS["welcome"]
-    assert resend.resender_for("reminder:stalled") is reminder
+    assert resend.resender_for("reminder.no_owner") is reminder
     assert resend.resender_for("reminderx") is None
     assert resend.resender_for("digest") is None
 
