@@ -2,7 +2,10 @@
 
 import os
 import re
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -35,3 +38,30 @@ def compile_catalogs() -> None:
         with tmp.open("wb") as mo_file:
             write_mo(mo_file, catalog)
         tmp.replace(mo_path)  # atomic: parallel test runs never read half a file
+
+
+def sabines_cycle(session: Any, owner: Any, title: str = "Angebote") -> Any:
+    """Sabine's quoting cycle from docs/business-case.md, through every stage to a decision to scale, dated
+    today (prototype started 20 days ago): in the current organization, through the cycle services."""
+    from engpass.cycles import service as cycles
+    from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType
+
+    cycle = cycles.create_cycle(
+        session, title=title, category=Category.quoting, why="Hebel", owner_id=owner.id, actor_id=owner.id
+    )
+    baseline = {
+        "hours_per_week": Decimal(14),
+        "kpi_name": "Dauer",
+        "kpi_unit": "Tage",
+        "kpi_direction": KpiDirection.lower,
+        "kpi_baseline": Decimal(9),
+        "kpi_target": Decimal(4),
+    }
+    cycles.save_baseline(session, cycle, baseline, None, owner.id)
+    solution = {"solution_what": "Vorlage", "solution_type": SolutionType.other, "effort_days": Decimal(6)}
+    cycles.save_solution(session, cycle, solution, owner.id)
+    cycles.start_prototype(session, cycle, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
+    measured = {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)}
+    cycles.add_measurement(session, cycle, measured, owner.id)
+    cycles.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+    return cycle

@@ -2,17 +2,17 @@
 the savings and the maturity trend, from the snapshots only."""
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
 
 from engpass import tenancy
 from engpass.cycles import service as cycles
-from engpass.cycles.models import Category, Decision, KpiDirection, Measurement, SolutionType, Stage, StageChange
+from engpass.cycles.models import Category, Decision, Measurement, Stage, StageChange
 from engpass.digest.content import MAX_CHANGES, ChangeKind, build, previous_week
 from engpass.trends import service as trends
 from engpass.trends.service import week_start
+from tests.helpers import sabines_cycle
 
 
 @pytest.fixture
@@ -21,38 +21,6 @@ def org_ctx(session, make_user, make_org):
     org = make_org("Digest GmbH", owner=owner)
     with tenancy.tenant_context(session, org.id):
         yield session, owner, org
-
-
-def _full_cycle(session, owner, title="Angebote"):
-    c = cycles.create_cycle(
-        session, title=title, category=Category.quoting, why="Hebel", owner_id=owner.id, actor_id=owner.id
-    )
-    cycles.save_baseline(
-        session,
-        c,
-        {
-            "hours_per_week": Decimal(14),
-            "kpi_name": "Dauer",
-            "kpi_unit": "Tage",
-            "kpi_direction": KpiDirection.lower,
-            "kpi_baseline": Decimal(9),
-            "kpi_target": Decimal(4),
-        },
-        None,
-        owner.id,
-    )
-    cycles.save_solution(
-        session,
-        c,
-        {"solution_what": "Vorlage", "solution_type": SolutionType.other, "effort_days": Decimal(6)},
-        owner.id,
-    )
-    cycles.start_prototype(session, c, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
-    cycles.add_measurement(
-        session, c, {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)}, owner.id
-    )
-    cycles.decide(session, c, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
-    return c
 
 
 def _this_week():
@@ -67,7 +35,7 @@ def test_previous_week_is_monday_to_sunday_before():
 
 def test_the_weeks_changes_in_reading_order_with_one_event_per_measurement(org_ctx):
     session, owner, _ = org_ctx
-    _full_cycle(session, owner)
+    sabines_cycle(session, owner)
     session.commit()
     digest = build(session, *_this_week(), "Europe/Berlin")
     kinds = [c.kind for c in reversed(digest.changes)]
@@ -87,7 +55,7 @@ def test_the_weeks_changes_in_reading_order_with_one_event_per_measurement(org_c
 
 def test_a_step_back_is_reported_as_such(org_ctx):
     session, owner, _ = org_ctx
-    c = _full_cycle(session, owner)
+    c = sabines_cycle(session, owner)
     cycles.change_stage(session, c, Stage.result, owner.id)
     session.commit()
     digest = build(session, *_this_week(), "Europe/Berlin")
@@ -97,7 +65,7 @@ def test_a_step_back_is_reported_as_such(org_ctx):
 
 def test_a_quiet_week_has_no_changes_but_keeps_the_standing(org_ctx):
     session, owner, _ = org_ctx
-    _full_cycle(session, owner)
+    sabines_cycle(session, owner)
     trends.recompute(session, full=True)
     session.commit()
     first, last = _this_week()
@@ -109,7 +77,7 @@ def test_a_quiet_week_has_no_changes_but_keeps_the_standing(org_ctx):
 
 def test_savings_level_and_chart_come_from_the_snapshots(org_ctx):
     session, owner, _ = org_ctx
-    _full_cycle(session, owner)
+    sabines_cycle(session, owner)
     trends.recompute(session, full=True)
     session.commit()
     digest = build(session, *_this_week(), "Europe/Berlin")
@@ -159,7 +127,7 @@ def test_a_busy_week_is_cut_with_a_count_of_the_rest(org_ctx):
 
 def test_another_organizations_changes_never_show(org_ctx, make_user, make_org):
     session, owner, org = org_ctx
-    _full_cycle(session, owner)
+    sabines_cycle(session, owner)
     session.commit()
     other = make_org("Andere GmbH", owner=make_user())
     with tenancy.tenant_context(session, other.id):
@@ -171,7 +139,7 @@ def test_another_organizations_changes_never_show(org_ctx, make_user, make_org):
 def test_the_digest_costs_a_fixed_number_of_queries(org_ctx, count_queries):
     session, owner, _ = org_ctx
     for n in range(3):
-        _full_cycle(session, owner, title=f"Zyklus {n}")
+        sabines_cycle(session, owner, title=f"Zyklus {n}")
     trends.recompute(session, full=True)
     session.commit()
     with count_queries() as counter:

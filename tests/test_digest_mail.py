@@ -1,17 +1,15 @@
 """The digest as an e-mail: both parts, the reader's language, no scripts or SVG, and how it looks."""
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 
 from engpass import tenancy
-from engpass.cycles import service as cycles
-from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType
 from engpass.digest import content
 from engpass.digest.mail import DigestPages, TodoLine, compose_digest
 from engpass.trends import service as trends
 from engpass.trends.service import week_start
+from tests.helpers import sabines_cycle
 
 PAGES = DigestPages(dashboard="http://engpass.test/o/digest-gmbh/", todo="http://engpass.test/o/digest-gmbh/todo")
 TODO = [
@@ -26,24 +24,7 @@ def week(session, make_user, make_org):
     owner = make_user(name="Sabine Müller")
     org = make_org("Digest GmbH", owner=owner)
     with tenancy.tenant_context(session, org.id):
-        c = cycles.create_cycle(
-            session, title="Angebote", category=Category.quoting, why="Hebel", owner_id=owner.id, actor_id=owner.id
-        )
-        baseline = {
-            "hours_per_week": Decimal(14),
-            "kpi_name": "Dauer",
-            "kpi_unit": "Tage",
-            "kpi_direction": KpiDirection.lower,
-            "kpi_baseline": Decimal(9),
-            "kpi_target": Decimal(4),
-        }
-        cycles.save_baseline(session, c, baseline, None, owner.id)
-        solution = {"solution_what": "Vorlage", "solution_type": SolutionType.other, "effort_days": Decimal(6)}
-        cycles.save_solution(session, c, solution, owner.id)
-        cycles.start_prototype(session, c, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
-        measured = {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)}
-        cycles.add_measurement(session, c, measured, owner.id)
-        cycles.decide(session, c, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+        sabines_cycle(session, owner)
         trends.recompute(session, full=True)
         session.commit()
         first = week_start(date.today())

@@ -280,3 +280,34 @@ def test_query_count_across_organizations_is_one_per_organization(
     third = make_org("Groß C", owner=many)
     _fill(session, third, many, METALLBAU)
     assert count(many) == two_large + 1
+
+
+def test_the_list_across_organizations_on_a_database_of_its_own(settings, databases, live_engine):
+    """Committed data and connections of their own, as in production (no test transaction around it): each
+    organization's own session must not wait for the request's, which on SQLite holds the write lock."""
+    from uuid import uuid4
+
+    from sqlalchemy.orm import Session
+
+    from engpass import create_app
+    from engpass.accounts.service import sign_up
+    from engpass.organizations.service import create_organization
+    from tests.helpers import PASSWORD
+    from tests.test_workers import SignedUp, delete_sign_up
+
+    tag = uuid4().hex[:8]
+    with Session(live_engine, expire_on_commit=False) as s:
+        user, first = sign_up(s, name="Zwei", email=f"todo-{tag}@example.com", password=PASSWORD, company=tag)
+        second = create_organization(s, f"Zweite {tag}", user)
+        s.commit()
+    app = create_app(settings)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    try:
+        client = app.test_client()
+        assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+        page = client.get("/todo")
+        assert page.status_code == 200
+        assert first.name in _text(page) and second.name in _text(page)
+    finally:
+        delete_sign_up(databases, SignedUp(user.id, second.id, second.slug, user.email, None))
+        delete_sign_up(databases, SignedUp(user.id, first.id, first.slug, user.email, None))

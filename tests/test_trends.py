@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 
 from engpass import task_names, tenancy
 from engpass.cycles import service as cycles
-from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage
+from engpass.cycles.models import Category, Stage
 from engpass.db import utcnow
 from engpass.demo.cycles import CHAINS, build_chain
 from engpass.demo.data import load_demo
@@ -16,6 +16,7 @@ from engpass.organizations.models import Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.trends import service as trends
 from engpass.trends.models import TrendSnapshot, TrendState
+from tests.helpers import sabines_cycle
 
 
 @pytest.fixture
@@ -26,45 +27,13 @@ def org_ctx(session, make_user, make_org):
         yield session, owner, org
 
 
-def _sabine(session, owner):
-    c = cycles.create_cycle(
-        session, title="Angebote", category=Category.quoting, why="Hebel", owner_id=owner.id, actor_id=owner.id
-    )
-    cycles.save_baseline(
-        session,
-        c,
-        {
-            "hours_per_week": Decimal(14),
-            "kpi_name": "Dauer",
-            "kpi_unit": "Tage",
-            "kpi_direction": KpiDirection.lower,
-            "kpi_baseline": Decimal(9),
-            "kpi_target": Decimal(4),
-        },
-        None,
-        owner.id,
-    )
-    cycles.save_solution(
-        session,
-        c,
-        {"solution_what": "Vorlage", "solution_type": SolutionType.other, "effort_days": Decimal(6)},
-        owner.id,
-    )
-    cycles.start_prototype(session, c, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
-    cycles.add_measurement(
-        session, c, {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)}, owner.id
-    )
-    cycles.decide(session, c, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
-    return c
-
-
 def _messages(session):
     return session.scalars(select(OutboxMessage).where(OutboxMessage.task_name == task_names.RECOMPUTE_TRENDS)).all()
 
 
 def test_a_burst_of_edits_in_one_transaction_asks_the_workers_once(org_ctx):
     session, owner, org = org_ctx
-    _sabine(session, owner)
+    sabines_cycle(session, owner)
     session.commit()
     (message,) = _messages(session)
     assert message.kwargs == {"org_id": org.id}
@@ -86,7 +55,7 @@ def test_each_transaction_asks_again(org_ctx):
 
 def test_recompute_writes_the_current_week_with_sabines_numbers(org_ctx):
     session, owner, org = org_ctx
-    _sabine(session, owner)
+    sabines_cycle(session, owner)
     weeks = trends.recompute(session)
     session.commit()
     assert weeks >= 1
@@ -103,7 +72,7 @@ def test_recompute_writes_the_current_week_with_sabines_numbers(org_ctx):
 
 def test_recompute_is_idempotent(org_ctx):
     session, owner, _ = org_ctx
-    _sabine(session, owner)
+    sabines_cycle(session, owner)
     trends.recompute(session)
     first = [(s.week_start, s.level, s.euros_per_year, s.scores) for s in trends.latest_snapshots(session, 500)]
     trends.recompute(session)
@@ -129,7 +98,7 @@ def test_snapshots_of_another_organization_are_invisible(session, make_org, make
     owner = make_user()
     a, b = make_org("A", owner=owner), make_org("B", owner=owner)
     with tenancy.tenant_context(session, a.id):
-        _sabine(session, owner)
+        sabines_cycle(session, owner)
         trends.recompute(session)
         session.commit()
     with tenancy.tenant_context(session, b.id):

@@ -80,11 +80,19 @@ class Worker:
 
 @contextmanager
 def running_worker(
-    tmp_path: Path, databases: dict[str, str], *, redis_url: str = "", queue: str = "celery", pool: str = "solo"
+    tmp_path: Path,
+    databases: dict[str, str],
+    *,
+    redis_url: str = "",
+    queue: str = "celery",
+    pool: str = "solo",
+    smtp_url: str = "",
+    name: str = "worker",
 ) -> Iterator[Worker]:
-    """``celery --app workers worker`` as a child process, configured only through ``ENGPASS_*``."""
-    instance = tmp_path / "worker-instance"
-    log = tmp_path / "worker.log"
+    """``celery --app workers worker`` as a child process, configured only through ``ENGPASS_*``; ``name``
+    keeps the folders of several workers of one test apart."""
+    instance = tmp_path / f"{name}-instance"
+    log = tmp_path / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENGPASS_")}
     env.update(
         ENGPASS_DATABASE_URL=databases["app"],
@@ -92,7 +100,7 @@ def running_worker(
         ENGPASS_REDIS_URL=redis_url,
         ENGPASS_INSTANCE_DIR=str(instance),
         ENGPASS_SECRET_KEY="x",
-        ENGPASS_SMTP_URL="",
+        ENGPASS_SMTP_URL=smtp_url,
         ENGPASS_BASE_URL="http://engpass.test",
     )
     command = [
@@ -109,7 +117,7 @@ def running_worker(
         "--queues",
         queue,
         "--hostname",
-        f"{queue}@%h",
+        f"{name}.{queue}@%h",
         # Workers of parallel test runs on the same Redis must not talk to each other.
         "--without-mingle",
         "--without-gossip",

@@ -16,6 +16,7 @@ from engpass.settings import Settings
 
 TASK_MODULES = [
     "workers.tasks.accounts",
+    "workers.tasks.digest",
     "workers.tasks.notifications",
     "workers.tasks.outbox",
     "workers.tasks.reminders",
@@ -97,6 +98,12 @@ def make_celery(flask_app: Flask) -> Celery:
                 "options": {"expires": 3600},
             },
             # Nightly, so a new week gets its snapshot even where nothing changed.
+            # Every hour: a digest is due in the hour its reader chose, in the reader's time zone.
+            "digest-hourly": {
+                "task": task_names.SEND_DUE_DIGESTS,
+                "schedule": crontab(minute=1),
+                "options": {"expires": 3000},
+            },
             "trends-nightly": {
                 "task": task_names.RECOMPUTE_ALL_TRENDS,
                 "schedule": crontab(hour=2, minute=15),

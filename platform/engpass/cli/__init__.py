@@ -7,6 +7,7 @@ from flask.cli import FlaskGroup
 from engpass.app import create_app
 from engpass.cli.db import db_group
 from engpass.cli.demo import demo_command
+from engpass.cli.digest import digest_group
 from engpass.cli.orgs import orgs_group, users_group
 from engpass.cli.outbox import outbox_group
 from engpass.cli.reminders import reminders_group
@@ -14,7 +15,7 @@ from engpass.cli.reminders import reminders_group
 
 def _build() -> FlaskGroup:
     group = FlaskGroup(create_app=lambda: create_app(), help="Engpass platform commands.")
-    for command in (db_group, demo_command, orgs_group, users_group, outbox_group, reminders_group):
+    for command in (db_group, demo_command, digest_group, orgs_group, users_group, outbox_group, reminders_group):
         group.add_command(command)
     return group
 

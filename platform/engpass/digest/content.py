@@ -47,6 +47,28 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """The figures of one weekly snapshot the digest shows; plain values, so a digest built once in its
+    organization's tenant context can be rendered for every member outside it."""
+
+    week_start: date
+    level: int
+    hours_saved_per_week: Decimal
+    euros_per_year: Decimal
+    cycles_per_stage: dict[str, int]
+
+    @classmethod
+    def of(cls, snapshot: TrendSnapshot) -> Standing:
+        return cls(
+            snapshot.week_start,
+            snapshot.level,
+            snapshot.hours_saved_per_week,
+            snapshot.euros_per_year,
+            dict(snapshot.cycles_per_stage),
+        )
+
+
+@dataclass(frozen=True)
 class WeekPoint:
     week_start: date
     level: int
@@ -61,7 +83,7 @@ class OrgDigest:
     week_end: date
     changes: list[Change] = field(default_factory=list)
     more_changes: int = 0
-    latest: TrendSnapshot | None = None
+    latest: Standing | None = None
     level_before: int | None = None
     euros_before: Decimal | None = None
     series: list[WeekPoint] = field(default_factory=list)
@@ -161,7 +183,7 @@ def build(session: Session, first: date, last: date, timezone: str) -> OrgDigest
     # Snapshots up to the week that ended: a digest sent late still describes that week.
     snapshots = [s for s in latest_snapshots(session, CHART_WEEKS + 8) if s.week_start <= first]
     if snapshots:
-        digest.latest = snapshots[-1]
+        digest.latest = Standing.of(snapshots[-1])
         digest.series = [WeekPoint(s.week_start, s.level, s.euros_per_year) for s in snapshots[-CHART_WEEKS:]]
         earlier = [s for s in snapshots if s.week_start <= first - timedelta(weeks=4)]
         digest.level_before = earlier[-1].level if earlier else snapshots[0].level

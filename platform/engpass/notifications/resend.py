@@ -30,7 +30,8 @@ def _welcome(session: Session, entry: SendLog) -> bool:
     return send_welcome(session, int(entry.period), entry.user_id)
 
 
-# A kind, or the part of a kind up to and including its first dot ("reminder." for every reminder rule).
+# A kind, or the part of a kind up to and including its first dot ("reminder." for every reminder rule,
+# "digest." for every organization's digest, which digest.sending registers).
 RESENDERS: dict[str, Resender] = {WELCOME: _welcome, REMINDER: resend_reminder}
 
 

@@ -92,6 +92,9 @@ def todo_everywhere() -> Any:
         return redirect(url_for("organizations_public.no_organization"))
     # The page shell lists the same memberships in its switcher.
     g.my_memberships = memberships
+    # End the request's own transaction first: on SQLite every transaction takes the write lock
+    # (BEGIN IMMEDIATE), so a second session would wait for this one until the busy timeout.
+    db.session.commit()
     lists = []
     for membership in memberships:
         # A session per organization: nothing loaded under one can be answered from the identity map under

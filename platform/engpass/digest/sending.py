@@ -1,0 +1,235 @@
+"""Sending weekly digests: who is due, one e-mail per user and organization, exactly once.
+
+Each digest has a send-log key (user, ``digest.<org id>``, ISO week of the reader's local day):
+claimed and committed before the message leaves, recorded right after, so a redelivered
+task, a second scheduler or the resend sweep never send a key twice (docs/email.md names
+the one window SMTP leaves open). A batch shares one SMTP connection, and the part of a
+digest that is the same for every member of an organization is built once per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import partial
+
+import redis
+from flask import current_app
+from flask_babel.speaklater import LazyString
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engpass import tenancy
+from engpass.accounts.models import User
+from engpass.digest import content
+from engpass.digest.mail import DigestPages, TodoLine, compose_digest
+from engpass.mail import Mailer
+from engpass.notifications import sendlog
+from engpass.notifications.links import external_url
+from engpass.notifications.models import SendLog
+from engpass.notifications.preferences import (
+    Preferences,
+    digest_period,
+    due_for_digest,
+    preferences_of,
+    users_due_for_digest,
+)
+from engpass.notifications.resend import RESENDERS
+from engpass.organizations.models import Membership, Organization, Role
+from engpass.reminders.rules import Reminder, addressed_to, open_reminders, today_in
+from engpass.reminders.texts import describe
+from engpass.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KIND_PREFIX = "digest."
+# Users per task: small enough to spread over workers and to finish well inside the send log's lease.
+BATCH_SIZE = 100
+# The to-do part of a digest lists the most urgent items; the to-do page has the rest.
+TODO_LINES = 8
+
+
+def kind_for(org_id: int) -> str:
+    return f"{KIND_PREFIX}{org_id}"
+
+
+def week_of_period(period: str) -> tuple[date, date]:
+    """The week a digest of ``period`` (the ISO week it is sent in, ``2026-W49``) describes: the one before."""
+    year, _, week = period.partition("-W")
+    return content.previous_week(date.fromisocalendar(int(year), int(week), 1))
+
+
+@dataclass
+class _Batch:
+    """What one batch computes once and reuses: each organization's digest per week and time zone."""
+
+    session: Session
+    settings: Settings
+    mailer: Mailer
+    digests: dict[tuple[int, date, str], tuple[content.OrgDigest, list[Reminder], date]]
+
+    def org_part(
+        self, org: Organization, first: date, last: date, timezone: str
+    ) -> tuple[content.OrgDigest, list[Reminder], date]:
+        key = (org.id, first, timezone)
+        if key not in self.digests:
+            with tenancy.tenant_context(self.session, org.id):
+                digest = content.build(self.session, first, last, timezone)
+                today = today_in(org.timezone)
+                self.digests[key] = (digest, open_reminders(self.session, today), today)
+        return self.digests[key]
+
+
+def _todo(settings: Settings, org: Organization, reminders: list[Reminder], user_id: int, role: Role) -> list[TodoLine]:
+    mine = [r for r in reminders if addressed_to(r, user_id, role)]
+    return [
+        TodoLine(
+            cycle_title=r.cycle_title,
+            # Worded when the e-mail is rendered, in the reader's language.
+            what=LazyString(partial(describe, r)),
+            since=r.since,
+            url=external_url(settings, r.endpoint, org_slug=org.slug, cycle_id=r.cycle_id, _anchor=r.anchor),
+        )
+        for r in mine[:TODO_LINES]
+    ]
+
+
+def _send_one(
+    batch: _Batch, user: User, org: Organization, role: Role, prefs: Preferences, period: str, *, again: bool = False
+) -> bool:
+    """Claim, commit, send, record, commit; True when this call sent the digest. ``again``: a retry of a
+    digest that was meant to go out, which goes out even if the week has since become empty."""
+    session, settings = batch.session, batch.settings
+    first, last = week_of_period(period)
+    digest, reminders, _today = batch.org_part(org, first, last, prefs.timezone)
+    todo = _todo(settings, org, reminders, user.id, role)
+    # An organization that has not begun has nothing to report; its members are not written to.
+    if digest.is_empty and not todo and not again:
+        return False
+    entry = sendlog.claim(session, user.id, kind_for(org.id), period)
+    if entry is None:
+        return False
+    # Committed before anything leaves: every other attempt at this key now finds the claim.
+    session.commit()
+    pages = DigestPages(
+        dashboard=external_url(settings, "organizations.home", org_slug=org.slug),
+        todo=external_url(settings, "reminders.todo", org_slug=org.slug),
+    )
+    message = compose_digest(user, org, digest, todo, pages, settings)
+    result = batch.mailer.send(message)
+    sendlog.record(session, entry, result)
+    session.commit()
+    if not result.ok:
+        log.warning("digest %s for user %s: %s", entry.period, user.id, result.error)
+    return result.ok
+
+
+def _memberships(session: Session, user_ids: list[int]) -> dict[int, list[tuple[Organization, Role]]]:
+    rows = session.execute(
+        select(Membership.user_id, Organization, Membership.role)
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(Membership.user_id.in_(user_ids))
+        .order_by(Organization.name)
+    ).all()
+    orgs: dict[int, list[tuple[Organization, Role]]] = {}
+    for user_id, org, role in rows:
+        orgs.setdefault(user_id, []).append((org, role))
+    return orgs
+
+
+def send_batch(
+    session: Session,
+    user_ids: list[int],
+    now_utc: datetime,
+    settings: Settings | None = None,
+    *,
+    everyone: bool = False,
+) -> int:
+    """Send the digests of these users that are due at ``now_utc`` (the scheduler's moment, so a batch
+    that waited in the queue still sends the week it was meant for); with ``everyone``, of every user
+    who has the digest switched on, whatever their weekday and hour.
+
+    Returns how many e-mails this call sent. Needs an application context.
+    """
+    settings = settings or current_app.extensions["engpass.settings"]
+    users = list(session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)))
+    memberships = _memberships(session, [u.id for u in users])
+    sent = 0
+    with Mailer(settings) as mailer:
+        batch = _Batch(session, settings, mailer, {})
+        for user in users:
+            prefs = preferences_of(session, user)
+            if not prefs.digest_enabled or not (everyone or due_for_digest(prefs, now_utc)):
+                continue
+            period = digest_period(prefs, now_utc)
+            for org, role in memberships.get(user.id, []):
+                sent += _send_one(batch, user, org, role, prefs, period)
+    return sent
+
+
+def due_user_ids(session: Session, now_utc: datetime) -> list[int]:
+    return [user.id for user, _prefs in users_due_for_digest(session, now_utc)]
+
+
+def batches(user_ids: list[int], size: int = BATCH_SIZE) -> list[list[int]]:
+    return [user_ids[start : start + size] for start in range(0, len(user_ids), size)]
+
+
+def _give_up(session: Session, entry: SendLog, reason: str) -> bool:
+    claimed = sendlog.claim(session, entry.user_id, entry.kind, entry.period)
+    if claimed is not None:
+        sendlog.mark_failed(session, claimed, reason, permanent=True)
+    session.commit()
+    return False
+
+
+def _resend(session: Session, entry: SendLog) -> bool:
+    """A digest a temporary failure left unsent: the same week again, if the user still wants it."""
+    user = session.get(User, entry.user_id)
+    org_id = int(entry.kind.removeprefix(KIND_PREFIX))
+    org = session.get(Organization, org_id)
+    role = session.scalar(
+        select(Membership.role).where(Membership.user_id == entry.user_id, Membership.organization_id == org_id)
+    )
+    if user is None or org is None or role is None:
+        return _give_up(session, entry, "the recipient is no longer a member")
+    prefs = preferences_of(session, user)
+    if not prefs.digest_enabled:
+        return _give_up(session, entry, "the digest was switched off")
+    settings: Settings = current_app.extensions["engpass.settings"]
+    with Mailer(settings) as mailer:
+        return _send_one(_Batch(session, settings, mailer, {}), user, org, role, prefs, entry.period, again=True)
+
+
+RESENDERS[KIND_PREFIX] = _resend
+
+
+def this_hour() -> datetime:
+    """The start of the current hour: every batch of one scheduler round decides with the same moment."""
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def first_round_of_the_hour(settings: Settings, moment: datetime) -> bool:
+    """Whether this scheduler round is the first for ``moment``'s hour.
+
+    A second beat started by mistake then fans out nothing; the send log would keep each
+    digest to one e-mail anyway, this only spares the work. Without Redis (the embedded
+    default runs one beat) every round is the first.
+    """
+    if not settings.redis_url:
+        return True
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        return bool(client.set(f"engpass:digest:round:{moment:%Y-%m-%dT%H}", "1", nx=True, ex=2 * 3600))
+    except redis.RedisError:
+        log.warning("digest round lock unavailable; relying on the send log", exc_info=True)
+        return True
+    finally:
+        client.close()
+
+
+def send_round(session: Session, moment: datetime, settings: Settings | None = None, *, everyone: bool = False) -> int:
+    """One round in this process, batch after batch: what ``engpass digest send-due`` does."""
+    user_ids = list(session.scalars(select(User.id).order_by(User.id))) if everyone else due_user_ids(session, moment)
+    return sum(send_batch(session, ids, moment, settings, everyone=everyone) for ids in batches(user_ids))
