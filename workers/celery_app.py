@@ -97,13 +97,13 @@ def make_celery(flask_app: Flask) -> Celery:
                 # Runs piled up during a worker outage would each do the hour they run in, as the next one will.
                 "options": {"expires": 3600},
             },
-            # Nightly, so a new week gets its snapshot even where nothing changed.
             # Every hour: a digest is due in the hour its reader chose, in the reader's time zone.
             "digest-hourly": {
                 "task": task_names.SEND_DUE_DIGESTS,
                 "schedule": crontab(minute=1),
                 "options": {"expires": 3000},
             },
+            # Nightly, so a new week gets its snapshot even where nothing changed.
             "trends-nightly": {
                 "task": task_names.RECOMPUTE_ALL_TRENDS,
                 "schedule": crontab(hour=2, minute=15),
