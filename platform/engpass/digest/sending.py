@@ -35,7 +35,6 @@ from engpass.notifications.preferences import (
     preferences_of,
     users_due_for_digest,
 )
-from engpass.notifications.resend import RESENDERS
 from engpass.organizations.models import Membership, Organization, Role
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders, today_in
 from engpass.reminders.texts import describe
@@ -184,7 +183,7 @@ def _give_up(session: Session, entry: SendLog, reason: str) -> bool:
     return False
 
 
-def _resend(session: Session, entry: SendLog) -> bool:
+def resend(session: Session, entry: SendLog) -> bool:
     """A digest a temporary failure left unsent: the same week again, if the user still wants it."""
     user = session.get(User, entry.user_id)
     org_id = int(entry.kind.removeprefix(KIND_PREFIX))
@@ -200,9 +199,6 @@ def _resend(session: Session, entry: SendLog) -> bool:
     settings: Settings = current_app.extensions["engpass.settings"]
     with Mailer(settings) as mailer:
         return _send_one(_Batch(session, settings, mailer, {}), user, org, role, prefs, entry.period, again=True)
-
-
-RESENDERS[KIND_PREFIX] = _resend
 
 
 def this_hour() -> datetime:

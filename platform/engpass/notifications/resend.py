@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from engpass.accounts.welcome import KIND as WELCOME
 from engpass.accounts.welcome import send_welcome
+from engpass.digest.sending import KIND_PREFIX as DIGEST
+from engpass.digest.sending import resend as resend_digest
 from engpass.notifications import sendlog
 from engpass.notifications.models import SendLog
 from engpass.reminders.mailing import resend as resend_reminder
@@ -31,8 +33,8 @@ def _welcome(session: Session, entry: SendLog) -> bool:
 
 
 # A kind, or the part of a kind up to and including its first dot ("reminder." for every reminder rule,
-# "digest." for every organization's digest, which digest.sending registers).
-RESENDERS: dict[str, Resender] = {WELCOME: _welcome, REMINDER: resend_reminder}
+# "digest." for every organization's digest).
+RESENDERS: dict[str, Resender] = {WELCOME: _welcome, REMINDER: resend_reminder, DIGEST: resend_digest}
 
 
 def resender_for(kind: str) -> Resender | None:
