@@ -122,7 +122,9 @@ class Mailer:
     def __init__(self, settings: Settings, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30) -> None:
         self.server = SmtpServer.from_url(settings.smtp_url) if settings.smtp_url else None
         self.outbox = Path(settings.outbox_dir)
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        # Made when a TLS connection needs it: loading the system's certificates takes about 40 ms, which a
+        # batch to a plain relay (or to the outbox folder) would pay for nothing.
+        self._ssl_context = ssl_context
         self.timeout = timeout
         self._smtp: smtplib.SMTP | None = None
         self._down = ""
@@ -178,14 +180,12 @@ class Mailer:
         server = self.server
         assert server is not None
         if server.tls == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                server.host, server.port, timeout=self.timeout, context=self.ssl_context
-            )
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=self._tls())
         else:
             smtp = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
         try:
             if server.tls == "starttls":
-                smtp.starttls(context=self.ssl_context)
+                smtp.starttls(context=self._tls())
             if server.username:
                 smtp.login(server.username, server.password)
         except BaseException:
@@ -193,6 +193,11 @@ class Mailer:
             raise
         self._smtp = smtp
         return smtp
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     def _drop(self) -> None:
         if self._smtp is not None:

@@ -31,6 +31,7 @@ from engpass.notifications.models import SendLog
 from engpass.notifications.preferences import (
     Preferences,
     digest_period,
+    digest_readers,
     due_for_digest,
     preferences_of,
     users_due_for_digest,
@@ -153,14 +154,13 @@ def send_batch(
     Returns how many e-mails this call sent. Needs an application context.
     """
     settings = settings or current_app.extensions["engpass.settings"]
-    users = list(session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)))
-    memberships = _memberships(session, [u.id for u in users])
+    readers = digest_readers(session, user_ids)
+    memberships = _memberships(session, [user.id for user, _prefs in readers])
     sent = 0
     with Mailer(settings) as mailer:
         batch = _Batch(session, settings, mailer, {})
-        for user in users:
-            prefs = preferences_of(session, user)
-            if not prefs.digest_enabled or not (everyone or due_for_digest(prefs, now_utc)):
+        for user, prefs in readers:
+            if not (everyone or due_for_digest(prefs, now_utc)):
                 continue
             period = digest_period(prefs, now_utc)
             for org, role in memberships.get(user.id, []):
