@@ -10,6 +10,7 @@ what each figure means.
 Knobs (environment): BENCH_ORGS (1000), BENCH_CYCLES (20), BENCH_MEASUREMENTS (30),
 BENCH_DURATION seconds per wrk run (10), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
 BENCH_WORKERS gunicorn workers (2), BENCH_CONCURRENCY Celery processes (2),
+BENCH_DIGESTS weekly digests sent to a local SMTP sink by one worker process (10000),
 BENCH_REDIS_URL (else redis://127.0.0.1:6379/14 if it answers), BENCH_KEEP=1 keeps the
 database and the work folder for a look afterwards.
 """
@@ -40,6 +41,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# The code of this checkout, first on every process's path: the virtualenv's editable install may point at
+# another checkout (a git worktree), and the benchmark measures the code it lives in.
+IMPORT_ROOTS = [str(REPO / "platform"), str(REPO)]
 BIN = Path(sys.executable).parent
 DB_NAME = "engpass_bench"
 APP_ROLE = "engpass_bench_app"
@@ -50,6 +54,9 @@ DASHBOARD_ORGS = 8
 RECOMPUTE_ONE_RUNS = 50
 UNCACHED_DASHBOARD_RUNS = 200
 RECOMPUTE_ALL_TIMEOUT = 1800
+DIGEST_TIMEOUT = 1800
+# With no new message at the sink for this long, the digests are not coming (see the send log).
+DIGEST_STALL_TIMEOUT = 120
 STATEMENT_PLUMBING = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK TO|BEGIN|SELECT set_config)", re.IGNORECASE)
 
 
@@ -71,6 +78,7 @@ class Bench:
     threads: int = field(default_factory=lambda: env_int("BENCH_THREADS", 2))
     web_workers: int = field(default_factory=lambda: env_int("BENCH_WORKERS", 2))
     concurrency: int = field(default_factory=lambda: env_int("BENCH_CONCURRENCY", 2))
+    digests: int = field(default_factory=lambda: env_int("BENCH_DIGESTS", 10000))
     keep: bool = field(default_factory=lambda: os.environ.get("BENCH_KEEP") == "1")
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="engpass-bench-")))
     env: dict[str, str] = field(default_factory=dict)
@@ -120,6 +128,7 @@ def prepare_environment(bench: Bench) -> None:
     keep = {k: v for k, v in os.environ.items() if not k.startswith("ENGPASS_") and not k.startswith("GUNICORN_")}
     bench.env = {
         **keep,
+        "PYTHONPATH": os.pathsep.join([*IMPORT_ROOTS, *filter(None, [os.environ.get("PYTHONPATH")])]),
         "ENGPASS_INSTANCE_DIR": str(instance),
         "ENGPASS_SECRET_KEY": secrets.token_urlsafe(32),
         "ENGPASS_RATE_LIMITS_ENABLED": "false",
@@ -178,21 +187,33 @@ def run_engpass(bench: Bench, args: list[str], database_url: str | None = None) 
         log(f"  {line.strip()}")
 
 
+def members_per_org(bench: Bench) -> int:
+    """People besides the owner in each organization, so that there are enough readers for the digests."""
+    return max(0, -(-bench.digests // bench.orgs) - 1)
+
+
 def load_data(bench: Bench) -> None:
-    log(f"loading {bench.orgs} organizations × {bench.cycles} cycles × {bench.measurements} measurements")
+    members = members_per_org(bench)
+    log(
+        f"loading {bench.orgs} organizations × {bench.cycles} cycles × {bench.measurements} measurements,"
+        f" {1 + members} people each"
+    )
     started = time.perf_counter()
     scale = ["--scale", str(bench.orgs), "--cycles", str(bench.cycles), "--measurements", str(bench.measurements)]
-    run_engpass(bench, ["demo", *scale])
+    run_engpass(bench, ["demo", *scale, "--members", str(members)])
     bench.figures["load_s"] = round(time.perf_counter() - started, 1)
 
 
 # --- processes -------------------------------------------------------------------------------------------
 
 
-def start(bench: Bench, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+def start(
+    bench: Bench, name: str, command: list[str], extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     logfile = open(bench.workdir / f"{name}.log", "wb")  # noqa: SIM115 (lives as long as the process)
+    env = {**app_env(bench), **(extra_env or {})}
     process = subprocess.Popen(
-        command, env=app_env(bench), cwd=REPO, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
+        command, env=env, cwd=REPO, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True
     )
     bench.processes.append(process)
     return process
@@ -304,19 +325,22 @@ def load_average() -> float:
 
 
 class RssSampler(threading.Thread):
-    """Peak RSS of a process tree, summed over its processes and of the largest single one."""
+    """Peak RSS of a process tree, summed over its processes and of the largest single one; ``latest`` is the
+    sum at the latest sample."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_total = 0.0
         self.peak_single = 0.0
+        self.latest = 0.0
         self._halt = threading.Event()
 
     def run(self) -> None:
         while not self._halt.is_set():
             sizes = [rss_mb(pid) for pid in process_tree(self.pid)]
-            self.peak_total = max(self.peak_total, sum(sizes))
+            self.latest = sum(sizes)
+            self.peak_total = max(self.peak_total, self.latest)
             self.peak_single = max([self.peak_single, *sizes])
             self._halt.wait(0.1)
 
@@ -328,7 +352,7 @@ class RssSampler(threading.Thread):
 # --- trends: all organizations by the workers, one organization in-process ---------------------------------
 
 
-def worker_command(bench: Bench) -> list[str]:
+def worker_command(concurrency: int) -> list[str]:
     from workers.celery_app import TASK_MODULES
 
     command = [
@@ -341,7 +365,7 @@ def worker_command(bench: Bench) -> list[str]:
         "--pool",
         "prefork",
         "--concurrency",
-        str(bench.concurrency),
+        str(concurrency),
         "--hostname",
         f"bench-{os.getpid()}@%h",
         "--without-gossip",
@@ -420,7 +444,7 @@ def recompute_all(bench: Bench) -> None:
     from engpass.settings import Settings
 
     purge_broker(bench)
-    worker = start(bench, "worker", worker_command(bench))
+    worker = start(bench, "worker", worker_command(bench.concurrency))
     wait_for_log(bench, "worker", r"ready\.", worker, timeout=90)
     settings = Settings.from_env({"redis_url": bench.broker_url, "instance_dir": bench.env["ENGPASS_INSTANCE_DIR"]})
     client = Celery("engpass-bench", broker=settings.broker_url, set_as_current=False)
@@ -728,6 +752,154 @@ def load_test(bench: Bench, wrk: str) -> None:
     stop(gunicorn)
 
 
+# --- digests: one worker process sends them to a local SMTP sink ------------------------------------------
+
+
+def digest_moment() -> datetime:
+    """This week's default digest slot (Monday 07:00 in Berlin, where every benchmark user lives), in UTC:
+    every user is due then, and the digest describes last week, which lies wholly in the past."""
+    from datetime import time as clock
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from engpass.notifications.preferences import DEFAULTS, Preferences, due_for_digest
+    from engpass.trends.service import week_start
+
+    day = week_start(datetime.now(ZoneInfo(DEFAULTS.timezone)).date()) + timedelta(days=DEFAULTS.digest_weekday)
+    moment = datetime.combine(day, clock(DEFAULTS.digest_hour), tzinfo=ZoneInfo(DEFAULTS.timezone)).astimezone(UTC)
+    assert due_for_digest(Preferences(), moment)
+    return moment
+
+
+def digest_readers(engine: Any, count: int) -> list[int]:
+    """The first users by id whose memberships add up to ``count`` digests (one each in the scale demo)."""
+    from sqlalchemy import func, select
+
+    from engpass.organizations.models import Membership
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Membership.user_id, func.count()).group_by(Membership.user_id).order_by(Membership.user_id)
+        ).all()
+    readers, digests = [], 0
+    for user_id, memberships in rows:
+        if digests >= count:
+            break
+        readers.append(user_id)
+        digests += memberships
+    if digests != count:
+        raise SystemExit(f"the data has {digests} digests for {len(readers)} users, not {count}")
+    return readers
+
+
+def digest_log_counts(engine: Any) -> dict[str, int]:
+    """Send-log rows of the digests by status."""
+    from sqlalchemy import func, select
+
+    from engpass.digest.sending import KIND_PREFIX
+    from engpass.notifications.models import SendLog
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(SendLog.status, func.count()).where(SendLog.kind.startswith(KIND_PREFIX)).group_by(SendLog.status)
+        ).all()
+    return {getattr(status, "value", status): count for status, count in rows}
+
+
+def sink_status(path: Path) -> tuple[int, float, float]:
+    """Messages the sink accepted, and the monotonic time of the first and the latest."""
+    with suppress(FileNotFoundError):
+        count, first, last = path.read_text().split()
+        return int(count), float(first), float(last)
+    return 0, 0.0, 0.0
+
+
+def send_digests(bench: Bench) -> None:
+    """``BENCH_DIGESTS`` weekly digests, rendered and sent over SMTP by one worker process, batch after batch
+    as the hourly round hands them out; timed until the sink has the last one."""
+    from celery import Celery
+
+    from engpass import task_names
+    from engpass.digest.sending import batches
+    from engpass.settings import Settings
+
+    purge_broker(bench)
+    port = free_port()
+    status = bench.workdir / "smtp-sink.status"
+    sink = start(bench, "smtp-sink", [sys.executable, str(REPO / "bench" / "smtp_sink.py"), str(port), str(status)])
+    wait_for_log(bench, "smtp-sink", r"listening", sink, timeout=30)
+    worker = start(
+        bench, "digest-worker", worker_command(1), extra_env={"ENGPASS_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+    )
+    wait_for_log(bench, "digest-worker", r"ready\.", worker, timeout=90)
+    settings = Settings.from_env({"redis_url": bench.broker_url, "instance_dir": bench.env["ENGPASS_INSTANCE_DIR"]})
+    client = Celery("engpass-bench", broker=settings.broker_url, set_as_current=False)
+    moment = digest_moment()
+    count = bench.digests
+    at_share: dict[int, float] = {}
+    with monitor_engine(bench) as engine:
+        readers = digest_readers(engine, count)
+        sampler = RssSampler(worker.pid)
+        sampler.start()
+        bench.figures["digest_loadavg_before"] = load_average()
+        worker_cpu = CpuMeter(lambda: process_tree(worker.pid))
+        sink_cpu = CpuMeter(lambda: [sink.pid])
+        database_cpu = CpuMeter(lambda: database_backends(DB_NAME)) if bench.admin_url else None
+        started = time.monotonic()
+        for user_ids in batches(readers):
+            client.send_task(task_names.SEND_DIGEST_BATCH, kwargs={"user_ids": user_ids, "now": moment.isoformat()})
+        last_report = last_count = 0
+        last_change = started
+        while True:
+            sent, first, last = sink_status(status)
+            now = time.monotonic()
+            # The memory at a tenth and at nine tenths of the way: flat if it does not grow with the count.
+            for percent in (10, 90):
+                if percent not in at_share and sent * 100 >= count * percent:
+                    at_share[percent] = sampler.latest
+            if sent >= count:
+                break
+            if sent != last_count:
+                last_count, last_change = sent, now
+            if worker.poll() is not None:
+                raise SystemExit("the digest worker exited; see its log")
+            if now - started > DIGEST_TIMEOUT or now - last_change > DIGEST_STALL_TIMEOUT:
+                logged = digest_log_counts(engine)
+                raise SystemExit(f"digests: {sent}/{count} after {now - started:.0f} s; send log {logged}")
+            if now - last_report >= 10:
+                log(f"  digests: {sent}/{count} after {now - started:.0f} s")
+                last_report = now
+            time.sleep(0.1)
+        elapsed = last - started
+        worker_seconds, machine_seconds = worker_cpu.stop()
+        sink_seconds = sink_cpu.stop()[0]
+        database_seconds = database_cpu.stop()[0] if database_cpu is not None else None
+        sampler.stop()
+        # The sink counts what it accepted; the send log must say the same once the last result is recorded.
+        deadline = time.monotonic() + 60
+        while (logged := digest_log_counts(engine)).get("sent", 0) < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+    client.close()
+    if sent != count or logged != {"sent": count}:
+        raise SystemExit(f"digests: the sink accepted {sent} of {count}, the send log has {logged}")
+    bench.figures["digest_emails_per_s"] = round(count / elapsed, 1)
+    bench.figures["digest_worker_peak_rss_mb"] = round(sampler.peak_total)
+    bench.figures["digest_worker_rss_mb_at_10pct"] = round(at_share[10])
+    bench.figures["digest_worker_rss_mb_at_90pct"] = round(at_share[90])
+    bench.figures["digest_worker_process_peak_rss_mb"] = round(sampler.peak_single)
+    bench.figures["digest_count"] = count
+    bench.figures["digest_s"] = round(elapsed, 1)
+    bench.figures["digest_first_email_s"] = round(first - started, 2)
+    bench.figures["digest_worker_cpu_ms_per_email"] = round(1000 * worker_seconds / count, 2)
+    if database_seconds is not None:
+        bench.figures["digest_db_cpu_ms_per_email"] = round(1000 * database_seconds / count, 2)
+    bench.figures["digest_sink_cpu_ms_per_email"] = round(1000 * sink_seconds / count, 2)
+    bench.figures["digest_machine_cpu_s"] = round(machine_seconds, 1)
+    log(f"  digests: {count} in {elapsed:.1f} s")
+    stop(worker)
+    stop(sink)
+
+
 # --- cleanup and report ----------------------------------------------------------------------------------
 
 
@@ -761,6 +933,8 @@ FIGURES = (
     "recompute_all_s",
     "recompute_one_ms_p50",
     "worker_peak_rss_mb",
+    "digest_emails_per_s",
+    "digest_worker_peak_rss_mb",
 )
 
 
@@ -769,6 +943,7 @@ def report(bench: Bench) -> None:
         orgs=bench.orgs,
         cycles_per_org=bench.cycles,
         measurements_per_cycle=bench.measurements,
+        people_per_org=1 + members_per_org(bench),
         cpus=os.cpu_count(),
     )
     for name in FIGURES:
@@ -780,7 +955,7 @@ def report(bench: Bench) -> None:
 
 
 def main() -> None:
-    sys.path.insert(0, str(REPO))  # ``workers`` is importable from the repository root
+    sys.path[:0] = IMPORT_ROOTS
     bench = Bench()
     wrk = ensure_wrk()
     prepare_environment(bench)
@@ -803,6 +978,8 @@ def main() -> None:
             db.engine.dispose()
         log("load test")
         load_test(bench, wrk)
+        log(f"{bench.digests} digests by one worker process to an SMTP sink")
+        send_digests(bench)
     finally:
         cleanup(bench)
     report(bench)

@@ -66,6 +66,27 @@ def test_english_reader_gets_english(app_context, week, session):
     assert "Nothing is waiting for you" in text
 
 
+def test_members_share_the_weeks_part_in_their_own_language(app_context, week, make_user, session):
+    owner, org, digest = week
+    org.name = "Müller & Söhne"
+    reader = make_user(name="Ann Lee")
+    reader.locale = "en"
+    rendered: dict = {}
+    german = compose_digest(owner, org, digest, TODO, PAGES, rendered=rendered)
+    english = compose_digest(reader, org, digest, [], PAGES, rendered=rendered)
+    again = compose_digest(owner, org, digest, [], PAGES, rendered=rendered)
+    # Rendered once per language: the subject, the text and the HTML of the week.
+    assert sorted(rendered) == sorted((part, lang) for part in ("subject", "txt", "html") for lang in ("de", "en"))
+    assert german["Subject"] == again["Subject"] and german["Subject"].startswith("Müller & Söhne: Ihre Woche")
+    assert english["Subject"].startswith("Müller & Söhne: your week")
+    text, html = _parts(english)
+    assert "Hello Ann Lee" in text and "New bottleneck named: Angebote" in text and "Nothing is waiting" in text
+    assert "Müller &amp; Söhne" in html and "&amp;amp;" not in html, "escaped once, by the week's own template"
+    text, html = _parts(again)
+    assert "Hallo Sabine Müller" in text and "Neuer Engpass benannt: Angebote" in html
+    assert "Es fehlt eine Messung" not in text, "the to-do list is the reader's own"
+
+
 def test_a_quiet_week_and_no_figures_yet_read_well(app_context, week):
     owner, org, digest = week
     empty = content.OrgDigest(week_start=digest.week_start, week_end=digest.week_end)

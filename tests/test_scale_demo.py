@@ -13,7 +13,7 @@ from engpass.accounts.models import User
 from engpass.cli import cli
 from engpass.cycles.models import Cycle, Measurement, Stage, StageChange
 from engpass.cycles.rules import problems_to_enter
-from engpass.demo.scale import NAME_PREFIX, org_name, org_slug, owner_email
+from engpass.demo.scale import NAME_PREFIX, member_email, member_role, org_name, org_slug, owner_email
 from engpass.organizations.models import Membership, Organization, Role
 from engpass.trends.models import TrendSnapshot
 
@@ -107,6 +107,31 @@ def test_scale_again_adds_nothing(runner, session):
     assert _counts(session) == before
     assert session.scalar(select(func.count(User.id))) == users
     assert all(value == (CYCLES, value[1], value[2]) and value[1] > 0 for value in before.values())
+
+
+def test_scale_with_members_gives_each_organization_its_people(runner, session):
+    args = ["demo", "--scale", "2", "--cycles", str(CYCLES), "--measurements", "2", "--members", "5"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    for number, org in enumerate(_bench_orgs(session), start=1):
+        roles = dict(
+            session.execute(
+                select(User.email, Membership.role)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.organization_id == org.id)
+            ).all()
+        )
+        expected = {owner_email(number): Role.owner} | {member_email(number, m): member_role(m) for m in range(1, 6)}
+        assert roles == expected
+        with tenancy.tenant_context(session, org.id):
+            owners = set(session.scalars(select(Cycle.owner_id)))
+        editors = session.scalars(
+            select(User.id)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.organization_id == org.id, Membership.role != Role.viewer)
+        ).all()
+        # The five cycles go in turn to the five who may edit (owner, admin, three members), none to the viewer.
+        assert owners == set(editors)
 
 
 def test_livez_answers_without_a_database(settings, tmp_path):

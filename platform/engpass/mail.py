@@ -23,7 +23,9 @@ import ssl
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from types import TracebackType
@@ -49,9 +51,32 @@ class Mail:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard header classes, each made once.
+
+    ``HeaderRegistry`` builds a new class with ``type()`` at every lookup, and every header
+    that is set, counted or folded looks its class up: some thirty times per message, which
+    made building a digest cost more than rendering it. The classes hold no state of their own.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        if key not in self._made:
+            self._made[key] = super().__getitem__(name)
+        return self._made[key]
+
+
+# The standard policy for e-mail (``email.policy.default``) with the header classes made once: same messages.
+POLICY = default_policy.clone(header_factory=_HeaderClasses())
+
+
 def build_message(mail: Mail, sender: str) -> EmailMessage:
     """Plain text, and HTML as its alternative when there is one: ``multipart/alternative``."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = sender
     message["To"] = mail.to
     message["Subject"] = mail.subject
@@ -122,7 +147,9 @@ class Mailer:
     def __init__(self, settings: Settings, *, ssl_context: ssl.SSLContext | None = None, timeout: float = 30) -> None:
         self.server = SmtpServer.from_url(settings.smtp_url) if settings.smtp_url else None
         self.outbox = Path(settings.outbox_dir)
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        # Made when a TLS connection needs it: loading the system's certificates takes about 40 ms, which a
+        # batch to a plain relay (or to the outbox folder) would pay for nothing.
+        self._ssl_context = ssl_context
         self.timeout = timeout
         self._smtp: smtplib.SMTP | None = None
         self._down = ""
@@ -178,14 +205,12 @@ class Mailer:
         server = self.server
         assert server is not None
         if server.tls == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                server.host, server.port, timeout=self.timeout, context=self.ssl_context
-            )
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port, timeout=self.timeout, context=self._tls())
         else:
             smtp = smtplib.SMTP(server.host, server.port, timeout=self.timeout)
         try:
             if server.tls == "starttls":
-                smtp.starttls(context=self.ssl_context)
+                smtp.starttls(context=self._tls())
             if server.username:
                 smtp.login(server.username, server.password)
         except BaseException:
@@ -193,6 +218,11 @@ class Mailer:
             raise
         self._smtp = smtp
         return smtp
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     def _drop(self) -> None:
         if self._smtp is not None:

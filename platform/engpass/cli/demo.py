@@ -27,10 +27,17 @@ from engpass.demo.scale import load_scale, org_name, owner_email
     show_default=True,
     help="Measurements per measured cycle.",
 )
+@click.option(
+    "--members",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="People besides the owner in each new organization (admins, members, viewers).",
+)
 @with_appcontext
-def demo_command(scale: int | None, cycles: int, measurements: int) -> None:
+def demo_command(scale: int | None, cycles: int, measurements: int, members: int) -> None:
     if scale is not None:
-        _scale(scale, cycles, measurements)
+        _scale(scale, cycles, measurements, members)
         return
     with db.transaction() as session:
         logins = load_demo(session)
@@ -39,7 +46,7 @@ def demo_command(scale: int | None, cycles: int, measurements: int) -> None:
         click.echo(f"  {email:<28} {description}")
 
 
-def _scale(count: int, cycles: int, measurements: int) -> None:
+def _scale(count: int, cycles: int, measurements: int, members: int) -> None:
     started = time.perf_counter()
 
     def progress(message: str) -> None:
@@ -47,7 +54,13 @@ def _scale(count: int, cycles: int, measurements: int) -> None:
 
     with db.transaction() as session:
         result = load_scale(
-            session, count, cycles=cycles, measurements=measurements, password=DEMO_PASSWORD, progress=progress
+            session,
+            count,
+            cycles=cycles,
+            measurements=measurements,
+            members=members,
+            password=DEMO_PASSWORD,
+            progress=progress,
         )
     elapsed = time.perf_counter() - started
     click.echo(f"Scale demo: {result.created} organizations created, {result.skipped} already there ({elapsed:.1f} s).")

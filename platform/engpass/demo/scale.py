@@ -58,6 +58,7 @@ REASONS = {
     Decision.iterate: "Besser als vorher, aber noch nicht am Ziel.",
     Decision.drop: "Kaum Wirkung: wir lassen es und nehmen den nächsten Engpass.",
 }
+MEMBER_ROLES = (Role.admin, Role.member, Role.member, Role.member, Role.viewer)
 STEPS = (("Anfrage aufnehmen", "Vertrieb", 20), ("Daten zusammensuchen", "Innendienst", 90), ("Freigabe", "GF", 15))
 
 
@@ -71,6 +72,20 @@ def org_slug(number: int) -> str:
 
 def owner_email(number: int) -> str:
     return f"bench-{number:04d}@{EMAIL_DOMAIN}"
+
+
+def member_email(number: int, member: int) -> str:
+    return f"bench-{number:04d}-{member:02d}@{EMAIL_DOMAIN}"
+
+
+def member_role(member: int) -> Role:
+    """Members 1, 2, … take these roles in turn: an admin, mostly members, a viewer now and then."""
+    return MEMBER_ROLES[(member - 1) % len(MEMBER_ROLES)]
+
+
+def member_locale(member: int) -> str:
+    """Every third member reads in English, so a batch of digests switches languages as real ones do."""
+    return "en" if member % 3 == 0 else "de"
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,7 @@ class _Rows:
 
 
 def _cycle_row(plan: _PlannedCycle, org_id: int, owner_id: int, first_day: date, rng: random.Random) -> dict[str, Any]:
+    """The cycle's row; ``owner_id`` is the person responsible, who also did everything in it."""
     spec = plan.spec
     name, unit, direction, baseline, target = spec.kpi
     what, solution_type, effort, one_off, running = spec.solution
@@ -309,13 +325,20 @@ def _link_chain(session: Session, ids: list[int]) -> None:
 
 
 def _fill_org(
-    session: Session, org_id: int, owner_id: int, number: int, cycles: int, measurements: int, today: date
+    session: Session, org_id: int, owners: list[int], number: int, cycles: int, measurements: int, today: date
 ) -> int:
-    """Write one organization's chain inside its tenant context; returns the measurement rows."""
+    """Write one organization's chain inside its tenant context; returns the measurement rows.
+
+    ``owners``: who may be responsible for a cycle (the owner, then the members who may edit);
+    the cycles go to them in turn, so members have their own to-do items.
+    """
     rng = random.Random(number)
     plans, days_back = _plan_chain(rng, cycles, measurements)
     first_day = today - timedelta(days=days_back)
-    planned = [(plan, _cycle_row(plan, org_id, owner_id, first_day, rng)) for plan in plans]
+    planned = [
+        (plan, _cycle_row(plan, org_id, owners[index % len(owners)], first_day, rng))
+        for index, plan in enumerate(plans)
+    ]
     rows = _Rows()
     with tenancy.tenant_context(session, org_id):
         ids = _insert_cycles(session, planned)
@@ -336,21 +359,22 @@ def _existing_numbers(session: Session) -> set[int]:
     return {int(name.rsplit(" ", 1)[1]) for name in names if name.rsplit(" ", 1)[1].isdigit()}
 
 
-def _create_owners(session: Session, numbers: list[int], password_hash: str, now: datetime) -> dict[int, int]:
-    """The owners that are missing, in one statement; returns owner ids by organization number."""
-    emails = {owner_email(n): n for n in numbers}
+def _create_users(
+    session: Session, people: dict[str, tuple[str, str]], password_hash: str, now: datetime
+) -> dict[str, int]:
+    """The users of ``people`` (e-mail: name, locale) that are missing, in one statement; returns ids by e-mail."""
     found = {
         email: user_id
-        for email, user_id in session.execute(select(User.email, User.id).where(User.email.in_(list(emails))))
+        for email, user_id in session.execute(select(User.email, User.id).where(User.email.in_(list(people))))
     }
-    missing = [email for email in emails if email not in found]
+    missing = [email for email in people if email not in found]
     if missing:
         rows = [
             {
                 "email": email,
-                "name": f"Inhaberin {emails[email]:04d}",
+                "name": people[email][0],
                 "password_hash": password_hash,
-                "locale": "de",
+                "locale": people[email][1],
                 "timezone": "Europe/Berlin",
                 "session_token": new_session_token(),
                 "password_changed_at": now,
@@ -362,7 +386,15 @@ def _create_owners(session: Session, numbers: list[int], password_hash: str, now
             insert(User.__table__).returning(User.__table__.c.id, sort_by_parameter_order=True), rows
         ).scalars()
         found.update(zip(missing, ids, strict=True))
-    return {n: found[email] for email, n in emails.items()}
+    return {email: found[email] for email in people}
+
+
+def _roster(number: int, members: int) -> list[tuple[str, str, str, Role]]:
+    """Organization ``number``'s people: e-mail, name, language, role; the owner first."""
+    return [(owner_email(number), f"Inhaberin {number:04d}", "de", Role.owner)] + [
+        (member_email(number, m), f"Mitarbeiter {number:04d}-{m:02d}", member_locale(m), member_role(m))
+        for m in range(1, members + 1)
+    ]
 
 
 def _create_orgs(session: Session, numbers: list[int], now: datetime, rng: random.Random) -> dict[int, int]:
@@ -391,6 +423,7 @@ def load_scale(
     *,
     cycles: int = 20,
     measurements: int = 30,
+    members: int = 0,
     password: str = "engpass-demo",
     today: date | None = None,
     progress: Callable[[str], None] | None = None,
@@ -398,7 +431,9 @@ def load_scale(
 ) -> ScaleResult:
     """Create "Bench Firma 0001" … up to ``count``, skipping the ones that exist; commits per batch.
 
-    ``commit=False`` leaves committing to the caller (tests run inside one transaction).
+    ``members``: people besides the owner in each new organization (``member_email``, roles by
+    ``member_role``), the readers of the digest benchmark. ``commit=False`` leaves committing to
+    the caller (tests run inside one transaction).
     """
     today = today or date.today()
     existing = _existing_numbers(session)
@@ -409,17 +444,22 @@ def load_scale(
     measured = 0
     for start in range(0, len(todo), ORGS_PER_COMMIT):
         numbers = todo[start : start + ORGS_PER_COMMIT]
-        owners = _create_owners(session, numbers, password_hash, now)
+        rosters = {n: _roster(n, members) for n in numbers}
+        # Each organization's people one after the other, so their ids are too (as a digest batch finds them).
+        people = {email: (name, locale) for n in numbers for email, name, locale, _ in rosters[n]}
+        users = _create_users(session, people, password_hash, now)
         orgs = _create_orgs(session, numbers, now, random.Random(numbers[0]))
         session.execute(
             insert(Membership.__table__),
             [
-                {"user_id": owners[n], "organization_id": orgs[n], "role": Role.owner, "created_at": now}
+                {"user_id": users[email], "organization_id": orgs[n], "role": role, "created_at": now}
                 for n in numbers
+                for email, _, _, role in rosters[n]
             ],
         )
         for n in numbers:
-            measured += _fill_org(session, orgs[n], owners[n], n, cycles, measurements, today)
+            editors = [users[email] for email, _, _, role in rosters[n] if role != Role.viewer]
+            measured += _fill_org(session, orgs[n], editors, n, cycles, measurements, today)
         if commit:
             session.commit()
         if progress is not None:

@@ -11,8 +11,11 @@ from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
 
+from flask import render_template
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
+from markupsafe import Markup
 
 from engpass.accounts.models import User
 from engpass.cycles.forms import DECISION_LABELS, STAGE_LABELS
@@ -26,6 +29,8 @@ from engpass.settings import Settings
 
 # Pixels per maturity level in the bar chart (five levels: 60 px high at most).
 BAR_STEP = 12
+# The small grey lines under figures and beside to-do items.
+MUTED = "color:#5b6577;font-size:13px;"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,47 @@ def _subject(org: Organization, digest: OrgDigest) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _WeekPart:
+    """The subject and the week's part of the body (standing, chart, changes), which read the same for every
+    member of the organization in one language: rendered for the first reader of each language and then
+    taken from ``rendered``. It is most of a digest's rendering, and a batch has many readers per organization.
+
+    Keyed by language only: ``digest`` already belongs to one time zone (a batch builds one per organization,
+    week and time zone), and the week's part names no reader.
+    """
+
+    org: Organization
+    digest: OrgDigest
+    rendered: dict[tuple[str, str], str]
+
+    def __call__(self, part: str) -> str:
+        key = (part, str(get_locale()))
+        if key not in self.rendered:
+            self.rendered[key] = self._render(part)
+        return self.rendered[key]
+
+    def _render(self, part: str) -> str:
+        if part == "subject":
+            return _subject(self.org, self.digest)
+        org = self.org
+        text = render_template(
+            f"email/_digest_week.{part}",
+            org=org,
+            digest=self.digest,
+            level_names=LEVEL_NAMES,
+            stage_labels={stage.value: label for stage, label in STAGE_LABELS.items()},
+            decision_labels={d.value: label for d, label in DECISION_LABELS.items()},
+            bar_step=BAR_STEP,
+            muted=MUTED,
+            money=lambda value: money(round(Decimal(value)), org.currency),
+            number=number,
+            day=day,
+        )
+        # Rendered (and so escaped) by its own template; the digest's HTML template puts it in as it is.
+        return Markup(text) if part == "html" else text
+
+
 def compose_digest(
     user: User,
     org: Organization,
@@ -62,24 +108,25 @@ def compose_digest(
     todo: list[TodoLine],
     pages: DigestPages,
     settings: Settings | None = None,
+    *,
+    rendered: dict[tuple[str, str], str] | None = None,
 ) -> EmailMessage:
-    """The message for ``user``, with the digest's unsubscribe headers; needs an application context."""
+    """The message for ``user``, with the digest's unsubscribe headers; needs an application context.
+
+    ``rendered``: what was rendered of this ``digest`` for earlier readers, by part and language; a batch
+    passes the same dict for every member of the organization, which fills it.
+    """
+    week = _WeekPart(org, digest, {} if rendered is None else rendered)
     return compose(
         user,
         # Evaluated by compose in the reader's language, dates included.
-        LazyString(_subject, org, digest),
+        LazyString(week, "subject"),
         "digest",
         topic=Topic.digest,
         settings=settings,
-        org=org,
-        digest=digest,
+        week=week,
         todo=todo,
         pages=pages,
-        level_names=LEVEL_NAMES,
-        stage_labels={stage.value: label for stage, label in STAGE_LABELS.items()},
-        decision_labels={d.value: label for d, label in DECISION_LABELS.items()},
-        bar_step=BAR_STEP,
-        money=lambda value: money(round(Decimal(value)), org.currency),
-        number=number,
+        muted=MUTED,
         day=day,
     )

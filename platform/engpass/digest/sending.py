@@ -31,6 +31,7 @@ from engpass.notifications.models import SendLog
 from engpass.notifications.preferences import (
     Preferences,
     digest_period,
+    digest_readers,
     due_for_digest,
     preferences_of,
     users_due_for_digest,
@@ -60,23 +61,31 @@ def week_of_period(period: str) -> tuple[date, date]:
 
 
 @dataclass
+class _OrgPart:
+    """What the digests of one organization, week and time zone share within a batch."""
+
+    digest: content.OrgDigest
+    reminders: list[Reminder]
+    # The parts of the e-mail rendered so far, by part and language (``compose_digest``).
+    rendered: dict[tuple[str, str], str]
+
+
+@dataclass
 class _Batch:
     """What one batch computes once and reuses: each organization's digest per week and time zone."""
 
     session: Session
     settings: Settings
     mailer: Mailer
-    digests: dict[tuple[int, date, str], tuple[content.OrgDigest, list[Reminder], date]]
+    digests: dict[tuple[int, date, str], _OrgPart]
 
-    def org_part(
-        self, org: Organization, first: date, last: date, timezone: str
-    ) -> tuple[content.OrgDigest, list[Reminder], date]:
+    def org_part(self, org: Organization, first: date, last: date, timezone: str) -> _OrgPart:
         key = (org.id, first, timezone)
         if key not in self.digests:
             with tenancy.tenant_context(self.session, org.id):
                 digest = content.build(self.session, first, last, timezone)
-                today = today_in(org.timezone)
-                self.digests[key] = (digest, open_reminders(self.session, today), today)
+                reminders = open_reminders(self.session, today_in(org.timezone))
+                self.digests[key] = _OrgPart(digest, reminders, {})
         return self.digests[key]
 
 
@@ -101,10 +110,10 @@ def _send_one(
     digest that was meant to go out, which goes out even if the week has since become empty."""
     session, settings = batch.session, batch.settings
     first, last = week_of_period(period)
-    digest, reminders, _today = batch.org_part(org, first, last, prefs.timezone)
-    todo = _todo(settings, org, reminders, user.id, role)
+    part = batch.org_part(org, first, last, prefs.timezone)
+    todo = _todo(settings, org, part.reminders, user.id, role)
     # An organization that has not begun has nothing to report; its members are not written to.
-    if digest.is_empty and not todo and not again:
+    if part.digest.is_empty and not todo and not again:
         return False
     entry = sendlog.claim(session, user.id, kind_for(org.id), period)
     if entry is None:
@@ -115,7 +124,7 @@ def _send_one(
         dashboard=external_url(settings, "organizations.home", org_slug=org.slug),
         todo=external_url(settings, "reminders.todo", org_slug=org.slug),
     )
-    message = compose_digest(user, org, digest, todo, pages, settings)
+    message = compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered)
     result = batch.mailer.send(message)
     sendlog.record(session, entry, result)
     session.commit()
@@ -152,14 +161,13 @@ def send_batch(
     Returns how many e-mails this call sent. Needs an application context.
     """
     settings = settings or current_app.extensions["engpass.settings"]
-    users = list(session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id)))
-    memberships = _memberships(session, [u.id for u in users])
+    readers = digest_readers(session, user_ids)
+    memberships = _memberships(session, [user.id for user, _prefs in readers])
     sent = 0
     with Mailer(settings) as mailer:
         batch = _Batch(session, settings, mailer, {})
-        for user in users:
-            prefs = preferences_of(session, user)
-            if not prefs.digest_enabled or not (everyone or due_for_digest(prefs, now_utc)):
+        for user, prefs in readers:
+            if not (everyone or due_for_digest(prefs, now_utc)):
                 continue
             period = digest_period(prefs, now_utc)
             for org, role in memberships.get(user.id, []):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
@@ -134,17 +134,22 @@ def digest_period(prefs: Preferences, now_utc: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def users_due_for_digest(session: Session, now_utc: datetime) -> list[tuple[User, Preferences]]:
-    """Every user whose digest is due now, with their preferences (one query, the time check in Python)."""
+def _digest_readers(session: Session, *criteria: ColumnElement[bool]) -> list[tuple[User, Preferences]]:
+    """Users with the digest switched on, by id, with their preferences: one query however many."""
     rows = session.execute(
         select(User, NotificationPreferences)
         .outerjoin(NotificationPreferences, NotificationPreferences.user_id == User.id)
-        .where(func.coalesce(NotificationPreferences.digest_enabled, DEFAULTS.digest_enabled))
+        .where(func.coalesce(NotificationPreferences.digest_enabled, DEFAULTS.digest_enabled), *criteria)
         .order_by(User.id)
     ).all()
-    due = []
-    for user, row in rows:
-        prefs = _from_row(row, user.timezone or DEFAULT_TIMEZONE)
-        if due_for_digest(prefs, now_utc):
-            due.append((user, prefs))
-    return due
+    return [(user, _from_row(row, user.timezone or DEFAULT_TIMEZONE)) for user, row in rows]
+
+
+def digest_readers(session: Session, user_ids: list[int]) -> list[tuple[User, Preferences]]:
+    """Those of these users who have the digest switched on, with their preferences (one query for a batch)."""
+    return _digest_readers(session, User.id.in_(user_ids))
+
+
+def users_due_for_digest(session: Session, now_utc: datetime) -> list[tuple[User, Preferences]]:
+    """Every user whose digest is due now, with their preferences (one query, the time check in Python)."""
+    return [(user, prefs) for user, prefs in _digest_readers(session) if due_for_digest(prefs, now_utc)]

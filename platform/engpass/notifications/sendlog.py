@@ -82,12 +82,15 @@ def claim(
         "created_at": now,
         "updated_at": now,
     }
+    # Both statements return the whole row, so the caller's object comes without another round trip;
+    # populate_existing updates an object of this row the session already holds (the resend sweep's).
     insert = dialect_insert(session, SendLog).values(**values)
-    log_id = session.scalar(
-        insert.on_conflict_do_nothing(index_elements=["user_id", "kind", "period"]).returning(SendLog.id)
+    entry = session.scalar(
+        insert.on_conflict_do_nothing(index_elements=["user_id", "kind", "period"]).returning(SendLog),
+        execution_options={"populate_existing": True},
     )
-    if log_id is None:
-        log_id = session.scalar(
+    if entry is None:
+        entry = session.scalar(
             update(SendLog)
             .where(SendLog.user_id == user_id, SendLog.kind == kind, SendLog.period == period, _due_again(now))
             .values(
@@ -97,25 +100,28 @@ def claim(
                 next_attempt_at=None,
                 updated_at=now,
             )
-            .returning(SendLog.id)
-            .execution_options(synchronize_session=False)
+            .returning(SendLog),
+            execution_options={"synchronize_session": False, "populate_existing": True},
         )
-    if log_id is None:
-        return None
-    return session.get(SendLog, log_id, populate_existing=True)
+    return entry
 
 
 def _finish(session: Session, log: SendLog, **values: object) -> bool:
-    """Update the row only while it is still this claim's; False if another worker took it over."""
-    log_id = session.scalar(
+    """Update the row only while it is still this claim's; False if another worker took it over.
+
+    Either way ``log`` shows the row as it now is: the updated row comes back with the UPDATE
+    (one round trip per message, in a batch of thousands), another worker's is read again.
+    """
+    mine = session.scalar(
         update(SendLog)
         .where(SendLog.id == log.id, SendLog.status == SendStatus.claimed, SendLog.attempts == log.attempts)
         .values(lease_until=None, **values)
-        .returning(SendLog.id)
-        .execution_options(synchronize_session=False)
+        .returning(SendLog),
+        execution_options={"synchronize_session": False, "populate_existing": True},
     )
-    session.refresh(log)
-    return log_id is not None
+    if mine is None:
+        session.refresh(log)
+    return mine is not None
 
 
 def mark_sent(session: Session, log: SendLog, message_id: str, *, now: datetime | None = None) -> bool:
