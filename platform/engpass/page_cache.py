@@ -3,7 +3,7 @@
 A cached page's key holds the session (the user with its session token, the CSRF secret
 the page's forms are signed with, its language), the path, the day, and two version tokens: one for
 what the page shows of the user (name, language, memberships and roles, the session
-token) and one for what it shows of the organization (its settings and trend data).
+token) and one for what it shows of the organization (its settings, trend data and consultants' accesses).
 Every change to those rows replaces the token with a fresh random one, so an older page
 is never looked up again and expires on its own. Tokens are random rather than counters:
 a token lost from Redis is replaced by a new one that no old page was stored under.
@@ -35,6 +35,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from engpass import tenancy
 from engpass.accounts.models import User
+from engpass.consulting.models import ClientAccess
 from engpass.db import utcnow
 from engpass.organizations.models import Membership, Organization
 from engpass.trends.models import TrendState
@@ -212,6 +213,10 @@ def _targets_of(session: Session, objects: Iterable[Any]) -> set[Target]:
             renamed.append(obj.id)
         elif isinstance(obj, TrendState) and obj.organization_id is not None:
             targets.add((ORG, obj.organization_id))
+        elif isinstance(obj, ClientAccess) and obj.client_id is not None:
+            # A revoked consultant's cached client pages carry the client's token: the next request misses,
+            # resolves again and answers 404. The consultancy's token keys its portfolio.
+            targets.update(((ORG, obj.client_id), (ORG, obj.consultancy_id)))
     if renamed:
         # Every member's switcher names the organization, on all of their organizations' pages.
         with session.no_autoflush:

@@ -115,6 +115,8 @@ def seat_for(session: Session, slug: str, user_id: int) -> Membership | Consulta
             consultancy.name,
         )
         .limit(1)
+        # The membership's organization is the row's: no second query for it.
+        .options(contains_eager(Membership.organization))
     )
     row = session.execute(stmt).first()
     if row is None:
