@@ -170,3 +170,31 @@ def test_only_companies_grant_and_only_consultancies_receive(session, make_org, 
         consulting.grant(session, company, other, AccessLevel.read, None)
     with pytest.raises(ConsultingError):
         consulting.grant(session, consultancy, consultancy, AccessLevel.read, None)
+
+
+def test_row_level_security_lets_a_consultancy_read_only_its_active_clients_trend_state(
+    postgres, session, make_org, firm
+):
+    from sqlalchemy import text
+
+    from engpass.trends.models import TrendState
+
+    consultancy, _petra = firm
+    client = make_org("Kunde GmbH")
+    revoked = make_org("Ehemaliger Kunde")
+    stranger = make_org("Fremde GmbH")
+    for org in (client, revoked, stranger):
+        with tenancy.tenant_context(session, org.id):
+            session.add(TrendState(version=1, computed_version=1, portfolio={"v": 1}))
+            session.flush()
+    consulting.grant(session, client, consultancy, AccessLevel.read, None)
+    access = consulting.grant(session, revoked, consultancy, AccessLevel.read, None)
+    consulting.revoke(session, revoked, access.id, None)
+    session.flush()
+    with tenancy.tenant_context(session, consultancy.id):
+        visible = session.execute(text("SELECT organization_id FROM trend_states")).scalars().all()
+        assert visible == [client.id]
+        # Only reading: the second policy is SELECT only, and nothing else of the client's is visible.
+        assert session.execute(text("SELECT count(*) FROM trend_snapshots")).scalar() == 0
+        updated = session.execute(text("UPDATE trend_states SET version = 99 RETURNING id")).all()
+        assert updated == []
