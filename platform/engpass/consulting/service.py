@@ -234,7 +234,7 @@ def grant_by_code(session: Session, client: Organization, code: str, level: Acce
     return grant(session, client, consultancy, level, actor_id)
 
 
-def revoke(session: Session, client: Organization, access_id: int, actor_id: int) -> ClientAccess:
+def revoke(session: Session, client: Organization, access_id: int, actor_id: int | None) -> ClientAccess:
     """End an access of ``client`` at once: the consultants' next request answers 404."""
     access = session.get(ClientAccess, access_id)
     if access is None or access.client_id != client.id or access.revoked_at is not None:
@@ -254,7 +254,12 @@ def parse_client_slug(text: str) -> str:
 
 
 def request_access(
-    session: Session, consultancy: Organization, client_text: str, level: AccessLevel, message: str, actor_id: int
+    session: Session,
+    consultancy: Organization,
+    client_text: str,
+    level: AccessLevel,
+    message: str,
+    actor_id: int | None,
 ) -> AccessRequest:
     """Ask a client for access by its address. Whether the address names a company or nothing, the
     consultancy sees the same pending request: asking never tells whether an organization exists."""

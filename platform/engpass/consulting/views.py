@@ -8,6 +8,7 @@ from typing import Any, TypeVar, cast
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from engpass.consulting import service as consulting
@@ -30,6 +31,17 @@ from engpass.organizations.models import OrgKind, Role
 from engpass.reminders.rules import today_in
 
 bp = org_blueprint("consulting", __name__)
+# The portfolio's columns in order, each a sort key (engpass.consulting.portfolio.SORTS); the trend sorts
+# from the filter form only.
+SORT_LABELS = {
+    "name": _l("Client"),
+    "level": _l("Maturity"),
+    "trend": _l("Trend"),
+    "stage": _l("Current cycle"),
+    "overdue": _l("Overdue"),
+    "saved": _l("Saved this year"),
+    "activity": _l("Last activity"),
+}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -209,5 +221,6 @@ def portfolio() -> str:
         today=today,
         stage_labels={stage.value: label for stage, label in STAGE_LABELS.items()},
         level_names=LEVEL_NAMES,
+        sort_labels=SORT_LABELS,
         money=lambda value, currency: money(round(value), currency),
     )
