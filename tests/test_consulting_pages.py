@@ -311,3 +311,41 @@ def test_portfolio_document_from_a_real_recompute(session, make_user, make_org, 
     with tenancy.tenant_context(session, org.id):
         state = session.scalars(select(TrendState)).one()
     assert state.portfolio["v"] == 1
+
+
+def test_the_portfolio_from_the_page_cache_changes_with_every_client(
+    client, session, login, make_user, make_org, cached, count_queries
+):
+    owner = make_user()
+    consultancy = make_org("Beratung Cache", owner=owner, kind=OrgKind.consultancy)
+    orgs = _clients(session, consultancy, 3, "c")
+    login(owner)
+    url = f"/o/{consultancy.slug}/portfolio"
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    with count_queries() as counter:
+        hit = client.get(url)
+    assert hit.status_code == 200 and counter.count == 0
+    assert hit.text.count('class="portfolio__client"') == 3
+
+    # A client's figures change (its trend state, written by the workers): the next visit shows it.
+    with tenancy.tenant_context(session, orgs[0].id):
+        state = session.scalars(select(TrendState)).one()
+        state.portfolio = {**state.portfolio, "level": 5, "level_before": 1}
+        session.commit()
+    assert "5 · " in client.get(url).text
+    # A client renames itself.
+    renamed = session.get(Organization, orgs[1].id)
+    renamed.name = "Umbenannt GmbH"
+    session.commit()
+    assert "Umbenannt GmbH" in client.get(url).text
+    # Access revoked, and another granted: gone at once, and there at once.
+    access = consulting.active_access(session, consultancy.id, orgs[2].id)
+    consulting.revoke(session, orgs[2], access.id, None)
+    session.commit()
+    assert orgs[2].name not in client.get(url).text
+    newcomer = make_org("Neukunde GmbH")
+    consulting.grant(session, newcomer, consultancy, AccessLevel.read, None)
+    session.commit()
+    page = client.get(url).text
+    assert "Neukunde GmbH" in page and page.count('class="portfolio__client"') == 3

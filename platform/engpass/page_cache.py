@@ -24,7 +24,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,9 +95,14 @@ class PageCache:
 
     def tokens(self, user_id: int, org_id: int) -> Tokens | None:
         """The current tokens, created when missing; None when Redis does not answer."""
+        values = self.tokens_of([(USER, user_id), (ORG, org_id)])
+        return None if values is None else Tokens(values[0], values[1])
+
+    def tokens_of(self, targets: Sequence[Target]) -> list[str] | None:
+        """The current tokens of ``targets`` in one round trip, created when missing; None without Redis."""
         if self._redis is None:
             return None
-        keys = [self._token_key((USER, user_id)), self._token_key((ORG, org_id))]
+        keys = [self._token_key(target) for target in targets]
         try:
             values = self._redis.mget(keys)
             if None in values:
@@ -110,7 +115,7 @@ class PageCache:
         except redis.RedisError:
             log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
             return None
-        return Tokens(values[0].decode(), values[1].decode())
+        return [value.decode() for value in values]
 
     def get(self, key: str) -> bytes | None:
         if self._redis is None:
@@ -159,6 +164,13 @@ class PageCache:
         Only a logged-in session that already holds its CSRF secret and has no messages waiting:
         the first request of a session writes both into it, a flashed message is shown once.
         """
+        found = self.request_key_with_tokens(org_id)
+        return None if found is None else found[0]
+
+    def request_key_with_tokens(self, org_id: int, related: Sequence[int] = ()) -> tuple[str, list[str]] | None:
+        """``request_key`` for a page that also shows the organizations ``related`` (a consultancy's
+        portfolio shows its clients): their tokens are in the key too. Returns the key and the tokens
+        read (the user's, the organization's, then the related ones'), in one round trip to Redis."""
         if self._redis is None or request.method != "GET":
             return None
         ident = session.get(USER_KEY)
@@ -168,23 +180,24 @@ class PageCache:
         user_id, _, _token = str(ident).partition(":")
         if not user_id.isdigit():
             return None
-        tokens = self.tokens(int(user_id), org_id)
+        tokens = self.tokens_of([(USER, int(user_id)), (ORG, org_id), *((ORG, other) for other in related)])
         if tokens is None:
             return None
         parts = (
             # Pages say how long ago things happened and what is overdue.
             utcnow().date().isoformat(),
             ident,
-            tokens.user,
+            tokens[0],
             str(org_id),
-            tokens.org,
+            tokens[1],
             csrf_secret,
             request.full_path,
             session.get("locale", ""),
             request.headers.get("Accept-Language", ""),
+            *(f"{other}:{token}" for other, token in zip(related, tokens[2:], strict=True)),
         )
         digest = hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
-        return f"{self.prefix}page:{digest}"
+        return f"{self.prefix}page:{digest}", tokens
 
 
 page_cache = PageCache()

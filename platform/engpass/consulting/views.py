@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,8 +26,9 @@ from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db
 from engpass.formatting import money
 from engpass.maturity.model import LEVEL_NAMES
-from engpass.organizations.context import current_org, org_blueprint, require_role
+from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint, require_role
 from engpass.organizations.models import OrgKind, Role
+from engpass.page_cache import page_cache
 from engpass.reminders.rules import today_in
 
 bp = org_blueprint("consulting", __name__)
@@ -205,6 +206,39 @@ def regenerate_code() -> Any:
     return redirect(url_for("consulting.clients"))
 
 
+# Per consultancy, the clients its portfolio showed last in this process, with the consultancy's page-cache
+# token of then: a grant or revocation replaces that token, so a list is only used while it is current.
+_client_lists: dict[int, tuple[str, tuple[int, ...]]] = {}
+CLIENT_LISTS_MAX = 10_000
+
+
+@bp.before_app_request
+def _serve_cached_portfolio() -> Response | None:
+    """Like the dashboard (organizations.views): a repeated visit whose data has not changed is served
+    from the page cache without a query. The key holds the tokens of the user, the consultancy and every
+    client shown, read in one round trip before anything is rendered."""
+    if request.endpoint != "consulting.portfolio":
+        return None
+    slug = g.get("org_slug")
+    org_id = known_org_id(slug)
+    if org_id is None or session.get(LAST_ORG_KEY) != slug:
+        return None
+    known = _client_lists.get(org_id)
+    related = known[1] if known is not None else ()
+    found = page_cache.request_key_with_tokens(org_id, related)
+    if found is None:
+        return None
+    key, tokens = found
+    g.portfolio_cache = (org_id, tokens[1], related, key)
+    if known is None or known[0] != tokens[1]:
+        # Clients were granted or revoked since: render, and remember the new list.
+        return None
+    body = page_cache.get(key)
+    if body is None:
+        return None
+    return Response(body, content_type="text/html; charset=utf-8")
+
+
 @bp.route("/portfolio")
 @only_for(OrgKind.consultancy)
 def portfolio() -> str:
@@ -213,6 +247,21 @@ def portfolio() -> str:
     everyone = entries(db.session, current_org.id, today)
     view = View.from_args(request.args)
     rows = view.apply(everyone)
+    page = _render_portfolio(rows, everyone, view, today)
+    cached = g.get("portfolio_cache")
+    if cached is not None and cached[0] == current_org.id:
+        org_id, org_token, related, key = cached
+        shown = tuple(entry.org_id for entry in everyone)
+        if len(_client_lists) >= CLIENT_LISTS_MAX:
+            _client_lists.clear()
+        _client_lists[org_id] = (org_token, shown)
+        # Only under the key made from the very clients rendered, with tokens read before the query.
+        if shown == related:
+            page_cache.put(key, page.encode())
+    return page
+
+
+def _render_portfolio(rows: list[Any], everyone: list[Any], view: View, today: Any) -> str:
     return render_template(
         "consulting/portfolio.html",
         rows=rows,
