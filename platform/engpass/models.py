@@ -2,6 +2,7 @@
 
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
+from engpass.consulting.models import AccessRequest, ClientAccess, InvitationCode
 from engpass.cycles.models import Cycle, CycleTemplate, Measurement, ProcessStep, StageChange
 from engpass.notifications.models import NotificationPreferences, SendLog
 from engpass.organizations.models import Membership, Organization
@@ -9,9 +10,12 @@ from engpass.outbox.models import OutboxMessage
 from engpass.trends.models import TrendSnapshot, TrendState
 
 __all__ = [
+    "AccessRequest",
     "AuditEvent",
+    "ClientAccess",
     "Cycle",
     "CycleTemplate",
+    "InvitationCode",
     "Measurement",
     "Membership",
     "NotificationPreferences",
