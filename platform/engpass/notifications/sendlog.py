@@ -15,8 +15,9 @@ message and before step 3 committed leaves a ``claimed`` row; when its lease exp
 mail is claimed and sent again. SMTP offers no way to hand over a message and commit in one
 step; committing right after each message keeps the window to a few milliseconds.
 
-Keys in use: ``welcome`` / ``<organization id>``; ``digest.<organization id>`` / ``<ISO week, e.g. 2026-W48>``;
-``reminder.<rule>`` / ``<cycle id>:<period>`` (``reminders.rules.Reminder.period``).
+Keys in use: ``welcome`` / ``<organization id>``; ``digest.<organization id>`` and ``digest.clients``
+(a consultant's clients) / ``<ISO week, e.g. 2026-W48>``; ``reminder.<rule>`` / ``<cycle id>:<period>``
+(``reminders.rules.Reminder.period``).
 """
 
 from __future__ import annotations
