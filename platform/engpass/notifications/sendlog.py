@@ -155,10 +155,15 @@ def claim_many(
         }
         for user_id, kind, period in wanted
     ]
-    insert = dialect_insert(session, SendLog).values(rows)
-    claimed = session.execute(
-        insert.on_conflict_do_nothing(index_elements=["user_id", "kind", "period"]).returning(*columns)
-    ).all()
+    # Core on the session's connection, one statement with the rows as parameters: SQLAlchemy sends them as
+    # one multi-row INSERT ("insertmanyvalues") compiled once, where an INSERT built with the rows as VALUES
+    # would be compiled anew for every batch.
+    insert = dialect_insert(session, SendLog.__table__)
+    claimed = list(
+        session.connection().execute(
+            insert.on_conflict_do_nothing(index_elements=["user_id", "kind", "period"]).returning(*columns), rows
+        )
+    )
     inserted = {(row.user_id, row.kind, row.period) for row in claimed}
     existing = [key for key in wanted if key not in inserted]
     if existing:
