@@ -1,18 +1,19 @@
 """``make bench``: load N organizations, let the real workers recompute their trends, load-test the web.
 
-Runs on a fresh clone: PostgreSQL when ``ENGPASS_TEST_DATABASE_URL`` is set (its own
-database ``engpass_bench``, migrated as the owner, the app connected as a role under
-row-level security), SQLite otherwise; Redis as the broker when one answers, else the
-embedded SQLite broker. Ends with one ``NAME=VALUE`` line per figure on stdout (progress
-goes to stderr) and removes everything it started or created. docs/performance.md says
-what each figure means.
+Runs on a fresh clone: PostgreSQL when ``ENGPASS_TEST_DATABASE_URL`` is set (a database
+``engpass_bench_<pid>`` of its own, migrated as the owner, the app connected as a role of its
+own under row-level security), SQLite otherwise; Redis as the broker when one answers (a
+database number no other run holds), else the embedded SQLite broker. Two runs at once keep
+out of each other's way, though their figures suffer from sharing the machine. Ends with
+one ``NAME=VALUE`` line per figure on stdout (progress goes to stderr) and removes
+everything it started or created. docs/performance.md says what each figure means.
 
 Knobs (environment): BENCH_ORGS (1000), BENCH_CYCLES (20), BENCH_MEASUREMENTS (30),
 BENCH_DURATION seconds per wrk run (10), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
 BENCH_WORKERS gunicorn workers (2), BENCH_CONCURRENCY Celery processes (2),
 BENCH_DIGESTS weekly digests sent to a local SMTP sink by one worker process (10000),
 BENCH_PORTFOLIO_CLIENTS clients of the benchmark consultancy (200),
-BENCH_REDIS_URL (else redis://127.0.0.1:6379/14 if it answers), BENCH_KEEP=1 keeps the
+BENCH_REDIS_URL (else the first free of redis://127.0.0.1:6379/14, 11, 10, … if it answers), BENCH_KEEP=1 keeps the
 database and the work folder for a look afterwards.
 """
 
@@ -46,9 +47,14 @@ REPO = Path(__file__).resolve().parents[1]
 # another checkout (a git worktree), and the benchmark measures the code it lives in.
 IMPORT_ROOTS = [str(REPO / "platform"), str(REPO)]
 BIN = Path(sys.executable).parent
-DB_NAME = "engpass_bench"
-APP_ROLE = "engpass_bench_app"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+DB_NAME = f"engpass_bench_{os.getpid()}"
+APP_ROLE = f"engpass_bench_app_{os.getpid()}"
+DEFAULT_REDIS = "redis://127.0.0.1:6379"
+# Redis databases a run may take, first free first; 12, 13 and 15 are the test suites'.
+REDIS_DATABASES = (14, 11, 10, 9, 8)
+# Held in the Redis database a run uses, so a second run picks another; expires if a run is killed.
+REDIS_CLAIM_KEY = "engpass-bench:run"
+REDIS_CLAIM_SECONDS = 6 * 3600
 USER_AGENT = "engpass-bench"
 # Several organizations per wrk run, so the dashboard figure is not one organization's cached rows.
 DASHBOARD_ORGS = 8
@@ -56,6 +62,7 @@ RECOMPUTE_ONE_RUNS = 50
 UNCACHED_DASHBOARD_RUNS = 200
 RECOMPUTE_ALL_TIMEOUT = 1800
 DIGEST_TIMEOUT = 1800
+DIGEST_THREADS = 2
 # With no new message at the sink for this long, the digests are not coming (see the send log).
 DIGEST_STALL_TIMEOUT = 120
 STATEMENT_PLUMBING = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK TO|BEGIN|SELECT set_config)", re.IGNORECASE)
@@ -121,11 +128,33 @@ def redis_answers(url: str) -> bool:
         return False
 
 
+def claim_redis_database() -> str:
+    """A Redis database of the local server that no other benchmark run holds, claimed for this one; "" if none."""
+    import redis
+
+    for number in REDIS_DATABASES:
+        url = f"{DEFAULT_REDIS}/{number}"
+        if not redis_answers(url):
+            return ""
+        client = redis.Redis.from_url(url)
+        if client.set(REDIS_CLAIM_KEY, str(os.getpid()), nx=True, ex=REDIS_CLAIM_SECONDS):
+            return url
+    return ""
+
+
+def release_redis_database(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    if client.get(REDIS_CLAIM_KEY) == str(os.getpid()).encode():
+        client.delete(REDIS_CLAIM_KEY)
+
+
 def prepare_environment(bench: Bench) -> None:
     instance = bench.workdir / "instance"
     instance.mkdir(parents=True)
-    redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS
-    bench.broker_url = redis_url if redis_answers(redis_url) else ""
+    given = os.environ.get("BENCH_REDIS_URL")
+    bench.broker_url = (given if redis_answers(given) else "") if given else claim_redis_database()
     keep = {k: v for k, v in os.environ.items() if not k.startswith("ENGPASS_") and not k.startswith("GUNICORN_")}
     bench.env = {
         **keep,
@@ -353,7 +382,7 @@ class RssSampler(threading.Thread):
 # --- trends: all organizations by the workers, one organization in-process ---------------------------------
 
 
-def worker_command(concurrency: int) -> list[str]:
+def worker_command(concurrency: int, pool: str = "prefork") -> list[str]:
     from workers.celery_app import TASK_MODULES
 
     command = [
@@ -364,7 +393,7 @@ def worker_command(concurrency: int) -> list[str]:
         "--loglevel",
         "INFO",
         "--pool",
-        "prefork",
+        pool,
         "--concurrency",
         str(concurrency),
         "--hostname",
@@ -950,8 +979,13 @@ def send_digests(bench: Bench) -> None:
     status = bench.workdir / "smtp-sink.status"
     sink = start(bench, "smtp-sink", [sys.executable, str(REPO / "bench" / "smtp_sink.py"), str(port), str(status)])
     wait_for_log(bench, "smtp-sink", r"listening", sink, timeout=30)
+    # One process whose two threads each send a batch: while one waits for the SMTP server or the database,
+    # the other renders (docs/performance.md, "Digests").
     worker = start(
-        bench, "digest-worker", worker_command(1), extra_env={"ENGPASS_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+        bench,
+        "digest-worker",
+        worker_command(DIGEST_THREADS, pool="threads"),
+        extra_env={"ENGPASS_SMTP_URL": f"smtp://127.0.0.1:{port}"},
     )
     wait_for_log(bench, "digest-worker", r"ready\.", worker, timeout=90)
     settings = Settings.from_env({"redis_url": bench.broker_url, "instance_dir": bench.env["ENGPASS_INSTANCE_DIR"]})
@@ -1043,6 +1077,7 @@ def cleanup(bench: Bench) -> None:
         admin.dispose()
     if bench.broker_url:
         purge_broker(bench)
+        release_redis_database(bench.broker_url)
     shutil.rmtree(bench.workdir, ignore_errors=True)
 
 

@@ -94,6 +94,18 @@ class Database:
         self.session.remove()
 
     @contextmanager
+    def pinned_session(self) -> Iterator[Session]:
+        """A session that keeps one connection through all its commits, for work that commits item by item
+        (a digest batch records every e-mail at once): no pool checkout and liveness ping per transaction."""
+        assert self.engine is not None
+        with self.engine.connect() as connection:
+            session = self.factory(bind=connection)
+            try:
+                yield session
+            finally:
+                session.close()
+
+    @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session of its own that commits on success; for CLI commands and tasks."""
         session = self.factory()

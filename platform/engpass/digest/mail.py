@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from email.message import EmailMessage
+from email.message import Message
 
 from flask import render_template
 from flask_babel import get_locale
@@ -110,7 +110,7 @@ def compose_digest(
     settings: Settings | None = None,
     *,
     rendered: dict[tuple[str, str], str] | None = None,
-) -> EmailMessage:
+) -> Message:
     """The message for ``user``, with the digest's unsubscribe headers; needs an application context.
 
     ``rendered``: what was rendered of this ``digest`` for earlier readers, by part and language; a batch

@@ -1,10 +1,11 @@
 """Sending weekly digests: who is due, one e-mail per user and organization, exactly once.
 
 Each digest has a send-log key (user, ``digest.<org id>``, ISO week of the reader's local day):
-claimed and committed before the message leaves, recorded right after, so a redelivered
-task, a second scheduler or the resend sweep never send a key twice (docs/email.md names
-the one window SMTP leaves open). A batch shares one SMTP connection, and the part of a
-digest that is the same for every member of an organization is built once per batch.
+claimed and committed before the message leaves (a batch's keys in one statement), recorded
+right after each message, so a redelivered task, a second scheduler or the resend sweep never
+send a key twice (docs/email.md names the one window SMTP leaves open). A batch shares one
+SMTP connection, and the part of a digest that is the same for every member of an
+organization is built once per batch.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email.message import Message
 from functools import partial
 
 import redis
@@ -27,6 +29,7 @@ from engpass.digest.mail import DigestPages, TodoLine, compose_digest
 from engpass.mail import Mailer
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
+from engpass.notifications.messages import mail_context
 from engpass.notifications.models import SendLog
 from engpass.notifications.preferences import (
     Preferences,
@@ -76,7 +79,6 @@ class _Batch:
 
     session: Session
     settings: Settings
-    mailer: Mailer
     digests: dict[tuple[int, date, str], _OrgPart]
 
     def org_part(self, org: Organization, first: date, last: date, timezone: str) -> _OrgPart:
@@ -103,34 +105,48 @@ def _todo(settings: Settings, org: Organization, reminders: list[Reminder], user
     ]
 
 
-def _send_one(
+def _compose(
     batch: _Batch, user: User, org: Organization, role: Role, prefs: Preferences, period: str, *, again: bool = False
-) -> bool:
-    """Claim, commit, send, record, commit; True when this call sent the digest. ``again``: a retry of a
-    digest that was meant to go out, which goes out even if the week has since become empty."""
-    session, settings = batch.session, batch.settings
+) -> Message | None:
+    """The digest of ``org`` for ``user`` for ``period``, or None when there is nothing to say. ``again``: a retry
+    of a digest that was meant to go out, which goes out even if the week has since become empty."""
+    settings = batch.settings
     first, last = week_of_period(period)
     part = batch.org_part(org, first, last, prefs.timezone)
     todo = _todo(settings, org, part.reminders, user.id, role)
     # An organization that has not begun has nothing to report; its members are not written to.
     if part.digest.is_empty and not todo and not again:
-        return False
-    entry = sendlog.claim(session, user.id, kind_for(org.id), period)
-    if entry is None:
-        return False
-    # Committed before anything leaves: every other attempt at this key now finds the claim.
-    session.commit()
+        return None
     pages = DigestPages(
         dashboard=external_url(settings, "organizations.home", org_slug=org.slug),
         todo=external_url(settings, "reminders.todo", org_slug=org.slug),
     )
-    message = compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered)
-    result = batch.mailer.send(message)
-    sendlog.record(session, entry, result)
+    return compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered)
+
+
+def _deliver(session: Session, settings: Settings, outgoing: list[tuple[sendlog.Key, Message]]) -> int:
+    """Claim every key, commit, then send message by message, recording and committing each result at once.
+
+    The messages are composed before the claim: the commits that follow expire the session's objects,
+    and reading them again would cost a query per reader. Returns how many were sent.
+    """
+    claims = sendlog.claim_many(session, [key for key, _message in outgoing])
+    # Committed before anything leaves: every other attempt at these keys now finds the claims.
     session.commit()
-    if not result.ok:
-        log.warning("digest %s for user %s: %s", entry.period, user.id, result.error)
-    return result.ok
+    sent = 0
+    with Mailer(settings) as mailer:
+        for key, message in outgoing:
+            claim = claims.get(key)
+            if claim is None:
+                continue
+            result = mailer.send(message)
+            sendlog.record(session, claim, result)
+            session.commit()
+            if result.ok:
+                sent += 1
+            else:
+                log.warning("digest %s for user %s: %s", claim.period, claim.user_id, result.error)
+    return sent
 
 
 def _memberships(session: Session, user_ids: list[int]) -> dict[int, list[tuple[Organization, Role]]]:
@@ -163,16 +179,18 @@ def send_batch(
     settings = settings or current_app.extensions["engpass.settings"]
     readers = digest_readers(session, user_ids)
     memberships = _memberships(session, [user.id for user, _prefs in readers])
-    sent = 0
-    with Mailer(settings) as mailer:
-        batch = _Batch(session, settings, mailer, {})
+    batch = _Batch(session, settings, {})
+    outgoing = []
+    with mail_context(settings):
         for user, prefs in readers:
             if not (everyone or due_for_digest(prefs, now_utc)):
                 continue
             period = digest_period(prefs, now_utc)
             for org, role in memberships.get(user.id, []):
-                sent += _send_one(batch, user, org, role, prefs, period)
-    return sent
+                message = _compose(batch, user, org, role, prefs, period)
+                if message is not None:
+                    outgoing.append(((user.id, kind_for(org.id), period), message))
+    return _deliver(session, settings, outgoing)
 
 
 def due_user_ids(session: Session, now_utc: datetime) -> list[int]:
@@ -205,8 +223,9 @@ def resend(session: Session, entry: SendLog) -> bool:
     if not prefs.digest_enabled:
         return _give_up(session, entry, "the digest was switched off")
     settings: Settings = current_app.extensions["engpass.settings"]
-    with Mailer(settings) as mailer:
-        return _send_one(_Batch(session, settings, mailer, {}), user, org, role, prefs, entry.period, again=True)
+    message = _compose(_Batch(session, settings, {}), user, org, role, prefs, entry.period, again=True)
+    assert message is not None
+    return _deliver(session, settings, [((user.id, entry.kind, entry.period), message)]) == 1
 
 
 def this_hour() -> datetime:
