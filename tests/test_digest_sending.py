@@ -216,9 +216,7 @@ def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, s
     assert send_round(session, BERLIN_MONDAY_7) == 0, "once per week"
 
 
-def test_a_revoked_client_is_no_longer_in_it_and_without_clients_there_is_none(
-    app_context, session, smtp, consultant
-):
+def test_a_revoked_client_is_no_longer_in_it_and_without_clients_there_is_none(app_context, session, smtp, consultant):
     petra, firm, first, second = consultant
     (access,) = [a for a in consulting.accesses_of_client(session, second.id) if a.revoked_at is None]
     consulting.revoke(session, second, access.id, actor_id=None)
@@ -234,9 +232,7 @@ def test_a_revoked_client_is_no_longer_in_it_and_without_clients_there_is_none(
     assert len(_mails_to(smtp, "petra@weber.example")) == 1
 
 
-def test_a_client_the_consultant_belongs_to_is_in_the_consultants_digest_only(
-    app_context, session, smtp, consultant
-):
+def test_a_client_the_consultant_belongs_to_is_in_the_consultants_digest_only(app_context, session, smtp, consultant):
     petra, _firm, first, _second = consultant
     add_member(session, first, petra, Role.member)
     session.commit()
