@@ -20,6 +20,7 @@ from engpass.db import db
 from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
 from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership
+from engpass.organizations.permissions import can
 from engpass.organizations.service import memberships_of
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import EXTENSION_KEY, install_relay_hooks
@@ -112,6 +113,8 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.organizations.views import public_bp as organizations_public_bp
     from engpass.reminders.views import bp as reminders_bp
     from engpass.reminders.views import public_bp as reminders_public_bp
+    from engpass.team.views import bp as team_bp
+    from engpass.team.views import public_bp as team_public_bp
 
     for blueprint in (
         accounts_bp,
@@ -124,6 +127,8 @@ def _register_blueprints(app: Flask) -> None:
         organizations_public_bp,
         reminders_bp,
         reminders_public_bp,
+        team_bp,
+        team_public_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(health_bp)
@@ -168,6 +173,9 @@ def _register_request_hooks(app: Flask) -> None:
         return {
             "my_memberships": memberships,
             "languages": LANGUAGES,
+            # Templates show and hide controls through the permission matrix (``can('edit_cycle')``);
+            # has_role stays for the few places that ask about the role itself.
+            "can": can,
             "has_role": has_role,
             "role_label": role_label,
             "get_locale": get_locale,

@@ -6,12 +6,14 @@ from engpass.cycles.models import Cycle, CycleTemplate, Measurement, ProcessStep
 from engpass.notifications.models import NotificationPreferences, SendLog
 from engpass.organizations.models import Membership, Organization
 from engpass.outbox.models import OutboxMessage
+from engpass.team.models import Invitation
 from engpass.trends.models import TrendSnapshot, TrendState
 
 __all__ = [
     "AuditEvent",
     "Cycle",
     "CycleTemplate",
+    "Invitation",
     "Measurement",
     "Membership",
     "NotificationPreferences",

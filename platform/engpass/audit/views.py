@@ -8,15 +8,15 @@ from sqlalchemy import select
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
 from engpass.db import db
-from engpass.organizations.context import org_blueprint, require_role
-from engpass.organizations.models import Role
+from engpass.organizations.context import org_blueprint
+from engpass.organizations.permissions import Action, require_permission
 
 bp = org_blueprint("audit", __name__, "/audit")
 PAGE_SIZE = 50
 
 
 @bp.route("/")
-@require_role(Role.admin)
+@require_permission(Action.view_audit_log)
 def index() -> str:
     page = request.args.get("page", 1, type=int)
     page = max(1, min(page, 10_000))
