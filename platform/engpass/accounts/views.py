@@ -262,14 +262,16 @@ def confirm_email_change(token: str) -> Any:
         return render_template("accounts/email_change_invalid.html", reason=exc.reason), status
     if request.method == "GET":
         return render_template("accounts/email_change_confirm.html", new_email=new_email, token=token)
+    # Asked before the change: the change rotates the session token this request's login is checked against.
+    same_person = current_user.is_authenticated and current_user.id == user.id
     old_email = service.change_email(db.session, user, new_email)
     db.session.commit()
     # The old address hears of it: if this was not its owner's doing, they learn at once.
     mail.send(mail.render_mail(old_email, _("Your Engpass e-mail address was changed"), "email_changed", user=user))
-    if current_user.is_authenticated and current_user.id == user.id:
+    if same_person:
         _start_session(user)
     flash(_("Your e-mail address is now %(email)s.", email=new_email), "success")
-    return redirect(url_for("accounts.settings") if current_user.is_authenticated else url_for("accounts.login"))
+    return redirect(url_for("accounts.settings") if same_person else url_for("accounts.login"))
 
 
 @bp.route("/language", methods=["POST"])
