@@ -56,11 +56,11 @@ def _invitation_or_404(invitation_id: int) -> Invitation:
     return invitation
 
 
-def _transfer_form() -> TransferForm:
+def _transfer_form(team: list[service.TeamMember] | None = None) -> TransferForm:
     form = TransferForm(prefix="transfer")
     form.membership_id.choices = [
         (t.membership.id, f"{t.user.name} ({t.user.email})")
-        for t in service.members(db.session, current_org.id)
+        for t in (team if team is not None else service.members(db.session, current_org.id))
         if t.membership.role != Role.owner
     ]
     return form
@@ -80,7 +80,7 @@ def _render(
         owners=owners,
         invite_form=invite_form or InviteForm(with_owner=can(Action.manage_owners)),
         role_form=RoleForm(with_owner=can(Action.manage_owners)),
-        transfer_form=forms.get("transfer_form") or _transfer_form(),
+        transfer_form=forms.get("transfer_form") or _transfer_form(team),
         confirm_form=ConfirmForm(),
         error=error,
         me=current_membership,
