@@ -108,8 +108,10 @@ def _is_last_owner(session: Session, membership: Membership) -> bool:
     return membership.role == Role.owner and _owner_ids(session, membership.organization_id) == [membership.id]
 
 
-def _audit(session: Session, action: str, actor: Membership | None, **details: object) -> None:
-    record(session, action, actor_id=actor.user_id if actor else None, object_type="membership", **details)
+def _audit(
+    session: Session, action: str, actor: Membership | None, *, object_type: str = "membership", **details: object
+) -> None:
+    record(session, action, actor_id=actor.user_id if actor else None, object_type=object_type, **details)
 
 
 # --- invitations --------------------------------------------------------------------------------
@@ -160,7 +162,15 @@ def invite(
     )
     session.add(invitation)
     session.flush()
-    _audit(session, "member.invited", actor, invitation_id=invitation.id, email=address, role=role.value)
+    _audit(
+        session,
+        "member.invited",
+        actor,
+        object_type="invitation",
+        object_id=invitation.id,
+        email=address,
+        role=role.value,
+    )
     _request_mail(session, invitation)
     return invitation
 
@@ -187,7 +197,9 @@ def resend(session: Session, invitation: Invitation, actor: Membership, *, now: 
     invitation.sent_at = None
     invitation.mail_error = None
     invitation.expires_at = now + INVITATION_VALID
-    _audit(session, "invitation.resent", actor, invitation_id=invitation.id, email=invitation.email)
+    _audit(
+        session, "invitation.resent", actor, object_type="invitation", object_id=invitation.id, email=invitation.email
+    )
     _request_mail(session, invitation)
 
 
@@ -197,7 +209,14 @@ def cancel(session: Session, invitation: Invitation, actor: Membership, *, now: 
     _open_or_refuse(invitation)
     # The hash stays, so the link answers "cancelled" instead of "unknown".
     invitation.cancelled_at = now or utcnow()
-    _audit(session, "invitation.cancelled", actor, invitation_id=invitation.id, email=invitation.email)
+    _audit(
+        session,
+        "invitation.cancelled",
+        actor,
+        object_type="invitation",
+        object_id=invitation.id,
+        email=invitation.email,
+    )
 
 
 def issue_token(session: Session, invitation: Invitation) -> str | None:
