@@ -58,7 +58,8 @@ def _invitation_or_404(invitation_id: int) -> Invitation:
 
 def _transfer_form(team: list[service.TeamMember] | None = None) -> TransferForm:
     form = TransferForm(prefix="transfer")
-    form.membership_id.choices = [
+    # No one preselected: handing the organization over is chosen, never defaulted.
+    form.membership_id.choices = [(0, _("Choose a member"))] + [
         (t.membership.id, f"{t.user.name} ({t.user.email})")
         for t in (team if team is not None else service.members(db.session, current_org.id))
         if t.membership.role != Role.owner
