@@ -53,6 +53,8 @@ def test_the_team_page_lists_invites_and_changes_roles(browser, live_server, sho
         assert page.locator("h1").inner_text() == "Team"
         assert page.locator(".mainnav a[aria-current=page]").inner_text() == "Team"
         assert page.locator("table.team tbody tr").count() >= 4
+        page.click("#roles summary")  # who may do what: the matrix, opened
+        assert page.locator("#roles tbody tr").count() == 18
         assert_fits(page, width)
         page.screenshot(path=shots / f"team-{width}.png", full_page=True)
 

@@ -330,3 +330,12 @@ def test_the_worker_task_runs_the_send(app, celery, session, sabine):
         )
     assert result.get() == "sent"
     assert _mails(app)[-1]["To"] == "jonas@example.com"
+
+
+def test_the_team_page_explains_the_roles_and_invitation_links_are_never_cached(client, sabine):
+    _, org = sabine
+    page = client.get(f"/o/{org.slug}/team/")
+    assert "Wer darf was?" in page.text and "Inhaberschaft übertragen" in page.text
+    response = client.get("/invitations/1.abcdefghijklmnopqrstuvwxyz")
+    assert response.status_code == 404
+    assert response.headers["Cache-Control"] == "private, no-store"

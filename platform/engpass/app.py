@@ -196,7 +196,7 @@ def _register_request_hooks(app: Flask) -> None:
         )
         # Pages with an organization's or a user's data, and the pages whose address is a credential (the
         # signed links in e-mails): never kept by a browser or a proxy.
-        if request.path.startswith(("/o/", "/account", "/todo", "/notifications/", "/dev/")):
+        if request.path.startswith(("/o/", "/account", "/todo", "/notifications/", "/dev/", "/invitations/")):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 

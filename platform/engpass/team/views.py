@@ -22,7 +22,7 @@ from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY, role_label
 from engpass.organizations.context import LAST_ORG_KEY, current_membership, current_org, org_blueprint
 from engpass.organizations.models import Organization, Role
-from engpass.organizations.permissions import Action, can, require_permission
+from engpass.organizations.permissions import DESCRIPTIONS, ROLE_ORDER, Action, allows, can, require_permission
 from engpass.team import service
 from engpass.team.forms import ConfirmForm, InvitationSignupForm, InviteForm, RoleForm, TransferForm
 from engpass.team.models import Invitation
@@ -85,6 +85,8 @@ def _render(
         confirm_form=ConfirmForm(),
         error=error,
         me=current_membership,
+        matrix=[(DESCRIPTIONS[action], [allows(role, action) for role in ROLE_ORDER]) for action in Action],
+        matrix_roles=ROLE_ORDER,
     )
     return page, status
 
