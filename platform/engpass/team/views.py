@@ -267,7 +267,7 @@ def _fresh_session(user: User) -> None:
 
 def _joined(invitation: Invitation, org: Organization, user: User, *, sign_in: bool = False) -> Response:
     try:
-        service.accept(db.session, invitation, user)
+        membership = service.accept(db.session, invitation, user)
     except service.TeamError as exc:  # raced with a cancel, an expiry or another acceptance
         db.session.rollback()
         flash(str(exc.message), "error")
@@ -276,7 +276,8 @@ def _joined(invitation: Invitation, org: Organization, user: User, *, sign_in: b
     if sign_in:
         _fresh_session(user)
     session[LAST_ORG_KEY] = org.slug
-    flash(_("Welcome to %(org)s! You joined as %(role)s.", org=org.name, role=role_label(invitation.role)), "success")
+    # The membership's role: someone who was already a member keeps theirs.
+    flash(_("Welcome to %(org)s! You joined as %(role)s.", org=org.name, role=role_label(membership.role)), "success")
     return redirect(url_for("organizations.home", org_slug=org.slug))
 
 
@@ -303,6 +304,8 @@ def accept(token: str) -> Any:
         locale = session.get(SESSION_KEY) or request.accept_languages.best_match(list(LANGUAGES), org.locale)
         try:
             user = create_user(db.session, invitation.email, form.name.data, form.password.data, locale=locale)
+            # The team's clock until they choose their own: digests and reminders arrive at the team's hours.
+            user.timezone = org.timezone
         except EmailTaken:  # signed up in another tab meanwhile
             db.session.rollback()
             return _invitation_page("invitation_login", 200, **context)
