@@ -265,6 +265,17 @@ def accept(session: Session, invitation: Invitation, user: User, *, now: datetim
         raise InvalidInput(_l("This invitation has expired. Ask for a new one."))
     if normalize_email(user.email) != invitation.email:
         raise NotAllowed(_l("This invitation was sent to another e-mail address."))
+    # Claimed with a conditional UPDATE before anything else: of two acceptances at once (a double click,
+    # two tabs) one wins and the other is told the invitation is used, instead of a duplicate membership.
+    claimed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None), Invitation.cancelled_at.is_(None))
+        .values(accepted_at=now, accepted_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidInput(_l("This invitation was already accepted."))
+    session.refresh(invitation)
     org_id = invitation.organization_id
     membership = session.scalars(
         select(Membership).where(Membership.organization_id == org_id, Membership.user_id == user.id)
@@ -273,8 +284,6 @@ def accept(session: Session, invitation: Invitation, user: User, *, now: datetim
         membership = Membership(organization_id=org_id, user_id=user.id, role=invitation.role)
         session.add(membership)
         session.flush()
-    invitation.accepted_at = now
-    invitation.accepted_by_id = user.id
     record(
         session,
         "invitation.accepted",
