@@ -1,17 +1,19 @@
 """``make bench``: load N organizations, let the real workers recompute their trends, load-test the web.
 
-Runs on a fresh clone: PostgreSQL when ``ENGPASS_TEST_DATABASE_URL`` is set (its own
-database ``engpass_bench``, migrated as the owner, the app connected as a role under
-row-level security), SQLite otherwise; Redis as the broker when one answers, else the
-embedded SQLite broker. Ends with one ``NAME=VALUE`` line per figure on stdout (progress
-goes to stderr) and removes everything it started or created. docs/performance.md says
-what each figure means.
+Runs on a fresh clone: PostgreSQL when ``ENGPASS_TEST_DATABASE_URL`` is set (a database
+``engpass_bench_<pid>`` of its own, migrated as the owner, the app connected as a role of its
+own under row-level security), SQLite otherwise; Redis as the broker when one answers (a
+database number no other run holds), else the embedded SQLite broker. Two runs at once keep
+out of each other's way, though their figures suffer from sharing the machine. Ends with
+one ``NAME=VALUE`` line per figure on stdout (progress goes to stderr) and removes
+everything it started or created. docs/performance.md says what each figure means.
 
 Knobs (environment): BENCH_ORGS (1000), BENCH_CYCLES (20), BENCH_MEASUREMENTS (30),
 BENCH_DURATION seconds per wrk run (10), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
 BENCH_WORKERS gunicorn workers (2), BENCH_CONCURRENCY Celery processes (2),
 BENCH_DIGESTS weekly digests sent to a local SMTP sink by one worker process (10000),
-BENCH_REDIS_URL (else redis://127.0.0.1:6379/14 if it answers), BENCH_KEEP=1 keeps the
+BENCH_PORTFOLIO_CLIENTS clients of the benchmark consultancy (200),
+BENCH_REDIS_URL (else the first free of redis://127.0.0.1:6379/14, 11, 10, … if it answers), BENCH_KEEP=1 keeps the
 database and the work folder for a look afterwards.
 """
 
@@ -45,9 +47,14 @@ REPO = Path(__file__).resolve().parents[1]
 # another checkout (a git worktree), and the benchmark measures the code it lives in.
 IMPORT_ROOTS = [str(REPO / "platform"), str(REPO)]
 BIN = Path(sys.executable).parent
-DB_NAME = "engpass_bench"
-APP_ROLE = "engpass_bench_app"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+DB_NAME = f"engpass_bench_{os.getpid()}"
+APP_ROLE = f"engpass_bench_app_{os.getpid()}"
+DEFAULT_REDIS = "redis://127.0.0.1:6379"
+# Redis databases a run may take, first free first; 12, 13 and 15 are the test suites'.
+REDIS_DATABASES = (14, 11, 10, 9, 8)
+# Held in the Redis database a run uses, so a second run picks another; expires if a run is killed.
+REDIS_CLAIM_KEY = "engpass-bench:run"
+REDIS_CLAIM_SECONDS = 6 * 3600
 USER_AGENT = "engpass-bench"
 # Several organizations per wrk run, so the dashboard figure is not one organization's cached rows.
 DASHBOARD_ORGS = 8
@@ -55,6 +62,7 @@ RECOMPUTE_ONE_RUNS = 50
 UNCACHED_DASHBOARD_RUNS = 200
 RECOMPUTE_ALL_TIMEOUT = 1800
 DIGEST_TIMEOUT = 1800
+DIGEST_THREADS = 2
 # With no new message at the sink for this long, the digests are not coming (see the send log).
 DIGEST_STALL_TIMEOUT = 120
 STATEMENT_PLUMBING = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK TO|BEGIN|SELECT set_config)", re.IGNORECASE)
@@ -120,11 +128,33 @@ def redis_answers(url: str) -> bool:
         return False
 
 
+def claim_redis_database() -> str:
+    """A Redis database of the local server that no other benchmark run holds, claimed for this one; "" if none."""
+    import redis
+
+    for number in REDIS_DATABASES:
+        url = f"{DEFAULT_REDIS}/{number}"
+        if not redis_answers(url):
+            return ""
+        client = redis.Redis.from_url(url)
+        if client.set(REDIS_CLAIM_KEY, str(os.getpid()), nx=True, ex=REDIS_CLAIM_SECONDS):
+            return url
+    return ""
+
+
+def release_redis_database(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    if client.get(REDIS_CLAIM_KEY) == str(os.getpid()).encode():
+        client.delete(REDIS_CLAIM_KEY)
+
+
 def prepare_environment(bench: Bench) -> None:
     instance = bench.workdir / "instance"
     instance.mkdir(parents=True)
-    redis_url = os.environ.get("BENCH_REDIS_URL") or DEFAULT_REDIS
-    bench.broker_url = redis_url if redis_answers(redis_url) else ""
+    given = os.environ.get("BENCH_REDIS_URL")
+    bench.broker_url = (given if redis_answers(given) else "") if given else claim_redis_database()
     keep = {k: v for k, v in os.environ.items() if not k.startswith("ENGPASS_") and not k.startswith("GUNICORN_")}
     bench.env = {
         **keep,
@@ -352,7 +382,7 @@ class RssSampler(threading.Thread):
 # --- trends: all organizations by the workers, one organization in-process ---------------------------------
 
 
-def worker_command(concurrency: int) -> list[str]:
+def worker_command(concurrency: int, pool: str = "prefork") -> list[str]:
     from workers.celery_app import TASK_MODULES
 
     command = [
@@ -363,7 +393,7 @@ def worker_command(concurrency: int) -> list[str]:
         "--loglevel",
         "INFO",
         "--pool",
-        "prefork",
+        pool,
         "--concurrency",
         str(concurrency),
         "--hostname",
@@ -752,6 +782,127 @@ def load_test(bench: Bench, wrk: str) -> None:
     stop(gunicorn)
 
 
+# --- portfolio: a consultancy with BENCH_PORTFOLIO_CLIENTS clients ------------------------------------------
+
+PORTFOLIO_CONSULTANTS = 4
+PORTFOLIO_EMAIL = "bench-consultant-{}@demo.example"
+
+
+def portfolio_clients(bench: Bench) -> int:
+    return min(bench.orgs, env_int("BENCH_PORTFOLIO_CLIENTS", 200))
+
+
+def setup_portfolio(bench: Bench, app: Any) -> str:
+    """A consultancy whose clients are the first benchmark organizations (their portfolio documents were
+    written by the recompute-all above), with a few consultants; returns its slug."""
+    from sqlalchemy import select
+
+    from engpass.accounts.service import create_user, find_user
+    from engpass.consulting.models import AccessLevel
+    from engpass.consulting.service import active_access, grant
+    from engpass.db import db
+    from engpass.demo.data import DEMO_PASSWORD
+    from engpass.demo.scale import org_slug
+    from engpass.organizations.models import Organization, OrgKind, Role
+    from engpass.organizations.service import add_member, create_organization
+
+    with app.app_context():
+        session = db.factory()
+        users = [
+            find_user(session, PORTFOLIO_EMAIL.format(i))
+            or create_user(session, PORTFOLIO_EMAIL.format(i), f"Beraterin {i}", DEMO_PASSWORD)
+            for i in range(1, PORTFOLIO_CONSULTANTS + 1)
+        ]
+        firm = session.scalars(select(Organization).where(Organization.name == "Bench Beratung")).first()
+        if firm is None:
+            firm = create_organization(session, "Bench Beratung", users[0], kind=OrgKind.consultancy)
+            for user in users[1:]:
+                add_member(session, firm, user, Role.member)
+        slugs = [org_slug(n) for n in range(1, portfolio_clients(bench) + 1)]
+        for client in session.scalars(select(Organization).where(Organization.slug.in_(slugs))):
+            if active_access(session, firm.id, client.id) is None:
+                grant(session, client, firm, AccessLevel.read, None)
+        session.commit()
+        slug = firm.slug
+        session.close()
+    return slug
+
+
+def count_portfolio_queries(bench: Bench, app: Any, slug: str) -> None:
+    """SQL statements of one portfolio request in-process (no Redis there: the page is rendered), and how
+    long rendering it takes."""
+    from sqlalchemy import event
+
+    from engpass.db import db
+    from engpass.demo.data import DEMO_PASSWORD
+
+    client = app.test_client()
+    response = client.post("/login", data={"email": PORTFOLIO_EMAIL.format(1), "password": DEMO_PASSWORD})
+    if response.status_code != 302:
+        raise SystemExit(f"in-process consultant login failed: {response.status_code}")
+    path = f"/o/{slug}/portfolio"
+    if client.get(path).status_code != 200:
+        raise SystemExit(f"{path} did not answer 200 in-process")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = client.get(path)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    shown = page.get_data(as_text=True).count('class="portfolio__client"')
+    if page.status_code != 200 or shown != portfolio_clients(bench):
+        raise SystemExit(f"portfolio answered {page.status_code} with {shown} clients in-process")
+    bench.figures["portfolio_queries"] = len([s for s in statements if not STATEMENT_PLUMBING.match(s)])
+    timings = []
+    for _ in range(50):
+        started = time.perf_counter()
+        client.get(path)
+        timings.append((time.perf_counter() - started) * 1000)
+    bench.figures["portfolio_uncached_ms_p50"] = round(statistics.median(timings), 2)
+
+
+def portfolio_load_test(bench: Bench, app: Any, wrk: str) -> None:
+    """The portfolio of a consultancy with ``BENCH_PORTFOLIO_CLIENTS`` (200) clients under wrk, rotating over
+    its consultants' sessions, against the constant route of the same server in the same minute."""
+    from engpass.db import db
+    from engpass.demo.data import DEMO_PASSWORD
+
+    slug = setup_portfolio(bench, app)
+    count_portfolio_queries(bench, app, slug)
+    if db.engine is not None:
+        db.engine.dispose()
+    bench.figures["portfolio_clients"] = portfolio_clients(bench)
+    port = free_port()
+    gunicorn = start_gunicorn(bench, port)
+    base = f"http://127.0.0.1:{port}"
+    path = f"/o/{slug}/portfolio"
+    sessions = [
+        (path, session_cookie(base, PORTFOLIO_EMAIL.format(i), DEMO_PASSWORD, path))
+        for i in range(1, PORTFOLIO_CONSULTANTS + 1)
+    ]
+    # The login's two visits remember the client list; one more stores each session's page.
+    for _path, cookie in sessions:
+        urllib.request.urlopen(urllib.request.Request(base + path, headers={"Cookie": cookie})).read()
+    for name, targets in (("portfolio_trivial", [("/livez", "")]), ("portfolio", sessions)):
+        log(f"  wrk {name}: warm-up, then {bench.duration} s × {bench.connections} connections")
+        run_wrk(bench, wrk, base, targets, f"{name}-warmup", 2)
+        web_cpu = CpuMeter(lambda: process_tree(gunicorn.pid))
+        result = run_wrk(bench, wrk, base, targets, name, bench.duration)
+        cpu, _machine = web_cpu.stop()
+        if result["errors"] or result["non_2xx"]:
+            raise SystemExit(f"{name}: {result['errors']} errors, {result['non_2xx']} non-2xx/3xx responses")
+        bench.figures[f"{name}_rps"] = round(result["rps"])
+        bench.figures[f"{name}_web_cpu_ms_per_request"] = round(1000 * cpu / max(1, result["requests"]), 3)
+        bench.figures[f"{name}_p95_ms"] = round(result["p95_us"] / 1000, 2)
+    ratio = bench.figures["portfolio_rps"] / bench.figures["portfolio_trivial_rps"]
+    bench.figures["portfolio_vs_trivial_rps_ratio"] = round(ratio, 3)
+    stop(gunicorn)
+
+
 # --- digests: one worker process sends them to a local SMTP sink ------------------------------------------
 
 
@@ -828,8 +979,13 @@ def send_digests(bench: Bench) -> None:
     status = bench.workdir / "smtp-sink.status"
     sink = start(bench, "smtp-sink", [sys.executable, str(REPO / "bench" / "smtp_sink.py"), str(port), str(status)])
     wait_for_log(bench, "smtp-sink", r"listening", sink, timeout=30)
+    # One process whose two threads each send a batch: while one waits for the SMTP server or the database,
+    # the other renders (docs/performance.md, "Digests").
     worker = start(
-        bench, "digest-worker", worker_command(1), extra_env={"ENGPASS_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+        bench,
+        "digest-worker",
+        worker_command(DIGEST_THREADS, pool="threads"),
+        extra_env={"ENGPASS_SMTP_URL": f"smtp://127.0.0.1:{port}"},
     )
     wait_for_log(bench, "digest-worker", r"ready\.", worker, timeout=90)
     settings = Settings.from_env({"redis_url": bench.broker_url, "instance_dir": bench.env["ENGPASS_INSTANCE_DIR"]})
@@ -921,6 +1077,7 @@ def cleanup(bench: Bench) -> None:
         admin.dispose()
     if bench.broker_url:
         purge_broker(bench)
+        release_redis_database(bench.broker_url)
     shutil.rmtree(bench.workdir, ignore_errors=True)
 
 
@@ -933,6 +1090,8 @@ FIGURES = (
     "recompute_all_s",
     "recompute_one_ms_p50",
     "worker_peak_rss_mb",
+    "portfolio_vs_trivial_rps_ratio",
+    "portfolio_queries",
     "digest_emails_per_s",
     "digest_worker_peak_rss_mb",
 )
@@ -978,6 +1137,7 @@ def main() -> None:
             db.engine.dispose()
         log("load test")
         load_test(bench, wrk)
+        portfolio_load_test(bench, app, wrk)
         log(f"{bench.digests} digests by one worker process to an SMTP sink")
         send_digests(bench)
     finally:

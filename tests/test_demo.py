@@ -38,3 +38,18 @@ def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(sess
             case = compute(decided, list(decided.measurements), org.default_hourly_rate)
             assert case.measured and case.kpi_change_percent is not None
     assert len(seen_stages) >= 5, seen_stages
+
+
+def test_the_demo_consultant_reaches_two_demo_companies_once(session):
+    from engpass.accounts.service import find_user
+    from engpass.consulting.models import ClientAccess
+    from engpass.consulting.service import clients_of, requests_to_client
+
+    load_demo(session)
+    load_demo(session)  # idempotent: no second access, no second request
+    petra = find_user(session, "consultant@demo.example")
+    clients = clients_of(session, petra.id)
+    assert [org.name for org, _ in clients] == ["Müller Metallbau GmbH", "Schneider Logistik KG"]
+    assert session.scalar(select(func.count(ClientAccess.id))) == 2
+    hofmann = session.scalars(select(Organization).where(Organization.name.like("Kanzlei%"))).one()
+    assert len(requests_to_client(session, hofmann.id)) == 1

@@ -1,6 +1,7 @@
 """The digest as an e-mail: both parts, the reader's language, no scripts or SVG, and how it looks."""
 
 from datetime import date, timedelta
+from email import message_from_bytes, policy
 
 import pytest
 
@@ -32,6 +33,11 @@ def week(session, make_user, make_org):
     return owner, org, digest
 
 
+def _compose(*args, **kwargs):
+    """The digest as its reader's mail program sees it: written out as it goes on the wire, then read."""
+    return message_from_bytes(bytes(compose_digest(*args, **kwargs)), policy=policy.default)
+
+
 def _parts(message):
     text, html = (part.get_content() for part in message.iter_parts())
     return text, html
@@ -39,7 +45,7 @@ def _parts(message):
 
 def test_german_digest_has_both_parts_and_says_what_happened(app_context, week):
     owner, org, digest = week
-    message = compose_digest(owner, org, digest, TODO, PAGES)
+    message = _compose(owner, org, digest, TODO, PAGES)
     assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
     assert message["Subject"].startswith("Digest GmbH: Ihre Woche")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -59,7 +65,7 @@ def test_german_digest_has_both_parts_and_says_what_happened(app_context, week):
 def test_english_reader_gets_english(app_context, week, session):
     owner, org, digest = week
     owner.locale = "en"
-    message = compose_digest(owner, org, digest, [], PAGES)
+    message = _compose(owner, org, digest, [], PAGES)
     text, _ = _parts(message)
     assert message["Subject"].startswith("Digest GmbH: your week")
     assert "New bottleneck named: Angebote" in text
@@ -72,9 +78,9 @@ def test_members_share_the_weeks_part_in_their_own_language(app_context, week, m
     reader = make_user(name="Ann Lee")
     reader.locale = "en"
     rendered: dict = {}
-    german = compose_digest(owner, org, digest, TODO, PAGES, rendered=rendered)
-    english = compose_digest(reader, org, digest, [], PAGES, rendered=rendered)
-    again = compose_digest(owner, org, digest, [], PAGES, rendered=rendered)
+    german = _compose(owner, org, digest, TODO, PAGES, rendered=rendered)
+    english = _compose(reader, org, digest, [], PAGES, rendered=rendered)
+    again = _compose(owner, org, digest, [], PAGES, rendered=rendered)
     # Rendered once per language: the subject, the text and the HTML of the week.
     assert sorted(rendered) == sorted((part, lang) for part in ("subject", "txt", "html") for lang in ("de", "en"))
     assert german["Subject"] == again["Subject"] and german["Subject"].startswith("Müller & Söhne: Ihre Woche")
@@ -90,7 +96,7 @@ def test_members_share_the_weeks_part_in_their_own_language(app_context, week, m
 def test_a_quiet_week_and_no_figures_yet_read_well(app_context, week):
     owner, org, digest = week
     empty = content.OrgDigest(week_start=digest.week_start, week_end=digest.week_end)
-    text, html = _parts(compose_digest(owner, org, empty, [], PAGES))
+    text, html = _parts(_compose(owner, org, empty, [], PAGES))
     assert "Letzte Woche hat sich nichts geändert." in text
     assert "werden gerade berechnet" in html
 
@@ -99,7 +105,7 @@ def test_the_rendered_digest_in_a_real_browser(app_context, week, browser, shots
     from tests.browser_support import png_size
 
     owner, org, digest = week
-    _, html = _parts(compose_digest(owner, org, digest, TODO, PAGES))
+    _, html = _parts(_compose(owner, org, digest, TODO, PAGES))
     page = browser.new_page(viewport={"width": 700, "height": 900})
     try:
         page.set_content(html)

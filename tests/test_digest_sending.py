@@ -11,12 +11,14 @@ from sqlalchemy import select
 
 from engpass import tenancy
 from engpass.cli import cli
+from engpass.consulting import service as consulting
+from engpass.consulting.models import AccessLevel
 from engpass.cycles.models import StageChange
-from engpass.digest.sending import kind_for, send_round, week_of_period
+from engpass.digest.sending import CLIENTS_KIND, kind_for, send_round, week_of_period
 from engpass.notifications import preferences
 from engpass.notifications.models import SendLog, SendStatus
 from engpass.notifications.resend import resend_due
-from engpass.organizations.models import Role
+from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.service import add_member
 from engpass.trends import service as trends
 from tests.helpers import sabines_cycle
@@ -170,6 +172,88 @@ def test_the_command_sends_one_round_and_now_treats_everyone_as_due(app, session
     assert "sent=1" in result.output
     again = runner.invoke(cli, ["digest", "send-due", "--now"])
     assert "sent=0" in again.output
+
+
+# --- consultants: one digest across their clients --------------------------------------------
+
+
+@pytest.fixture
+def consultant(session, make_user, make_org, company):
+    """Petra of Weber Beratung, with edit access to Digest GmbH and read access to a second client."""
+    _, first = company
+    petra = make_user(email="petra@weber.example", name="Petra Weber")
+    firm = make_org("Weber Beratung", owner=petra, kind=OrgKind.consultancy)
+    second_owner = make_user(email="otto@zweite.example", name="Otto")
+    second = make_org("Zweite GmbH", owner=second_owner)
+    _fill(session, second, second_owner)
+    consulting.grant(session, first, firm, AccessLevel.edit, actor_id=None)
+    consulting.grant(session, second, firm, AccessLevel.read, actor_id=None)
+    session.commit()
+    return petra, firm, first, second
+
+
+def _mails_to(smtp, address):
+    return [r.message for r in smtp.handler.received if r.rcpt_tos == [address]]
+
+
+def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, smtp, consultant):
+    petra, firm, first, second = consultant
+    assert send_round(session, BERLIN_MONDAY_7) == 3, "the two companies' owners and Petra once"
+    (mail,) = _mails_to(smtp, "petra@weber.example")
+    assert mail["Subject"].startswith("Ihre Mandanten: die Woche 30.11.26")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "Hallo Petra Weber" in part and "Ihrer 2 Mandanten" in part
+        assert "Digest GmbH" in part and "Zweite GmbH" in part
+        assert "Angebote entschieden: Skalieren" in part and "… und 3 weitere im Dashboard." in part
+        assert f"http://engpass.test/o/{first.slug}/" in part and f"http://engpass.test/o/{second.slug}/" in part
+        assert f"http://engpass.test/o/{firm.slug}/portfolio" in part
+    assert text.index("Digest GmbH") < text.index("Zweite GmbH")
+    (entry,) = session.scalars(select(SendLog).where(SendLog.user_id == petra.id)).all()
+    assert (entry.kind, entry.status, entry.period) == (CLIENTS_KIND, SendStatus.sent, "2026-W50")
+    assert send_round(session, BERLIN_MONDAY_7) == 0, "once per week"
+
+
+def test_a_revoked_client_is_no_longer_in_it_and_without_clients_there_is_none(app_context, session, smtp, consultant):
+    petra, firm, first, second = consultant
+    (access,) = [a for a in consulting.accesses_of_client(session, second.id) if a.revoked_at is None]
+    consulting.revoke(session, second, access.id, actor_id=None)
+    session.commit()
+    send_round(session, BERLIN_MONDAY_7)
+    (mail,) = _mails_to(smtp, "petra@weber.example")
+    text = mail.get_body(("plain",)).get_content()
+    assert "Digest GmbH" in text and "Zweite GmbH" not in text
+    (access,) = [a for a in consulting.accesses_of_client(session, first.id) if a.revoked_at is None]
+    consulting.revoke(session, first, access.id, actor_id=None)
+    session.commit()
+    assert send_round(session, BERLIN_MONDAY_7 + timedelta(days=7)) == 2, "the owners only"
+    assert len(_mails_to(smtp, "petra@weber.example")) == 1
+
+
+def test_a_client_the_consultant_belongs_to_is_in_the_consultants_digest_only(app_context, session, smtp, consultant):
+    petra, _firm, first, _second = consultant
+    add_member(session, first, petra, Role.member)
+    session.commit()
+    assert send_round(session, BERLIN_MONDAY_7) == 3
+    (mail,) = _mails_to(smtp, "petra@weber.example")
+    assert mail["Subject"].startswith("Ihre Mandanten")
+
+
+def test_a_consultants_digest_refused_for_now_is_sent_later(app_context, session, smtp_server, settings, consultant):
+    petra, *_ = consultant
+    settings.smtp_url = smtp_server(mode="451").url
+    assert send_round(session, BERLIN_MONDAY_7) == 0
+    up = smtp_server()
+    settings.smtp_url = up.url
+    for entry in session.scalars(select(SendLog)):
+        entry.next_attempt_at = datetime(2000, 1, 1)
+    session.commit()
+    assert resend_due(session) == 3
+    (mail,) = _mails_to(up, "petra@weber.example")
+    assert "Zweite GmbH" in mail.get_body(("plain",)).get_content()
+    assert resend_due(session) == 0
 
 
 def test_two_workers_racing_send_one_digest(tmp_path, databases, redis_url, live_engine, smtp_server):

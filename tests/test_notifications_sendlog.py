@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 from uuid import uuid4
 
@@ -127,6 +129,46 @@ def test_claims_that_die_on_every_attempt_are_given_up(session, make_user):
     session.refresh(entry)
     assert (entry.status, entry.attempts) == (SendStatus.failed, sendlog.MAX_ATTEMPTS)
     assert "never reported back" in entry.last_error
+
+
+def test_a_batch_claims_its_new_and_due_keys_and_skips_the_rest(session, make_user):
+    users = [make_user() for _ in range(4)]
+    fresh, retry, sent, held = users
+    retried = sendlog.claim(session, retry.id, "digest.1", "2026-W49", now=T0)
+    sendlog.mark_failed(session, retried, "451 busy", permanent=False, now=T0)
+    done = sendlog.claim(session, sent.id, "digest.1", "2026-W49", now=T0)
+    sendlog.mark_sent(session, done, "<done@x>", now=T0)
+    sendlog.claim(session, held.id, "digest.1", "2026-W49", now=T0)
+    session.commit()
+    later = T0 + sendlog.RETRY_DELAYS[0]
+    keys = [(user.id, "digest.1", "2026-W49") for user in users]
+    claims = sendlog.claim_many(session, [*keys, keys[0]], now=later)
+    session.commit()
+    assert sorted(claims) == sorted([keys[0], keys[1]]), "new and due again; not the sent one nor the one held"
+    assert (claims[keys[0]].attempts, claims[keys[1]].attempts) == (1, 2)
+    assert claims[keys[1]].id == retried.id
+    assert sendlog.claim_many(session, keys, now=later) == {}, "claimed once"
+    # Recorded by the claim's values; a stale claim (taken over since) records nothing.
+    assert sendlog.record(session, claims[keys[0]], SendResult(ok=True, message_id="<a@x>"), now=later)
+    assert not sendlog.record(session, replace(claims[keys[1]], attempts=1), SendResult(ok=True), now=later)
+    assert sendlog.record(session, claims[keys[1]], SendResult(ok=False, error="550 no", permanent=True), now=later)
+    session.commit()
+    rows = {row.user_id: row for row in session.scalars(select(SendLog).where(SendLog.kind == "digest.1"))}
+    session.refresh(rows[fresh.id])
+    session.refresh(rows[retry.id])
+    assert (rows[fresh.id].status, rows[fresh.id].message_id, rows[fresh.id].lease_until) == (
+        SendStatus.sent,
+        "<a@x>",
+        None,
+    )
+    assert (rows[retry.id].status, rows[retry.id].last_error) == (SendStatus.failed, "550 no")
+
+
+def test_of_workers_claiming_the_same_batch_at_once_each_key_goes_to_one(live_engine, committed_user):
+    keys = [(committed_user.id, "digest.1", f"2026-W{week}") for week in range(40, 50)]
+    # ``_race`` records a result's ``id``: here, how many keys the batch got.
+    results = _race(live_engine, lambda s: SimpleNamespace(id=len(sendlog.claim_many(s, keys))))
+    assert sorted(results) == [0, 0, 0, len(keys)], results
 
 
 # --- races: separate connections that really commit -----------------------------------------

@@ -113,6 +113,34 @@ def test_every_email_template_uses_inline_styles_only():
             assert forbidden not in source, f"{path.name}: {forbidden}"
 
 
+def test_headers_in_any_language_arrive_intact_and_unfolded_links_stay_on_their_line():
+    subject = "Müller & Söhne – Ihre Woche: " + "Engpass „Angebotserstellung“ gelöst, " * 4
+    link = "<https://engpass.example/notifications/unsubscribe/" + "x" * 150 + ">"
+    mail = Mail(to="Jürgen Groß <jg@example.com>", subject=subject, text="Grüße", headers={"List-Unsubscribe": link})
+    raw = bytes(build_message(mail, "Engpaß <noreply@engpass.test>"))
+    assert raw.isascii(), "non-ASCII only in encoded words and base64 parts"
+    assert f"List-Unsubscribe: {link}".encode() in raw
+    assert max(len(word) for word in re.findall(rb"=\?utf-8\?b\?[^?]*\?=", raw)) <= 75, "RFC 2047"
+    received = message_from_bytes(raw, policy=policy.default)
+    assert (received["Subject"], received["To"], received["From"]) == (
+        subject,
+        "Jürgen Groß <jg@example.com>",
+        "Engpaß <noreply@engpass.test>",
+    )
+    assert received.get_content() == "Grüße"
+
+
+@pytest.mark.parametrize("field", ["subject", "to", "header"])
+def test_a_line_break_in_a_header_value_is_refused(field):
+    values = {"to": "a@example.com", "subject": "Hallo", "headers": {}}
+    if field == "header":
+        values["headers"] = {"List-Unsubscribe": "<https://x>\r\nBcc: victim@example.com"}
+    else:
+        values[field] += "\nBcc: victim@example.com"
+    with pytest.raises(ValueError, match="line break"):
+        build_message(Mail(text="Text", **values), SENDER)
+
+
 def test_451_is_temporary_and_keeps_the_connection_for_the_next(settings, smtp_server):
     server = smtp_server(mode="451")
     with Mailer(_smtp(settings, server.url)) as mailer:

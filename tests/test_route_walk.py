@@ -4,7 +4,9 @@ import re
 
 import pytest
 
-from engpass.organizations.models import Role
+from engpass.consulting import service as consulting
+from engpass.consulting.models import AccessLevel
+from engpass.organizations.models import OrgKind, Role
 
 ORG_PREFIX = "/o/<org_slug>"
 # Every route outside /o/<org_slug>/ must be listed here on purpose.
@@ -92,26 +94,98 @@ def test_unknown_and_hostile_slugs_answer_404(app, client, make_user, make_org, 
         assert client.get(f"/o/{slug}/").status_code == 404
 
 
+def _only_for(app, rule):
+    """The kind of organization a page exists in (consulting pages); None for every kind."""
+    return getattr(app.view_functions[rule.endpoint], "only_for", None)
+
+
+def _walk_404(app, client, slug, text):
+    """Every method of every organization route under ``slug`` answers 404 and names nothing."""
+    checked = 0
+    for rule in _org_rules(app):
+        url = _fill(rule, slug)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={"name": "hijack", "code": "x", "level": "edit"})
+            assert response.status_code == 404, f"{method} {url} answered {response.status_code}"
+            assert text not in response.text
+            checked += 1
+    return checked
+
+
+def _own_get_statuses(app, client, slug):
+    """GET of every organization page without arguments besides the slug: its status code, by rule."""
+    statuses = {}
+    for rule in _org_rules(app):
+        if "GET" not in rule.methods or rule.arguments - {"org_slug"}:
+            continue
+        statuses[rule.rule] = client.get(_fill(rule, slug)).status_code
+    return statuses
+
+
+@pytest.mark.parametrize("role", [Role.owner, Role.viewer])
+def test_a_consultant_without_access_gets_404_on_every_client_route(
+    app, client, session, make_user, make_org, login, role
+):
+    victim = make_org("Opfer GmbH")
+    consultant = make_user()
+    firm = make_org("Beratung Fremd", owner=make_user(), kind=OrgKind.consultancy, members={consultant: role})
+    # Access to another client, and the firm's access to the victim revoked: neither opens the victim.
+    other = make_org("Anderer Kunde")
+    consulting.grant(session, other, firm, AccessLevel.edit, None)
+    access = consulting.grant(session, victim, firm, AccessLevel.edit, None)
+    consulting.revoke(session, victim, access.id, None)
+    session.commit()
+    login(consultant)
+    assert _walk_404(app, client, victim.slug, "Opfer") >= 3
+
+
+@pytest.mark.parametrize("level", [AccessLevel.read, AccessLevel.edit])
+def test_a_consultant_works_like_a_viewer_or_member_and_loses_everything_on_revocation(
+    app, client, session, make_user, make_org, login, level
+):
+    like = make_user()
+    consultant = make_user()
+    victim = make_org("Kunde GmbH", members={like: Role.viewer if level == AccessLevel.read else Role.member})
+    firm = make_org("Beratung", owner=make_user(), kind=OrgKind.consultancy, members={consultant: Role.member})
+    access = consulting.grant(session, victim, firm, level, None)
+    session.commit()
+    login(like)
+    expected = _own_get_statuses(app, client, victim.slug)
+    client.post("/logout")
+    login(consultant)
+    assert _own_get_statuses(app, client, victim.slug) == expected
+    assert "Sie arbeiten als Berater bei Kunde GmbH" in client.get(f"/o/{victim.slug}/").text
+    consulting.revoke(session, victim, access.id, None)
+    session.commit()
+    assert _walk_404(app, client, victim.slug, "Kunde GmbH") >= 3
+
+
 def test_anonymous_visitors_are_sent_to_login_without_learning_anything(app, client, make_org):
     org = make_org("Geheim AG")
     for rule in _org_rules(app):
-        response = client.get(_fill(rule, org.slug))
+        method = "GET" if "GET" in rule.methods else "POST"
+        response = client.open(_fill(rule, org.slug), method=method)
         assert response.status_code == 302
         assert response.location.startswith("/login")
         assert "Geheim" not in response.text
 
 
-def test_own_pages_never_fail(app, client, make_user, make_org, login):
+@pytest.mark.parametrize("kind", list(OrgKind))
+def test_own_pages_never_fail(app, client, make_user, make_org, login, kind):
     for role in Role:
         user = make_user()
-        org = make_org(owner=make_user(), members={user: role})
+        org = make_org(owner=make_user(), members={user: role}, kind=kind)
         client.post("/logout")
         login(user)
         for rule in _org_rules(app):
             if "GET" not in rule.methods or rule.arguments - {"org_slug"}:
                 continue
             response = client.get(_fill(rule, org.slug))
-            assert response.status_code in (200, 302, 403), f"{role} GET {rule.rule}: {response.status_code}"
+            if _only_for(app, rule) not in (None, kind):
+                # A consultancy's portfolio in a company, a company's consultants page in a consultancy.
+                assert response.status_code == 404, f"{kind} {role} GET {rule.rule}: {response.status_code}"
+                continue
+            assert response.status_code in (200, 302, 403), f"{kind} {role} GET {rule.rule}: {response.status_code}"
             if response.status_code == 302:
                 # The address of a button (POST) typed in: back to the page it belongs to, in the same organization.
                 assert response.location.startswith(f"/o/{org.slug}/"), response.location

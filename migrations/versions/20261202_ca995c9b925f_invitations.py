@@ -1,7 +1,7 @@
 """Invitations: tenant-owned (row-level security), the link's token kept only as its sha256.
 
 Revision ID: ca995c9b925f
-Revises: cb4bd5589daf
+Revises: 0da9e1df1fd7
 Create Date: 2026-12-02 01:16:35.604524+00:00
 """
 
@@ -15,7 +15,7 @@ from engpass.tenancy import disable_row_level_security, enable_row_level_securit
 TENANT_TABLES = ("invitations",)
 
 revision: str = "ca995c9b925f"
-down_revision: str | None = "cb4bd5589daf"
+down_revision: str | None = "0da9e1df1fd7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

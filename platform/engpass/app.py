@@ -19,7 +19,7 @@ from engpass.accounts.models import User
 from engpass.db import db
 from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
-from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership
+from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership, landing_url
 from engpass.organizations.permissions import can
 from engpass.organizations.service import memberships_of
 from engpass.outbox.publisher import CeleryPublisher
@@ -105,6 +105,7 @@ def _lazy_login_message(message: str) -> str:
 def _register_blueprints(app: Flask) -> None:
     from engpass.accounts.views import bp as accounts_bp
     from engpass.audit.views import bp as audit_bp
+    from engpass.consulting.views import bp as consulting_bp
     from engpass.cycles.views import bp as cycles_bp
     from engpass.health.views import bp as health_bp
     from engpass.notifications.dev_mail import bp as dev_mail_bp
@@ -119,6 +120,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (
         accounts_bp,
         audit_bp,
+        consulting_bp,
         cycles_bp,
         dev_mail_bp,
         health_bp,
@@ -138,7 +140,7 @@ def _register_blueprints(app: Flask) -> None:
         if current_user.is_authenticated:
             membership = landing_membership(db.session, current_user.id, session.get(LAST_ORG_KEY))
             if membership is not None:
-                return redirect(url_for("organizations.home", org_slug=membership.organization.slug))
+                return redirect(landing_url(membership))
             return redirect(url_for("organizations_public.no_organization"))
         return render_template("landing.html")
 

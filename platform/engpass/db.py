@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, Insert, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, Insert, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -45,7 +45,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def dialect_insert(session: Session, model: type[Any]) -> Insert:
+def dialect_insert(session: Session, model: type[Any] | Table) -> Insert:
     """An INSERT that offers ``on_conflict_do_nothing`` / ``_do_update`` on both databases (same spelling)."""
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return module.insert(model)
@@ -92,6 +92,18 @@ class Database:
 
     def remove(self) -> None:
         self.session.remove()
+
+    @contextmanager
+    def pinned_session(self) -> Iterator[Session]:
+        """A session that keeps one connection through all its commits, for work that commits item by item
+        (a digest batch records every e-mail at once): no pool checkout and liveness ping per transaction."""
+        assert self.engine is not None
+        with self.engine.connect() as connection:
+            session = self.factory(bind=connection)
+            try:
+                yield session
+            finally:
+                session.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -23,10 +23,13 @@ import ssl
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.headerregistry import BaseHeader, HeaderRegistry
-from email.message import EmailMessage
-from email.policy import default as default_policy
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.charset import BASE64, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -51,44 +54,66 @@ class Mail:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class _HeaderClasses(HeaderRegistry):
-    """The standard header classes, each made once.
+# UTF-8 with headers in base64 encoded words. The standard ``utf-8`` charset picks the shorter of
+# quoted-printable and base64 by measuring the line character by character, which cost a digest's
+# subject more CPU than the rest of writing the message.
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = BASE64
 
-    ``HeaderRegistry`` builds a new class with ``type()`` at every lookup, and every header
-    that is set, counted or folded looks its class up: some thirty times per message, which
-    made building a digest cost more than rendering it. The classes hold no state of their own.
+
+# Headers are folded only past the line length SMTP allows (RFC 5322: 998), as the standard policy of
+# ``EmailMessage`` does in effect: the classic one folds at 78 even before a value it cannot break, such as
+# the long link of ``List-Unsubscribe``, which then starts on a line of its own.
+POLICY = compat32.clone(max_line_length=998)
+# RFC 2047: an encoded word is at most 75 characters long.
+ENCODED_WORD_LENGTH = 75
+
+
+def _header_value(value: str) -> str:
+    """ASCII as it is, anything else as RFC 2047 encoded words; line breaks refused (header injection)."""
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"a header value may not contain a line break: {value!r}")
+    if value.isascii():
+        return value
+    # Encoded words of the allowed length, side by side on one line: the space between them is not part of
+    # the text.
+    return Header(value, _UTF8, maxlinelen=ENCODED_WORD_LENGTH).encode(linesep=" ")
+
+
+def _address(value: str) -> str:
+    """``Name <address>`` with the name encoded where it is not ASCII; the address is left to the server."""
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"an address may not contain a line break: {value!r}")
+    return formataddr(parseaddr(value), charset=_UTF8)
+
+
+def build_message(mail: Mail, sender: str) -> Message:
+    """Plain text, and HTML as its alternative when there is one: ``multipart/alternative``.
+
+    Built with the classic MIME classes (``email.mime``) rather than ``EmailMessage``: the new API
+    parses every header it is given into a tree and folds it again when written, and picks each
+    part's transfer encoding by trying quoted-printable in pure Python — about 4 ms of CPU for a
+    digest against 1.5 ms here, for the same message on the wire (parts in base64, headers in
+    RFC 2047 encoded words). The weekly digest goes out by the ten thousand.
     """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type[BaseHeader]] = {}
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        if key not in self._made:
-            self._made[key] = super().__getitem__(name)
-        return self._made[key]
-
-
-# The standard policy for e-mail (``email.policy.default``) with the header classes made once: same messages.
-POLICY = default_policy.clone(header_factory=_HeaderClasses())
-
-
-def build_message(mail: Mail, sender: str) -> EmailMessage:
-    """Plain text, and HTML as its alternative when there is one: ``multipart/alternative``."""
-    message = EmailMessage(policy=POLICY)
-    message["From"] = sender
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
+    message: Message
+    if mail.html:
+        # A boundary of our own: Python's is checked against the parts with a regular expression compiled per
+        # message; "_" and "." never occur in base64, so this one cannot collide with the base64 parts.
+        message = MIMEMultipart("alternative", boundary=f"=_{uuid.uuid4().hex}.engpass", policy=POLICY)
+        message.attach(MIMEText(mail.text, "plain", "utf-8", policy=POLICY))
+        message.attach(MIMEText(mail.html, "html", "utf-8", policy=POLICY))
+    else:
+        message = MIMEText(mail.text, "plain", "utf-8", policy=POLICY)
+    message["From"] = _address(sender)
+    message["To"] = _address(mail.to)
+    message["Subject"] = _header_value(mail.subject)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "engpass.local")
     # RFC 3834: no vacation replies or other automatic answers to mails nobody typed.
     message["Auto-Submitted"] = "auto-generated"
     for name, value in mail.headers.items():
-        message[name] = value
-    message.set_content(mail.text)
-    if mail.html:
-        message.add_alternative(mail.html, subtype="html")
+        message[name] = _header_value(value)
     return message
 
 
@@ -162,7 +187,7 @@ class Mailer:
     ) -> None:
         self.close()
 
-    def send(self, message: EmailMessage) -> SendResult:
+    def send(self, message: Message) -> SendResult:
         message_id = str(message.get("Message-ID", ""))
         if self.server is None:
             return self._write_file(message, message_id)
@@ -238,7 +263,7 @@ class Mailer:
             self._smtp.close()
         self._smtp = None
 
-    def _write_file(self, message: EmailMessage, message_id: str) -> SendResult:
+    def _write_file(self, message: Message, message_id: str) -> SendResult:
         name = f"{utcnow():%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
         try:
             self.outbox.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
+from engpass.consulting.models import AccessRequest, ClientAccess, InvitationCode
 from engpass.cycles.models import Cycle, CycleTemplate, Measurement, ProcessStep, StageChange
 from engpass.notifications.models import NotificationPreferences, SendLog
 from engpass.organizations.models import Membership, Organization
@@ -10,10 +11,13 @@ from engpass.team.models import Invitation
 from engpass.trends.models import TrendSnapshot, TrendState
 
 __all__ = [
+    "AccessRequest",
     "AuditEvent",
+    "ClientAccess",
     "Cycle",
     "CycleTemplate",
     "Invitation",
+    "InvitationCode",
     "Measurement",
     "Membership",
     "NotificationPreferences",

@@ -3,7 +3,7 @@
 A cached page's key holds the session (the user with its session token, the CSRF secret
 the page's forms are signed with, its language), the path, the day, and two version tokens: one for
 what the page shows of the user (name, language, memberships and roles, the session
-token) and one for what it shows of the organization (its settings and trend data).
+token) and one for what it shows of the organization (its settings, trend data and consultants' accesses).
 Every change to those rows replaces the token with a fresh random one, so an older page
 is never looked up again and expires on its own. Tokens are random rather than counters:
 a token lost from Redis is replaced by a new one that no old page was stored under.
@@ -24,7 +24,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from engpass import tenancy
 from engpass.accounts.models import User
+from engpass.consulting.models import ClientAccess
 from engpass.db import utcnow
 from engpass.organizations.models import Membership, Organization
 from engpass.trends.models import TrendState
@@ -94,9 +95,14 @@ class PageCache:
 
     def tokens(self, user_id: int, org_id: int) -> Tokens | None:
         """The current tokens, created when missing; None when Redis does not answer."""
+        values = self.tokens_of([(USER, user_id), (ORG, org_id)])
+        return None if values is None else Tokens(values[0], values[1])
+
+    def tokens_of(self, targets: Sequence[Target]) -> list[str] | None:
+        """The current tokens of ``targets`` in one round trip, created when missing; None without Redis."""
         if self._redis is None:
             return None
-        keys = [self._token_key((USER, user_id)), self._token_key((ORG, org_id))]
+        keys = [self._token_key(target) for target in targets]
         try:
             values = self._redis.mget(keys)
             if None in values:
@@ -109,7 +115,7 @@ class PageCache:
         except redis.RedisError:
             log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
             return None
-        return Tokens(values[0].decode(), values[1].decode())
+        return [value.decode() for value in values]
 
     def get(self, key: str) -> bytes | None:
         if self._redis is None:
@@ -158,6 +164,13 @@ class PageCache:
         Only a logged-in session that already holds its CSRF secret and has no messages waiting:
         the first request of a session writes both into it, a flashed message is shown once.
         """
+        found = self.request_key_with_tokens(org_id)
+        return None if found is None else found[0]
+
+    def request_key_with_tokens(self, org_id: int, related: Sequence[int] = ()) -> tuple[str, list[str]] | None:
+        """``request_key`` for a page that also shows the organizations ``related`` (a consultancy's
+        portfolio shows its clients): their tokens are in the key too. Returns the key and the tokens
+        read (the user's, the organization's, then the related ones'), in one round trip to Redis."""
         if self._redis is None or request.method != "GET":
             return None
         ident = session.get(USER_KEY)
@@ -167,23 +180,24 @@ class PageCache:
         user_id, _, _token = str(ident).partition(":")
         if not user_id.isdigit():
             return None
-        tokens = self.tokens(int(user_id), org_id)
+        tokens = self.tokens_of([(USER, int(user_id)), (ORG, org_id), *((ORG, other) for other in related)])
         if tokens is None:
             return None
         parts = (
             # Pages say how long ago things happened and what is overdue.
             utcnow().date().isoformat(),
             ident,
-            tokens.user,
+            tokens[0],
             str(org_id),
-            tokens.org,
+            tokens[1],
             csrf_secret,
             request.full_path,
             session.get("locale", ""),
             request.headers.get("Accept-Language", ""),
+            *(f"{other}:{token}" for other, token in zip(related, tokens[2:], strict=True)),
         )
         digest = hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
-        return f"{self.prefix}page:{digest}"
+        return f"{self.prefix}page:{digest}", tokens
 
 
 page_cache = PageCache()
@@ -212,6 +226,10 @@ def _targets_of(session: Session, objects: Iterable[Any]) -> set[Target]:
             renamed.append(obj.id)
         elif isinstance(obj, TrendState) and obj.organization_id is not None:
             targets.add((ORG, obj.organization_id))
+        elif isinstance(obj, ClientAccess) and obj.client_id is not None:
+            # A revoked consultant's cached client pages carry the client's token: the next request misses,
+            # resolves again and answers 404. The consultancy's token keys its portfolio.
+            targets.update(((ORG, obj.client_id), (ORG, obj.consultancy_id)))
     if renamed:
         # Every member's switcher names the organization, on all of their organizations' pages.
         with session.no_autoflush:

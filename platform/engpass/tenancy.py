@@ -5,7 +5,7 @@ Isolation is enforced twice. In the application, every ORM statement that touche
 with it, and writes to another organization's rows are refused. Beneath that, on
 PostgreSQL, row-level security policies compare ``organization_id`` with the
 transaction-local setting ``app.org_id`` that this module sets at the start of every
-transaction, so even raw SQL sees only the current organization.
+transaction in an organization, so even raw SQL sees only the current organization.
 """
 
 from __future__ import annotations
@@ -108,19 +108,24 @@ def tenant_context(session: Session | scoped_session[Session], org_id: int | Non
             _apply_rls_setting(session.connection())
 
 
+# Made once: this runs at the start of most transactions.
+_SET_RLS = text("SELECT set_config(:name, :value, true)")
+
+
 def _apply_rls_setting(connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     org_id = _current_org_id.get()
-    connection.execute(
-        text("SELECT set_config(:name, :value, true)"),
-        {"name": RLS_SETTING, "value": "" if org_id is None else str(org_id)},
-    )
+    connection.execute(_SET_RLS, {"name": RLS_SETTING, "value": "" if org_id is None else str(org_id)})
 
 
 @event.listens_for(Session, "after_begin")
 def _set_rls_on_begin(_session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
-    _apply_rls_setting(connection)
+    # Without an organization there is nothing to set: the setting is only ever set transaction-locally, so
+    # every transaction starts without one (no row visible) — and work outside any tenant, such as a digest
+    # batch committing each e-mail, is spared a round trip per transaction.
+    if _current_org_id.get() is not None:
+        _apply_rls_setting(connection)
 
 
 def _touches_tenant_model(state: ORMExecuteState) -> bool:

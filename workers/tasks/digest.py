@@ -28,5 +28,9 @@ def send_due_digests(now: str | None = None) -> int:
 
 @shared_task(name=task_names.SEND_DIGEST_BATCH, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
 def send_digest_batch(user_ids: list[int], now: str) -> int:
-    """A retry goes through the batch again: what was sent is in the send log and is skipped."""
-    return send_batch(db.session(), user_ids, datetime.fromisoformat(now))
+    """A retry goes through the batch again: what was sent is in the send log and is skipped.
+
+    The batch commits after every e-mail, so it keeps one connection for all of them.
+    """
+    with db.pinned_session() as session:
+        return send_batch(session, user_ids, datetime.fromisoformat(now))

@@ -24,7 +24,7 @@ from engpass.accounts.forms import (
 from engpass.db import db
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY
-from engpass.organizations.context import LAST_ORG_KEY, landing_membership
+from engpass.organizations.context import LAST_ORG_KEY, landing_membership, landing_url
 from engpass.settings import Settings
 
 bp = Blueprint("accounts", __name__)
@@ -67,7 +67,7 @@ def _after_login_target(user_id: int) -> str:
     membership = landing_membership(db.session, user_id, session.get(LAST_ORG_KEY))
     if membership is None:
         return url_for("organizations_public.no_organization")
-    return url_for("organizations.home", org_slug=membership.organization.slug)
+    return landing_url(membership)
 
 
 @bp.route("/signup", methods=["GET", "POST"])

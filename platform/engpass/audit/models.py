@@ -23,4 +23,8 @@ class AuditEvent(TenantScoped, Base):
     object_type: Mapped[str | None] = mapped_column(String(64))
     object_id: Mapped[int | None]
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set when the actor worked here as a consultant: the consultancy they came through.
+    via_organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

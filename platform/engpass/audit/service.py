@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
+from engpass import tenancy
 from engpass.audit.models import AuditEvent
+
+# session.info key: (client id, consultancy id) while a consultant works inside a client.
+VIA_KEY = "engpass.audit.via"
+
+
+def acting_via(session: Session | scoped_session[Session], client_id: int, consultancy_id: int) -> None:
+    """From now on, events this session records in ``client_id`` name the consultancy the actor came
+    through. Kept on the session, so it ends with the request's (or task's) session."""
+    session.info[VIA_KEY] = (client_id, consultancy_id)
 
 
 def record(
-    session: Session,
+    session: Session | scoped_session[Session],
     action: str,
     *,
     actor_id: int | None,
@@ -19,5 +29,8 @@ def record(
     **details: Any,
 ) -> AuditEvent:
     event = AuditEvent(action=action, actor_id=actor_id, object_type=object_type, object_id=object_id, details=details)
+    via = session.info.get(VIA_KEY)
+    if via is not None and via[0] == tenancy.current_org_id():
+        event.via_organization_id = via[1]
     session.add(event)
     return event

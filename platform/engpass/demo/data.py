@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.accounts.service import create_user, find_user
+from engpass.consulting import service as consulting
+from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess
 from engpass.cycles.models import Cycle
 from engpass.demo.cycles import CHAINS, build_chain
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
@@ -95,7 +97,42 @@ def load_demo(session: Session) -> list[tuple[str, str]]:
         session.flush()
         _fill_cycles(session, org, owner, seed=len(logins))
     session.flush()
+    _grant_demo_accesses(session)
     return logins
+
+
+# The demo consultancy's clients: (client, level). Petra Weber sees both in her portfolio.
+DEMO_CONSULTANCY = "Weber & Partner Unternehmensberatung"
+DEMO_CLIENTS = (("Müller Metallbau GmbH", AccessLevel.edit), ("Schneider Logistik KG", AccessLevel.read))
+# A request of the consultancy still waiting for this company's answer (its settings show it).
+DEMO_REQUEST_TO = "Kanzlei Hofmann Steuerberatung"
+
+
+def _grant_demo_accesses(session: Session) -> None:
+    """Once per pair: an access the client revoked in the demo stays revoked on the next run."""
+    by_name = {o.name: o for o in session.scalars(select(Organization).where(Organization.name.in_(_demo_names())))}
+    firm = by_name[DEMO_CONSULTANCY]
+    consulting.invitation_code(session, firm)
+    for name, level in DEMO_CLIENTS:
+        client = by_name[name]
+        ever = session.scalar(
+            select(ClientAccess.id).where(ClientAccess.consultancy_id == firm.id, ClientAccess.client_id == client.id)
+        )
+        if ever is None:
+            consulting.grant(session, client, firm, level, None)
+    asked = by_name[DEMO_REQUEST_TO]
+    ever_asked = session.scalar(
+        select(AccessRequest.id).where(AccessRequest.consultancy_id == firm.id, AccessRequest.client_id == asked.id)
+    )
+    if ever_asked is None:
+        petra = find_user(session, DEMO_ORGS[-1].members[0][0])
+        message = "Wir würden Sie gern bei Ihrem nächsten Engpass begleiten."
+        consulting.request_access(session, firm, asked.slug, AccessLevel.read, message, petra.id if petra else None)
+    session.flush()
+
+
+def _demo_names() -> list[str]:
+    return [spec.name for spec in DEMO_ORGS]
 
 
 def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) -> None:

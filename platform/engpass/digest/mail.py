@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from email.message import EmailMessage
+from email.message import Message
 
 from flask import render_template
 from flask_babel import get_locale
@@ -29,6 +29,8 @@ from engpass.settings import Settings
 
 # Pixels per maturity level in the bar chart (five levels: 60 px high at most).
 BAR_STEP = 12
+# Last week's changes a consultant's digest lists per client; the client's dashboard has the rest.
+CLIENT_CHANGES = 3
 # The small grey lines under figures and beside to-do items.
 MUTED = "color:#5b6577;font-size:13px;"
 
@@ -110,7 +112,7 @@ def compose_digest(
     settings: Settings | None = None,
     *,
     rendered: dict[tuple[str, str], str] | None = None,
-) -> EmailMessage:
+) -> Message:
     """The message for ``user``, with the digest's unsubscribe headers; needs an application context.
 
     ``rendered``: what was rendered of this ``digest`` for earlier readers, by part and language; a batch
@@ -129,4 +131,49 @@ def compose_digest(
         pages=pages,
         muted=MUTED,
         day=day,
+    )
+
+
+@dataclass(frozen=True)
+class ClientWeek:
+    """One client's lines in a consultant's digest: its week, how many items wait there, and its dashboard."""
+
+    org: Organization
+    digest: OrgDigest
+    open_items: int
+    dashboard: str
+
+
+def _clients_subject(first: date, last: date) -> str:
+    return _("Your clients: the week %(first)s – %(last)s", first=day(first, "short"), last=day(last, "short"))
+
+
+def compose_clients_digest(
+    user: User,
+    clients: list[ClientWeek],
+    portfolio: str | None,
+    settings: Settings | None = None,
+) -> Message:
+    """A consultant's one digest across every client whose data they may see, instead of one per client:
+    per client the level and its trend, the savings, last week's changes and the open items, each linking
+    to the client's dashboard; ``portfolio`` links to the consultancy's portfolio."""
+    first, last = clients[0].digest.week_start, clients[0].digest.week_end
+    return compose(
+        user,
+        LazyString(_clients_subject, first, last),
+        "digest_clients",
+        topic=Topic.digest,
+        settings=settings,
+        clients=clients,
+        first=first,
+        last=last,
+        portfolio=portfolio,
+        level_names=LEVEL_NAMES,
+        stage_labels={stage.value: label for stage, label in STAGE_LABELS.items()},
+        decision_labels={d.value: label for d, label in DECISION_LABELS.items()},
+        muted=MUTED,
+        money=lambda value, currency: money(round(Decimal(value)), currency),
+        number=number,
+        day=day,
+        changes_shown=CLIENT_CHANGES,
     )

@@ -1,10 +1,13 @@
-"""Sending weekly digests: who is due, one e-mail per user and organization, exactly once.
+"""Sending weekly digests: who is due, one e-mail per user and organization, exactly once — and to a
+consultant one e-mail across every client they reach, instead of one per client.
 
-Each digest has a send-log key (user, ``digest.<org id>``, ISO week of the reader's local day):
-claimed and committed before the message leaves, recorded right after, so a redelivered
-task, a second scheduler or the resend sweep never send a key twice (docs/email.md names
-the one window SMTP leaves open). A batch shares one SMTP connection, and the part of a
-digest that is the same for every member of an organization is built once per batch.
+Each digest has a send-log key (user, ``digest.<org id>`` or ``digest.clients``, ISO week of the
+reader's local day):
+claimed and committed before the message leaves (a batch's keys in one statement), recorded
+right after each message, so a redelivered task, a second scheduler or the resend sweep never
+send a key twice (docs/email.md names the one window SMTP leaves open). A batch shares one
+SMTP connection, and the part of a digest that is the same for every member of an
+organization is built once per batch.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email.message import Message
 from functools import partial
 
 import redis
@@ -22,11 +26,13 @@ from sqlalchemy.orm import Session
 
 from engpass import tenancy
 from engpass.accounts.models import User
+from engpass.consulting.service import clients_of, clients_of_users
 from engpass.digest import content
-from engpass.digest.mail import DigestPages, TodoLine, compose_digest
+from engpass.digest.mail import ClientWeek, DigestPages, TodoLine, compose_clients_digest, compose_digest
 from engpass.mail import Mailer
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
+from engpass.notifications.messages import mail_context
 from engpass.notifications.models import SendLog
 from engpass.notifications.preferences import (
     Preferences,
@@ -36,7 +42,7 @@ from engpass.notifications.preferences import (
     preferences_of,
     users_due_for_digest,
 )
-from engpass.organizations.models import Membership, Organization, Role
+from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders, today_in
 from engpass.reminders.texts import describe
 from engpass.settings import Settings
@@ -44,6 +50,8 @@ from engpass.settings import Settings
 log = logging.getLogger(__name__)
 
 KIND_PREFIX = "digest."
+# A consultant's one digest across all their clients (the others are ``digest.<organization id>``).
+CLIENTS_KIND = f"{KIND_PREFIX}clients"
 # Users per task: small enough to spread over workers and to finish well inside the send log's lease.
 BATCH_SIZE = 100
 # The to-do part of a digest lists the most urgent items; the to-do page has the rest.
@@ -76,7 +84,6 @@ class _Batch:
 
     session: Session
     settings: Settings
-    mailer: Mailer
     digests: dict[tuple[int, date, str], _OrgPart]
 
     def org_part(self, org: Organization, first: date, last: date, timezone: str) -> _OrgPart:
@@ -103,34 +110,73 @@ def _todo(settings: Settings, org: Organization, reminders: list[Reminder], user
     ]
 
 
-def _send_one(
+def _compose(
     batch: _Batch, user: User, org: Organization, role: Role, prefs: Preferences, period: str, *, again: bool = False
-) -> bool:
-    """Claim, commit, send, record, commit; True when this call sent the digest. ``again``: a retry of a
-    digest that was meant to go out, which goes out even if the week has since become empty."""
-    session, settings = batch.session, batch.settings
+) -> Message | None:
+    """The digest of ``org`` for ``user`` for ``period``, or None when there is nothing to say. ``again``: a retry
+    of a digest that was meant to go out, which goes out even if the week has since become empty."""
+    settings = batch.settings
     first, last = week_of_period(period)
     part = batch.org_part(org, first, last, prefs.timezone)
     todo = _todo(settings, org, part.reminders, user.id, role)
     # An organization that has not begun has nothing to report; its members are not written to.
     if part.digest.is_empty and not todo and not again:
-        return False
-    entry = sendlog.claim(session, user.id, kind_for(org.id), period)
-    if entry is None:
-        return False
-    # Committed before anything leaves: every other attempt at this key now finds the claim.
-    session.commit()
+        return None
     pages = DigestPages(
         dashboard=external_url(settings, "organizations.home", org_slug=org.slug),
         todo=external_url(settings, "reminders.todo", org_slug=org.slug),
     )
-    message = compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered)
-    result = batch.mailer.send(message)
-    sendlog.record(session, entry, result)
+    return compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered)
+
+
+def _compose_for_clients(
+    batch: _Batch,
+    user: User,
+    clients: list[Organization],
+    memberships: list[tuple[Organization, Role]],
+    prefs: Preferences,
+    period: str,
+    *,
+    again: bool = False,
+) -> Message | None:
+    """A consultant's one digest across ``clients``, or None when none of them has anything to say."""
+    settings = batch.settings
+    first, last = week_of_period(period)
+    weeks = []
+    for org in clients:
+        part = batch.org_part(org, first, last, prefs.timezone)
+        dashboard = external_url(settings, "organizations.home", org_slug=org.slug)
+        weeks.append(ClientWeek(org, part.digest, len(part.reminders), dashboard))
+    if not again and all(week.digest.is_empty and not week.open_items for week in weeks):
+        return None
+    consultancy = next((org for org, _role in memberships if org.kind == OrgKind.consultancy), None)
+    portfolio = external_url(settings, "consulting.portfolio", org_slug=consultancy.slug) if consultancy else None
+    return compose_clients_digest(user, weeks, portfolio, settings)
+
+
+def _deliver(session: Session, settings: Settings, outgoing: list[tuple[sendlog.Key, Message]]) -> int:
+    """Claim every key, commit, then send message by message, recording and committing each result at once.
+
+    The messages are composed before the claim: the commits that follow expire the session's objects,
+    and reading them again would cost a query per reader. Returns how many were sent.
+    """
+    claims = sendlog.claim_many(session, [key for key, _message in outgoing])
+    # Committed before anything leaves: every other attempt at these keys now finds the claims.
     session.commit()
-    if not result.ok:
-        log.warning("digest %s for user %s: %s", entry.period, user.id, result.error)
-    return result.ok
+    sent = 0
+    with Mailer(settings) as mailer:
+        for key, message in outgoing:
+            claim = claims.get(key)
+            if claim is None:
+                continue
+            result = mailer.send(message)
+            sendlog.record(session, claim, result)
+            session.commit()
+            if result.ok:
+                sent += 1
+            else:
+                log.warning("digest %s for user %s: %s", claim.period, claim.user_id, result.error)
+    return sent
 
 
 def _memberships(session: Session, user_ids: list[int]) -> dict[int, list[tuple[Organization, Role]]]:
@@ -162,17 +208,30 @@ def send_batch(
     """
     settings = settings or current_app.extensions["engpass.settings"]
     readers = digest_readers(session, user_ids)
-    memberships = _memberships(session, [user.id for user, _prefs in readers])
-    sent = 0
-    with Mailer(settings) as mailer:
-        batch = _Batch(session, settings, mailer, {})
+    reader_ids = [user.id for user, _prefs in readers]
+    memberships = _memberships(session, reader_ids)
+    clients = clients_of_users(session, reader_ids)
+    batch = _Batch(session, settings, {})
+    outgoing = []
+    with mail_context(settings):
         for user, prefs in readers:
             if not (everyone or due_for_digest(prefs, now_utc)):
                 continue
             period = digest_period(prefs, now_utc)
+            their_clients = [org for org, _level in clients.get(user.id, [])]
+            client_ids = {org.id for org in their_clients}
             for org, role in memberships.get(user.id, []):
-                sent += _send_one(batch, user, org, role, prefs, period)
-    return sent
+                # A client they also belong to is in the consultant's digest, not in one of its own.
+                if org.id in client_ids:
+                    continue
+                message = _compose(batch, user, org, role, prefs, period)
+                if message is not None:
+                    outgoing.append(((user.id, kind_for(org.id), period), message))
+            if their_clients:
+                message = _compose_for_clients(batch, user, their_clients, memberships.get(user.id, []), prefs, period)
+                if message is not None:
+                    outgoing.append(((user.id, CLIENTS_KIND, period), message))
+    return _deliver(session, settings, outgoing)
 
 
 def due_user_ids(session: Session, now_utc: datetime) -> list[int]:
@@ -193,6 +252,8 @@ def _give_up(session: Session, entry: SendLog, reason: str) -> bool:
 
 def resend(session: Session, entry: SendLog) -> bool:
     """A digest a temporary failure left unsent: the same week again, if the user still wants it."""
+    if entry.kind == CLIENTS_KIND:
+        return _resend_for_clients(session, entry)
     user = session.get(User, entry.user_id)
     org_id = int(entry.kind.removeprefix(KIND_PREFIX))
     org = session.get(Organization, org_id)
@@ -205,8 +266,26 @@ def resend(session: Session, entry: SendLog) -> bool:
     if not prefs.digest_enabled:
         return _give_up(session, entry, "the digest was switched off")
     settings: Settings = current_app.extensions["engpass.settings"]
-    with Mailer(settings) as mailer:
-        return _send_one(_Batch(session, settings, mailer, {}), user, org, role, prefs, entry.period, again=True)
+    message = _compose(_Batch(session, settings, {}), user, org, role, prefs, entry.period, again=True)
+    assert message is not None
+    return _deliver(session, settings, [((user.id, entry.kind, entry.period), message)]) == 1
+
+
+def _resend_for_clients(session: Session, entry: SendLog) -> bool:
+    user = session.get(User, entry.user_id)
+    clients = [org for org, _level in clients_of(session, entry.user_id)] if user is not None else []
+    if user is None or not clients:
+        return _give_up(session, entry, "the recipient reaches no client any more")
+    prefs = preferences_of(session, user)
+    if not prefs.digest_enabled:
+        return _give_up(session, entry, "the digest was switched off")
+    settings: Settings = current_app.extensions["engpass.settings"]
+    memberships = _memberships(session, [user.id]).get(user.id, [])
+    batch = _Batch(session, settings, {})
+    with mail_context(settings):
+        message = _compose_for_clients(batch, user, clients, memberships, prefs, entry.period, again=True)
+    assert message is not None
+    return _deliver(session, settings, [((user.id, entry.kind, entry.period), message)]) == 1
 
 
 def this_hour() -> datetime:

@@ -2,9 +2,10 @@
 
 The protocol, for every sender (the welcome mail, reminders, the digest):
 
-1. ``claim()`` the key and **commit**. Exactly one caller gets the row; every other caller,
-   now or later, gets ``None`` — until the row is due again (a temporary failure whose
-   ``next_attempt_at`` has come, or a claim whose lease expired because its worker died).
+1. ``claim()`` the key (or ``claim_many()`` the keys of a batch) and **commit**. Exactly one
+   caller gets the row; every other caller, now or later, gets ``None`` — until the row is due
+   again (a temporary failure whose ``next_attempt_at`` has come, or a claim whose lease expired
+   because its worker died).
 2. Build the message and hand it to a ``mail.Mailer``.
 3. ``record()`` the ``SendResult`` (``mark_sent`` or ``mark_failed``) and **commit at once**,
    message by message, even inside a batch.
@@ -14,16 +15,19 @@ message and before step 3 committed leaves a ``claimed`` row; when its lease exp
 mail is claimed and sent again. SMTP offers no way to hand over a message and commit in one
 step; committing right after each message keeps the window to a few milliseconds.
 
-Keys in use: ``welcome`` / ``<organization id>``; ``digest.<organization id>`` / ``<ISO week, e.g. 2026-W48>``;
-``reminder.<rule>`` / ``<cycle id>:<period>`` (``reminders.rules.Reminder.period``).
+Keys in use: ``welcome`` / ``<organization id>``; ``digest.<organization id>`` and ``digest.clients``
+(a consultant's clients) / ``<ISO week, e.g. 2026-W48>``; ``reminder.<rule>`` / ``<cycle id>:<period>``
+(``reminders.rules.Reminder.period``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from engpass.db import dialect_insert, utcnow
@@ -106,12 +110,107 @@ def claim(
     return entry
 
 
-def _finish(session: Session, log: SendLog, **values: object) -> bool:
+Key = tuple[int, str, str]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key ``claim_many()`` handed out, as plain values: what recording the result needs.
+
+    A batch commits after every message, which expires the session's ORM objects; recording
+    by these values reads nothing back.
+    """
+
+    id: int
+    user_id: int
+    kind: str
+    period: str
+    attempts: int
+
+
+def claim_many(
+    session: Session, keys: Iterable[Key], *, now: datetime | None = None, lease: timedelta = LEASE
+) -> dict[Key, Claim]:
+    """``claim()`` for a batch of (user id, kind, period) keys in two statements: the claimed ones.
+
+    The same race-safety as ``claim()``: new keys in one ``INSERT … ON CONFLICT DO NOTHING``,
+    rows due again taken over in one conditional UPDATE. Commit before sending.
+    """
+    now = now or utcnow()
+    # In one order for every batch: two batches that share keys then wait for each other, never deadlock.
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    columns = (SendLog.id, SendLog.user_id, SendLog.kind, SendLog.period, SendLog.attempts)
+    rows = [
+        {
+            "user_id": user_id,
+            "kind": kind,
+            "period": period,
+            "status": SendStatus.claimed,
+            "attempts": 1,
+            "lease_until": now + lease,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for user_id, kind, period in wanted
+    ]
+    # Core on the session's connection, one statement with the rows as parameters: SQLAlchemy sends them as
+    # one multi-row INSERT ("insertmanyvalues") compiled once, where an INSERT built with the rows as VALUES
+    # would be compiled anew for every batch.
+    insert = dialect_insert(session, SendLog.__table__)
+    claimed = list(
+        session.connection().execute(
+            insert.on_conflict_do_nothing(index_elements=["user_id", "kind", "period"]).returning(*columns), rows
+        )
+    )
+    inserted = {(row.user_id, row.kind, row.period) for row in claimed}
+    existing = [key for key in wanted if key not in inserted]
+    if existing:
+        claimed += session.execute(
+            update(SendLog)
+            .where(tuple_(SendLog.user_id, SendLog.kind, SendLog.period).in_(existing), _due_again(now))
+            .values(
+                status=SendStatus.claimed,
+                attempts=SendLog.attempts + 1,
+                lease_until=now + lease,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+            .returning(*columns),
+            execution_options={"synchronize_session": False},
+        ).all()
+    return {(row.user_id, row.kind, row.period): Claim(*row) for row in claimed}
+
+
+@functools.cache
+def _finish_claim_statement(names: frozenset[str]) -> Update:
+    """``_finish``'s UPDATE for a ``Claim``, made once per set of columns: a batch records thousands of results,
+    and building the statement anew each time cost more CPU than running it."""
+    table = SendLog.__table__
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("claim_id"),
+            table.c.status == SendStatus.claimed,
+            table.c.attempts == bindparam("claim_attempts"),
+        )
+        .values({"lease_until": None, **{name: bindparam(name) for name in names}})
+    )
+
+
+def _finish(session: Session, log: SendLog | Claim, **values: object) -> bool:
     """Update the row only while it is still this claim's; False if another worker took it over.
 
-    Either way ``log`` shows the row as it now is: the updated row comes back with the UPDATE
-    (one round trip per message, in a batch of thousands), another worker's is read again.
+    A ``SendLog`` shows the row as it now is either way: the updated row comes back with the
+    UPDATE, another worker's is read again. A ``Claim`` is only compared, never read back.
     """
+    if isinstance(log, Claim):
+        statement = _finish_claim_statement(frozenset(values))
+        # On the session's connection: the send log is no tenant's, and the ORM's statement hooks cost more
+        # than the UPDATE.
+        parameters = {"claim_id": log.id, "claim_attempts": log.attempts, **values}
+        return session.connection().execute(statement, parameters).rowcount == 1
     mine = session.scalar(
         update(SendLog)
         .where(SendLog.id == log.id, SendLog.status == SendStatus.claimed, SendLog.attempts == log.attempts)
@@ -124,14 +223,16 @@ def _finish(session: Session, log: SendLog, **values: object) -> bool:
     return mine is not None
 
 
-def mark_sent(session: Session, log: SendLog, message_id: str, *, now: datetime | None = None) -> bool:
+def mark_sent(session: Session, log: SendLog | Claim, message_id: str, *, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return _finish(
         session, log, status=SendStatus.sent, sent_at=now, updated_at=now, message_id=message_id, next_attempt_at=None
     )
 
 
-def mark_failed(session: Session, log: SendLog, error: str, *, permanent: bool, now: datetime | None = None) -> bool:
+def mark_failed(
+    session: Session, log: SendLog | Claim, error: str, *, permanent: bool, now: datetime | None = None
+) -> bool:
     """A permanent failure is final; a temporary one waits for its next attempt, until the schedule ends."""
     now = now or utcnow()
     values: dict[str, object] = {"last_error": error[:MAX_ERROR_LENGTH], "updated_at": now}
@@ -142,7 +243,7 @@ def mark_failed(session: Session, log: SendLog, error: str, *, permanent: bool, 
     return _finish(session, log, **values)
 
 
-def record(session: Session, log: SendLog, result: SendResult, *, now: datetime | None = None) -> bool:
+def record(session: Session, log: SendLog | Claim, result: SendResult, *, now: datetime | None = None) -> bool:
     """What the mailer answered, into the log. Commit right after it (see the module's protocol)."""
     if result.ok:
         return mark_sent(session, log, result.message_id, now=now)

@@ -12,16 +12,18 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, abort, g, session
+from flask import Blueprint, abort, g, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 from werkzeug.local import LocalProxy
 
 from engpass import tenancy
+from engpass.audit.service import acting_via
+from engpass.consulting.service import ConsultantSeat, seat_for
 from engpass.db import db, utcnow
 from engpass.extensions import login_manager
-from engpass.organizations.models import Membership, Organization, Role
+from engpass.organizations.models import Membership, Organization, OrgKind, Role
 
 LAST_ORG_KEY = "last_org"
 # Organizations by slug as this process last resolved them, for lookups before any query (the
@@ -35,6 +37,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 ROLE_RANK = {Role.viewer: 0, Role.member: 1, Role.admin: 2, Role.owner: 3}
 
 current_org: Organization = cast(Organization, LocalProxy(lambda: g.org))
+# A Membership, or for a consultant a ConsultantSeat (engpass.consulting.service) with the same ``role`` and
+# ``organization``: never write to it.
 current_membership: Membership = cast(Membership, LocalProxy(lambda: g.membership))
 
 
@@ -70,19 +74,25 @@ def _resolve_org() -> Any:
     slug = g.get("org_slug")
     if not slug or not SLUG_PATTERN.fullmatch(slug):
         abort(404)
-    membership = membership_for(db.session, slug, current_user.id)
+    # A membership, or else a consultant's seat through an active ClientAccess: one query either way.
+    membership = seat_for(db.session, slug, current_user.id)
     if membership is None:
         abort(404)
     g.org = membership.organization
     g.membership = membership
+    g.consulting = membership.consultancy if isinstance(membership, ConsultantSeat) else None
     if len(_known_org_ids) >= KNOWN_ORG_IDS_MAX:
         _known_org_ids.clear()
     _known_org_ids[slug] = membership.organization_id
     tenancy.activate(db.session, membership.organization_id)
+    if g.consulting is not None:
+        # Whatever the consultant changes here, the client's audit log names the consultancy too.
+        acting_via(db.session, membership.organization_id, g.consulting.id)
     if session.get(LAST_ORG_KEY) != slug:
         session[LAST_ORG_KEY] = slug
-        membership.last_used_at = utcnow()
-        db.session.commit()
+        if isinstance(membership, Membership):
+            membership.last_used_at = utcnow()
+            db.session.commit()
     return None
 
 
@@ -122,3 +132,10 @@ def landing_membership(session: Session, user_id: int, preferred_slug: str | Non
         .order_by(Membership.last_used_at.desc().nulls_last(), Membership.id)
     )
     return session.scalars(stmt).first()
+
+
+def landing_url(membership: Membership) -> str:
+    """A company's dashboard; a consultancy's portfolio (its consultants start the week there)."""
+    if membership.organization.kind == OrgKind.consultancy:
+        return url_for("consulting.portfolio", org_slug=membership.organization.slug)
+    return url_for("organizations.home", org_slug=membership.organization.slug)

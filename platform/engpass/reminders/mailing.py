@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import Message
 
 from flask import current_app, url_for
 from flask_babel import ngettext
@@ -73,7 +73,7 @@ def _subject(org_name: str, lines: list[Line]) -> str:
 
 def compose_reminders(
     user: User, org: Organization, role: Role, reminders: list[Reminder], settings: Settings
-) -> EmailMessage:
+) -> Message:
     """One message to ``user`` listing ``reminders`` of ``org``, in their language; needs an application context."""
     can_act = ROLE_RANK[role] >= ROLE_RANK[Role.member]
     # Built with the reminder's own URL methods, so the mail links exactly where the to-do list does.

@@ -341,6 +341,10 @@ def remove_member(session: Session, actor: Membership, target: Membership) -> No
 
 
 def leave(session: Session, membership: Membership) -> None:
+    if not isinstance(membership, Membership):
+        # A consultant's seat in a client (consulting.service.ConsultantSeat) is no membership: it ends when
+        # the client revokes the access, or the consultancy's people leave the consultancy.
+        raise NotAllowed(_l("Consultants are not members of this team. The client can revoke the access."))
     if _is_last_owner(session, membership):
         raise LastOwner(
             _l("You are the last owner. Transfer ownership to someone else before you leave the organization.")

@@ -53,3 +53,6 @@ class TrendState(TenantScoped, Base):
     computed_at: Mapped[datetime | None]
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     dirty_since: Mapped[date | None] = mapped_column(Date)
+    # What a consultancy's portfolio shows of this organization, written with the snapshots
+    # (``trends.portfolio.summary``); consultants with active access may read it (row-level security).
+    portfolio: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

@@ -42,6 +42,7 @@ from engpass.maturity.model import compute as compute_maturity
 from engpass.organizations.models import Organization
 from engpass.outbox.service import enqueue
 from engpass.tenancy import require_org_id
+from engpass.trends import portfolio
 from engpass.trends.models import TrendSnapshot, TrendState
 
 MARKED_KEY = "engpass.trends.marked"
@@ -178,12 +179,15 @@ def recompute(session: Session, today: date | None = None, full: bool = False) -
     rows = [{**snapshot_values(history, week), "organization_id": org_id, "computed_at": now} for week in weeks]
     if rows:
         _upsert(session, rows)
+    # What a consultancy's portfolio shows of this organization, as of today (two queries).
+    summary = portfolio.summary(session, history, today, state)
     if state is None:
-        session.add(TrendState(version=0, computed_version=0, computed_at=now))
+        session.add(TrendState(version=0, computed_version=0, computed_at=now, portfolio=summary))
     else:
         state.computed_version = version
         state.computed_at = now
         state.dirty_since = None
+        state.portfolio = summary
     session.flush()
     return len(rows)
 

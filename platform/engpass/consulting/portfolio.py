@@ -1,0 +1,124 @@
+"""The portfolio: every client of a consultancy in one table, from precomputed documents, in one query.
+
+Each client's row comes from the ``portfolio`` document its recompute wrote on its ``TrendState``
+(``engpass.trends.portfolio``). That table is tenant-owned, and the consultancy is the tenant in context
+here, so the statement reads it as a plain table (no ORM entity the tenancy filter would scope to the
+consultancy) and names the clients through the consultancy's active accesses; on PostgreSQL the
+``consultant_read`` policy lets exactly those rows through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from engpass.consulting.models import ClientAccess
+from engpass.organizations.models import Organization
+from engpass.trends.models import TrendState
+from engpass.trends.portfolio import Entry
+
+_states = TrendState.__table__
+
+
+def entries(session: Session, consultancy_id: int, today: date) -> list[Entry]:
+    """Every client with active access, by name; one query whatever their number."""
+    stmt = (
+        select(
+            Organization.id,
+            Organization.name,
+            Organization.slug,
+            Organization.currency,
+            ClientAccess.level,
+            _states.c.portfolio,
+        )
+        .select_from(ClientAccess)
+        .join(Organization, Organization.id == ClientAccess.client_id)
+        .outerjoin(_states, and_(_states.c.organization_id == ClientAccess.client_id))
+        .where(ClientAccess.consultancy_id == consultancy_id, ClientAccess.revoked_at.is_(None))
+        .order_by(Organization.name, Organization.id)
+    )
+    return [
+        Entry.build(org_id, name, slug, currency, str(level), doc, today)
+        for org_id, name, slug, currency, level, doc in session.execute(stmt)
+    ]
+
+
+SORTS: dict[str, Callable[[Entry], Any]] = {
+    "name": lambda e: e.name.casefold(),
+    "level": lambda e: (e.level is None, e.level or 0),
+    "trend": lambda e: e.trend,
+    "stage": lambda e: (e.stage is None, STAGE_RANK.get(e.stage or "", 0)),
+    "overdue": lambda e: (e.overdue_prototypes, e.overdue),
+    "saved": lambda e: e.euros_this_year,
+    "activity": lambda e: e.last_activity or date.min,
+}
+# Descending first where the interesting end is the high one.
+DEFAULT_DESC = {"level", "trend", "overdue", "saved", "activity"}
+STAGE_RANK = {s: i for i, s in enumerate(("bottleneck", "baseline", "solution", "prototype", "result", "decided"))}
+
+
+@dataclass(frozen=True)
+class View:
+    """Sort and filters as read from the query string; anything unknown falls back to the default."""
+
+    sort: str = "name"
+    desc: bool = False
+    q: str = ""
+    stage: str = ""
+    level: int | None = None
+    overdue: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any) -> View:
+        sort = args.get("sort", "name")
+        sort = sort if sort in SORTS else "name"
+        direction = args.get("dir", "")
+        desc = direction == "desc" if direction in ("asc", "desc") else sort in DEFAULT_DESC
+        stage = args.get("stage", "")
+        level = args.get("level", "")
+        return cls(
+            sort=sort,
+            desc=desc,
+            q=args.get("q", "").strip()[:100],
+            stage=stage if stage in STAGE_RANK or stage == "none" else "",
+            level=int(level) if level in ("1", "2", "3", "4", "5") else None,
+            overdue=args.get("overdue") == "1",
+        )
+
+    def apply(self, rows: list[Entry]) -> list[Entry]:
+        if self.q:
+            needle = self.q.casefold()
+            rows = [e for e in rows if needle in e.name.casefold()]
+        if self.stage:
+            rows = [e for e in rows if (e.stage or "none") == self.stage]
+        if self.level is not None:
+            rows = [e for e in rows if e.level == self.level]
+        if self.overdue:
+            rows = [e for e in rows if e.overdue]
+        # Stable: the name order below stays within equal keys.
+        rows = sorted(rows, key=SORTS["name"])
+        return sorted(rows, key=SORTS[self.sort], reverse=self.desc)
+
+    def args(self, **changes: Any) -> dict[str, Any]:
+        """Query parameters of this view with ``changes``, for links; defaults left out."""
+        values = {
+            "sort": self.sort,
+            "dir": "desc" if self.desc else "asc",
+            "q": self.q,
+            "stage": self.stage,
+            "level": self.level,
+            "overdue": "1" if self.overdue else None,
+        }
+        values.update(changes)
+        return {key: value for key, value in values.items() if value not in (None, "")}
+
+    def sort_args(self, column: str) -> dict[str, Any]:
+        """The link of a column head: sort by it, or flip the direction when it is already the sort."""
+        if column == self.sort:
+            return self.args(dir="asc" if self.desc else "desc")
+        return self.args(sort=column, dir="desc" if column in DEFAULT_DESC else "asc")
