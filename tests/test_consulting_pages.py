@@ -349,3 +349,33 @@ def test_the_portfolio_from_the_page_cache_changes_with_every_client(
     session.commit()
     page = client.get(url).text
     assert "Neukunde GmbH" in page and page.count('class="portfolio__client"') == 3
+
+
+def test_an_edit_consultant_names_a_bottleneck_for_a_client_member_and_the_log_says_so(
+    client, session, login, firm, client_org
+):
+    consultancy, petra = firm
+    org, sabine = client_org
+    consulting.grant(session, org, consultancy, AccessLevel.edit, sabine.id)
+    session.commit()
+    login(petra)
+    form = client.get(f"/o/{org.slug}/cycles/new")
+    assert form.status_code == 200 and "Sabine Müller" in form.text
+    data = {"title": "Angebote dauern 9 Tage", "category": "quoting", "why": "Aufträge", "owner_id": sabine.id}
+    # Consultants are no members: responsible for a client's cycle is one of the client's people.
+    refused = client.post(f"/o/{org.slug}/cycles/new", data={**data, "owner_id": petra.id})
+    assert refused.status_code == 422
+    assert client.post(f"/o/{org.slug}/cycles/new", data=data).status_code == 302
+    with tenancy.tenant_context(session, org.id):
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "cycle.created")).one()
+    assert (event.actor_id, event.via_organization_id) == (petra.id, consultancy.id)
+
+
+def test_a_client_without_cycles_is_no_pending_computation(client, session, login, firm, client_org):
+    consultancy, petra = firm
+    org, _sabine = client_org
+    consulting.grant(session, org, consultancy, AccessLevel.read, None)
+    session.commit()
+    login(petra)
+    page = client.get(f"/o/{consultancy.slug}/portfolio").text
+    assert "Müller Metallbau GmbH" in page and "wird berechnet" not in page

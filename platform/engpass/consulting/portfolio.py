@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass.consulting.models import ClientAccess
@@ -34,17 +34,18 @@ def entries(session: Session, consultancy_id: int, today: date) -> list[Entry]:
             Organization.slug,
             Organization.currency,
             ClientAccess.level,
+            _states.c.id,
             _states.c.portfolio,
         )
         .select_from(ClientAccess)
         .join(Organization, Organization.id == ClientAccess.client_id)
-        .outerjoin(_states, and_(_states.c.organization_id == ClientAccess.client_id))
+        .outerjoin(_states, _states.c.organization_id == ClientAccess.client_id)
         .where(ClientAccess.consultancy_id == consultancy_id, ClientAccess.revoked_at.is_(None))
         .order_by(Organization.name, Organization.id)
     )
     return [
-        Entry.build(org_id, name, slug, currency, str(level), doc, today)
-        for org_id, name, slug, currency, level, doc in session.execute(stmt)
+        Entry.build(org_id, name, slug, currency, str(level), doc, today, has_state=state_id is not None)
+        for org_id, name, slug, currency, level, state_id, doc in session.execute(stmt)
     ]
 
 

@@ -126,8 +126,18 @@ class Entry:
 
     @classmethod
     def build(
-        cls, org_id: int, name: str, slug: str, currency: str, access: str, doc: dict[str, Any] | None, today: date
+        cls,
+        org_id: int,
+        name: str,
+        slug: str,
+        currency: str,
+        access: str,
+        doc: dict[str, Any] | None,
+        today: date,
+        *,
+        has_state: bool = True,
     ) -> Entry:
+        """``has_state``: the client has a trend state; without one it has no cycles yet (nothing pending)."""
         doc = doc if doc and doc.get("v") == SCHEMA else {}
         opened = [rule for rule, since in doc.get("reminders", []) if date.fromisoformat(since) <= today]
         as_of = date.fromisoformat(doc["as_of"]) if doc.get("as_of") else None
@@ -157,5 +167,6 @@ class Entry:
             overdue_prototypes=sum(1 for rule in opened if rule == reminders.Rule.overdue_prototype.value),
             euros_this_year=euros,
             last_activity=date.fromisoformat(last) if last else None,
-            pending=not doc,
+            # Cycles exist but the workers have not written the document yet (at the latest: tonight).
+            pending=has_state and not doc,
         )
