@@ -365,3 +365,11 @@ def test_a_consultant_sees_the_clients_team_but_cannot_change_or_leave_it(
         client.post(f"/o/{org.slug}/team/invite", data={"email": "x@example.com", "role": "viewer"}).status_code == 403
     )
     assert client.get(f"/o/{org.slug}/").status_code == 200
+
+
+def test_the_audit_log_names_the_team_changes_readably(client, sabine):
+    _, org = sabine
+    _invite(client, org)
+    log = client.get(f"/o/{org.slug}/audit/?action=member.invited")
+    assert log.status_code == 200
+    assert "Person eingeladen" in log.text and "jonas@example.com" in log.text

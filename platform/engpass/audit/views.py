@@ -45,6 +45,14 @@ ACTION_LABELS = {
     "consulting.access_requested": _l("Consultancy access requested"),
     "consulting.request_declined": _l("Access request declined"),
     "consulting.code_regenerated": _l("New invitation code"),
+    "member.invited": _l("Person invited"),
+    "invitation.resent": _l("Invitation sent again"),
+    "invitation.cancelled": _l("Invitation withdrawn"),
+    "invitation.accepted": _l("Invitation accepted"),
+    "member.role_changed": _l("Role changed"),
+    "member.removed": _l("Member removed"),
+    "member.left": _l("Member left"),
+    "ownership.transferred": _l("Ownership transferred"),
 }
 
 
