@@ -118,7 +118,10 @@ def test_bad_email_changes_are_refused_with_a_message(app, client, session, sabi
 def test_forged_expired_and_taken_links(app, client, session, sabine, make_user):
     secret = app.extensions["engpass.settings"].secret_key
     token = service.make_email_change_token(secret, sabine, "neu@example.com")
-    assert client.get(f"/account/email/confirm/{token[:-2]}xy").status_code == 404
+    # A character inside the signature changed for certain (the last one carries padding bits).
+    i = len(token) - 5
+    forged = token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1 :]
+    assert client.get(f"/account/email/confirm/{forged}").status_code == 404
     assert (
         client.get(
             f"/account/email/confirm/{service.make_email_change_token('other', sabine, 'x@example.com')}"
