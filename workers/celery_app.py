@@ -20,6 +20,7 @@ TASK_MODULES = [
     "workers.tasks.notifications",
     "workers.tasks.outbox",
     "workers.tasks.reminders",
+    "workers.tasks.team",
     "workers.tasks.trends",
 ]
 

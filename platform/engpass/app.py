@@ -20,6 +20,7 @@ from engpass.db import db
 from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
 from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership, landing_url
+from engpass.organizations.permissions import can
 from engpass.organizations.service import memberships_of
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import EXTENSION_KEY, install_relay_hooks
@@ -113,6 +114,8 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.organizations.views import public_bp as organizations_public_bp
     from engpass.reminders.views import bp as reminders_bp
     from engpass.reminders.views import public_bp as reminders_public_bp
+    from engpass.team.views import bp as team_bp
+    from engpass.team.views import public_bp as team_public_bp
 
     for blueprint in (
         accounts_bp,
@@ -126,6 +129,8 @@ def _register_blueprints(app: Flask) -> None:
         organizations_public_bp,
         reminders_bp,
         reminders_public_bp,
+        team_bp,
+        team_public_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(health_bp)
@@ -170,6 +175,9 @@ def _register_request_hooks(app: Flask) -> None:
         return {
             "my_memberships": memberships,
             "languages": LANGUAGES,
+            # Templates show and hide controls through the permission matrix (``can('edit_cycle')``);
+            # has_role stays for the few places that ask about the role itself.
+            "can": can,
             "has_role": has_role,
             "role_label": role_label,
             "get_locale": get_locale,
@@ -190,7 +198,7 @@ def _register_request_hooks(app: Flask) -> None:
         )
         # Pages with an organization's or a user's data, and the pages whose address is a credential (the
         # signed links in e-mails): never kept by a browser or a proxy.
-        if request.path.startswith(("/o/", "/account", "/todo", "/notifications/", "/dev/")):
+        if request.path.startswith(("/o/", "/account", "/todo", "/notifications/", "/dev/", "/invitations/")):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 

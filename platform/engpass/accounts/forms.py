@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from engpass.i18n import LANGUAGES
+from engpass.organizations.forms import timezone_choices
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
@@ -98,4 +101,30 @@ class ChangePasswordForm(FlaskForm):
         _l("Repeat the new password"),
         render_kw={"autocomplete": "new-password"},
         validators=[EqualTo("password", message=_l("The passwords do not match."))],
+    )
+
+
+class AccountSettingsForm(FlaskForm):
+    name = StringField(
+        _l("Your name"),
+        validators=[
+            DataRequired(message=_l("Please enter your name.")),
+            Length(max=120, message=_l("At most %(max)d characters.", max=120)),
+        ],
+    )
+    locale = SelectField(_l("Language"), choices=[SelectChoice(code, label) for code, label in LANGUAGES.items()])
+    timezone = SelectField(_l("Time zone"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Validated against the list: only zoneinfo names, so every later ZoneInfo() call works.
+        self.timezone.choices = [SelectChoice(tz) for tz in timezone_choices()]
+
+
+class EmailChangeForm(FlaskForm):
+    email = _email()
+    current_password = PasswordField(
+        _l("Current password"),
+        render_kw={"autocomplete": "current-password"},
+        validators=[DataRequired(message=_l("Please enter your current password.")), Length(max=PASSWORD_MAX)],
     )

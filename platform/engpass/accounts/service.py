@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engpass import task_names, tenancy
-from engpass.accounts.models import User, normalize_email
+from engpass.accounts.models import User, new_session_token, normalize_email
 from engpass.audit.service import record
 from engpass.organizations.models import Organization, OrgKind
 from engpass.organizations.service import create_organization
@@ -91,3 +91,63 @@ def user_for_reset_token(session: Session, secret_key: str, token: str, max_age:
     if user is None or data.get("f") != _password_fingerprint(user):
         return None
     return user
+
+
+# --- changing the e-mail address ------------------------------------------------------------------
+
+EMAIL_CHANGE_SALT = "engpass.email-change"
+# A day: the mail may sit in a mailbox overnight, and the change needs the current address too.
+EMAIL_CHANGE_MAX_AGE = 24 * 3600
+
+
+class EmailChangeInvalid(ValueError):
+    """The confirmation link is forged, expired, already used, or the address was taken meanwhile."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "invalid", "expired", "used" or "taken"
+
+
+def _email_fingerprint(email: str) -> str:
+    # Changes with the address: once the change is made (or another one), older links are used up.
+    return hashlib.sha256(normalize_email(email).encode()).hexdigest()[:16]
+
+
+def make_email_change_token(secret_key: str, user: User, new_email: str) -> str:
+    """A signed link for the NEW address: whoever opens it proves they can read that mailbox."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=EMAIL_CHANGE_SALT)
+    return serializer.dumps({"u": user.id, "e": normalize_email(new_email), "f": _email_fingerprint(user.email)})
+
+
+def email_change_from_token(
+    session: Session, secret_key: str, token: str, max_age: int = EMAIL_CHANGE_MAX_AGE
+) -> tuple[User, str]:
+    """The user and the new address a confirmation link stands for; raises ``EmailChangeInvalid``."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=EMAIL_CHANGE_SALT)
+    try:
+        data = serializer.loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise EmailChangeInvalid("expired") from exc
+    except BadSignature as exc:
+        raise EmailChangeInvalid("invalid") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("e"), str):
+        raise EmailChangeInvalid("invalid")
+    user = session.get(User, data["u"])
+    if user is None:
+        raise EmailChangeInvalid("invalid")
+    if data.get("f") != _email_fingerprint(user.email):
+        raise EmailChangeInvalid("used")
+    other = find_user(session, data["e"])
+    if other is not None and other.id != user.id:
+        raise EmailChangeInvalid("taken")
+    return user, data["e"]
+
+
+def change_email(session: Session, user: User, new_email: str) -> str:
+    """Set the confirmed address; the old one, for the notice sent to it. Other sessions are signed
+    out (the address is the login name), and every signed link made for the old address dies with it."""
+    old = user.email
+    user.email = new_email
+    user.session_token = new_session_token()
+    session.flush()
+    return old

@@ -6,13 +6,16 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from engpass import mail
 from engpass.accounts import service
 from engpass.accounts.forms import (
+    AccountSettingsForm,
     ChangePasswordForm,
+    EmailChangeForm,
     ForgotPasswordForm,
     LoginForm,
     ResetPasswordForm,
@@ -192,6 +195,83 @@ def change_password() -> Any:
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return redirect(url_for("accounts.change_password"))
     return render_template("accounts/change_password.html", form=form), 422 if form.errors else 200
+
+
+def _render_settings(form: AccountSettingsForm, email_form: EmailChangeForm, status: int = 200) -> tuple[str, int]:
+    return render_template("accounts/settings.html", form=form, email_form=email_form), status
+
+
+@bp.route("/account/settings", methods=["GET", "POST"])
+@login_required
+def settings() -> Any:
+    """Name, language and time zone; the e-mail change and the password have forms of their own."""
+    user = current_user._get_current_object()
+    form = AccountSettingsForm(obj=user)
+    if form.validate_on_submit():
+        form.populate_obj(user)
+        # The language picked in this session must not override the saved one on the next page.
+        session[SESSION_KEY] = user.locale
+        db.session.commit()
+        refresh()
+        flash(_("Your settings have been saved."), "success")
+        return redirect(url_for("accounts.settings"))
+    return _render_settings(form, EmailChangeForm(formdata=None), 422 if form.errors else 200)
+
+
+@bp.route("/account/email", methods=["POST"])
+@login_required
+@limiter.limit(_login_limit)
+def request_email_change() -> Any:
+    """Send a confirmation link to the new address; nothing changes until it is opened."""
+    user = current_user._get_current_object()
+    email_form = EmailChangeForm()
+    if email_form.validate_on_submit():
+        new_email = email_form.email.data.strip().lower()
+        if not user.check_password(email_form.current_password.data):
+            email_form.current_password.errors.append(_("The current password is not correct."))
+        elif new_email == user.email:
+            email_form.email.errors.append(_("This is already your e-mail address."))
+        elif service.find_user(db.session, new_email) is not None:
+            email_form.email.errors.append(_("Another account already uses this e-mail address."))
+        else:
+            token = service.make_email_change_token(_settings().secret_key, user, new_email)
+            link = _settings().base_url.rstrip("/") + url_for("accounts.confirm_email_change", token=token)
+            mail.send(
+                mail.render_mail(new_email, _("Confirm your new e-mail address"), "email_change", user=user, link=link)
+            )
+            flash(
+                _(
+                    "We have sent a link to %(email)s. Your address changes when you open it (within 24 hours).",
+                    email=new_email,
+                ),
+                "info",
+            )
+            return redirect(url_for("accounts.settings"))
+    return _render_settings(AccountSettingsForm(obj=user, formdata=None), email_form, 422)
+
+
+@bp.route("/account/email/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def confirm_email_change(token: str) -> Any:
+    """The link in the mail to the new address. GET only asks (mail scanners open links); POST changes.
+    No login needed: the signed link is the proof, and it names the account."""
+    try:
+        user, new_email = service.email_change_from_token(db.session, _settings().secret_key, token)
+    except service.EmailChangeInvalid as exc:
+        status = {"expired": 410, "used": 410, "taken": 409}.get(exc.reason, 404)
+        return render_template("accounts/email_change_invalid.html", reason=exc.reason), status
+    if request.method == "GET":
+        return render_template("accounts/email_change_confirm.html", new_email=new_email, token=token)
+    # Asked before the change: the change rotates the session token this request's login is checked against.
+    same_person = current_user.is_authenticated and current_user.id == user.id
+    old_email = service.change_email(db.session, user, new_email)
+    db.session.commit()
+    # The old address hears of it: if this was not its owner's doing, they learn at once.
+    mail.send(mail.render_mail(old_email, _("Your Engpass e-mail address was changed"), "email_changed", user=user))
+    if same_person:
+        _start_session(user)
+    flash(_("Your e-mail address is now %(email)s.", email=new_email), "success")
+    return redirect(url_for("accounts.settings") if same_person else url_for("accounts.login"))
 
 
 @bp.route("/language", methods=["POST"])

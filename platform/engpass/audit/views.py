@@ -15,8 +15,9 @@ from sqlalchemy.orm import aliased
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
 from engpass.db import db
-from engpass.organizations.context import org_blueprint, require_role
-from engpass.organizations.models import Organization, Role
+from engpass.organizations.context import org_blueprint
+from engpass.organizations.models import Organization
+from engpass.organizations.permissions import Action, require_permission
 
 bp = org_blueprint("audit", __name__, "/audit")
 PAGE_SIZE = 50
@@ -44,6 +45,14 @@ ACTION_LABELS = {
     "consulting.access_requested": _l("Consultancy access requested"),
     "consulting.request_declined": _l("Access request declined"),
     "consulting.code_regenerated": _l("New invitation code"),
+    "member.invited": _l("Person invited"),
+    "invitation.resent": _l("Invitation sent again"),
+    "invitation.cancelled": _l("Invitation withdrawn"),
+    "invitation.accepted": _l("Invitation accepted"),
+    "member.role_changed": _l("Role changed"),
+    "member.removed": _l("Member removed"),
+    "member.left": _l("Member left"),
+    "ownership.transferred": _l("Ownership transferred"),
 }
 
 
@@ -61,7 +70,7 @@ def _start_of(day: date) -> datetime:
 
 
 @bp.route("/")
-@require_role(Role.admin)
+@require_permission(Action.view_audit_log)
 def index() -> str:
     page = request.args.get("page", 1, type=int)
     page = max(1, min(page, 10_000))

@@ -26,8 +26,9 @@ from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db
 from engpass.formatting import money
 from engpass.maturity.model import LEVEL_NAMES
-from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint, require_role
-from engpass.organizations.models import OrgKind, Role
+from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint
+from engpass.organizations.models import OrgKind
+from engpass.organizations.permissions import Action, require_permission
 from engpass.page_cache import page_cache
 from engpass.reminders.rules import today_in
 
@@ -77,7 +78,7 @@ def _helpers() -> dict[str, Any]:
 
 @bp.route("/settings/consultants", methods=["GET", "POST"])
 @only_for(OrgKind.company)
-@require_role(Role.admin)
+@require_permission(Action.manage_consultants)
 def client_settings() -> Any:
     form = GrantByCodeForm()
     if form.validate_on_submit():
@@ -109,7 +110,7 @@ def _render_client_settings(form: GrantByCodeForm) -> Any:
 
 @bp.route("/settings/consultants/requests/<int:request_id>/approve", methods=["POST"])
 @only_for(OrgKind.company)
-@require_role(Role.admin)
+@require_permission(Action.manage_consultants)
 def approve(request_id: int) -> Any:
     form = ApproveForm()
     if form.validate_on_submit():
@@ -130,7 +131,7 @@ def approve(request_id: int) -> Any:
 
 @bp.route("/settings/consultants/requests/<int:request_id>/decline", methods=["POST"])
 @only_for(OrgKind.company)
-@require_role(Role.admin)
+@require_permission(Action.manage_consultants)
 def decline(request_id: int) -> Any:
     if ConfirmForm().validate_on_submit():
         try:
@@ -145,7 +146,7 @@ def decline(request_id: int) -> Any:
 
 @bp.route("/settings/consultants/<int:access_id>/revoke", methods=["POST"])
 @only_for(OrgKind.company)
-@require_role(Role.admin)
+@require_permission(Action.manage_consultants)
 def revoke(access_id: int) -> Any:
     if ConfirmForm().validate_on_submit():
         try:
@@ -164,7 +165,7 @@ def revoke(access_id: int) -> Any:
 
 @bp.route("/clients", methods=["GET", "POST"])
 @only_for(OrgKind.consultancy)
-@require_role(Role.admin)
+@require_permission(Action.manage_clients)
 def clients() -> Any:
     form = RequestAccessForm()
     if form.validate_on_submit():
@@ -197,7 +198,7 @@ def clients() -> Any:
 
 @bp.route("/clients/code", methods=["POST"])
 @only_for(OrgKind.consultancy)
-@require_role(Role.admin)
+@require_permission(Action.manage_clients)
 def regenerate_code() -> Any:
     if ConfirmForm().validate_on_submit():
         consulting.regenerate_code(db.session, current_org, current_user.id)
@@ -241,6 +242,7 @@ def _serve_cached_portfolio() -> Response | None:
 
 @bp.route("/portfolio")
 @only_for(OrgKind.consultancy)
+@require_permission(Action.view_portfolio)
 def portfolio() -> str:
     """Every client in one table, from their precomputed documents: one query for them all."""
     today = today_in(current_org.timezone)

@@ -74,8 +74,9 @@ from engpass.cycles.rules import (
 from engpass.cycles.templates import CATEGORY_LABELS, Suggestion, builtin_suggestions, suggestions_for
 from engpass.db import db
 from engpass.formatting import day, money, number, percent, signed_percent
-from engpass.organizations.context import current_org, has_role, org_blueprint, require_role
-from engpass.organizations.models import Membership, Role
+from engpass.organizations.context import current_org, org_blueprint
+from engpass.organizations.models import Membership
+from engpass.organizations.permissions import Action, require_permission
 
 bp = org_blueprint("cycles", __name__, "/cycles")
 
@@ -256,6 +257,7 @@ def _with_owner() -> Select[Any]:
 
 
 @bp.route("/")
+@require_permission(Action.view_cycles)
 def board() -> str:
     today = _today()
     rows, _result = _rows(_with_owner().order_by(Cycle.updated_at.desc(), Cycle.id.desc()), today)
@@ -335,6 +337,7 @@ class TableQuery:
 
 
 @bp.route("/table")
+@require_permission(Action.view_cycles)
 def table() -> str:
     query = TableQuery.from_args(request.args)
     stmt = _with_owner().add_columns(func.count().over().label("total"))
@@ -436,7 +439,7 @@ def _create(form: NewCycleForm, previous: Cycle | None) -> Any:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.create_cycle)
 def new() -> Any:
     form = NewCycleForm(owners=_members())
     if request.method == "GET":
@@ -447,7 +450,7 @@ def new() -> Any:
 
 
 @bp.route("/<int:cycle_id>/next", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.create_cycle)
 def next_cycle(cycle_id: int) -> Any:
     previous = _cycle_or_404(cycle_id)
     if previous.stage != Stage.decided and request.method == "GET":
@@ -684,6 +687,7 @@ def _render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 
 
 
 @bp.route("/<int:cycle_id>/")
+@require_permission(Action.view_cycles)
 def show(cycle_id: int) -> tuple[str, int]:
     return _render_show(_cycle_or_404(cycle_id))
 
@@ -733,7 +737,7 @@ def _form_data(form: Any, names: tuple[str, ...], enums: dict[str, Any] | None =
 
 
 @bp.route("/<int:cycle_id>/bottleneck", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.edit_cycle)
 def bottleneck(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     form = BottleneckForm(obj=cycle, owners=_members())
@@ -796,7 +800,7 @@ def _suggestion_for(cycle: Cycle) -> Suggestion | None:
 
 
 @bp.route("/<int:cycle_id>/baseline", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.edit_cycle)
 def baseline(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     template = "cycles/form_baseline.html"
@@ -837,7 +841,7 @@ def baseline(cycle_id: int) -> Any:
 
 
 @bp.route("/<int:cycle_id>/solution", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.edit_cycle)
 def solution(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     form = SolutionForm(obj=cycle)
@@ -860,7 +864,7 @@ def solution(cycle_id: int) -> Any:
 
 
 @bp.route("/<int:cycle_id>/prototype", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.edit_cycle)
 def prototype(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     form = PrototypeForm(obj=cycle)
@@ -923,13 +927,13 @@ def _measurement_form(cycle: Cycle, measurement: Measurement | None) -> Any:
 
 
 @bp.route("/<int:cycle_id>/measurements/new", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.record_measurement)
 def measurement_new(cycle_id: int) -> Any:
     return _measurement_form(_cycle_or_404(cycle_id), None)
 
 
 @bp.route("/<int:cycle_id>/measurements/<int:measurement_id>/edit", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.record_measurement)
 def measurement_edit(cycle_id: int, measurement_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     return _measurement_form(cycle, _measurement_or_404(cycle, measurement_id))
@@ -938,7 +942,7 @@ def measurement_edit(cycle_id: int, measurement_id: int) -> Any:
 # The POST-only actions also answer GET with a redirect: every organization URL then resolves the
 # organization first (login for visitors, 404 for outsiders) instead of a bare 405.
 @bp.route("/<int:cycle_id>/measurements/<int:measurement_id>/delete", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.record_measurement)
 def measurement_delete(cycle_id: int, measurement_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     measurement = _measurement_or_404(cycle, measurement_id)
@@ -958,7 +962,7 @@ def measurement_delete(cycle_id: int, measurement_id: int) -> Any:
 
 
 @bp.route("/<int:cycle_id>/decision", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.edit_cycle)
 def decision(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     form = DecisionForm(obj=cycle)
@@ -981,7 +985,7 @@ def decision(cycle_id: int) -> Any:
 
 
 @bp.route("/<int:cycle_id>/stage", methods=["GET", "POST"])
-@require_role(Role.member)
+@require_permission(Action.edit_cycle)
 def stage(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     if request.method == "GET":
@@ -1003,7 +1007,7 @@ def stage(cycle_id: int) -> Any:
 
 
 @bp.route("/<int:cycle_id>/delete", methods=["GET", "POST"])
-@require_role(Role.admin)
+@require_permission(Action.delete_cycle)
 def delete(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
     form = DeleteForm()
@@ -1035,38 +1039,36 @@ def _render_templates(form: TemplateForm) -> tuple[str, int]:
 
 
 @bp.route("/templates", methods=["GET", "POST"])
+@require_permission(Action.view_templates, write=Action.manage_templates)
 def templates() -> Any:
     form = TemplateForm()
-    if request.method == "POST":
-        if not has_role(Role.admin):
-            abort(403)
-        if form.validate_on_submit():
-            template = CycleTemplate(
-                category=Category(form.category.data),
-                name=form.name.data,
-                kpi_name=form.kpi_name.data,
-                kpi_unit=form.kpi_unit.data,
-                kpi_direction=KpiDirection(form.kpi_direction.data),
-                solutions=form.solution_lines(),
-            )
-            db.session.add(template)
-            db.session.flush()
-            record(
-                db.session,
-                "cycle_template.created",
-                actor_id=current_user.id,
-                object_type="cycle_template",
-                object_id=template.id,
-                name=template.name,
-            )
-            db.session.commit()
-            flash(_("Template saved. It is suggested for new bottlenecks of this category."), "success")
-            return redirect(url_for("cycles.templates", _anchor="own"))
+    if form.validate_on_submit():
+        template = CycleTemplate(
+            category=Category(form.category.data),
+            name=form.name.data,
+            kpi_name=form.kpi_name.data,
+            kpi_unit=form.kpi_unit.data,
+            kpi_direction=KpiDirection(form.kpi_direction.data),
+            solutions=form.solution_lines(),
+        )
+        db.session.add(template)
+        db.session.flush()
+        record(
+            db.session,
+            "cycle_template.created",
+            actor_id=current_user.id,
+            object_type="cycle_template",
+            object_id=template.id,
+            name=template.name,
+        )
+        db.session.commit()
+        flash(_("Template saved. It is suggested for new bottlenecks of this category."), "success")
+        return redirect(url_for("cycles.templates", _anchor="own"))
     return _render_templates(form)
 
 
 @bp.route("/templates/<int:template_id>/delete", methods=["GET", "POST"])
-@require_role(Role.admin)
+@require_permission(Action.manage_templates)
 def template_delete(template_id: int) -> Any:
     template = db.session.get(CycleTemplate, template_id)
     if template is None:

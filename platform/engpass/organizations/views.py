@@ -16,16 +16,9 @@ from engpass.db import db, utcnow
 from engpass.extensions import cache
 from engpass.formatting import money, number
 from engpass.maturity.model import LEVEL_NAMES, Reason
-from engpass.organizations.context import (
-    LAST_ORG_KEY,
-    current_org,
-    has_role,
-    known_org_id,
-    org_blueprint,
-    require_role,
-)
+from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint
 from engpass.organizations.forms import OrganizationSettingsForm
-from engpass.organizations.models import Role
+from engpass.organizations.permissions import Action, can, require_permission
 from engpass.page_cache import page_cache
 from engpass.reminders.texts import describe
 from engpass.trends import charts as trend_charts
@@ -60,6 +53,7 @@ def _serve_cached_dashboard() -> Response | None:
 
 
 @bp.route("/")
+@require_permission(Action.view_dashboard)
 def home() -> str:
     """The dashboard: precomputed snapshots and the open items, never history computed here.
 
@@ -70,7 +64,8 @@ def home() -> str:
     """
     today = utcnow().date()
     state = dashboard.trend_state(db.session)
-    member = has_role(Role.member)
+    # The dashboard's editing links; part of the cached part's key.
+    member = can(Action.create_cycle)
     key = dashboard.cache_key(current_org.id, str(get_locale()), current_org.currency, state, today, member)
     part = cache.get(key)
     if part is None:
@@ -119,7 +114,7 @@ def _render_dashboard_body(data: dashboard.Dashboard, member: bool) -> str:
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@require_role(Role.admin)
+@require_permission(Action.edit_org_settings)
 def settings() -> Any:
     form = OrganizationSettingsForm(obj=current_org)
     if form.validate_on_submit():

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from engpass import tenancy
 from engpass.db import db
 from engpass.formatting import day
-from engpass.organizations.context import ROLE_RANK, current_membership, current_org, org_blueprint
+from engpass.organizations.context import current_membership, current_org, org_blueprint
 from engpass.organizations.models import Organization, Role
+from engpass.organizations.permissions import Action, allows, require_permission
 from engpass.organizations.service import memberships_of
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders, today_in
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe, since_text
@@ -45,7 +46,7 @@ class TodoList:
     @property
     def can_act(self) -> bool:
         """Viewers read along; the forms behind the buttons are for members and up."""
-        return ROLE_RANK[self.role] >= ROLE_RANK[Role.member]
+        return allows(self.role, Action.edit_cycle)
 
     def shown(self, view: str) -> list[Reminder]:
         return self.mine if view == "mine" else self.everything
@@ -77,6 +78,7 @@ def _helpers() -> dict[str, Any]:
 
 
 @bp.route("/todo")
+@require_permission(Action.view_todo)
 def todo() -> str:
     return render_template(
         "reminders/todo.html", todo=_todo_list(db.session(), current_org, current_membership.role), view=_view()

@@ -1,0 +1,156 @@
+"""Who may do what in an organization: one table of role × action, enforced in one place.
+
+Every organization route declares its action with ``require_permission``; templates ask the same
+table through ``can``. The table is a function of the membership's role only (``g.membership.role``),
+so whatever sets that role — a membership, or a consultant's effective role in a client — gets the
+same answers. ``docs/permissions.md`` shows this table; a test compares the two.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import abort, g, request
+from flask_babel import lazy_gettext as _l
+
+from engpass.organizations.models import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Action(enum.StrEnum):
+    view_dashboard = "view_dashboard"
+    view_cycles = "view_cycles"
+    view_templates = "view_templates"
+    view_todo = "view_todo"
+    view_team = "view_team"
+    leave_organization = "leave_organization"
+    create_cycle = "create_cycle"
+    edit_cycle = "edit_cycle"
+    record_measurement = "record_measurement"
+    delete_cycle = "delete_cycle"
+    manage_templates = "manage_templates"
+    edit_org_settings = "edit_org_settings"
+    view_audit_log = "view_audit_log"
+    invite_members = "invite_members"
+    change_roles = "change_roles"
+    remove_members = "remove_members"
+    manage_owners = "manage_owners"
+    transfer_ownership = "transfer_ownership"
+    view_portfolio = "view_portfolio"
+    manage_consultants = "manage_consultants"
+    manage_clients = "manage_clients"
+
+
+_EVERYONE = frozenset(Role)
+_MEMBERS = frozenset({Role.owner, Role.admin, Role.member})
+_ADMINS = frozenset({Role.owner, Role.admin})
+_OWNERS = frozenset({Role.owner})
+
+# The matrix. Every action is listed: a missing one would be a KeyError, never a silent "allowed".
+MATRIX: Mapping[Action, frozenset[Role]] = {
+    Action.view_dashboard: _EVERYONE,
+    Action.view_cycles: _EVERYONE,
+    Action.view_templates: _EVERYONE,
+    Action.view_todo: _EVERYONE,
+    Action.view_team: _EVERYONE,
+    Action.leave_organization: _EVERYONE,
+    Action.create_cycle: _MEMBERS,
+    Action.edit_cycle: _MEMBERS,
+    Action.record_measurement: _MEMBERS,
+    Action.delete_cycle: _ADMINS,
+    Action.manage_templates: _ADMINS,
+    Action.edit_org_settings: _ADMINS,
+    Action.view_audit_log: _ADMINS,
+    Action.invite_members: _ADMINS,
+    Action.change_roles: _ADMINS,
+    Action.remove_members: _ADMINS,
+    # Making, unmaking or removing an owner, and inviting one: only owners, so an admin can never
+    # raise anyone (themselves included) above admin.
+    Action.manage_owners: _OWNERS,
+    Action.transfer_ownership: _OWNERS,
+    # Consulting (docs/consultants.md): a consultancy's portfolio is for all its people; granting a
+    # consultancy access to a company, and a consultancy's code and requests, for admins.
+    Action.view_portfolio: _EVERYONE,
+    Action.manage_consultants: _ADMINS,
+    Action.manage_clients: _ADMINS,
+}
+
+DESCRIPTIONS: Mapping[Action, str] = {
+    Action.view_dashboard: _l("See the overview (dashboard)"),
+    Action.view_cycles: _l("See cycles: board, table, cycle pages"),
+    Action.view_templates: _l("See the templates per category"),
+    Action.view_todo: _l("See the to-do list"),
+    Action.view_team: _l("See the team"),
+    Action.leave_organization: _l("Leave the organization"),
+    Action.create_cycle: _l("Name a bottleneck (new cycle, next cycle)"),
+    Action.edit_cycle: _l("Edit a cycle: bottleneck, baseline, solution, prototype, decision, stage"),
+    Action.record_measurement: _l("Add, edit and delete measurements"),
+    Action.delete_cycle: _l("Delete a cycle"),
+    Action.manage_templates: _l("Add and delete templates"),
+    Action.edit_org_settings: _l("Change the organization's settings"),
+    Action.view_audit_log: _l("Read the audit log"),
+    Action.invite_members: _l("Invite people, resend and cancel invitations"),
+    Action.change_roles: _l("Change roles up to admin"),
+    Action.remove_members: _l("Remove members"),
+    Action.manage_owners: _l("Make, unmake, invite and remove owners"),
+    Action.transfer_ownership: _l("Transfer ownership"),
+    Action.view_portfolio: _l("See the portfolio of clients (consultancies)"),
+    Action.manage_consultants: _l("Grant, approve and revoke consultancies' access (companies)"),
+    Action.manage_clients: _l("Invitation code and access requests to clients (consultancies)"),
+}
+
+ROLE_ORDER: tuple[Role, ...] = (Role.owner, Role.admin, Role.member, Role.viewer)
+
+
+def allows(role: Role | str | None, action: Action | str) -> bool:
+    """Whether ``role`` may do ``action``; no role (no membership) may do nothing."""
+    if role is None:
+        return False
+    return Role(role) in MATRIX[Action(action)]
+
+
+def can(action: Action | str) -> bool:
+    """Whether the current request's membership may do ``action`` (for views and templates)."""
+    membership = g.get("membership")
+    return membership is not None and allows(membership.role, action)
+
+
+def require_permission(action: Action, *, write: Action | None = None) -> Callable[[F], F]:
+    """Refuse with 403 unless the membership's role allows ``action`` (``write`` for POST and
+    other non-reading methods, when it differs). 403, not 404: inside one's own organization
+    existence is no secret; other organizations already answered 404 in ``_resolve_org``.
+
+    The actions are kept on the view (``view.permissions``) so the tests can walk them.
+    """
+    by_method = {"GET": action, "HEAD": action, "POST": write or action}
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not can(by_method.get(request.method, write or action)):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permissions = by_method  # type: ignore[attr-defined]
+        return cast(F, wrapped)
+
+    return decorator
+
+
+def markdown_table() -> str:
+    """The matrix as the Markdown table in docs/permissions.md (English, the docs' language)."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        lines = [
+            "| action | what | " + " | ".join(role.value for role in ROLE_ORDER) + " |",
+            "|---|---|" + "---|" * len(ROLE_ORDER),
+        ]
+        for action in Action:
+            cells = " | ".join("✓" if role in MATRIX[action] else "–" for role in ROLE_ORDER)
+            lines.append(f"| `{action.value}` | {DESCRIPTIONS[action]} | {cells} |")
+    return "\n".join(lines)
