@@ -11,7 +11,8 @@ everything it started or created. docs/performance.md says what each figure mean
 Knobs (environment): BENCH_ORGS (1000), BENCH_CYCLES (20), BENCH_MEASUREMENTS (30),
 BENCH_DURATION seconds per wrk run (10), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
 BENCH_WORKERS gunicorn workers (2), BENCH_CONCURRENCY Celery processes (2),
-BENCH_DIGESTS weekly digests sent to a local SMTP sink by one worker process (10000),
+BENCH_DIGESTS weekly digests sent to a local SMTP sink by one worker process (10000) with
+Celery's BENCH_DIGEST_POOL (solo; or threads, BENCH_DIGEST_THREADS of them, 2),
 BENCH_PORTFOLIO_CLIENTS clients of the benchmark consultancy (200),
 BENCH_REDIS_URL (else the first free of redis://127.0.0.1:6379/14, 11, 10, … if it answers), BENCH_KEEP=1 keeps the
 database and the work folder for a look afterwards.
@@ -62,7 +63,6 @@ RECOMPUTE_ONE_RUNS = 50
 UNCACHED_DASHBOARD_RUNS = 200
 RECOMPUTE_ALL_TIMEOUT = 1800
 DIGEST_TIMEOUT = 1800
-DIGEST_THREADS = 2
 # With no new message at the sink for this long, the digests are not coming (see the send log).
 DIGEST_STALL_TIMEOUT = 120
 STATEMENT_PLUMBING = re.compile(r"\s*(SAVEPOINT|RELEASE|ROLLBACK TO|BEGIN|SELECT set_config)", re.IGNORECASE)
@@ -87,6 +87,8 @@ class Bench:
     web_workers: int = field(default_factory=lambda: env_int("BENCH_WORKERS", 2))
     concurrency: int = field(default_factory=lambda: env_int("BENCH_CONCURRENCY", 2))
     digests: int = field(default_factory=lambda: env_int("BENCH_DIGESTS", 10000))
+    digest_pool: str = field(default_factory=lambda: os.environ.get("BENCH_DIGEST_POOL", "solo"))
+    digest_threads: int = field(default_factory=lambda: env_int("BENCH_DIGEST_THREADS", 2))
     keep: bool = field(default_factory=lambda: os.environ.get("BENCH_KEEP") == "1")
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="engpass-bench-")))
     env: dict[str, str] = field(default_factory=dict)
@@ -979,12 +981,12 @@ def send_digests(bench: Bench) -> None:
     status = bench.workdir / "smtp-sink.status"
     sink = start(bench, "smtp-sink", [sys.executable, str(REPO / "bench" / "smtp_sink.py"), str(port), str(status)])
     wait_for_log(bench, "smtp-sink", r"listening", sink, timeout=30)
-    # One process whose two threads each send a batch: while one waits for the SMTP server or the database,
-    # the other renders (docs/performance.md, "Digests").
+    # One process: "solo" runs each task in the worker process itself, one after the other; "threads" lets
+    # BENCH_DIGEST_THREADS batches share it (docs/performance.md, "Digests").
     worker = start(
         bench,
         "digest-worker",
-        worker_command(DIGEST_THREADS, pool="threads"),
+        worker_command(bench.digest_threads if bench.digest_pool == "threads" else 1, pool=bench.digest_pool),
         extra_env={"ENGPASS_SMTP_URL": f"smtp://127.0.0.1:{port}"},
     )
     wait_for_log(bench, "digest-worker", r"ready\.", worker, timeout=90)
