@@ -233,6 +233,24 @@ def test_of_workers_taking_over_the_same_due_retry_at_once_exactly_one_wins(live
         assert s.scalar(select(SendLog.attempts).where(SendLog.user_id == committed_user.id)) == 2
 
 
+def test_a_batch_writes_the_log_through_an_autocommit_connection_each_write_durable_at_once(
+    live_engine, committed_user
+):
+    key = (committed_user.id, "digest.1", "2026-W49")
+
+    def status() -> SendStatus | None:
+        with Session(live_engine) as other:
+            return other.scalar(select(SendLog.status).where(SendLog.user_id == committed_user.id))
+
+    with live_engine.connect() as connection:
+        writer = connection.execution_options(isolation_level="AUTOCOMMIT")
+        claims = sendlog.claim_many(writer, [key])
+        assert status() == SendStatus.claimed, "seen by every other worker without a commit"
+        assert sendlog.claim_many(writer, [key]) == {}
+        assert sendlog.record(writer, claims[key], SendResult(ok=True, message_id="<a@x>"))
+        assert status() == SendStatus.sent
+
+
 # --- the welcome mail on the send log, and the resend sweep -----------------------------------
 
 

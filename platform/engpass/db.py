@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Enum, Insert, MetaData, Table, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Enum, Insert, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -45,9 +45,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def dialect_insert(session: Session, model: type[Any] | Table) -> Insert:
+def dialect_insert(session: Session | Connection, model: type[Any] | Table) -> Insert:
     """An INSERT that offers ``on_conflict_do_nothing`` / ``_do_update`` on both databases (same spelling)."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+    module = postgresql if dialect.name == "postgresql" else sqlite
     return module.insert(model)
 
 
@@ -68,6 +69,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(connection: Any) -> None:
+            # In autocommit mode every statement is its own transaction; a BEGIN here would never end.
+            if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                return
             # Take the write lock up front: a deferred transaction that writes late fails at once when
             # another process committed meanwhile, whereas IMMEDIATE waits for the busy timeout.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -94,16 +98,14 @@ class Database:
         self.session.remove()
 
     @contextmanager
-    def pinned_session(self) -> Iterator[Session]:
-        """A session that keeps one connection through all its commits, for work that commits item by item
-        (a digest batch records every e-mail at once): no pool checkout and liveness ping per transaction."""
+    def autocommit_connection(self) -> Iterator[Connection]:
+        """A connection whose every statement commits by itself, for writes that stand alone and must be
+        durable at once, many in a row (a digest batch records each e-mail): one round trip each, instead of
+        ``BEGIN``, the statement and ``COMMIT``. Nothing tenant-owned goes through it: it has no session,
+        so neither the tenancy hooks nor row-level security settings apply."""
         assert self.engine is not None
         with self.engine.connect() as connection:
-            session = self.factory(bind=connection)
-            try:
-                yield session
-            finally:
-                session.close()
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -30,7 +30,8 @@ def send_due_digests(now: str | None = None) -> int:
 def send_digest_batch(user_ids: list[int], now: str) -> int:
     """A retry goes through the batch again: what was sent is in the send log and is skipped.
 
-    The batch commits after every e-mail, so it keeps one connection for all of them.
+    The send log is written on a connection in autocommit mode: each e-mail's result is durable with one
+    round trip, and the task's session only reads.
     """
-    with db.pinned_session() as session:
-        return send_batch(session, user_ids, datetime.fromisoformat(now))
+    with db.autocommit_connection() as send_log:
+        return send_batch(db.session(), user_ids, datetime.fromisoformat(now), send_log=send_log)

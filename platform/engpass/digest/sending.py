@@ -21,7 +21,7 @@ from functools import partial
 import redis
 from flask import current_app
 from flask_babel.speaklater import LazyString
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from engpass import tenancy
@@ -154,15 +154,23 @@ def _compose_for_clients(
     return compose_clients_digest(user, weeks, portfolio, settings)
 
 
-def _deliver(session: Session, settings: Settings, outgoing: list[tuple[sendlog.Key, Message]]) -> int:
-    """Claim every key, commit, then send message by message, recording and committing each result at once.
+def _deliver(
+    session: Session,
+    settings: Settings,
+    outgoing: list[tuple[sendlog.Key, Message]],
+    send_log: Connection | None = None,
+) -> int:
+    """Claim every key, then send message by message, recording each result at once. The send log is written
+    through ``send_log`` (a connection in autocommit mode: every statement commits by itself) or, without one,
+    through ``session``, committed after every write. Returns how many were sent.
 
-    The messages are composed before the claim: the commits that follow expire the session's objects,
-    and reading them again would cost a query per reader. Returns how many were sent.
+    The messages are composed before the claim: the commits that follow would otherwise end the session's
+    reading transaction in the middle of the batch.
     """
-    claims = sendlog.claim_many(session, [key for key, _message in outgoing])
+    writer: sendlog.Writer = send_log if send_log is not None else session
+    claims = sendlog.claim_many(writer, [key for key, _message in outgoing])
     # Committed before anything leaves: every other attempt at these keys now finds the claims.
-    session.commit()
+    _commit(writer)
     sent = 0
     with Mailer(settings) as mailer:
         for key, message in outgoing:
@@ -170,13 +178,18 @@ def _deliver(session: Session, settings: Settings, outgoing: list[tuple[sendlog.
             if claim is None:
                 continue
             result = mailer.send(message)
-            sendlog.record(session, claim, result)
-            session.commit()
+            sendlog.record(writer, claim, result)
+            _commit(writer)
             if result.ok:
                 sent += 1
             else:
                 log.warning("digest %s for user %s: %s", claim.period, claim.user_id, result.error)
     return sent
+
+
+def _commit(writer: sendlog.Writer) -> None:
+    if isinstance(writer, Session):
+        writer.commit()
 
 
 def _memberships(session: Session, user_ids: list[int]) -> dict[int, list[tuple[Organization, Role]]]:
@@ -199,10 +212,13 @@ def send_batch(
     settings: Settings | None = None,
     *,
     everyone: bool = False,
+    send_log: Connection | None = None,
 ) -> int:
     """Send the digests of these users that are due at ``now_utc`` (the scheduler's moment, so a batch
     that waited in the queue still sends the week it was meant for); with ``everyone``, of every user
-    who has the digest switched on, whatever their weekday and hour.
+    who has the digest switched on, whatever their weekday and hour. ``send_log``: a connection in autocommit
+    mode for the send log (``db.autocommit_connection``), else it is written and committed through
+    ``session``.
 
     Returns how many e-mails this call sent. Needs an application context.
     """
@@ -231,7 +247,7 @@ def send_batch(
                 message = _compose_for_clients(batch, user, their_clients, memberships.get(user.id, []), prefs, period)
                 if message is not None:
                     outgoing.append(((user.id, CLIENTS_KIND, period), message))
-    return _deliver(session, settings, outgoing)
+    return _deliver(session, settings, outgoing, send_log)
 
 
 def due_user_ids(session: Session, now_utc: datetime) -> list[int]:

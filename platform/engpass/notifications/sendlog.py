@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Update, and_, bindparam, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Update, and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from engpass.db import dialect_insert, utcnow
@@ -111,6 +111,8 @@ def claim(
 
 
 Key = tuple[int, str, str]
+# Where the send log is written: a session (commit after each write), or a connection in autocommit mode.
+Writer = Session | Connection
 
 
 @dataclass(frozen=True)
@@ -129,12 +131,13 @@ class Claim:
 
 
 def claim_many(
-    session: Session, keys: Iterable[Key], *, now: datetime | None = None, lease: timedelta = LEASE
+    session: Writer, keys: Iterable[Key], *, now: datetime | None = None, lease: timedelta = LEASE
 ) -> dict[Key, Claim]:
     """``claim()`` for a batch of (user id, kind, period) keys in two statements: the claimed ones.
 
     The same race-safety as ``claim()``: new keys in one ``INSERT … ON CONFLICT DO NOTHING``,
-    rows due again taken over in one conditional UPDATE. Commit before sending.
+    rows due again taken over in one conditional UPDATE. Commit before sending — or pass a
+    connection in autocommit mode (``db.autocommit_connection``), where each statement commits.
     """
     now = now or utcnow()
     # In one order for every batch: two batches that share keys then wait for each other, never deadlock.
@@ -160,26 +163,29 @@ def claim_many(
     # would be compiled anew for every batch.
     insert = dialect_insert(session, SendLog.__table__)
     claimed = list(
-        session.connection().execute(
+        _connection(session).execute(
             insert.on_conflict_do_nothing(index_elements=["user_id", "kind", "period"]).returning(*columns), rows
         )
     )
     inserted = {(row.user_id, row.kind, row.period) for row in claimed}
     existing = [key for key in wanted if key not in inserted]
     if existing:
-        claimed += session.execute(
-            update(SendLog)
-            .where(tuple_(SendLog.user_id, SendLog.kind, SendLog.period).in_(existing), _due_again(now))
-            .values(
-                status=SendStatus.claimed,
-                attempts=SendLog.attempts + 1,
-                lease_until=now + lease,
-                next_attempt_at=None,
-                updated_at=now,
+        claimed += (
+            _connection(session)
+            .execute(
+                update(SendLog.__table__)
+                .where(tuple_(SendLog.user_id, SendLog.kind, SendLog.period).in_(existing), _due_again(now))
+                .values(
+                    status=SendStatus.claimed,
+                    attempts=SendLog.attempts + 1,
+                    lease_until=now + lease,
+                    next_attempt_at=None,
+                    updated_at=now,
+                )
+                .returning(*columns)
             )
-            .returning(*columns),
-            execution_options={"synchronize_session": False},
-        ).all()
+            .all()
+        )
     return {(row.user_id, row.kind, row.period): Claim(*row) for row in claimed}
 
 
@@ -199,7 +205,11 @@ def _finish_claim_statement(names: frozenset[str]) -> Update:
     )
 
 
-def _finish(session: Session, log: SendLog | Claim, **values: object) -> bool:
+def _connection(session: Writer) -> Connection:
+    return session if isinstance(session, Connection) else session.connection()
+
+
+def _finish(session: Writer, log: SendLog | Claim, **values: object) -> bool:
     """Update the row only while it is still this claim's; False if another worker took it over.
 
     A ``SendLog`` shows the row as it now is either way: the updated row comes back with the
@@ -210,7 +220,8 @@ def _finish(session: Session, log: SendLog | Claim, **values: object) -> bool:
         # On the session's connection: the send log is no tenant's, and the ORM's statement hooks cost more
         # than the UPDATE.
         parameters = {"claim_id": log.id, "claim_attempts": log.attempts, **values}
-        return session.connection().execute(statement, parameters).rowcount == 1
+        return _connection(session).execute(statement, parameters).rowcount == 1
+    assert isinstance(session, Session), "a SendLog is recorded through the session that holds it"
     mine = session.scalar(
         update(SendLog)
         .where(SendLog.id == log.id, SendLog.status == SendStatus.claimed, SendLog.attempts == log.attempts)
@@ -223,7 +234,7 @@ def _finish(session: Session, log: SendLog | Claim, **values: object) -> bool:
     return mine is not None
 
 
-def mark_sent(session: Session, log: SendLog | Claim, message_id: str, *, now: datetime | None = None) -> bool:
+def mark_sent(session: Writer, log: SendLog | Claim, message_id: str, *, now: datetime | None = None) -> bool:
     now = now or utcnow()
     return _finish(
         session, log, status=SendStatus.sent, sent_at=now, updated_at=now, message_id=message_id, next_attempt_at=None
@@ -231,7 +242,12 @@ def mark_sent(session: Session, log: SendLog | Claim, message_id: str, *, now: d
 
 
 def mark_failed(
-    session: Session, log: SendLog | Claim, error: str, *, permanent: bool, now: datetime | None = None
+    session: Writer,
+    log: SendLog | Claim,
+    error: str,
+    *,
+    permanent: bool,
+    now: datetime | None = None,
 ) -> bool:
     """A permanent failure is final; a temporary one waits for its next attempt, until the schedule ends."""
     now = now or utcnow()
@@ -243,7 +259,7 @@ def mark_failed(
     return _finish(session, log, **values)
 
 
-def record(session: Session, log: SendLog | Claim, result: SendResult, *, now: datetime | None = None) -> bool:
+def record(session: Writer, log: SendLog | Claim, result: SendResult, *, now: datetime | None = None) -> bool:
     """What the mailer answered, into the log. Commit right after it (see the module's protocol)."""
     if result.ok:
         return mark_sent(session, log, result.message_id, now=now)
