@@ -296,6 +296,50 @@ def test_two_workers_racing_send_one_digest(tmp_path, databases, redis_url, live
         delete_sign_up(databases, SignedUp(owner.id, org.id, org.slug, owner.email, None))
 
 
+def test_a_batch_on_the_embedded_broker_goes_out_once(tmp_path, databases, live_engine, smtp_server):
+    """The embedded default (`make run`: SQLite, no Redis): the worker reads in its session and writes the
+    send log on an autocommit connection of the same database file, and the two do not lock each other out."""
+    from sqlalchemy.orm import Session
+
+    from engpass import create_app
+    from engpass.accounts.service import sign_up
+    from engpass.outbox.service import EXTENSION_KEY
+    from engpass.settings import Settings
+    from engpass.task_names import SEND_DIGEST_BATCH
+    from tests.test_workers import SignedUp, delete_sign_up, running_worker, wait_for
+
+    server = smtp_server()
+    tag = uuid4().hex[:8]
+    with Session(live_engine, expire_on_commit=False) as s:
+        owner, org = sign_up(s, name="Eingebettet", email=f"embedded-{tag}@example.com", password="x" * 12, company=tag)
+        s.commit()
+        _fill(s, org, owner)
+    settings = Settings.from_env(
+        {
+            "database_url": databases["app"],
+            "migration_database_url": databases["owner"],
+            "instance_dir": str(tmp_path / "worker-instance"),
+            "secret_key": "x",
+            "redis_url": "",
+            "smtp_url": server.url,
+        }
+    )
+    publish = create_app(settings).extensions[EXTENSION_KEY]
+    kwargs = {"user_ids": [owner.id], "now": BERLIN_MONDAY_7.isoformat()}
+    try:
+        with running_worker(tmp_path, databases, smtp_url=server.url) as worker:
+            publish(SEND_DIGEST_BATCH, kwargs, f"digest-{tag}-1")
+            wait_for(lambda: worker.successes(f"digest-{tag}-1"), "the batch", worker=worker)
+            publish(SEND_DIGEST_BATCH, kwargs, f"digest-{tag}-2")
+            wait_for(lambda: worker.successes(f"digest-{tag}-2"), "the batch again", worker=worker)
+        assert [r.rcpt_tos for r in server.handler.received] == [[owner.email]]
+        with Session(live_engine) as s:
+            (entry,) = s.scalars(select(SendLog).where(SendLog.user_id == owner.id)).all()
+            assert (entry.status, entry.attempts) == (SendStatus.sent, 1)
+    finally:
+        delete_sign_up(databases, SignedUp(owner.id, org.id, org.slug, owner.email, None))
+
+
 def test_the_digests_one_click_unsubscribe_works_and_cannot_be_forged(app, session, smtp, company):
     owner, _ = company
     with app.app_context():

@@ -164,10 +164,13 @@ def _deliver(
     through ``send_log`` (a connection in autocommit mode: every statement commits by itself) or, without one,
     through ``session``, committed after every write. Returns how many were sent.
 
-    The messages are composed before the claim: the commits that follow would otherwise end the session's
-    reading transaction in the middle of the batch.
+    The messages are composed before the claim, so the reading is over before the first write.
     """
     writer: sendlog.Writer = send_log if send_log is not None else session
+    if send_log is not None:
+        # The reading is done: end its transaction, which on SQLite holds the database's write lock that the
+        # send log's connection needs.
+        session.commit()
     claims = sendlog.claim_many(writer, [key for key, _message in outgoing])
     # Committed before anything leaves: every other attempt at these keys now finds the claims.
     _commit(writer)
