@@ -53,6 +53,18 @@ class DigestPages:
     todo: str
 
 
+def _week_context() -> dict[str, object]:
+    """What the templates that tell a week (``_digest_week.*``, ``digest_clients.*``) format it with."""
+    return {
+        "level_names": LEVEL_NAMES,
+        "stage_labels": {stage.value: label for stage, label in STAGE_LABELS.items()},
+        "decision_labels": {d.value: label for d, label in DECISION_LABELS.items()},
+        "muted": MUTED,
+        "number": number,
+        "day": day,
+    }
+
+
 def _subject(org: Organization, digest: OrgDigest) -> str:
     return _(
         "%(org)s: your week %(first)s – %(last)s",
@@ -90,14 +102,9 @@ class _WeekPart:
             f"email/_digest_week.{part}",
             org=org,
             digest=self.digest,
-            level_names=LEVEL_NAMES,
-            stage_labels={stage.value: label for stage, label in STAGE_LABELS.items()},
-            decision_labels={d.value: label for d, label in DECISION_LABELS.items()},
             bar_step=BAR_STEP,
-            muted=MUTED,
             money=lambda value: money(round(Decimal(value)), org.currency),
-            number=number,
-            day=day,
+            **_week_context(),
         )
         # Rendered (and so escaped) by its own template; the digest's HTML template puts it in as it is.
         return Markup(text) if part == "html" else text
@@ -168,12 +175,7 @@ def compose_clients_digest(
         first=first,
         last=last,
         portfolio=portfolio,
-        level_names=LEVEL_NAMES,
-        stage_labels={stage.value: label for stage, label in STAGE_LABELS.items()},
-        decision_labels={d.value: label for d, label in DECISION_LABELS.items()},
-        muted=MUTED,
         money=lambda value, currency: money(round(Decimal(value)), currency),
-        number=number,
-        day=day,
         changes_shown=CLIENT_CHANGES,
+        **_week_context(),
     )

@@ -59,6 +59,20 @@ def _due_again(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def _new_claim(user_id: int, kind: str, period: str, now: datetime, lease: timedelta) -> dict[str, object]:
+    """The row of a key claimed for the first time."""
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "period": period,
+        "status": SendStatus.claimed,
+        "attempts": 1,
+        "lease_until": now + lease,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def claim(
     session: Session,
     user_id: int,
@@ -76,16 +90,7 @@ def claim(
     so of two workers exactly one gets the row.
     """
     now = now or utcnow()
-    values = {
-        "user_id": user_id,
-        "kind": kind,
-        "period": period,
-        "status": SendStatus.claimed,
-        "attempts": 1,
-        "lease_until": now + lease,
-        "created_at": now,
-        "updated_at": now,
-    }
+    values = _new_claim(user_id, kind, period, now, lease)
     # Both statements return the whole row, so the caller's object comes without another round trip;
     # populate_existing updates an object of this row the session already holds (the resend sweep's).
     insert = dialect_insert(session, SendLog).values(**values)
@@ -145,19 +150,7 @@ def claim_many(
     if not wanted:
         return {}
     columns = (SendLog.id, SendLog.user_id, SendLog.kind, SendLog.period, SendLog.attempts)
-    rows = [
-        {
-            "user_id": user_id,
-            "kind": kind,
-            "period": period,
-            "status": SendStatus.claimed,
-            "attempts": 1,
-            "lease_until": now + lease,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for user_id, kind, period in wanted
-    ]
+    rows = [_new_claim(user_id, kind, period, now, lease) for user_id, kind, period in wanted]
     # Core on the session's connection, one statement with the rows as parameters: SQLAlchemy sends them as
     # one multi-row INSERT ("insertmanyvalues") compiled once, where an INSERT built with the rows as VALUES
     # would be compiled anew for every batch.
