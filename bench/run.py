@@ -693,7 +693,8 @@ def session_cookie(base: str, email: str, password: str, path: str) -> str:
 
 
 LUA = """
--- Rotates over (path, cookie) pairs; done() prints what the summary line of wrk leaves out.
+-- Rotates over (path, cookie) pairs, asking like a browser (which accepts gzip); done() prints what the
+-- summary line of wrk leaves out.
 local targets = {
 %s
 }
@@ -701,7 +702,7 @@ local i = 0
 request = function()
   i = i %% #targets + 1
   local t = targets[i]
-  return wrk.format("GET", t[1], {["Cookie"] = t[2], ["User-Agent"] = "%s"})
+  return wrk.format("GET", t[1], {["Cookie"] = t[2], ["User-Agent"] = "%s", ["Accept-Encoding"] = "gzip, deflate"})
 end
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -19,6 +19,7 @@ off: a per-process cache could not hear of another process's changes.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import secrets
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import request, session
+from flask import Response, request, session
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
@@ -57,6 +58,15 @@ FLASHES_KEY = "_flashes"
 USER = "u"
 ORG = "o"
 Target = tuple[str, int]
+# The tokens of a page that shows many organizations (a consultancy's portfolio of 200 clients), read in
+# Redis and handed back as the user's, the organization's and the others' joined in one string: one short
+# reply instead of hundreds, which redis-py would parse one by one. Nothing when a token is missing.
+_JOINED = b"""
+local v = redis.call('MGET', unpack(KEYS))
+for i = 1, #v do if not v[i] then return false end end
+return {v[1], v[2], table.concat(v, ' ', 3)}
+"""
+_JOINED_SHA = hashlib.sha1(_JOINED).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -74,11 +84,14 @@ class PageCache:
         self._redis: redis.Redis | None = None
         self.prefix = "engpass:"
         self._local: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        # Per organization, the related organizations last asked about and their token keys, encoded once.
+        self._packed: dict[int, tuple[tuple[int, ...], bytes]] = {}
 
     def configure(self, url: str | None, prefix: str = "engpass:") -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
         self.prefix = prefix
         self._local.clear()
+        self._packed.clear()
 
     def _remember(self, key: str, body: bytes, expires: float) -> None:
         self._local[key] = (expires, body)
@@ -116,6 +129,50 @@ class PageCache:
             log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
             return None
         return [value.decode() for value in values]
+
+    def joined_tokens(self, user_id: int, org_id: int, related: tuple[int, ...]) -> tuple[str, str, str] | None:
+        """The tokens of the user and the organization, and those of ``related`` joined by spaces, in one
+        round trip; created when missing. None without Redis."""
+        if self._redis is None:
+            return None
+        try:
+            found = self._execute_joined(user_id, org_id, related)
+            if found is None:
+                values = self.tokens_of([(USER, user_id), (ORG, org_id), *((ORG, other) for other in related)])
+                return None if values is None else (values[0], values[1], " ".join(values[2:]))
+        except redis.RedisError:
+            log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
+            return None
+        user, org, others = (value.decode() for value in found)
+        return user, org, others
+
+    def _execute_joined(self, user_id: int, org_id: int, related: tuple[int, ...]) -> list[bytes] | None:
+        assert self._redis is not None
+        packed = self._packed.get(org_id)
+        if packed is None or packed[0] != related:
+            if len(self._packed) >= 10_000:
+                self._packed.clear()
+            packed = (related, b"".join(_bulk(self._token_key((ORG, other)).encode()) for other in related))
+            self._packed[org_id] = packed
+        head = [b"EVALSHA", _JOINED_SHA.encode(), str(2 + len(related)).encode()]
+        head += [self._token_key((USER, user_id)).encode(), self._token_key((ORG, org_id)).encode()]
+        command = b"*%d\r\n" % (len(head) + len(related)) + b"".join(map(_bulk, head)) + packed[1]
+        pool = self._redis.connection_pool
+        for attempt in (1, 2):
+            connection = pool.get_connection()
+            try:
+                connection.send_packed_command([command], check_health=False)
+                return connection.read_response()
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+            except (redis.ConnectionError, redis.TimeoutError):
+                connection.disconnect()
+                raise
+            finally:
+                pool.release(connection)
+            self._redis.script_load(_JOINED)
+        return None
 
     def get(self, key: str) -> bytes | None:
         if self._redis is None:
@@ -167,10 +224,11 @@ class PageCache:
         found = self.request_key_with_tokens(org_id)
         return None if found is None else found[0]
 
-    def request_key_with_tokens(self, org_id: int, related: Sequence[int] = ()) -> tuple[str, list[str]] | None:
+    def request_key_with_tokens(self, org_id: int, related: tuple[int, ...] = ()) -> tuple[str, list[str]] | None:
         """``request_key`` for a page that also shows the organizations ``related`` (a consultancy's
         portfolio shows its clients): their tokens are in the key too. Returns the key and the tokens
-        read (the user's, the organization's, then the related ones'), in one round trip to Redis."""
+        read (the user's, the organization's, then the related ones' joined by spaces), in one round trip
+        to Redis."""
         if self._redis is None or request.method != "GET":
             return None
         ident = session.get(USER_KEY)
@@ -180,7 +238,11 @@ class PageCache:
         user_id, _, _token = str(ident).partition(":")
         if not user_id.isdigit():
             return None
-        tokens = self.tokens_of([(USER, int(user_id)), (ORG, org_id), *((ORG, other) for other in related)])
+        if related:
+            joined = self.joined_tokens(int(user_id), org_id, related)
+            tokens = None if joined is None else list(joined)
+        else:
+            tokens = self.tokens_of([(USER, int(user_id)), (ORG, org_id)])
         if tokens is None:
             return None
         parts = (
@@ -194,13 +256,40 @@ class PageCache:
             request.full_path,
             session.get("locale", ""),
             request.headers.get("Accept-Language", ""),
-            *(f"{other}:{token}" for other, token in zip(related, tokens[2:], strict=True)),
+            ",".join(map(str, related)),
+            *tokens[2:],
         )
         digest = hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
         return f"{self.prefix}page:{digest}", tokens
 
 
 page_cache = PageCache()
+
+
+def compress(body: bytes) -> bytes:
+    """A page as it is stored when it is large: gzip-compressed once, served as it is to most browsers."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def compressed_response(stored: bytes, may_compress: bool) -> Response:
+    """A page stored by ``compress``: sent gzip-encoded when ``may_compress`` and the browser accepts it,
+    else decompressed here.
+
+    Only the caller knows whether the page may go out compressed: a compressed page that reflects text from
+    the request (a search term, any query string) next to a secret (the CSRF token) tells an observer of
+    its length, request by request, how well a guess matches the secret (BREACH)."""
+    if may_compress and request.accept_encodings["gzip"] > 0:
+        response = Response(stored, content_type="text/html; charset=utf-8")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(gzip.decompress(stored), content_type="text/html; charset=utf-8")
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+def _bulk(value: bytes) -> bytes:
+    """One argument of a Redis command in the protocol's encoding."""
+    return b"$%d\r\n%s\r\n" % (len(value), value)
 
 
 def changed(session: Session, target: Target) -> None:
