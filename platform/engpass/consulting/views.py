@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -263,7 +263,9 @@ def portfolio() -> str:
         _client_lists[org_id] = (org_token, shown)
         # Only under the key made from the very clients rendered, with tokens read before the query.
         if shown == related:
-            page_cache.put(key, compress(page.encode()))
+            # The CSRF token in the forms of the page stays out of the compression.
+            token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
+            page_cache.put(key, compress(page.encode(), hidden=str(token).encode()))
     return page
 
 
