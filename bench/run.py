@@ -893,6 +893,7 @@ def portfolio_load_test(bench: Bench, app: Any, wrk: str) -> None:
     for name, targets in (("portfolio_trivial", [("/livez", "")]), ("portfolio", sessions)):
         log(f"  wrk {name}: warm-up, then {bench.duration} s × {bench.connections} connections")
         run_wrk(bench, wrk, base, targets, f"{name}-warmup", 2)
+        bench.figures[f"{name}_loadavg_before"] = load_average()
         web_cpu = CpuMeter(lambda: process_tree(gunicorn.pid))
         result = run_wrk(bench, wrk, base, targets, name, bench.duration)
         cpu, _machine = web_cpu.stop()
