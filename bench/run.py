@@ -860,6 +860,11 @@ def count_portfolio_queries(bench: Bench, app: Any, slug: str) -> None:
     if page.status_code != 200 or shown != portfolio_clients(bench):
         raise SystemExit(f"portfolio answered {page.status_code} with {shown} clients in-process")
     bench.figures["portfolio_queries"] = len([s for s in statements if not STATEMENT_PLUMBING.match(s)])
+    # What one answer weighs, as rendered and as the page cache stores and sends it to browsers.
+    from engpass.page_cache import compress
+
+    bench.figures["portfolio_page_kb"] = round(len(page.get_data()) / 1024, 1)
+    bench.figures["portfolio_page_gzip_kb"] = round(len(compress(page.get_data())) / 1024, 1)
     timings = []
     for _ in range(50):
         started = time.perf_counter()
