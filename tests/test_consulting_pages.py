@@ -433,6 +433,32 @@ def test_the_portfolio_tokens_read_in_one_script_survive_a_lost_token_and_a_scri
     assert counter.count == 0
 
 
+@pytest.mark.parametrize("how", ["script refused", "too many clients"])
+def test_the_portfolio_tokens_without_the_script_still_key_the_page(
+    client, session, login, make_user, make_org, cached, count_queries, monkeypatch, how
+):
+    if how == "script refused":
+        script = b"return redis.error_reply('" + uuid4().hex.encode() + b"')"
+        monkeypatch.setattr(page_cache_module, "_JOINED", script)
+        monkeypatch.setattr(page_cache_module, "_JOINED_SHA", hashlib.sha1(script).hexdigest())
+    else:
+        monkeypatch.setattr(page_cache_module, "JOINED_MAX", 2)
+    owner = make_user()
+    consultancy = make_org("Beratung Ohne Skript", owner=owner, kind=OrgKind.consultancy)
+    orgs = _clients(session, consultancy, 3, "n")
+    login(owner)
+    url = f"/o/{consultancy.slug}/portfolio"
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    assert counter.count == 0
+    renamed = session.get(Organization, orgs[2].id)
+    renamed.name = "Anders GmbH"
+    session.commit()
+    assert "Anders GmbH" in client.get(url).text
+
+
 def test_an_edit_consultant_names_a_bottleneck_for_a_client_member_and_the_log_says_so(
     client, session, login, firm, client_org
 ):

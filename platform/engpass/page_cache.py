@@ -69,6 +69,8 @@ for i = 1, #v do if not v[i] then return false end end
 return {v[1], v[2], table.concat(v, ' ', 3)}
 """
 _JOINED_SHA = hashlib.sha1(_JOINED).hexdigest()
+# Lua's unpack() takes some 8,000 values at most; beyond this many the tokens are read with a plain MGET.
+JOINED_MAX = 4000
 
 
 @dataclass(frozen=True)
@@ -137,14 +139,20 @@ class PageCache:
         round trip; created when missing. None without Redis."""
         if self._redis is None:
             return None
-        try:
-            found = self._execute_joined(user_id, org_id, related)
-            if found is None:
-                values = self.tokens_of([(USER, user_id), (ORG, org_id), *((ORG, other) for other in related)])
-                return None if values is None else (values[0], values[1], " ".join(values[2:]))
-        except redis.RedisError:
-            log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
-            return None
+        found = None
+        if len(related) <= JOINED_MAX:
+            try:
+                found = self._execute_joined(user_id, org_id, related)
+            except redis.ResponseError:
+                # Scripts refused (a Redis without Lua, a limit): the plain MGET below does the same.
+                log.warning("page cache: the token script failed, reading the tokens one by one", exc_info=True)
+            except redis.RedisError:
+                log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
+                return None
+        if found is None:
+            # A token is missing (the script answers nothing then) and is created here.
+            values = self.tokens_of([(USER, user_id), (ORG, org_id), *((ORG, other) for other in related)])
+            return None if values is None else (values[0], values[1], " ".join(values[2:]))
         user, org, others = (value.decode() for value in found)
         return user, org, others
 
