@@ -693,7 +693,8 @@ def session_cookie(base: str, email: str, password: str, path: str) -> str:
 
 
 LUA = """
--- Rotates over (path, cookie) pairs; done() prints what the summary line of wrk leaves out.
+-- Rotates over (path, cookie) pairs, asking like a browser (which accepts gzip); done() prints what the
+-- summary line of wrk leaves out.
 local targets = {
 %s
 }
@@ -701,7 +702,7 @@ local i = 0
 request = function()
   i = i %% #targets + 1
   local t = targets[i]
-  return wrk.format("GET", t[1], {["Cookie"] = t[2], ["User-Agent"] = "%s"})
+  return wrk.format("GET", t[1], {["Cookie"] = t[2], ["User-Agent"] = "%s", ["Accept-Encoding"] = "gzip, deflate"})
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -859,6 +860,11 @@ def count_portfolio_queries(bench: Bench, app: Any, slug: str) -> None:
     if page.status_code != 200 or shown != portfolio_clients(bench):
         raise SystemExit(f"portfolio answered {page.status_code} with {shown} clients in-process")
     bench.figures["portfolio_queries"] = len([s for s in statements if not STATEMENT_PLUMBING.match(s)])
+    # What one answer weighs, as rendered and as the page cache stores and sends it to browsers.
+    from engpass.page_cache import compress
+
+    bench.figures["portfolio_page_kb"] = round(len(page.get_data()) / 1024, 1)
+    bench.figures["portfolio_page_gzip_kb"] = round(len(compress(page.get_data())) / 1024, 1)
     timings = []
     for _ in range(50):
         started = time.perf_counter()
@@ -892,6 +898,7 @@ def portfolio_load_test(bench: Bench, app: Any, wrk: str) -> None:
     for name, targets in (("portfolio_trivial", [("/livez", "")]), ("portfolio", sessions)):
         log(f"  wrk {name}: warm-up, then {bench.duration} s × {bench.connections} connections")
         run_wrk(bench, wrk, base, targets, f"{name}-warmup", 2)
+        bench.figures[f"{name}_loadavg_before"] = load_average()
         web_cpu = CpuMeter(lambda: process_tree(gunicorn.pid))
         result = run_wrk(bench, wrk, base, targets, name, bench.duration)
         cpu, _machine = web_cpu.stop()

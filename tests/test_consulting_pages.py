@@ -4,6 +4,8 @@ and the portfolio with a fixed number of queries."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,10 +14,12 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import select
 
+from engpass import page_cache as page_cache_module
 from engpass import tenancy
 from engpass.audit.models import AuditEvent
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess, RequestStatus
+from engpass.consulting.portfolio import reflects_nothing
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category
 from engpass.demo.cycles import SHOP, build_chain
@@ -349,6 +353,110 @@ def test_the_portfolio_from_the_page_cache_changes_with_every_client(
     session.commit()
     page = client.get(url).text
     assert "Neukunde GmbH" in page and page.count('class="portfolio__client"') == 3
+
+
+def test_the_cached_portfolio_goes_out_compressed_only_where_its_address_reflects_nothing(
+    client, session, login, make_user, make_org, cached
+):
+    owner = make_user()
+    consultancy = make_org("Beratung Gzip", owner=owner, kind=OrgKind.consultancy)
+    _clients(session, consultancy, 3, "g")
+    login(owner)
+    url = f"/o/{consultancy.slug}/portfolio"
+    gzip_ok = {"Accept-Encoding": "gzip, deflate, br"}
+    for query in ("", "?sort=level&dir=desc", "?q=Kunde", "?utm=x"):
+        for _ in range(3):
+            client.get(url + query)
+        plain = client.get(url + query)  # from the page cache
+        hit = client.get(url + query, headers=gzip_ok)
+        assert plain.headers.get("Content-Encoding") is None and "Accept-Encoding" in plain.headers["Vary"]
+        assert plain.text.count('class="portfolio__client"') == 3
+        if query in ("?q=Kunde", "?utm=x"):
+            # Text from the address (the filter, or the whole address in the language form) beside the CSRF token.
+            assert hit.headers.get("Content-Encoding") is None and hit.data == plain.data
+        else:
+            assert hit.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in hit.headers["Vary"]
+            assert gzip.decompress(hit.data) == plain.data and len(hit.data) < len(plain.data) / 3
+            # The CSRF token went into the stream as it is (a stored block of its own), not compressed.
+            token = re.search(r'name="csrf_token" value="([^"]+)"', plain.text).group(1)
+            assert token.encode() in hit.data
+    # A browser that refuses gzip gets the page as it is.
+    refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert refused.headers.get("Content-Encoding") is None and refused.text.count('class="portfolio__client"') == 3
+
+
+@pytest.mark.parametrize(
+    ("query", "compressed"),
+    [
+        (b"", True),
+        (b"sort=overdue&dir=desc&q=&stage=prototype&level=3&overdue=1", True),
+        (b"stage=none&level=", True),
+        (b"q=a", False),
+        (b"q=", True),
+        (b"sort=name&sort=level", False),
+        (b"sort=nonsense", False),
+        (b"level=9", False),
+        (b"next=1", False),
+        (b"sort=name%26x", False),
+        (b"sort=NAME", False),
+        (b"q", True),
+    ],
+)
+def test_which_portfolio_addresses_reflect_nothing(query, compressed):
+    assert reflects_nothing(query) is compressed
+
+
+def test_the_portfolio_tokens_read_in_one_script_survive_a_lost_token_and_a_script_cache_flush(
+    client, session, login, make_user, make_org, cached, count_queries, monkeypatch
+):
+    owner = make_user()
+    consultancy = make_org("Beratung Skript", owner=owner, kind=OrgKind.consultancy)
+    orgs = _clients(session, consultancy, 3, "t")
+    # A script Redis has never seen: the first call answers NOSCRIPT, then it is loaded and run.
+    script = b"-- " + uuid4().hex.encode() + page_cache_module._JOINED
+    monkeypatch.setattr(page_cache_module, "_JOINED", script)
+    monkeypatch.setattr(page_cache_module, "_JOINED_SHA", hashlib.sha1(script).hexdigest())
+    login(owner)
+    url = f"/o/{consultancy.slug}/portfolio"
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    assert counter.count == 0
+    # A client's token lost from Redis (evicted): made anew, so the page is rendered again, then served.
+    cached._redis.delete(cached._token_key(("o", orgs[1].id)))
+    with count_queries() as counter:
+        page = client.get(url)
+    assert counter.count > 0 and page.text.count('class="portfolio__client"') == 3
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    assert counter.count == 0
+
+
+@pytest.mark.parametrize("how", ["script refused", "too many clients"])
+def test_the_portfolio_tokens_without_the_script_still_key_the_page(
+    client, session, login, make_user, make_org, cached, count_queries, monkeypatch, how
+):
+    if how == "script refused":
+        script = b"return redis.error_reply('" + uuid4().hex.encode() + b"')"
+        monkeypatch.setattr(page_cache_module, "_JOINED", script)
+        monkeypatch.setattr(page_cache_module, "_JOINED_SHA", hashlib.sha1(script).hexdigest())
+    else:
+        monkeypatch.setattr(page_cache_module, "JOINED_MAX", 2)
+    owner = make_user()
+    consultancy = make_org("Beratung Ohne Skript", owner=owner, kind=OrgKind.consultancy)
+    orgs = _clients(session, consultancy, 3, "n")
+    login(owner)
+    url = f"/o/{consultancy.slug}/portfolio"
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    assert counter.count == 0
+    renamed = session.get(Organization, orgs[2].id)
+    renamed.name = "Anders GmbH"
+    session.commit()
+    assert "Anders GmbH" in client.get(url).text
 
 
 def test_an_edit_consultant_names_a_bottleneck_for_a_client_member_and_the_log_says_so(

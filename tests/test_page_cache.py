@@ -1,6 +1,7 @@
 """The dashboard served whole from Redis: without a query while nothing on it changed, and never
 after a change to what it shows, to who may see it or to the session that asked."""
 
+import gzip
 from datetime import date, timedelta
 from uuid import uuid4
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from engpass import tenancy
 from engpass.demo.cycles import SHOP, build_chain
 from engpass.organizations.models import Membership, Role
-from engpass.page_cache import page_cache
+from engpass.page_cache import compress, page_cache
 from engpass.trends import service as trends
 from tests.helpers import PASSWORD
 
@@ -170,3 +171,28 @@ def test_without_redis_the_dashboard_is_served_uncached(client, filled, count_qu
         page = client.get(f"/o/{org.slug}/")
     assert page.status_code == 200
     assert counter.count > 0
+
+
+@pytest.mark.parametrize("hidden", [b"", b"IjNmYTI.aW5.sig-_x"])
+def test_a_compressed_page_reads_back_whole(hidden):
+    page = b"<p>" + b"<tr><td>Kunde</td><td>3</td></tr>" * 500 + hidden + b"<form>" + hidden + b"</form>" + hidden
+    stored = compress(page, hidden)
+    assert gzip.decompress(stored) == page and len(stored) < len(page) / 5
+
+
+def test_the_compressed_length_tells_nothing_about_the_hidden_token():
+    """BREACH: text on the page that resembles the CSRF token must not make the page shorter."""
+    token, other = b"IjVhZGQ5YjQ4ZDM4OGQ5NDQ1Ig.aW5hZQ.c2lnbmF0dXJl", b"Qk1tZ3Zxb2xhcGVyZWt0eXVpIg.bW9wcQ.eHl6YWJjZGVm"
+    for reflected in (token[:-1], other[:-1], b"nothing alike"):
+        lengths = set()
+        for value in (token, other):
+            page = b"<p>Kunden</p>" * 50 + b'<input value="' + value + b'">' + reflected + b"<p>" * 20
+            lengths.add(len(compress(page, value)))
+            assert gzip.decompress(compress(page, value)) == page
+        assert len(lengths) == 1, (reflected, lengths)
+    # Without the stretch kept apart, a guess that matches more of the token gives a shorter page.
+    plain = [
+        len(gzip.compress(b"<p>x</p>" * 50 + b'<input value="' + token + b'">' + guess, mtime=0))
+        for guess in (token[:-1], other[:-1])
+    ]
+    assert plain[0] < plain[1]

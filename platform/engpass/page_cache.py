@@ -19,17 +19,20 @@ off: a per-process cache could not hear of another process's changes.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import secrets
+import struct
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import request, session
+from flask import Response, request, session
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
@@ -57,6 +60,17 @@ FLASHES_KEY = "_flashes"
 USER = "u"
 ORG = "o"
 Target = tuple[str, int]
+# The tokens of a page that shows many organizations (a consultancy's portfolio of 200 clients), read in
+# Redis and handed back as the user's, the organization's and the others' joined in one string: one short
+# reply instead of hundreds, which redis-py would parse one by one. Nothing when a token is missing.
+_JOINED = b"""
+local v = redis.call('MGET', unpack(KEYS))
+for i = 1, #v do if not v[i] then return false end end
+return {v[1], v[2], table.concat(v, ' ', 3)}
+"""
+_JOINED_SHA = hashlib.sha1(_JOINED).hexdigest()
+# Lua's unpack() takes some 8,000 values at most; beyond this many the tokens are read with a plain MGET.
+JOINED_MAX = 4000
 
 
 @dataclass(frozen=True)
@@ -74,11 +88,14 @@ class PageCache:
         self._redis: redis.Redis | None = None
         self.prefix = "engpass:"
         self._local: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        # Per organization, the related organizations last asked about and their token keys, encoded once.
+        self._packed: dict[int, tuple[tuple[int, ...], bytes]] = {}
 
     def configure(self, url: str | None, prefix: str = "engpass:") -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1) if url else None
         self.prefix = prefix
         self._local.clear()
+        self._packed.clear()
 
     def _remember(self, key: str, body: bytes, expires: float) -> None:
         self._local[key] = (expires, body)
@@ -116,6 +133,56 @@ class PageCache:
             log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
             return None
         return [value.decode() for value in values]
+
+    def joined_tokens(self, user_id: int, org_id: int, related: tuple[int, ...]) -> tuple[str, str, str] | None:
+        """The tokens of the user and the organization, and those of ``related`` joined by spaces, in one
+        round trip; created when missing. None without Redis."""
+        if self._redis is None:
+            return None
+        found = None
+        if len(related) <= JOINED_MAX:
+            try:
+                found = self._execute_joined(user_id, org_id, related)
+            except redis.ResponseError:
+                # Scripts refused (a Redis without Lua, a limit): the plain MGET below does the same.
+                log.warning("page cache: the token script failed, reading the tokens one by one", exc_info=True)
+            except redis.RedisError:
+                log.warning("page cache: Redis unavailable, serving uncached", exc_info=True)
+                return None
+        if found is None:
+            # A token is missing (the script answers nothing then) and is created here.
+            values = self.tokens_of([(USER, user_id), (ORG, org_id), *((ORG, other) for other in related)])
+            return None if values is None else (values[0], values[1], " ".join(values[2:]))
+        user, org, others = (value.decode() for value in found)
+        return user, org, others
+
+    def _execute_joined(self, user_id: int, org_id: int, related: tuple[int, ...]) -> list[bytes] | None:
+        assert self._redis is not None
+        packed = self._packed.get(org_id)
+        if packed is None or packed[0] != related:
+            if len(self._packed) >= 10_000:
+                self._packed.clear()
+            packed = (related, b"".join(_bulk(self._token_key((ORG, other)).encode()) for other in related))
+            self._packed[org_id] = packed
+        head = [b"EVALSHA", _JOINED_SHA.encode(), str(2 + len(related)).encode()]
+        head += [self._token_key((USER, user_id)).encode(), self._token_key((ORG, org_id)).encode()]
+        command = b"*%d\r\n" % (len(head) + len(related)) + b"".join(map(_bulk, head)) + packed[1]
+        pool = self._redis.connection_pool
+        for attempt in (1, 2):
+            connection = pool.get_connection()
+            try:
+                connection.send_packed_command([command], check_health=False)
+                return connection.read_response()
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+            except (redis.ConnectionError, redis.TimeoutError):
+                connection.disconnect()
+                raise
+            finally:
+                pool.release(connection)
+            self._redis.script_load(_JOINED)
+        return None
 
     def get(self, key: str) -> bytes | None:
         if self._redis is None:
@@ -167,10 +234,11 @@ class PageCache:
         found = self.request_key_with_tokens(org_id)
         return None if found is None else found[0]
 
-    def request_key_with_tokens(self, org_id: int, related: Sequence[int] = ()) -> tuple[str, list[str]] | None:
+    def request_key_with_tokens(self, org_id: int, related: tuple[int, ...] = ()) -> tuple[str, list[str]] | None:
         """``request_key`` for a page that also shows the organizations ``related`` (a consultancy's
         portfolio shows its clients): their tokens are in the key too. Returns the key and the tokens
-        read (the user's, the organization's, then the related ones'), in one round trip to Redis."""
+        read (the user's, the organization's, then the related ones' joined by spaces), in one round trip
+        to Redis."""
         if self._redis is None or request.method != "GET":
             return None
         ident = session.get(USER_KEY)
@@ -180,7 +248,11 @@ class PageCache:
         user_id, _, _token = str(ident).partition(":")
         if not user_id.isdigit():
             return None
-        tokens = self.tokens_of([(USER, int(user_id)), (ORG, org_id), *((ORG, other) for other in related)])
+        if related:
+            joined = self.joined_tokens(int(user_id), org_id, related)
+            tokens = None if joined is None else list(joined)
+        else:
+            tokens = self.tokens_of([(USER, int(user_id)), (ORG, org_id)])
         if tokens is None:
             return None
         parts = (
@@ -194,13 +266,58 @@ class PageCache:
             request.full_path,
             session.get("locale", ""),
             request.headers.get("Accept-Language", ""),
-            *(f"{other}:{token}" for other, token in zip(related, tokens[2:], strict=True)),
+            ",".join(map(str, related)),
+            *tokens[2:],
         )
         digest = hashlib.sha256("\x00".join(map(str, parts)).encode()).hexdigest()
         return f"{self.prefix}page:{digest}", tokens
 
 
 page_cache = PageCache()
+
+
+def compress(body: bytes, hidden: bytes = b"") -> bytes:
+    """A page as it is stored when it is large: gzip-compressed once, served as it is to most browsers.
+
+    Every occurrence of ``hidden`` (the page's CSRF token) is left uncompressed, in a stored block of its
+    own, and the compressor starts afresh after it: nothing before or after can refer to it, so the
+    compressed length is the same whatever its value, and text on the page that resembles it shortens
+    nothing (BREACH).
+    """
+    stretches = body.split(hidden) if hidden and len(hidden) <= 0xFFFF else [body]
+    deflated = []
+    for index, stretch in enumerate(stretches):
+        if index:
+            # A stored block (BFINAL 0, BTYPE 00, byte-aligned): LEN, its complement, the bytes as they are.
+            deflated.append(struct.pack("<BHH", 0, len(hidden), 0xFFFF ^ len(hidden)) + hidden)
+        # Raw deflate with a fresh history for every stretch; a full flush ends each on a byte boundary.
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        last = index == len(stretches) - 1
+        deflated.append(compressor.compress(stretch) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH))
+    # The gzip header (no name, no time, OS unknown), the deflate stream, CRC-32 and length.
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    return header + b"".join(deflated) + struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)
+
+
+def compressed_response(stored: bytes, may_compress: bool) -> Response:
+    """A page stored by ``compress``: sent gzip-encoded when ``may_compress`` and the browser accepts it,
+    else decompressed here.
+
+    Only the caller knows whether the page may go out compressed: a compressed page that reflects text from
+    the request (a search term, any query string) next to a secret (the CSRF token) tells an observer of
+    its length, request by request, how well a guess matches the secret (BREACH)."""
+    if may_compress and request.accept_encodings["gzip"] > 0:
+        response = Response(stored, content_type="text/html; charset=utf-8")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(gzip.decompress(stored), content_type="text/html; charset=utf-8")
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+def _bulk(value: bytes) -> bytes:
+    """One argument of a Redis command in the protocol's encoding."""
+    return b"$%d\r\n%s\r\n" % (len(value), value)
 
 
 def changed(session: Session, target: Target) -> None:

@@ -9,10 +9,12 @@ consultancy) and names the clients through the consultancy's active accesses; on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -123,3 +125,29 @@ class View:
         if column == self.sort:
             return self.args(dir="asc" if self.desc else "desc")
         return self.args(sort=column, dir="desc" if column in DEFAULT_DESC else "asc")
+
+
+# Every value each query parameter can take when the page is sent compressed; the name filter only empty.
+FIXED_VALUES: dict[str, frozenset[str]] = {
+    "sort": frozenset(SORTS),
+    "dir": frozenset({"asc", "desc"}),
+    "q": frozenset({""}),
+    "stage": frozenset({*STAGE_RANK, "none", ""}),
+    "level": frozenset({"1", "2", "3", "4", "5", ""}),
+    "overdue": frozenset({"1", ""}),
+}
+_PLAIN_QUERY = re.compile(rb"[a-z0-9_=&]*")
+
+
+def reflects_nothing(query_string: bytes) -> bool:
+    """Whether the portfolio at this query string reflects nothing of the address that a third party could
+    choose: every parameter one of the portfolio's, once, with one of its fixed values, no name filter.
+
+    The page shows the name filter in its field and the whole address in the language form (``next``), next
+    to the CSRF token. Compressed, a page that reflected a guess would be the shorter the more of the token
+    the guess matched (BREACH), so only pages with nothing but fixed values there are sent compressed."""
+    if not _PLAIN_QUERY.fullmatch(query_string):
+        return False
+    pairs = parse_qsl(query_string.decode("ascii"), keep_blank_values=True)
+    names = [name for name, _ in pairs]
+    return len(names) == len(set(names)) and all(value in FIXED_VALUES.get(name, ()) for name, value in pairs)
