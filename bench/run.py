@@ -590,20 +590,18 @@ def recompute_one(bench: Bench, app: Any) -> None:
     bench.figures["recompute_one_ms_max"] = round(max(timings), 1)
 
 
-def count_dashboard_queries(bench: Bench, app: Any) -> None:
-    """SQL statements of one dashboard request, counted in-process on the same app and data."""
+def visit_counting_statements(app: Any, email: str, path: str) -> tuple[Any, Any, list[str]]:
+    """Log ``email`` in in-process, visit ``path`` once (which remembers the organization in the session),
+    then again: the client, that second response and the SQL statements it ran."""
     from sqlalchemy import event
 
     from engpass.db import db
     from engpass.demo.data import DEMO_PASSWORD
-    from engpass.demo.scale import org_slug, owner_email
 
     client = app.test_client()
-    response = client.post("/login", data={"email": owner_email(1), "password": DEMO_PASSWORD})
+    response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
     if response.status_code != 302:
-        raise SystemExit(f"in-process login failed: {response.status_code}")
-    path = f"/o/{org_slug(1)}/"
-    # The first visit remembers the organization in the session; the counted one is a later visit.
+        raise SystemExit(f"in-process login of {email} failed: {response.status_code}")
     if client.get(path).status_code != 200:
         raise SystemExit(f"{path} did not answer 200 in-process")
     statements: list[str] = []
@@ -616,6 +614,15 @@ def count_dashboard_queries(bench: Bench, app: Any) -> None:
         response = client.get(path)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+    return client, response, statements
+
+
+def count_dashboard_queries(bench: Bench, app: Any) -> None:
+    """SQL statements of one dashboard request, counted in-process on the same app and data."""
+    from engpass.demo.scale import org_slug, owner_email
+
+    path = f"/o/{org_slug(1)}/"
+    client, response, statements = visit_counting_statements(app, owner_email(1), path)
     if response.status_code != 200:
         raise SystemExit(f"dashboard answered {response.status_code} in-process")
     page = [s for s in statements if not STATEMENT_PLUMBING.match(s)]
@@ -834,28 +841,8 @@ def setup_portfolio(bench: Bench, app: Any) -> str:
 def count_portfolio_queries(bench: Bench, app: Any, slug: str) -> None:
     """SQL statements of one portfolio request in-process (no Redis there: the page is rendered), and how
     long rendering it takes."""
-    from sqlalchemy import event
-
-    from engpass.db import db
-    from engpass.demo.data import DEMO_PASSWORD
-
-    client = app.test_client()
-    response = client.post("/login", data={"email": PORTFOLIO_EMAIL.format(1), "password": DEMO_PASSWORD})
-    if response.status_code != 302:
-        raise SystemExit(f"in-process consultant login failed: {response.status_code}")
     path = f"/o/{slug}/portfolio"
-    if client.get(path).status_code != 200:
-        raise SystemExit(f"{path} did not answer 200 in-process")
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        page = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    client, page, statements = visit_counting_statements(app, PORTFOLIO_EMAIL.format(1), path)
     shown = page.get_data(as_text=True).count('class="portfolio__client"')
     if page.status_code != 200 or shown != portfolio_clients(bench):
         raise SystemExit(f"portfolio answered {page.status_code} with {shown} clients in-process")
