@@ -7,7 +7,9 @@ of the rules re-renders the team page with the reason and the status the rule ca
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -30,6 +32,7 @@ from engpass.team.models import Invitation
 bp = org_blueprint("team", __name__, "/team")
 public_bp = Blueprint("team_public", __name__)
 
+F = TypeVar("F", bound=Callable[..., Any])
 # Per signed-in user: inviting is how spam would leave through us.
 INVITE_RATE_LIMIT = "30 per hour"
 
@@ -40,6 +43,18 @@ def _user_key() -> str:
 
 def _login_limit() -> str:
     return current_app.extensions["engpass.settings"].login_rate_limit
+
+
+def _button(view: F) -> F:
+    """A team action is a button's POST; its address typed or reloaded (GET) shows the page it belongs to."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if request.method == "GET":
+            return redirect(url_for("team.index"))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
 
 
 def _membership_or_404(membership_id: int) -> Any:
@@ -111,9 +126,8 @@ def index() -> tuple[str, int]:
 @bp.route("/invite", methods=["GET", "POST"])
 @require_permission(Action.invite_members)
 @limiter.limit(INVITE_RATE_LIMIT, key_func=_user_key)
+@_button
 def invite() -> Any:
-    if request.method == "GET":  # a button's address typed or reloaded: show the page it belongs to
-        return redirect(url_for("team.index"))
     form = InviteForm(with_owner=can(Action.manage_owners))
     if not form.validate_on_submit():
         return _render(invite_form=form, status=422)
@@ -129,9 +143,8 @@ def invite() -> Any:
 @bp.route("/invitations/<int:invitation_id>/resend", methods=["GET", "POST"])
 @require_permission(Action.invite_members)
 @limiter.limit(INVITE_RATE_LIMIT, key_func=_user_key)
+@_button
 def resend(invitation_id: int) -> Any:
-    if request.method == "GET":  # a button's address typed or reloaded: show the page it belongs to
-        return redirect(url_for("team.index"))
     invitation = _invitation_or_404(invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -146,9 +159,8 @@ def resend(invitation_id: int) -> Any:
 
 @bp.route("/invitations/<int:invitation_id>/cancel", methods=["GET", "POST"])
 @require_permission(Action.invite_members)
+@_button
 def cancel(invitation_id: int) -> Any:
-    if request.method == "GET":  # a button's address typed or reloaded: show the page it belongs to
-        return redirect(url_for("team.index"))
     invitation = _invitation_or_404(invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -161,9 +173,8 @@ def cancel(invitation_id: int) -> Any:
 
 @bp.route("/members/<int:membership_id>/role", methods=["GET", "POST"])
 @require_permission(Action.change_roles)
+@_button
 def change_role(membership_id: int) -> Any:
-    if request.method == "GET":  # a button's address typed or reloaded: show the page it belongs to
-        return redirect(url_for("team.index"))
     target = _membership_or_404(membership_id)
     form = RoleForm(with_owner=True)
     if not form.validate_on_submit():
@@ -180,9 +191,8 @@ def change_role(membership_id: int) -> Any:
 
 @bp.route("/members/<int:membership_id>/remove", methods=["GET", "POST"])
 @require_permission(Action.remove_members)
+@_button
 def remove(membership_id: int) -> Any:
-    if request.method == "GET":  # a button's address typed or reloaded: show the page it belongs to
-        return redirect(url_for("team.index"))
     target = _membership_or_404(membership_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -196,9 +206,8 @@ def remove(membership_id: int) -> Any:
 
 @bp.route("/leave", methods=["GET", "POST"])
 @require_permission(Action.leave_organization)
+@_button
 def leave() -> Any:
-    if request.method == "GET":  # a button's address typed or reloaded: show the page it belongs to
-        return redirect(url_for("team.index"))
     if not ConfirmForm().validate_on_submit():
         abort(400)
     name = current_org.name
@@ -214,9 +223,8 @@ def leave() -> Any:
 
 @bp.route("/transfer", methods=["GET", "POST"])
 @require_permission(Action.transfer_ownership)
+@_button
 def transfer() -> Any:
-    if request.method == "GET":  # a button's address typed or reloaded: show the page it belongs to
-        return redirect(url_for("team.index"))
     form = _transfer_form()
     if not form.validate_on_submit():
         return _render(error=_("Please choose the member who becomes owner."), status=422, transfer_form=form)
