@@ -69,10 +69,15 @@ POLICY = compat32.clone(max_line_length=998)
 ENCODED_WORD_LENGTH = 75
 
 
-def _header_value(value: str) -> str:
-    """ASCII as it is, anything else as RFC 2047 encoded words; line breaks refused (header injection)."""
+def _one_line(value: str, what: str) -> None:
+    """A line break in a header would start a header of its own (header injection): refused."""
     if "\r" in value or "\n" in value:
-        raise ValueError(f"a header value may not contain a line break: {value!r}")
+        raise ValueError(f"{what} may not contain a line break: {value!r}")
+
+
+def _header_value(value: str) -> str:
+    """ASCII as it is, anything else as RFC 2047 encoded words; line breaks refused."""
+    _one_line(value, "a header value")
     if value.isascii():
         return value
     # Encoded words of the allowed length, side by side on one line: the space between them is not part of
@@ -82,8 +87,7 @@ def _header_value(value: str) -> str:
 
 def _address(value: str) -> str:
     """``Name <address>`` with the name encoded where it is not ASCII; the address is left to the server."""
-    if "\r" in value or "\n" in value:
-        raise ValueError(f"an address may not contain a line break: {value!r}")
+    _one_line(value, "an address")
     return formataddr(parseaddr(value), charset=_UTF8)
 
 
