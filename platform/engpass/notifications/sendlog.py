@@ -13,7 +13,8 @@ The protocol, for every sender (the welcome mail, reminders, the digest):
 The one window that cannot be closed: a worker that dies after the SMTP server accepted a
 message and before step 3 committed leaves a ``claimed`` row; when its lease expires the
 mail is claimed and sent again. SMTP offers no way to hand over a message and commit in one
-step; committing right after each message keeps the window to a few milliseconds.
+step; committing right after each message keeps the window to a few milliseconds (a batch
+whose ``Recorder`` writes one message behind the sender: two messages at most).
 
 Keys in use: ``welcome`` / ``<organization id>``; ``digest.<organization id>`` and ``digest.clients``
 (a consultant's clients) / ``<ISO week, e.g. 2026-W48>``; ``reminder.<rule>`` / ``<cycle id>:<period>``
