@@ -15,16 +15,17 @@ to show.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Table, delete, inspect, or_, select, true, union
+from sqlalchemy import ColumnElement, Table, delete, func, inspect, or_, select, true, union
 from sqlalchemy.orm import Session
 
 from engpass import tenancy
 from engpass.accounts import welcome
 from engpass.audit.models import AuditEvent
 from engpass.consulting.models import AccessRequest, ClientAccess
-from engpass.cycles.models import Cycle
+from engpass.cycles.models import Cycle, Measurement
 from engpass.db import Base
 from engpass.digest.sending import kind_for
 from engpass.notifications.models import SendLog
@@ -39,6 +40,34 @@ log = logging.getLogger(__name__)
 
 # Cycle ids per LIKE statement on the send log: a reminder's period begins with its cycle id.
 _CYCLES_PER_STATEMENT = 200
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the confirmation page says will go."""
+
+    members: int
+    cycles: int
+    measurements: int
+    # Consultancies with access to this company, or clients of this consultancy.
+    partners: int
+
+
+def summary(session: Session, org_id: int) -> Summary:
+    """The current organization's figures in one query."""
+    active = ClientAccess.revoked_at.is_(None)
+    row = session.execute(
+        select(
+            select(func.count()).select_from(Membership).where(Membership.organization_id == org_id).scalar_subquery(),
+            select(func.count(Cycle.id)).scalar_subquery(),
+            select(func.count(Measurement.id)).scalar_subquery(),
+            select(func.count())
+            .select_from(ClientAccess)
+            .where(active, or_(ClientAccess.client_id == org_id, ClientAccess.consultancy_id == org_id))
+            .scalar_subquery(),
+        )
+    ).one()
+    return Summary(*row)
 
 
 def delete_organization(session: Session, org: Organization, *, actor_id: int | None) -> DeletionRecord:
