@@ -177,6 +177,35 @@ def test_the_schema_walk_finds_every_table_of_an_organization():
     assert not owned & {"users", "notification_preferences", "send_log", "deletion_records", "organizations"}
 
 
+def test_a_later_table_is_found_by_its_keys_alone():
+    """What the other rooms will add: a table keyed to the organization without a delete rule, one that only
+    names a row of it, and one that merely links to it (SET NULL)."""
+    from sqlalchemy import Column, ForeignKey, Integer, MetaData
+
+    metadata = MetaData()
+    Table("organizations", metadata, Column("id", Integer, primary_key=True))
+    Table("users", metadata, Column("id", Integer, primary_key=True))
+    Table("exports", metadata, Column("id", Integer, primary_key=True), Column("org", ForeignKey("organizations.id")))
+    Table(
+        "export_files",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("export_id", ForeignKey("exports.id", ondelete="CASCADE")),
+    )
+    Table(
+        "tokens",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("user_id", ForeignKey("users.id", ondelete="CASCADE")),
+        Column("last_org_id", ForeignKey("organizations.id", ondelete="SET NULL")),
+    )
+    owned = owned_tables(metadata)
+    assert [entry.table.name for entry in owned] == ["exports", "export_files"]
+    assert str(owned[1].where(7).compile(compile_kwargs={"literal_binds": True})) == (
+        "export_files.export_id IN (SELECT exports.id \nFROM exports \nWHERE exports.org = 7)"
+    )
+
+
 def test_the_deleted_organizations_slug_answers_404_and_its_members_keep_their_accounts(
     client, session, make_user, login
 ):
@@ -209,3 +238,25 @@ def test_deleting_replaces_the_page_cache_tokens_of_the_organization_and_its_peo
         assert all(a != b for a, b in zip(after_flush, after_commit, strict=True))
     finally:
         page_cache.configure(None)
+
+
+def test_work_already_handed_to_the_broker_finds_nothing_and_writes_nothing(app, celery, session, make_user):
+    """The broker may still hold tasks for the organization (relayed before the deletion): they run into
+    nothing and leave no row behind."""
+    from engpass.outbox.models import OutboxMessage
+
+    doomed = rich_organization(session, make_user, "Weg GmbH")
+    contexts = list(session.scalars(select(Organization.id)))
+    pending = [
+        (m.task_name, dict(m.kwargs))
+        for m in session.scalars(select(OutboxMessage).where(OutboxMessage.organization_id == doomed.org.id))
+    ]
+    delivered = [(name, kwargs) for name, kwargs in pending if name in celery.tasks]
+    assert {name for name, _ in delivered} >= {"engpass.trends.recompute", "engpass.team.send_invitation"}
+    doomed_id = doomed.org.id
+    delete_organization(session, doomed.org, actor_id=None)
+    session.commit()
+    for name, kwargs in delivered:
+        celery.tasks[name].apply(kwargs=kwargs, throw=True)
+    after = census(session, doomed_id, doomed.reminder_keys, contexts)
+    assert {table: counts["owned"] for table, counts in after.items() if counts["owned"]} == {}
