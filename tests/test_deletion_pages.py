@@ -300,3 +300,20 @@ def test_the_deletion_pages_need_a_login(client):
     for method, url in (("GET", "/account/delete"), ("POST", "/account/delete"), ("POST", "/account/export")):
         response = client.open(url, method=method)
         assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_the_password_cannot_be_guessed_on_the_delete_pages(settings, connection, make_user, make_org):
+    """Both pages take a password: they share the login's limit (10 a minute), each on its own."""
+    from tests.conftest import build_app
+
+    settings.rate_limits_enabled = True
+    client = build_app(settings, connection).test_client()
+    owner = make_user()
+    org = make_org("Rate GmbH", owner=owner)
+    client.post("/login", data={"email": owner.email, "password": PASSWORD})
+    for url, typed in ((f"/o/{org.slug}/settings/delete", "Rate GmbH"), ("/account/delete", owner.email)):
+        statuses = [
+            client.post(url, data={"confirmation": typed, "current_password": f"guess {i}"}).status_code
+            for i in range(11)
+        ]
+        assert statuses == [422] * 10 + [429], url
