@@ -16,6 +16,7 @@ from engpass.organizations.service import add_member
 from engpass.privacy.models import DeletionRecord, Subject
 from engpass.team import service as team
 from engpass.team.models import Invitation
+from tests.conftest import build_app
 from tests.helpers import PASSWORD
 from tests.privacy_support import cycle_in, rich_organization
 
@@ -304,8 +305,6 @@ def test_the_deletion_pages_need_a_login(client):
 
 def test_the_password_cannot_be_guessed_on_the_delete_pages(settings, connection, make_user, make_org):
     """Both pages take a password: they share the login's limit (10 a minute), each on its own."""
-    from tests.conftest import build_app
-
     settings.rate_limits_enabled = True
     client = build_app(settings, connection).test_client()
     owner = make_user()
