@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email.message import Message
 from functools import partial
 
 import redis
@@ -29,7 +28,7 @@ from engpass.accounts.models import User
 from engpass.consulting.service import clients_of, clients_of_users
 from engpass.digest import content
 from engpass.digest.mail import ClientWeek, DigestPages, TodoLine, compose_clients_digest, compose_digest
-from engpass.mail import Mailer
+from engpass.mail import Mailer, OutgoingMail
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import mail_context
@@ -112,7 +111,7 @@ def _todo(settings: Settings, org: Organization, reminders: list[Reminder], user
 
 def _compose(
     batch: _Batch, user: User, org: Organization, role: Role, prefs: Preferences, period: str, *, again: bool = False
-) -> Message | None:
+) -> OutgoingMail | None:
     """The digest of ``org`` for ``user`` for ``period``, or None when there is nothing to say. ``again``: a retry
     of a digest that was meant to go out, which goes out even if the week has since become empty."""
     settings = batch.settings
@@ -138,7 +137,7 @@ def _compose_for_clients(
     period: str,
     *,
     again: bool = False,
-) -> Message | None:
+) -> OutgoingMail | None:
     """A consultant's one digest across ``clients``, or None when none of them has anything to say."""
     settings = batch.settings
     first, last = week_of_period(period)
@@ -157,7 +156,7 @@ def _compose_for_clients(
 def _deliver(
     session: Session,
     settings: Settings,
-    outgoing: list[tuple[sendlog.Key, Message]],
+    outgoing: list[tuple[sendlog.Key, OutgoingMail]],
     send_log: Connection | None = None,
 ) -> int:
     """Claim every key, then send message by message, recording each result at once. The send log is written
