@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKeyConstraint, MetaData, Table, or_, select, tuple_
+from sqlalchemy import Column, ColumnElement, ForeignKeyConstraint, MetaData, Table, or_, select, tuple_
 
 ORGANIZATIONS = "organizations"
 
@@ -82,9 +82,8 @@ def owned_tables(metadata: MetaData) -> list[Owned]:
     return [Owned(table, where) for table, where in found.items()]
 
 
-def links_to(metadata: MetaData, table_name: str) -> list[tuple[Table, Any]]:
-    """Every (table, column) with a single-column foreign key to ``table_name``: for the checks that walk
-    the schema (``tests/test_deletion_organization.py``) and the rules every such key must follow."""
+def links_to(metadata: MetaData, table_name: str) -> list[tuple[Table, Column[Any]]]:
+    """Every (table, column) with a foreign key to ``table_name``."""
     target = metadata.tables[table_name]
     return [
         (table, column)
