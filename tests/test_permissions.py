@@ -21,6 +21,7 @@ A = Action
 ENDPOINT_ACTIONS = {
     "organizations.home": (A.view_dashboard, None),
     "organizations.settings": (A.edit_org_settings, A.edit_org_settings),
+    "privacy.delete_organization": (A.delete_organization, A.delete_organization),
     "audit.index": (A.view_audit_log, None),
     "reminders.todo": (A.view_todo, None),
     "cycles.board": (A.view_cycles, None),

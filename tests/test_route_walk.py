@@ -26,6 +26,9 @@ PUBLIC_RULES = {
     "/account/settings",
     "/account/email",
     "/account/email/confirm/<token>",
+    # One's own data: the JSON download and deleting the account (login required; docs/privacy.md).
+    "/account/export",
+    "/account/delete",
     # Invitation links: public, the token names the organization and is the credential (team/views.py).
     "/invitations/<token>",
     "/invitations/<token>/logout",

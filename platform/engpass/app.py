@@ -112,6 +112,8 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.notifications.views import bp as notifications_bp
     from engpass.organizations.views import bp as organizations_bp
     from engpass.organizations.views import public_bp as organizations_public_bp
+    from engpass.privacy.views import bp as privacy_bp
+    from engpass.privacy.views import public_bp as privacy_public_bp
     from engpass.reminders.views import bp as reminders_bp
     from engpass.reminders.views import public_bp as reminders_public_bp
     from engpass.team.views import bp as team_bp
@@ -127,6 +129,8 @@ def _register_blueprints(app: Flask) -> None:
         notifications_bp,
         organizations_bp,
         organizations_public_bp,
+        privacy_bp,
+        privacy_public_bp,
         reminders_bp,
         reminders_public_bp,
         team_bp,

@@ -7,6 +7,7 @@ from engpass.cycles.models import Cycle, CycleTemplate, Measurement, ProcessStep
 from engpass.notifications.models import NotificationPreferences, SendLog
 from engpass.organizations.models import Membership, Organization
 from engpass.outbox.models import OutboxMessage
+from engpass.privacy.models import DeletionRecord
 from engpass.team.models import Invitation
 from engpass.trends.models import TrendSnapshot, TrendState
 
@@ -16,6 +17,7 @@ __all__ = [
     "ClientAccess",
     "Cycle",
     "CycleTemplate",
+    "DeletionRecord",
     "Invitation",
     "InvitationCode",
     "Measurement",

@@ -40,6 +40,7 @@ class Action(enum.StrEnum):
     remove_members = "remove_members"
     manage_owners = "manage_owners"
     transfer_ownership = "transfer_ownership"
+    delete_organization = "delete_organization"
     view_portfolio = "view_portfolio"
     manage_consultants = "manage_consultants"
     manage_clients = "manage_clients"
@@ -72,6 +73,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     # raise anyone (themselves included) above admin.
     Action.manage_owners: _OWNERS,
     Action.transfer_ownership: _OWNERS,
+    # Deleting the organization with all its data: the owners', who answer for it (docs/privacy.md).
+    Action.delete_organization: _OWNERS,
     # Consulting (docs/consultants.md): a consultancy's portfolio is for all its people; granting a
     # consultancy access to a company, and a consultancy's code and requests, for admins.
     Action.view_portfolio: _EVERYONE,
@@ -98,6 +101,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.remove_members: _l("Remove members"),
     Action.manage_owners: _l("Make, unmake, invite and remove owners"),
     Action.transfer_ownership: _l("Transfer ownership"),
+    Action.delete_organization: _l("Delete the organization with all its data"),
     Action.view_portfolio: _l("See the portfolio of clients (consultancies)"),
     Action.manage_consultants: _l("Grant, approve and revoke consultancies' access (companies)"),
     Action.manage_clients: _l("Invitation code and access requests to clients (consultancies)"),
