@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import g, request, session
 from flask_babel import force_locale, refresh
@@ -49,6 +51,14 @@ def recipient_language(locale: str, timezone: str) -> Iterator[None]:
     finally:
         setattr(g, _RECIPIENT_TIMEZONE, previous)
         refresh()
+
+
+def today_in(timezone: str) -> date:
+    """Today on the calendar of ``timezone`` (an organization's), the server's date if the zone is unknown."""
+    try:
+        return datetime.now(ZoneInfo(timezone)).date()
+    except (KeyError, ValueError):
+        return date.today()
 
 
 ROLE_LABELS = {"owner": _l("Owner"), "admin": _l("Admin"), "member": _l("Member"), "viewer": _l("Viewer")}
