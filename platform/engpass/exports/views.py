@@ -104,7 +104,13 @@ def _send(build: Callable[[IO[bytes]], int], what: str, file_format: str, query:
         out.close()
         raise
     _audit(what, file_format, query, count)
-    return send_file(body, as_attachment=True, **send)
+    return _private(send_file(body, as_attachment=True, **send))
+
+
+def _private(response: Response) -> Response:
+    """A file of the organization's data: never kept by a browser or a proxy (send_file says ``no-cache``)."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/exports/<table>.csv")
@@ -246,4 +252,4 @@ def data_download(export_id: int) -> Any:
     # Translated outside the f-string: Babel's extractor does not look inside them.
     stem = slugify(_("data export"))
     name = f"{current_org.slug}-{stem}-{day(finished, 'yyyy-MM-dd')}.zip"
-    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
+    return _private(send_file(path, mimetype="application/zip", as_attachment=True, download_name=name))
