@@ -141,7 +141,9 @@ def _from_cell(value, kind):
 def _local(moment):
     if moment is None:
         return None
-    return moment.replace(tzinfo=moment.tzinfo or ZoneInfo("UTC")).astimezone(BERLIN).replace(tzinfo=None, microsecond=0)
+    return (
+        moment.replace(tzinfo=moment.tzinfo or ZoneInfo("UTC")).astimezone(BERLIN).replace(tzinfo=None, microsecond=0)
+    )
 
 
 def _guarded(text):
@@ -289,9 +291,7 @@ def _expectations(app, session, org, key, text):
             return {c.id: _expected_cycle(c, by_cycle[c.id], names[owners[c.id]], rate, text) for c in cycles}
         if key == "business-cases":
             return {c.id: _expected_business_case(c, by_cycle[c.id], rate, text) for c in cycles}
-        return {
-            m.id: _expected_measurement(m, c, names[m.created_by_id], text) for c in cycles for m in by_cycle[c.id]
-        }
+        return {m.id: _expected_measurement(m, c, names[m.created_by_id], text) for c in cycles for m in by_cycle[c.id]}
 
 
 def _row_id(key, values):

@@ -73,8 +73,9 @@ def _label(labels: dict[Any, Any], value: Any) -> str | None:
     return None if value is None else str(labels.get(value, value))
 
 
-def _code(value: enum.Enum | None) -> str | None:
-    return None if value is None else str(value.value)
+def _code(value: enum.Enum | str | None) -> str | None:
+    # An object changed in this session may still hold the plain string it was given.
+    return None if value is None else str(getattr(value, "value", value))
 
 
 def local(value: datetime | None) -> datetime | None:

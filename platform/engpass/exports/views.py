@@ -209,7 +209,10 @@ def data() -> Any:
         return redirect(url_for("exports.data"))
     exports = service.recent(db.session)
     requester_ids = {export.requested_by_id for export in exports if export.requested_by_id is not None}
-    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(requester_ids)))) if exports else {}
+    names = {}
+    if requester_ids:
+        stmt = select(User.id, User.name).where(User.id.in_(requester_ids))
+        names = {user_id: name for user_id, name in db.session.execute(stmt)}
     return render_template(
         "exports/data.html",
         form=form,
