@@ -542,3 +542,18 @@ def test_queries_do_not_grow_with_the_number_of_cycles(client, session, login, c
         response = client.get(f"/o/{org.slug}/{url}?status=decided")
     assert response.status_code == 200
     assert many.count == few.count, many.statements
+
+
+def test_a_large_file_is_sent_from_disk_with_the_same_content(client, login, company, monkeypatch):
+    from engpass.exports import views
+
+    org, owner, _viewer = company
+    login(owner)
+    small = client.get(f"/o/{org.slug}/exports/cycles.csv").data
+    monkeypatch.setattr(views, "IN_MEMORY", 64)
+    response = client.get(f"/o/{org.slug}/exports/cycles.csv")
+    try:
+        assert response.status_code == 200 and response.data == small
+    finally:
+        # The response closes (and so deletes) the temporary file, as a WSGI server does once it is sent.
+        response.close()

@@ -54,6 +54,8 @@ bp = org_blueprint("exports", __name__)
 IN_MEMORY = 4 * 1024 * 1024
 # Building a file reads every filtered cycle: generous for people, a brake for scripts.
 DOWNLOAD_RATE_LIMIT = "60 per hour"
+# Each data export is a copy of everything, kept for a day: a few a day are plenty.
+REQUEST_RATE_LIMIT = "10 per hour"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -195,6 +197,7 @@ def _export_or_404(export_id: int) -> DataExport:
 
 @bp.route("/exports/data", methods=["GET", "POST"])
 @require_permission(Action.export_organization)
+@limiter.limit(REQUEST_RATE_LIMIT, key_func=_user_key, methods=["POST"])
 def data() -> Any:
     form = ConfirmForm()
     if request.method == "POST":
