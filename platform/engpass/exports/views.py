@@ -60,7 +60,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _user_key() -> str:
-    return f"user:{current_user.get_id() if current_user.is_authenticated else request.remote_addr}"
+    # The organization routes have a signed-in user (anonymous visitors are sent to the login first).
+    return f"user:{current_user.id if current_user.is_authenticated else request.remote_addr}"
 
 
 def _export_dir() -> str:
