@@ -56,6 +56,12 @@ ENDPOINT_ACTIONS = {
     "consulting.clients": (A.manage_clients, A.manage_clients),
     "consulting.regenerate_code": (None, A.manage_clients),
     "consulting.portfolio": (A.view_portfolio, None),
+    "exports.table_csv": (A.export_cycles, None),
+    "exports.table_xlsx": (A.export_cycles, None),
+    "exports.business_case_print": (A.view_cycles, None),
+    "exports.data": (A.export_organization, A.export_organization),
+    "exports.data_status": (A.export_organization, None),
+    "exports.data_download": (A.export_organization, None),
 }
 
 CELLS = [
@@ -140,6 +146,9 @@ def world(session, make_user, make_org):
                 # one, and a refused role its 403 before anything is looked up.
                 "request_id": 999_999,
                 "access_id": 999_999,
+                "table": "cycles",
+                # No data export exists: an owner gets the 404 of a missing one, everyone else 403 first.
+                "export_id": 999_999,
             }
         return org, person, values
 

@@ -17,6 +17,7 @@ from engpass.settings import Settings
 TASK_MODULES = [
     "workers.tasks.accounts",
     "workers.tasks.digest",
+    "workers.tasks.exports",
     "workers.tasks.notifications",
     "workers.tasks.outbox",
     "workers.tasks.reminders",
@@ -102,6 +103,12 @@ def make_celery(flask_app: Flask) -> Celery:
             "digest-hourly": {
                 "task": task_names.SEND_DUE_DIGESTS,
                 "schedule": crontab(minute=1),
+                "options": {"expires": 3000},
+            },
+            # Hourly: a data export is downloadable for 24 hours, then its file and row go.
+            "exports-clean-up": {
+                "task": task_names.CLEAN_UP_EXPORTS,
+                "schedule": crontab(minute=23),
                 "options": {"expires": 3000},
             },
             # Nightly, so a new week gets its snapshot even where nothing changed.

@@ -107,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.audit.views import bp as audit_bp
     from engpass.consulting.views import bp as consulting_bp
     from engpass.cycles.views import bp as cycles_bp
+    from engpass.exports.views import bp as exports_bp
     from engpass.health.views import bp as health_bp
     from engpass.notifications.dev_mail import bp as dev_mail_bp
     from engpass.notifications.views import bp as notifications_bp
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
         consulting_bp,
         cycles_bp,
         dev_mail_bp,
+        exports_bp,
         health_bp,
         notifications_bp,
         organizations_bp,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import g, request, session
 from flask_babel import force_locale, get_translations, refresh
@@ -53,6 +55,14 @@ def recipient_language(locale: str, timezone: str) -> Iterator[None]:
     finally:
         setattr(g, _RECIPIENT_TIMEZONE, previous)
         refresh()
+
+
+def today_in(timezone: str) -> date:
+    """Today on the calendar of ``timezone`` (an organization's), the server's date if the zone is unknown."""
+    try:
+        return datetime.now(ZoneInfo(timezone)).date()
+    except (KeyError, ValueError):
+        return date.today()
 
 
 def bound_template_gettext() -> dict[str, Callable[..., str]]:

@@ -4,6 +4,7 @@ from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
 from engpass.consulting.models import AccessRequest, ClientAccess, InvitationCode
 from engpass.cycles.models import Cycle, CycleTemplate, Measurement, ProcessStep, StageChange
+from engpass.exports.models import DataExport
 from engpass.notifications.models import NotificationPreferences, SendLog
 from engpass.organizations.models import Membership, Organization
 from engpass.outbox.models import OutboxMessage
@@ -17,6 +18,7 @@ __all__ = [
     "ClientAccess",
     "Cycle",
     "CycleTemplate",
+    "DataExport",
     "DeletionRecord",
     "Invitation",
     "InvitationCode",

@@ -42,6 +42,9 @@ class Settings:
     base_url: str = "http://127.0.0.1:5000"
     instance_dir: str = ""
     outbox_dir: str = ""
+    # Where the workers write organizations' data exports (ZIP) and the web serves them from: a folder
+    # both can reach (one machine, or a shared volume).
+    export_dir: str = ""
     login_rate_limit: str = "10 per minute"
     account_rate_limit: str = "5 per minute"
     password_reset_max_age: int = 3600
@@ -80,6 +83,8 @@ class Settings:
             self.secret_key = _secret_key(instance)
         if not self.outbox_dir:
             self.outbox_dir = str(instance / "outbox")
+        if not self.export_dir:
+            self.export_dir = str(instance / "exports")
 
     @property
     def broker_url(self) -> str:

@@ -53,6 +53,9 @@ ACTION_LABELS = {
     "member.removed": _l("Member removed"),
     "member.left": _l("Member left"),
     "ownership.transferred": _l("Ownership transferred"),
+    "cycles.exported": _l("Cycles exported"),
+    "data_export.requested": _l("Data export requested"),
+    "data_export.downloaded": _l("Data export downloaded"),
 }
 
 

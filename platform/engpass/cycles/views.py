@@ -11,17 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, func, select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
@@ -29,8 +26,9 @@ from wtforms import SelectChoice
 from engpass.accounts.models import User
 from engpass.audit.service import record
 from engpass.cycles import service
-from engpass.cycles.business_case import WEEKS_PER_YEAR, BusinessCase, compute, latest
+from engpass.cycles.business_case import compute
 from engpass.cycles.chart import kpi_chart
+from engpass.cycles.figures import business_case_figures
 from engpass.cycles.forms import (
     BLANK_STEP_ROWS,
     DECISION_HINTS,
@@ -71,9 +69,11 @@ from engpass.cycles.rules import (
     prototype_overdue,
     prototype_too_long,
 )
+from engpass.cycles.table_query import TableQuery
 from engpass.cycles.templates import CATEGORY_LABELS, Suggestion, builtin_suggestions, suggestions_for
 from engpass.db import db
-from engpass.formatting import day, money, number, percent, signed_percent
+from engpass.formatting import day, money, number, percent
+from engpass.i18n import today_in
 from engpass.organizations.context import current_org, org_blueprint
 from engpass.organizations.models import Membership
 from engpass.organizations.permissions import Action, require_permission
@@ -82,7 +82,6 @@ bp = org_blueprint("cycles", __name__, "/cycles")
 
 PAGE_SIZE = 25
 BOARD_DECIDED_LIMIT = 8
-SEARCH_MAX = 100
 
 GUIDANCE = {
     Stage.bottleneck: _l(
@@ -120,12 +119,6 @@ NEXT_ACTION: dict[Stage, tuple[str, Any]] = {
     Stage.decided: ("cycles.next_cycle", _l("Next bottleneck")),
 }
 
-SORTS = {
-    "created": Cycle.created_at,
-    "updated": Cycle.updated_at,
-    "title": func.lower(Cycle.title),
-    "stage": case({stage: index for index, stage in enumerate(STAGE_ORDER)}, value=Cycle.stage),
-}
 SORT_LABELS = {
     "updated": _l("Last change"),
     "created": _l("Created"),
@@ -152,22 +145,9 @@ class CycleRow:
     flags: list[Flag] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Figure:
-    key: str
-    label: str
-    value: str | None
-    formula: str | None = None
-    missing: str | None = None
-    tone: str | None = None  # good | bad
-
-
 def _today() -> date:
     """Today where the organization works: a prototype is overdue by its calendar, not the server's."""
-    try:
-        return datetime.now(ZoneInfo(current_org.timezone)).date()
-    except (KeyError, ValueError):
-        return date.today()
+    return today_in(current_org.timezone)
 
 
 def _label(labels: dict[Any, Any], value: Any) -> str:
@@ -277,92 +257,12 @@ def board() -> str:
     )
 
 
-@dataclass
-class TableQuery:
-    stage: Stage | None = None
-    category: Category | None = None
-    owner: int | None = None
-    status: str = ""
-    q: str = ""
-    sort: str = "updated"
-    direction: str = "desc"
-    page: int = 1
-
-    @classmethod
-    def from_args(cls, args: Any) -> TableQuery:
-        """Unknown values are ignored, never an error: a hand-edited URL still shows the table."""
-        query = cls()
-        if args.get("stage") in Stage.__members__:
-            query.stage = Stage(args["stage"])
-        if args.get("category") in Category.__members__:
-            query.category = Category(args["category"])
-        owner = args.get("owner", "")
-        if owner.isascii() and owner.isdigit() and len(owner) < 10:
-            query.owner = int(owner)
-        if args.get("status") in ("open", "decided"):
-            query.status = args["status"]
-        query.q = " ".join(args.get("q", "").split())[:SEARCH_MAX]
-        if args.get("sort") in SORTS:
-            query.sort = args["sort"]
-        if args.get("dir") in ("asc", "desc"):
-            query.direction = args["dir"]
-        page = args.get("page", "")
-        if page.isascii() and page.isdigit() and len(page) < 6:
-            query.page = max(1, int(page))
-        return query
-
-    def args(self, **changes: Any) -> dict[str, Any]:
-        values = {
-            "stage": self.stage.value if self.stage else None,
-            "category": self.category.value if self.category else None,
-            "owner": self.owner,
-            "status": self.status or None,
-            "q": self.q or None,
-            "sort": self.sort,
-            "dir": self.direction,
-            "page": self.page if self.page > 1 else None,
-        }
-        values.update(changes)
-        return {key: value for key, value in values.items() if value not in (None, "")}
-
-    def sort_args(self, key: str) -> dict[str, Any]:
-        direction = "asc" if key == "title" else "desc"
-        if key == self.sort:
-            direction = "asc" if self.direction == "desc" else "desc"
-        return self.args(sort=key, dir=direction, page=None)
-
-    @property
-    def filtered(self) -> bool:
-        return any((self.stage, self.category, self.owner, self.status, self.q))
-
-
 @bp.route("/table")
 @require_permission(Action.view_cycles)
 def table() -> str:
     query = TableQuery.from_args(request.args)
-    stmt = _with_owner().add_columns(func.count().over().label("total"))
-    if query.stage:
-        stmt = stmt.where(Cycle.stage == query.stage)
-    if query.category:
-        stmt = stmt.where(Cycle.category == query.category)
-    if query.owner:
-        stmt = stmt.where(Cycle.owner_id == query.owner)
-    if query.status == "open":
-        stmt = stmt.where(Cycle.stage != Stage.decided)
-    elif query.status == "decided":
-        stmt = stmt.where(Cycle.stage == Stage.decided)
-    if query.q:
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", query.q.lower()) + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Cycle.title).like(pattern, escape="\\"),
-                func.lower(Cycle.why).like(pattern, escape="\\"),
-                func.lower(Cycle.solution_what).like(pattern, escape="\\"),
-            )
-        )
-    column = SORTS[query.sort]
-    order = column.asc() if query.direction == "asc" else column.desc()
-    stmt = stmt.order_by(order, Cycle.id.desc()).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
+    stmt = query.filter(_with_owner().add_columns(func.count().over().label("total")))
+    stmt = query.order(stmt).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
     today = _today()
     result_rows, raw = _rows(stmt, today)
     # The window count rides along with every row: no second query for the pager.
@@ -465,185 +365,6 @@ def next_cycle(cycle_id: int) -> Any:
 # --- the cycle page ------------------------------------------------------------------------------
 
 
-def _hours(value: Decimal | None) -> str:
-    return _("%(value)s h", value=number(value))
-
-
-def _plural_n(value: Decimal) -> int:
-    # gettext's plural rules take whole numbers; "1,5 weeks" reads as plural.
-    return int(value) if value == int(value) else 2
-
-
-def _weeks(value: Decimal) -> str:
-    return ngettext("%(value)s week", "%(value)s weeks", _plural_n(value), value=number(value))
-
-
-def _days(value: Decimal) -> str:
-    return ngettext("%(value)s day", "%(value)s days", _plural_n(value), value=number(value))
-
-
-def business_case_figures(cycle: Cycle, measurements: list[Measurement], case_: BusinessCase) -> list[Figure]:
-    """Every figure of the business case with the arithmetic behind it, or what it still needs."""
-    rate = Decimal(current_org.default_hourly_rate)
-    cur = current_org.currency
-    current = latest(measurements)
-    no_measurement = _("Needs a measurement of the result.")
-    figures = []
-
-    # Hours saved per week.
-    if case_.hours_saved_per_week is not None and current is not None:
-        figures.append(
-            Figure(
-                "hours",
-                _("Hours saved per week"),
-                _hours(case_.hours_saved_per_week),
-                _(
-                    "%(before)s before − %(now)s now = %(saved)s per week",
-                    before=_hours(cycle.hours_per_week),
-                    now=_hours(current.hours_per_week),
-                    saved=_hours(case_.hours_saved_per_week),
-                ),
-                tone="good" if case_.hours_saved_per_week > 0 else "bad" if case_.hours_saved_per_week < 0 else None,
-            )
-        )
-    else:
-        if current is None:
-            missing = no_measurement
-        elif cycle.hours_per_week is None:
-            missing = _("Needs the hours per week of the status quo.")
-        else:
-            missing = _("Needs the hours per week in the latest measurement.")
-        figures.append(Figure("hours", _("Hours saved per week"), None, missing=missing))
-    hours_missing = figures[-1].missing
-
-    # Euros per year.
-    if case_.euros_per_year is not None:
-        terms = []
-        if case_.hours_saved_per_week is not None:
-            terms.append(
-                _(
-                    "%(hours)s/week × %(rate)s",
-                    hours=_hours(case_.hours_saved_per_week),
-                    rate=money(rate, cur),
-                )
-            )
-        if case_.cost_saved_per_week:
-            terms.append(_("%(cost)s cost saved/week", cost=money(case_.cost_saved_per_week, cur)))
-        weekly = terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
-        formula = _("%(weekly)s × %(weeks)s weeks", weekly=weekly, weeks=number(WEEKS_PER_YEAR))
-        if case_.running_cost_per_year:
-            formula += " − " + _("%(cost)s running cost/year", cost=money(case_.running_cost_per_year, cur))
-        formula += " = " + money(case_.euros_per_year, cur)
-        figures.append(
-            Figure(
-                "euros",
-                _("Savings per year"),
-                money(case_.euros_per_year, cur),
-                formula,
-                tone="good" if case_.euros_per_year > 0 else "bad" if case_.euros_per_year < 0 else None,
-            )
-        )
-    else:
-        figures.append(Figure("euros", _("Savings per year"), None, missing=hours_missing or no_measurement))
-
-    # KPI change against the baseline.
-    if case_.kpi_change_percent is not None and case_.kpi_current is not None:
-        figures.append(
-            Figure(
-                "kpi",
-                _("KPI change"),
-                signed_percent(case_.kpi_change_percent),
-                _(
-                    "(%(now)s − %(baseline)s) ÷ %(baseline)s × 100 = %(change)s",
-                    now=number(case_.kpi_current),
-                    baseline=number(cycle.kpi_baseline),
-                    change=signed_percent(case_.kpi_change_percent),
-                ),
-                tone={True: "good", False: "bad"}.get(case_.kpi_improved),
-            )
-        )
-    else:
-        if current is None:
-            missing = no_measurement
-        elif cycle.kpi_baseline is None:
-            missing = _("Needs the KPI's baseline value.")
-        else:
-            missing = _("Not defined for a baseline of 0.")
-        figures.append(Figure("kpi", _("KPI change"), None, missing=missing))
-
-    # Share of the way to the target.
-    if case_.target_reached_percent is not None and case_.kpi_current is not None:
-        figures.append(
-            Figure(
-                "target",
-                _("Target reached"),
-                percent(case_.target_reached_percent),
-                _(
-                    "(%(now)s − %(baseline)s) ÷ (%(target)s − %(baseline)s) × 100 = %(share)s",
-                    now=number(case_.kpi_current),
-                    baseline=number(cycle.kpi_baseline),
-                    target=number(cycle.kpi_target),
-                    share=percent(case_.target_reached_percent),
-                ),
-                tone="good" if case_.target_reached_percent >= 100 else None,
-            )
-        )
-    else:
-        if current is None:
-            missing = no_measurement
-        elif cycle.kpi_target is None:
-            missing = _("Needs a target value for the KPI.")
-        else:
-            missing = _("The target equals the baseline.")
-        figures.append(Figure("target", _("Target reached"), None, missing=missing))
-
-    # Effort and payback.
-    effort_formula = None
-    if cycle.effort_days is not None:
-        effort_formula = _(
-            "%(days)s × 8 h × %(rate)s",
-            days=_days(Decimal(cycle.effort_days)),
-            rate=money(rate, cur),
-        )
-        if cycle.one_off_cost:
-            effort_formula += " + " + _("%(cost)s one-off", cost=money(cycle.one_off_cost, cur))
-        effort_formula += " = " + money(case_.effort_cost, cur)
-    elif cycle.one_off_cost:
-        effort_formula = _("%(cost)s one-off", cost=money(cycle.one_off_cost, cur))
-    figures.append(
-        Figure(
-            "effort",
-            _("Effort"),
-            money(case_.effort_cost, cur) if effort_formula else None,
-            effort_formula,
-            missing=None if effort_formula else _("Needs the solution's effort."),
-        )
-    )
-    if case_.payback_weeks is not None and case_.euros_per_year is not None:
-        figures.append(
-            Figure(
-                "payback",
-                _("Payback"),
-                _weeks(case_.payback_weeks),
-                _(
-                    "%(effort)s ÷ (%(savings)s ÷ %(weeks)s weeks) = %(payback)s",
-                    effort=money(case_.effort_cost, cur),
-                    savings=money(case_.euros_per_year, cur),
-                    weeks=number(WEEKS_PER_YEAR),
-                    payback=_weeks(case_.payback_weeks),
-                ),
-                tone="good",
-            )
-        )
-    else:
-        if case_.euros_per_year is None:
-            missing = _("Needs the savings per year.")
-        else:
-            missing = _("No payback: the solution saves nothing yet.")
-        figures.append(Figure("payback", _("Payback"), None, missing=missing))
-    return figures
-
-
 def _render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 200) -> tuple[str, int]:
     today = _today()
     measurements = list(cycle.measurements)
@@ -670,7 +391,9 @@ def _render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 
             measurements=measurements,
             chain=chain,
             case=case_,
-            figures=business_case_figures(cycle, measurements, case_),
+            figures=business_case_figures(
+                cycle, measurements, case_, current_org.default_hourly_rate, current_org.currency
+            ),
             chart=kpi_chart(cycle, measurements, today),
             flags=_flags(cycle, len(measurements), today),
             guidance=GUIDANCE[cycle.stage],
@@ -969,7 +692,7 @@ def decision(cycle_id: int) -> Any:
     template = "cycles/form_decision.html"
     measurements = list(cycle.measurements)
     case_ = compute(cycle, measurements, current_org.default_hourly_rate)
-    figures = business_case_figures(cycle, measurements, case_)
+    figures = business_case_figures(cycle, measurements, case_, current_org.default_hourly_rate, current_org.currency)
     if form.validate_on_submit():
         data = _form_data(form, service.DECISION_FIELDS, {"decision": Decision})
         return _attempt(

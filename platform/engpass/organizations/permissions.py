@@ -44,6 +44,8 @@ class Action(enum.StrEnum):
     view_portfolio = "view_portfolio"
     manage_consultants = "manage_consultants"
     manage_clients = "manage_clients"
+    export_cycles = "export_cycles"
+    export_organization = "export_organization"
 
 
 _EVERYONE = frozenset(Role)
@@ -80,6 +82,10 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.view_portfolio: _EVERYONE,
     Action.manage_consultants: _ADMINS,
     Action.manage_clients: _ADMINS,
+    # Exports (docs/exports.md): whoever sees the cycles may take them along as a file; a copy of all the
+    # organization's data, people and audit log included, only its owners.
+    Action.export_cycles: _EVERYONE,
+    Action.export_organization: _OWNERS,
 }
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -105,6 +111,8 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.view_portfolio: _l("See the portfolio of clients (consultancies)"),
     Action.manage_consultants: _l("Grant, approve and revoke consultancies' access (companies)"),
     Action.manage_clients: _l("Invitation code and access requests to clients (consultancies)"),
+    Action.export_cycles: _l("Export cycles, measurements and business cases (CSV, Excel)"),
+    Action.export_organization: _l("Export all of the organization's data (ZIP)"),
 }
 
 ROLE_ORDER: tuple[Role, ...] = (Role.owner, Role.admin, Role.member, Role.viewer)

@@ -1,0 +1,262 @@
+"""Exports on the web: the cycle table's downloads, the printable business case, the organization's data export.
+
+- ``/o/<slug>/exports/cycles.xlsx`` and ``/exports/<table>.csv``: what the cycle table's filters show (the same
+  ``TableQuery``, every page of it), for everyone who sees the cycles. The file is built before the answer
+  starts (bounded memory: a spooled temporary file), so a failure is an error page, never half a file.
+- ``/o/<slug>/cycles/<id>/business-case/print``: one A4 page to take to a meeting.
+- ``/o/<slug>/exports/data``: an owner asks for a ZIP of all the organization's data, watches its progress
+  (``/status``, JSON, polled by ``static/js/export-progress.js``) and downloads it for 24 hours.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Callable
+from decimal import Decimal
+from typing import IO, Any
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from slugify import slugify
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from engpass.accounts.models import User
+from engpass.audit.service import record
+from engpass.cycles.business_case import compute
+from engpass.cycles.chart import kpi_chart
+from engpass.cycles.figures import business_case_figures
+from engpass.cycles.forms import (
+    DECISION_LABELS,
+    DIRECTION_LABELS,
+    SOLUTION_TYPE_LABELS,
+    STAGE_LABELS,
+    ConfirmForm,
+)
+from engpass.cycles.models import Cycle
+from engpass.cycles.table_query import TableQuery
+from engpass.cycles.templates import CATEGORY_LABELS
+from engpass.db import db
+from engpass.exports import csvfile, rows, service, workbook
+from engpass.exports.models import DataExport
+from engpass.extensions import limiter
+from engpass.formatting import day, money, number, percent
+from engpass.i18n import today_in
+from engpass.organizations.context import current_org, org_blueprint
+from engpass.organizations.permissions import Action, require_permission
+
+bp = org_blueprint("exports", __name__)
+
+# Spooled files stay in memory up to this size, then move to disk.
+IN_MEMORY = 4 * 1024 * 1024
+# Building a file reads every filtered cycle: generous for people, a brake for scripts.
+DOWNLOAD_RATE_LIMIT = "60 per hour"
+# Each data export is a copy of everything, kept for a day: a few a day are plenty.
+REQUEST_RATE_LIMIT = "10 per hour"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _user_key() -> str:
+    # The organization routes have a signed-in user (anonymous visitors are sent to the login first).
+    return f"user:{current_user.id if current_user.is_authenticated else request.remote_addr}"
+
+
+def _export_dir() -> str:
+    return current_app.extensions["engpass.settings"].export_dir
+
+
+def _file_name(stem: str, extension: str) -> str:
+    today = today_in(current_org.timezone).isoformat()
+    return f"{current_org.slug}-{slugify(stem)}-{today}.{extension}"
+
+
+def _audit(what: str, file_format: str, query: TableQuery, count: int) -> None:
+    record(
+        db.session,
+        "cycles.exported",
+        actor_id=current_user.id,
+        object_type="export",
+        table=what,
+        format=file_format,
+        filters=query.args(page=None),
+        rows=count,
+    )
+    db.session.commit()
+
+
+def _send(build: Callable[[IO[bytes]], int], what: str, file_format: str, query: TableQuery, **send: Any) -> Response:
+    """Build the file with ``build`` (which returns its number of rows), audit the export, answer with the file.
+
+    The file is complete before the answer starts, so an error is an error page, never half a file. Up to
+    ``IN_MEMORY`` it is built and sent from memory; a larger one spills to a temporary file on disk, which the
+    response closes (and so deletes) once it is sent.
+    """
+    out = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)  # noqa: SIM115  (handed to the response below)
+    try:
+        count = build(out)
+        size = out.tell()
+        out.seek(0)
+        body: IO[bytes] = out
+        if size <= IN_MEMORY:
+            body = io.BytesIO(out.read())
+            out.close()
+    except BaseException:
+        out.close()
+        raise
+    _audit(what, file_format, query, count)
+    return _private(send_file(body, as_attachment=True, **send))
+
+
+def _private(response: Response) -> Response:
+    """A file of the organization's data: never kept by a browser or a proxy (send_file says ``no-cache``)."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/exports/<table>.csv")
+@require_permission(Action.export_cycles)
+@limiter.limit(DOWNLOAD_RATE_LIMIT, key_func=_user_key)
+def table_csv(table: str) -> Response:
+    make = rows.SHEETS.get(table)
+    if make is None:
+        abort(404)
+    query = TableQuery.from_args(request.args)
+    sheet = make(db.session, current_org, query)
+
+    def build(out: IO[bytes]) -> int:
+        text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+        count = csvfile.write(sheet, text, csvfile.dialect_for(get_locale()))
+        text.flush()
+        # Detached, the text layer leaves the file open when it goes.
+        text.detach()
+        return count
+
+    return _send(
+        build, table, "csv", query, mimetype="text/csv; charset=utf-8", download_name=_file_name(sheet.title, "csv")
+    )
+
+
+@bp.route("/exports/cycles.xlsx")
+@require_permission(Action.export_cycles)
+@limiter.limit(DOWNLOAD_RATE_LIMIT, key_func=_user_key)
+def table_xlsx() -> Response:
+    """One workbook, three sheets: cycles, measurements, business cases."""
+    query = TableQuery.from_args(request.args)
+    sheets = [make(db.session, current_org, query) for make in rows.SHEETS.values()]
+    title = _("%(org)s: cycles", org=current_org.name)
+
+    def build(out: IO[bytes]) -> int:
+        return workbook.write(sheets, out, current_org.currency, get_locale(), title=title)
+
+    return _send(build, "workbook", "xlsx", query, mimetype=XLSX, download_name=_file_name(sheets[0].title, "xlsx"))
+
+
+@bp.route("/cycles/<int:cycle_id>/business-case/print")
+@require_permission(Action.view_cycles)
+def business_case_print(cycle_id: int) -> str:
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        abort(404)
+    measurements = list(cycle.measurements)
+    rate, currency = current_org.default_hourly_rate, current_org.currency
+    case = compute(cycle, measurements, rate)
+    owner = db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None
+    today = today_in(current_org.timezone)
+    return render_template(
+        "exports/business_case_print.html",
+        cycle=cycle,
+        owner=owner,
+        case=case,
+        measurements=measurements,
+        figures=business_case_figures(cycle, measurements, case, rate, currency),
+        chart=kpi_chart(cycle, measurements, today),
+        today=today,
+        category_label=str(CATEGORY_LABELS[cycle.category]),
+        stage_label=str(STAGE_LABELS[cycle.stage]),
+        decision_label=str(DECISION_LABELS[cycle.decision]) if cycle.decision else None,
+        direction_label=str(DIRECTION_LABELS[cycle.kpi_direction]) if cycle.kpi_direction else None,
+        solution_type_label=str(SOLUTION_TYPE_LABELS[cycle.solution_type]) if cycle.solution_type else None,
+        number=number,
+        money=lambda value: money(value, currency),
+        percent=percent,
+        day=day,
+    )
+
+
+# --- the organization's data export --------------------------------------------------------------
+
+
+def _export_or_404(export_id: int) -> DataExport:
+    export = db.session.get(DataExport, export_id)
+    if export is None:
+        abort(404)
+    return export
+
+
+@bp.route("/exports/data", methods=["GET", "POST"])
+@require_permission(Action.export_organization)
+@limiter.limit(REQUEST_RATE_LIMIT, key_func=_user_key, methods=["POST"])
+def data() -> Any:
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        _export, created = service.request_export(db.session, current_user.id)
+        db.session.commit()
+        if created:
+            flash(_("The export has started. It usually takes less than a minute."), "success")
+        else:
+            flash(_("An export is already being prepared; it appears below as soon as it is ready."), "info")
+        return redirect(url_for("exports.data"))
+    exports = service.recent(db.session)
+    requester_ids = {export.requested_by_id for export in exports if export.requested_by_id is not None}
+    names = {}
+    if requester_ids:
+        stmt = select(User.id, User.name).where(User.id.in_(requester_ids))
+        names = {user_id: name for user_id, name in db.session.execute(stmt)}
+    return render_template(
+        "exports/data.html",
+        form=form,
+        exports=exports,
+        names=names,
+        running=any(export.in_progress for export in exports),
+        available={export.id for export in exports if service.available_file(export, _export_dir()) is not None},
+        percent=lambda value: percent(Decimal(value)),
+        filesize=_file_size,
+    )
+
+
+def _file_size(size: int) -> str:
+    if size < 1_000_000:
+        return _("%(size)s kB", size=number(Decimal(size) / 1000, 0 if size >= 10_000 else 1))
+    return _("%(size)s MB", size=number(Decimal(size) / 1_000_000, 1))
+
+
+@bp.route("/exports/data/<int:export_id>/status")
+@require_permission(Action.export_organization)
+def data_status(export_id: int) -> Response:
+    export = _export_or_404(export_id)
+    return jsonify(status=export.status.value, progress=export.progress)
+
+
+@bp.route("/exports/data/<int:export_id>/download")
+@require_permission(Action.export_organization)
+def data_download(export_id: int) -> Any:
+    export = _export_or_404(export_id)
+    if export.in_progress or export.file_name is None:
+        abort(404)
+    path = service.available_file(export, _export_dir())
+    if path is None:
+        return render_template("exports/expired.html", export=export), 410
+    record(
+        db.session, "data_export.downloaded", actor_id=current_user.id, object_type="data_export", object_id=export.id
+    )
+    db.session.commit()
+    finished = export.finished_at or export.created_at
+    # Translated outside the f-string: Babel's extractor does not look inside them.
+    stem = slugify(_("data export"))
+    name = f"{current_org.slug}-{stem}-{day(finished, 'yyyy-MM-dd')}.zip"
+    return _private(send_file(path, mimetype="application/zip", as_attachment=True, download_name=name))

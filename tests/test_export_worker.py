@@ -1,0 +1,71 @@
+"""An owner's data export goes through the outbox to a real worker process on Redis, which writes the ZIP."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from engpass import task_names, tenancy
+from engpass.accounts.service import sign_up
+from engpass.cycles import service as cycles
+from engpass.cycles.models import Category
+from engpass.db import make_engine
+from engpass.exports import service
+from engpass.exports.models import DataExport, ExportStatus
+from engpass.outbox.models import OutboxMessage
+from engpass.outbox.publisher import CeleryPublisher
+from engpass.outbox.service import relay
+from tests.test_workers import running_worker, wait_for
+
+
+@pytest.mark.redis
+def test_a_real_worker_builds_the_export_with_its_progress(tmp_path, databases, redis_url, live_engine):
+    tag = uuid4().hex[:8]
+    with Session(live_engine, expire_on_commit=False) as s:
+        user, org = sign_up(s, name="Jörg Export", email=f"export-{tag}@example.com", password="x" * 12, company=tag)
+        s.commit()
+        with tenancy.tenant_context(s, org.id):
+            cycles.create_cycle(
+                s, title="Rückfragen", category=Category.support, why="Hebel", owner_id=user.id, actor_id=user.id
+            )
+            export, _created = service.request_export(s, user.id)
+            s.commit()
+        (message,) = s.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.organization_id == org.id, OutboxMessage.task_name == task_names.EXPORT_ORGANIZATION
+            )
+        ).all()
+    queue = f"engpass-test-{uuid4().hex[:12]}"
+    publish = CeleryPublisher(redis_url, queue=queue)
+
+    def finished():
+        with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
+            current = s.get(DataExport, export.id)
+            return current if current.status in (ExportStatus.done, ExportStatus.failed) else None
+
+    try:
+        with running_worker(tmp_path, databases, redis_url=redis_url, queue=queue) as worker:
+            with Session(live_engine) as s:
+                assert relay(s, publish, ids=[message.id]).published == 1
+            done = wait_for(finished, "the export", worker=worker)
+        assert (done.status, done.progress) == (ExportStatus.done, 100), worker.tail()
+        archive = tmp_path / "worker-instance" / "exports" / done.file_name
+        with zipfile.ZipFile(archive) as zf:
+            assert [c["title"] for c in json.loads(zf.read("data/cycles.json"))] == ["Rückfragen"]
+            assert json.loads(zf.read("manifest.json"))["organization"]["id"] == org.id
+    finally:
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()
+        owner = make_engine(databases["owner"])
+        with owner.begin() as conn:
+            conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": org.id})
+            conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
+        owner.dispose()
