@@ -55,6 +55,8 @@ ENDPOINT_ACTIONS = {
     "consulting.clients": (A.manage_clients, A.manage_clients),
     "consulting.regenerate_code": (None, A.manage_clients),
     "consulting.portfolio": (A.view_portfolio, None),
+    "tokens.index": (A.use_api, A.use_api),
+    "tokens.revoke": (A.use_api, A.use_api),
 }
 
 CELLS = [
@@ -139,6 +141,8 @@ def world(session, make_user, make_org):
                 # one, and a refused role its 403 before anything is looked up.
                 "request_id": 999_999,
                 "access_id": 999_999,
+                # Tokens are one's own: another's or a missing one is the same 404 for an allowed role.
+                "token_id": 999_999,
             }
         return org, person, values
 

@@ -8,10 +8,12 @@ from engpass.notifications.models import NotificationPreferences, SendLog
 from engpass.organizations.models import Membership, Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.team.models import Invitation
+from engpass.tokens.models import ApiToken
 from engpass.trends.models import TrendSnapshot, TrendState
 
 __all__ = [
     "AccessRequest",
+    "ApiToken",
     "AuditEvent",
     "ClientAccess",
     "Cycle",

@@ -43,6 +43,7 @@ class Action(enum.StrEnum):
     view_portfolio = "view_portfolio"
     manage_consultants = "manage_consultants"
     manage_clients = "manage_clients"
+    use_api = "use_api"
 
 
 _EVERYONE = frozenset(Role)
@@ -77,6 +78,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.view_portfolio: _EVERYONE,
     Action.manage_consultants: _ADMINS,
     Action.manage_clients: _ADMINS,
+    # One's own personal access tokens; each acts with its user's role, so a viewer's only reads.
+    Action.use_api: _EVERYONE,
 }
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -101,6 +104,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.view_portfolio: _l("See the portfolio of clients (consultancies)"),
     Action.manage_consultants: _l("Grant, approve and revoke consultancies' access (companies)"),
     Action.manage_clients: _l("Invitation code and access requests to clients (consultancies)"),
+    Action.use_api: _l("Create and revoke one's own API tokens"),
 }
 
 ROLE_ORDER: tuple[Role, ...] = (Role.owner, Role.admin, Role.member, Role.viewer)
