@@ -110,7 +110,9 @@ def _validation_errors(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _forbidden_detail() -> str:
     view = current_app.view_functions.get(request.endpoint or "")
-    action = getattr(view, "permissions", {}).get(request.method)
+    permissions = getattr(view, "permissions", {})
+    # As require_permission decides: other writing methods than POST ask the POST action.
+    action = permissions.get(request.method, permissions.get("POST"))
     membership = g.get("membership")
     if action is None or membership is None:
         return _("Your role does not allow this.")

@@ -55,26 +55,43 @@ def text(limit: int, *, blank: bool = True, **kwargs: Any) -> fields.String:
 
 
 def code(enum: Any, **kwargs: Any) -> fields.Enum:
-    """One of an enum's stable codes (the models' values)."""
+    """One of an enum's stable codes (the models' values), read into the enum."""
     return fields.Enum(enum, by_value=fields.String, **kwargs)
+
+
+def code_out(enum: Any, **kwargs: Any) -> fields.String:
+    """An enum's code in a response; the model may hold the member or its plain string."""
+    return fields.String(validate=validate.OneOf([member.value for member in enum]), **kwargs)
 
 
 def number(below: Decimal, places: int, *, negative: bool = False, **kwargs: Any) -> fields.Decimal:
     """A decimal in the column's range, rounded half up to ``places`` like the forms (JSON number or
-    numeric string). The bounds are exclusive integers: the document needs JSON numbers, not decimals."""
+    numeric string): ``0 ≤ value < below``, or ``-below < value < below`` for ``negative``.
+
+    The bounds are checked here and documented as plain JSON numbers: apispec would write a Range
+    validator's bounds through the Decimal field, as strings, which no JSON Schema allows.
+    """
     bound = int(below)
-    return fields.Decimal(
-        places=places,
-        rounding=ROUND_HALF_UP,
-        validate=validate.Range(
-            min=-bound if negative else 0, max=bound, min_inclusive=not negative, max_inclusive=False
-        ),
-        **kwargs,
-    )
+
+    def within(value: Decimal) -> None:
+        if value >= bound or (value <= -bound if negative else value < 0):
+            low = f"greater than {-bound}" if negative else "at least 0"
+            raise ValidationError(f"Must be {low} and less than {bound}.")
+
+    documented = {"exclusiveMinimum": -bound} if negative else {"minimum": 0}
+    documented["exclusiveMaximum"] = bound
+    metadata = {**documented, **kwargs.pop("metadata", {})}
+    return fields.Decimal(places=places, rounding=ROUND_HALF_UP, validate=within, metadata=metadata, **kwargs)
+
+
+# A day in the forms' years (1990 to 2100): the pattern documents what the Range checks.
+DAY_PATTERN = r"^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
 def day(**kwargs: Any) -> fields.Date:
-    return fields.Date(validate=validate.Range(min=EARLIEST_DATE, max=LATEST_DATE), **kwargs)
+    return fields.Date(
+        validate=validate.Range(min=EARLIEST_DATE, max=LATEST_DATE), metadata={"pattern": DAY_PATTERN}, **kwargs
+    )
 
 
 class DecimalString(fields.Decimal):
@@ -93,8 +110,9 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
-def object_id(**kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=ID_MAX), **kwargs)
+def object_id(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
+    """An id in the column's range; ``strict`` refuses strings (in a body; a query has only strings)."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=ID_MAX), **kwargs)
 
 
 # --- problems (RFC 9457) -------------------------------------------------------------------------
@@ -142,7 +160,7 @@ class PageArgsSchema(Schema):
 class CycleListArgsSchema(PageArgsSchema):
     stage = code(Stage, metadata={"description": "Only cycles in this stage."})
     category = code(Category, metadata={"description": "Only cycles of this category."})
-    owner_id = object_id(metadata={"description": "Only cycles this member is responsible for."})
+    owner_id = object_id(strict=False, metadata={"description": "Only cycles this member is responsible for."})
     status = fields.String(
         validate=validate.OneOf(["open", "decided"]), metadata={"description": "Open (not decided) or decided."}
     )
@@ -240,9 +258,9 @@ class StageChangeSchema(Schema):
 class CycleSchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
-    category = code(Category, required=True)
+    category = code_out(Category, required=True)
     why = fields.String(required=True)
-    stage = code(Stage, required=True)
+    stage = code_out(Stage, required=True)
     owner_id = fields.Integer(required=True, allow_none=True)
     owner_name = fields.String(required=True, allow_none=True)
     previous_cycle_id = fields.Integer(required=True, allow_none=True)
@@ -254,19 +272,19 @@ class CycleSchema(Schema):
     indirect_cost_per_week = DecimalString(required=True, allow_none=True)
     kpi_name = fields.String(required=True, allow_none=True)
     kpi_unit = fields.String(required=True, allow_none=True)
-    kpi_direction = code(KpiDirection, required=True, allow_none=True)
+    kpi_direction = code_out(KpiDirection, required=True, allow_none=True)
     kpi_baseline = DecimalString(required=True, allow_none=True)
     kpi_target = DecimalString(required=True, allow_none=True)
     steps = fields.List(fields.Nested(StepOutSchema), required=True)
     solution_what = fields.String(required=True, allow_none=True)
-    solution_type = code(SolutionType, required=True, allow_none=True)
+    solution_type = code_out(SolutionType, required=True, allow_none=True)
     expected_effect = fields.String(required=True, allow_none=True)
     effort_days = DecimalString(required=True, allow_none=True)
     one_off_cost = DecimalString(required=True, allow_none=True)
     running_cost_per_month = DecimalString(required=True, allow_none=True)
     prototype_start = fields.Date(required=True, allow_none=True)
     prototype_target = fields.Date(required=True, allow_none=True)
-    decision = code(Decision, required=True, allow_none=True)
+    decision = code_out(Decision, required=True, allow_none=True)
     decision_reason = fields.String(required=True, allow_none=True)
     bottleneck_at = UtcDateTime(required=True, metadata={"description": "When the cycle entered each stage."})
     baseline_at = UtcDateTime(required=True, allow_none=True)
@@ -370,7 +388,7 @@ class WeekSchema(Schema):
 class OpenCycleSchema(Schema):
     id = fields.Integer(required=True)
     title = fields.String(required=True)
-    stage = code(Stage, required=True)
+    stage = code_out(Stage, required=True)
 
 
 class AttentionSchema(Schema):
