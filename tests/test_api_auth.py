@@ -15,6 +15,7 @@ from engpass.tokens import service as tokens
 from engpass.tokens.models import ApiToken
 from tests.api_support import bearer, make_token
 from tests.conftest import build_app
+from tests.helpers import PASSWORD, csrf_token_from
 
 NEW_CYCLE = {"title": "Angebote dauern 9 Tage", "category": "quoting"}
 
@@ -204,3 +205,22 @@ def test_each_token_has_its_own_rate_limit(settings, connection, session, make_u
     # Refused tokens spend nobody's budget.
     for _ in range(5):
         assert client.get("/api/v1/cycles", headers=bearer("engp_1_" + "x" * 43)).status_code == 401
+
+
+def test_bearer_requests_need_no_csrf_token_but_the_web_still_does(settings, connection, session, make_user, make_org):
+    app = build_app(settings, connection)
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    user = make_user()
+    org = make_org(owner=user)
+    token = make_token(session, org, user)
+    assert client.post("/api/v1/cycles", headers=bearer(token), json=NEW_CYCLE).status_code == 201
+    # The token page is a web form of a logged-in session: without the form's CSRF token it is refused.
+    csrf = csrf_token_from(client.get("/login").text)
+    client.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf})
+    page = client.get(f"/o/{org.slug}/api-tokens/")
+    assert page.status_code == 200
+    form = {"name": "Web", "expires": "30"}
+    assert client.post(f"/o/{org.slug}/api-tokens/", data=form).status_code == 400
+    form["csrf_token"] = csrf_token_from(page.text)
+    assert client.post(f"/o/{org.slug}/api-tokens/", data=form).status_code == 201

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import re
+
 from flask import Blueprint, current_app, render_template
+from markupsafe import Markup, escape
 
 from engpass.api.problems import KINDS
 
@@ -17,6 +20,15 @@ bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 
 METHOD_ORDER = ("get", "post", "patch", "put", "delete")
 REF_PREFIX = "#/components/schemas/"
+
+
+CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+@bp.app_template_filter("inline_code")
+def inline_code(text: str) -> Markup:
+    """The document's `code` spans as <code>, everything else escaped: its only markup we show."""
+    return Markup(CODE_SPAN.sub(r"<code>\1</code>", str(escape(text))))
 
 
 def spec() -> dict[str, Any]:
