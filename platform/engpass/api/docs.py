@@ -6,10 +6,9 @@ Our own template, our own stylesheet, no script: the page loads nothing from out
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
-
-import re
 
 from flask import Blueprint, current_app, render_template
 from markupsafe import Markup, escape
