@@ -55,6 +55,8 @@ def owner_token(session, make_user, make_org):
         "Bearer ghp_" + "a" * 40,
         "Bearer engp_1_" + "a" * 43 + " trailing",
         "Bearer engp_99999999999_" + "a" * 43,
+        "Bearer engp_9999999999_" + "a" * 43,
+        "Bearer engp_2147483648_" + "a" * 43,
     ],
 )
 def test_missing_and_malformed_tokens_are_401(client, owner_token, header):

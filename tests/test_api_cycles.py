@@ -1,7 +1,8 @@
 """The cycles over the API: the same rules, audit events and recompute as the cycle pages; nothing half-saved."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, select
@@ -211,7 +212,20 @@ def test_lists_come_in_pages_with_a_cursor(client, session, world):
     assert world.call(client, "GET", "/cycles").json["limit"] == 50
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "cursor=abc", "cursor=WzEsMl0", "stage=done"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=201",
+        "limit=x",
+        "cursor=abc",
+        "cursor=WzEsMl0",
+        "stage=done",
+        "owner_id=2147483648",
+        "updated_since=yesterday",
+        "updated_since=0001-01-01T00:00:00%2B05:00",
+    ],
+)
 def test_bad_list_arguments_are_422_on_the_parameter(client, world, query):
     response = world.call(client, "GET", f"/cycles?{query}")
     name = query.split("=")[0]
@@ -228,6 +242,11 @@ def test_lists_filter_like_the_table(client, session, world):
     assert titles("stage=bottleneck&category=leads") == ["Engpass 0", "Engpass 2", "Engpass 4"]
     assert titles("status=decided") == [] and len(titles("status=open")) == 6
     assert len(titles("updated_since=2000-01-01T00:00:00Z")) == 6 and titles("updated_since=2999-01-01") == []
+    # The same moment in another zone: an hour ago in UTC+05:00 is still an hour ago.
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=5)))
+    assert len(titles("updated_since=" + quote(hour_ago.isoformat()))) == 6
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).astimezone(timezone(timedelta(hours=-5)))
+    assert titles("updated_since=" + quote(in_an_hour.isoformat())) == []
 
 
 def test_the_list_costs_the_same_queries_for_few_and_many(client, session, world, count_queries):

@@ -9,7 +9,7 @@ by the tenancy layer and answer 404 like missing ones.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 from flask import abort, current_app, g, url_for
@@ -122,7 +122,8 @@ def list_cycles(args: dict[str, Any]) -> dict[str, Any]:
     elif args.get("status") == "decided":
         stmt = stmt.where(Cycle.stage == Stage.decided)
     if "updated_since" in args:
-        stmt = stmt.where(Cycle.updated_at >= args["updated_since"])
+        # Stored moments are UTC (SQLite compares them as text): compare in UTC.
+        stmt = stmt.where(Cycle.updated_at >= args["updated_since"].astimezone(UTC))
     if "cursor" in args:
         (after,) = decode(args["cursor"], 1)
         if not isinstance(after, int):

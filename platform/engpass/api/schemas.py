@@ -42,6 +42,14 @@ def _no_control_characters(value: str) -> None:
         raise ValidationError("Contains characters that cannot be stored.")
 
 
+def _in_utc_range(value: datetime) -> None:
+    # The first and the last day of the calendar cannot be moved to UTC from every offset.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("Not a moment that can be expressed in UTC.") from None
+
+
 def _not_blank(value: str) -> None:
     if not value.strip():
         raise ValidationError("Must not be blank.")
@@ -166,6 +174,7 @@ class CycleListArgsSchema(PageArgsSchema):
     )
     updated_since = fields.AwareDateTime(
         default_timezone=UTC,
+        validate=_in_utc_range,
         metadata={"description": "Only cycles changed at or after this moment (ISO 8601; UTC if no offset)."},
     )
 

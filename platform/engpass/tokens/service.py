@@ -31,6 +31,7 @@ TOKEN_PATTERN = re.compile(r"engp_([1-9][0-9]{0,9})_([A-Za-z0-9_-]{43})")
 # precise enough for "last used".
 TOUCH_INTERVAL = timedelta(minutes=1)
 EXPIRY_CHOICES_DAYS = (30, 90, 365)
+ORG_ID_MAX = 2**31 - 1
 
 SessionLike = Session | scoped_session[Session]
 
@@ -40,9 +41,11 @@ def hash_token(token: str) -> str:
 
 
 def org_id_of(token: str) -> int | None:
-    """The organization a well-formed token names; None for anything else."""
+    """The organization a well-formed token names; None for anything else — also for an id beyond the
+    column's range, which row-level security's integer cast would refuse with an error."""
     match = TOKEN_PATTERN.fullmatch(token)
-    return int(match.group(1)) if match else None
+    org_id = int(match.group(1)) if match else None
+    return org_id if org_id is not None and org_id <= ORG_ID_MAX else None
 
 
 def create_token(
