@@ -8,7 +8,6 @@ by the tenancy layer and answer 404 like missing ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date
 from typing import Any
 
@@ -43,11 +42,13 @@ from engpass.organizations.models import Membership
 from engpass.organizations.permissions import Action
 
 TAG = "Cycles"
+# The response fields read straight from the row; the others are computed per document.
 OUTPUT_FIELDS = tuple(
     name
     for name in CycleSchema().fields
     if name not in ("owner_name", "measurement_count", "currency", "steps", "web_url")
 )
+MEASUREMENT_FIELDS = tuple(name for name in MeasurementSchema().fields if name != "currency")
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -215,37 +216,29 @@ def _check_dates(cycle: Cycle, data: dict[str, Any]) -> None:
         raise invalid("prototype_target", _("The target date cannot be before the start."))
 
 
-def _sections(cycle: Cycle, data: dict[str, Any], actor_id: int) -> list[tuple[tuple[str, ...], Callable[[], Any]]]:
-    """The cycle's forms in the method's order, each with the fields it saves and its service."""
+def _save_sections(cycle: Cycle, data: dict[str, Any], actor_id: int) -> None:
+    """The cycle's forms in the method's order, each through its service, for the fields sent."""
     session = db.session()
 
-    def part(fields: tuple[str, ...]) -> dict[str, Any]:
-        return {name: data[name] for name in fields if name in data}
+    def part(fields: tuple[str, ...]) -> dict[str, Any] | None:
+        values = {name: data[name] for name in fields if name in data}
+        return values or None
 
-    def prototype() -> Any:
-        values = part(service.PROTOTYPE_FIELDS)
+    if (values := part(service.BOTTLENECK_FIELDS)) is not None:
+        service.update_bottleneck(session, cycle, values, actor_id)
+    if (values := part(service.BASELINE_FIELDS)) is not None or "steps" in data:
+        steps = (
+            [service.StepInput(s["name"], s["role"], s["minutes"]) for s in data["steps"]] if "steps" in data else None
+        )
+        service.save_baseline(session, cycle, values or {}, steps, actor_id)
+    if (values := part(service.SOLUTION_FIELDS)) is not None:
+        service.save_solution(session, cycle, values, actor_id)
+    if (values := part(service.PROTOTYPE_FIELDS)) is not None:
         # Only the start sent: keep the target there is (the service would put in the default one).
         values.setdefault("prototype_target", cycle.prototype_target)
-        return service.start_prototype(session, cycle, values, actor_id)
-
-    def baseline() -> Any:
-        steps = data.get("steps")
-        inputs = None if steps is None else [service.StepInput(s["name"], s["role"], s["minutes"]) for s in steps]
-        return service.save_baseline(session, cycle, part(service.BASELINE_FIELDS), inputs, actor_id)
-
-    return [
-        (
-            service.BOTTLENECK_FIELDS,
-            lambda: service.update_bottleneck(session, cycle, part(service.BOTTLENECK_FIELDS), actor_id),
-        ),
-        ((*service.BASELINE_FIELDS, "steps"), baseline),
-        (
-            service.SOLUTION_FIELDS,
-            lambda: service.save_solution(session, cycle, part(service.SOLUTION_FIELDS), actor_id),
-        ),
-        (service.PROTOTYPE_FIELDS, prototype),
-        (service.DECISION_FIELDS, lambda: service.decide(session, cycle, part(service.DECISION_FIELDS), actor_id)),
-    ]
+        service.start_prototype(session, cycle, values, actor_id)
+    if (values := part(service.DECISION_FIELDS)) is not None:
+        service.decide(session, cycle, values, actor_id)
 
 
 @endpoint("/cycles/<int:cycle_id>", "PATCH", Action.edit_cycle, tag=TAG, errors=(409,))
@@ -263,9 +256,7 @@ def update_cycle(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
         _check_owner(data["owner_id"])
     _check_dates(cycle, data)
     try:
-        for fields, save in _sections(cycle, data, g.api_user.id):
-            if any(name in data for name in fields):
-                save()
+        _save_sections(cycle, data, g.api_user.id)
     except StageRuleViolation as refused:
         raise _refused(refused.problems) from None
     db.session.commit()
@@ -303,7 +294,7 @@ def change_stage(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
 
 
 def _measurement_document(measurement: Measurement) -> dict[str, Any]:
-    document = {name: getattr(measurement, name) for name in MeasurementSchema().fields if name != "currency"}
+    document = {name: getattr(measurement, name) for name in MEASUREMENT_FIELDS}
     document["currency"] = g.org.currency
     return document
 
