@@ -5,6 +5,7 @@ import re
 import zlib
 from datetime import date
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from engpass.cycles import service
 from engpass.cycles.models import Category
@@ -62,6 +64,13 @@ def test_the_document_is_openapi_3_1_and_secured_by_bearer_tokens(document):
         assert ("422" in op["responses"]) == (method in ("post", "patch") or "parameters" in op)
     for response in document["components"]["responses"].values():
         assert list(response["content"]) == ["application/problem+json"]
+
+
+def test_the_document_is_valid_against_the_openapi_3_1_meta_schema(document):
+    # The official 3.1 schema as Schemathesis ships it, and every schema object as JSON Schema 2020-12.
+    errors = [str(error) for error in OPENAPI_31_VALIDATOR.iter_errors(document)]
+    assert errors == []
+    assert all(jsonschema_rs.meta.is_valid(schema) for schema in document["components"]["schemas"].values())
 
 
 def test_the_document_takes_the_models_codes_and_decimals_as_strings(document):
