@@ -203,3 +203,23 @@ def test_organization_home_formats_money_in_english_for_an_english_user(session,
 def test_large_amounts_use_the_locale_grouping(app, locale, expected):
     with app.test_request_context("/"), force_locale(locale):
         assert format_currency(27040, "EUR").replace("\xa0", " ") == expected
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_bound_template_gettext_renders_as_the_global_callables_do(app, locale):
+    from flask import render_template_string
+
+    from engpass.i18n import bound_template_gettext
+
+    source = (
+        "{{ _('Hello %(name)s,', name=name) }}|{{ _('To-do list') }}|"
+        "{{ ngettext('%(num)d open item', '%(num)d open items', 1) }}|"
+        "{{ ngettext('%(num)d open item', '%(num)d open items', 3) }}|"
+        "{% trans count=2 %}{{ count }} thing{% pluralize %}{{ count }} things{% endtrans %}"
+    )
+    with app.test_request_context(), force_locale(locale):
+        expected = render_template_string(source, name="<Jürgen>")
+        bound = render_template_string(source, name="<Jürgen>", **bound_template_gettext())
+    assert bound == expected
+    assert "&lt;Jürgen&gt;" in bound, "escaped as the global callables escape"
+    assert ("Hallo" in bound) == (locale == "de")

@@ -251,6 +251,53 @@ def test_a_batch_writes_the_log_through_an_autocommit_connection_each_write_dura
         assert status() == SendStatus.sent
 
 
+def _statuses(live_engine: Any, user_id: int) -> dict[str, SendStatus]:
+    with Session(live_engine) as other:
+        return dict(other.execute(select(SendLog.period, SendLog.status).where(SendLog.user_id == user_id)).all())
+
+
+def test_the_recorder_writes_every_result_by_the_end_of_its_block(live_engine, committed_user):
+    keys = [(committed_user.id, "digest.1", f"2026-W{week}") for week in range(40, 46)]
+    with live_engine.connect() as connection:
+        writer = connection.execution_options(isolation_level="AUTOCOMMIT")
+        claims = sendlog.claim_many(writer, keys)
+        with sendlog.Recorder(writer) as recorder:
+            for number, key in enumerate(keys):
+                ok = number % 2 == 0
+                recorder.record(claims[key], SendResult(ok=ok, message_id="<a@x>", error="" if ok else "451 busy"))
+    assert _statuses(live_engine, committed_user.id) == {
+        key[2]: SendStatus.sent if number % 2 == 0 else SendStatus.retry for number, key in enumerate(keys)
+    }
+
+
+def test_a_record_that_fails_stops_the_sender(live_engine, committed_user, monkeypatch):
+    keys = [(committed_user.id, "digest.1", f"2026-W{week}") for week in range(40, 46)]
+    real_record = sendlog.record
+    written: list[str] = []
+
+    def record(writer: Any, claim: sendlog.Claim, result: SendResult) -> bool:
+        if claim.period == "2026-W41":
+            raise RuntimeError("database gone")
+        written.append(claim.period)
+        return real_record(writer, claim, result)
+
+    monkeypatch.setattr(sendlog, "record", record)
+    handed_over: list[str] = []
+    with live_engine.connect() as connection:
+        writer = connection.execution_options(isolation_level="AUTOCOMMIT")
+        claims = sendlog.claim_many(writer, keys)
+        with pytest.raises(RuntimeError, match="database gone"), sendlog.Recorder(writer) as recorder:
+            for key in keys:
+                recorder.record(claims[key], SendResult(ok=True, message_id="<a@x>"))
+                handed_over.append(key[2])
+                time.sleep(0.05)  # the recorder's turn: it fails on the second before the sender goes far
+    assert written == ["2026-W40"]
+    assert len(handed_over) <= 3, "the sender stopped at most one message after the failed record"
+    statuses = _statuses(live_engine, committed_user.id)
+    assert statuses["2026-W40"] == SendStatus.sent
+    assert {statuses[key[2]] for key in keys[1:]} == {SendStatus.claimed}, "unrecorded: claimed until the lease ends"
+
+
 # --- the welcome mail on the send log, and the resend sweep -----------------------------------
 
 

@@ -117,7 +117,7 @@ def test_headers_in_any_language_arrive_intact_and_unfolded_links_stay_on_their_
     subject = "Müller & Söhne – Ihre Woche: " + "Engpass „Angebotserstellung“ gelöst, " * 4
     link = "<https://engpass.example/notifications/unsubscribe/" + "x" * 150 + ">"
     mail = Mail(to="Jürgen Groß <jg@example.com>", subject=subject, text="Grüße", headers={"List-Unsubscribe": link})
-    raw = bytes(build_message(mail, "Engpaß <noreply@engpass.test>"))
+    raw = build_message(mail, "Engpaß <noreply@engpass.test>").data
     assert raw.isascii(), "non-ASCII only in encoded words and base64 parts"
     assert f"List-Unsubscribe: {link}".encode() in raw
     assert max(len(word) for word in re.findall(rb"=\?utf-8\?b\?[^?]*\?=", raw)) <= 75, "RFC 2047"
@@ -128,6 +128,39 @@ def test_headers_in_any_language_arrive_intact_and_unfolded_links_stay_on_their_
         "Engpaß <noreply@engpass.test>",
     )
     assert received.get_content() == "Grüße"
+
+
+def test_the_wire_form_is_crlf_ascii_with_short_lines_and_reads_back_as_written():
+    text, html = "Grüße,\nJürgen\n" * 40, "<p>Grüße – Jürgen</p>" * 40
+    outgoing = build_message(Mail(to="jg@example.com", subject="Grüße", text=text, html=html), SENDER)
+    raw = outgoing.data
+    assert raw.isascii()
+    assert b"\n" not in raw.replace(b"\r\n", b""), "every line ends in CRLF, no bare LF or CR"
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    assert (outgoing.sender, outgoing.recipient) == ("noreply@engpass.test", "jg@example.com")
+    parsed = outgoing.parsed()
+    assert parsed["Message-ID"] == outgoing.message_id
+    assert parsed["MIME-Version"] == "1.0"
+    assert [part.get_content_type() for part in parsed.iter_parts()] == ["text/plain", "text/html"]
+    assert parsed.get_body(("plain",)).get_content() == text
+    assert parsed.get_body(("html",)).get_content() == html
+
+
+def test_text_only_is_one_part():
+    parsed = build_message(Mail(to="jg@example.com", subject="Hallo", text="Grüße"), SENDER).parsed()
+    assert not parsed.is_multipart()
+    assert parsed.get_content_type() == "text/plain"
+    assert parsed.get_content() == "Grüße"
+
+
+def test_a_header_longer_than_a_line_is_folded_at_spaces_and_one_that_cannot_be_is_refused():
+    links = ", ".join(f"<https://engpass.example/{'x' * 90}/{i}>" for i in range(12))
+    parsed = build_message(Mail(to="a@example.com", subject="Hallo", text="Text", headers={"X-Links": links}), SENDER)
+    assert all(len(line) <= 998 for line in parsed.data.split(b"\r\n"))
+    assert b"\r\n <https://" in parsed.data, "continued on the next line"
+    assert parsed.parsed()["X-Links"] == links
+    with pytest.raises(ValueError, match="longer than 998"):
+        build_message(Mail(to="a@example.com", subject="Hallo", text="Text", headers={"X-Link": "x" * 1000}), SENDER)
 
 
 @pytest.mark.parametrize("field", ["subject", "to", "header"])

@@ -451,7 +451,7 @@ def test_two_runs_at_the_same_time_send_one_mail(settings, live_engine, committe
     app = create_app(settings)
     real_send = mail.Mailer.send
 
-    def slow_send(mailer: mail.Mailer, message: EmailMessage) -> mail.SendResult:
+    def slow_send(mailer: mail.Mailer, message: mail.OutgoingMail) -> mail.SendResult:
         # Widen the window between claiming the send log and recording the result.
         time.sleep(0.5)
         return real_send(mailer, message)

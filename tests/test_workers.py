@@ -272,11 +272,11 @@ def test_two_deliveries_at_the_same_time_send_one_mail(settings, databases, live
     sent: list[str] = []
     both_started = threading.Barrier(2, timeout=10)
 
-    def slow_send(_mailer: mail.Mailer, message: EmailMessage) -> mail.SendResult:
+    def slow_send(_mailer: mail.Mailer, message: mail.OutgoingMail) -> mail.SendResult:
         # Widen the window between claiming the send log and recording the result.
         time.sleep(0.5)
-        sent.append(message["To"])
-        return mail.SendResult(ok=True, message_id=message["Message-ID"])
+        sent.append(message.recipient)
+        return mail.SendResult(ok=True, message_id=message.message_id)
 
     monkeypatch.setattr(mail.Mailer, "send", slow_send)
     results: list[bool | BaseException] = []

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import g, request, session
-from flask_babel import force_locale, refresh
+from flask_babel import force_locale, get_translations, refresh
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
 DEFAULT_LOCALE = "de"
@@ -49,6 +53,28 @@ def recipient_language(locale: str, timezone: str) -> Iterator[None]:
     finally:
         setattr(g, _RECIPIENT_TIMEZONE, previous)
         refresh()
+
+
+def bound_template_gettext() -> dict[str, Callable[..., str]]:
+    """``gettext`` and ``ngettext`` for templates, bound to the current language's catalogue, to pass into a
+    rendering: templates' ``_()`` and ``{% trans %}`` take them instead of the global ones, which ask
+    Flask-Babel for the catalogue string by string — the larger part of rendering an e-mail, and a batch
+    renders thousands. Same meaning as Jinja's new-style gettext: escaped in HTML, ``%(name)s`` filled in,
+    ``num`` given to ``ngettext``'s text."""
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context: Context, text: str, **variables: Any) -> str:
+        translated = translations.ugettext(text)
+        return (Markup(translated) if context.eval_ctx.autoescape else translated) % variables
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        variables.setdefault("num", num)
+        translated = translations.ungettext(singular, plural, num)
+        return (Markup(translated) if context.eval_ctx.autoescape else translated) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext}
 
 
 ROLE_LABELS = {"owner": _l("Owner"), "admin": _l("Admin"), "member": _l("Member"), "viewer": _l("Viewer")}

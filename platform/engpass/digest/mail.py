@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from email.message import Message
 
 from flask import render_template
 from flask_babel import get_locale
@@ -21,6 +20,7 @@ from engpass.accounts.models import User
 from engpass.cycles.forms import DECISION_LABELS, STAGE_LABELS
 from engpass.digest.content import OrgDigest
 from engpass.formatting import day, money, number
+from engpass.mail import OutgoingMail
 from engpass.maturity.model import LEVEL_NAMES
 from engpass.notifications.messages import compose
 from engpass.notifications.preferences import Topic
@@ -119,7 +119,7 @@ def compose_digest(
     settings: Settings | None = None,
     *,
     rendered: dict[tuple[str, str], str] | None = None,
-) -> Message:
+) -> OutgoingMail:
     """The message for ``user``, with the digest's unsubscribe headers; needs an application context.
 
     ``rendered``: what was rendered of this ``digest`` for earlier readers, by part and language; a batch
@@ -160,7 +160,7 @@ def compose_clients_digest(
     clients: list[ClientWeek],
     portfolio: str | None,
     settings: Settings | None = None,
-) -> Message:
+) -> OutgoingMail:
     """A consultant's one digest across every client whose data they may see, instead of one per client:
     per client the level and its trend, the savings, last week's changes and the open items, each linking
     to the client's dashboard; ``portfolio`` links to the consultancy's portfolio."""

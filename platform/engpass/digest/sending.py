@@ -13,9 +13,10 @@ organization is built once per batch.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email.message import Message
 from functools import partial
 
 import redis
@@ -29,7 +30,7 @@ from engpass.accounts.models import User
 from engpass.consulting.service import clients_of, clients_of_users
 from engpass.digest import content
 from engpass.digest.mail import ClientWeek, DigestPages, TodoLine, compose_clients_digest, compose_digest
-from engpass.mail import Mailer
+from engpass.mail import Mailer, OutgoingMail, SendResult
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import mail_context
@@ -112,7 +113,7 @@ def _todo(settings: Settings, org: Organization, reminders: list[Reminder], user
 
 def _compose(
     batch: _Batch, user: User, org: Organization, role: Role, prefs: Preferences, period: str, *, again: bool = False
-) -> Message | None:
+) -> OutgoingMail | None:
     """The digest of ``org`` for ``user`` for ``period``, or None when there is nothing to say. ``again``: a retry
     of a digest that was meant to go out, which goes out even if the week has since become empty."""
     settings = batch.settings
@@ -138,7 +139,7 @@ def _compose_for_clients(
     period: str,
     *,
     again: bool = False,
-) -> Message | None:
+) -> OutgoingMail | None:
     """A consultant's one digest across ``clients``, or None when none of them has anything to say."""
     settings = batch.settings
     first, last = week_of_period(period)
@@ -157,12 +158,13 @@ def _compose_for_clients(
 def _deliver(
     session: Session,
     settings: Settings,
-    outgoing: list[tuple[sendlog.Key, Message]],
+    outgoing: list[tuple[sendlog.Key, OutgoingMail]],
     send_log: Connection | None = None,
 ) -> int:
     """Claim every key, then send message by message, recording each result at once. The send log is written
-    through ``send_log`` (a connection in autocommit mode: every statement commits by itself) or, without one,
-    through ``session``, committed after every write. Returns how many were sent.
+    through ``send_log`` (a connection in autocommit mode: every statement commits by itself; the results are
+    recorded by a ``sendlog.Recorder`` one message behind) or, without one, through ``session``, committed
+    after every write. Returns how many were sent.
 
     The messages are composed before the claim, so the reading is over before the first write.
     """
@@ -172,17 +174,17 @@ def _deliver(
         # send log's connection needs.
         session.commit()
     claims = sendlog.claim_many(writer, [key for key, _message in outgoing])
-    # Committed before anything leaves: every other attempt at these keys now finds the claims.
-    _commit(writer)
+    if isinstance(writer, Session):
+        # Committed before anything leaves: every other attempt at these keys now finds the claims.
+        writer.commit()
     sent = 0
-    with Mailer(settings) as mailer:
+    with Mailer(settings) as mailer, _recorder(writer) as record:
         for key, message in outgoing:
             claim = claims.get(key)
             if claim is None:
                 continue
             result = mailer.send(message)
-            sendlog.record(writer, claim, result)
-            _commit(writer)
+            record(claim, result)
             if result.ok:
                 sent += 1
             else:
@@ -190,9 +192,20 @@ def _deliver(
     return sent
 
 
-def _commit(writer: sendlog.Writer) -> None:
+@contextmanager
+def _recorder(writer: sendlog.Writer) -> Iterator[Callable[[sendlog.Claim, SendResult], object]]:
+    """How ``_deliver`` records a result: through a ``sendlog.Recorder`` on an autocommit connection, or on the
+    session, committed at once."""
     if isinstance(writer, Session):
-        writer.commit()
+
+        def record(claim: sendlog.Claim, result: SendResult) -> None:
+            sendlog.record(writer, claim, result)
+            writer.commit()
+
+        yield record
+        return
+    with sendlog.Recorder(writer) as recorder:
+        yield recorder.record
 
 
 def _memberships(session: Session, user_ids: list[int]) -> dict[int, list[tuple[Organization, Role]]]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
-from email.message import Message
 
 from flask import current_app, has_request_context, request
 from flask_babel.speaklater import LazyString
 
 from engpass.accounts.models import User
-from engpass.i18n import recipient_language
-from engpass.mail import build_message, render_mail
+from engpass.i18n import bound_template_gettext, recipient_language
+from engpass.mail import OutgoingMail, build_message, render_mail
 from engpass.notifications.links import for_user
 from engpass.notifications.preferences import Topic, zone
 from engpass.settings import Settings
@@ -41,7 +40,7 @@ def compose(
     topic: Topic | None,
     settings: Settings | None = None,
     **context: object,
-) -> Message:
+) -> OutgoingMail:
     """``templates/email/<template>.txt`` and ``.html`` for ``user``, ready for a ``Mailer``.
 
     Pass the subject as a lazy string (``lazy_gettext``): it is translated here, in the
@@ -56,5 +55,7 @@ def compose(
         nullcontext() if _in_mail_context() else mail_context(settings),
         recipient_language(user.locale, zone(user.timezone).key),
     ):
-        mail = render_mail(user.email, str(subject), template, user=user, links=links, **context)
+        mail = render_mail(
+            user.email, str(subject), template, user=user, links=links, **bound_template_gettext(), **context
+        )
     return build_message(replace(mail, headers=links.headers), settings.mail_from)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import Message
 
 from flask import current_app, url_for
 from flask_babel import ngettext
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.formatting import day
-from engpass.mail import Mailer
+from engpass.mail import Mailer, OutgoingMail
 from engpass.notifications import sendlog
 from engpass.notifications.messages import compose
 from engpass.notifications.models import SendLog
@@ -73,7 +72,7 @@ def _subject(org_name: str, lines: list[Line]) -> str:
 
 def compose_reminders(
     user: User, org: Organization, role: Role, reminders: list[Reminder], settings: Settings
-) -> Message:
+) -> OutgoingMail:
     """One message to ``user`` listing ``reminders`` of ``org``, in their language; needs an application context."""
     can_act = ROLE_RANK[role] >= ROLE_RANK[Role.member]
     # Built with the reminder's own URL methods, so the mail links exactly where the to-do list does.

@@ -11,7 +11,6 @@ correct the address or resend.
 from __future__ import annotations
 
 import enum
-from email.message import EmailMessage
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -22,7 +21,7 @@ from engpass.accounts.models import User
 from engpass.accounts.service import find_user
 from engpass.db import utcnow
 from engpass.i18n import recipient_language, role_label
-from engpass.mail import Mailer, build_message, render_mail
+from engpass.mail import Mailer, OutgoingMail, build_message, render_mail
 from engpass.notifications.links import external_url
 from engpass.organizations.models import Organization
 from engpass.settings import Settings
@@ -70,7 +69,7 @@ def send_invitation(session: Session, org_id: int, invitation_id: int, send_roun
 
 def compose_invitation(
     session: Session, settings: Settings, org: Organization, invitation: Invitation, token: str
-) -> EmailMessage:
+) -> OutgoingMail:
     """The mail in the invitee's language when they have an account, else the organization's."""
     account: User | None = find_user(session, invitation.email)
     inviter = session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
