@@ -62,6 +62,8 @@ ENDPOINT_ACTIONS = {
     "exports.data": (A.export_organization, A.export_organization),
     "exports.data_status": (A.export_organization, None),
     "exports.data_download": (A.export_organization, None),
+    "tokens.index": (A.use_api, A.use_api),
+    "tokens.revoke": (A.use_api, A.use_api),
 }
 
 CELLS = [
@@ -149,6 +151,8 @@ def world(session, make_user, make_org):
                 "table": "cycles",
                 # No data export exists: an owner gets the 404 of a missing one, everyone else 403 first.
                 "export_id": 999_999,
+                # Tokens are one's own: another's or a missing one is the same 404 for an allowed role.
+                "token_id": 999_999,
             }
         return org, person, values
 

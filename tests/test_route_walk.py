@@ -42,7 +42,15 @@ PUBLIC_RULES = {
     "/dev/mail/<name>/html",
     "/todo",  # the user's to-do list across their organizations: needs a login, not an organization
     "/static/<path:filename>",
+    # The API's OpenAPI document and its reference page: public, they describe the API and hold no data.
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
 }
+# The API's operations are authenticated by a bearer token, which names the organization — not by the
+# URL. Their walk (another organization's objects answer 404 on every endpoint and method, for every
+# role, exactly like missing ones) is tests/test_api_walk.py.
+API_ENDPOINT_PREFIX = "api."
+API_RULE_PREFIX = "/api/v1/"
 
 
 def _org_rules(app):
@@ -59,13 +67,25 @@ def _fill(rule, slug):
     return re.sub(r"<([^>]+)>", value, rule.rule)
 
 
+def _is_api_operation(rule):
+    return rule.endpoint.startswith(API_ENDPOINT_PREFIX)
+
+
 def test_every_route_is_org_scoped_or_explicitly_public(app):
     unlisted = {
         rule.rule
         for rule in app.url_map.iter_rules()
-        if not rule.rule.startswith(ORG_PREFIX) and rule.rule not in PUBLIC_RULES
+        if not rule.rule.startswith(ORG_PREFIX) and rule.rule not in PUBLIC_RULES and not _is_api_operation(rule)
     }
     assert unlisted == set(), "new public routes must be added to PUBLIC_RULES deliberately"
+
+
+def test_api_operations_live_under_the_api_prefix_and_declare_their_action(app):
+    operations = [rule for rule in app.url_map.iter_rules() if _is_api_operation(rule)]
+    assert len(operations) >= 10
+    for rule in operations:
+        assert rule.rule.startswith(API_RULE_PREFIX), rule.rule
+        assert hasattr(app.view_functions[rule.endpoint], "permissions"), f"{rule.endpoint}: no @require_permission"
 
 
 def test_organization_routes_exist(app):

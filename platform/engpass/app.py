@@ -16,6 +16,7 @@ from engpass import (
     tenancy,
 )
 from engpass.accounts.models import User
+from engpass.api.problems import is_api_request, problem_response
 from engpass.db import db
 from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
@@ -104,6 +105,9 @@ def _lazy_login_message(message: str) -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from engpass.accounts.views import bp as accounts_bp
+    from engpass.api.blueprint import bp as api_bp
+    from engpass.api.docs import bp as api_docs_bp
+    from engpass.api.extension import init_api
     from engpass.audit.views import bp as audit_bp
     from engpass.consulting.views import bp as consulting_bp
     from engpass.cycles.views import bp as cycles_bp
@@ -119,9 +123,11 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.reminders.views import public_bp as reminders_public_bp
     from engpass.team.views import bp as team_bp
     from engpass.team.views import public_bp as team_public_bp
+    from engpass.tokens.views import bp as tokens_bp
 
     for blueprint in (
         accounts_bp,
+        api_docs_bp,
         audit_bp,
         consulting_bp,
         cycles_bp,
@@ -137,9 +143,13 @@ def _register_blueprints(app: Flask) -> None:
         reminders_public_bp,
         team_bp,
         team_public_bp,
+        tokens_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(health_bp)
+    # Bearer tokens, no cookies: nothing a cross-site form could ride on (docs/api.md).
+    csrf.exempt(api_bp)
+    init_api(app)
 
     @app.route("/")
     def index() -> Response | str:
@@ -204,7 +214,7 @@ def _register_request_hooks(app: Flask) -> None:
         )
         # Pages with an organization's or a user's data, and the pages whose address is a credential (the
         # signed links in e-mails): never kept by a browser or a proxy.
-        if request.path.startswith(("/o/", "/account", "/todo", "/notifications/", "/dev/", "/invitations/")):
+        if request.path.startswith(("/o/", "/account", "/todo", "/notifications/", "/dev/", "/invitations/", "/api/")):
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 
@@ -212,6 +222,8 @@ def _register_request_hooks(app: Flask) -> None:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
+        if is_api_request():
+            return problem_response(error)
         if request.path == "/healthz" or request.accept_mimetypes.best == "application/json":
             return {"error": error.name, "status": error.code}, error.code
         return render_template("errors/error.html", error=error), error.code

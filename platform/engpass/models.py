@@ -10,10 +10,12 @@ from engpass.organizations.models import Membership, Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.privacy.models import DeletionRecord
 from engpass.team.models import Invitation
+from engpass.tokens.models import ApiToken
 from engpass.trends.models import TrendSnapshot, TrendState
 
 __all__ = [
     "AccessRequest",
+    "ApiToken",
     "AuditEvent",
     "ClientAccess",
     "Cycle",

@@ -47,6 +47,8 @@ class Settings:
     export_dir: str = ""
     login_rate_limit: str = "10 per minute"
     account_rate_limit: str = "5 per minute"
+    # Per personal access token, across every endpoint of the API.
+    api_rate_limit: str = "300 per minute"
     password_reset_max_age: int = 3600
     rate_limits_enabled: bool = True
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).

@@ -11,11 +11,21 @@ from engpass.cli.digest import digest_group
 from engpass.cli.orgs import orgs_group, users_group
 from engpass.cli.outbox import outbox_group
 from engpass.cli.reminders import reminders_group
+from engpass.cli.tokens import tokens_group
 
 
 def _build() -> FlaskGroup:
     group = FlaskGroup(create_app=lambda: create_app(), help="Engpass platform commands.")
-    for command in (db_group, demo_command, digest_group, orgs_group, users_group, outbox_group, reminders_group):
+    for command in (
+        db_group,
+        demo_command,
+        digest_group,
+        orgs_group,
+        users_group,
+        outbox_group,
+        reminders_group,
+        tokens_group,
+    ):
         group.add_command(command)
     return group
 

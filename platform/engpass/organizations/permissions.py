@@ -46,6 +46,7 @@ class Action(enum.StrEnum):
     manage_clients = "manage_clients"
     export_cycles = "export_cycles"
     export_organization = "export_organization"
+    use_api = "use_api"
 
 
 _EVERYONE = frozenset(Role)
@@ -86,6 +87,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     # organization's data, people and audit log included, only its owners.
     Action.export_cycles: _EVERYONE,
     Action.export_organization: _OWNERS,
+    # One's own personal access tokens; each acts with its user's role, so a viewer's only reads.
+    Action.use_api: _EVERYONE,
 }
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -113,6 +116,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.manage_clients: _l("Invitation code and access requests to clients (consultancies)"),
     Action.export_cycles: _l("Export cycles, measurements and business cases (CSV, Excel)"),
     Action.export_organization: _l("Export all of the organization's data (ZIP)"),
+    Action.use_api: _l("Create and revoke one's own API tokens"),
 }
 
 ROLE_ORDER: tuple[Role, ...] = (Role.owner, Role.admin, Role.member, Role.viewer)

@@ -1,0 +1,90 @@
+"""Who is calling: the bearer token names the organization and the user; the user's seat there names the role.
+
+Runs before every API route, in the place of ``organizations.context._resolve_org``: it sets
+``g.org``, ``g.membership`` (a ``Membership`` or a consultant's seat, so ``require_permission``
+and the matrix answer exactly as in the web) and the tenant context. Session cookies never
+authenticate here: the request's user for Flask-Login stays anonymous, the acting user is
+``g.api_user``.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from engpass import tenancy
+from engpass.accounts.models import User
+from engpass.api.problems import ApiProblem
+from engpass.audit.service import acting_via
+from engpass.consulting.service import ConsultantSeat, seat_for
+from engpass.db import db
+from engpass.extensions import limiter, login_manager
+from engpass.organizations.models import Organization
+from engpass.tokens import service as tokens
+from engpass.tokens.models import ApiToken
+
+REALM = "engpass"
+
+
+def unauthorized(detail: str, *, invalid: bool = True) -> ApiProblem:
+    challenge = f'Bearer realm="{REALM}"' + (', error="invalid_token"' if invalid else "")
+    return ApiProblem(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+def _bearer_token() -> str:
+    scheme, _sep, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise unauthorized(_("Send a personal access token: Authorization: Bearer <token>."), invalid=False)
+    return credentials.strip()
+
+
+def authenticate() -> None:
+    """The blueprint's ``before_request``: 401 unless the token is valid and its user still has a seat."""
+    # Even with a session cookie in the request, nobody is logged in for the API.
+    g._login_user = login_manager.anonymous_user()
+    token = _bearer_token()
+    org_id = tokens.org_id_of(token)
+    if org_id is None:
+        raise unauthorized(_("This is not an Engpass token (engp_…)."))
+    # The token's rows are the organization's: look for it inside it, under row-level security.
+    tenancy.activate(db.session, org_id)
+    stmt = (
+        select(ApiToken, User, Organization.slug)
+        .join(User, User.id == ApiToken.user_id)
+        .join(Organization, Organization.id == ApiToken.organization_id)
+        .where(ApiToken.token_hash == tokens.hash_token(token))
+    )
+    row = db.session.execute(stmt).first()
+    if row is None:
+        raise unauthorized(_("This token is unknown."))
+    api_token, user, slug = row
+    if api_token.revoked_at is not None:
+        raise unauthorized(_("This token was revoked."))
+    if api_token.is_expired():
+        raise unauthorized(_("This token has expired."))
+    # The role is the user's role today: a demoted member's token is demoted too, a removed one stops.
+    seat = seat_for(db.session, slug, user.id)
+    if seat is None or not user.is_active:
+        raise unauthorized(_("The token's user no longer belongs to this organization."))
+    g.org = seat.organization
+    g.membership = seat
+    g.consulting = seat.consultancy if isinstance(seat, ConsultantSeat) else None
+    g.api_token = api_token
+    g.api_user = user
+    if g.consulting is not None:
+        acting_via(db.session, seat.organization_id, g.consulting.id)
+    if tokens.touch(db.session, api_token):
+        db.session.commit()
+
+
+def _token_key() -> str:
+    return f"api-token:{g.api_token.id}"
+
+
+def _api_rate_limit() -> str:
+    return current_app.extensions["engpass.settings"].api_rate_limit
+
+
+# One budget per token across every endpoint; counted after authentication, so only real tokens spend it.
+rate_limited = limiter.shared_limit(_api_rate_limit, scope="api-v1", key_func=_token_key)

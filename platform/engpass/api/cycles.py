@@ -1,0 +1,371 @@
+"""Cycles, their stage, measurements and business case over the API.
+
+Every change goes through ``cycles.service`` — the same rules, audit events and trend recompute
+as the cycle pages — in one transaction per request: a refusal rolls everything back (409 with the
+rules' own words), so nothing is ever half-saved. Objects of other organizations are not found
+by the tenancy layer and answer 404 like missing ones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+from typing import Any
+
+from flask import abort, current_app, g, url_for
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, func, or_, select
+
+from engpass.accounts.models import User
+from engpass.api.blueprint import bp, endpoint
+from engpass.api.paging import decode, page
+from engpass.api.problems import ApiProblem, invalid, rule_violation
+from engpass.api.schemas import (
+    ID_MAX,
+    BusinessCaseSchema,
+    CycleCreateSchema,
+    CycleListArgsSchema,
+    CyclePageSchema,
+    CyclePatchSchema,
+    CycleSchema,
+    MeasurementCreateSchema,
+    MeasurementPageSchema,
+    MeasurementSchema,
+    PageArgsSchema,
+    StageChangeSchema,
+)
+from engpass.cycles import service
+from engpass.cycles.business_case import compute
+from engpass.cycles.models import Cycle, Measurement, ProcessStep, Stage
+from engpass.cycles.rules import StageRuleViolation
+from engpass.db import db
+from engpass.organizations.models import Membership
+from engpass.organizations.permissions import Action
+
+TAG = "Cycles"
+# The response fields read straight from the row; the others are computed per document.
+OUTPUT_FIELDS = tuple(
+    name
+    for name in CycleSchema().fields
+    if name not in ("owner_name", "measurement_count", "currency", "steps", "web_url")
+)
+MEASUREMENT_FIELDS = tuple(name for name in MeasurementSchema().fields if name != "currency")
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _cycle_or_404(cycle_id: int) -> Cycle:
+    # Beyond the id column's range nothing can exist; asking the database would be an overflow error.
+    cycle = db.session.get(Cycle, cycle_id) if cycle_id <= ID_MAX else None
+    if cycle is None:
+        abort(404)
+    return cycle
+
+
+def _document(cycle: Cycle, owner_name: str | None, measurements: int, steps: list[ProcessStep]) -> dict[str, Any]:
+    settings = current_app.extensions["engpass.settings"]
+    document = {name: getattr(cycle, name) for name in OUTPUT_FIELDS}
+    document.update(
+        owner_name=owner_name,
+        measurement_count=measurements,
+        currency=g.org.currency,
+        steps=[{"position": s.position, "name": s.name, "role": s.role, "minutes": s.minutes} for s in steps],
+        web_url=settings.base_url.rstrip("/") + url_for("cycles.show", org_slug=g.org.slug, cycle_id=cycle.id),
+    )
+    return document
+
+
+def _documents(rows: list[tuple[Cycle, str | None]]) -> list[dict[str, Any]]:
+    """Cycles with their owners' names as documents: two more queries however many there are."""
+    ids = [cycle.id for cycle, _name in rows]
+    counts: dict[int, int] = {}
+    steps: dict[int, list[ProcessStep]] = {}
+    if ids:
+        count_stmt = (
+            select(Measurement.cycle_id, func.count(Measurement.id))
+            .where(Measurement.cycle_id.in_(ids))
+            .group_by(Measurement.cycle_id)
+        )
+        counts = {cycle_id: count for cycle_id, count in db.session.execute(count_stmt)}
+        step_stmt = select(ProcessStep).where(ProcessStep.cycle_id.in_(ids)).order_by(ProcessStep.position)
+        for step in db.session.scalars(step_stmt):
+            steps.setdefault(step.cycle_id, []).append(step)
+    return [_document(cycle, name, counts.get(cycle.id, 0), steps.get(cycle.id, [])) for cycle, name in rows]
+
+
+def _one(cycle: Cycle) -> dict[str, Any]:
+    owner = db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None
+    return _documents([(cycle, owner.name if owner else None)])[0]
+
+
+def _with_owner() -> Select[tuple[Cycle, str | None]]:
+    return select(Cycle, User.name).outerjoin(User, User.id == Cycle.owner_id)
+
+
+@endpoint("/cycles", "GET", Action.view_cycles, tag=TAG)
+@bp.arguments(CycleListArgsSchema, location="query")
+@bp.response(200, CyclePageSchema)
+def list_cycles(args: dict[str, Any]) -> dict[str, Any]:
+    """List the cycles, oldest first.
+
+    Filter like the table view by stage, category, owner and status; `updated_since` finds what
+    changed since the last poll. Pages of `limit` cycles; follow `next` (or pass `next_cursor`).
+    """
+    stmt = _with_owner()
+    if "stage" in args:
+        stmt = stmt.where(Cycle.stage == args["stage"])
+    if "category" in args:
+        stmt = stmt.where(Cycle.category == args["category"])
+    if "owner_id" in args:
+        stmt = stmt.where(Cycle.owner_id == args["owner_id"])
+    if args.get("status") == "open":
+        stmt = stmt.where(Cycle.stage != Stage.decided)
+    elif args.get("status") == "decided":
+        stmt = stmt.where(Cycle.stage == Stage.decided)
+    if "updated_since" in args:
+        # Stored moments are UTC (SQLite compares them as text): compare in UTC.
+        stmt = stmt.where(Cycle.updated_at >= args["updated_since"].astimezone(UTC))
+    if "cursor" in args:
+        (after,) = decode(args["cursor"], 1)
+        if not isinstance(after, int):
+            raise invalid(
+                "cursor", _("This cursor is not valid. Use the next_cursor of the previous page."), location="query"
+            )
+        stmt = stmt.where(Cycle.id > after)
+    limit = args["limit"]
+    rows = [(cycle, name) for cycle, name in db.session.execute(stmt.order_by(Cycle.id).limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return page(_documents(rows), limit, [rows[-1][0].id] if more else None)
+
+
+@endpoint("/cycles/<int:cycle_id>", "GET", Action.view_cycles, tag=TAG)
+@bp.response(200, CycleSchema)
+def get_cycle(cycle_id: int) -> dict[str, Any]:
+    """One cycle with everything the cycle page shows."""
+    return _one(_cycle_or_404(cycle_id))
+
+
+# --- changing ------------------------------------------------------------------------------------
+
+
+def _check_owner(owner_id: int | None) -> None:
+    if owner_id is None:
+        return
+    member = db.session.scalar(
+        select(Membership.id).where(Membership.organization_id == g.org.id, Membership.user_id == owner_id)
+    )
+    if member is None:
+        raise invalid("owner_id", _("Please choose a member of this organization."))
+
+
+def _refused(problems: list[Any], field: str = "stage") -> ApiProblem:
+    db.session.rollback()
+    return rule_violation(problems, field)
+
+
+@endpoint("/cycles", "POST", Action.create_cycle, tag=TAG, errors=(409,))
+@bp.arguments(CycleCreateSchema)
+@bp.response(201, CycleSchema)
+def create_cycle(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Name a bottleneck: a new cycle in the stage *bottleneck*.
+
+    With `previous_cycle_id` it is the next cycle after that decided one. While another cycle is
+    open the method asks for one bottleneck at a time: 409, unless `confirm_second_open` is true.
+    """
+    actor = g.api_user
+    if "owner_id" in data:
+        _check_owner(data["owner_id"])
+        owner_id = data["owner_id"]
+    else:
+        owner_id = actor.id if isinstance(g.membership, Membership) else None
+    arguments = {
+        "title": data["title"],
+        "category": data["category"],
+        "why": data["why"],
+        "owner_id": owner_id,
+        "actor_id": actor.id,
+        "confirm_second_open": data["confirm_second_open"],
+    }
+    try:
+        if "previous_cycle_id" in data:
+            previous = db.session.get(Cycle, data["previous_cycle_id"])
+            if previous is None:
+                raise invalid("previous_cycle_id", _("There is no such cycle in this organization."))
+            cycle = service.start_next_cycle(db.session(), previous, **arguments)
+        else:
+            cycle = service.create_cycle(db.session(), **arguments)
+    except service.FocusConfirmationRequired as refused:
+        titles = ", ".join(f"“{c.title}” ({c.id})" for c in refused.open_cycles)
+        message = _(
+            "Another cycle is still open: %(titles)s. The method works on one bottleneck at a time; "
+            "send confirm_second_open: true to start a second one anyway.",
+            titles=titles,
+        )
+        raise _refused([message], "confirm_second_open") from None
+    except StageRuleViolation as refused:
+        raise _refused(refused.problems, "previous_cycle_id") from None
+    db.session.commit()
+    return _one(cycle), 201, {"Location": url_for("api.get_cycle", cycle_id=cycle.id)}
+
+
+def _check_dates(cycle: Cycle, data: dict[str, Any]) -> None:
+    start = data.get("prototype_start", cycle.prototype_start)
+    target = data.get("prototype_target", cycle.prototype_target)
+    if start is not None and target is not None and target < start:
+        raise invalid("prototype_target", _("The target date cannot be before the start."))
+
+
+def _save_sections(cycle: Cycle, data: dict[str, Any], actor_id: int) -> None:
+    """The cycle's forms in the method's order, each through its service, for the fields sent."""
+    session = db.session()
+
+    def part(fields: tuple[str, ...]) -> dict[str, Any] | None:
+        values = {name: data[name] for name in fields if name in data}
+        return values or None
+
+    if (values := part(service.BOTTLENECK_FIELDS)) is not None:
+        service.update_bottleneck(session, cycle, values, actor_id)
+    if (values := part(service.BASELINE_FIELDS)) is not None or "steps" in data:
+        steps = (
+            [service.StepInput(s["name"], s["role"], s["minutes"]) for s in data["steps"]] if "steps" in data else None
+        )
+        service.save_baseline(session, cycle, values or {}, steps, actor_id)
+    if (values := part(service.SOLUTION_FIELDS)) is not None:
+        service.save_solution(session, cycle, values, actor_id)
+    if (values := part(service.PROTOTYPE_FIELDS)) is not None:
+        # Only the start sent: keep the target there is (the service would put in the default one).
+        values.setdefault("prototype_target", cycle.prototype_target)
+        service.start_prototype(session, cycle, values, actor_id)
+    if (values := part(service.DECISION_FIELDS)) is not None:
+        service.decide(session, cycle, values, actor_id)
+
+
+@endpoint("/cycles/<int:cycle_id>", "PATCH", Action.edit_cycle, tag=TAG, errors=(409,))
+@bp.arguments(CyclePatchSchema)
+@bp.response(200, CycleSchema)
+def update_cycle(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
+    """Change any of a cycle's fields.
+
+    Like the cycle's forms, saving a later stage's data moves the cycle there when the method's
+    rules allow it — the solution only after the status quo is quantified, the decision only after
+    a measurement. A refusal is a 409 with what is missing, and nothing is saved.
+    """
+    cycle = _cycle_or_404(cycle_id)
+    if "owner_id" in data:
+        _check_owner(data["owner_id"])
+    _check_dates(cycle, data)
+    try:
+        _save_sections(cycle, data, g.api_user.id)
+    except StageRuleViolation as refused:
+        raise _refused(refused.problems) from None
+    db.session.commit()
+    return _one(cycle)
+
+
+@endpoint("/cycles/<int:cycle_id>", "DELETE", Action.delete_cycle, tag=TAG)
+@bp.response(204)
+def delete_cycle(cycle_id: int) -> tuple[str, int]:
+    """Delete a cycle with its measurements (admins and owners)."""
+    service.delete_cycle(db.session(), _cycle_or_404(cycle_id), g.api_user.id)
+    db.session.commit()
+    return "", 204
+
+
+@endpoint("/cycles/<int:cycle_id>/stage", "POST", Action.edit_cycle, tag=TAG, errors=(409,))
+@bp.arguments(StageChangeSchema)
+@bp.response(200, CycleSchema)
+def change_stage(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
+    """Move the cycle to another stage, with the same rules as the cycle page.
+
+    Forwards only when everything the stages before need is there (409 with what is missing);
+    back always, recorded in the history.
+    """
+    cycle = _cycle_or_404(cycle_id)
+    try:
+        service.change_stage(db.session(), cycle, data["stage"], g.api_user.id)
+    except StageRuleViolation as refused:
+        raise _refused(refused.problems) from None
+    db.session.commit()
+    return _one(cycle)
+
+
+# --- measurements and the business case ----------------------------------------------------------
+
+
+def _measurement_document(measurement: Measurement) -> dict[str, Any]:
+    document = {name: getattr(measurement, name) for name in MEASUREMENT_FIELDS}
+    document["currency"] = g.org.currency
+    return document
+
+
+@endpoint("/cycles/<int:cycle_id>/measurements", "GET", Action.view_cycles, tag=TAG)
+@bp.arguments(PageArgsSchema, location="query")
+@bp.response(200, MeasurementPageSchema)
+def list_measurements(args: dict[str, Any], cycle_id: int) -> dict[str, Any]:
+    """The cycle's measured results, by date."""
+    cycle = _cycle_or_404(cycle_id)
+    stmt = select(Measurement).where(Measurement.cycle_id == cycle.id)
+    if "cursor" in args:
+        after_day, after_id = decode(args["cursor"], 2)
+        try:
+            after_date = date.fromisoformat(after_day)
+        except (TypeError, ValueError):
+            after_date = None
+        if after_date is None or not isinstance(after_id, int):
+            raise invalid(
+                "cursor", _("This cursor is not valid. Use the next_cursor of the previous page."), location="query"
+            )
+        stmt = stmt.where(
+            or_(
+                Measurement.measured_on > after_date,
+                and_(Measurement.measured_on == after_date, Measurement.id > after_id),
+            )
+        )
+    limit = args["limit"]
+    rows = list(db.session.scalars(stmt.order_by(Measurement.measured_on, Measurement.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    next_key = [last.measured_on.isoformat(), last.id] if more and last is not None else None
+    return page([_measurement_document(m) for m in rows], limit, next_key)
+
+
+@endpoint("/cycles/<int:cycle_id>/measurements", "POST", Action.record_measurement, tag=TAG, errors=(409,))
+@bp.arguments(MeasurementCreateSchema)
+@bp.response(201, MeasurementSchema)
+def add_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, Any], int]:
+    """Record a measured result. The first one moves a running prototype into the stage *result*."""
+    cycle = _cycle_or_404(cycle_id)
+    if cycle.prototype_start is not None and data["measured_on"] < cycle.prototype_start:
+        raise invalid("measured_on", _("A result can only be measured from the prototype's start on."))
+    try:
+        measurement = service.add_measurement(db.session(), cycle, data, g.api_user.id)
+    except StageRuleViolation as refused:
+        raise _refused(refused.problems, "measured_on") from None
+    db.session.commit()
+    return _measurement_document(measurement), 201
+
+
+@endpoint("/cycles/<int:cycle_id>/business-case", "GET", Action.view_cycles, tag=TAG)
+@bp.response(200, BusinessCaseSchema)
+def business_case(cycle_id: int) -> dict[str, Any]:
+    """The cycle's business case from its own numbers (docs/business-case.md), in the organization's currency."""
+    cycle = _cycle_or_404(cycle_id)
+    case = compute(cycle, list(cycle.measurements), g.org.default_hourly_rate)
+    return {
+        "cycle_id": cycle.id,
+        "currency": g.org.currency,
+        "hourly_rate": g.org.default_hourly_rate,
+        "measured": case.measured,
+        "hours_saved_per_week": case.hours_saved_per_week,
+        "cost_saved_per_week": case.cost_saved_per_week,
+        "running_cost_per_year": case.running_cost_per_year,
+        "savings_per_year": case.euros_per_year,
+        "effort_cost": case.effort_cost,
+        "payback_weeks": case.payback_weeks,
+        "kpi_current": case.kpi_current,
+        "kpi_change_percent": case.kpi_change_percent,
+        "kpi_improved": case.kpi_improved,
+        "target_reached_percent": case.target_reached_percent,
+    }

@@ -1,0 +1,433 @@
+"""The API's request and response documents, as marshmallow schemas: they validate what comes in,
+shape what goes out, and are the source of the OpenAPI document (apispec).
+
+Input takes the stable codes of the cycle models (categories, stages, …) and decimals as JSON
+numbers; output gives decimals as strings (exact, never a binary float), money next to the
+organization's ``currency``, days as ``YYYY-MM-DD`` and moments as ISO 8601 in UTC.
+The bounds are the web forms' (``cycles/forms.py``): what the UI refuses, the API refuses.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from engpass.cycles.forms import (
+    EARLIEST_DATE,
+    HOURS_BELOW,
+    KPI_BELOW,
+    LATEST_DATE,
+    MINUTES_MAX,
+    MONEY_BELOW,
+    NOTE_MAX,
+    STEP_ROWS_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+)
+from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage
+
+ID_MAX = 2**31 - 1
+PAGE_LIMIT_DEFAULT = 50
+PAGE_LIMIT_MAX = 200
+CURSOR_MAX = 200
+HISTORY_WEEKS_MAX = 520
+
+
+def _no_control_characters(value: str) -> None:
+    # NUL cannot be stored in PostgreSQL text, and a lone surrogate cannot be encoded at all.
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValidationError("Contains characters that cannot be stored.")
+
+
+def _in_utc_range(value: datetime) -> None:
+    # The first and the last day of the calendar cannot be moved to UTC from every offset.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("Not a moment that can be expressed in UTC.") from None
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def text(limit: int, *, blank: bool = True, **kwargs: Any) -> fields.String:
+    checks = [validate.Length(max=limit), _no_control_characters]
+    if not blank:
+        checks.append(_not_blank)
+    return fields.String(validate=checks, **kwargs)
+
+
+def code(enum: Any, **kwargs: Any) -> fields.Enum:
+    """One of an enum's stable codes (the models' values), read into the enum."""
+    return fields.Enum(enum, by_value=fields.String, **kwargs)
+
+
+def code_out(enum: Any, **kwargs: Any) -> fields.String:
+    """An enum's code in a response; the model may hold the member or its plain string."""
+    return fields.String(validate=validate.OneOf([member.value for member in enum]), **kwargs)
+
+
+def number(below: Decimal, places: int, *, negative: bool = False, **kwargs: Any) -> fields.Decimal:
+    """A decimal in the column's range, rounded half up to ``places`` like the forms (JSON number or
+    numeric string): ``0 ≤ value < below``, or ``-below < value < below`` for ``negative``.
+
+    The bounds are checked here and documented as plain JSON numbers: apispec would write a Range
+    validator's bounds through the Decimal field, as strings, which no JSON Schema allows.
+    """
+    bound = int(below)
+
+    def within(value: Decimal) -> None:
+        if value >= bound or (value <= -bound if negative else value < 0):
+            low = f"greater than {-bound}" if negative else "at least 0"
+            raise ValidationError(f"Must be {low} and less than {bound}.")
+
+    documented = {"exclusiveMinimum": -bound} if negative else {"minimum": 0}
+    documented["exclusiveMaximum"] = bound
+    metadata = {**documented, **kwargs.pop("metadata", {})}
+    return fields.Decimal(places=places, rounding=ROUND_HALF_UP, validate=within, metadata=metadata, **kwargs)
+
+
+# A day in the forms' years (1990 to 2100): the pattern documents what the Range checks.
+DAY_PATTERN = r"^(199[0-9]|20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+def day(**kwargs: Any) -> fields.Date:
+    return fields.Date(
+        validate=validate.Range(min=EARLIEST_DATE, max=LATEST_DATE), metadata={"pattern": DAY_PATTERN}, **kwargs
+    )
+
+
+class DecimalString(fields.Decimal):
+    """A decimal written as a string (``"1234.50"``): exact, unlike a JSON number read as a float."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(as_string=True, **kwargs)
+
+
+class UtcDateTime(fields.DateTime):
+    """A moment in ISO 8601 with its offset; stored moments are UTC (SQLite gives them back naive)."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+def object_id(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
+    """An id in the column's range; ``strict`` refuses strings (in a body; a query has only strings)."""
+    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=ID_MAX), **kwargs)
+
+
+# --- problems (RFC 9457) -------------------------------------------------------------------------
+
+
+class ProblemFieldSchema(Schema):
+    field = fields.String(required=True, metadata={"description": "The field, dotted for nested ones."})
+    in_ = fields.String(
+        data_key="in",
+        required=True,
+        validate=validate.OneOf(["body", "query"]),
+        metadata={"description": "Where the field was sent."},
+    )
+    pointer = fields.String(metadata={"description": "JSON pointer into the body (body fields only)."})
+    message = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    type = fields.String(required=True, metadata={"description": "The problem's explanation on the docs page."})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True, metadata={"description": "This occurrence, in the request's language."})
+    instance = fields.String(required=True, metadata={"description": "The path of the request."})
+    errors = fields.List(fields.Nested(ProblemFieldSchema), metadata={"description": "One entry per field."})
+
+
+# --- paging --------------------------------------------------------------------------------------
+
+
+class PageArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(
+        load_default=PAGE_LIMIT_DEFAULT,
+        validate=validate.Range(min=1, max=PAGE_LIMIT_MAX),
+        metadata={"description": f"Items per page (at most {PAGE_LIMIT_MAX})."},
+    )
+    cursor = fields.String(
+        validate=[validate.Length(max=CURSOR_MAX), _no_control_characters],
+        metadata={"description": "The `next_cursor` of the previous page."},
+    )
+
+
+class CycleListArgsSchema(PageArgsSchema):
+    stage = code(Stage, metadata={"description": "Only cycles in this stage."})
+    category = code(Category, metadata={"description": "Only cycles of this category."})
+    owner_id = object_id(strict=False, metadata={"description": "Only cycles this member is responsible for."})
+    status = fields.String(
+        validate=validate.OneOf(["open", "decided"]), metadata={"description": "Open (not decided) or decided."}
+    )
+    updated_since = fields.AwareDateTime(
+        default_timezone=UTC,
+        validate=_in_utc_range,
+        metadata={"description": "Only cycles changed at or after this moment (ISO 8601; UTC if no offset)."},
+    )
+
+
+class PageSchema(Schema):
+    limit = fields.Integer(required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={"description": "null on the last page."})
+    next = fields.String(required=True, allow_none=True, metadata={"description": "The next page's URL."})
+
+
+# --- cycles --------------------------------------------------------------------------------------
+
+
+class StepSchema(Schema):
+    name = text(200, blank=False, required=True)
+    role = text(120, load_default="")
+    minutes = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MINUTES_MAX))
+
+
+class StepOutSchema(Schema):
+    position = fields.Integer(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    minutes = fields.Integer(required=True)
+
+
+class CycleCreateSchema(Schema):
+    title = text(TITLE_MAX, blank=False, required=True)
+    category = code(Category, required=True)
+    why = text(TEXT_MAX, load_default="", metadata={"description": "Why this is the biggest lever."})
+    owner_id = object_id(
+        metadata={"description": "A member of the organization; default: the token's user if a member."}
+    )
+    previous_cycle_id = object_id(
+        metadata={"description": "Start the next cycle after this decided one (\u201cNext bottleneck\u201d)."}
+    )
+    confirm_second_open = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Work on a second bottleneck while another cycle is open (else 409)."},
+    )
+
+
+class CyclePatchSchema(Schema):
+    """Any subset of a cycle's fields. Saving a later stage's data moves the cycle there when the
+    method's rules allow it (409 otherwise, and nothing is saved) — exactly like the cycle's forms."""
+
+    # Bottleneck
+    title = text(TITLE_MAX, blank=False)
+    category = code(Category)
+    why = text(TEXT_MAX)
+    owner_id = object_id()
+    # Status quo (Ist-Zustand)
+    hours_per_week = number(HOURS_BELOW, 2, allow_none=True)
+    direct_cost_per_week = number(MONEY_BELOW, 2, allow_none=True)
+    indirect_cost_per_week = number(MONEY_BELOW, 2, allow_none=True)
+    kpi_name = text(120, allow_none=True)
+    kpi_unit = text(40, allow_none=True)
+    kpi_direction = code(KpiDirection, allow_none=True)
+    kpi_baseline = number(KPI_BELOW, 4, negative=True, allow_none=True)
+    kpi_target = number(KPI_BELOW, 4, negative=True, allow_none=True)
+    steps = fields.List(
+        fields.Nested(StepSchema),
+        validate=validate.Length(max=STEP_ROWS_MAX),
+        metadata={"description": "The process today, in order; replaces the steps."},
+    )
+    # Solution
+    solution_what = text(TEXT_MAX, allow_none=True)
+    solution_type = code(SolutionType, allow_none=True)
+    expected_effect = text(TEXT_MAX, allow_none=True)
+    effort_days = number(HOURS_BELOW, 2, allow_none=True)
+    one_off_cost = number(MONEY_BELOW, 2, allow_none=True)
+    running_cost_per_month = number(MONEY_BELOW, 2, allow_none=True)
+    # Prototype
+    prototype_start = day(allow_none=True)
+    prototype_target = day(allow_none=True)
+    # Decision
+    decision = code(Decision, allow_none=True)
+    decision_reason = text(TEXT_MAX, allow_none=True)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.")
+
+
+class StageChangeSchema(Schema):
+    stage = code(Stage, required=True, metadata={"description": "The stage to move to; going back is always allowed."})
+
+
+class CycleSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    category = code_out(Category, required=True)
+    why = fields.String(required=True)
+    stage = code_out(Stage, required=True)
+    owner_id = fields.Integer(required=True, allow_none=True)
+    owner_name = fields.String(required=True, allow_none=True)
+    previous_cycle_id = fields.Integer(required=True, allow_none=True)
+    focus_warning = fields.Boolean(required=True, metadata={"description": "Started while another was open."})
+    measurement_count = fields.Integer(required=True)
+    currency = fields.String(required=True, metadata={"description": "ISO 4217 code of every money field."})
+    hours_per_week = DecimalString(required=True, allow_none=True)
+    direct_cost_per_week = DecimalString(required=True, allow_none=True)
+    indirect_cost_per_week = DecimalString(required=True, allow_none=True)
+    kpi_name = fields.String(required=True, allow_none=True)
+    kpi_unit = fields.String(required=True, allow_none=True)
+    kpi_direction = code_out(KpiDirection, required=True, allow_none=True)
+    kpi_baseline = DecimalString(required=True, allow_none=True)
+    kpi_target = DecimalString(required=True, allow_none=True)
+    steps = fields.List(fields.Nested(StepOutSchema), required=True)
+    solution_what = fields.String(required=True, allow_none=True)
+    solution_type = code_out(SolutionType, required=True, allow_none=True)
+    expected_effect = fields.String(required=True, allow_none=True)
+    effort_days = DecimalString(required=True, allow_none=True)
+    one_off_cost = DecimalString(required=True, allow_none=True)
+    running_cost_per_month = DecimalString(required=True, allow_none=True)
+    prototype_start = fields.Date(required=True, allow_none=True)
+    prototype_target = fields.Date(required=True, allow_none=True)
+    decision = code_out(Decision, required=True, allow_none=True)
+    decision_reason = fields.String(required=True, allow_none=True)
+    bottleneck_at = UtcDateTime(required=True, metadata={"description": "When the cycle entered each stage."})
+    baseline_at = UtcDateTime(required=True, allow_none=True)
+    solution_at = UtcDateTime(required=True, allow_none=True)
+    prototype_at = UtcDateTime(required=True, allow_none=True)
+    result_at = UtcDateTime(required=True, allow_none=True)
+    decided_at = UtcDateTime(required=True, allow_none=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+    web_url = fields.String(required=True, metadata={"description": "The cycle's page in Engpass."})
+
+
+class CyclePageSchema(PageSchema):
+    items = fields.List(fields.Nested(CycleSchema), required=True)
+
+
+# --- measurements --------------------------------------------------------------------------------
+
+
+class MeasurementCreateSchema(Schema):
+    measured_on = day(required=True)
+    kpi_value = number(KPI_BELOW, 4, negative=True, required=True)
+    hours_per_week = number(HOURS_BELOW, 2, allow_none=True)
+    cost_per_week = number(MONEY_BELOW, 2, allow_none=True)
+    note = text(NOTE_MAX, load_default="")
+
+
+class MeasurementSchema(Schema):
+    id = fields.Integer(required=True)
+    cycle_id = fields.Integer(required=True)
+    measured_on = fields.Date(required=True)
+    kpi_value = DecimalString(required=True)
+    hours_per_week = DecimalString(required=True, allow_none=True)
+    cost_per_week = DecimalString(required=True, allow_none=True)
+    currency = fields.String(required=True)
+    note = fields.String(required=True)
+    created_by_id = fields.Integer(required=True, allow_none=True)
+    created_at = UtcDateTime(required=True)
+
+
+class MeasurementPageSchema(PageSchema):
+    items = fields.List(fields.Nested(MeasurementSchema), required=True)
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+class BusinessCaseSchema(Schema):
+    """docs/business-case.md: every figure is null when the numbers it needs are missing."""
+
+    cycle_id = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    hourly_rate = DecimalString(required=True, metadata={"description": "The organization's rate it is valued at."})
+    measured = fields.Boolean(required=True, metadata={"description": "Whether a measurement exists."})
+    hours_saved_per_week = DecimalString(required=True, allow_none=True)
+    cost_saved_per_week = DecimalString(required=True)
+    running_cost_per_year = DecimalString(required=True)
+    savings_per_year = DecimalString(
+        required=True, allow_none=True, metadata={"description": "Net of the running cost, in `currency`."}
+    )
+    effort_cost = DecimalString(required=True)
+    payback_weeks = DecimalString(required=True, allow_none=True)
+    kpi_current = DecimalString(required=True, allow_none=True)
+    kpi_change_percent = DecimalString(required=True, allow_none=True)
+    kpi_improved = fields.Boolean(required=True, allow_none=True)
+    target_reached_percent = DecimalString(required=True, allow_none=True)
+
+
+class ReasonSchema(Schema):
+    code = fields.String(required=True)
+    params = fields.Dict(keys=fields.String(), required=True)
+    text = fields.String(required=True, metadata={"description": "In the request's language."})
+
+
+class MaturitySchema(Schema):
+    level = fields.Integer(required=True, metadata={"description": "1 (getting started) to 5 (continuous)."})
+    name = fields.String(required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+    missing = fields.List(
+        fields.Nested(ReasonSchema), required=True, metadata={"description": "What the next level needs."}
+    )
+
+
+class WeekSchema(Schema):
+    week_start = fields.Date(required=True, metadata={"description": "The Monday of the week."})
+    level = fields.Integer(required=True)
+    level_name = fields.String(required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    proven_cycles = fields.Integer(required=True)
+    proven_share = fields.Integer(required=True, metadata={"description": "Percent of decided cycles proven."})
+    hours_saved_per_week = DecimalString(required=True)
+    savings_per_year = DecimalString(required=True)
+    currency = fields.String(required=True)
+    cycles_per_stage = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    median_lead_time_days = DecimalString(required=True, allow_none=True)
+    median_prototype_days = DecimalString(required=True, allow_none=True)
+    computed_at = UtcDateTime(required=True)
+
+
+class OpenCycleSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    stage = code_out(Stage, required=True)
+
+
+class AttentionSchema(Schema):
+    rule = fields.String(required=True, metadata={"description": "The reminder rule (docs/reminders.md)."})
+    cycle_id = fields.Integer(required=True)
+    cycle_title = fields.String(required=True)
+    since = fields.Date(required=True)
+
+
+class DashboardSchema(Schema):
+    currency = fields.String(required=True)
+    pending = fields.Boolean(
+        required=True, metadata={"description": "The figures are being recomputed after recent changes."}
+    )
+    maturity = fields.Nested(MaturitySchema, required=True, allow_none=True)
+    latest_week = fields.Nested(WeekSchema, required=True, allow_none=True)
+    open_cycles = fields.List(fields.Nested(OpenCycleSchema), required=True)
+    attention = fields.List(fields.Nested(AttentionSchema), required=True)
+
+
+class HistoryArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    weeks = fields.Integer(
+        load_default=52,
+        validate=validate.Range(min=1, max=HISTORY_WEEKS_MAX),
+        metadata={"description": "How many of the latest weeks."},
+    )
+
+
+class HistorySchema(Schema):
+    weeks = fields.List(fields.Nested(WeekSchema), required=True, metadata={"description": "Oldest first."})
