@@ -11,6 +11,7 @@ from engpass.notifications.models import NotificationPreferences
 from engpass.organizations.models import Membership, Role
 from engpass.privacy.export import FORMAT, export_user_data
 from engpass.team import service as team
+from engpass.tokens import service as tokens
 from tests.privacy_support import cycle_in
 
 
@@ -36,6 +37,8 @@ def _world(session, make_user, make_org):
         team.invite(session, alpha, eva_membership, "secret-friend@example.com", Role.viewer)
         mine = cycle_in(session, eva, Stage.result, "Evas Angebote")
         theirs = cycle_in(session, colleague, Stage.result, "Carlas Leads")
+        _token, secret = tokens.create_token(session, eva.id, "Power Automate", None, eva.id)
+        tokens.create_token(session, otto.id, "Ottos Skript", None, otto.id)
         session.commit()
     with tenancy.tenant_context(session, gamma.id):
         cycle_in(session, eva, Stage.baseline, "Gamma-Zyklus")
@@ -48,7 +51,7 @@ def _world(session, make_user, make_org):
     sendlog.claim(session, eva.id, "welcome", str(alpha.id))
     sendlog.claim(session, otto.id, "welcome", str(alpha.id))
     session.commit()
-    return eva, {"alpha": alpha, "beta": beta, "mine": mine.id, "theirs": theirs.id}
+    return eva, {"alpha": alpha, "beta": beta, "mine": mine.id, "theirs": theirs.id, "token": secret}
 
 
 def test_the_export_holds_the_persons_data(session, make_user, make_org):
@@ -75,6 +78,7 @@ def test_the_export_holds_the_persons_data(session, make_user, make_org):
     assert [i["role"] for i in alpha["invitations_sent"]] == [Role.viewer]
     assert [i["email"] for i in alpha["invitation_accepted"]] == ["eva@example.com"]
     assert by_name["Beta GmbH"]["cycles"] == [] and by_name["Beta GmbH"]["audit_events"] == []
+    assert [(t["name"], t["ends_with"]) for t in alpha["api_tokens"]] == [("Power Automate", w["token"][-4:])]
 
 
 def test_the_export_holds_nothing_of_anyone_else(session, make_user, make_org):
@@ -85,6 +89,8 @@ def test_the_export_holds_nothing_of_anyone_else(session, make_user, make_org):
     assert "Carlas Leads" not in text and "Gamma" not in text
     assert "password" not in text.replace("password_changed_at", "")
     assert "session_token" not in text
+    assert "Ottos Skript" not in text
+    assert w["token"] not in text and tokens.hash_token(w["token"]) not in text, "never the token or its hash"
 
 
 def test_the_download_is_a_json_attachment(client, session, make_user, make_org, login, count_queries):
@@ -100,7 +106,7 @@ def test_the_download_is_a_json_attachment(client, session, make_user, make_org,
     data = json.loads(response.data)
     assert data["profile"]["email"] == "eva@example.com"
     # The user, preferences, memberships, send log; five per organization.
-    assert counter.count == 4 + 5 * 2, counter.statements
+    assert counter.count == 4 + 6 * 2, counter.statements
 
 
 def test_the_export_needs_the_csrf_token(app, client, session, make_user, make_org, login):

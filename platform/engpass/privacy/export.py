@@ -3,7 +3,8 @@
 What is theirs: the profile, their memberships and roles, their e-mail settings and the send log of
 the mails sent to them, and — in each organization they belong to — what they did there: the cycles
 they are responsible for or started, the measurements they recorded, the stage changes they made, the
-audit events they caused, the invitations they sent and accepted. Never another person's data: an
+audit events they caused, the invitations they sent and accepted, their API tokens (name, last
+characters, dates — never the hash). Never another person's data: an
 invitation they sent says when and with which role, not to whom, and audit details that name someone
 else's address leave it out. Credentials (the password hash, the session token) are no data about
 them and stay out too.
@@ -28,6 +29,7 @@ from engpass.notifications.models import SendLog
 from engpass.notifications.preferences import EDITABLE, preferences_of
 from engpass.organizations.models import Membership, Organization
 from engpass.team.models import Invitation
+from engpass.tokens.models import ApiToken
 
 FORMAT = "engpass.personal-data/1"
 
@@ -108,6 +110,7 @@ def _activity(session: Session, user: User) -> dict[str, Any]:
             .order_by(Invitation.created_at, Invitation.id)
         )
     )
+    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id))
     return {
         "cycles": [
             {
@@ -158,6 +161,17 @@ def _activity(session: Session, user: User) -> dict[str, Any]:
             {"id": i.id, "role": i.role, "created_at": i.created_at, "accepted": i.accepted_at is not None}
             for i in invitations
             if i.invited_by_id == user.id
+        ],
+        "api_tokens": [
+            {
+                "name": token.name,
+                "ends_with": token.hint,
+                "created_at": token.created_at,
+                "expires_at": token.expires_at,
+                "last_used_at": token.last_used_at,
+                "revoked_at": token.revoked_at,
+            }
+            for token in tokens
         ],
         "invitation_accepted": [
             {"id": i.id, "email": i.email, "role": i.role, "accepted_at": i.accepted_at}
