@@ -119,13 +119,18 @@ def login() -> Any:
     return render_template("accounts/login.html", form=form), status
 
 
-@bp.route("/logout", methods=["POST"])
-def logout() -> Response:
+def end_session() -> None:
+    """Log out and forget everything of the session but the language the visitor chose."""
     logout_user()
     keep = session.get(SESSION_KEY)
     session.clear()
     if keep:
         session[SESSION_KEY] = keep
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    end_session()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("accounts.login"))
 

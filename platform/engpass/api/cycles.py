@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import abort, current_app, g, url_for
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
@@ -78,15 +78,9 @@ def _document(cycle: Cycle, owner_name: str | None, measurements: int, steps: li
 def _documents(rows: list[tuple[Cycle, str | None]]) -> list[dict[str, Any]]:
     """Cycles with their owners' names as documents: two more queries however many there are."""
     ids = [cycle.id for cycle, _name in rows]
-    counts: dict[int, int] = {}
+    counts = service.measurement_counts(db.session(), ids)
     steps: dict[int, list[ProcessStep]] = {}
     if ids:
-        count_stmt = (
-            select(Measurement.cycle_id, func.count(Measurement.id))
-            .where(Measurement.cycle_id.in_(ids))
-            .group_by(Measurement.cycle_id)
-        )
-        counts = {cycle_id: count for cycle_id, count in db.session.execute(count_stmt)}
         step_stmt = select(ProcessStep).where(ProcessStep.cycle_id.in_(ids)).order_by(ProcessStep.position)
         for step in db.session.scalars(step_stmt):
             steps.setdefault(step.cycle_id, []).append(step)

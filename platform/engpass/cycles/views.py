@@ -215,15 +215,7 @@ def _status(form: Any, problems: list[Any] | None = None) -> int:
 def _rows(stmt: Select[Any], today: date) -> tuple[list[CycleRow], list[Any]]:
     """Cycles with their owners (one query) and their measurement counts (one more); also the raw rows."""
     result = db.session.execute(stmt).all()
-    ids = [row[0].id for row in result]
-    counts: dict[int, int] = {}
-    if ids:
-        count_stmt = (
-            select(Measurement.cycle_id, func.count(Measurement.id))
-            .where(Measurement.cycle_id.in_(ids))
-            .group_by(Measurement.cycle_id)
-        )
-        counts = {cycle_id: count for cycle_id, count in db.session.execute(count_stmt)}
+    counts = service.measurement_counts(db.session(), [row[0].id for row in result])
     rows = []
     for row in result:
         cycle, owner_name = row[0], row[1]

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from engpass.accounts.views import end_session
 from engpass.db import db, utcnow
 from engpass.extensions import limiter
-from engpass.i18n import SESSION_KEY
 from engpass.organizations.context import LAST_ORG_KEY, current_org, org_blueprint
 from engpass.organizations.permissions import Action, require_permission
 from engpass.privacy import account, export, organization
@@ -80,11 +80,7 @@ def delete_account() -> Any:
         # The page names them and what to do.
         return _render_account(form, 409)
     db.session.commit()
-    logout_user()
-    language = session.get(SESSION_KEY)
-    session.clear()
-    if language:
-        session[SESSION_KEY] = language
+    end_session()
     flash(_("Your account has been deleted. Goodbye!"), "info")
     return redirect(url_for("accounts.login"))
 
