@@ -2,7 +2,7 @@
 with 2 workers, Celery with 2 worker processes and one beat, on loopback against a fresh PostgreSQL
 database, a private redis-server and an SMTP sink. One organization signs up through the UI, runs a whole
 cycle through the API, sees it on its pages, and its owner receives the welcome mail (sent by a worker)
-and the weekly digest.
+and the weekly digest; a task the scheduler sends is run by a worker.
 
 The commands come from ``deploy/Procfile``, so this test breaks when they do.
 """
@@ -91,6 +91,9 @@ class Processes:
         result = subprocess.run(args, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=WAIT_SECONDS)
         assert result.returncode == 0, f"{shlex.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         return result.stdout
+
+    def log(self, name: str) -> str:
+        return next(log for started, _process, log in self.started if started == name).read_text(errors="replace")
 
     def assert_running(self) -> None:
         for name, process, log in self.started:
@@ -318,6 +321,10 @@ def test_a_whole_cycle_on_the_deployments_processes(
 
         received = wait_until("the digest e-mail", digest)
         assert received.message["To"].addresses[0].addr_spec == email
+
+        # The scheduler's periodic outbox sweep (every 30 s) reaches a worker through the broker.
+        sweep = re.compile(r"Task engpass\.outbox\.sweep\[[^]]+\] succeeded")
+        wait_until("a scheduled task run by a worker", lambda: sweep.search(processes.log("worker")))
         processes.assert_running()
         passed = True
     finally:
