@@ -1,0 +1,195 @@
+"""The deployment's files agree with each other and with the app: the same process commands as
+deploy/Procfile, one scheduler, two web replicas with the health probes, a non-root image, and only
+settings the app knows. Static: neither Docker nor Kubernetes runs here (the smoke test runs the
+processes themselves)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from engpass.settings import PREFIX, Settings
+from tests.test_deployment_smoke import procfile_commands
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+SETTINGS = {PREFIX + f.name.upper() for f in fields(Settings)}
+# Read by deploy/gunicorn.conf.py, deploy/Procfile and the migration step, not by Settings.
+PROCESS_VARIABLES = {"PORT", "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "CELERY_BEAT_SCHEDULE"}
+MIGRATION_VARIABLES = {"APP_DB_PASSWORD"}
+BEAT_SCHEDULE = "/var/lib/engpass/celerybeat-schedule"
+
+
+def procfile(name: str) -> list[str]:
+    """A Procfile command as an argument list, the beat's schedule file as the image places it."""
+    command = procfile_commands()[name].replace('"${CELERY_BEAT_SCHEDULE:-/tmp/celerybeat-schedule}"', BEAT_SCHEDULE)
+    return shlex.split(command)
+
+
+def unknown_settings(names: set[str]) -> set[str]:
+    return {name for name in names if name.startswith(PREFIX) and name not in SETTINGS}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def manifests() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every object of deploy/k8s by (kind, name)."""
+    objects = {}
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document and "metadata" in document:
+                objects[(document["kind"], document["metadata"]["name"])] = document
+    return objects
+
+
+# --- Dockerfile --------------------------------------------------------------------------------------
+
+
+def test_the_image_is_built_in_two_stages_and_runs_as_a_user_without_root() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM \S+ AS (\w+)$", dockerfile, re.MULTILINE)
+    assert stages == ["builder", "runtime"]
+    runtime = dockerfile.split("AS runtime", 1)[1]
+    users = re.findall(r"^USER (\S+)$", runtime, re.MULTILINE)
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert "COPY --from=builder /opt/venv /opt/venv" in runtime
+    # No compiler in the runtime stage; the dependencies pinned by the lock, without the dev extra.
+    assert "build-essential" not in runtime
+    assert "--constraint requirements.lock" in dockerfile and "[dev]" not in dockerfile
+    assert "pybabel compile" in dockerfile
+    assert re.search(r"HEALTHCHECK .*\n.*/livez", runtime)
+    cmd = re.search(r"^CMD (\[.*\])$", runtime, re.MULTILINE).group(1)
+    assert yaml.safe_load(cmd) == procfile("web")
+
+
+def test_the_image_sets_only_settings_the_app_knows() -> None:
+    names = set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", (DEPLOY / "Dockerfile").read_text()))
+    assert not unknown_settings(names)
+    assert {"ENGPASS_EXPORT_DIR", "ENGPASS_INSTANCE_DIR", "CELERY_BEAT_SCHEDULE"} <= names
+
+
+# --- docker-compose.yml ------------------------------------------------------------------------------
+
+
+def test_compose_runs_the_procfiles_commands(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["web"]["command"] == procfile("web")
+    assert services["worker"]["command"] == procfile("worker")
+    assert services["scheduler"]["command"] == procfile("scheduler")
+    assert "engpass db upgrade && engpass db create-app-role" in " ".join(services["migrate"]["command"])
+
+
+def test_compose_has_two_web_replicas_behind_one_port_and_one_scheduler(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["web"]["deploy"]["replicas"] == 2
+    assert "ports" not in services["web"]
+    assert services["proxy"]["ports"] == ["${HTTP_PORT:-8000}:80"]
+    assert "server web:8000;" in (DEPLOY / "nginx.conf").read_text()
+    beats = [name for name, service in services.items() if "beat" in service.get("command", [])]
+    assert beats == ["scheduler"] and services["scheduler"]["deploy"]["replicas"] == 1
+
+
+def test_compose_migrates_first_and_waits_for_healthy_services(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("web", "worker", "scheduler"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["migrate"]["restart"] == "no"
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_compose_shares_one_volume_and_sets_known_settings(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in ("migrate", "web", "worker", "scheduler"):
+        assert "engpass-data:/var/lib/engpass" in services[name]["volumes"]
+        environment = set(services[name]["environment"])
+        assert not unknown_settings(environment)
+        assert environment <= SETTINGS | PROCESS_VARIABLES | MIGRATION_VARIABLES
+        assert {"ENGPASS_DATABASE_URL", "ENGPASS_MIGRATION_DATABASE_URL", "ENGPASS_REDIS_URL"} <= environment
+    assert "postgres:16" in services["postgres"]["image"] and "pgdata:/var/lib/postgresql/data" in str(
+        services["postgres"]["volumes"]
+    )
+    interpolated = set(re.findall(r"\$\{(\w+)", (DEPLOY / "docker-compose.yml").read_text()))
+    example = set(re.findall(r"^(\w+)=", (DEPLOY / "compose.env.example").read_text(), re.MULTILINE))
+    assert interpolated <= example
+
+
+# --- Kubernetes ------------------------------------------------------------------------------------
+
+
+def _container(deployment: dict[str, Any]) -> dict[str, Any]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def test_kubernetes_runs_the_procfiles_commands(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    assert _container(manifests[("Deployment", "engpass-web")])["command"] == procfile("web")
+    assert _container(manifests[("Deployment", "engpass-worker")])["command"] == procfile("worker")
+    assert _container(manifests[("Deployment", "engpass-beat")])["command"] == procfile("scheduler")
+    job = _container(manifests[("Job", "engpass-migrate")])
+    assert job["args"][0].startswith("engpass db upgrade && engpass db create-app-role")
+
+
+def test_kubernetes_two_web_pods_with_probes_and_exactly_one_beat(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    web = manifests[("Deployment", "engpass-web")]
+    assert web["spec"]["replicas"] == 2
+    assert _container(web)["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert _container(web)["livenessProbe"]["httpGet"]["path"] == "/livez"
+    beat = manifests[("Deployment", "engpass-beat")]
+    assert beat["spec"]["replicas"] == 1 and beat["spec"]["strategy"]["type"] == "Recreate"
+    beats = [key for key, obj in manifests.items() if key[0] == "Deployment" and "beat" in _container(obj)["command"]]
+    assert beats == [("Deployment", "engpass-beat")]
+
+
+def test_kubernetes_objects_fit_together(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    service = manifests[("Service", "engpass-web")]
+    web = manifests[("Deployment", "engpass-web")]
+    assert service["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
+    backend = manifests[("Ingress", "engpass")]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "engpass-web", "port": {"name": "http"}}
+    assert manifests[("PersistentVolumeClaim", "engpass-data")]["spec"]["accessModes"] == ["ReadWriteMany"]
+    workloads = [obj for (kind, _name), obj in manifests.items() if kind in ("Deployment", "Job")]
+    assert len(workloads) == 4
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert (
+            workload["spec"]["template"]["metadata"]["labels"].items()
+            >= workload["spec"].get("selector", {"matchLabels": {}})["matchLabels"].items()
+        )
+        claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
+        assert claims == ["engpass-data"]
+        sources = {ref.get("configMapRef", ref.get("secretRef"))["name"] for ref in _container(workload)["envFrom"]}
+        assert sources == {"engpass-config", "engpass-secrets"}
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    files = {path.name for path in (DEPLOY / "k8s").glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == files
+
+
+def test_kubernetes_sets_only_settings_the_app_knows(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    config = set(manifests[("ConfigMap", "engpass-config")]["data"])
+    secret = set(manifests[("Secret", "engpass-secrets")]["stringData"])
+    assert not unknown_settings(config | secret)
+    assert config | secret <= SETTINGS | PROCESS_VARIABLES | MIGRATION_VARIABLES
+
+
+# --- env.example -----------------------------------------------------------------------------------
+
+
+def test_the_env_example_lists_every_setting_and_nothing_else() -> None:
+    text = (DEPLOY / "env.example").read_text()
+    # Set or commented out (`# ENGPASS_INSTANCE_DIR=…`), each one is listed.
+    listed = set(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
+    assert listed == SETTINGS | PROCESS_VARIABLES
