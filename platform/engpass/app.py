@@ -54,6 +54,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_ENABLED=settings.rate_limits_enabled,
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis down: count in this process's memory with the same limits (the login stays limited) instead
+        # of failing every limited request; an error the fallback does not cover is logged, not raised.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
         CACHE_TYPE="RedisCache" if settings.redis_url else "SimpleCache",
         CACHE_REDIS_URL=settings.redis_url or None,
         CACHE_KEY_PREFIX="engpass:",
