@@ -5,6 +5,7 @@ the sending worker while a message is in flight."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import subprocess
@@ -111,9 +112,102 @@ def require_services(databases: dict[str, str]) -> None:
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL a worker and its prefork children: no shutdown, no acknowledgement, no cleanup."""
-    import os
     import signal
 
     with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+
+
+def _postgres_bin(name: str) -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return found[-1] if found else None
+
+
+@dataclass
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster on a free loopback port, trust authentication, ``fsync`` off (nothing in
+    it must survive the machine). initdb refuses root: as root the cluster belongs to the ``postgres`` user."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+
+    def url(self, database: str = "postgres", user: str = "postgres", password: str = "") -> str:
+        secret = f":{password}" if password else ""
+        return f"postgresql://{user}{secret}@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *command: str, timeout: float = 60) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *command], check=True, capture_output=True, timeout=timeout)
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+        self._run(
+            str(_postgres_bin("initdb")),
+            "-D",
+            str(self.directory / "data"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C.UTF-8",
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            str(_postgres_bin("pg_ctl")),
+            "-D",
+            str(self.directory / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "server.log"),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """``fast`` ends every session (what a restart does to the app's pooled connections)."""
+        self._run(
+            str(_postgres_bin("pg_ctl")), "-D", str(self.directory / "data"), "-m", mode, "-w", "-t", "30", "stop"
+        )
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    import tempfile
+
+    if _postgres_bin("initdb") is None or (os.geteuid() == 0 and not _has_user("postgres")):
+        from tests.conftest import service_missing
+
+        service_missing("the PostgreSQL server binaries (initdb, pg_ctl) for a private cluster")
+    # Not pytest's tmp_path: the postgres user must be able to reach it.
+    directory = Path(tempfile.mkdtemp(prefix="engpass-fault-pg-"))
+    directory.chmod(0o755)
+    server = PrivatePostgres(directory)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        with suppress(subprocess.SubprocessError):
+            server.stop("immediate")
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
