@@ -157,3 +157,111 @@ def test_a_worker_killed_mid_batch_sends_the_rest_once_after_the_lease(
     finally:
         owner_engine.dispose()
         smtp.stop()
+
+
+def _snapshots(engine, org_id: int) -> list[dict]:
+    with engine.connect() as conn:
+        return _snapshot_rows(conn, org_id)
+
+
+def _snapshot_rows(conn, org_id: int) -> list[dict]:
+    query = text("SELECT * FROM trend_snapshots WHERE organization_id = :o ORDER BY week_start")
+    return [dict(row._mapping) for row in conn.execute(query, {"o": org_id})]
+
+
+def _figures(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in row.items() if k not in ("id", "computed_at")} for row in rows]
+
+
+def test_a_worker_killed_mid_recompute_leaves_the_old_snapshots_whole(tmp_path, databases, live_engine, redis_server):
+    """SIGKILL while a recompute has written part of the organization's snapshots: it is stopped inside its
+    one statement that upserts them (the test holds one of the rows locked, so the worker waits there, the
+    rows before it written but not committed). The organization keeps its old complete set; the task
+    delivered again writes the new complete set, equal to a clean recompute."""
+    from datetime import date as day
+
+    from engpass import tenancy
+    from engpass.cycles.models import Cycle
+    from engpass.cycles.service import add_measurement
+    from engpass.task_names import RECOMPUTE_TRENDS
+    from engpass.trends import service as trends
+
+    require_services(databases)
+    tag = uuid4().hex[:8]
+    with Session(live_engine, expire_on_commit=False) as s:
+        owner, org = sign_up(s, name="Rechner", email=f"recompute-{tag}@example.com", password="x" * 12, company=tag)
+        s.commit()
+        _fill(s, org, owner)
+    owner_engine = make_engine(databases["owner"])
+    publish = CeleryPublisher(redis_server.url)
+    task = {"org_id": org.id, "force": True}
+    try:
+        # Thirty weeks of history: the recompute writes thirty-one rows in its one upsert.
+        with owner_engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE cycles SET bottleneck_at = bottleneck_at - interval '30 weeks' WHERE organization_id = :o"
+                ),
+                {"o": org.id},
+            )
+        with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
+            trends.recompute(s, full=True)
+            s.commit()
+        before = _snapshots(owner_engine, org.id)
+        assert len(before) == 31
+        with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
+            cycle = s.scalars(select(Cycle)).one()
+            values = {"measured_on": day.today(), "kpi_value": 1, "hours_per_week": None, "cost_per_week": None}
+            add_measurement(s, cycle, {**values, "note": "nach dem Absturz"}, actor_id=None)
+            s.commit()
+        locker = owner_engine.connect()
+        blocked = locker.begin()
+        locker.execute(
+            text("SELECT 1 FROM trend_snapshots WHERE organization_id = :o AND week_start = :w FOR UPDATE"),
+            {"o": org.id, "w": before[-1]["week_start"]},
+        )
+        try:
+            with running_worker(tmp_path, databases, redis_url=redis_server.url, name="a") as a:
+                publish(RECOMPUTE_TRENDS, task, "recompute-1")
+
+                def waiting_backend() -> int | None:
+                    with owner_engine.connect() as conn:
+                        return conn.execute(
+                            text(
+                                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                                " AND wait_event_type = 'Lock' AND query ILIKE '%trend_snapshots%'"
+                            )
+                        ).scalar()
+
+                backend = wait_for(waiting_backend, "the recompute to wait inside its upsert", worker=a)
+                kill_group(a.process)
+        finally:
+            blocked.rollback()
+            locker.close()
+
+        def backend_gone() -> bool:
+            with owner_engine.connect() as conn:
+                query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :p")
+                return conn.execute(query, {"p": backend}).scalar() == 0
+
+        wait_for(backend_gone, "the killed worker's transaction to end")
+        assert _snapshots(owner_engine, org.id) == before, "the old complete set, not a half-written one"
+
+        with running_worker(tmp_path, databases, redis_url=redis_server.url, name="b") as b:
+            publish(RECOMPUTE_TRENDS, task, "recompute-again")
+            assert wait_for(lambda: b.successes("recompute-again"), "the recompute delivered again", worker=b) == [
+                str(len(before))
+            ]
+        after = _snapshots(owner_engine, org.id)
+        with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
+            trends.recompute(s, full=True)
+            s.flush()
+            clean = _figures(_snapshot_rows(s.connection(), org.id))
+            s.rollback()
+        assert _figures(after) == clean, "the new complete set"
+        assert _figures(after) != _figures(before), "the measurement changed the figures"
+    finally:
+        with owner_engine.begin() as conn:
+            conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": org.id})
+            conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": owner.id})
+        owner_engine.dispose()
