@@ -4,6 +4,7 @@ recipient's mails are counted at a real SMTP server. See docs/reliability.md."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from uuid import uuid4
@@ -264,4 +265,70 @@ def test_a_worker_killed_mid_recompute_leaves_the_old_snapshots_whole(tmp_path, 
         with owner_engine.begin() as conn:
             conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": org.id})
             conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": owner.id})
+        owner_engine.dispose()
+
+
+def _zone_in_its_morning() -> str:
+    """A fixed-offset zone whose clock shows the reminders' morning hour now (``Etc/GMT-2`` is UTC+2)."""
+    from datetime import UTC, datetime
+
+    from engpass.reminders.mailing import MORNING_HOUR
+
+    now = datetime.now(UTC)
+    if now.minute == 59:
+        # The rounds must run in the hour the zone is picked for: wait for the next one to begin.
+        time.sleep(61 - now.second)
+        now = datetime.now(UTC)
+    offset = MORNING_HOUR - now.hour
+    if offset < -12:
+        offset += 24
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"
+
+
+def test_two_reminder_rounds_at_once_send_each_reminder_once(tmp_path, databases, live_engine, redis_server):
+    """The reminders' hourly round has no lock of its own: two schedulers fan the organization out twice,
+    and the send log keeps its reminder to one e-mail."""
+    from engpass import tenancy
+    from engpass.accounts.models import User
+    from engpass.organizations.service import create_organization
+    from engpass.task_names import SEND_DUE_REMINDERS, SEND_REMINDERS_BATCH
+    from tests.test_reminder_mail import _cycle
+
+    require_services(databases)
+    tag = uuid4().hex[:8]
+    with Session(live_engine, expire_on_commit=False) as s:
+        user = User(email=f"morning-{tag}@example.com", name="Morgen", password_hash="x")
+        s.add(user)
+        s.flush()
+        org = create_organization(s, f"Morgen {tag}", user)
+        org.timezone = _zone_in_its_morning()
+        s.commit()
+        with tenancy.tenant_context(s, org.id):
+            _cycle(s, user.id, "Zweimal geplant", named_days_ago=10)
+            s.commit()
+    publish = CeleryPublisher(redis_server.url)
+    try:
+        with (
+            running_worker(tmp_path, databases, redis_url=redis_server.url, name="a") as a,
+            running_worker(tmp_path, databases, redis_url=redis_server.url, name="b") as b,
+        ):
+            publish(SEND_DUE_REMINDERS, {}, "morning-1")
+            publish(SEND_DUE_REMINDERS, {}, "morning-2")
+            for round_id in ("morning-1", "morning-2"):
+                (fanned_out,) = wait_for(lambda r=round_id: a.successes(r) + b.successes(r), round_id, worker=a)
+                assert int(fanned_out) >= 1, "both rounds fanned the organization out"
+
+            def batches_done() -> int:
+                marker = f"Task {SEND_REMINDERS_BATCH}["
+                lines = (line for w in (a, b) for line in w.log.read_text().splitlines())
+                return sum(1 for line in lines if marker in line and "] succeeded in " in line)
+
+            wait_for(lambda: batches_done() == 2, "both rounds' batches to finish", worker=a)
+            mails = [m for m in a.mails() + b.mails() if m["To"] == user.email]
+        assert [m["Subject"] for m in mails] == [f"{org.name}: Ist-Zustand nicht quantifiziert – Zweimal geplant"]
+    finally:
+        owner_engine = make_engine(databases["owner"])
+        with owner_engine.begin() as conn:
+            conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": org.id})
+            conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
         owner_engine.dispose()
