@@ -5,7 +5,9 @@ shared server. See docs/reliability.md."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from uuid import uuid4
 
 from alembic import command
@@ -22,6 +24,11 @@ from tests.fault_support import private_postgres, require_services
 PASSWORD = "x" * 12
 # Longest any one request may take while the database is away: a hang would fail the test, not stall it.
 REQUEST_BOUND = 60
+
+
+def _count(engine, query) -> int:
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
 
 
 def test_the_app_survives_a_postgresql_restart_without_being_restarted(tmp_path, databases):
@@ -67,12 +74,49 @@ def test_the_app_survives_a_postgresql_restart_without_being_restarted(tmp_path,
 
         assert web.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
         assert [get(dashboard), get("/healthz")] == [200, 200]
+        form = {"title": "Angebote", "category": "quoting", "why": "", "owner_id": user.id}
+        created = web.post(f"/o/{org.slug}/cycles/new", data=form)
+        assert created.status_code == 302
+        cycle_id = int(created.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+        # A request in flight: its UPDATE waits for a row the test holds locked when the server goes down.
+        locker = make_engine(owner_url)
+        holding = locker.connect()
+        holding.begin()
+        holding.execute(text("SELECT 1 FROM cycles WHERE id = :id FOR UPDATE"), {"id": cycle_id})
+        edit = f"/o/{org.slug}/cycles/{cycle_id}/bottleneck"
+        in_flight = pool.submit(lambda: web.post(edit, data={**form, "title": "Angebote dauern"}).status_code)
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%cycles%'"
+        )
+        deadline = time.monotonic() + REQUEST_BOUND
+        # Asked on a connection of its own each time: pg_stat_activity stays as first read within a transaction.
+        while _count(locker, waiting) == 0:
+            assert not in_flight.done(), f"the edit did not wait: {in_flight.result()}"
+            assert time.monotonic() < deadline, "the edit never reached its UPDATE"
+            time.sleep(0.05)
 
         server.stop("fast")
+        assert in_flight.result(timeout=REQUEST_BOUND) == 503, "the request in flight fails cleanly"
+        with suppress(Exception):
+            holding.close()
+        locker.dispose()
         assert get("/healthz") == 503
         assert get(dashboard) == 503, "a clean error page at once, not a hang"
         assert get("/livez") == 200, "the process itself is alive: nothing restarts it"
 
         server.start()
         assert [get("/healthz"), get(dashboard)] == [200, 200], "back without restarting the app"
+        check = make_engine(owner_url)
+        with check.connect() as conn:
+            title = text("SELECT title FROM cycles WHERE id = :id")
+            assert conn.execute(title, {"id": cycle_id}).scalar() == "Angebote", "nothing of it was saved"
+            assert (
+                pool.submit(lambda: web.post(edit, data={**form, "title": "Angebote dauern"}).status_code).result(
+                    timeout=REQUEST_BOUND
+                )
+                == 302
+            )
+            assert conn.execute(title, {"id": cycle_id}).scalar() == "Angebote dauern", "saved when sent again"
+        check.dispose()
         pool.shutdown()
