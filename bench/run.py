@@ -14,6 +14,7 @@ BENCH_WORKERS gunicorn workers (2), BENCH_CONCURRENCY Celery processes (2),
 BENCH_DIGESTS weekly digests sent to a local SMTP sink by one worker process (10000) with
 Celery's BENCH_DIGEST_POOL (solo; or threads, BENCH_DIGEST_THREADS of them, 2),
 BENCH_PORTFOLIO_CLIENTS clients of the benchmark consultancy (200),
+BENCH_LOAD_SECONDS of mixed traffic (dashboards, cycle pages and edits, measurements, API; 180),
 BENCH_REDIS_URL (else the first free of redis://127.0.0.1:6379/14, 11, 10, … if it answers), BENCH_KEEP=1 keeps the
 database and the work folder for a look afterwards.
 """
@@ -792,6 +793,249 @@ def load_test(bench: Bench, wrk: str) -> None:
     stop(gunicorn)
 
 
+# --- mixed load: people and API clients at work for several minutes ------------------------------------------
+
+LOAD_ORGS = 4
+# How often each kind of request comes up in one rotation: mostly reading, as people do.
+LOAD_MIX = (
+    ("dashboard", 4),
+    ("cycle_page", 3),
+    ("cycle_edit", 1),
+    ("measurement", 1),
+    ("api_read", 2),
+    ("api_write", 1),
+)
+LOAD_NOTE = "bench load"
+
+MIXED_LUA = """
+-- Rotates over prepared requests of several kinds; counts per kind what it sent. Every thread has a Lua state
+-- of its own, so done() adds up the threads' counters.
+local targets = {
+%s
+}
+local kinds = {%s}
+local i = 0
+local threads = {}
+setup = function(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+init = function(args)
+  i = id * 7
+  for _, kind in ipairs(kinds) do _G["n_" .. kind] = 0 end
+end
+request = function()
+  i = i %% #targets + 1
+  local t = targets[i]
+  _G["n_" .. t[1]] = _G["n_" .. t[1]] + 1
+  return wrk.format(t[2], t[3], t[4], t[5])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK requests=%%d duration_us=%%d p50_us=%%d p95_us=%%d p99_us=%%d errors=%%d",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+  for _, kind in ipairs(kinds) do
+    local n = 0
+    for _, thread in ipairs(threads) do n = n + thread:get("n_" .. kind) end
+    io.write(string.format(" sent_%%s=%%d", kind, n))
+  end
+  io.write("\\n")
+end
+"""
+
+
+@dataclass
+class LoadTarget:
+    kind: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str = ""
+
+    def lua(self) -> str:
+        headers = ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in self.headers.items())
+        body = lua_string(self.body) if self.body else "nil"
+        parts = (lua_string(self.kind), lua_string(self.method), lua_string(self.path))
+        return f"  {{{', '.join(parts)}, {{{headers}}}, {body}}}"
+
+
+def browser_session(base: str, email: str, password: str, form_path: str) -> tuple[str, str]:
+    """Log in like a browser and open a form: the Cookie header and the form's CSRF token (valid for the
+    session, so every later POST of the load may send it)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
+    token = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+    html = opener.open(f"{base}/login").read().decode()
+    body = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token.search(html).group(1)})
+    opener.open(f"{base}/login", data=body.encode()).read()
+    match = token.search(opener.open(base + form_path).read().decode())
+    if not match:
+        raise SystemExit(f"no CSRF token on {form_path} after logging in as {email}")
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar), match.group(1)
+
+
+def load_cycles(bench: Bench, org_number: int) -> tuple[int, int, str, int]:
+    """The owner's id, a cycle still in its bottleneck-to-prototype stages (edited) and one in the result stage
+    whose prototype started (measured), with the edited one's category, of an organization of the scale demo."""
+    from sqlalchemy import select
+
+    from engpass.accounts.models import User
+    from engpass.cycles.models import Cycle, Stage
+    from engpass.demo.scale import org_slug, owner_email
+    from engpass.organizations.models import Organization
+
+    with monitor_engine(bench) as engine, engine.connect() as connection:
+        org_id = connection.execute(
+            select(Organization.id).where(Organization.slug == org_slug(org_number))
+        ).scalar_one()
+        owner_id = connection.execute(select(User.id).where(User.email == owner_email(org_number))).scalar_one()
+        rows = connection.execute(
+            select(Cycle.id, Cycle.stage, Cycle.prototype_start, Cycle.category)
+            .where(Cycle.organization_id == org_id)
+            .order_by(Cycle.id)
+        ).all()
+    edited = next((row for row in rows if row.stage != Stage.decided and row.category), None)
+    measured = next(
+        (
+            row.id
+            for row in rows
+            if row.stage == Stage.result and row.prototype_start and row.prototype_start <= date.today()
+        ),
+        None,
+    )
+    if edited is None or measured is None:
+        raise SystemExit(f"organization {org_number} has no open cycle to edit or to measure")
+    return owner_id, edited.id, str(edited.category), measured
+
+
+def api_token(app: Any, bench: Bench, org_number: int, owner_id: int) -> str:
+    from sqlalchemy import select
+
+    from engpass import tenancy
+    from engpass.db import db
+    from engpass.demo.scale import org_slug
+    from engpass.organizations.models import Organization
+    from engpass.tokens.service import create_token
+
+    with app.app_context():
+        session = db.factory()
+        org_id = session.scalar(select(Organization.id).where(Organization.slug == org_slug(org_number)))
+        with tenancy.tenant_context(session, org_id):
+            _token, secret = create_token(session, owner_id, "bench load", None, None)
+            session.commit()
+        session.close()
+    return secret
+
+
+def load_targets(bench: Bench, app: Any, base: str, org_number: int) -> list[LoadTarget]:
+    """One rotation of ``LOAD_MIX`` for the owner of one organization, in the browser and through the API."""
+    from engpass.demo.data import DEMO_PASSWORD
+    from engpass.demo.scale import org_slug, owner_email
+
+    slug = org_slug(org_number)
+    owner_id, edited, category, measured = load_cycles(bench, org_number)
+    cookie, csrf = browser_session(
+        base, owner_email(org_number), DEMO_PASSWORD, f"/o/{slug}/cycles/{edited}/bottleneck"
+    )
+    browser = {"Cookie": cookie, "User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
+    form = {**browser, "Content-Type": "application/x-www-form-urlencoded"}
+    api = {"Authorization": f"Bearer {api_token(app, bench, org_number, owner_id)}", "User-Agent": USER_AGENT}
+    api_json = {**api, "Content-Type": "application/json"}
+    today = date.today().isoformat()
+    edit = urllib.parse.urlencode(
+        {"title": f"Engpass {org_number}", "category": category, "why": "", "owner_id": owner_id, "csrf_token": csrf}
+    )
+    measurement = urllib.parse.urlencode(
+        {"measured_on": today, "kpi_value": "12", "hours_per_week": "", "cost_per_week": "", "note": LOAD_NOTE}
+        | {"csrf_token": csrf}
+    )
+    api_measurement = f'{{"measured_on": "{today}", "kpi_value": "12.5", "note": "{LOAD_NOTE}"}}'
+    by_kind = {
+        "dashboard": [LoadTarget("dashboard", "GET", f"/o/{slug}/", browser)],
+        "cycle_page": [LoadTarget("cycle_page", "GET", f"/o/{slug}/cycles/{measured}/", browser)],
+        "cycle_edit": [LoadTarget("cycle_edit", "POST", f"/o/{slug}/cycles/{edited}/bottleneck", form, edit)],
+        "measurement": [
+            LoadTarget("measurement", "POST", f"/o/{slug}/cycles/{measured}/measurements/new", form, measurement)
+        ],
+        "api_read": [
+            LoadTarget("api_read", "GET", "/api/v1/cycles?status=open", api),
+            LoadTarget("api_read", "GET", f"/api/v1/cycles/{measured}", api),
+        ],
+        "api_write": [
+            LoadTarget("api_write", "POST", f"/api/v1/cycles/{measured}/measurements", api_json, api_measurement)
+        ],
+    }
+    targets = []
+    for kind, weight in LOAD_MIX:
+        options = by_kind[kind]
+        targets += [options[n % len(options)] for n in range(weight)]
+    return targets
+
+
+def saved_load_measurements(bench: Bench) -> int:
+    from sqlalchemy import func, select
+
+    from engpass.cycles.models import Measurement
+
+    with monitor_engine(bench) as engine, engine.connect() as connection:
+        return connection.execute(select(func.count()).where(Measurement.note == LOAD_NOTE)).scalar_one()
+
+
+def mixed_load(bench: Bench, app: Any, wrk: str) -> None:
+    """``BENCH_LOAD_SECONDS`` (180) of mixed traffic on loopback against gunicorn: dashboards, cycle pages,
+    a cycle's form saved, measurements added in the browser and through the API, API reads. Any error fails
+    the run; the measurements saved must be as many as were sent."""
+    from engpass.db import db
+
+    seconds = env_int("BENCH_LOAD_SECONDS", 180)
+    port = free_port()
+    gunicorn = start_gunicorn(bench, port)
+    base = f"http://127.0.0.1:{port}"
+    numbers = [1 + (bench.orgs * k) // LOAD_ORGS for k in range(min(LOAD_ORGS, bench.orgs))]
+    # Interleaved by organization, so that neighbouring requests hit different tenants.
+    per_org = [load_targets(bench, app, base, n) for n in numbers]
+    if db.engine is not None:
+        db.engine.dispose()
+    targets = [t for rotation in zip(*per_org, strict=True) for t in rotation]
+    kinds = [kind for kind, _weight in LOAD_MIX]
+    script = bench.workdir / "mixed.lua"
+    script.write_text(MIXED_LUA % (",\n".join(t.lua() for t in targets), ", ".join(map(lua_string, kinds))))
+    before = saved_load_measurements(bench)
+    log(f"  wrk mixed load: {seconds} s × {bench.connections} connections over {len(numbers)} organizations")
+    command = [wrk, f"-t{bench.threads}", f"-c{bench.connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    output = subprocess.run([*command, base + "/"], capture_output=True, text=True, check=True).stdout
+    (bench.workdir / "mixed.wrk.txt").write_text(output)
+    stop(gunicorn)
+    match = re.search(r"WRK (.*)", output)
+    if not match:
+        raise SystemExit(f"wrk printed no summary:\n{output}")
+    values = {key: int(value) for key, value in (item.split("=") for item in match.group(1).split())}
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    failed = values["errors"] + (int(non_2xx.group(1)) if non_2xx else 0)
+    requests = max(1, values["requests"])
+    bench.figures["load_seconds"] = seconds
+    bench.figures["load_requests"] = values["requests"]
+    bench.figures["load_rps"] = round(values["requests"] / (values["duration_us"] / 1e6), 1)
+    bench.figures["load_p50_ms"] = round(values["p50_us"] / 1000, 2)
+    bench.figures["load_p95_ms"] = round(values["p95_us"] / 1000, 2)
+    bench.figures["load_p99_ms"] = round(values["p99_us"] / 1000, 2)
+    bench.figures["load_error_rate"] = round(failed / requests, 6)
+    for kind in kinds:
+        bench.figures[f"load_sent_{kind}"] = values[f"sent_{kind}"]
+    # wrk counts a request it sent in the last instant but whose answer it no longer read as sent, so the
+    # saved rows may exceed the answered ones by at most one per connection; fewer would be a lost write.
+    sent_measurements = values["sent_measurement"] + values["sent_api_write"]
+    bench.figures["load_measurements_saved"] = saved_load_measurements(bench) - before
+    if failed:
+        raise SystemExit(f"mixed load: {failed} errors or non-2xx/3xx responses of {values['requests']}")
+    if bench.figures["load_measurements_saved"] < sent_measurements - bench.connections:
+        raise SystemExit(
+            f"mixed load: {sent_measurements} measurements sent, {bench.figures['load_measurements_saved']} saved"
+        )
+
+
 # --- portfolio: a consultancy with BENCH_PORTFOLIO_CLIENTS clients ------------------------------------------
 
 PORTFOLIO_CONSULTANTS = 4
@@ -1090,6 +1334,9 @@ FIGURES = (
     "portfolio_queries",
     "digest_emails_per_s",
     "digest_worker_peak_rss_mb",
+    "load_p95_ms",
+    "load_error_rate",
+    "load_rps",
 )
 
 
@@ -1134,6 +1381,8 @@ def main() -> None:
         log("load test")
         load_test(bench, wrk)
         portfolio_load_test(bench, app, wrk)
+        log("mixed load")
+        mixed_load(bench, app, wrk)
         log(f"{bench.digests} digests by one worker process to an SMTP sink")
         send_digests(bench)
     finally:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from flask import Flask, abort, g, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -54,6 +56,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_ENABLED=settings.rate_limits_enabled,
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis down: count in this process's memory with the same limits (the login stays limited) instead
+        # of failing every limited request; an error the fallback does not cover is logged, not raised.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
         CACHE_TYPE="RedisCache" if settings.redis_url else "SimpleCache",
         CACHE_REDIS_URL=settings.redis_url or None,
         CACHE_KEY_PREFIX="engpass:",
@@ -220,6 +226,21 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_error_handlers(app: Flask) -> None:
+    unavailable_page = (REPO_ROOT / "templates" / "errors" / "unavailable.html").read_text()
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError) -> Any:
+        # The database is unreachable (a restart, a failover): 503 at once, with a hint when to retry. Nothing
+        # here may touch the database, so the page is plain HTML (the layout reads the user and the language).
+        # The pool's pre-ping replaces the dead connections on the next request once it is back.
+        app.logger.warning("database unavailable: %s", error.orig)
+        with suppress(Exception):
+            db.session.remove()
+        unavailable = ServiceUnavailable(retry_after=30)
+        if is_api_request():
+            return problem_response(unavailable)
+        return unavailable_page, 503, {"Retry-After": "30"}
+
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
         if is_api_request():

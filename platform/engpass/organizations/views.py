@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import redis
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -24,6 +26,8 @@ from engpass.reminders.texts import describe
 from engpass.trends import charts as trend_charts
 from engpass.trends import dashboard
 from engpass.trends import service as trends
+
+log = logging.getLogger(__name__)
 
 bp = org_blueprint("organizations", __name__)
 public_bp = Blueprint("organizations_public", __name__)
@@ -67,7 +71,7 @@ def home() -> str:
     # The dashboard's editing links; part of the cached part's key.
     member = can(Action.create_cycle)
     key = dashboard.cache_key(current_org.id, str(get_locale()), current_org.currency, state, today, member)
-    part = cache.get(key)
+    part = _cached_part(key)
     if part is None:
         data = dashboard.load(db.session, today, state)
         if dashboard.ensure_requested(db.session, data):
@@ -79,11 +83,28 @@ def home() -> str:
         }
         # A freshly requested recompute changed the state: do not store under the old key.
         if data.state is not None:
-            cache.set(key, part)
+            _store_part(key, part)
     page = render_template("organizations/home.html", part=part, body=Markup(part["body"]))
     if g.get("page_org_id") == current_org.id:
         page_cache.put(g.page_key, page.encode())
     return page
+
+
+def _cached_part(key: str) -> dict[str, Any] | None:
+    """The cached part, or None when the cache's Redis does not answer: the page is then rendered from the
+    database, as after any miss (Flask-Caching raises Redis's errors to the caller)."""
+    try:
+        return cache.get(key)
+    except redis.RedisError:
+        log.warning("dashboard cache unavailable, rendering uncached", exc_info=True)
+        return None
+
+
+def _store_part(key: str, part: dict[str, Any]) -> None:
+    try:
+        cache.set(key, part)
+    except redis.RedisError:
+        log.warning("dashboard cache unavailable, not stored", exc_info=True)
 
 
 def _render_dashboard_body(data: dashboard.Dashboard, member: bool) -> str:
