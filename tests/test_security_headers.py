@@ -1,0 +1,247 @@
+"""Security headers and script-free pages, on every GET route of the URL map; cookies and HSTS by scheme.
+
+The walk fills each route's parameters with real ids of a small organization (an owner's view), so the pages
+behind them render; parameters that are credentials (signed links) get a bogus token and show the error page,
+which is checked like any other page. docs/security.md lists what these tests guard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engpass import tenancy
+from engpass.cycles.models import Category, CycleTemplate, KpiDirection, Measurement
+from engpass.demo.data import DEMO_PASSWORD, load_demo
+from engpass.organizations.models import Membership, Organization, OrgKind, Role
+from engpass.team import service as team
+from tests.browser_support import PageWatch, live_app
+from tests.conftest import build_app
+from tests.helpers import sabines_cycle
+
+HOST = "engpass.test"  # the tests' base_url (conftest.py): absolute links to it are our own origin
+# Elements that load what their src/href names: it must come from our own origin.
+ASSET_TAGS = {"script", "link", "img", "iframe", "frame", "embed", "object", "source", "audio", "video", "track"}
+# A rendered e-mail (the development mailbox) carries the inline styles every mail client needs.
+EMAIL_RULES = {"/dev/mail/<name>/html"}
+
+
+class _PageAudit(HTMLParser):
+    """Everything in a page the content security policy would refuse or that loads from elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "style":
+            self.problems.append("<style> element")
+        if tag == "script" and not values.get("src"):
+            self.problems.append("inline <script>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"<{tag} {name}=…> event handler")
+            if name == "style":
+                self.problems.append(f"<{tag} style=…>")
+            if name in ("src", "href", "action", "formaction") and value:
+                self._check_url(tag, name, value.strip())
+
+    def _check_url(self, tag: str, name: str, value: str) -> None:
+        if value.lower().startswith(("javascript:", "vbscript:")):
+            self.problems.append(f"<{tag} {name}={value[:40]}>")
+        if tag in ASSET_TAGS:
+            parts = urlsplit(value)
+            if value.startswith("//") or (parts.scheme in ("http", "https") and parts.hostname != HOST):
+                self.problems.append(f"<{tag} {name}={value}> from another origin")
+
+
+def page_problems(html: str) -> list[str]:
+    audit = _PageAudit()
+    audit.feed(html)
+    audit.close()
+    return audit.problems
+
+
+def header_problems(response) -> list[str]:
+    csp = response.headers.get("Content-Security-Policy", "")
+    problems = [f"CSP allows {word}" for word in ("unsafe-inline", "unsafe-eval", "*") if word in csp.split()]
+    if "frame-ancestors 'none'" not in csp:
+        problems.append(f"CSP without frame-ancestors 'none': {csp!r}")
+    if "script-src 'self'" not in csp:
+        problems.append("CSP without script-src 'self'")
+    if response.headers.get("X-Content-Type-Options") != "nosniff":
+        problems.append("no nosniff")
+    if response.headers.get("Referrer-Policy") != "same-origin":
+        problems.append("no Referrer-Policy")
+    if "camera=()" not in response.headers.get("Permissions-Policy", ""):
+        problems.append("no Permissions-Policy")
+    if response.headers.get("Cross-Origin-Opener-Policy") != "same-origin":
+        problems.append("no Cross-Origin-Opener-Policy")
+    return problems
+
+
+@pytest.fixture
+def owned(session, make_user, make_org):
+    """An owner of a company (one of everything a route can name) and of a consultancy (the portfolio)."""
+    owner, plain = make_user(name="Owner"), make_user(name="Plain")
+    org = make_org("Kopf GmbH", owner=owner, members={plain: Role.member})
+    firm = make_org("Kopf Beratung", owner=owner, kind=OrgKind.consultancy)
+    with tenancy.tenant_context(session, org.id):
+        cycle = sabines_cycle(session, owner)
+        measurement = session.scalars(select(Measurement).where(Measurement.cycle_id == cycle.id)).first()
+        template = CycleTemplate(
+            category=Category.quoting, name="V", kpi_name="K", kpi_unit="T", kpi_direction=KpiDirection.lower
+        )
+        session.add(template)
+        owner_membership = session.scalars(
+            select(Membership).where(Membership.user_id == owner.id, Membership.organization_id == org.id)
+        ).one()
+        invitation = team.invite(session, org, owner_membership, "neu@example.com", Role.viewer)
+        target = session.scalars(select(Membership).where(Membership.user_id == plain.id)).one()
+        session.commit()
+        values = {
+            "cycle_id": cycle.id,
+            "measurement_id": measurement.id,
+            "template_id": template.id,
+            "invitation_id": invitation.id,
+            "membership_id": target.id,
+            "request_id": 999_999,
+            "access_id": 999_999,
+            "export_id": 999_999,
+            "token_id": 999_999,
+            "table": "cycles",
+            "filename": "css/app.css",
+        }
+    return owner, org, firm, values
+
+
+def _url(app, rule, org: Organization, firm: Organization, values: dict) -> str:
+    only_for = getattr(app.view_functions[rule.endpoint], "only_for", None)
+    slug = firm.slug if only_for == OrgKind.consultancy else org.slug
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1).rpartition(":")[2]
+        if name == "org_slug":
+            return slug
+        return str(values.get(name, "bogus-token"))
+
+    return re.sub(r"<([^>]+)>", fill, rule.rule)
+
+
+def _get_rules(app) -> list:
+    return sorted((rule for rule in app.url_map.iter_rules() if "GET" in rule.methods), key=lambda r: r.rule)
+
+
+def test_every_get_route_sends_the_headers_and_no_inline_script(app, client, login, owned):
+    owner, org, firm, values = owned
+    login(owner)
+    html_pages = 0
+    failures = []
+    for rule in _get_rules(app):
+        url = _url(app, rule, org, firm, values)
+        response = client.get(url)
+        assert response.status_code < 500, f"GET {url}: {response.status_code}"
+        problems = header_problems(response)
+        if response.mimetype == "text/html" and rule.rule not in EMAIL_RULES:
+            html_pages += 1
+            problems += page_problems(response.text)
+        response.close()  # the static file's answer streams from an open file
+        failures += [f"GET {url} ({response.status_code}): {problem}" for problem in problems]
+    assert failures == []
+    # The walk really rendered pages, not only login redirects.
+    assert html_pages >= 30
+
+
+def test_anonymous_pages_send_the_headers_too(app, client):
+    failures = []
+    for path in ("/", "/login", "/signup", "/password/forgot", "/password/reset/x", "/invitations/x", "/api/v1/docs"):
+        response = client.get(path, follow_redirects=True)
+        failures += [f"{path}: {p}" for p in header_problems(response) + page_problems(response.text)]
+    assert failures == []
+
+
+def test_json_answers_and_errors_carry_the_headers(client):
+    for path in ("/api/v1/openapi.json", "/api/v1/cycles", "/healthz", "/o/nowhere/"):
+        response = client.get(path)
+        assert header_problems(response) == [], path
+    assert client.get("/api/v1/cycles").headers["Cache-Control"] == "private, no-store"
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    secure = client.get("/login", base_url=f"https://{HOST}")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+
+
+def test_a_forged_forwarded_proto_counts_only_behind_a_trusted_proxy(settings, connection):
+    forged = {"X-Forwarded-Proto": "https"}
+    direct = build_app(settings, connection).test_client()
+    assert "Strict-Transport-Security" not in direct.get("/login", headers=forged).headers
+    settings.proxy_count = 1
+    proxied = build_app(settings, connection).test_client()
+    assert "Strict-Transport-Security" in proxied.get("/login", headers=forged).headers
+    assert "Strict-Transport-Security" not in proxied.get("/login").headers
+
+
+def _cookie_flags(response, name: str) -> set[str]:
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}="))
+    return {part.strip().lower() for part in header.split(";")[1:]}
+
+
+def test_the_session_cookie_is_httponly_lax_and_secure_over_https(settings, connection, make_user):
+    user = make_user()
+    login = {"email": user.email, "password": "correct horse battery"}
+    plain = build_app(settings, connection).test_client().post("/login", data=login)
+    assert {"httponly", "samesite=lax"} <= _cookie_flags(plain, "session")
+    assert "secure" not in _cookie_flags(plain, "session")
+    settings.base_url = f"https://{HOST}"
+    secure = build_app(settings, connection).test_client().post("/login", data=login, base_url=f"https://{HOST}")
+    assert {"httponly", "samesite=lax", "secure"} <= _cookie_flags(secure, "session")
+
+
+def _demo(session: Session) -> str:
+    load_demo(session)
+    return session.scalars(select(Organization.slug).where(Organization.kind == OrgKind.consultancy)).one()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    with live_app(tmp_path_factory.mktemp("security-browser"), _demo) as served:
+        yield served
+
+
+def test_the_main_pages_raise_no_csp_violation_in_a_browser(browser, live):
+    url, firm_slug = live
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
+    page = context.new_page()
+    watch = PageWatch(page, url)
+    csp_reports: list[str] = []
+    page.on("console", lambda message: csp_reports.append(message.text) if "Content Security" in message.text else None)
+    try:
+        page.goto(f"{url}/login")
+        page.fill("input[name=email]", "consultant@demo.example")
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit].button--primary")
+        assert page.url == f"{url}/o/{firm_slug}/portfolio"
+        # A client's dashboard and its first cycle, reached through the portfolio's own links.
+        client_href = page.locator(f"a[href^='/o/']:not([href^='/o/{firm_slug}'])").first.get_attribute("href")
+        client_slug = client_href.split("/")[2]
+        page.goto(f"{url}/o/{client_slug}/")
+        page.goto(f"{url}/o/{client_slug}/cycles/")
+        hrefs = page.locator("a").evaluate_all("links => links.map(link => link.getAttribute('href'))")
+        cycle_href = next(h for h in hrefs if h and re.fullmatch(rf"/o/{client_slug}/cycles/\d+/", h))
+        page.goto(f"{url}{cycle_href}")
+        page.goto(f"{url}/api/v1/docs")
+        assert csp_reports == []
+        assert watch.problems == []
+        assert watch.static_loaded, "no stylesheet or script was loaded"
+    finally:
+        context.close()
