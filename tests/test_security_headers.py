@@ -1,8 +1,8 @@
 """Security headers and script-free pages, on every GET route of the URL map; cookies and HSTS by scheme.
 
 The walk fills each route's parameters with real ids of a small organization (an owner's view), so the pages
-behind them render; parameters that are credentials (signed links) get a bogus token and show the error page,
-which is checked like any other page. docs/security.md lists what these tests guard.
+behind them render, the signed links' pages included (real tokens of another member).
+docs/security.md lists what these tests guard.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engpass import tenancy
-from engpass.cycles.models import Category, CycleTemplate, KpiDirection, Measurement
 from engpass.demo.data import DEMO_PASSWORD, load_demo
-from engpass.organizations.models import Membership, Organization, OrgKind, Role
-from engpass.team import service as team
+from engpass.organizations.models import Organization, OrgKind
 from tests.browser_support import PageWatch, live_app
 from tests.conftest import build_app
-from tests.helpers import sabines_cycle
+from tests.security_support import build_world, route_url, rules_with
 
 HOST = "engpass.test"  # the tests' base_url (conftest.py): absolute links to it are our own origin
 # Elements that load what their src/href names: it must come from our own origin.
@@ -89,54 +86,7 @@ def header_problems(response) -> list[str]:
 
 @pytest.fixture
 def owned(session, make_user, make_org):
-    """An owner of a company (one of everything a route can name) and of a consultancy (the portfolio)."""
-    owner, plain = make_user(name="Owner"), make_user(name="Plain")
-    org = make_org("Kopf GmbH", owner=owner, members={plain: Role.member})
-    firm = make_org("Kopf Beratung", owner=owner, kind=OrgKind.consultancy)
-    with tenancy.tenant_context(session, org.id):
-        cycle = sabines_cycle(session, owner)
-        measurement = session.scalars(select(Measurement).where(Measurement.cycle_id == cycle.id)).first()
-        template = CycleTemplate(
-            category=Category.quoting, name="V", kpi_name="K", kpi_unit="T", kpi_direction=KpiDirection.lower
-        )
-        session.add(template)
-        owner_membership = session.scalars(
-            select(Membership).where(Membership.user_id == owner.id, Membership.organization_id == org.id)
-        ).one()
-        invitation = team.invite(session, org, owner_membership, "neu@example.com", Role.viewer)
-        target = session.scalars(select(Membership).where(Membership.user_id == plain.id)).one()
-        session.commit()
-        values = {
-            "cycle_id": cycle.id,
-            "measurement_id": measurement.id,
-            "template_id": template.id,
-            "invitation_id": invitation.id,
-            "membership_id": target.id,
-            "request_id": 999_999,
-            "access_id": 999_999,
-            "export_id": 999_999,
-            "token_id": 999_999,
-            "table": "cycles",
-            "filename": "css/app.css",
-        }
-    return owner, org, firm, values
-
-
-def _url(app, rule, org: Organization, firm: Organization, values: dict) -> str:
-    only_for = getattr(app.view_functions[rule.endpoint], "only_for", None)
-    slug = firm.slug if only_for == OrgKind.consultancy else org.slug
-
-    def fill(match: re.Match) -> str:
-        name = match.group(1).rpartition(":")[2]
-        if name == "org_slug":
-            return slug
-        return str(values.get(name, "bogus-token"))
-
-    return re.sub(r"<([^>]+)>", fill, rule.rule)
-
-
-def _get_rules(app) -> list:
-    return sorted((rule for rule in app.url_map.iter_rules() if "GET" in rule.methods), key=lambda r: r.rule)
+    return build_world(session, make_user, make_org)
 
 
 def test_every_get_route_sends_the_headers_and_no_inline_script(app, client, login, owned):
@@ -144,8 +94,8 @@ def test_every_get_route_sends_the_headers_and_no_inline_script(app, client, log
     login(owner)
     html_pages = 0
     failures = []
-    for rule in _get_rules(app):
-        url = _url(app, rule, org, firm, values)
+    for rule in rules_with(app, "GET"):
+        url = route_url(app, rule, org, firm, values)
         response = client.get(url)
         assert response.status_code < 500, f"GET {url}: {response.status_code}"
         problems = header_problems(response)
