@@ -20,6 +20,7 @@ from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization, OrgKind
 from tests.browser_support import PageWatch, live_app
 from tests.conftest import build_app
+from tests.helpers import PASSWORD
 from tests.security_support import build_world, route_url, rules_with
 
 HOST = "engpass.test"  # the tests' base_url (conftest.py): absolute links to it are our own origin
@@ -145,15 +146,16 @@ def _cookie_flags(response, name: str) -> set[str]:
     return {part.strip().lower() for part in header.split(";")[1:]}
 
 
-def test_the_session_cookie_is_httponly_lax_and_secure_over_https(settings, connection, make_user):
+def test_the_session_and_remember_cookies_are_httponly_lax_and_secure_over_https(settings, connection, make_user):
     user = make_user()
-    login = {"email": user.email, "password": "correct horse battery"}
+    login = {"email": user.email, "password": PASSWORD, "remember": "y"}
     plain = build_app(settings, connection).test_client().post("/login", data=login)
-    assert {"httponly", "samesite=lax"} <= _cookie_flags(plain, "session")
-    assert "secure" not in _cookie_flags(plain, "session")
     settings.base_url = f"https://{HOST}"
     secure = build_app(settings, connection).test_client().post("/login", data=login, base_url=f"https://{HOST}")
-    assert {"httponly", "samesite=lax", "secure"} <= _cookie_flags(secure, "session")
+    for name in ("session", "remember_token"):
+        assert {"httponly", "samesite=lax"} <= _cookie_flags(plain, name)
+        assert "secure" not in _cookie_flags(plain, name)
+        assert {"httponly", "samesite=lax", "secure"} <= _cookie_flags(secure, name)
 
 
 def _demo(session: Session) -> str:
