@@ -100,6 +100,8 @@ def test_every_get_route_sends_the_headers_and_no_inline_script(app, client, log
         response = client.get(url)
         assert response.status_code < 500, f"GET {url}: {response.status_code}"
         problems = header_problems(response)
+        if "<token>" in rule.rule and response.headers.get("Cache-Control") != "private, no-store":
+            problems.append("a signed link's page that may be cached")
         if response.mimetype == "text/html" and rule.rule not in EMAIL_RULES:
             html_pages += 1
             problems += page_problems(response.text)

@@ -17,7 +17,7 @@ STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 # Pages with an organization's or a user's data, and the pages whose address is a credential (the
 # signed links in e-mails): never kept by a browser or a proxy.
-PRIVATE_PREFIXES = ("/o/", "/account", "/todo", "/notifications/", "/dev/", "/invitations/", "/api/")
+PRIVATE_PREFIXES = ("/o/", "/account", "/todo", "/notifications/", "/dev/", "/invitations/", "/password/", "/api/")
 
 
 def apply(response: Response, request: Request) -> Response:
