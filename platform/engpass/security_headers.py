@@ -11,7 +11,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'self'; object-src 'none'"
 )
-# Two years, the preload lists' minimum; only ever sent over https, where a browser honours it.
+# Two years, as the HSTS preload list recommends; sent only over https, the one place a browser honours it.
 STRICT_TRANSPORT_SECURITY = "max-age=63072000; includeSubDomains"
 # The app uses none of these features: no page, nor anything injected into one, may ask for them.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
