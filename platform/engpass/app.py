@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from engpass import (
     models,  # noqa: F401  (every mapper configured before the first query)
+    security_headers,
     tenancy,
 )
 from engpass.accounts.models import User
@@ -210,19 +211,7 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-        )
-        # Pages with an organization's or a user's data, and the pages whose address is a credential (the
-        # signed links in e-mails): never kept by a browser or a proxy.
-        if request.path.startswith(("/o/", "/account", "/todo", "/notifications/", "/dev/", "/invitations/", "/api/")):
-            response.headers.setdefault("Cache-Control", "private, no-store")
-        return response
+        return security_headers.apply(response, request)
 
 
 def _register_error_handlers(app: Flask) -> None:
