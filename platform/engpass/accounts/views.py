@@ -130,6 +130,10 @@ def end_session() -> None:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    if current_user.is_authenticated:
+        # A copied cookie must not outlive the logout: the new token ends every session of this user.
+        service.sign_out_everywhere(db.session, current_user._get_current_object())
+        db.session.commit()
     end_session()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("accounts.login"))
