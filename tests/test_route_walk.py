@@ -22,6 +22,8 @@ PUBLIC_RULES = {
     "/password/forgot",
     "/password/reset/<token>",
     "/account/password",
+    # Entering the password again before a sensitive action (login required; accounts/reauth.py).
+    "/account/confirm",
     # Account settings (login required) and the e-mail change's signed confirmation link (the link is the proof).
     "/account/settings",
     "/account/email",

@@ -128,3 +128,11 @@ class EmailChangeForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
         validators=[DataRequired(message=_l("Please enter your current password.")), Length(max=PASSWORD_MAX)],
     )
+
+
+class ConfirmIdentityForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"),
+        render_kw={"autocomplete": "current-password"},
+        validators=[DataRequired(message=_l("Please enter your password.")), Length(max=PASSWORD_MAX)],
+    )

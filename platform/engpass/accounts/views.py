@@ -15,12 +15,14 @@ from engpass.accounts import service
 from engpass.accounts.forms import (
     AccountSettingsForm,
     ChangePasswordForm,
+    ConfirmIdentityForm,
     EmailChangeForm,
     ForgotPasswordForm,
     LoginForm,
     ResetPasswordForm,
     SignupForm,
 )
+from engpass.accounts.reauth import mark_authenticated, require_recent_auth
 from engpass.db import db
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY
@@ -53,6 +55,7 @@ def _start_session(user: Any, remember: bool = False) -> None:
     session.clear()
     session.update(keep)
     login_user(user, remember=remember)
+    mark_authenticated()
 
 
 def _is_local_path(target: str) -> bool:
@@ -191,6 +194,7 @@ def reset_password(token: str) -> Any:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@require_recent_auth()
 def change_password() -> Any:
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -229,6 +233,7 @@ def settings() -> Any:
 
 @bp.route("/account/email", methods=["POST"])
 @login_required
+@require_recent_auth()
 @limiter.limit(_login_limit)
 def request_email_change() -> Any:
     """Send a confirmation link to the new address; nothing changes until it is opened."""
@@ -281,6 +286,32 @@ def confirm_email_change(token: str) -> Any:
         _start_session(user)
     flash(_("Your e-mail address is now %(email)s.", email=new_email), "success")
     return redirect(url_for("accounts.settings") if same_person else url_for("accounts.login"))
+
+
+def _user_key() -> str:
+    """Rate-limit key for the signed-in account, so a stolen session cannot try passwords from many IPs."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else "user:-"
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_user_key)
+def confirm() -> Any:
+    """Enter the password again before a sensitive action (``require_recent_auth``), then go back."""
+    user = current_user._get_current_object()
+    form = ConfirmIdentityForm()
+    status = 200
+    if form.validate_on_submit():
+        if user.check_password(form.password.data):
+            mark_authenticated()
+            target = request.args.get("next", "")
+            return redirect(target if _is_local_path(target) else url_for("accounts.settings"))
+        form.password.errors.append(_("The password is not correct."))
+        status = 401
+    elif form.errors:
+        status = 422
+    return render_template("accounts/confirm.html", form=form), status
 
 
 @bp.route("/language", methods=["POST"])
