@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -11,17 +12,20 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from engpass import mail
-from engpass.accounts import service
+from engpass.accounts import service, twofactor
 from engpass.accounts.forms import (
     AccountSettingsForm,
     ChangePasswordForm,
     ConfirmIdentityForm,
+    ConfirmIdentityWithCodeForm,
     EmailChangeForm,
     ForgotPasswordForm,
     LoginForm,
     ResetPasswordForm,
     SignupForm,
+    TwoFactorCodeForm,
 )
+from engpass.accounts.models import User
 from engpass.accounts.reauth import mark_authenticated, require_recent_auth
 from engpass.db import db
 from engpass.extensions import limiter
@@ -111,6 +115,12 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         user = service.authenticate(db.session, form.email.data, form.password.data)
+        if user is not None and user.has_two_factor:
+            # Not signed in yet: the session only says whose code it waits for, and until when.
+            _await_second_factor(user, remember=bool(form.remember.data))
+            target = request.args.get("next", "")
+            query = {"next": target} if _is_local_path(target) else {}
+            return redirect(url_for("accounts.login_code", **query))
         if user is not None:
             _start_session(user, remember=bool(form.remember.data))
             return redirect(_after_login_target(user.id))
@@ -120,6 +130,73 @@ def login() -> Any:
     elif form.errors:
         status = 422
     return render_template("accounts/login.html", form=form), status
+
+
+PENDING_KEY = "two_factor_pending"
+# Five minutes to type the code after the password; then the password is asked for again.
+PENDING_MAX_AGE = 300
+
+
+def _await_second_factor(user: User, remember: bool) -> None:
+    keep = {key: session[key] for key in (SESSION_KEY, LAST_ORG_KEY) if key in session}
+    session.clear()
+    session.update(keep)
+    # The session token ties the pending step to the password as it was: a reset meanwhile voids it.
+    session[PENDING_KEY] = {
+        "user": user.id,
+        "token": user.session_token,
+        "until": int(time.time()) + PENDING_MAX_AGE,
+        "remember": remember,
+    }
+
+
+def _pending_user() -> User | None:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or not isinstance(pending.get("user"), int):
+        return None
+    if not isinstance(pending.get("until"), int) or pending["until"] < time.time():
+        return None
+    user = db.session.get(User, pending["user"])
+    if user is None or user.session_token != pending.get("token") or not user.has_two_factor:
+        return None
+    return user
+
+
+def _pending_key() -> str:
+    """Rate-limit key for the account whose code is asked for, whichever IPs the guesses come from."""
+    pending = session.get(PENDING_KEY)
+    return f"two-factor:{pending.get('user') if isinstance(pending, dict) else '-'}"
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_pending_key)
+def login_code() -> Any:
+    """The second step of the login for users with two-factor authentication."""
+    if current_user.is_authenticated:
+        return redirect(_after_login_target(current_user.id))
+    user = _pending_user()
+    if user is None:
+        session.pop(PENDING_KEY, None)
+        flash(_("Please log in again: the time for the code has run out."), "info")
+        return redirect(url_for("accounts.login"))
+    form = TwoFactorCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        used = twofactor.verify(db.session, user, form.code.data, _settings().secret_key)
+        if used is not None:
+            remember = bool(session[PENDING_KEY].get("remember"))
+            db.session.commit()
+            _start_session(user, remember=remember)
+            if used == "recovery":
+                left = twofactor.remaining_recovery_codes(db.session, user)
+                flash(_("You used a recovery code. %(count)d are left.", count=left), "info")
+            return redirect(_after_login_target(user.id))
+        form.code.errors.append(_("This code is not correct, or it was already used."))
+        status = 401
+    elif form.errors:
+        status = 422
+    return render_template("accounts/login_code.html", form=form), status
 
 
 def end_session() -> None:
@@ -300,15 +377,20 @@ def _user_key() -> str:
 def confirm() -> Any:
     """Enter the password again before a sensitive action (``require_recent_auth``), then go back."""
     user = current_user._get_current_object()
-    form = ConfirmIdentityForm()
+    form = ConfirmIdentityWithCodeForm() if user.has_two_factor else ConfirmIdentityForm()
     status = 200
     if form.validate_on_submit():
-        if user.check_password(form.password.data):
+        if not user.check_password(form.password.data):
+            form.password.errors.append(_("The password is not correct."))
+            status = 401
+        elif user.has_two_factor and twofactor.verify(db.session, user, form.code.data, _settings().secret_key) is None:
+            form.code.errors.append(_("This code is not correct, or it was already used."))
+            status = 401
+        else:
+            db.session.commit()
             mark_authenticated()
             target = request.args.get("next", "")
             return redirect(target if _is_local_path(target) else url_for("accounts.settings"))
-        form.password.errors.append(_("The password is not correct."))
-        status = 401
     elif form.errors:
         status = 422
     return render_template("accounts/confirm.html", form=form), status

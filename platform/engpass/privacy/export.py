@@ -6,8 +6,8 @@ they are responsible for or started, the measurements they recorded, the stage c
 audit events they caused, the invitations they sent and accepted, their API tokens (name, last
 characters, dates — never the hash). Never another person's data: an
 invitation they sent says when and with which role, not to whom, and audit details that name someone
-else's address leave it out. Credentials (the password hash, the session token) are no data about
-them and stay out too.
+else's address leave it out. Credentials (the password hash, the session token, the TOTP secret and
+the recovery codes' hashes) are no data about them and stay out too; when 2FA was switched on is in.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
             "timezone": user.timezone,
             "created_at": user.created_at,
             "password_changed_at": user.password_changed_at,
+            "two_factor_enabled_at": user.two_factor_enabled_at,
         },
         "notification_preferences": {name: getattr(preferences, name) for name in EDITABLE},
         "emails_sent": [
