@@ -77,3 +77,18 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SecurityEvent(Base):
+    """A sign-in or a change to how an account is protected, for its owner to review (docs/authentication.md).
+
+    Per user, not per organization: a login belongs to no organization. The IP address is kept shortened
+    to its network (IPv4 /24, IPv6 /48): enough to tell "my office" from "another country", not enough to
+    name a household."""
+
+    __tablename__ = "security_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    network: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from engpass.accounts import twofactor
+from engpass.accounts import security_log, twofactor
 from engpass.accounts.forms import TwoFactorCodeForm
 from engpass.accounts.reauth import require_recent_auth
 from engpass.db import db
@@ -54,6 +54,7 @@ def setup() -> Any:
         step = twofactor.enrolment_step(secret, form.code.data)
         if step is not None:
             codes = twofactor.enable(db.session, user, secret, step, _secret_key())
+            security_log.record(db.session, user.id, "two_factor_enabled", request.remote_addr)
             db.session.commit()
             session.pop(SETUP_KEY)
             flash(_("Two-factor authentication is on."), "success")
@@ -72,6 +73,7 @@ def recovery_codes() -> Any:
     if not user.has_two_factor:
         return redirect(url_for("twofactor.status"))
     codes = twofactor.new_recovery_codes(db.session, user)
+    security_log.record(db.session, user.id, "recovery_codes_renewed", request.remote_addr)
     db.session.commit()
     flash(_("New recovery codes: the old ones no longer work."), "success")
     return render_template("accounts/recovery_codes.html", codes=codes)
@@ -84,6 +86,7 @@ def disable() -> Response:
     user = current_user._get_current_object()
     if user.has_two_factor:
         twofactor.disable(db.session, user)
+        security_log.record(db.session, user.id, "two_factor_disabled", request.remote_addr)
         db.session.commit()
         flash(_("Two-factor authentication is off."), "info")
     return redirect(url_for("twofactor.status"))

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from engpass import mail
-from engpass.accounts import service, twofactor
+from engpass.accounts import security_log, service, twofactor
 from engpass.accounts.forms import (
     AccountSettingsForm,
     ChangePasswordForm,
@@ -60,6 +60,11 @@ def _start_session(user: Any, remember: bool = False) -> None:
     session.update(keep)
     login_user(user, remember=remember)
     mark_authenticated()
+
+
+def _log(user_id: int, kind: str) -> None:
+    """A security event for the user's own log, in the request's transaction (the caller commits)."""
+    security_log.record(db.session, user_id, kind, request.remote_addr)
 
 
 def _is_local_path(target: str) -> bool:
@@ -122,8 +127,15 @@ def login() -> Any:
             query = {"next": target} if _is_local_path(target) else {}
             return redirect(url_for("accounts.login_code", **query))
         if user is not None:
+            _log(user.id, "login")
+            db.session.commit()
             _start_session(user, remember=bool(form.remember.data))
             return redirect(_after_login_target(user.id))
+        known = service.find_user(db.session, form.email.data)
+        if known is not None:
+            # Only the owner of the account sees this entry; the page says the same as for unknown addresses.
+            _log(known.id, "login_failed")
+            db.session.commit()
         # One message for unknown e-mail and wrong password: no hint which accounts exist.
         form.form_errors.append(_("E-mail or password is not correct."))
         status = 401
@@ -186,6 +198,7 @@ def login_code() -> Any:
         used = twofactor.verify(db.session, user, form.code.data, _settings().secret_key)
         if used is not None:
             remember = bool(session[PENDING_KEY].get("remember"))
+            _log(user.id, "login" if used == "totp" else "recovery_code_used")
             db.session.commit()
             _start_session(user, remember=remember)
             if used == "recovery":
@@ -193,6 +206,8 @@ def login_code() -> Any:
                 flash(_("You used a recovery code. %(count)d are left.", count=left), "info")
             return redirect(_after_login_target(user.id))
         form.code.errors.append(_("This code is not correct, or it was already used."))
+        _log(user.id, "two_factor_failed")
+        db.session.commit()
         status = 401
     elif form.errors:
         status = 422
@@ -213,6 +228,7 @@ def logout() -> Response:
     if current_user.is_authenticated:
         # A copied cookie must not outlive the logout: the new token ends every session of this user.
         service.sign_out_everywhere(db.session, current_user._get_current_object())
+        _log(current_user.id, "logout")
         db.session.commit()
     end_session()
     flash(_("You have been logged out."), "info")
@@ -262,6 +278,7 @@ def reset_password(token: str) -> Any:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user.set_password(form.password.data)
+        _log(user.id, "password_reset")
         db.session.commit()
         _start_session(user)
         flash(_("Your password has been changed."), "success")
@@ -279,6 +296,7 @@ def change_password() -> Any:
             form.current_password.errors.append(_("The current password is not correct."))
         else:
             current_user.set_password(form.password.data)
+            _log(current_user.id, "password_changed")
             db.session.commit()
             # The session token changed: re-issue this session's cookie, the others are now signed out.
             _start_session(current_user._get_current_object())
@@ -288,7 +306,11 @@ def change_password() -> Any:
 
 
 def _render_settings(form: AccountSettingsForm, email_form: EmailChangeForm, status: int = 200) -> tuple[str, int]:
-    return render_template("accounts/settings.html", form=form, email_form=email_form), status
+    events = security_log.recent(db.session, current_user.id)
+    page = render_template(
+        "accounts/settings.html", form=form, email_form=email_form, events=events, event_labels=security_log.LABELS
+    )
+    return page, status
 
 
 @bp.route("/account/settings", methods=["GET", "POST"])
@@ -356,6 +378,7 @@ def confirm_email_change(token: str) -> Any:
     # Asked before the change: the change rotates the session token this request's login is checked against.
     same_person = current_user.is_authenticated and current_user.id == user.id
     old_email = service.change_email(db.session, user, new_email)
+    _log(user.id, "email_changed")
     db.session.commit()
     # The old address hears of it: if this was not its owner's doing, they learn at once.
     mail.send(mail.render_mail(old_email, _("Your Engpass e-mail address was changed"), "email_changed", user=user))
@@ -387,12 +410,16 @@ def confirm() -> Any:
             form.code.errors.append(_("This code is not correct, or it was already used."))
             status = 401
         else:
+            _log(user.id, "reauthenticated")
             db.session.commit()
             mark_authenticated()
             target = request.args.get("next", "")
             return redirect(target if _is_local_path(target) else url_for("accounts.settings"))
     elif form.errors:
         status = 422
+    if status == 401:
+        _log(user.id, "reauth_failed")
+        db.session.commit()
     return render_template("accounts/confirm.html", form=form), status
 
 
