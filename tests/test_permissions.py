@@ -22,6 +22,7 @@ ENDPOINT_ACTIONS = {
     "organizations.home": (A.view_dashboard, None),
     "organizations.settings": (A.edit_org_settings, A.edit_org_settings),
     "privacy.delete_organization": (A.delete_organization, A.delete_organization),
+    "organizations.require_two_factor": (None, A.require_two_factor),
     "audit.index": (A.view_audit_log, None),
     "reminders.todo": (A.view_todo, None),
     "cycles.board": (A.view_cycles, None),

@@ -105,8 +105,8 @@ def test_the_download_is_a_json_attachment(client, session, make_user, make_org,
     assert response.headers["Cache-Control"] == "private, no-store"
     data = json.loads(response.data)
     assert data["profile"]["email"] == "eva@example.com"
-    # The user, preferences, memberships, send log; five per organization.
-    assert counter.count == 4 + 6 * 2, counter.statements
+    # The user, preferences, memberships, send log, security log; six per organization.
+    assert counter.count == 5 + 6 * 2, counter.statements
 
 
 def test_the_export_needs_the_csrf_token(app, client, session, make_user, make_org, login):

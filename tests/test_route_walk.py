@@ -22,6 +22,15 @@ PUBLIC_RULES = {
     "/password/forgot",
     "/password/reset/<token>",
     "/account/password",
+    # Entering the password again before a sensitive action (login required; accounts/reauth.py).
+    "/account/confirm",
+    # Two-factor authentication: the login's second step (its session names the user), and one's own 2FA
+    # pages (login required; accounts/twofactor_views.py).
+    "/login/two-factor",
+    "/account/two-factor/",
+    "/account/two-factor/setup",
+    "/account/two-factor/recovery-codes",
+    "/account/two-factor/disable",
     # Account settings (login required) and the e-mail change's signed confirmation link (the link is the proof).
     "/account/settings",
     "/account/email",

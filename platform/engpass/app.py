@@ -111,6 +111,7 @@ def _lazy_login_message(message: str) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from engpass.accounts.twofactor_views import bp as twofactor_bp
     from engpass.accounts.views import bp as accounts_bp
     from engpass.api.blueprint import bp as api_bp
     from engpass.api.docs import bp as api_docs_bp
@@ -151,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
         team_bp,
         team_public_bp,
         tokens_bp,
+        twofactor_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(health_bp)

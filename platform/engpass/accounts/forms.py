@@ -128,3 +128,31 @@ class EmailChangeForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
         validators=[DataRequired(message=_l("Please enter your current password.")), Length(max=PASSWORD_MAX)],
     )
+
+
+class ConfirmIdentityForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"),
+        render_kw={"autocomplete": "current-password"},
+        validators=[DataRequired(message=_l("Please enter your password.")), Length(max=PASSWORD_MAX)],
+    )
+
+
+def _code_field(label: str) -> StringField:
+    return StringField(
+        label,
+        filters=[_strip],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off"},
+        validators=[
+            DataRequired(message=_l("Please enter the code.")),
+            Length(max=32, message=_l("At most %(max)d characters.", max=32)),
+        ],
+    )
+
+
+class ConfirmIdentityWithCodeForm(ConfirmIdentityForm):
+    code = _code_field(_l("Code from your authenticator app"))
+
+
+class TwoFactorCodeForm(FlaskForm):
+    code = _code_field(_l("Code from your authenticator app"))

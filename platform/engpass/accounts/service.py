@@ -66,6 +66,13 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user if user.check_password(password) else None
 
 
+def sign_out_everywhere(session: Session, user: User) -> None:
+    """Rotate the token every session cookie and remember-me cookie of this user carries: all of them end.
+    Sessions live in signed cookies, so there is no server-side session to delete one by one."""
+    user.session_token = new_session_token()
+    session.flush()
+
+
 def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -11,16 +12,21 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from engpass import mail
-from engpass.accounts import service
+from engpass.accounts import security_log, service, twofactor
 from engpass.accounts.forms import (
     AccountSettingsForm,
     ChangePasswordForm,
+    ConfirmIdentityForm,
+    ConfirmIdentityWithCodeForm,
     EmailChangeForm,
     ForgotPasswordForm,
     LoginForm,
     ResetPasswordForm,
     SignupForm,
+    TwoFactorCodeForm,
 )
+from engpass.accounts.models import User
+from engpass.accounts.reauth import mark_authenticated, require_recent_auth
 from engpass.db import db
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY
@@ -53,6 +59,12 @@ def _start_session(user: Any, remember: bool = False) -> None:
     session.clear()
     session.update(keep)
     login_user(user, remember=remember)
+    mark_authenticated()
+
+
+def _log(user_id: int, kind: str) -> None:
+    """A security event for the user's own log, in the request's transaction (the caller commits)."""
+    security_log.record(db.session, user_id, kind, request.remote_addr)
 
 
 def _is_local_path(target: str) -> bool:
@@ -108,15 +120,98 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         user = service.authenticate(db.session, form.email.data, form.password.data)
+        if user is not None and user.has_two_factor:
+            # Not signed in yet: the session only says whose code it waits for, and until when.
+            _await_second_factor(user, remember=bool(form.remember.data))
+            target = request.args.get("next", "")
+            query = {"next": target} if _is_local_path(target) else {}
+            return redirect(url_for("accounts.login_code", **query))
         if user is not None:
+            _log(user.id, "login")
+            db.session.commit()
             _start_session(user, remember=bool(form.remember.data))
             return redirect(_after_login_target(user.id))
+        known = service.find_user(db.session, form.email.data)
+        if known is not None:
+            # Only the owner of the account sees this entry; the page says the same as for unknown addresses.
+            _log(known.id, "login_failed")
+            db.session.commit()
         # One message for unknown e-mail and wrong password: no hint which accounts exist.
         form.form_errors.append(_("E-mail or password is not correct."))
         status = 401
     elif form.errors:
         status = 422
     return render_template("accounts/login.html", form=form), status
+
+
+PENDING_KEY = "two_factor_pending"
+# Five minutes to type the code after the password; then the password is asked for again.
+PENDING_MAX_AGE = 300
+
+
+def _await_second_factor(user: User, remember: bool) -> None:
+    keep = {key: session[key] for key in (SESSION_KEY, LAST_ORG_KEY) if key in session}
+    session.clear()
+    session.update(keep)
+    # The session token ties the pending step to the password as it was: a reset meanwhile voids it.
+    session[PENDING_KEY] = {
+        "user": user.id,
+        "token": user.session_token,
+        "until": int(time.time()) + PENDING_MAX_AGE,
+        "remember": remember,
+    }
+
+
+def _pending_user() -> User | None:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or not isinstance(pending.get("user"), int):
+        return None
+    if not isinstance(pending.get("until"), int) or pending["until"] < time.time():
+        return None
+    user = db.session.get(User, pending["user"])
+    if user is None or user.session_token != pending.get("token") or not user.has_two_factor:
+        return None
+    return user
+
+
+def _pending_key() -> str:
+    """Rate-limit key for the account whose code is asked for, whichever IPs the guesses come from."""
+    pending = session.get(PENDING_KEY)
+    return f"two-factor:{pending.get('user') if isinstance(pending, dict) else '-'}"
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_pending_key)
+def login_code() -> Any:
+    """The second step of the login for users with two-factor authentication."""
+    if current_user.is_authenticated:
+        return redirect(_after_login_target(current_user.id))
+    user = _pending_user()
+    if user is None:
+        session.pop(PENDING_KEY, None)
+        flash(_("Please log in again: the time for the code has run out."), "info")
+        return redirect(url_for("accounts.login"))
+    form = TwoFactorCodeForm()
+    status = 200
+    if form.validate_on_submit():
+        used = twofactor.verify(db.session, user, form.code.data, _settings().secret_key)
+        if used is not None:
+            remember = bool(session[PENDING_KEY].get("remember"))
+            _log(user.id, "login" if used == "totp" else "recovery_code_used")
+            db.session.commit()
+            _start_session(user, remember=remember)
+            if used == "recovery":
+                left = twofactor.remaining_recovery_codes(db.session, user)
+                flash(_("You used a recovery code. %(count)d are left.", count=left), "info")
+            return redirect(_after_login_target(user.id))
+        form.code.errors.append(_("This code is not correct, or it was already used."))
+        _log(user.id, "two_factor_failed")
+        db.session.commit()
+        status = 401
+    elif form.errors:
+        status = 422
+    return render_template("accounts/login_code.html", form=form), status
 
 
 def end_session() -> None:
@@ -130,6 +225,11 @@ def end_session() -> None:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    if current_user.is_authenticated:
+        # A copied cookie must not outlive the logout: the new token ends every session of this user.
+        service.sign_out_everywhere(db.session, current_user._get_current_object())
+        _log(current_user.id, "logout")
+        db.session.commit()
     end_session()
     flash(_("You have been logged out."), "info")
     return redirect(url_for("accounts.login"))
@@ -178,6 +278,7 @@ def reset_password(token: str) -> Any:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         user.set_password(form.password.data)
+        _log(user.id, "password_reset")
         db.session.commit()
         _start_session(user)
         flash(_("Your password has been changed."), "success")
@@ -187,6 +288,7 @@ def reset_password(token: str) -> Any:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
+@require_recent_auth()
 def change_password() -> Any:
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -194,6 +296,7 @@ def change_password() -> Any:
             form.current_password.errors.append(_("The current password is not correct."))
         else:
             current_user.set_password(form.password.data)
+            _log(current_user.id, "password_changed")
             db.session.commit()
             # The session token changed: re-issue this session's cookie, the others are now signed out.
             _start_session(current_user._get_current_object())
@@ -203,7 +306,11 @@ def change_password() -> Any:
 
 
 def _render_settings(form: AccountSettingsForm, email_form: EmailChangeForm, status: int = 200) -> tuple[str, int]:
-    return render_template("accounts/settings.html", form=form, email_form=email_form), status
+    events = security_log.recent(db.session, current_user.id)
+    page = render_template(
+        "accounts/settings.html", form=form, email_form=email_form, events=events, event_labels=security_log.LABELS
+    )
+    return page, status
 
 
 @bp.route("/account/settings", methods=["GET", "POST"])
@@ -225,6 +332,7 @@ def settings() -> Any:
 
 @bp.route("/account/email", methods=["POST"])
 @login_required
+@require_recent_auth()
 @limiter.limit(_login_limit)
 def request_email_change() -> Any:
     """Send a confirmation link to the new address; nothing changes until it is opened."""
@@ -270,6 +378,7 @@ def confirm_email_change(token: str) -> Any:
     # Asked before the change: the change rotates the session token this request's login is checked against.
     same_person = current_user.is_authenticated and current_user.id == user.id
     old_email = service.change_email(db.session, user, new_email)
+    _log(user.id, "email_changed")
     db.session.commit()
     # The old address hears of it: if this was not its owner's doing, they learn at once.
     mail.send(mail.render_mail(old_email, _("Your Engpass e-mail address was changed"), "email_changed", user=user))
@@ -277,6 +386,41 @@ def confirm_email_change(token: str) -> Any:
         _start_session(user)
     flash(_("Your e-mail address is now %(email)s.", email=new_email), "success")
     return redirect(url_for("accounts.settings") if same_person else url_for("accounts.login"))
+
+
+def _user_key() -> str:
+    """Rate-limit key for the signed-in account, so a stolen session cannot try passwords from many IPs."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else "user:-"
+
+
+@bp.route("/account/confirm", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_user_key)
+def confirm() -> Any:
+    """Enter the password again before a sensitive action (``require_recent_auth``), then go back."""
+    user = current_user._get_current_object()
+    form = ConfirmIdentityWithCodeForm() if user.has_two_factor else ConfirmIdentityForm()
+    status = 200
+    if form.validate_on_submit():
+        if not user.check_password(form.password.data):
+            form.password.errors.append(_("The password is not correct."))
+            status = 401
+        elif user.has_two_factor and twofactor.verify(db.session, user, form.code.data, _settings().secret_key) is None:
+            form.code.errors.append(_("This code is not correct, or it was already used."))
+            status = 401
+        else:
+            _log(user.id, "reauthenticated")
+            db.session.commit()
+            mark_authenticated()
+            target = request.args.get("next", "")
+            return redirect(target if _is_local_path(target) else url_for("accounts.settings"))
+    elif form.errors:
+        status = 422
+    if status == 401:
+        _log(user.id, "reauth_failed")
+        db.session.commit()
+    return render_template("accounts/confirm.html", form=form), status
 
 
 @bp.route("/language", methods=["POST"])

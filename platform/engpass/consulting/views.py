@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from engpass.accounts.reauth import require_recent_auth
 from engpass.consulting import service as consulting
 from engpass.consulting.forms import (
     LEVEL_LABELS,
@@ -79,6 +80,7 @@ def _helpers() -> dict[str, Any]:
 @bp.route("/settings/consultants", methods=["GET", "POST"])
 @only_for(OrgKind.company)
 @require_permission(Action.manage_consultants)
+@require_recent_auth(methods=("POST",))
 def client_settings() -> Any:
     form = GrantByCodeForm()
     if form.validate_on_submit():
@@ -111,6 +113,7 @@ def _render_client_settings(form: GrantByCodeForm) -> Any:
 @bp.route("/settings/consultants/requests/<int:request_id>/approve", methods=["POST"])
 @only_for(OrgKind.company)
 @require_permission(Action.manage_consultants)
+@require_recent_auth()
 def approve(request_id: int) -> Any:
     form = ApproveForm()
     if form.validate_on_submit():

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, abort, g, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
@@ -78,6 +79,11 @@ def _resolve_org() -> Any:
     membership = seat_for(db.session, slug, current_user.id)
     if membership is None:
         abort(404)
+    if membership.organization.require_two_factor and not current_user.has_two_factor:
+        # Not a 403: the person belongs here and only has to set something up (docs/authentication.md).
+        name = membership.organization.name
+        flash(_("%(name)s requires two-factor authentication. Please set it up to continue.", name=name), "info")
+        return redirect(url_for("twofactor.status"))
     g.org = membership.organization
     g.membership = membership
     g.consulting = membership.consultancy if isinstance(membership, ConsultantSeat) else None

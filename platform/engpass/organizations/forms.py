@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, DecimalField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from engpass.i18n import LANGUAGES
@@ -43,3 +43,8 @@ class OrganizationSettingsForm(FlaskForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.timezone.choices = [SelectChoice(tz) for tz in timezone_choices()]
+
+
+class RequireTwoFactorForm(FlaskForm):
+    # A checkbox: a form sent without it switches the requirement off.
+    require = BooleanField(_l("Everyone working in this organization must use two-factor authentication"))

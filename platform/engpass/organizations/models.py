@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engpass.db import Base, string_enum, utcnow
@@ -40,6 +40,9 @@ class Organization(Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     default_hourly_rate: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("65.00"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an owner: members and consultants without two-factor authentication are sent to set it up
+    # before any page of this organization (organizations/context.py); the API's tokens are not affected.
+    require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organization", cascade="all, delete-orphan", passive_deletes=True

@@ -41,6 +41,7 @@ class Action(enum.StrEnum):
     manage_owners = "manage_owners"
     transfer_ownership = "transfer_ownership"
     delete_organization = "delete_organization"
+    require_two_factor = "require_two_factor"
     view_portfolio = "view_portfolio"
     manage_consultants = "manage_consultants"
     manage_clients = "manage_clients"
@@ -78,6 +79,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.transfer_ownership: _OWNERS,
     # Deleting the organization with all its data: the owners', who answer for it (docs/privacy.md).
     Action.delete_organization: _OWNERS,
+    # Whether everyone must use two-factor authentication here: the owners', like the organization itself.
+    Action.require_two_factor: _OWNERS,
     # Consulting (docs/consultants.md): a consultancy's portfolio is for all its people; granting a
     # consultancy access to a company, and a consultancy's code and requests, for admins.
     Action.view_portfolio: _EVERYONE,
@@ -111,6 +114,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.manage_owners: _l("Make, unmake, invite and remove owners"),
     Action.transfer_ownership: _l("Transfer ownership"),
     Action.delete_organization: _l("Delete the organization with all its data"),
+    Action.require_two_factor: _l("Require two-factor authentication of everyone"),
     Action.view_portfolio: _l("See the portfolio of clients (consultancies)"),
     Action.manage_consultants: _l("Grant, approve and revoke consultancies' access (companies)"),
     Action.manage_clients: _l("Invitation code and access requests to clients (consultancies)"),

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from engpass.accounts.reauth import require_recent_auth
 from engpass.audit.service import record
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db, utcnow
@@ -19,7 +20,7 @@ from engpass.extensions import cache
 from engpass.formatting import money, number
 from engpass.maturity.model import LEVEL_NAMES, Reason
 from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint
-from engpass.organizations.forms import OrganizationSettingsForm
+from engpass.organizations.forms import OrganizationSettingsForm, RequireTwoFactorForm
 from engpass.organizations.permissions import Action, can, require_permission
 from engpass.page_cache import page_cache
 from engpass.reminders.texts import describe
@@ -160,7 +161,43 @@ def settings() -> Any:
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("organizations.settings"))
-    return render_template("organizations/settings.html", form=form), 422 if form.errors else 200
+    return _render_settings(form, RequireTwoFactorForm(formdata=None), 422 if form.errors else 200)
+
+
+def _render_settings(form: OrganizationSettingsForm, two_factor_form: RequireTwoFactorForm, status: int) -> Any:
+    two_factor_form.require.data = two_factor_form.require.data or current_org.require_two_factor
+    page = render_template("organizations/settings.html", form=form, two_factor_form=two_factor_form)
+    return page, status
+
+
+@bp.route("/settings/two-factor", methods=["POST"])
+@require_permission(Action.require_two_factor)
+@require_recent_auth()
+def require_two_factor() -> Any:
+    """The owner's switch: everyone without 2FA is sent to set it up before any page of this organization."""
+    form = RequireTwoFactorForm()
+    if not form.validate_on_submit():
+        return _render_settings(OrganizationSettingsForm(obj=current_org, formdata=None), form, 422)
+    required = bool(form.require.data)
+    if required and not current_user.has_two_factor:
+        # Otherwise the owner's next click would send them to the setup they have not done.
+        form.require.errors.append(_("Please set up two-factor authentication for yourself first."))
+        return _render_settings(OrganizationSettingsForm(obj=current_org, formdata=None), form, 409)
+    if required != current_org.require_two_factor:
+        current_org.require_two_factor = required
+        record(
+            db.session,
+            "organization.two_factor_required" if required else "organization.two_factor_optional",
+            actor_id=current_user.id,
+            object_type="organization",
+            object_id=current_org.id,
+        )
+        db.session.commit()
+    if required:
+        flash(_("From now on, everyone here needs two-factor authentication."), "success")
+    else:
+        flash(_("Two-factor authentication is optional here again."), "info")
+    return redirect(url_for("organizations.settings"))
 
 
 @public_bp.route("/welcome")

@@ -1,13 +1,14 @@
 """A person's own data as one JSON document (the right of access and to data portability, Art. 15 and 20).
 
 What is theirs: the profile, their memberships and roles, their e-mail settings and the send log of
-the mails sent to them, and — in each organization they belong to — what they did there: the cycles
-they are responsible for or started, the measurements they recorded, the stage changes they made, the
-audit events they caused, the invitations they sent and accepted, their API tokens (name, last
-characters, dates — never the hash). Never another person's data: an
-invitation they sent says when and with which role, not to whom, and audit details that name someone
-else's address leave it out. Credentials (the password hash, the session token) are no data about
-them and stay out too.
+the mails sent to them, their security log (sign-ins and protection changes, networks only), and — in
+each organization they belong to — what they did there: the cycles they are responsible for or started,
+the measurements they recorded, the stage changes they made, the audit events they caused, the
+invitations they sent and accepted, their API tokens (name, last characters, dates — never the hash).
+Never another person's data: an invitation they sent says when and with which role, not to whom, and
+audit details that name someone else's address leave it out. Credentials (the password hash, the
+session token, the TOTP secret and the recovery codes' hashes) are no data about them and stay out too;
+when two-factor authentication was switched on is in.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engpass import tenancy
-from engpass.accounts.models import User
+from engpass.accounts.models import SecurityEvent, User
 from engpass.audit.models import AuditEvent
 from engpass.cycles.models import Cycle, Measurement, StageChange
 from engpass.db import utcnow
@@ -44,6 +45,9 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
         .order_by(Organization.name, Organization.id)
     ).all()
     send_log = session.scalars(select(SendLog).where(SendLog.user_id == user.id).order_by(SendLog.created_at))
+    security_events = session.scalars(
+        select(SecurityEvent).where(SecurityEvent.user_id == user.id).order_by(SecurityEvent.created_at)
+    )
     data: dict[str, Any] = {
         "format": FORMAT,
         "exported_at": utcnow(),
@@ -55,6 +59,7 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
             "timezone": user.timezone,
             "created_at": user.created_at,
             "password_changed_at": user.password_changed_at,
+            "two_factor_enabled_at": user.two_factor_enabled_at,
         },
         "notification_preferences": {name: getattr(preferences, name) for name in EDITABLE},
         "emails_sent": [
@@ -68,6 +73,9 @@ def export_user_data(session: Session, user: User) -> dict[str, Any]:
                 "last_error": entry.last_error,
             }
             for entry in send_log
+        ],
+        "security_events": [
+            {"kind": event.kind, "network": event.network, "created_at": event.created_at} for event in security_events
         ],
         "organizations": [],
     }

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from engpass.accounts.reauth import require_recent_auth
 from engpass.accounts.views import end_session
 from engpass.db import db, utcnow
 from engpass.extensions import limiter
@@ -28,6 +29,7 @@ def _password_limit() -> str:
 
 @bp.route("/settings/delete", methods=["GET", "POST"])
 @require_permission(Action.delete_organization)
+@require_recent_auth()
 @limiter.limit(_password_limit, methods=["POST"])
 def delete_organization() -> Any:
     org = current_org._get_current_object()
@@ -59,6 +61,7 @@ def _render_account(form: DeleteAccountForm, status: int = 200) -> tuple[str, in
 
 @public_bp.route("/account/delete", methods=["GET", "POST"])
 @login_required
+@require_recent_auth()
 @limiter.limit(_password_limit, methods=["POST"])
 def delete_account() -> Any:
     user = current_user._get_current_object()

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from engpass.accounts.reauth import require_recent_auth
 from engpass.db import db, utcnow
 from engpass.organizations.context import org_blueprint
 from engpass.organizations.permissions import Action, require_permission
@@ -38,6 +39,7 @@ def _render(form: TokenForm, new_token: str | None = None, status: int = 200) ->
 
 @bp.route("/", methods=["GET", "POST"])
 @require_permission(Action.use_api)
+@require_recent_auth(methods=("POST",))
 def index() -> Any:
     form = TokenForm()
     if not form.validate_on_submit():
