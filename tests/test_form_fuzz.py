@@ -34,8 +34,9 @@ FUZZ = settings(
 NOT_FUZZED = {"accounts.logout", "team_public.switch_account"}
 # Routes that may end what later routes need (a cycle, the invitation, the membership): fuzzed last.
 DESTRUCTIVE = ("delete", "remove", "leave", "transfer", "cancel", "revoke", "decline", "accept")
-# Rows a refused submission may write on purpose: the audit log (refusals worth recording) and the outbox.
-MAY_GROW = {"audit_events", "outbox_messages"}
+# Rows a refused submission may write on purpose: the audit log and a user's security events (refusals worth
+# recording: a wrong password or code at re-authentication) and the outbox.
+MAY_GROW = {"audit_events", "security_events", "outbox_messages"}
 
 HOSTILE = [
     "",
