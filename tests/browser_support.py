@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alembic import command
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ from engpass.db import db
 from engpass.outbox.service import EXTENSION_KEY
 from engpass.settings import Settings
 from tests.helpers import compile_catalogs
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -66,7 +69,7 @@ def live_app(root: Path, setup: Callable[[Session], T]) -> Iterator[tuple[str, T
     db.factory.configure(join_transaction_mode="conditional_savepoint")
     with db.transaction() as session:
         prepared = setup(session)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closing_when_drained(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="engpass-live-server", daemon=True)
     thread.start()
     try:
@@ -79,6 +82,27 @@ def live_app(root: Path, setup: Callable[[Session], T]) -> Iterator[tuple[str, T
         db.engine = previous_engine
         db.factory.kw.clear()
         db.factory.kw.update(previous_kw)
+
+
+def closing_when_drained(app: WSGIApplication) -> WSGIApplication:
+    """Close each answer's iterable as soon as the server has drained it.
+
+    Werkzeug's development server closes it only after reading what the client may still send; when Chromium
+    resets the connection meanwhile (a navigation cancels the page's stylesheets), that read raises and the
+    static file send_file opened is left to the garbage collector, which pytest reports as a ResourceWarning
+    in whatever test runs then. A generator's ``finally`` runs on exhaustion, and on collection at the latest.
+    """
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterator[bytes]:
+        answer = app(environ, start_response)
+        try:
+            yield from answer
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+
+    return application
 
 
 class PageWatch:
