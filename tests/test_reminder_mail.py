@@ -24,13 +24,13 @@ from engpass.accounts.models import User
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, KpiDirection, Measurement, Stage
 from engpass.db import make_engine, utcnow
+from engpass.i18n import today_in
 from engpass.notifications import preferences, resend, sendlog
 from engpass.notifications.models import SendLog, SendStatus
 from engpass.organizations.models import Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.reminders import mailing
 from engpass.reminders.mailing import send_reminders, send_round
-from engpass.reminders.rules import today_in
 
 BASE = "http://engpass.test"
 

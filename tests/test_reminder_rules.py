@@ -13,6 +13,7 @@ import pytest
 from engpass import tenancy
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, Decision, KpiDirection, Measurement, SolutionType, Stage
+from engpass.i18n import today_in
 from engpass.maturity.model import NEXT_BOTTLENECK_DAYS
 from engpass.organizations.models import Role
 from engpass.reminders import rules
@@ -378,6 +379,6 @@ def test_measurements_and_stage_dates_come_from_the_database(session, make_user,
 
 def test_today_in_the_organizations_time_zone():
     late_evening = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)
-    assert rules.today_in("Europe/Berlin", late_evening) == date(2026, 11, 26)
-    assert rules.today_in("America/New_York", late_evening) == date(2026, 11, 25)
-    assert rules.today_in("Not/AZone", late_evening) == date(2026, 11, 25)
+    assert today_in("Europe/Berlin", late_evening) == date(2026, 11, 26)
+    assert today_in("America/New_York", late_evening) == date(2026, 11, 25)
+    assert today_in("Not/AZone", late_evening) == date(2026, 11, 25)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engpass import task_names, tenancy
 from engpass.accounts.models import User
 from engpass.db import make_engine
+from engpass.i18n import zone_named
 from engpass.organizations.service import create_organization
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.reminders import mailing
@@ -68,7 +69,7 @@ def test_every_organization_is_picked_once_a_day_in_its_morning_hour(session, ma
             if org_id in picked:
                 picked[org_id].append(run)
     for org_id, runs in picked.items():
-        zone = mailing.org_zone(orgs[org_id])
+        zone = zone_named(orgs[org_id])
         local_days = [run.astimezone(zone).date() for run in runs]
         assert len(local_days) == len(set(local_days)) == 3, (orgs[org_id], runs)
         assert {run.astimezone(zone).hour for run in runs} == {MORNING_HOUR}

@@ -26,12 +26,12 @@ from engpass.consulting.portfolio import View, entries, reflects_nothing
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db
 from engpass.formatting import money
+from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES
 from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint
 from engpass.organizations.models import OrgKind
 from engpass.organizations.permissions import Action, require_permission
 from engpass.page_cache import compress, compressed_response, page_cache
-from engpass.reminders.rules import today_in
 
 bp = org_blueprint("consulting", __name__)
 # The portfolio's columns in order, each a sort key (engpass.consulting.portfolio.SORTS); the trend sorts

@@ -30,6 +30,7 @@ from engpass.accounts.models import User
 from engpass.consulting.service import clients_of, clients_of_users
 from engpass.digest import content
 from engpass.digest.mail import ClientWeek, DigestPages, TodoLine, compose_clients_digest, compose_digest
+from engpass.i18n import today_in
 from engpass.mail import Mailer, OutgoingMail, SendResult
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
@@ -44,7 +45,7 @@ from engpass.notifications.preferences import (
     users_due_for_digest,
 )
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
-from engpass.reminders.rules import Reminder, addressed_to, open_reminders, today_in
+from engpass.reminders.rules import Reminder, addressed_to, open_reminders
 from engpass.reminders.texts import describe
 from engpass.settings import Settings
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
 from engpass.db import dialect_insert, utcnow
-from engpass.i18n import DEFAULT_TIMEZONE
+from engpass.i18n import DEFAULT_TIMEZONE, zone_named
 from engpass.notifications.models import NotificationPreferences
 
 
@@ -81,11 +81,8 @@ def unsubscribe(session: Session, user_id: int, topic: Topic) -> None:
 
 
 def zone(name: str) -> ZoneInfo:
-    """The user's time zone; an unknown name (edited by hand, removed from tzdata) falls back to Berlin."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
+    """The user's time zone; one tzdata does not know falls back to Berlin, the default."""
+    return zone_named(name, DEFAULT_TIMEZONE)
 
 
 def _slot(prefs: Preferences, day: date) -> datetime:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.formatting import day
+from engpass.i18n import today_in, zone_named
 from engpass.mail import Mailer, OutgoingMail
 from engpass.notifications import sendlog
 from engpass.notifications.messages import compose
@@ -33,7 +34,7 @@ from engpass.notifications.preferences import Topic, preferences_of
 from engpass.organizations.context import ROLE_RANK
 from engpass.organizations.models import Membership, Organization, Role
 from engpass.organizations.service import memberships_of
-from engpass.reminders.rules import Reminder, addressed_to, open_reminders, org_zone, today_in
+from engpass.reminders.rules import Reminder, addressed_to, open_reminders
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe
 from engpass.settings import Settings
 
@@ -203,7 +204,7 @@ def send_round(session: Session, org_ids: list[int], now_utc: datetime, settings
 def in_their_morning(session: Session, now_utc: datetime) -> list[int]:
     """The organizations whose local clock shows ``MORNING_HOUR`` at ``now_utc``, by id."""
     rows = session.execute(select(Organization.id, Organization.timezone).order_by(Organization.id))
-    return [org_id for org_id, timezone in rows if now_utc.astimezone(org_zone(timezone)).hour == MORNING_HOUR]
+    return [org_id for org_id, timezone in rows if now_utc.astimezone(zone_named(timezone)).hour == MORNING_HOUR]
 
 
 # --- sending again what failed for now ---------------------------------------------------------------

@@ -12,7 +12,6 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import url_for
 from sqlalchemy import and_, func, or_, select
@@ -287,16 +286,3 @@ def addressed_to(reminder: Reminder, user_id: int, role: Role) -> bool:
     if reminder.owner_id is None:
         return role in STAND_IN_ROLES
     return reminder.owner_id == user_id
-
-
-def org_zone(timezone: str) -> ZoneInfo:
-    """The organization's time zone; a name tzdata does not know counts as UTC."""
-    try:
-        return ZoneInfo(timezone)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def today_in(timezone: str, now: datetime | None = None) -> date:
-    """Today where the organization works: deadlines fall by its calendar, not the server's."""
-    return (now or datetime.now(UTC)).astimezone(org_zone(timezone)).date()
