@@ -16,6 +16,7 @@ from engpass.consulting.models import AccessLevel
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, CycleTemplate, Decision, KpiDirection, SolutionType, Stage
 from engpass.digest.sending import kind_for
+from engpass.exports import mail as export_mail
 from engpass.notifications import sendlog
 from engpass.notifications.models import NotificationPreferences
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
@@ -93,7 +94,7 @@ def rich_organization(
 ) -> Rich:
     """An organization with cycles in every stage (steps, measurements, stage changes, one step back, one
     cycle deleted), a template, snapshots, audit events, outbox messages, invitations, send-log rows of its
-    members for the welcome mail, digests and reminders, and a consultant's access — as the client of a
+    members for the welcome mail, digests, reminders and a data export, and a consultant's access — as the client of a
     consultancy, or as the consultancy of a client — with a request and an audit event marked with it.
 
     ``shared`` joins as a viewer: a person who belongs to more organizations than this one."""
@@ -134,6 +135,7 @@ def rich_organization(
     for user in (owner, member):
         sendlog.claim(session, user.id, welcome.KIND, str(org.id))
         sendlog.claim(session, user.id, kind_for(org.id), "2026-W48")
+    sendlog.claim(session, owner.id, export_mail.KIND, export_mail.period_of(org.id, 1))
     rich.reminder_keys = [
         (owner.id, f"{KIND_PREFIX}missing_baseline", f"{rich.cycle_ids[0]}:2026-11-20"),
         (member.id, f"{KIND_PREFIX}overdue_prototype", f"{rich.cycle_ids[3]}:2026-11-27"),

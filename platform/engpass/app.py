@@ -22,6 +22,7 @@ from engpass.accounts.models import User
 from engpass.api.problems import is_api_request, problem_response
 from engpass.db import db
 from engpass.extensions import babel, cache, csrf, limiter, login_manager
+from engpass.formatting import file_size
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
 from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership, landing_url
 from engpass.organizations.permissions import can
@@ -209,6 +210,7 @@ def _register_request_hooks(app: Flask) -> None:
             "format_currency": format_currency,
             "format_date": format_date,
             "format_datetime": format_datetime,
+            "file_size": file_size,
         }
 
     @app.after_request

@@ -19,6 +19,7 @@ from babel.numbers import (
     parse_decimal,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 
 MINUS = "\u2212"
 
@@ -108,3 +109,10 @@ def day(value: date | datetime | None, form: str = "medium") -> str:
     from flask_babel import format_date
 
     return "" if value is None else format_date(value, form)
+
+
+def file_size(size_bytes: int) -> str:
+    """A file's size in kB or MB (decimal units, as file managers show them)."""
+    if size_bytes < 1_000_000:
+        return _("%(size)s kB", size=number(Decimal(size_bytes) / 1000, 0 if size_bytes >= 10_000 else 1))
+    return _("%(size)s MB", size=number(Decimal(size_bytes) / 1_000_000, 1))

@@ -7,7 +7,7 @@ from flask import current_app
 
 from engpass import task_names
 from engpass.db import db
-from engpass.exports import archive, service
+from engpass.exports import archive, mail, service
 
 # A large organization's archive takes longer than the default limits allow (soft 240 s): its progress is
 # committed as it goes, and a redelivery starts it again.
@@ -20,9 +20,15 @@ def _export_dir() -> str:
 
 @shared_task(name=task_names.EXPORT_ORGANIZATION, soft_time_limit=EXPORT_SOFT_LIMIT, time_limit=EXPORT_SOFT_LIMIT + 60)
 def export_organization(export_id: int, org_id: int) -> str | None:
-    """Runs inside ``org_id`` (AppTask); a failure is recorded on the export, which the owner can start again."""
-    export = archive.run(db.session(), export_id, _export_dir())
-    return None if export is None else export.status.value
+    """Runs inside ``org_id`` (AppTask); a failure is recorded on the export, which the owner can start again.
+    Either way whoever asked for it gets an e-mail, once (``exports.mail``)."""
+    session = db.session()
+    export = archive.run(session, export_id, _export_dir())
+    if export is None:
+        return None
+    status = export.status.value
+    mail.send_export_finished(session, org_id, export_id)
+    return status
 
 
 @shared_task(name=task_names.CLEAN_UP_EXPORTS)

@@ -275,14 +275,6 @@ def batches(user_ids: list[int], size: int = BATCH_SIZE) -> list[list[int]]:
     return [user_ids[start : start + size] for start in range(0, len(user_ids), size)]
 
 
-def _give_up(session: Session, entry: SendLog, reason: str) -> bool:
-    claimed = sendlog.claim(session, entry.user_id, entry.kind, entry.period)
-    if claimed is not None:
-        sendlog.mark_failed(session, claimed, reason, permanent=True)
-    session.commit()
-    return False
-
-
 def resend(session: Session, entry: SendLog) -> bool:
     """A digest a temporary failure left unsent: the same week again, if the user still wants it."""
     if entry.kind == CLIENTS_KIND:
@@ -294,10 +286,10 @@ def resend(session: Session, entry: SendLog) -> bool:
         select(Membership.role).where(Membership.user_id == entry.user_id, Membership.organization_id == org_id)
     )
     if user is None or org is None or role is None:
-        return _give_up(session, entry, "the recipient is no longer a member")
+        return sendlog.give_up(session, entry, "the recipient is no longer a member")
     prefs = preferences_of(session, user)
     if not prefs.digest_enabled:
-        return _give_up(session, entry, "the digest was switched off")
+        return sendlog.give_up(session, entry, "the digest was switched off")
     settings: Settings = current_app.extensions["engpass.settings"]
     message = _compose(_Batch(session, settings, {}), user, org, role, prefs, entry.period, again=True)
     assert message is not None
@@ -308,10 +300,10 @@ def _resend_for_clients(session: Session, entry: SendLog) -> bool:
     user = session.get(User, entry.user_id)
     clients = [org for org, _level in clients_of(session, entry.user_id)] if user is not None else []
     if user is None or not clients:
-        return _give_up(session, entry, "the recipient reaches no client any more")
+        return sendlog.give_up(session, entry, "the recipient reaches no client any more")
     prefs = preferences_of(session, user)
     if not prefs.digest_enabled:
-        return _give_up(session, entry, "the digest was switched off")
+        return sendlog.give_up(session, entry, "the digest was switched off")
     settings: Settings = current_app.extensions["engpass.settings"]
     memberships = _memberships(session, [user.id]).get(user.id, [])
     batch = _Batch(session, settings, {})

@@ -207,7 +207,10 @@ def data() -> Any:
         _export, created = service.request_export(db.session, current_user.id)
         db.session.commit()
         if created:
-            flash(_("The export has started. It usually takes less than a minute."), "success")
+            flash(
+                _("The export has started. It usually takes less than a minute; we will also send you an e-mail."),
+                "success",
+            )
         else:
             flash(_("An export is already being prepared; it appears below as soon as it is ready."), "info")
         return redirect(url_for("exports.data"))
@@ -225,14 +228,7 @@ def data() -> Any:
         running=any(export.in_progress for export in exports),
         available={export.id for export in exports if service.available_file(export, _export_dir()) is not None},
         percent=lambda value: percent(Decimal(value)),
-        filesize=_file_size,
     )
-
-
-def _file_size(size: int) -> str:
-    if size < 1_000_000:
-        return _("%(size)s kB", size=number(Decimal(size) / 1000, 0 if size >= 10_000 else 1))
-    return _("%(size)s MB", size=number(Decimal(size) / 1_000_000, 1))
 
 
 @bp.route("/exports/data/<int:export_id>/status")

@@ -3,7 +3,7 @@
 A beat task (``engpass.notifications.resend``, every few minutes) calls ``resend_due``: every
 send-log row that ``claim()`` would hand out again goes to the function that builds that kind
 of mail, which claims the key itself — so two sweeps, or a sweep and a late delivery of the
-original task, still send it once. The digest and the reminders add their function to
+original task, still send it once. The digest, the reminders and the data export add their function to
 ``RESENDERS``; a kind without one is left for its own scheduler to pick up.
 """
 
@@ -18,6 +18,8 @@ from engpass.accounts.welcome import KIND as WELCOME
 from engpass.accounts.welcome import send_welcome
 from engpass.digest.sending import KIND_PREFIX as DIGEST
 from engpass.digest.sending import resend as resend_digest
+from engpass.exports.mail import KIND as DATA_EXPORT
+from engpass.exports.mail import resend as resend_export
 from engpass.notifications import sendlog
 from engpass.notifications.models import SendLog
 from engpass.reminders.mailing import resend as resend_reminder
@@ -34,7 +36,12 @@ def _welcome(session: Session, entry: SendLog) -> bool:
 
 # A kind, or the part of a kind up to and including its first dot ("reminder." for every reminder rule,
 # "digest." for every organization's digest).
-RESENDERS: dict[str, Resender] = {WELCOME: _welcome, REMINDER: resend_reminder, DIGEST: resend_digest}
+RESENDERS: dict[str, Resender] = {
+    WELCOME: _welcome,
+    REMINDER: resend_reminder,
+    DIGEST: resend_digest,
+    DATA_EXPORT: resend_export,
+}
 
 
 def resender_for(kind: str) -> Resender | None:

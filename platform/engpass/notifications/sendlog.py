@@ -18,7 +18,7 @@ whose ``Recorder`` writes one message behind the sender: two messages at most).
 
 Keys in use: ``welcome`` / ``<organization id>``; ``digest.<organization id>`` and ``digest.clients``
 (a consultant's clients) / ``<ISO week, e.g. 2026-W48>``; ``reminder.<rule>`` / ``<cycle id>:<period>``
-(``reminders.rules.Reminder.period``).
+(``reminders.rules.Reminder.period``); ``data_export`` / ``<organization id>:<export id>``.
 """
 
 from __future__ import annotations
@@ -336,6 +336,17 @@ def give_up_abandoned(session: Session, *, now: datetime | None = None) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def give_up(session: Session, entry: SendLog, reason: str) -> bool:
+    """For a resender: take the key (so nobody sends it meanwhile) and record for good that it will not be
+    sent, with the reason in ``last_error``, so the sweep does not return to it. Commits; returns False
+    (nothing was sent)."""
+    claimed = claim(session, entry.user_id, entry.kind, entry.period)
+    if claimed is not None:
+        mark_failed(session, claimed, reason, permanent=True)
+    session.commit()
+    return False
 
 
 def find(session: Session, user_id: int, kind: str, period: str) -> SendLog | None:

@@ -237,15 +237,6 @@ def _in_send_log(session: Session, user_id: int, reminders: list[Reminder]) -> l
     return [r for r in reminders if (r.kind, r.period) in keys]
 
 
-def _give_up(session: Session, entry: SendLog, reason: str) -> bool:
-    """Take the key (so nobody sends it meanwhile) and record for good that it will not be sent."""
-    claimed = sendlog.claim(session, entry.user_id, entry.kind, entry.period)
-    if claimed is not None:
-        sendlog.mark_failed(session, claimed, reason, permanent=True)
-    session.commit()
-    return False
-
-
 def resend(session: Session, entry: SendLog) -> bool:
     """The resend sweep's builder for ``reminder.*`` rows (``notifications.resend``); True when it sent.
 
@@ -264,10 +255,10 @@ def resend(session: Session, entry: SendLog) -> bool:
         return False
     found = _where_open(session, user, entry.kind, entry.period)
     if found is None:
-        return _give_up(session, entry, GIVEN_UP_RESOLVED)
+        return sendlog.give_up(session, entry, GIVEN_UP_RESOLVED)
     membership, theirs = found
     if not preferences_of(session, user).reminders_enabled:
-        return _give_up(session, entry, GIVEN_UP_SWITCHED_OFF)
+        return sendlog.give_up(session, entry, GIVEN_UP_SWITCHED_OFF)
     settings: Settings = current_app.extensions["engpass.settings"]
     waiting = _in_send_log(session, user.id, theirs)
     with Mailer(settings) as mailer:
