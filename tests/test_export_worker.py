@@ -1,9 +1,11 @@
-"""An owner's data export goes through the outbox to a real worker process on Redis, which writes the ZIP."""
+"""An owner's data export goes through the outbox to a real worker process on Redis, which writes the ZIP and
+e-mails the owner."""
 
 from __future__ import annotations
 
 import json
 import zipfile
+from email import message_from_bytes, policy
 from uuid import uuid4
 
 import pytest
@@ -58,6 +60,10 @@ def test_a_real_worker_builds_the_export_with_its_progress(tmp_path, databases, 
         with zipfile.ZipFile(archive) as zf:
             assert [c["title"] for c in json.loads(zf.read("data/cycles.json"))] == ["Rückfragen"]
             assert json.loads(zf.read("manifest.json"))["organization"]["id"] == org.id
+        (sent,) = (tmp_path / "worker-instance" / "outbox").glob("*.eml")
+        mail = message_from_bytes(sent.read_bytes(), policy=policy.default)
+        assert (mail["To"], mail["Subject"]) == (user.email, f"Ihr Datenexport von {tag} ist fertig")
+        assert f"/exports/data/{export.id}/download" in mail.get_body(("plain",)).get_content()
     finally:
         import redis
 
