@@ -24,9 +24,12 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if not _built:
         from engpass import create_app
+        from engpass.settings import Settings
         from workers.celery_app import make_celery
 
-        flask: Flask = create_app()
+        settings = Settings.from_env()
+        settings.statement_timeout_ms = settings.worker_statement_timeout_ms
+        flask: Flask = create_app(settings)
         celery: Celery = make_celery(flask)
         _built.update(flask_app=flask, app=celery)
     return _built[name]

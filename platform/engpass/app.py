@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         n = settings.proxy_count
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
-    db.configure(settings.database_url)
+    db.configure(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
     page_cache.configure(settings.redis_url)
     app.extensions[EXTENSION_KEY] = CeleryPublisher(settings.broker_url)
 

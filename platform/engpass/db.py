@@ -52,7 +52,14 @@ def dialect_insert(session: Session | Connection, model: type[Any] | Table) -> I
     return module.insert(model)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# Seconds to wait for PostgreSQL to accept a connection: a server that hangs instead of refusing (a dead host
+# behind a live address) fails the request with a 503 instead of holding it for the operating system's minutes.
+CONNECT_TIMEOUT = 10
+
+
+def make_engine(url: str, *, statement_timeout_ms: int = 0, **kwargs: Any) -> Engine:
+    """An engine for ``url``. On PostgreSQL every connection gets ``statement_timeout`` (0: none) and a
+    connect timeout; SQLite has neither (its busy timeout bounds the wait for the write lock)."""
     if url.startswith("sqlite"):
         # SQLite files are shared by web, worker and CLI processes: no pooling across forks,
         # and a busy timeout instead of "database is locked" errors.
@@ -77,7 +84,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 class Database:
@@ -88,10 +98,10 @@ class Database:
         self.factory = sessionmaker(class_=TenantSession, expire_on_commit=False)
         self.session: scoped_session[Session] = scoped_session(self.factory)
 
-    def configure(self, url: str) -> None:
+    def configure(self, url: str, *, statement_timeout_ms: int = 0) -> None:
         if self.engine is not None:
             self.engine.dispose()
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, statement_timeout_ms=statement_timeout_ms)
         self.factory.configure(bind=self.engine)
 
     def remove(self) -> None:

@@ -53,6 +53,12 @@ class Settings:
     rate_limits_enabled: bool = True
     # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     proxy_count: int = 0
+    # PostgreSQL: the longest one SQL statement of the web (and the CLI) may run, waiting for locks included;
+    # past it the statement is cancelled and the page answers 503 instead of holding a web worker (0: none).
+    statement_timeout_ms: int = 30_000
+    # The same for the workers, whose exports and recomputations read whole organizations; a task stuck
+    # longer is ended by its Celery time limit (0: none).
+    worker_statement_timeout_ms: int = 0
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:
