@@ -1,16 +1,20 @@
 """The organization dashboard at /o/<slug>/: empty, pending and full, with a fixed number of queries."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from engpass import task_names, tenancy
+from engpass.cycles.models import Stage
 from engpass.demo.cycles import METALLBAU, SHOP, build_chain
+from engpass.i18n import today_in
 from engpass.organizations.models import Role
 from engpass.outbox.models import OutboxMessage
 from engpass.trends import service as trends
 from engpass.trends.models import TrendState
+from tests.privacy_support import cycle_in
 
 
 @pytest.fixture
@@ -118,3 +122,33 @@ def test_a_change_and_a_recompute_show_up_at_once_despite_the_cache(client, sess
         trends.recompute(session)
         session.commit()
     assert "ausgewertet" not in client.get(f"/o/{org.slug}/").text
+
+
+def _overdue_on_dashboard(page: str) -> list[str]:
+    return re.findall(r'dash-attention__item--overdue_prototype">\s*<a [^>]*>([^<]+)</a>', page)
+
+
+def _overdue_on_todo(page: str) -> list[str]:
+    return re.findall(r'class="todo__title"[^>]*>([^<]+)</a>\s*<span class="flag flag--danger">', page)
+
+
+# At every hour of the day one of these two has another date than UTC: Kiritimati (UTC+14) from 10:00 UTC on,
+# Pago Pago (UTC-11) before 11:00 UTC.
+@pytest.mark.parametrize("zone", ("Pacific/Kiritimati", "Pacific/Pago_Pago"))
+def test_overdue_follows_the_organizations_calendar_on_the_dashboard_as_on_the_todo_page(
+    client, session, owner_org, zone
+):
+    owner, org = owner_org
+    org.timezone = zone
+    session.commit()
+    today = today_in(zone)
+    with tenancy.tenant_context(session, org.id):
+        for title, target in (("Gestern fällig", today - timedelta(days=1)), ("Heute fällig", today)):
+            cycle = cycle_in(session, owner, Stage.prototype, title)
+            cycle.prototype_start, cycle.prototype_target = target - timedelta(weeks=3), target
+        trends.recompute(session)
+        session.commit()
+    dashboard = client.get(f"/o/{org.slug}/").text
+    todo = client.get(f"/o/{org.slug}/todo").text
+    assert _overdue_on_dashboard(dashboard) == ["Gestern fällig"]
+    assert _overdue_on_todo(todo) == ["Gestern fällig"]

@@ -255,9 +255,11 @@ class PageCache:
             tokens = self.tokens_of([(USER, int(user_id)), (ORG, org_id)])
         if tokens is None:
             return None
+        now = utcnow()
         parts = (
-            # Pages say how long ago things happened and what is overdue.
-            utcnow().date().isoformat(),
+            # Pages say how long ago things happened and what is overdue, by the organization's calendar:
+            # its day starts at a full or a quarter hour of UTC, so a cached page lives within one quarter.
+            f"{now:%Y-%m-%dT%H}:{now.minute // 15}",
             ident,
             tokens[0],
             str(org_id),

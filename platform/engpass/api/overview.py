@@ -13,7 +13,8 @@ from flask import g
 
 from engpass.api.blueprint import bp, endpoint
 from engpass.api.schemas import DashboardSchema, HistoryArgsSchema, HistorySchema
-from engpass.db import db, utcnow
+from engpass.db import db
+from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES, Reason
 from engpass.organizations.permissions import Action
 from engpass.trends import dashboard
@@ -51,7 +52,7 @@ def get_dashboard() -> dict[str, Any]:
     """The organization's overview: the latest weekly snapshot with the maturity level, the open
     cycles and what needs attention (the reminders' rules)."""
     state = dashboard.trend_state(db.session)
-    data = dashboard.load(db.session, utcnow().date(), state)
+    data = dashboard.load(db.session, today_in(g.org.timezone), state)
     if dashboard.ensure_requested(db.session, data):
         db.session.commit()
     latest = data.latest

@@ -15,9 +15,10 @@ from markupsafe import Markup
 from engpass.accounts.reauth import require_recent_auth
 from engpass.audit.service import record
 from engpass.cycles.forms import STAGE_LABELS
-from engpass.db import db, utcnow
+from engpass.db import db
 from engpass.extensions import cache
 from engpass.formatting import money, number
+from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES, Reason
 from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint
 from engpass.organizations.forms import OrganizationSettingsForm, RequireTwoFactorForm
@@ -67,7 +68,8 @@ def home() -> str:
     costs one query (the trend state, whose versions are in the key), a miss three more. The
     whole page is cached per session as well (``_serve_cached_dashboard``).
     """
-    today = utcnow().date()
+    # The organization's calendar, as on the to-do page: what is overdue there is overdue here.
+    today = today_in(current_org.timezone)
     state = dashboard.trend_state(db.session)
     # The dashboard's editing links; part of the cached part's key.
     member = can(Action.create_cycle)
