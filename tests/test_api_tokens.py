@@ -7,10 +7,11 @@ from flask_babel import refresh
 from sqlalchemy import select
 
 from engpass import tenancy
+from engpass.accounts.models import SecurityEvent
 from engpass.audit.models import AuditEvent
 from engpass.cli import cli
 from engpass.db import utcnow
-from engpass.organizations.models import Role
+from engpass.organizations.models import Membership, Role
 from engpass.tokens import service as tokens
 from engpass.tokens.models import ApiToken
 from tests.api_support import bearer, make_token
@@ -26,6 +27,12 @@ def _rows(session, org):
 def _events(session, org, action):
     with tenancy.tenant_context(session, org.id):
         return session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+def _revocations_told(session, user) -> int:
+    """How often the user's security events say an admin revoked a token of theirs."""
+    kinds = session.scalars(select(SecurityEvent.kind).where(SecurityEvent.user_id == user.id)).all()
+    return kinds.count("api_token_revoked")
 
 
 # --- the service ---------------------------------------------------------------------------------
@@ -130,24 +137,25 @@ def test_a_token_without_expiry_and_a_nameless_one(client, session, make_user, m
     assert len(_rows(session, org)) == 1
 
 
-def test_the_page_is_german_and_lists_only_ones_own_tokens(client, session, make_user, make_org, login):
+def test_the_page_is_german_and_a_member_sees_only_their_own_tokens(client, session, make_user, make_org, login):
     user, colleague = make_user(), make_user()
-    org = make_org(owner=user, members={colleague: Role.member})
+    org = make_org(owner=make_user(), members={user: Role.member, colleague: Role.member})
     make_token(session, org, colleague, name="Fremdes Token")
     login(user)
     refresh()
     page = client.get(f"/o/{org.slug}/api-tokens/").text
     assert "API-Tokens" in page and "Noch keine Tokens." in page and "Fremdes Token" not in page
+    assert "Tokens der anderen" not in page
 
 
-def test_revoking_ones_own_token_and_never_anothers(client, session, make_user, make_org, login):
+def test_a_member_revokes_their_own_token_and_never_anothers(client, session, make_user, make_org, login):
     user, colleague = make_user(), make_user()
-    org = make_org(owner=user, members={colleague: Role.member})
+    org = make_org(owner=make_user(), members={user: Role.member, colleague: Role.member})
     mine = make_token(session, org, user, name="Meins")
     theirs = make_token(session, org, colleague, name="Deins")
     mine_id, theirs_id = (row.id for row in _rows(session, org))
     login(user)
-    # Even an owner cannot revoke a colleague's token: it is not theirs to see.
+    # Another member's token is not theirs to see: 404, like a missing one.
     assert client.post(f"/o/{org.slug}/api-tokens/{theirs_id}/revoke").status_code == 404
     assert client.post(f"/o/{org.slug}/api-tokens/999999/revoke").status_code == 404
     assert client.get(f"/o/{org.slug}/api-tokens/{mine_id}/revoke").status_code == 302
@@ -159,6 +167,116 @@ def test_revoking_ones_own_token_and_never_anothers(client, session, make_user, 
     assert "Widerrufen am" in client.get(f"/o/{org.slug}/api-tokens/").text
     (event,) = _events(session, org, "api_token.revoked")
     assert event.object_id == mine_id and event.actor_id == user.id
+    assert _revocations_told(session, user) == 0, "revoking one's own token is no security event"
+
+
+# --- an admin's view of everyone's tokens ---------------------------------------------------------
+
+
+@pytest.fixture
+def staffed(session, make_user, make_org):
+    """An organization with an owner, an admin and a member, each with a working token; the member also has
+    an expired and a revoked one."""
+    owner = make_user(name="Olga Inhaberin")
+    admin = make_user(name="Anton Admin")
+    member = make_user(name="Mia Mitglied")
+    org = make_org("Token AG", owner=owner, members={admin: Role.admin, member: Role.member})
+    working = {
+        "owner": make_token(session, org, owner, name="Inhaber-Skript"),
+        "admin": make_token(session, org, admin, name="Admin-Skript"),
+        "member": make_token(session, org, member, name="Zapier"),
+    }
+    make_token(session, org, member, name="Abgelaufen", expires_at=utcnow() - timedelta(days=1))
+    make_token(session, org, member, name="Schon widerrufen")
+    with tenancy.tenant_context(session, org.id):
+        gone = session.scalars(select(ApiToken).where(ApiToken.name == "Schon widerrufen")).one()
+        tokens.revoke_token(session, gone, member.id)
+        session.commit()
+    ids = {row.name: row.id for row in _rows(session, org)}
+    return org, {"owner": owner, "admin": admin, "member": member}, working, ids
+
+
+def _others_section(page: str) -> str:
+    start = page.index('id="others"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_an_admin_sees_the_others_working_tokens_but_never_a_secret(client, session, staffed, login):
+    org, people, working, _ids = staffed
+    login(people["admin"])
+    page = client.get(f"/o/{org.slug}/api-tokens/").text
+    others = _others_section(page)
+    assert "Tokens der anderen in Token AG" in others
+    assert "Mia Mitglied" in others and "Zapier" in others and "Olga Inhaberin" in others
+    assert "Admin-Skript" not in others, "one's own tokens are listed above, not among the others"
+    assert "Abgelaufen" not in others and "Schon widerrufen" not in others, "only tokens that still work"
+    assert not any(secret in page for secret in working.values())
+    assert "Das Token eines Inhabers widerrufen nur Inhaber." in others
+    assert others.count("jetzt widerrufen") == 1, "the member's token only; the owner's is not the admin's to revoke"
+
+
+def test_an_admin_revokes_a_members_token_and_the_member_is_told(client, session, staffed, login):
+    org, people, working, ids = staffed
+    login(people["admin"])
+    assert client.get("/api/v1/cycles", headers=bearer(working["member"])).status_code == 200
+    response = client.post(f"/o/{org.slug}/api-tokens/{ids['Zapier']}/revoke")
+    assert response.status_code == 302
+    assert client.get("/api/v1/cycles", headers=bearer(working["member"])).status_code == 401
+    assert "Zapier" not in _others_section(client.get(f"/o/{org.slug}/api-tokens/").text)
+    (event,) = [e for e in _events(session, org, "api_token.revoked") if e.object_id == ids["Zapier"]]
+    assert event.actor_id == people["admin"].id and event.details["user_id"] == people["member"].id
+    assert _revocations_told(session, people["member"]) == 1
+    client.post("/logout")
+    login(people["member"])
+    assert "Ein API-Token von Ihnen wurde von einem Inhaber oder Administrator" in client.get("/account/settings").text
+
+
+def test_an_admin_cannot_revoke_an_owners_token_but_an_owner_can_revoke_an_admins(client, session, staffed, login):
+    org, people, working, ids = staffed
+    login(people["admin"])
+    assert client.post(f"/o/{org.slug}/api-tokens/{ids['Inhaber-Skript']}/revoke").status_code == 404
+    assert client.get("/api/v1/cycles", headers=bearer(working["owner"])).status_code == 200
+    client.post("/logout")
+    login(people["owner"])
+    assert client.post(f"/o/{org.slug}/api-tokens/{ids['Admin-Skript']}/revoke").status_code == 302
+    assert client.get("/api/v1/cycles", headers=bearer(working["admin"])).status_code == 401
+    assert _revocations_told(session, people["admin"]) == 1
+
+
+def test_an_admin_of_one_organization_cannot_reach_anothers_tokens(
+    client, session, staffed, make_user, make_org, login
+):
+    org, people, _working, _ids = staffed
+    stranger = make_user()
+    other = make_org("Fremd AG", owner=stranger)
+    foreign = make_token(session, other, stranger, name="Fremd")
+    (row,) = _rows(session, other)
+    login(people["admin"])
+    # Through the own organization's address: the tenancy layer does not find the other's row.
+    assert client.post(f"/o/{org.slug}/api-tokens/{row.id}/revoke").status_code == 404
+    assert client.post(f"/o/{other.slug}/api-tokens/{row.id}/revoke").status_code == 404
+    assert "Fremd" not in _others_section(client.get(f"/o/{org.slug}/api-tokens/").text)
+    assert client.get("/api/v1/cycles", headers=bearer(foreign)).status_code == 200
+
+
+def test_the_admin_page_costs_the_same_queries_however_many_tokens(
+    client, session, staffed, make_user, login, count_queries
+):
+    org, people, _working, _ids = staffed
+    login(people["admin"])
+    page = f"/o/{org.slug}/api-tokens/"
+    client.get(page)
+    with count_queries() as before:
+        assert client.get(page).status_code == 200
+    for number in range(5):
+        colleague = make_user(name=f"Kollege {number}")
+        with tenancy.tenant_context(session, org.id):
+            session.add(Membership(user_id=colleague.id, organization_id=org.id, role=Role.member))
+            session.commit()
+        make_token(session, org, colleague, name=f"Skript {number}")
+    with count_queries() as after:
+        assert client.get(page).status_code == 200
+    assert after.count == before.count, after.statements
 
 
 def test_another_organizations_token_page_is_404(client, session, make_user, make_org, login):

@@ -30,6 +30,7 @@ LABELS = {
     "email_changed": _l("E-mail address changed"),
     "reauthenticated": _l("Identity confirmed for a sensitive action"),
     "reauth_failed": _l("Failed confirmation for a sensitive action"),
+    "api_token_revoked": _l("An API token of yours was revoked by an owner or admin of its organization"),
 }
 
 

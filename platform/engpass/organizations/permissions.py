@@ -48,6 +48,7 @@ class Action(enum.StrEnum):
     export_cycles = "export_cycles"
     export_organization = "export_organization"
     use_api = "use_api"
+    manage_api_tokens = "manage_api_tokens"
 
 
 _EVERYONE = frozenset(Role)
@@ -92,6 +93,9 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.export_organization: _OWNERS,
     # One's own personal access tokens; each acts with its user's role, so a viewer's only reads.
     Action.use_api: _EVERYONE,
+    # Everyone else's tokens here, to see and revoke (someone left the project, a script went wild); an
+    # owner's token only by an owner, as with removing members.
+    Action.manage_api_tokens: _ADMINS,
 }
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -121,6 +125,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.export_cycles: _l("Export cycles, measurements and business cases (CSV, Excel)"),
     Action.export_organization: _l("Export all of the organization's data (ZIP)"),
     Action.use_api: _l("Create and revoke one's own API tokens"),
+    Action.manage_api_tokens: _l("See and revoke everyone's API tokens (an owner's only as an owner)"),
 }
 
 ROLE_ORDER: tuple[Role, ...] = (Role.owner, Role.admin, Role.member, Role.viewer)

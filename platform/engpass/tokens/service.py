@@ -11,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session, scoped_session
 
+from engpass.accounts.models import User
 from engpass.audit.service import record
 from engpass.db import utcnow
+from engpass.organizations.models import Membership, Role
 from engpass.tenancy import require_org_id
 from engpass.tokens.models import ApiToken, as_utc
 
@@ -104,6 +107,45 @@ def tokens_of(session: SessionLike, user_id: int) -> list[ApiToken]:
 def token_of(session: SessionLike, user_id: int, token_id: int) -> ApiToken | None:
     """One of the user's own tokens; another user's token is None, exactly like a missing one."""
     return session.scalars(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)).first()
+
+
+@dataclass(frozen=True)
+class OthersToken:
+    """Another person's token as an admin sees it: whose it is and their role here."""
+
+    token: ApiToken
+    person: str
+    role: Role
+
+
+def _of_others(user_id: int) -> Select[tuple[ApiToken, str, Role]]:
+    return (
+        select(ApiToken, User.name, Membership.role)
+        .join(User, User.id == ApiToken.user_id)
+        .join(
+            Membership,
+            (Membership.user_id == ApiToken.user_id) & (Membership.organization_id == ApiToken.organization_id),
+        )
+        .where(ApiToken.user_id != user_id)
+    )
+
+
+def working_tokens_of_others(session: SessionLike, user_id: int, now: datetime | None = None) -> list[OthersToken]:
+    """Every token of the organization's other members that still works, by person, newest first; one query.
+    Revoked and expired ones are in the audit log; a former member's tokens stop working when they leave."""
+    working = or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > (now or utcnow()))
+    stmt = (
+        _of_others(user_id)
+        .where(ApiToken.revoked_at.is_(None), working)
+        .order_by(User.name, ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    return [OthersToken(token, person, role) for token, person, role in session.execute(stmt)]
+
+
+def token_of_other(session: SessionLike, user_id: int, token_id: int) -> OthersToken | None:
+    """A current member's token other than ``user_id``'s, for an admin to revoke; None when there is none."""
+    row = session.execute(_of_others(user_id).where(ApiToken.id == token_id)).first()
+    return None if row is None else OthersToken(*row)
 
 
 def touch(session: SessionLike, api_token: ApiToken, now: datetime | None = None) -> bool:
