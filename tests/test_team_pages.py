@@ -111,6 +111,9 @@ def test_jonas_is_invited_signs_up_with_the_link_and_lands_in_the_company(app, c
     with tenancy.tenant_context(session, org.id):
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-2:] == ["member.invited", "invitation.accepted"]
+    # He just chose his password: a sensitive action right away does not ask for it again.
+    token = client.post(f"/o/{org.slug}/api-tokens/", data={"name": "Erstes Skript", "expires": "30"})
+    assert token.status_code == 201, token.location
 
 
 def test_an_existing_account_logs_in_first_then_accepts(app, client, session, sabine, make_user, login):

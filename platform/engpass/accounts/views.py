@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from engpass import mail
@@ -27,6 +27,7 @@ from engpass.accounts.forms import (
 )
 from engpass.accounts.models import User
 from engpass.accounts.reauth import mark_authenticated, require_recent_auth
+from engpass.accounts.session import end_session, renew, start_session
 from engpass.db import db
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY
@@ -51,15 +52,6 @@ def _login_limit() -> str:
 
 def _account_limit() -> str:
     return _settings().account_rate_limit
-
-
-def _start_session(user: Any, remember: bool = False) -> None:
-    """Rotate the session: nothing from before the login survives except the language and last org."""
-    keep = {key: session[key] for key in (SESSION_KEY, LAST_ORG_KEY) if key in session}
-    session.clear()
-    session.update(keep)
-    login_user(user, remember=remember)
-    mark_authenticated()
 
 
 def _log(user_id: int, kind: str) -> None:
@@ -103,7 +95,7 @@ def signup() -> Any:
             form.email.errors.append(_("An account with this e-mail address already exists. Please log in."))
         else:
             db.session.commit()
-            _start_session(user)
+            start_session(user)
             session[LAST_ORG_KEY] = org.slug
             flash(_("Welcome to Engpass! Your company %(name)s is ready.", name=org.name), "success")
             return redirect(url_for("organizations.home", org_slug=org.slug))
@@ -129,7 +121,7 @@ def login() -> Any:
         if user is not None:
             _log(user.id, "login")
             db.session.commit()
-            _start_session(user, remember=bool(form.remember.data))
+            start_session(user, remember=bool(form.remember.data))
             return redirect(_after_login_target(user.id))
         known = service.find_user(db.session, form.email.data)
         if known is not None:
@@ -150,9 +142,7 @@ PENDING_MAX_AGE = 300
 
 
 def _await_second_factor(user: User, remember: bool) -> None:
-    keep = {key: session[key] for key in (SESSION_KEY, LAST_ORG_KEY) if key in session}
-    session.clear()
-    session.update(keep)
+    renew()
     # The session token ties the pending step to the password as it was: a reset meanwhile voids it.
     session[PENDING_KEY] = {
         "user": user.id,
@@ -200,7 +190,7 @@ def login_code() -> Any:
             remember = bool(session[PENDING_KEY].get("remember"))
             _log(user.id, "login" if used == "totp" else "recovery_code_used")
             db.session.commit()
-            _start_session(user, remember=remember)
+            start_session(user, remember=remember)
             if used == "recovery":
                 left = twofactor.remaining_recovery_codes(db.session, user)
                 flash(_("You used a recovery code. %(count)d are left.", count=left), "info")
@@ -212,15 +202,6 @@ def login_code() -> Any:
     elif form.errors:
         status = 422
     return render_template("accounts/login_code.html", form=form), status
-
-
-def end_session() -> None:
-    """Log out and forget everything of the session but the language the visitor chose."""
-    logout_user()
-    keep = session.get(SESSION_KEY)
-    session.clear()
-    if keep:
-        session[SESSION_KEY] = keep
 
 
 @bp.route("/logout", methods=["POST"])
@@ -280,7 +261,7 @@ def reset_password(token: str) -> Any:
         user.set_password(form.password.data)
         _log(user.id, "password_reset")
         db.session.commit()
-        _start_session(user)
+        start_session(user)
         flash(_("Your password has been changed."), "success")
         return redirect(_after_login_target(user.id))
     return render_template("accounts/reset_password.html", form=form, token=token), 422 if form.errors else 200
@@ -299,7 +280,7 @@ def change_password() -> Any:
             _log(current_user.id, "password_changed")
             db.session.commit()
             # The session token changed: re-issue this session's cookie, the others are now signed out.
-            _start_session(current_user._get_current_object())
+            start_session(current_user._get_current_object())
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return redirect(url_for("accounts.change_password"))
     return render_template("accounts/change_password.html", form=form), 422 if form.errors else 200
@@ -383,7 +364,7 @@ def confirm_email_change(token: str) -> Any:
     # The old address hears of it: if this was not its owner's doing, they learn at once.
     mail.send(mail.render_mail(old_email, _("Your Engpass e-mail address was changed"), "email_changed", user=user))
     if same_person:
-        _start_session(user)
+        start_session(user)
     flash(_("Your e-mail address is now %(email)s.", email=new_email), "success")
     return redirect(url_for("accounts.settings") if same_person else url_for("accounts.login"))
 

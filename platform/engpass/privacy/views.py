@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from engpass.accounts.reauth import require_recent_auth
-from engpass.accounts.views import end_session
+from engpass.accounts.session import end_session
 from engpass.db import db, utcnow
 from engpass.extensions import limiter
 from engpass.organizations.context import LAST_ORG_KEY, current_org, org_blueprint

@@ -13,12 +13,13 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.accounts.service import EmailTaken, create_user, find_user
+from engpass.accounts.session import end_session, start_session
 from engpass.db import db, utcnow
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY, role_label
@@ -264,15 +265,6 @@ def _load_invitation(token: str) -> tuple[Invitation, Organization] | tuple[str,
     return invitation, org
 
 
-def _fresh_session(user: User) -> None:
-    """Sign in as a new session: nothing from before survives except the chosen language."""
-    keep = session.get(SESSION_KEY)
-    session.clear()
-    if keep:
-        session[SESSION_KEY] = keep
-    login_user(user)
-
-
 def _joined(invitation: Invitation, org: Organization, user: User, *, sign_in: bool = False) -> Response:
     try:
         membership = service.accept(db.session, invitation, user)
@@ -282,7 +274,7 @@ def _joined(invitation: Invitation, org: Organization, user: User, *, sign_in: b
         return redirect(url_for("index"))
     db.session.commit()
     if sign_in:
-        _fresh_session(user)
+        start_session(user)
     session[LAST_ORG_KEY] = org.slug
     # The membership's role: someone who was already a member keeps theirs.
     flash(_("Welcome to %(org)s! You joined as %(role)s.", org=org.name, role=role_label(membership.role)), "success")
@@ -324,9 +316,5 @@ def accept(token: str) -> Any:
 @public_bp.route("/invitations/<token>/logout", methods=["POST"])
 def switch_account(token: str) -> Response:
     """Signed in with another address: sign out and come back to the invitation."""
-    logout_user()
-    keep = session.get(SESSION_KEY)
-    session.clear()
-    if keep:
-        session[SESSION_KEY] = keep
+    end_session()
     return redirect(url_for("team_public.accept", token=token))
