@@ -11,6 +11,7 @@ from flask import Flask, current_app, has_app_context
 
 from engpass import task_names, tenancy
 from engpass.db import db
+from engpass.outbox import embedded_broker
 from engpass.outbox.publisher import ensure_broker_dir
 from engpass.settings import Settings
 
@@ -119,6 +120,12 @@ def make_celery(flask_app: Flask) -> Celery:
             },
         },
     )
+    if embedded_broker.is_embedded(settings.broker_url):
+        celery.conf.beat_schedule["embedded-broker-tidy"] = {
+            "task": task_names.TIDY_EMBEDDED_BROKER,
+            "schedule": crontab(minute=41),
+            "options": {"expires": 3000},
+        }
     return celery
 
 

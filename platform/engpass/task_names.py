@@ -2,6 +2,7 @@
 
 SEND_WELCOME = "engpass.accounts.send_welcome"
 OUTBOX_SWEEP = "engpass.outbox.sweep"
+TIDY_EMBEDDED_BROKER = "engpass.outbox.tidy_embedded_broker"
 RECOMPUTE_TRENDS = "engpass.trends.recompute"
 RECOMPUTE_ALL_TRENDS = "engpass.trends.recompute_all"
 RECOMPUTE_TRENDS_BATCH = "engpass.trends.recompute_batch"
