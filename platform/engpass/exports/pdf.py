@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from flask_babel import get_locale, get_translations
@@ -53,6 +54,9 @@ FOOTER = 8 * mm
 # to three lines there, which at the PDF's title size is about this many characters.
 TEXT_LIMIT = 320
 TITLE_LIMIT = 150
+# Names and units are short in practice but may be long: kept to a line or so, like the print page's clamps.
+NAME_LIMIT = 60
+UNIT_LIMIT = 20
 # Above the limit by no more than this, a text is kept whole: cutting it would save next to nothing.
 LEEWAY = 5
 CHART_W, CHART_H = 300, 150
@@ -116,27 +120,27 @@ def _p(text: str, style: ParagraphStyle, colour: colors.Color | None = None) -> 
 
 
 def _amount(value: Decimal | None, unit: str | None) -> str:
-    return f"{number(value)} {unit or ''}".strip() if value is not None else "–"
+    return f"{number(value)} {_shorten_text(unit or '', UNIT_LIMIT)}".strip() if value is not None else "–"
+
+
+def _table(rows: list[list[Any]], widths: list[float], *commands: tuple[Any, ...]) -> Table:
+    """A layout table flush with the text: no outer padding, top-aligned, and on the left should the sheet be
+    scaled down (centred, it would drift away from the paragraphs, which widen instead)."""
+    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    everything = ((0, 0), (-1, -1))
+    table.setStyle(Style([("VALIGN", *everything, "TOP"), ("LEFTPADDING", *everything, 0), *commands]))
+    return table
 
 
 def _facts(rows: list[tuple[str, str]], width: float, st: dict[str, ParagraphStyle]) -> Table:
-    table = Table(
+    return _table(
         [[_p(term, st["dt"]), _p(value, st["dd"])] for term, value in rows],
-        colWidths=[width * 0.45, width * 0.55],
+        [width * 0.45, width * 0.55],
+        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.5, LINE),
     )
-    table.setStyle(
-        Style(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.5, LINE),
-            ]
-        )
-    )
-    return table
 
 
 def _person_days(days: Decimal) -> str:
@@ -160,7 +164,7 @@ def _status_quo(cycle: Cycle, currency: str, width: float, st: dict[str, Paragra
             [
                 (_("Hours per week"), hours),
                 (_("Cost per week"), cost),
-                (_("KPI"), cycle.kpi_name or "–"),
+                (_("KPI"), _shorten_text(cycle.kpi_name or "–", NAME_LIMIT)),
                 (
                     f"{_('Baseline value')} → {_('Target value')}",
                     f"{_amount(cycle.kpi_baseline, cycle.kpi_unit)} → {_amount(cycle.kpi_target, cycle.kpi_unit)}",
@@ -244,7 +248,7 @@ def kpi_drawing(cycle: Cycle, measurements: list[Measurement], today: date) -> D
         anchor = "start" if index == 0 else "end" if index == len(ticks) - 1 else "middle"
         text(x_at(tick), bottom - 10, short_date(tick, span), MUTED, anchor)
     if unit:
-        text(left - 4, top + 6, shorten(unit, 12), MUTED, "end")
+        text(0, top + 6, shorten(unit, 12), MUTED)
     if cycle.prototype_target is not None and first <= cycle.prototype_target <= last:
         x = x_at(cycle.prototype_target)
         drawing.add(Line(x, bottom, x, top, strokeColor=MUTED, strokeWidth=0.5, strokeDashArray=[1.5, 3]))
@@ -278,7 +282,13 @@ def kpi_drawing(cycle: Cycle, measurements: list[Measurement], today: date) -> D
             drawing.add(Circle(x, y, 2.6, fillColor=colors.white, strokeColor=accent, strokeWidth=1.5))
         last_x, last_y = coords[-1]
         anchor = "end" if last_x > left + (right - left) * 0.8 else "middle"
-        text(last_x + (3 if anchor == "end" else 0), last_y + 6, with_unit(points[-1].kpi_value, unit), accent, anchor)
+        text(
+            last_x + (3 if anchor == "end" else 0),
+            last_y + 6,
+            shorten(with_unit(points[-1].kpi_value, unit)),
+            accent,
+            anchor,
+        )
     else:
         text((left + right) / 2, (top + bottom) / 2, _("No measurements yet"), MUTED, "middle")
     return drawing
@@ -305,7 +315,7 @@ def _result(
     width: float,
     st: dict[str, ParagraphStyle],
 ) -> list[Flowable]:
-    heading = _("Result") + (f": {cycle.kpi_name}" if cycle.kpi_name else "")
+    heading = _("Result") + (f": {_shorten_text(cycle.kpi_name, NAME_LIMIT)}" if cycle.kpi_name else "")
     if cycle.kpi_baseline is None and not measurements:
         chart: list[Flowable] = [_p(_("No measurements yet."), st["small"])]
     else:
@@ -315,18 +325,8 @@ def _result(
         if figure.key in KEY_FIGURES:
             keys.append([_p(figure.label, st["key_label"])])
             keys.append([_p(figure.value or "–", st["key_value"], TONES.get(figure.tone or ""))])
-    key_table = Table(keys, colWidths=[width - CHART_W - 16])
-    key_table.setStyle(Style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1)]))
-    layout = Table([[chart, key_table]], colWidths=[CHART_W + 16, width - CHART_W - 16])
-    layout.setStyle(
-        Style(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
+    key_table = _table(keys, [width - CHART_W - 16], ("TOPPADDING", (0, 0), (-1, -1), 1))
+    layout = _table([[chart, key_table]], [CHART_W + 16, width - CHART_W - 16], ("RIGHTPADDING", (0, 0), (-1, -1), 0))
     return [_p(heading, st["h2"]), layout]
 
 
@@ -343,18 +343,13 @@ def _figures(figures: list[Figure], rate: str, width: float, st: dict[str, Parag
                 detail,
             ]
         )
-    table = Table(rows, colWidths=[width * 0.27, width * 0.15, width * 0.58])
-    table.setStyle(
-        Style(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.5, LINE),
-            ]
-        )
+    table = _table(
+        rows,
+        [width * 0.27, width * 0.15, width * 0.58],
+        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.5, LINE),
     )
     intro = _("Computed from the measured numbers with an hourly rate of %(rate)s (organization settings).", rate=rate)
     return [_p(_("Business case"), st["h2"]), _p(intro, st["small"]), Spacer(0, 2), table]
@@ -394,43 +389,30 @@ def business_case_pdf(
     width, height = A4[0] - 2 * MARGIN, A4[1] - 2 * MARGIN - FOOTER
     column = (width - 16) / 2
 
-    eyebrow = Table(
+    eyebrow = _table(
         [
             [
                 _p(f"{org.name} · {_('Business case')}", st["eyebrow"]),
                 _p(_("As of %(date)s", date=day(today)), st["date"]),
             ]
         ],
-        colWidths=[width * 0.7, width * 0.3],
+        [width * 0.7, width * 0.3],
+        ("RIGHTPADDING", (0, 0), (-1, -1), 0),
     )
-    eyebrow.setStyle(Style([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
     meta = " · ".join(
         [
             escape(labels.category),
             f"{escape(_('Stage'))}: <b>{escape(labels.stage)}</b>",
-            escape(f"{_('Responsible')}: {owner.name if owner else '–'}"),
+            escape(f"{_('Responsible')}: {_shorten_text(owner.name, NAME_LIMIT) if owner else '–'}"),
             escape(_("Started %(date)s", date=day(cycle.bottleneck_at))),
         ]
     )
-    columns = Table(
-        [
-            [
-                _status_quo(cycle, currency, column, st),
-                _solution(cycle, measurements, labels, currency, column, st),
-            ]
-        ],
-        colWidths=[column + 16, column],
-    )
-    columns.setStyle(
-        Style(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (0, -1), 16),
-                ("RIGHTPADDING", (1, 0), (1, -1), 0),
-                ("LINEABOVE", (0, 0), (-1, 0), 1.5, colors.HexColor(ACCENT)),
-            ]
-        )
+    columns = _table(
+        [[_status_quo(cycle, currency, column, st), _solution(cycle, measurements, labels, currency, column, st)]],
+        [column + 16, column],
+        ("RIGHTPADDING", (0, 0), (0, -1), 16),
+        ("RIGHTPADDING", (1, 0), (1, -1), 0),
+        ("LINEABOVE", (0, 0), (-1, 0), 1.5, colors.HexColor(ACCENT)),
     )
     story: list[Flowable] = [
         eyebrow,
