@@ -32,7 +32,7 @@ from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.outbox.service import EXTENSION_KEY
 from engpass.settings import Settings
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, sabines_cycle
 
 APP_ROLE = "engpass_app_test"
 APP_ROLE_PASSWORD = "app-role-secret"
@@ -237,6 +237,18 @@ def make_org(session: Session, make_user: Callable[..., User]) -> Callable[..., 
         return org
 
     return _make
+
+
+@pytest.fixture
+def sabines_company(session: Session, make_user: Callable[..., User], make_org: Callable[..., Organization]) -> Any:
+    """Müller Metallbau with its owner, an admin and Sabine's decided quoting cycle: (org, owner, admin, cycle)."""
+    owner = make_user(name="Jürgen Müller")
+    admin = make_user(name="Ada Admin")
+    org = make_org("Müller Metallbau GmbH", owner=owner, members={admin: Role.admin})
+    with tenancy.tenant_context(session, org.id):
+        cycle = sabines_cycle(session, owner, title="Angebote schneller")
+        session.commit()
+    return org, owner, admin, cycle
 
 
 @pytest.fixture

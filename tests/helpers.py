@@ -14,6 +14,19 @@ TRANSLATIONS = Path(__file__).resolve().parents[1] / "platform" / "engpass" / "t
 
 PASSWORD = "correct horse battery"
 
+# Sabine's numbers (docs/business-case.md), with their arithmetic, in German and in euros: what the printable
+# business case and its PDF (tests/test_export_pdf.py) both show.
+SABINES_SHEET = (
+    "27.040 €",
+    "8 Std./Woche × 65 € × 52 Wochen = 27.040 €",
+    "(4 − 9) ÷ 9 × 100 = −55,6 %",
+    "6 Tage × 8 Std. × 65 € = 3.120 €",
+    "3.120 € ÷ (27.040 € ÷ 52 Wochen) = 6 Wochen",
+    "14 Std. vorher − 6 Std. jetzt = 8 Std. pro Woche",
+    "Beträge in EUR",
+    "Skalieren",
+)
+
 
 def csrf_token_from(html: str) -> str:
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(

@@ -8,7 +8,6 @@ import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from engpass import task_names, tenancy
@@ -17,21 +16,9 @@ from engpass.db import utcnow
 from engpass.exports import archive
 from engpass.exports.models import DataExport, ExportStatus
 from engpass.i18n import today_in
-from engpass.organizations.models import Role
-from tests.helpers import compile_catalogs, sabines_cycle
+from tests.helpers import SABINES_SHEET, compile_catalogs
 
 compile_catalogs()
-
-
-@pytest.fixture
-def company(session, make_user, make_org):
-    owner = make_user(name="Jürgen Müller")
-    admin = make_user(name="Ada Admin")
-    org = make_org("Müller Metallbau GmbH", owner=owner, members={admin: Role.admin})
-    with tenancy.tenant_context(session, org.id):
-        cycle = sabines_cycle(session, owner, title="Angebote schneller")
-        session.commit()
-    return org, owner, admin, cycle
 
 
 def _export(session, org):
@@ -45,9 +32,9 @@ def _build(app, session, settings, org, export_id):
 
 
 def test_an_owner_asks_for_the_export_and_the_workers_get_it_after_the_commit(
-    client, session, login, company, publisher
+    client, session, login, sabines_company, publisher
 ):
-    org, owner, _admin, _cycle = company
+    org, owner, _admin, _cycle = sabines_company
     login(owner)
     page = client.get(f"/o/{org.slug}/exports/data")
     assert page.status_code == 200
@@ -76,8 +63,8 @@ def test_an_owner_asks_for_the_export_and_the_workers_get_it_after_the_commit(
     assert "Ein Export wird bereits vorbereitet" in client.get(f"/o/{org.slug}/exports/data").text
 
 
-def test_progress_as_json_then_the_download_for_24_hours(app, client, session, settings, login, company):
-    org, owner, _admin, _cycle = company
+def test_progress_as_json_then_the_download_for_24_hours(app, client, session, settings, login, sabines_company):
+    org, owner, _admin, _cycle = sabines_company
     login(owner)
     client.post(f"/o/{org.slug}/exports/data")
     export = _export(session, org)
@@ -105,8 +92,10 @@ def test_progress_as_json_then_the_download_for_24_hours(app, client, session, s
     assert actions == ["data_export.requested", "data_export.downloaded"]
 
 
-def test_after_24_hours_the_download_is_gone_with_a_clear_message(app, client, session, settings, login, company):
-    org, owner, _admin, _cycle = company
+def test_after_24_hours_the_download_is_gone_with_a_clear_message(
+    app, client, session, settings, login, sabines_company
+):
+    org, owner, _admin, _cycle = sabines_company
     login(owner)
     client.post(f"/o/{org.slug}/exports/data")
     export = _build(app, session, settings, org, _export(session, org).id)
@@ -126,8 +115,8 @@ def test_after_24_hours_the_download_is_gone_with_a_clear_message(app, client, s
     assert client.get(f"/o/{org.slug}/exports/data/{export.id}/download").status_code == 410
 
 
-def test_a_failed_export_says_so_and_offers_no_download(client, session, login, company):
-    org, owner, _admin, _cycle = company
+def test_a_failed_export_says_so_and_offers_no_download(client, session, login, sabines_company):
+    org, owner, _admin, _cycle = sabines_company
     with tenancy.tenant_context(session, org.id):
         failed = DataExport(requested_by_id=owner.id, status=ExportStatus.failed)
         session.add(failed)
@@ -139,9 +128,9 @@ def test_a_failed_export_says_so_and_offers_no_download(client, session, login, 
 
 
 def test_only_owners_and_never_another_organizations_owner(
-    app, client, session, settings, login, company, make_user, make_org
+    app, client, session, settings, login, sabines_company, make_user, make_org
 ):
-    org, owner, admin, _cycle = company
+    org, owner, admin, _cycle = sabines_company
     login(owner)
     client.post(f"/o/{org.slug}/exports/data")
     export = _build(app, session, settings, org, _export(session, org).id)
@@ -166,8 +155,8 @@ def test_only_owners_and_never_another_organizations_owner(
     assert f'href="/o/{org.slug}/exports/data"' in client.get(f"/o/{org.slug}/settings").text
 
 
-def test_the_printable_business_case_shows_every_figure_with_its_formula(client, session, login, company):
-    org, owner, admin, cycle = company
+def test_the_printable_business_case_shows_every_figure_with_its_formula(client, session, login, sabines_company):
+    org, owner, admin, cycle = sabines_company
     login(admin)
     show = client.get(f"/o/{org.slug}/cycles/{cycle.id}/").text
     assert f'href="/o/{org.slug}/cycles/{cycle.id}/business-case/print"' in show
@@ -175,17 +164,7 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(client,
     assert page.status_code == 200
     text = page.text.replace("\xa0", " ").replace("\u202f", " ")
     assert "Müller Metallbau GmbH" in text and "Angebote schneller" in text
-    # Sabine's numbers (docs/business-case.md), with their arithmetic, in German and in euros.
-    for expected in (
-        "27.040 €",
-        "8 Std./Woche × 65 € × 52 Wochen = 27.040 €",
-        "(4 − 9) ÷ 9 × 100 = −55,6 %",
-        "6 Tage × 8 Std. × 65 € = 3.120 €",
-        "3.120 € ÷ (27.040 € ÷ 52 Wochen) = 6 Wochen",
-        "14 Std. vorher − 6 Std. jetzt = 8 Std. pro Woche",
-        "Beträge in EUR",
-        "Skalieren",
-    ):
+    for expected in SABINES_SHEET:
         assert expected in text, expected
     assert "<svg" in text and "chart__svg--wide" in text
     assert f"Stand {today_in('Europe/Berlin'):%d.%m.%Y}" in text
@@ -194,9 +173,9 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(client,
 
 
 def test_the_print_page_of_another_organizations_cycle_does_not_exist(
-    client, session, login, company, make_user, make_org
+    client, session, login, sabines_company, make_user, make_org
 ):
-    org, _owner, _admin, cycle = company
+    org, _owner, _admin, cycle = sabines_company
     stranger = make_user()
     other = make_org("Andere GmbH", owner=stranger)
     login(stranger)

@@ -60,6 +60,7 @@ ENDPOINT_ACTIONS = {
     "exports.table_csv": (A.export_cycles, None),
     "exports.table_xlsx": (A.export_cycles, None),
     "exports.business_case_print": (A.view_cycles, None),
+    "exports.business_case_pdf": (A.view_cycles, None),
     "exports.data": (A.export_organization, A.export_organization),
     "exports.data_status": (A.export_organization, None),
     "exports.data_download": (A.export_organization, None),

@@ -57,7 +57,7 @@ def _y(scale: Scale, value: float, layout: Layout) -> float:
     return scale.at(value, layout.top, layout.top + layout.plot_h)
 
 
-def _date_range(cycle: Cycle, measurements: list[Measurement], today: date) -> tuple[date, date]:
+def date_range(cycle: Cycle, measurements: list[Measurement], today: date) -> tuple[date, date]:
     days = [m.measured_on for m in measurements]
     for extra in (cycle.prototype_start, cycle.prototype_target):
         if extra is not None:
@@ -74,14 +74,14 @@ def _x(value: date, first: date, last: date, layout: Layout) -> float:
     return layout.left + (value - first).days / (last - first).days * layout.plot_w
 
 
-def _date_ticks(first: date, last: date, count: int = 5) -> list[date]:
+def date_ticks(first: date, last: date, count: int = 5) -> list[date]:
     span = (last - first).days
     if span <= count:
         return [first + timedelta(days=i) for i in range(span + 1)]
     return [first + timedelta(days=round(span * i / (count - 1))) for i in range(count)]
 
 
-def _short_date(value: date, span_days: int) -> str:
+def short_date(value: date, span_days: int) -> str:
     skeleton = "yMMM" if span_days > 330 else "MMMd"
     return format_skeleton(skeleton, value, locale=get_locale())
 
@@ -90,11 +90,11 @@ def _f(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _short(text: str, limit: int = 20) -> str:
+def shorten(text: str, limit: int = 20) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _with_unit(value: Decimal | float, unit: str) -> str:
+def with_unit(value: Decimal | float, unit: str) -> str:
     text = number(Decimal(str(value)))
     return f"{text} {unit}".strip()
 
@@ -122,7 +122,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
         if extra is not None:
             values.append(float(extra))
     scale = value_scale(values)
-    first, last = _date_range(cycle, points, today)
+    first, last = date_range(cycle, points, today)
     span = (last - first).days
     left, top, right_x = layout.left, layout.top, layout.left + layout.plot_w
     base_y = top + layout.plot_h
@@ -150,7 +150,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
     # Date axis.
     out.append(f'<g class="chart__axis" fill="{AXIS}">')
     out.append(f'<line x1="{left}" x2="{right_x}" y1="{base_y}" y2="{base_y}" stroke="{AXIS}" stroke-width="1"/>')
-    ticks = _date_ticks(first, last, layout.date_ticks)
+    ticks = date_ticks(first, last, layout.date_ticks)
     for index, tick in enumerate(ticks):
         x = _f(_x(tick, first, last, layout))
         # The outer labels align with the plot's edges so they never leave the drawing.
@@ -158,9 +158,9 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
         if index == len(ticks) - 1 and not layout.labels_outside:
             anchor = "end"
         out.append(f'<line x1="{x}" x2="{x}" y1="{base_y}" y2="{base_y + 5}" stroke="{AXIS}" stroke-width="1"/>')
-        out.append(f'<text x="{x}" y="{base_y + 20}" text-anchor="{anchor}">{escape(_short_date(tick, span))}</text>')
+        out.append(f'<text x="{x}" y="{base_y + 20}" text-anchor="{anchor}">{escape(short_date(tick, span))}</text>')
     if unit:
-        out.append(f'<text x="{left - 8}" y="{top - 10}" text-anchor="end">{escape(_short(unit, 12))}</text>')
+        out.append(f'<text x="{left - 8}" y="{top - 10}" text-anchor="end">{escape(shorten(unit, 12))}</text>')
     out.append("</g>")
 
     if cycle.prototype_target is not None and first <= cycle.prototype_target <= last:
@@ -184,7 +184,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
             f'<g class="{css}"><line x1="{left}" x2="{right_x}" y1="{_f(line_y)}" y2="{_f(line_y)}" '
             f'stroke="{colour}" stroke-width="2" stroke-dasharray="7 5"/>'
         )
-        text = _short(_with_unit(value, unit))
+        text = shorten(with_unit(value, unit))
         if layout.labels_outside:
             # Two labels closer than two text lines would overlap: push the second one away.
             label_y = line_y
@@ -220,7 +220,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
             )
         out.append('<g class="chart__points">')
         for (x, y), m in zip(coords, points, strict=True):
-            tip = f"{day(m.measured_on)}: {_with_unit(m.kpi_value, unit)}"
+            tip = f"{day(m.measured_on)}: {with_unit(m.kpi_value, unit)}"
             out.append(
                 f'<circle class="chart__point" cx="{_f(x)}" cy="{_f(y)}" r="5" fill="#ffffff" stroke="{ACCENT}" '
                 f'stroke-width="3"><title>{escape(tip)}</title></circle>'
@@ -230,7 +230,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
         anchor = "end" if last_x > left + layout.plot_w * 0.8 else "middle"
         out.append(
             f'<text x="{_f(last_x + (6 if anchor == "end" else 0))}" y="{_f(last_y - 14)}" text-anchor="{anchor}" '
-            f'fill="{ACCENT}" font-weight="700">{escape(_with_unit(points[-1].kpi_value, unit))}</text>'
+            f'fill="{ACCENT}" font-weight="700">{escape(with_unit(points[-1].kpi_value, unit))}</text>'
         )
         out.append("</g>")
     else:
@@ -245,9 +245,9 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
 def _describe(cycle: Cycle, points: list[Measurement], unit: str) -> str:
     parts = []
     if cycle.kpi_baseline is not None:
-        parts.append(_("Baseline %(value)s.", value=_with_unit(cycle.kpi_baseline, unit)))
+        parts.append(_("Baseline %(value)s.", value=with_unit(cycle.kpi_baseline, unit)))
     if cycle.kpi_target is not None:
-        parts.append(_("Target %(value)s.", value=_with_unit(cycle.kpi_target, unit)))
+        parts.append(_("Target %(value)s.", value=with_unit(cycle.kpi_target, unit)))
     if cycle.kpi_direction is not None:
         parts.append(_("Lower is better.") if cycle.kpi_direction == KpiDirection.lower else _("Higher is better."))
     if points:
@@ -258,7 +258,7 @@ def _describe(cycle: Cycle, points: list[Measurement], unit: str) -> str:
                 len(points),
                 first=day(points[0].measured_on),
                 last=day(points[-1].measured_on),
-                value=_with_unit(points[-1].kpi_value, unit),
+                value=with_unit(points[-1].kpi_value, unit),
             )
         )
     else:

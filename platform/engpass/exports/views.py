@@ -3,7 +3,8 @@
 - ``/o/<slug>/exports/cycles.xlsx`` and ``/exports/<table>.csv``: what the cycle table's filters show (the same
   ``TableQuery``, every page of it), for everyone who sees the cycles. The file is built before the answer
   starts (bounded memory: a spooled temporary file), so a failure is an error page, never half a file.
-- ``/o/<slug>/cycles/<id>/business-case/print``: one A4 page to take to a meeting.
+- ``/o/<slug>/cycles/<id>/business-case/print``: one A4 page to take to a meeting, and
+  ``/business-case.pdf`` the same page as a PDF file (``pdf.py``), both from one loader (``_sheet``).
 - ``/o/<slug>/exports/data``: an owner asks for a ZIP of all the organization's data, watches its progress
   (``/status``, JSON, polled by ``static/js/export-progress.js``) and downloads it for 24 hours.
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
@@ -26,9 +29,9 @@ from werkzeug.wrappers import Response
 
 from engpass.accounts.models import User
 from engpass.audit.service import record
-from engpass.cycles.business_case import compute
+from engpass.cycles.business_case import BusinessCase, compute
 from engpass.cycles.chart import kpi_chart
-from engpass.cycles.figures import business_case_figures
+from engpass.cycles.figures import Figure, business_case_figures
 from engpass.cycles.forms import (
     DECISION_LABELS,
     DIRECTION_LABELS,
@@ -36,11 +39,11 @@ from engpass.cycles.forms import (
     STAGE_LABELS,
     ConfirmForm,
 )
-from engpass.cycles.models import Cycle
+from engpass.cycles.models import Cycle, Measurement
 from engpass.cycles.table_query import TableQuery
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.db import db
-from engpass.exports import csvfile, rows, service, workbook
+from engpass.exports import csvfile, pdf, rows, service, workbook
 from engpass.exports.models import DataExport
 from engpass.extensions import limiter
 from engpass.formatting import day, money, number, percent
@@ -154,36 +157,100 @@ def table_xlsx() -> Response:
     return _send(build, "workbook", "xlsx", query, mimetype=XLSX, download_name=_file_name(sheets[0].title, "xlsx"))
 
 
-@bp.route("/cycles/<int:cycle_id>/business-case/print")
-@require_permission(Action.view_cycles)
-def business_case_print(cycle_id: int) -> str:
+@dataclass(frozen=True)
+class _Sheet:
+    """What the printable page and the PDF show of a cycle's business case, loaded in one place for both."""
+
+    cycle: Cycle
+    owner: User | None
+    case: BusinessCase
+    measurements: list[Measurement]
+    figures: list[Figure]
+    labels: pdf.Labels
+    today: date
+
+
+def _sheet(cycle_id: int) -> _Sheet:
+    # Through the tenancy layer: another organization's cycle is as missing as one that never existed.
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
         abort(404)
     measurements = list(cycle.measurements)
     rate, currency = current_org.default_hourly_rate, current_org.currency
     case = compute(cycle, measurements, rate)
-    owner = db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None
-    today = today_in(current_org.timezone)
-    return render_template(
-        "exports/business_case_print.html",
+    labels = pdf.Labels(
+        category=str(CATEGORY_LABELS[cycle.category]),
+        stage=str(STAGE_LABELS[cycle.stage]),
+        decision=str(DECISION_LABELS[cycle.decision]) if cycle.decision else None,
+        direction=str(DIRECTION_LABELS[cycle.kpi_direction]) if cycle.kpi_direction else None,
+        solution_type=str(SOLUTION_TYPE_LABELS[cycle.solution_type]) if cycle.solution_type else None,
+    )
+    return _Sheet(
         cycle=cycle,
-        owner=owner,
+        owner=db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None,
         case=case,
         measurements=measurements,
         figures=business_case_figures(cycle, measurements, case, rate, currency),
-        chart=kpi_chart(cycle, measurements, today),
-        today=today,
-        category_label=str(CATEGORY_LABELS[cycle.category]),
-        stage_label=str(STAGE_LABELS[cycle.stage]),
-        decision_label=str(DECISION_LABELS[cycle.decision]) if cycle.decision else None,
-        direction_label=str(DIRECTION_LABELS[cycle.kpi_direction]) if cycle.kpi_direction else None,
-        solution_type_label=str(SOLUTION_TYPE_LABELS[cycle.solution_type]) if cycle.solution_type else None,
+        labels=labels,
+        today=today_in(current_org.timezone),
+    )
+
+
+@bp.route("/cycles/<int:cycle_id>/business-case/print")
+@require_permission(Action.view_cycles)
+def business_case_print(cycle_id: int) -> str:
+    sheet = _sheet(cycle_id)
+    currency = current_org.currency
+    return render_template(
+        "exports/business_case_print.html",
+        cycle=sheet.cycle,
+        owner=sheet.owner,
+        case=sheet.case,
+        measurements=sheet.measurements,
+        figures=sheet.figures,
+        chart=kpi_chart(sheet.cycle, sheet.measurements, sheet.today),
+        today=sheet.today,
+        category_label=sheet.labels.category,
+        stage_label=sheet.labels.stage,
+        decision_label=sheet.labels.decision,
+        direction_label=sheet.labels.direction,
+        solution_type_label=sheet.labels.solution_type,
         number=number,
         money=lambda value: money(value, currency),
         percent=percent,
         day=day,
     )
+
+
+@bp.route("/cycles/<int:cycle_id>/business-case.pdf")
+@require_permission(Action.view_cycles)
+@limiter.limit(DOWNLOAD_RATE_LIMIT, key_func=_user_key)
+def business_case_pdf(cycle_id: int) -> Response:
+    """The print page's content as a PDF file, for mail and archives."""
+    sheet = _sheet(cycle_id)
+    body = pdf.business_case_pdf(
+        org=current_org,
+        cycle=sheet.cycle,
+        owner=sheet.owner,
+        measurements=sheet.measurements,
+        figures=sheet.figures,
+        labels=sheet.labels,
+        today=sheet.today,
+    )
+    # Audited like the table's downloads: the figures leave the application.
+    record(
+        db.session,
+        "cycles.exported",
+        actor_id=current_user.id,
+        object_type="cycle",
+        object_id=sheet.cycle.id,
+        table="business_case",
+        format="pdf",
+        rows=1,
+    )
+    db.session.commit()
+    name = _file_name(sheet.cycle.title, "pdf")
+    return _private(send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=True, download_name=name))
 
 
 # --- the organization's data export --------------------------------------------------------------
