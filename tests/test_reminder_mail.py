@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,14 +17,14 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass import create_app, mail, tenancy
 from engpass.accounts.models import User
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, KpiDirection, Measurement, Stage
-from engpass.db import make_engine, utcnow
+from engpass.db import utcnow
 from engpass.i18n import today_in
 from engpass.notifications import preferences, resend, sendlog
 from engpass.notifications.models import SendLog, SendStatus
@@ -31,6 +32,7 @@ from engpass.organizations.models import Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.reminders import mailing
 from engpass.reminders.mailing import send_reminders, send_round
+from tests.test_workers import delete_committed
 
 BASE = "http://engpass.test"
 
@@ -417,33 +419,42 @@ def test_the_command_sends_one_organization_or_all_of_them(app, app_context, set
 # --- two runs at once: separate connections that really commit ---------------------------------
 
 
-@dataclass
-class Committed:
+@dataclass(frozen=True)
+class CommittedOrg:
     org_id: int
     user_id: int
+    name: str
+    slug: str
+    cycle_ids: tuple[int, ...]
+
+
+@contextmanager
+def committed_org(
+    databases: dict[str, str], live_engine: Any, label: str, owner_name: str, named_days_ago: dict[str, int]
+) -> Iterator[CommittedOrg]:
+    """An organization whose owner ``owner_name`` has one cycle per ``title: days`` of ``named_days_ago``,
+    committed on a connection of its own so that other threads and processes see it; deleted afterwards."""
+    tag = uuid4().hex[:8]
+    with Session(live_engine, expire_on_commit=False) as s:
+        user = User(email=f"{label}-{tag}@example.com", name=owner_name, password_hash="x")
+        s.add(user)
+        s.flush()
+        org = create_organization(s, f"{label.capitalize()} {tag}", user)
+        s.commit()
+        with tenancy.tenant_context(s, org.id):
+            cycle_list = [_cycle(s, user.id, title, named_days_ago=days) for title, days in named_days_ago.items()]
+            s.commit()
+        data = CommittedOrg(org.id, user.id, org.name, org.slug, tuple(c.id for c in cycle_list))
+    try:
+        yield data
+    finally:
+        delete_committed(databases, data.org_id, data.user_id)
 
 
 @pytest.fixture
-def committed(databases: dict[str, str], live_engine: Any) -> Iterator[Committed]:
-    tag = uuid4().hex[:8]
-    with Session(live_engine, expire_on_commit=False) as s:
-        user = User(email=f"race-{tag}@example.com", name="Race", password_hash="x")
-        s.add(user)
-        s.flush()
-        org = create_organization(s, f"Race {tag}", user)
-        s.commit()
-        with tenancy.tenant_context(s, org.id):
-            _cycle(s, user.id, "Gleichzeitig", named_days_ago=10)
-            _cycle(s, user.id, "Auch gleichzeitig", named_days_ago=12)
-            s.commit()
-        data = Committed(org.id, user.id)
-    yield data
-    owner = make_engine(databases["owner"])
-    with owner.begin() as conn:
-        # Cycles and memberships go with the organization, the send log with the user.
-        conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": data.org_id})
-        conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": data.user_id})
-    owner.dispose()
+def committed(databases: dict[str, str], live_engine: Any) -> Iterator[CommittedOrg]:
+    with committed_org(databases, live_engine, "race", "Race", {"Gleichzeitig": 10, "Auch gleichzeitig": 12}) as org:
+        yield org
 
 
 def test_two_runs_at_the_same_time_send_one_mail(settings, live_engine, committed, smtp, monkeypatch):
