@@ -13,7 +13,8 @@ from engpass import task_names, tenancy
 from engpass.i18n import zone_named
 from engpass.reminders import mailing
 from engpass.reminders.mailing import MORNING_HOUR, in_their_morning
-from tests.test_reminder_mail import CommittedOrg, _cycle, committed_org
+from tests.helpers import named_cycle
+from tests.test_reminder_mail import CommittedOrg, committed_org
 from tests.test_workers import wait_for, worker_on_private_queue
 from workers.celery_app import REMINDERS_SCHEDULE
 from workers.tasks import reminders as reminder_tasks
@@ -100,7 +101,7 @@ def test_a_batch_sends_once_however_often_it_is_delivered(app, celery, session, 
     orgs = [make_org(f"Stapel {i} GmbH", owner=owner) for i, owner in enumerate(owners)]
     for org, owner in zip(orgs, owners, strict=True):
         with tenancy.tenant_context(session, org.id):
-            _cycle(session, owner.id, "Überfällig", named_days_ago=10)
+            named_cycle(session, owner.id, "Überfällig", named_days_ago=10)
             session.commit()
     batch = celery.tasks[task_names.SEND_REMINDERS_BATCH]
     kwargs = {"org_ids": [org.id for org in orgs], "now": datetime.now(UTC).isoformat()}
@@ -116,7 +117,7 @@ def test_a_batch_tries_again_only_the_organizations_that_failed(
     orgs = [make_org(f"Wieder {i} GmbH", owner=owner) for i, owner in enumerate(owners)]
     for org, owner in zip(orgs, owners, strict=True):
         with tenancy.tenant_context(session, org.id):
-            _cycle(session, owner.id, "Überfällig", named_days_ago=10)
+            named_cycle(session, owner.id, "Überfällig", named_days_ago=10)
             session.commit()
     real = mailing.open_reminders
     calls: list[int | None] = []
