@@ -140,6 +140,28 @@ class PageWatch:
             self.problems.append(f"request to another origin: {response.url}")
 
 
+@contextmanager
+def watched_page(
+    browser: Any, base_url: str, width: int, height: int = 900, **context_options: Any
+) -> Iterator[tuple[Any, PageWatch]]:
+    """A page in a German browser context of its own, watched from its first request; the context is closed
+    afterwards, whatever the test did."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="de-DE", **context_options)
+    try:
+        page = context.new_page()
+        yield page, PageWatch(page, base_url)
+    finally:
+        context.close()
+
+
+def log_in(page: Any, base_url: str, email: str, password: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit].button--primary")
+
+
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"

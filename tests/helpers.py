@@ -78,3 +78,38 @@ def sabines_cycle(session: Any, owner: Any, title: str = "Angebote") -> Any:
     cycles.add_measurement(session, cycle, measured, owner.id)
     cycles.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
     return cycle
+
+
+def named_cycle(session: Any, owner_id: int | None, title: str, *, named_days_ago: int = 0) -> Any:
+    """An open cycle (beside any others) in the current organization, its bottleneck named ``named_days_ago``
+    days ago: what the reminder rules count from."""
+    from engpass.cycles import service as cycles
+    from engpass.cycles.models import Category
+
+    cycle = cycles.create_cycle(
+        session,
+        title=title,
+        category=Category.other,
+        why="x",
+        owner_id=owner_id,
+        actor_id=None,
+        confirm_second_open=True,
+    )
+    cycle.bottleneck_at = cycle.bottleneck_at - timedelta(days=named_days_ago)
+    return cycle
+
+
+def save_a_baseline(session: Any, cycle: Any, actor_id: int | None) -> None:
+    """The status quo quantified through the cycle service: five hours a week, a duration of nine days to
+    lower."""
+    from engpass.cycles import service as cycles
+    from engpass.cycles.models import KpiDirection
+
+    baseline = {
+        "hours_per_week": Decimal(5),
+        "kpi_name": "Dauer",
+        "kpi_unit": "Tage",
+        "kpi_direction": KpiDirection.lower,
+        "kpi_baseline": Decimal(9),
+    }
+    cycles.save_baseline(session, cycle, baseline, None, actor_id)

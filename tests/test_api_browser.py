@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engpass.accounts.service import sign_up
-from tests.browser_support import PageWatch, assert_fits, live_app
+from tests.browser_support import assert_fits, live_app, log_in, watched_page
 
 EMAIL = "it@example.com"
 PASSWORD = "sicheres-passwort-42"
@@ -45,15 +45,8 @@ def _api(url: str, token: str, method: str = "GET", body: dict | None = None) ->
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def test_a_token_is_made_shown_once_used_and_revoked(browser, live_server, shots, width):
     url, slug = live_server
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, url)
-    try:
-        page.goto(f"{url}/login")
-        page.fill("input[name=email]", EMAIL)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit].button--primary")
+    with watched_page(browser, url, width) as (page, watch):
+        log_in(page, url, EMAIL, PASSWORD)
         page.click(".menu--right summary")
         with page.expect_navigation():
             page.click("text=API-Tokens")
@@ -92,5 +85,3 @@ def test_a_token_is_made_shown_once_used_and_revoked(browser, live_server, shots
         assert_fits(page, width)
         page.screenshot(path=shots / f"api-docs-{width}.png")
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()

@@ -19,7 +19,7 @@ from engpass import tenancy
 from engpass.accounts.service import sign_up
 from engpass.demo.cycles import SHOP, build_chain
 from engpass.trends import service as trends
-from tests.browser_support import PageWatch, assert_fits, live_app, png_size
+from tests.browser_support import assert_fits, live_app, log_in, png_size, watched_page
 
 EMAIL = "sabine@example.com"
 VETERAN = "mehmet@example.com"
@@ -61,10 +61,7 @@ def _assert_screenshot(path: Path, width: int) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def test_login_and_organization_home_in_a_real_browser(browser, live_server, shots, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, live_server.url)
-    try:
+    with watched_page(browser, live_server.url, width) as (page, watch):
         page.goto(f"{live_server.url}/login")
         assert page.locator("h1").inner_text() == "Anmelden"
         assert page.locator(".auth__aside .steps li").count() == 6
@@ -98,8 +95,6 @@ def test_login_and_organization_home_in_a_real_browser(browser, live_server, sho
 
         assert {"/static/css/app.css", "/static/favicon.svg"} <= watch.static_loaded
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()
 
     for name in ("login", "home"):
         _assert_screenshot(shots / f"{name}-{width}.png", width)
@@ -107,15 +102,8 @@ def test_login_and_organization_home_in_a_real_browser(browser, live_server, sho
 
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def test_dashboard_charts_render_and_print(browser, live_server, shots, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, live_server.url)
-    try:
-        page.goto(f"{live_server.url}/login")
-        page.fill("input[name=email]", VETERAN)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit].button--primary")
+    with watched_page(browser, live_server.url, width) as (page, watch):
+        log_in(page, live_server.url, VETERAN, PASSWORD)
         assert page.url == f"{live_server.url}/o/{live_server.veteran_slug}/"
         assert page.locator(".dash-level__number").inner_text() in {"2", "3", "4"}
         charts = page.locator("svg.chart__svg")
@@ -135,22 +123,13 @@ def test_dashboard_charts_render_and_print(browser, live_server, shots, width):
         page.screenshot(path=shots / f"dashboard-print-{width}.png", full_page=True)
         assert {"/static/css/dashboard.css"} <= watch.static_loaded
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()
     _assert_screenshot(shots / f"dashboard-{width}.png", width)
 
 
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def test_todo_list_in_a_real_browser(browser, live_server, shots, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, live_server.url)
-    try:
-        page.goto(f"{live_server.url}/login")
-        page.fill("input[name=email]", VETERAN)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit].button--primary")
+    with watched_page(browser, live_server.url, width) as (page, watch):
+        log_in(page, live_server.url, VETERAN, PASSWORD)
         if width > 720:
             # An owner's five navigation items and the language switch share one row on a desk.
             nav, right = page.locator(".mainnav").bounding_box(), page.locator(".topbar__right").bounding_box()
@@ -167,6 +146,4 @@ def test_todo_list_in_a_real_browser(browser, live_server, shots, width):
         assert_fits(page, width)
         page.screenshot(path=shots / f"todo-{width}.png", full_page=True)
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()
     _assert_screenshot(shots / f"todo-{width}.png", width)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization, OrgKind
-from tests.browser_support import PageWatch, assert_fits, live_app
+from tests.browser_support import assert_fits, live_app, log_in, watched_page
 
 WIDTHS = (1280, 375)
 
@@ -32,15 +32,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def test_a_consultant_opens_the_portfolio_enters_a_client_and_sees_the_banner(browser, live, shots, width):
     url, firm_slug = live
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, url)
-    try:
-        page.goto(f"{url}/login")
-        page.fill("input[name=email]", "consultant@demo.example")
-        page.fill("input[name=password]", DEMO_PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit].button--primary")
+    with watched_page(browser, url, width) as (page, watch):
+        log_in(page, url, "consultant@demo.example", DEMO_PASSWORD)
         # A consultancy's people start the week on the portfolio.
         assert page.url == f"{url}/o/{firm_slug}/portfolio"
         assert page.locator("h1").inner_text() == "Portfolio"
@@ -77,5 +70,3 @@ def test_a_consultant_opens_the_portfolio_enters_a_client_and_sees_the_banner(br
         assert page.url == f"{url}/o/{firm_slug}/portfolio"
         assert "/static/css/consulting.css" in watch.static_loaded
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()

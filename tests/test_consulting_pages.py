@@ -9,6 +9,7 @@ import hashlib
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -21,7 +22,7 @@ from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess, RequestStatus
 from engpass.consulting.portfolio import reflects_nothing
 from engpass.cycles import service as cycles
-from engpass.cycles.models import Category
+from engpass.cycles.models import Category, Cycle
 from engpass.demo.cycles import SHOP, build_chain
 from engpass.organizations.models import Organization, OrgKind
 from engpass.page_cache import page_cache
@@ -130,15 +131,23 @@ def test_request_approve_and_decline_through_the_pages(client, session, login, m
     assert "abgelehnt" in client.get(f"/o/{consultancy.slug}/clients").text
 
 
+def _granted_with_a_cycle(
+    session: Any, consultancy: Organization, org: Organization, owner: Any, level: AccessLevel, title: str
+) -> Cycle:
+    """``owner`` grants ``consultancy`` access to ``org`` and names a quoting bottleneck ``title`` there."""
+    consulting.grant(session, org, consultancy, level, owner.id)
+    with tenancy.tenant_context(session, org.id):
+        cycle = cycles.create_cycle(
+            session, title=title, category=Category.quoting, why="", owner_id=owner.id, actor_id=owner.id
+        )
+        session.commit()
+    return cycle
+
+
 def test_the_clients_audit_log_shows_what_the_consultant_changed(client, session, login, make_user, firm, client_org):
     consultancy, petra = firm
     org, sabine = client_org
-    consulting.grant(session, org, consultancy, AccessLevel.edit, sabine.id)
-    with tenancy.tenant_context(session, org.id):
-        cycle = cycles.create_cycle(
-            session, title="Angebote 9 Tage", category=Category.quoting, why="", owner_id=sabine.id, actor_id=sabine.id
-        )
-        session.commit()
+    cycle = _granted_with_a_cycle(session, consultancy, org, sabine, AccessLevel.edit, "Angebote 9 Tage")
     login(petra)
     saved = client.post(f"/o/{org.slug}/cycles/{cycle.id}/baseline", data=BASELINE)
     assert saved.status_code == 302, saved.text
@@ -172,12 +181,7 @@ def test_the_clients_audit_log_shows_what_the_consultant_changed(client, session
 def test_a_read_consultant_cannot_change_anything(client, session, login, firm, client_org):
     consultancy, petra = firm
     org, sabine = client_org
-    consulting.grant(session, org, consultancy, AccessLevel.read, sabine.id)
-    with tenancy.tenant_context(session, org.id):
-        cycle = cycles.create_cycle(
-            session, title="Angebote", category=Category.quoting, why="", owner_id=sabine.id, actor_id=sabine.id
-        )
-        session.commit()
+    cycle = _granted_with_a_cycle(session, consultancy, org, sabine, AccessLevel.read, "Angebote")
     login(petra)
     assert client.get(f"/o/{org.slug}/cycles/{cycle.id}/").status_code == 200
     assert client.post(f"/o/{org.slug}/cycles/{cycle.id}/baseline", data=BASELINE).status_code == 403
@@ -317,16 +321,25 @@ def test_portfolio_document_from_a_real_recompute(session, make_user, make_org, 
     assert state.portfolio["v"] == 1
 
 
-def test_the_portfolio_from_the_page_cache_changes_with_every_client(
-    client, session, login, make_user, make_org, cached, count_queries
-):
+def _cached_portfolio(
+    session: Any, client: Any, login: Any, make_user: Any, make_org: Any, name: str, tag: str
+) -> tuple[Organization, str, list[Organization]]:
+    """A consultancy ``name`` with three clients, its owner logged in and its portfolio requested three times,
+    so that the page cache holds it; the consultancy, its portfolio's address and the clients."""
     owner = make_user()
-    consultancy = make_org("Beratung Cache", owner=owner, kind=OrgKind.consultancy)
-    orgs = _clients(session, consultancy, 3, "c")
+    consultancy = make_org(name, owner=owner, kind=OrgKind.consultancy)
+    orgs = _clients(session, consultancy, 3, tag)
     login(owner)
     url = f"/o/{consultancy.slug}/portfolio"
     for _ in range(3):
         assert client.get(url).status_code == 200
+    return consultancy, url, orgs
+
+
+def test_the_portfolio_from_the_page_cache_changes_with_every_client(
+    client, session, login, make_user, make_org, cached, count_queries
+):
+    consultancy, url, orgs = _cached_portfolio(session, client, login, make_user, make_org, "Beratung Cache", "c")
     with count_queries() as counter:
         hit = client.get(url)
     assert hit.status_code == 200 and counter.count == 0
@@ -409,17 +422,11 @@ def test_which_portfolio_addresses_reflect_nothing(query, compressed):
 def test_the_portfolio_tokens_read_in_one_script_survive_a_lost_token_and_a_script_cache_flush(
     client, session, login, make_user, make_org, cached, count_queries, monkeypatch
 ):
-    owner = make_user()
-    consultancy = make_org("Beratung Skript", owner=owner, kind=OrgKind.consultancy)
-    orgs = _clients(session, consultancy, 3, "t")
     # A script Redis has never seen: the first call answers NOSCRIPT, then it is loaded and run.
     script = b"-- " + uuid4().hex.encode() + page_cache_module._JOINED
     monkeypatch.setattr(page_cache_module, "_JOINED", script)
     monkeypatch.setattr(page_cache_module, "_JOINED_SHA", hashlib.sha1(script).hexdigest())
-    login(owner)
-    url = f"/o/{consultancy.slug}/portfolio"
-    for _ in range(3):
-        assert client.get(url).status_code == 200
+    _, url, orgs = _cached_portfolio(session, client, login, make_user, make_org, "Beratung Skript", "t")
     with count_queries() as counter:
         assert client.get(url).status_code == 200
     assert counter.count == 0
@@ -443,13 +450,7 @@ def test_the_portfolio_tokens_without_the_script_still_key_the_page(
         monkeypatch.setattr(page_cache_module, "_JOINED_SHA", hashlib.sha1(script).hexdigest())
     else:
         monkeypatch.setattr(page_cache_module, "JOINED_MAX", 2)
-    owner = make_user()
-    consultancy = make_org("Beratung Ohne Skript", owner=owner, kind=OrgKind.consultancy)
-    orgs = _clients(session, consultancy, 3, "n")
-    login(owner)
-    url = f"/o/{consultancy.slug}/portfolio"
-    for _ in range(3):
-        assert client.get(url).status_code == 200
+    _, url, orgs = _cached_portfolio(session, client, login, make_user, make_org, "Beratung Ohne Skript", "n")
     with count_queries() as counter:
         assert client.get(url).status_code == 200
     assert counter.count == 0

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engpass.accounts.service import sign_up
-from tests.browser_support import PageWatch, assert_fits, live_app, png_size
+from tests.browser_support import assert_fits, live_app, log_in, png_size, watched_page
 
 EMAIL = "sabine.cycle@example.com"
 PASSWORD = "sicheres-passwort-42"
@@ -60,16 +60,10 @@ def _flash(page: Any) -> str:
 
 def test_one_cycle_through_every_stage_in_a_real_browser(browser, live_server, shots):
     width = 1280
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, live_server.url)
     base = f"{live_server.url}/o/{live_server.slug}/cycles"
     today = date.today()
-    try:
-        page.goto(f"{live_server.url}/login")
-        page.fill("input[name=email]", EMAIL)
-        page.fill("input[name=password]", PASSWORD)
-        _submit(page, "button[type=submit].button--primary")
+    with watched_page(browser, live_server.url, width) as (page, watch):
+        log_in(page, live_server.url, EMAIL, PASSWORD)
 
         # The main navigation leads to the empty board, which invites the first bottleneck.
         with page.expect_navigation():
@@ -211,18 +205,10 @@ def test_one_cycle_through_every_stage_in_a_real_browser(browser, live_server, s
 
         assert {"/static/css/app.css", "/static/css/cycles.css"} <= watch.static_loaded
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()
 
     # The decided cycle on a phone: nothing scrolls sideways, the chart still fits.
-    phone = browser.new_context(viewport={"width": 375, "height": 800}, locale="de-DE")
-    page = phone.new_page()
-    watch = PageWatch(page, live_server.url)
-    try:
-        page.goto(f"{live_server.url}/login")
-        page.fill("input[name=email]", EMAIL)
-        page.fill("input[name=password]", PASSWORD)
-        _submit(page, "button[type=submit].button--primary")
+    with watched_page(browser, live_server.url, 375, 800) as (page, watch):
+        log_in(page, live_server.url, EMAIL, PASSWORD)
         page.goto(cycle_url)
         compact = page.locator("svg.chart__svg--compact")
         assert compact.is_visible() and not page.locator("svg.chart__svg--wide").is_visible()
@@ -234,8 +220,6 @@ def test_one_cycle_through_every_stage_in_a_real_browser(browser, live_server, s
         assert_fits(page, 375)
         page.screenshot(path=shots / "cycles-board-375.png", full_page=True)
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        phone.close()
 
     for name, expected_width in (("cycle-decided.png", 1280), ("cycle-decided-375.png", 375)):
         png_width, png_height = png_size(shots / name)

@@ -1,18 +1,18 @@
 """The dashboard's data: snapshots, pending state and the attention list, without HTTP."""
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlalchemy import select
 
 from engpass import task_names, tenancy
 from engpass.cycles import service as cycles
-from engpass.cycles.models import Category, KpiDirection, SolutionType, Stage
+from engpass.cycles.models import Category, SolutionType, Stage
 from engpass.demo.data import load_demo
 from engpass.organizations.models import Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.trends import dashboard
 from engpass.trends import service as trends
+from tests.helpers import save_a_baseline
 
 TODAY = date.today()
 
@@ -55,19 +55,7 @@ def test_attention_list(session, make_user, make_org):
             actor_id=owner.id,
             confirm_second_open=True,
         )
-        cycles.save_baseline(
-            session,
-            proto,
-            {
-                "hours_per_week": Decimal(5),
-                "kpi_name": "Dauer",
-                "kpi_unit": "Tage",
-                "kpi_direction": KpiDirection.lower,
-                "kpi_baseline": Decimal(9),
-            },
-            None,
-            owner.id,
-        )
+        save_a_baseline(session, proto, owner.id)
         cycles.save_solution(
             session, proto, {"solution_what": "Vorlage", "solution_type": SolutionType.other}, owner.id
         )
@@ -132,19 +120,7 @@ def test_a_long_prototype_is_a_hint_not_a_reminder(session, make_user, make_org)
         cycle = cycles.create_cycle(
             session, title="Lange geplant", category=Category.other, why="x", owner_id=owner.id, actor_id=owner.id
         )
-        cycles.save_baseline(
-            session,
-            cycle,
-            {
-                "hours_per_week": Decimal(5),
-                "kpi_name": "Dauer",
-                "kpi_unit": "Tage",
-                "kpi_direction": KpiDirection.lower,
-                "kpi_baseline": Decimal(9),
-            },
-            None,
-            owner.id,
-        )
+        save_a_baseline(session, cycle, owner.id)
         cycles.save_solution(
             session, cycle, {"solution_what": "Vorlage", "solution_type": SolutionType.other}, owner.id
         )

@@ -261,9 +261,8 @@ def test_two_workers_racing_send_one_digest(tmp_path, databases, redis_url, live
     from sqlalchemy.orm import Session
 
     from engpass.accounts.service import sign_up
-    from engpass.outbox.publisher import CeleryPublisher
     from engpass.task_names import SEND_DIGEST_BATCH
-    from tests.test_workers import SignedUp, delete_sign_up, running_worker, wait_for
+    from tests.test_workers import delete_committed, private_queue, running_worker, wait_for
 
     server = smtp_server()
     tag = uuid4().hex[:8]
@@ -271,11 +270,10 @@ def test_two_workers_racing_send_one_digest(tmp_path, databases, redis_url, live
         owner, org = sign_up(s, name="Rennen", email=f"race-{tag}@example.com", password="x" * 12, company=tag)
         s.commit()
         _fill(s, org, owner)
-    queue = f"engpass-test-{uuid4().hex[:12]}"
-    publish = CeleryPublisher(redis_url, queue=queue)
     kwargs = {"user_ids": [owner.id], "now": BERLIN_MONDAY_7.isoformat()}
     try:
         with (
+            private_queue(redis_url) as (queue, publish),
             running_worker(tmp_path, databases, redis_url=redis_url, queue=queue, smtp_url=server.url, name="a") as a,
             running_worker(tmp_path, databases, redis_url=redis_url, queue=queue, smtp_url=server.url, name="b") as b,
         ):
@@ -288,12 +286,7 @@ def test_two_workers_racing_send_one_digest(tmp_path, databases, redis_url, live
             (entry,) = s.scalars(select(SendLog).where(SendLog.user_id == owner.id)).all()
             assert entry.status == SendStatus.sent and entry.attempts == 1
     finally:
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
-        client.delete(queue, f"_kombu.binding.{queue}")
-        client.close()
-        delete_sign_up(databases, SignedUp(owner.id, org.id, org.slug, owner.email, None))
+        delete_committed(databases, org.id, owner.id)
 
 
 def test_a_batch_on_the_embedded_broker_goes_out_once(tmp_path, databases, live_engine, smtp_server):
@@ -306,7 +299,7 @@ def test_a_batch_on_the_embedded_broker_goes_out_once(tmp_path, databases, live_
     from engpass.outbox.service import EXTENSION_KEY
     from engpass.settings import Settings
     from engpass.task_names import SEND_DIGEST_BATCH
-    from tests.test_workers import SignedUp, delete_sign_up, running_worker, wait_for
+    from tests.test_workers import delete_committed, running_worker, wait_for
 
     server = smtp_server()
     tag = uuid4().hex[:8]
@@ -337,7 +330,7 @@ def test_a_batch_on_the_embedded_broker_goes_out_once(tmp_path, databases, live_
             (entry,) = s.scalars(select(SendLog).where(SendLog.user_id == owner.id)).all()
             assert (entry.status, entry.attempts) == (SendStatus.sent, 1)
     finally:
-        delete_sign_up(databases, SignedUp(owner.id, org.id, org.slug, owner.email, None))
+        delete_committed(databases, org.id, owner.id)
 
 
 def test_the_digests_one_click_unsubscribe_works_and_cannot_be_forged(app, session, smtp, company):

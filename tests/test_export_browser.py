@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -30,7 +29,7 @@ from engpass.exports.models import DataExport
 from engpass.extensions import babel
 from engpass.i18n import select_locale
 from engpass.settings import REPO_ROOT
-from tests.browser_support import PageWatch, live_app
+from tests.browser_support import live_app, log_in, watched_page
 from tests.helpers import sabines_cycle
 
 EMAIL = "sabine.export@example.com"
@@ -120,14 +119,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield LiveServer(url, slug, org_id, short_id, long_id, root)
 
 
-def _login(page: Any, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit].button--primary")
-
-
 def _pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
 
@@ -135,11 +126,8 @@ def _pdf_pages(pdf: bytes) -> int:
 @pytest.mark.parametrize("which", ["short", "long"])
 def test_the_business_case_prints_on_one_a4_page(browser, live_server, shots, which):
     cycle_id = live_server.short_id if which == "short" else live_server.long_id
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, live_server.url)
-    try:
-        _login(page, live_server.url)
+    with watched_page(browser, live_server.url, 1280) as (page, watch):
+        log_in(page, live_server.url, EMAIL, PASSWORD)
         page.goto(f"{live_server.url}/o/{live_server.slug}/cycles/{cycle_id}/")
         with page.expect_navigation():
             page.click("text=Business Case drucken")
@@ -167,8 +155,6 @@ def test_the_business_case_prints_on_one_a4_page(browser, live_server, shots, wh
         assert not watch.problems, watch.problems
         assert "/static/css/business-case-print.css" in watch.static_loaded
         assert "/static/js/print-button.js" in watch.static_loaded
-    finally:
-        context.close()
 
 
 def _build_export(live_server: LiveServer, export_id: int) -> None:
@@ -186,11 +172,8 @@ def _build_export(live_server: LiveServer, export_id: int) -> None:
 
 
 def test_an_owner_follows_the_export_and_downloads_it(browser, live_server, shots, tmp_path):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE", accept_downloads=True)
-    page = context.new_page()
-    watch = PageWatch(page, live_server.url)
-    try:
-        _login(page, live_server.url)
+    with watched_page(browser, live_server.url, 1280, accept_downloads=True) as (page, watch):
+        log_in(page, live_server.url, EMAIL, PASSWORD)
         page.goto(f"{live_server.url}/o/{live_server.slug}/settings")
         with page.expect_navigation():
             page.click("text=Datenexport: alle Daten der Organisation als ZIP-Datei")
@@ -227,5 +210,3 @@ def test_an_owner_follows_the_export_and_downloads_it(browser, live_server, shot
             assert {"manifest.json", "data/cycles.json", "csv/cycles.csv"} <= set(zf.namelist())
         assert not watch.problems, watch.problems
         assert "/static/js/export-progress.js" in watch.static_loaded
-    finally:
-        context.close()

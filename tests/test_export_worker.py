@@ -9,20 +9,18 @@ from email import message_from_bytes, policy
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass import task_names, tenancy
 from engpass.accounts.service import sign_up
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category
-from engpass.db import make_engine
 from engpass.exports import service
 from engpass.exports.models import DataExport, ExportStatus
 from engpass.outbox.models import OutboxMessage
-from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import relay
-from tests.test_workers import running_worker, wait_for
+from tests.test_workers import delete_committed, wait_for, worker_on_private_queue
 
 
 @pytest.mark.redis
@@ -42,8 +40,6 @@ def test_a_real_worker_builds_the_export_with_its_progress(tmp_path, databases, 
                 OutboxMessage.organization_id == org.id, OutboxMessage.task_name == task_names.EXPORT_ORGANIZATION
             )
         ).all()
-    queue = f"engpass-test-{uuid4().hex[:12]}"
-    publish = CeleryPublisher(redis_url, queue=queue)
 
     def finished():
         with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
@@ -51,7 +47,7 @@ def test_a_real_worker_builds_the_export_with_its_progress(tmp_path, databases, 
             return current if current.status in (ExportStatus.done, ExportStatus.failed) else None
 
     try:
-        with running_worker(tmp_path, databases, redis_url=redis_url, queue=queue) as worker:
+        with worker_on_private_queue(tmp_path, databases, redis_url) as (worker, publish):
             with Session(live_engine) as s:
                 assert relay(s, publish, ids=[message.id]).published == 1
             done = wait_for(finished, "the export", worker=worker)
@@ -65,13 +61,4 @@ def test_a_real_worker_builds_the_export_with_its_progress(tmp_path, databases, 
         assert (mail["To"], mail["Subject"]) == (user.email, f"Ihr Datenexport von {tag} ist fertig")
         assert f"/exports/data/{export.id}/download" in mail.get_body(("plain",)).get_content()
     finally:
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
-        client.delete(queue, f"_kombu.binding.{queue}")
-        client.close()
-        owner = make_engine(databases["owner"])
-        with owner.begin() as conn:
-            conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": org.id})
-            conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
-        owner.dispose()
+        delete_committed(databases, org.id, user.id)

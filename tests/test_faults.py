@@ -293,7 +293,7 @@ def test_two_reminder_rounds_at_once_send_each_reminder_once(tmp_path, databases
     from engpass.accounts.models import User
     from engpass.organizations.service import create_organization
     from engpass.task_names import SEND_DUE_REMINDERS, SEND_REMINDERS_BATCH
-    from tests.test_reminder_mail import _cycle
+    from tests.helpers import named_cycle
 
     require_services(databases)
     tag = uuid4().hex[:8]
@@ -305,7 +305,7 @@ def test_two_reminder_rounds_at_once_send_each_reminder_once(tmp_path, databases
         org.timezone = _zone_in_its_morning()
         s.commit()
         with tenancy.tenant_context(s, org.id):
-            _cycle(s, user.id, "Zweimal geplant", named_days_ago=10)
+            named_cycle(s, user.id, "Zweimal geplant", named_days_ago=10)
             s.commit()
     publish = CeleryPublisher(redis_server.url)
     try:

@@ -15,7 +15,7 @@ from engpass.accounts.models import User
 from engpass.accounts.service import sign_up
 from engpass.notifications import links
 from engpass.notifications.preferences import Topic
-from tests.browser_support import PageWatch, assert_fits, live_app
+from tests.browser_support import assert_fits, live_app, watched_page
 
 EMAIL = "sabine.mail@example.com"
 SECRET = "browser-test-secret"  # what live_app configures
@@ -40,10 +40,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 @pytest.mark.parametrize("width", (1280, 375), ids=("1280px", "375px"))
 def test_a_mail_in_the_outbox_page_and_the_links_it_carries(browser, live, shots, width):
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, live.url)
-    try:
+    with watched_page(browser, live.url, width) as (page, watch):
         # A mail the app writes to the outbox folder right away: the password reset.
         page.goto(f"{live.url}/password/forgot")
         page.fill("input[name=email]", EMAIL)
@@ -77,5 +74,3 @@ def test_a_mail_in_the_outbox_page_and_the_links_it_carries(browser, live, shots
         assert page.locator("h1").inner_text() == "Sie sind abgemeldet."
         page.screenshot(path=shots / f"unsubscribed-{width}.png", full_page=True)
         assert watch.problems == []
-    finally:
-        context.close()

@@ -4,14 +4,10 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from engpass import tenancy
-from engpass.cycles.models import Category, CycleTemplate, KpiDirection, Measurement
-from engpass.organizations.models import Membership, OrgKind, Role
+from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.permissions import MATRIX, Action, allows, markdown_table
-from engpass.team import service as team
-from tests.helpers import sabines_cycle
+from tests.security_support import one_of_everything
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions.md"
 A = Action
@@ -129,34 +125,7 @@ def world(session, make_user, make_org):
     def _build(role, kind=OrgKind.company):
         owner, person, plain = make_user(name="Owner"), make_user(name="Person"), make_user(name="Plain")
         org = make_org("Rechte GmbH", owner=owner, kind=kind, members={person: role, plain: Role.member})
-        with tenancy.tenant_context(session, org.id):
-            cycle = sabines_cycle(session, owner)
-            measurement = session.scalars(select(Measurement).where(Measurement.cycle_id == cycle.id)).first()
-            template = CycleTemplate(
-                category=Category.quoting, name="V", kpi_name="K", kpi_unit="T", kpi_direction=KpiDirection.lower
-            )
-            session.add(template)
-            owner_membership = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
-            invitation = team.invite(session, org, owner_membership, "neu@example.com", Role.viewer)
-            target = session.scalars(select(Membership).where(Membership.user_id == plain.id)).one()
-            session.commit()
-            values = {
-                "cycle_id": cycle.id,
-                "measurement_id": measurement.id,
-                "template_id": template.id,
-                "invitation_id": invitation.id,
-                "membership_id": target.id,
-                # Consulting requests and accesses: none exist, so an allowed role gets the 404 of a missing
-                # one, and a refused role its 403 before anything is looked up.
-                "request_id": 999_999,
-                "access_id": 999_999,
-                "table": "cycles",
-                # No data export exists: an owner gets the 404 of a missing one, everyone else 403 first.
-                "export_id": 999_999,
-                # Tokens are one's own: another's or a missing one is the same 404 for an allowed role.
-                "token_id": 999_999,
-            }
-        return org, person, values
+        return org, person, one_of_everything(session, org, owner, plain)
 
     return _build
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engpass.accounts.service import sign_up
 from engpass.organizations.service import create_organization
-from tests.browser_support import PageWatch, assert_fits, live_app
+from tests.browser_support import assert_fits, live_app, log_in, watched_page
 
 EMAIL = "sabine@example.com"
 PASSWORD = "sicheres-passwort-42"
@@ -33,23 +33,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         yield served
 
 
-def _login(page, url):
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit].button--primary")
-
-
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def test_an_owner_deletes_an_organization_by_typing_its_name(browser, live_server, shots, width):
     url, slugs = live_server
     name, slug = DOOMED[width], slugs[width]
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, url)
-    try:
-        _login(page, url)
+    with watched_page(browser, url, width) as (page, watch):
+        log_in(page, url, EMAIL, PASSWORD)
         page.goto(f"{url}/o/{slug}/settings")
         with page.expect_navigation():
             page.click("#delete a")
@@ -72,17 +61,12 @@ def test_an_owner_deletes_an_organization_by_typing_its_name(browser, live_serve
         assert f"{name} wurde mit allen Daten gelöscht." in page.locator(".alert--success").inner_text()
         assert page.goto(f"{url}/o/{slug}/").status == 404
         assert not [p for p in watch.problems if "404" not in p], "\n".join(watch.problems)
-    finally:
-        context.close()
 
 
 def test_the_account_page_downloads_the_export_and_explains_the_deletion(browser, live_server, shots):
     url, _ = live_server
-    context = browser.new_context(viewport={"width": 375, "height": 900}, locale="de-DE", accept_downloads=True)
-    page = context.new_page()
-    watch = PageWatch(page, url)
-    try:
-        _login(page, url)
+    with watched_page(browser, url, 375, accept_downloads=True) as (page, watch):
+        log_in(page, url, EMAIL, PASSWORD)
         page.goto(f"{url}/account/settings")
         with page.expect_download() as download:
             page.click("#privacy button[type=submit]")
@@ -99,5 +83,3 @@ def test_the_account_page_downloads_the_export_and_explains_the_deletion(browser
         assert_fits(page, 375)
         page.screenshot(path=shots / "delete-account-375.png", full_page=True)
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()

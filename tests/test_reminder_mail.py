@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,14 +17,13 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass import create_app, mail, tenancy
 from engpass.accounts.models import User
-from engpass.cycles import service as cycles
-from engpass.cycles.models import Category, Cycle, KpiDirection, Measurement, Stage
-from engpass.db import make_engine, utcnow
+from engpass.cycles.models import Cycle, KpiDirection, Measurement, Stage
+from engpass.db import utcnow
 from engpass.i18n import today_in
 from engpass.notifications import preferences, resend, sendlog
 from engpass.notifications.models import SendLog, SendStatus
@@ -31,6 +31,8 @@ from engpass.organizations.models import Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.reminders import mailing
 from engpass.reminders.mailing import send_reminders, send_round
+from tests.helpers import named_cycle, save_a_baseline
+from tests.test_workers import delete_committed
 
 BASE = "http://engpass.test"
 
@@ -44,22 +46,8 @@ def _today():
     return today_in("Europe/Berlin")
 
 
-def _cycle(session, owner_id: int | None, title: str, *, named_days_ago: int = 0) -> Cycle:
-    cycle = cycles.create_cycle(
-        session,
-        title=title,
-        category=Category.other,
-        why="x",
-        owner_id=owner_id,
-        actor_id=None,
-        confirm_second_open=True,
-    )
-    cycle.bottleneck_at = cycle.bottleneck_at - timedelta(days=named_days_ago)
-    return cycle
-
-
 def _overdue_prototype(session, owner_id: int, title: str) -> Cycle:
-    cycle = _cycle(session, owner_id, title, named_days_ago=40)
+    cycle = named_cycle(session, owner_id, title, named_days_ago=40)
     cycle.stage = Stage.prototype
     cycle.hours_per_week, cycle.kpi_name, cycle.kpi_unit = Decimal(5), "Dauer", "Tage"
     cycle.kpi_direction, cycle.kpi_baseline = KpiDirection.lower, Decimal(9)
@@ -104,13 +92,13 @@ def company(session, make_user) -> Company:
     add_member(session, other, viewer, Role.owner)
     session.commit()
     with tenancy.tenant_context(session, other.id):
-        _cycle(session, None, "Fremder Engpass", named_days_ago=20)
+        named_cycle(session, None, "Fremder Engpass", named_days_ago=20)
         session.commit()
     with tenancy.tenant_context(session, org.id):
-        baseline = _cycle(session, owner.id, "Angebote dauern 9 Tage", named_days_ago=10)
+        baseline = named_cycle(session, owner.id, "Angebote dauern 9 Tage", named_days_ago=10)
         prototype = _overdue_prototype(session, owner.id, "Rechnungen zu spät")
-        unowned = _cycle(session, None, "Lager unübersichtlich", named_days_ago=2)
-        jonas = _cycle(session, member.id, "Leads versanden", named_days_ago=9)
+        unowned = named_cycle(session, None, "Lager unübersichtlich", named_days_ago=2)
+        jonas = named_cycle(session, member.id, "Leads versanden", named_days_ago=9)
         session.commit()
         ids = baseline.id, prototype.id, unowned.id, jonas.id
     return Company(org.id, org.slug, owner, member, admin, viewer, outsider, *ids)
@@ -193,7 +181,7 @@ def test_a_viewer_who_owns_a_cycle_is_linked_to_its_page_not_to_a_form_they_may_
     app_context, session, settings, company, smtp
 ):
     with tenancy.tenant_context(session, company.org_id):
-        cycle_id = _cycle(session, company.viewer.id, "Vera liest nur", named_days_ago=9).id
+        cycle_id = named_cycle(session, company.viewer.id, "Vera liest nur", named_days_ago=9).id
         session.commit()
     _run(session, settings, company)
     (message,) = _by_recipient(smtp)["vera@example.com"]
@@ -252,9 +240,9 @@ def test_only_the_owners_and_admins_hear_of_a_cycle_nobody_owns(app_context, ses
     add_member(session, elsewhere, member, Role.admin)
     session.commit()
     with tenancy.tenant_context(session, org.id):
-        _cycle(session, None, "Ohne Verantwortliche", named_days_ago=12)
+        named_cycle(session, None, "Ohne Verantwortliche", named_days_ago=12)
         # An owner who left counts as nobody: the stranger owns a cycle here but is no member.
-        _cycle(session, stranger.id, "Von einem Ehemaligen", named_days_ago=1)
+        named_cycle(session, stranger.id, "Von einem Ehemaligen", named_days_ago=1)
         session.commit()
     assert send_reminders(session, org.id, _now(), settings) == 2
     assert sorted(_by_recipient(smtp)) == ["a@example.com", "o@example.com"]
@@ -330,19 +318,7 @@ def test_what_was_resolved_before_the_retry_is_given_up_and_the_rest_sent(
     with tenancy.tenant_context(session, company.org_id):
         # The owner names someone responsible and quantifies the status quo meanwhile.
         session.get(Cycle, company.unowned_id).owner_id = company.admin.id
-        cycles.save_baseline(
-            session,
-            session.get(Cycle, company.baseline_id),
-            {
-                "hours_per_week": Decimal(5),
-                "kpi_name": "Dauer",
-                "kpi_unit": "Tage",
-                "kpi_direction": KpiDirection.lower,
-                "kpi_baseline": Decimal(9),
-            },
-            None,
-            company.owner.id,
-        )
+        save_a_baseline(session, session.get(Cycle, company.baseline_id), company.owner.id)
         session.commit()
     _later(monkeypatch, sendlog.RETRY_DELAYS[0])
     assert resend.resend_due(session) == 2, "Sabine's prototype and Jonas's status quo; Anna's is resolved"
@@ -382,7 +358,7 @@ def test_one_broken_organization_does_not_hold_back_the_others(
     second = create_organization(session, "Zweite GmbH", owner)
     session.commit()
     with tenancy.tenant_context(session, second.id):
-        _cycle(session, owner.id, "Auch offen", named_days_ago=10)
+        named_cycle(session, owner.id, "Auch offen", named_days_ago=10)
         session.commit()
     second_id = second.id
     real = mailing.open_reminders
@@ -417,33 +393,42 @@ def test_the_command_sends_one_organization_or_all_of_them(app, app_context, set
 # --- two runs at once: separate connections that really commit ---------------------------------
 
 
-@dataclass
-class Committed:
+@dataclass(frozen=True)
+class CommittedOrg:
     org_id: int
     user_id: int
+    name: str
+    slug: str
+    cycle_ids: tuple[int, ...]
+
+
+@contextmanager
+def committed_org(
+    databases: dict[str, str], live_engine: Any, label: str, owner_name: str, named_days_ago: dict[str, int]
+) -> Iterator[CommittedOrg]:
+    """An organization whose owner ``owner_name`` has one cycle per ``title: days`` of ``named_days_ago``,
+    committed on a connection of its own so that other threads and processes see it; deleted afterwards."""
+    tag = uuid4().hex[:8]
+    with Session(live_engine, expire_on_commit=False) as s:
+        user = User(email=f"{label}-{tag}@example.com", name=owner_name, password_hash="x")
+        s.add(user)
+        s.flush()
+        org = create_organization(s, f"{label.capitalize()} {tag}", user)
+        s.commit()
+        with tenancy.tenant_context(s, org.id):
+            cycle_list = [named_cycle(s, user.id, title, named_days_ago=days) for title, days in named_days_ago.items()]
+            s.commit()
+        data = CommittedOrg(org.id, user.id, org.name, org.slug, tuple(c.id for c in cycle_list))
+    try:
+        yield data
+    finally:
+        delete_committed(databases, data.org_id, data.user_id)
 
 
 @pytest.fixture
-def committed(databases: dict[str, str], live_engine: Any) -> Iterator[Committed]:
-    tag = uuid4().hex[:8]
-    with Session(live_engine, expire_on_commit=False) as s:
-        user = User(email=f"race-{tag}@example.com", name="Race", password_hash="x")
-        s.add(user)
-        s.flush()
-        org = create_organization(s, f"Race {tag}", user)
-        s.commit()
-        with tenancy.tenant_context(s, org.id):
-            _cycle(s, user.id, "Gleichzeitig", named_days_ago=10)
-            _cycle(s, user.id, "Auch gleichzeitig", named_days_ago=12)
-            s.commit()
-        data = Committed(org.id, user.id)
-    yield data
-    owner = make_engine(databases["owner"])
-    with owner.begin() as conn:
-        # Cycles and memberships go with the organization, the send log with the user.
-        conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": data.org_id})
-        conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": data.user_id})
-    owner.dispose()
+def committed(databases: dict[str, str], live_engine: Any) -> Iterator[CommittedOrg]:
+    with committed_org(databases, live_engine, "race", "Race", {"Gleichzeitig": 10, "Auch gleichzeitig": 12}) as org:
+        yield org
 
 
 def test_two_runs_at_the_same_time_send_one_mail(settings, live_engine, committed, smtp, monkeypatch):

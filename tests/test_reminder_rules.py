@@ -25,6 +25,7 @@ from engpass.reminders.rules import (
     addressed_to,
     open_reminders,
 )
+from tests.helpers import named_cycle, save_a_baseline
 
 TODAY = date(2026, 11, 25)
 
@@ -213,20 +214,6 @@ def test_periods_name_the_cycle_so_two_cycles_never_share_an_e_mail():
 # --- one organization's open reminders --------------------------------------------------------------
 
 
-def _new(session, owner_id, title, *, named_days_ago=0):
-    cycle = cycles.create_cycle(
-        session,
-        title=title,
-        category=Category.other,
-        why="x",
-        owner_id=owner_id,
-        actor_id=None,
-        confirm_second_open=True,
-    )
-    cycle.bottleneck_at = cycle.bottleneck_at - timedelta(days=named_days_ago)
-    return cycle
-
-
 def _decide(cycle, days_ago, decision=Decision.scale):
     cycle.stage, cycle.decision, cycle.decision_reason = Stage.decided, decision, "x"
     cycle.decided_at = datetime.now(UTC) - timedelta(days=days_ago)
@@ -240,9 +227,9 @@ def test_open_reminders_in_one_query_sorted_longest_open_first(session, make_use
     owner = make_user()
     org = make_org(owner=owner)
     with tenancy.tenant_context(session, org.id):
-        recent = _new(session, owner.id, "Seit 9 Tagen ohne Zahlen", named_days_ago=9)
-        older = _new(session, owner.id, "Seit 30 Tagen ohne Zahlen", named_days_ago=30)
-        _new(session, owner.id, "Neu", named_days_ago=2)
+        recent = named_cycle(session, owner.id, "Seit 9 Tagen ohne Zahlen", named_days_ago=9)
+        older = named_cycle(session, owner.id, "Seit 30 Tagen ohne Zahlen", named_days_ago=30)
+        named_cycle(session, owner.id, "Neu", named_days_ago=2)
         session.commit()
         with count_queries() as counted:
             reminders = open_reminders(session, _today())
@@ -253,7 +240,7 @@ def test_open_reminders_in_one_query_sorted_longest_open_first(session, make_use
         ]
         assert reminders[0].since == _today() - timedelta(days=30 - BASELINE_DUE_DAYS - 1)
         for _ in range(20):
-            _new(session, owner.id, "Noch einer", named_days_ago=12)
+            named_cycle(session, owner.id, "Noch einer", named_days_ago=12)
         session.commit()
         with count_queries() as counted:
             assert len(open_reminders(session, _today())) == 22
@@ -264,7 +251,7 @@ def test_every_reminder_names_its_form_and_section(session, make_user, make_org,
     owner = make_user()
     org = make_org(owner=owner)
     with tenancy.tenant_context(session, org.id):
-        cycle = _new(session, None, "Ohne Zahlen und ohne Verantwortliche", named_days_ago=10)
+        cycle = named_cycle(session, None, "Ohne Zahlen und ohne Verantwortliche", named_days_ago=10)
         session.commit()
         reminders = open_reminders(session, _today())
     assert {(r.rule, r.endpoint, r.anchor) for r in reminders} == {
@@ -285,15 +272,15 @@ def test_decided_cycles_remind_only_of_the_next_bottleneck(session, make_user, m
     org = make_org(owner=owner)
     with tenancy.tenant_context(session, org.id):
         # Decided long ago, without an owner, never measured: none of that is a reminder any more.
-        old = _new(session, None, "Früher entschieden", named_days_ago=200)
+        old = named_cycle(session, None, "Früher entschieden", named_days_ago=200)
         _decide(old, 100, Decision.drop)
-        latest = _new(session, None, "Zuletzt verworfen", named_days_ago=90)
+        latest = named_cycle(session, None, "Zuletzt verworfen", named_days_ago=90)
         _decide(latest, NEXT_BOTTLENECK_DUE_DAYS + 1, Decision.drop)
         session.commit()
         (reminder,) = open_reminders(session, _today())
         assert (reminder.rule, reminder.cycle_id, reminder.owner_id) == (Rule.no_next_bottleneck, latest.id, None)
         # Any open cycle means the loop goes on, linked to the decision or not.
-        _new(session, owner.id, "Der nächste Engpass")
+        named_cycle(session, owner.id, "Der nächste Engpass")
         session.commit()
         assert open_reminders(session, _today()) == []
 
@@ -302,13 +289,13 @@ def test_another_organizations_cycles_never_appear(session, make_user, make_org)
     owner = make_user()
     mine, theirs = make_org("Meine GmbH", owner=owner), make_org("Andere GmbH", owner=make_user())
     with tenancy.tenant_context(session, theirs.id):
-        foreign = _new(session, None, "Fremder Engpass", named_days_ago=30)
-        later = _new(session, None, "Fremde Entscheidung", named_days_ago=20)
+        foreign = named_cycle(session, None, "Fremder Engpass", named_days_ago=30)
+        later = named_cycle(session, None, "Fremde Entscheidung", named_days_ago=20)
         _decide(later, 1)
         session.commit()
     with tenancy.tenant_context(session, mine.id):
         assert open_reminders(session, _today()) == []
-        decided = _new(session, owner.id, "Meine Entscheidung", named_days_ago=60)
+        decided = named_cycle(session, owner.id, "Meine Entscheidung", named_days_ago=60)
         _decide(decided, 20)
         session.commit()
         # The other organization's newer decision does not hide this one's latest.
@@ -321,7 +308,7 @@ def test_an_owner_who_left_counts_as_nobody(session, make_user, make_org):
     owner, former = make_user(), make_user(name="Ehemalige")
     org = make_org(owner=owner)
     with tenancy.tenant_context(session, org.id):
-        cycle = _new(session, former.id, "Von einer Ehemaligen", named_days_ago=10)
+        cycle = named_cycle(session, former.id, "Von einer Ehemaligen", named_days_ago=10)
         session.commit()
         reminders = open_reminders(session, _today())
     assert {(r.rule, r.owner_id) for r in reminders} == {(Rule.missing_baseline, None), (Rule.no_owner, None)}
@@ -332,8 +319,8 @@ def test_owner_filter_and_who_a_reminder_is_addressed_to(session, make_user, mak
     owner, member, admin = make_user(name="Sabine"), make_user(name="Jonas"), make_user(name="Anna")
     org = make_org(owner=owner, members={member: Role.member, admin: Role.admin})
     with tenancy.tenant_context(session, org.id):
-        jonas = _new(session, member.id, "Leads", named_days_ago=10)
-        nobody = _new(session, None, "Niemandes", named_days_ago=1)
+        jonas = named_cycle(session, member.id, "Leads", named_days_ago=10)
+        nobody = named_cycle(session, None, "Niemandes", named_days_ago=1)
         session.commit()
         everything = open_reminders(session, _today())
         assert [r.cycle_id for r in open_reminders(session, _today(), owner_id=member.id)] == [jonas.id]
@@ -351,20 +338,8 @@ def test_measurements_and_stage_dates_come_from_the_database(session, make_user,
     owner = make_user()
     org = make_org(owner=owner)
     with tenancy.tenant_context(session, org.id):
-        cycle = _new(session, owner.id, "Messen", named_days_ago=80)
-        cycles.save_baseline(
-            session,
-            cycle,
-            {
-                "hours_per_week": Decimal(5),
-                "kpi_name": "Dauer",
-                "kpi_unit": "Tage",
-                "kpi_direction": KpiDirection.lower,
-                "kpi_baseline": Decimal(9),
-            },
-            None,
-            owner.id,
-        )
+        cycle = named_cycle(session, owner.id, "Messen", named_days_ago=80)
+        save_a_baseline(session, cycle, owner.id)
         cycles.save_solution(session, cycle, {"solution_what": "Vorlage", "solution_type": SolutionType.other}, None)
         cycles.start_prototype(session, cycle, {"prototype_start": _today() - timedelta(days=50)}, None)
         cycles.add_measurement(

@@ -4,25 +4,18 @@ the batches send once however often they are delivered, in-process and in a real
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from engpass import task_names, tenancy
-from engpass.accounts.models import User
-from engpass.db import make_engine
 from engpass.i18n import zone_named
-from engpass.organizations.service import create_organization
-from engpass.outbox.publisher import CeleryPublisher
 from engpass.reminders import mailing
 from engpass.reminders.mailing import MORNING_HOUR, in_their_morning
-from tests.test_reminder_mail import _cycle
-from tests.test_workers import running_worker, wait_for
+from tests.helpers import named_cycle
+from tests.test_reminder_mail import CommittedOrg, committed_org
+from tests.test_workers import wait_for, worker_on_private_queue
 from workers.celery_app import REMINDERS_SCHEDULE
 from workers.tasks import reminders as reminder_tasks
 
@@ -108,7 +101,7 @@ def test_a_batch_sends_once_however_often_it_is_delivered(app, celery, session, 
     orgs = [make_org(f"Stapel {i} GmbH", owner=owner) for i, owner in enumerate(owners)]
     for org, owner in zip(orgs, owners, strict=True):
         with tenancy.tenant_context(session, org.id):
-            _cycle(session, owner.id, "Überfällig", named_days_ago=10)
+            named_cycle(session, owner.id, "Überfällig", named_days_ago=10)
             session.commit()
     batch = celery.tasks[task_names.SEND_REMINDERS_BATCH]
     kwargs = {"org_ids": [org.id for org in orgs], "now": datetime.now(UTC).isoformat()}
@@ -124,7 +117,7 @@ def test_a_batch_tries_again_only_the_organizations_that_failed(
     orgs = [make_org(f"Wieder {i} GmbH", owner=owner) for i, owner in enumerate(owners)]
     for org, owner in zip(orgs, owners, strict=True):
         with tenancy.tenant_context(session, org.id):
-            _cycle(session, owner.id, "Überfällig", named_days_ago=10)
+            named_cycle(session, owner.id, "Überfällig", named_days_ago=10)
             session.commit()
     real = mailing.open_reminders
     calls: list[int | None] = []
@@ -145,60 +138,25 @@ def test_a_batch_tries_again_only_the_organizations_that_failed(
 # --- a real worker process on Redis ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CommittedOrg:
-    org_id: int
-    user_id: int
-    name: str
-    slug: str
-    cycle_id: int
-
-
 @pytest.fixture
-def committed_org(databases: dict[str, str], live_engine: Any) -> Iterator[CommittedOrg]:
-    """An organization whose owner has a reminder due, committed for the worker; deleted afterwards."""
-    tag = uuid4().hex[:8]
-    with Session(live_engine, expire_on_commit=False) as s:
-        user = User(email=f"worker-{tag}@example.com", name="Wera", password_hash="x")
-        s.add(user)
-        s.flush()
-        org = create_organization(s, f"Worker {tag}", user)
-        s.commit()
-        with tenancy.tenant_context(s, org.id):
-            cycle_id = _cycle(s, user.id, "Vom Worker erinnert", named_days_ago=10).id
-            s.commit()
-        data = CommittedOrg(org.id, user.id, org.name, org.slug, cycle_id)
-    yield data
-    owner = make_engine(databases["owner"])
-    with owner.begin() as conn:
-        # Cycles and memberships go with the organization, the send log with the user.
-        conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": data.org_id})
-        conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": data.user_id})
-    owner.dispose()
+def worker_org(databases: dict[str, str], live_engine: Any) -> Iterator[CommittedOrg]:
+    """An organization whose owner has a reminder due, committed for the worker."""
+    with committed_org(databases, live_engine, "worker", "Wera", {"Vom Worker erinnert": 10}) as org:
+        yield org
 
 
 @pytest.mark.redis
-def test_a_real_worker_sends_the_reminders_once(tmp_path, databases, redis_url, committed_org):
-    org = committed_org
-    queue = f"engpass-test-{uuid4().hex[:12]}"
-    publish = CeleryPublisher(redis_url, queue=queue)
+def test_a_real_worker_sends_the_reminders_once(tmp_path, databases, redis_url, worker_org):
+    org = worker_org
     kwargs = {"org_ids": [org.org_id], "now": datetime.now(UTC).isoformat()}
-    try:
-        with running_worker(tmp_path, databases, redis_url=redis_url, queue=queue, pool="prefork") as worker:
-            publish(task_names.SEND_REMINDERS_BATCH, kwargs, "reminders-1")
-            (mail,) = wait_for(worker.mails, "the reminder .eml", worker=worker)
-            assert mail["Subject"] == f"{org.name}: Ist-Zustand nicht quantifiziert – Vom Worker erinnert"
-            body = mail.get_body(("plain",)).get_content()
-            assert f"http://engpass.test/o/{org.slug}/cycles/{org.cycle_id}/baseline" in body
-            wait_for(lambda: worker.successes("reminders-1"), "the first delivery", worker=worker)
-            # The same batch again, as a redelivery or a second beat would bring it.
-            publish(task_names.SEND_REMINDERS_BATCH, kwargs, "reminders-2")
-            assert wait_for(lambda: worker.successes("reminders-2"), "the second delivery", worker=worker) == ["0"]
-            assert len(worker.mails()) == 1
-    finally:
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
-        client.close()
+    with worker_on_private_queue(tmp_path, databases, redis_url, pool="prefork") as (worker, publish):
+        publish(task_names.SEND_REMINDERS_BATCH, kwargs, "reminders-1")
+        (mail,) = wait_for(worker.mails, "the reminder .eml", worker=worker)
+        assert mail["Subject"] == f"{org.name}: Ist-Zustand nicht quantifiziert – Vom Worker erinnert"
+        body = mail.get_body(("plain",)).get_content()
+        assert f"http://engpass.test/o/{org.slug}/cycles/{org.cycle_ids[0]}/baseline" in body
+        wait_for(lambda: worker.successes("reminders-1"), "the first delivery", worker=worker)
+        # The same batch again, as a redelivery or a second beat would bring it.
+        publish(task_names.SEND_REMINDERS_BATCH, kwargs, "reminders-2")
+        assert wait_for(lambda: worker.successes("reminders-2"), "the second delivery", worker=worker) == ["0"]
+        assert len(worker.mails()) == 1

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization, OrgKind
-from tests.browser_support import PageWatch, live_app
+from tests.browser_support import live_app, log_in, watched_page
 from tests.conftest import build_app
 from tests.helpers import PASSWORD
 from tests.security_support import build_world, route_url, rules_with
@@ -173,17 +173,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
 
 def test_the_main_pages_raise_no_csp_violation_in_a_browser(browser, live):
     url, firm_slug = live
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, url)
     csp_reports: list[str] = []
-    page.on("console", lambda message: csp_reports.append(message.text) if "Content Security" in message.text else None)
-    try:
-        page.goto(f"{url}/login")
-        page.fill("input[name=email]", "consultant@demo.example")
-        page.fill("input[name=password]", DEMO_PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit].button--primary")
+    with watched_page(browser, url, 1280) as (page, watch):
+        page.on("console", lambda m: csp_reports.append(m.text) if "Content Security" in m.text else None)
+        log_in(page, url, "consultant@demo.example", DEMO_PASSWORD)
         assert page.url == f"{url}/o/{firm_slug}/portfolio"
         # A client's dashboard and its first cycle, reached through the portfolio's own links.
         client_href = page.locator(f"a[href^='/o/']:not([href^='/o/{firm_slug}'])").first.get_attribute("href")
@@ -197,5 +190,3 @@ def test_the_main_pages_raise_no_csp_violation_in_a_browser(browser, live):
         assert csp_reports == []
         assert watch.problems == []
         assert watch.static_loaded, "no stylesheet or script was loaded"
-    finally:
-        context.close()

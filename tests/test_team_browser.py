@@ -14,7 +14,7 @@ from engpass.organizations.models import Membership, Role
 from engpass.organizations.permissions import Action
 from engpass.organizations.service import add_member
 from engpass.team import service as team
-from tests.browser_support import PageWatch, assert_fits, live_app
+from tests.browser_support import assert_fits, live_app, log_in, watched_page
 
 EMAIL = "sabine@example.com"
 PASSWORD = "sicheres-passwort-42"
@@ -41,15 +41,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def test_the_team_page_lists_invites_and_changes_roles(browser, live_server, shots, width):
     url, slug = live_server
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, url)
-    try:
-        page.goto(f"{url}/login")
-        page.fill("input[name=email]", EMAIL)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click("button[type=submit].button--primary")
+    with watched_page(browser, url, width) as (page, watch):
+        log_in(page, url, EMAIL, PASSWORD)
         page.goto(f"{url}/o/{slug}/team/")
         assert page.locator("h1").inner_text() == "Team"
         assert page.locator(".mainnav a[aria-current=page]").inner_text() == "Team"
@@ -78,5 +71,3 @@ def test_the_team_page_lists_invites_and_changes_roles(browser, live_server, sho
         assert_fits(page, width)
         page.screenshot(path=shots / f"team-after-{width}.png", full_page=True)
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()

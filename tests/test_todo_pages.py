@@ -293,7 +293,7 @@ def test_the_list_across_organizations_on_a_database_of_its_own(settings, databa
     from engpass.accounts.service import sign_up
     from engpass.organizations.service import create_organization
     from tests.helpers import PASSWORD
-    from tests.test_workers import SignedUp, delete_sign_up
+    from tests.test_workers import delete_committed
 
     tag = uuid4().hex[:8]
     with Session(live_engine, expire_on_commit=False) as s:
@@ -309,5 +309,5 @@ def test_the_list_across_organizations_on_a_database_of_its_own(settings, databa
         assert page.status_code == 200
         assert first.name in _text(page) and second.name in _text(page)
     finally:
-        delete_sign_up(databases, SignedUp(user.id, second.id, second.slug, user.email, None))
-        delete_sign_up(databases, SignedUp(user.id, first.id, first.slug, user.email, None))
+        delete_committed(databases, second.id, user.id)
+        delete_committed(databases, first.id, user.id)

@@ -5,20 +5,18 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engpass import task_names, tenancy
 from engpass.accounts.service import sign_up
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, Stage
-from engpass.db import make_engine
 from engpass.demo.cycles import CHAINS, build_chain
 from engpass.outbox.models import OutboxMessage
-from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import relay
 from engpass.trends.models import TrendSnapshot, TrendState
-from tests.test_workers import running_worker, wait_for
+from tests.test_workers import delete_committed, wait_for, worker_on_private_queue
 
 
 @pytest.mark.redis
@@ -46,8 +44,6 @@ def test_a_cycle_change_is_recomputed_by_a_real_worker(tmp_path, databases, redi
                 OutboxMessage.organization_id == org.id, OutboxMessage.task_name == task_names.RECOMPUTE_TRENDS
             )
         ).all()
-    queue = f"engpass-test-{uuid4().hex[:12]}"
-    publish = CeleryPublisher(redis_url, queue=queue)
 
     def snapshot_counts():
         with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
@@ -57,7 +53,7 @@ def test_a_cycle_change_is_recomputed_by_a_real_worker(tmp_path, databases, redi
             return latest.cycles_per_stage if latest is not None and done else None
 
     try:
-        with running_worker(tmp_path, databases, redis_url=redis_url, queue=queue, pool="prefork") as worker:
+        with worker_on_private_queue(tmp_path, databases, redis_url, pool="prefork") as (worker, publish):
             with Session(live_engine) as s:
                 assert relay(s, publish, ids=[message.id]).published == 1
             counts = wait_for(snapshot_counts, "the snapshot", worker=worker)
@@ -69,16 +65,7 @@ def test_a_cycle_change_is_recomputed_by_a_real_worker(tmp_path, databases, redi
             with Session(live_engine) as s, tenancy.tenant_context(s, org.id):
                 assert s.scalar(select(func.count(TrendSnapshot.id))) == 1
     finally:
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
-        client.delete(queue, f"_kombu.binding.{queue}")
-        client.close()
-        owner = make_engine(databases["owner"])
-        with owner.begin() as conn:
-            conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": org.id})
-            conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user.id})
-        owner.dispose()
+        delete_committed(databases, org.id, user.id)
 
 
 def test_nightly_recompute_is_scheduled_and_batches_rewrite_every_organization(app, celery, session, make_org):

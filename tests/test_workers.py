@@ -144,6 +144,45 @@ def running_worker(
             process.wait(timeout=10)
 
 
+@contextmanager
+def private_queue(redis_url: str) -> Iterator[tuple[str, CeleryPublisher]]:
+    """A queue of its own and a publisher for it: parallel test runs share the Redis database."""
+    import redis
+
+    queue = f"engpass-test-{uuid4().hex[:12]}"
+    try:
+        yield queue, CeleryPublisher(redis_url, queue=queue)
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        # The queue and Kombu's bindings for it (kombu 5.7 keeps a second set, _kombu.binding_permanent.<queue>);
+        # the name is unique to this test.
+        for key in client.scan_iter(match=f"*{queue}*"):
+            client.delete(key)
+        client.close()
+
+
+@contextmanager
+def worker_on_private_queue(
+    tmp_path: Path, databases: dict[str, str], redis_url: str, *, pool: str = "solo"
+) -> Iterator[tuple[Worker, CeleryPublisher]]:
+    """A worker on Redis that reads only a queue of its own, and the publisher for that queue."""
+    with (
+        private_queue(redis_url) as (queue, publish),
+        running_worker(tmp_path, databases, redis_url=redis_url, queue=queue, pool=pool) as worker,
+    ):
+        yield worker, publish
+
+
+def delete_committed(databases: dict[str, str], org_id: int, user_id: int) -> None:
+    """Deletes, as the owner, an organization and a user a test committed for other processes to see."""
+    owner = make_engine(databases["owner"])
+    with owner.begin() as conn:
+        # Memberships, cycles, audit events and outbox messages go with the organization, the send log with the user.
+        conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": org_id})
+        conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
+    owner.dispose()
+
+
 @dataclass
 class SignedUp:
     user_id: int
@@ -163,16 +202,7 @@ def signed_up(databases: dict[str, str], live_engine: Any) -> Iterator[SignedUp]
         message = s.scalars(select(OutboxMessage).where(OutboxMessage.organization_id == org.id)).one()
         data = SignedUp(user.id, org.id, org.slug, user.email, message)
     yield data
-    delete_sign_up(databases, data)
-
-
-def delete_sign_up(databases: dict[str, str], signed: SignedUp) -> None:
-    owner = make_engine(databases["owner"])
-    with owner.begin() as conn:
-        # Memberships, audit events and outbox messages go with the organization, the send log with the user.
-        conn.execute(text("DELETE FROM organizations WHERE id = :id"), {"id": signed.org_id})
-        conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": signed.user_id})
-    owner.dispose()
+    delete_committed(databases, data.org_id, data.user_id)
 
 
 def welcome_log(engine: Any, org_id: int, user_id: int) -> list[SendLog]:
@@ -211,25 +241,13 @@ def deliver_again_and_expect_no_second_mail(worker: Worker, publish: CeleryPubli
 
 @pytest.mark.redis
 def test_a_worker_on_redis_sends_the_welcome_mail_exactly_once(tmp_path, databases, redis_url, live_engine, signed_up):
-    # A queue of its own: parallel test runs share the Redis database.
-    queue = f"engpass-test-{uuid4().hex[:12]}"
-    publish = CeleryPublisher(redis_url, queue=queue)
-    try:
-        # prefork: the children are forked from a parent that already built the app and its engine.
-        with running_worker(tmp_path, databases, redis_url=redis_url, queue=queue, pool="prefork") as worker:
-            with Session(live_engine) as s:
-                assert relay(s, publish, ids=[signed_up.message.id]).published == 1
-            assert_one_welcome(worker, signed_up, live_engine)
-            deliver_again_and_expect_no_second_mail(worker, publish, signed_up)
-            assert worker.process.poll() is None, "the worker must still be running"
-    finally:
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
-        # The queue and Kombu's bindings for it; the name is unique to this test.
-        for key in client.scan_iter(match=f"*{queue}*"):
-            client.delete(key)
-        client.close()
+    # prefork: the children are forked from a parent that already built the app and its engine.
+    with worker_on_private_queue(tmp_path, databases, redis_url, pool="prefork") as (worker, publish):
+        with Session(live_engine) as s:
+            assert relay(s, publish, ids=[signed_up.message.id]).published == 1
+        assert_one_welcome(worker, signed_up, live_engine)
+        deliver_again_and_expect_no_second_mail(worker, publish, signed_up)
+        assert worker.process.poll() is None, "the worker must still be running"
 
 
 def test_a_worker_on_the_embedded_broker_runs_tasks_without_redis(tmp_path, databases, live_engine):
@@ -264,7 +282,7 @@ def test_a_worker_on_the_embedded_broker_runs_tasks_without_redis(tmp_path, data
             deliver_again_and_expect_no_second_mail(worker, app.extensions[EXTENSION_KEY], signed)
     finally:
         if signed is not None:
-            delete_sign_up(databases, signed)
+            delete_committed(databases, signed.org_id, signed.user_id)
 
 
 def test_two_deliveries_at_the_same_time_send_one_mail(settings, databases, live_engine, signed_up, monkeypatch):
