@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engpass.accounts.service import sign_up
-from tests.browser_support import PageWatch, assert_fits, live_app
+from tests.browser_support import assert_fits, live_app, log_in, watched_page
 
 PASSWORD = "sicheres-passwort-42"
 WIDTHS = (1280, 375)
@@ -33,14 +33,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         yield served
 
 
-def _password_step(page, url: str, email: str) -> None:
-    page.goto(f"{url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit].button--primary")
-
-
 def _log_out(page) -> None:
     page.click("details.menu--right summary")
     with page.expect_navigation():
@@ -50,11 +42,8 @@ def _log_out(page) -> None:
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 def test_switching_on_two_factor_and_logging_in_with_it(browser, live_server, shots, width):
     url, emails = live_server
-    context = browser.new_context(viewport={"width": width, "height": 900}, locale="de-DE")
-    page = context.new_page()
-    watch = PageWatch(page, url)
-    try:
-        _password_step(page, url, emails[width])
+    with watched_page(browser, url, width) as (page, watch):
+        log_in(page, url, emails[width], PASSWORD)
         page.goto(f"{url}/account/two-factor/setup")
         assert page.locator("h1").inner_text() == "Zwei-Faktor-Authentifizierung einrichten"
         qr = page.locator("[data-testid=totp-qr] svg").bounding_box()
@@ -78,7 +67,7 @@ def test_switching_on_two_factor_and_logging_in_with_it(browser, live_server, sh
         assert "Eingeschaltet seit" in page.locator("main").inner_text()
 
         _log_out(page)
-        _password_step(page, url, emails[width])
+        log_in(page, url, emails[width], PASSWORD)
         assert page.locator("h1").inner_text() == "Zwei-Faktor-Authentifizierung", "the password alone is not enough"
         assert_fits(page, width)
         page.screenshot(path=shots / f"two-factor-login-{width}.png", full_page=True)
@@ -89,11 +78,9 @@ def test_switching_on_two_factor_and_logging_in_with_it(browser, live_server, sh
         assert "/o/" in page.url, "signed in, on the company's dashboard"
 
         _log_out(page)
-        _password_step(page, url, emails[width])
+        log_in(page, url, emails[width], PASSWORD)
         page.fill("input[name=code]", totp.now())
         with page.expect_navigation():
             page.click("button[type=submit].button--primary")
         assert "/o/" in page.url
         assert not watch.problems, "\n".join(watch.problems)
-    finally:
-        context.close()
