@@ -24,6 +24,7 @@ from engpass.organizations.service import add_member, create_organization
 from engpass.outbox.models import OutboxMessage
 from engpass.reminders.rules import KIND_PREFIX
 from engpass.team import service as team
+from engpass.tokens import mail as token_mail
 from engpass.trends import service as trends
 
 
@@ -94,8 +95,9 @@ def rich_organization(
 ) -> Rich:
     """An organization with cycles in every stage (steps, measurements, stage changes, one step back, one
     cycle deleted), a template, snapshots, audit events, outbox messages, invitations, send-log rows of its
-    members for the welcome mail, digests, reminders and a data export, and a consultant's access — as the client of a
-    consultancy, or as the consultancy of a client — with a request and an audit event marked with it.
+    members for the welcome mail, digests, reminders, a data export and a revoked token, and a consultant's
+    access — as the client of a consultancy, or as the consultancy of a client — with a request and an audit
+    event marked with it.
 
     ``shared`` joins as a viewer: a person who belongs to more organizations than this one."""
     owner, member = make_user(name=f"Owner {name}"), make_user(name=f"Member {name}")
@@ -136,6 +138,7 @@ def rich_organization(
         sendlog.claim(session, user.id, welcome.KIND, str(org.id))
         sendlog.claim(session, user.id, kind_for(org.id), "2026-W48")
     sendlog.claim(session, owner.id, export_mail.KIND, export_mail.period_of(org.id, 1))
+    sendlog.claim(session, member.id, token_mail.KIND, token_mail.period_of(org.id, 1))
     rich.reminder_keys = [
         (owner.id, f"{KIND_PREFIX}missing_baseline", f"{rich.cycle_ids[0]}:2026-11-20"),
         (member.id, f"{KIND_PREFIX}overdue_prototype", f"{rich.cycle_ids[3]}:2026-11-27"),

@@ -19,6 +19,7 @@ from engpass.privacy.models import DeletionRecord, Subject
 from engpass.privacy.organization import delete_organization
 from engpass.privacy.schema import owned_tables
 from engpass.tenancy import TenantScoped
+from engpass.tokens import mail as token_mail
 from tests.helpers import PASSWORD
 from tests.privacy_support import rich_organization
 
@@ -47,7 +48,7 @@ def _by_key(table: Table, org_id: int, reminder_keys: list[tuple[int, str, str]]
         return [
             (c.kind == welcome.KIND) & (c.period == str(org_id)),
             c.kind == kind_for(org_id),
-            (c.kind == export_mail.KIND) & c.period.startswith(f"{org_id}:"),
+            c.kind.in_((export_mail.KIND, token_mail.KIND)) & c.period.startswith(f"{org_id}:"),
             tuple_(c.user_id, c.kind, c.period).in_(reminder_keys),
         ]
     if table.name == "outbox_messages":
@@ -100,7 +101,7 @@ def test_nothing_of_a_deleted_organization_remains_in_any_table(session, make_us
         assert before[table]["owned"] > 0, table
     for table in ("trend_states", "audit_events", "invitations", "memberships", "client_accesses", "access_requests"):
         assert before[table]["owned"] > 0, table
-    assert before["send_log"]["owned"] == 8
+    assert before["send_log"]["owned"] == 9
     assert before["outbox_messages"]["owned"] >= 2
     assert before["consultancy_invitation_codes"]["owned"] == (kind == OrgKind.consultancy)
     if kind == OrgKind.consultancy:
@@ -129,7 +130,7 @@ def test_nothing_of_a_deleted_organization_remains_in_any_table(session, make_us
         doomed_id,
         doomed.owner.id,
     )
-    assert stored.rows["cycles"] == before["cycles"]["owned"] and stored.rows["send_log"] == 8
+    assert stored.rows["cycles"] == before["cycles"]["owned"] and stored.rows["send_log"] == 9
 
 
 def test_a_half_done_deletion_leaves_everything_as_it_was(session, make_user, monkeypatch):

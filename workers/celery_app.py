@@ -23,6 +23,7 @@ TASK_MODULES = [
     "workers.tasks.outbox",
     "workers.tasks.reminders",
     "workers.tasks.team",
+    "workers.tasks.tokens",
     "workers.tasks.trends",
 ]
 

@@ -3,7 +3,7 @@
 A beat task (``engpass.notifications.resend``, every few minutes) calls ``resend_due``: every
 send-log row that ``claim()`` would hand out again goes to the function that builds that kind
 of mail, which claims the key itself — so two sweeps, or a sweep and a late delivery of the
-original task, still send it once. The digest, the reminders and the data export add their function to
+original task, still send it once. The digest, the reminders, the data export and the token notice add their function to
 ``RESENDERS``; a kind without one is left for its own scheduler to pick up.
 """
 
@@ -24,6 +24,8 @@ from engpass.notifications import sendlog
 from engpass.notifications.models import SendLog
 from engpass.reminders.mailing import resend as resend_reminder
 from engpass.reminders.rules import KIND_PREFIX as REMINDER
+from engpass.tokens.mail import KIND as TOKEN_REVOKED
+from engpass.tokens.mail import resend as resend_token_revoked
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ RESENDERS: dict[str, Resender] = {
     REMINDER: resend_reminder,
     DIGEST: resend_digest,
     DATA_EXPORT: resend_export,
+    TOKEN_REVOKED: resend_token_revoked,
 }
 
 

@@ -18,7 +18,8 @@ whose ``Recorder`` writes one message behind the sender: two messages at most).
 
 Keys in use: ``welcome`` / ``<organization id>``; ``digest.<organization id>`` and ``digest.clients``
 (a consultant's clients) / ``<ISO week, e.g. 2026-W48>``; ``reminder.<rule>`` / ``<cycle id>:<period>``
-(``reminders.rules.Reminder.period``); ``data_export`` / ``<organization id>:<export id>``.
+(``reminders.rules.Reminder.period``); ``data_export`` / ``<organization id>:<export id>``;
+``api_token_revoked`` / ``<organization id>:<token id>``.
 """
 
 from __future__ import annotations

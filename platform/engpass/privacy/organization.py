@@ -36,6 +36,7 @@ from engpass.page_cache import ORG, USER, changed
 from engpass.privacy.models import DeletionRecord, Subject
 from engpass.privacy.schema import owned_tables
 from engpass.reminders.rules import KIND_PREFIX as REMINDER_PREFIX
+from engpass.tokens import mail as token_mail
 
 log = logging.getLogger(__name__)
 
@@ -129,14 +130,15 @@ def _related_organizations(session: Session, org_id: int) -> set[int]:
 
 def _delete_send_log(session: Session, org_id: int) -> int:
     """The send log names an organization only inside its keys (``notifications.sendlog``): the welcome mail
-    by the organization's id, its digest in the kind, a data export's mail by the id that starts the period,
-    a reminder by the cycle id that starts the period — of a cycle it has, or of one it deleted before (its
-    audit log keeps the id). A deleted cycle's id only counts for rows written before it was deleted: SQLite
-    hands a freed id to the next new cycle, maybe another organization's."""
+    by the organization's id, its digest in the kind, a data export's or a revoked token's mail by the id that
+    starts the period, a reminder by the cycle id that starts the period — of a cycle it has, or of one it
+    deleted before (its audit log keeps the id). A deleted cycle's id only counts for rows written before it
+    was deleted: SQLite hands a freed id to the next new cycle, maybe another organization's."""
     by_key = or_(
         (SendLog.kind == welcome.KIND) & (SendLog.period == str(org_id)),
         SendLog.kind == kind_for(org_id),
-        (SendLog.kind == export_mail.KIND) & SendLog.period.startswith(f"{org_id}:", autoescape=True),
+        SendLog.kind.in_((export_mail.KIND, token_mail.KIND))
+        & SendLog.period.startswith(f"{org_id}:", autoescape=True),
     )
     deleted = _delete(session, SendLog.__table__, by_key)
     current = [(cycle_id, None) for cycle_id in session.scalars(select(Cycle.id))]

@@ -5,7 +5,7 @@ Tokens live per organization because each is bound to one: it reads and writes t
 with the user's role there. Members see and revoke only their own: another user's token answers 404 like
 a missing one. Admins and owners (``manage_api_tokens``) see the others' tokens that still work (never the
 secret, which nobody has but its holder) and revoke them — an owner's only as an owner; the holder finds
-that among their security events.
+that among their security events and gets an e-mail (``tokens.mail``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from engpass import task_names
 from engpass.accounts import security_log
 from engpass.accounts.reauth import require_recent_auth
 from engpass.db import db, utcnow
 from engpass.organizations.context import org_blueprint
 from engpass.organizations.models import Role
 from engpass.organizations.permissions import Action, can, require_permission
+from engpass.outbox.service import enqueue
 from engpass.tokens import service
 from engpass.tokens.forms import TokenForm
 
@@ -82,6 +84,8 @@ def revoke(token_id: int) -> Response:
         if service.revoke_token(db.session, api_token, current_user.id):
             if api_token.user_id != current_user.id:
                 security_log.record(db.session, api_token.user_id, "api_token_revoked")
+                # The e-mail goes with the commit, through the outbox: a dead broker cannot lose it.
+                enqueue(db.session, task_names.NOTIFY_TOKEN_REVOKED, token_id=api_token.id)
             db.session.commit()
         flash(_("The token “%(name)s” was revoked. It no longer works.", name=api_token.name), "success")
     return redirect(url_for("tokens.index"))
