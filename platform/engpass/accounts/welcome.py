@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 
 from engpass import tenancy
 from engpass.accounts.models import User
-from engpass.mail import Mailer
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import compose
@@ -37,8 +36,4 @@ def send_welcome(session: Session, org_id: int, user_id: int) -> bool:
         settings: Settings = current_app.extensions["engpass.settings"]
         link = external_url(settings, "organizations.home", org_slug=org.slug)
         message = compose(user, _l("Welcome to Engpass"), "welcome", topic=None, settings=settings, org=org, link=link)
-        with Mailer(settings) as mailer:
-            result = mailer.send(message)
-        sendlog.record(session, entry, result)
-        session.commit()
-        return result.ok
+        return sendlog.send_one(session, entry, message, settings)

@@ -19,7 +19,6 @@ from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.db import utcnow
 from engpass.exports.models import DataExport, ExportStatus, aware
-from engpass.mail import Mailer
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import compose
@@ -95,11 +94,7 @@ def send_export_finished(session: Session, org_id: int, export_id: int) -> bool:
             size_bytes=export.size_bytes if ready else None,
             until=aware(export.expires_at) if ready and export.expires_at else None,
         )
-        with Mailer(settings) as mailer:
-            result = mailer.send(message)
-        sendlog.record(session, entry, result)
-        session.commit()
-        return result.ok
+        return sendlog.send_one(session, entry, message, settings)
 
 
 def resend(session: Session, entry: SendLog) -> bool:

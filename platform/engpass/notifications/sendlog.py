@@ -8,7 +8,7 @@ The protocol, for every sender (the welcome mail, reminders, the digest):
    because its worker died).
 2. Build the message and hand it to a ``mail.Mailer``.
 3. ``record()`` the ``SendResult`` (``mark_sent`` or ``mark_failed``) and **commit at once**,
-   message by message, even inside a batch.
+   message by message, even inside a batch. ``send_one`` does steps 2 and 3 for a single message.
 
 The one window that cannot be closed: a worker that dies after the SMTP server accepted a
 message and before step 3 committed leaves a ``claimed`` row; when its lease expires the
@@ -37,8 +37,9 @@ from sqlalchemy import ColumnElement, Connection, Update, and_, bindparam, or_, 
 from sqlalchemy.orm import Session
 
 from engpass.db import dialect_insert, utcnow
-from engpass.mail import SendResult
+from engpass.mail import Mailer, OutgoingMail, SendResult
 from engpass.notifications.models import SendLog, SendStatus
+from engpass.settings import Settings
 
 # How long a claim is held before another worker may take the mail over. Longer than any
 # batch takes to send, shorter than anyone waits for a digest.
@@ -263,6 +264,16 @@ def record(session: Writer, log: SendLog | Claim, result: SendResult, *, now: da
     if result.ok:
         return mark_sent(session, log, result.message_id, now=now)
     return mark_failed(session, log, result.error, permanent=result.permanent, now=now)
+
+
+def send_one(session: Session, entry: SendLog, message: OutgoingMail, settings: Settings) -> bool:
+    """Steps 2 and 3 for a single claimed message: hand it to a ``Mailer``, record the result and commit at
+    once. True when the server accepted it."""
+    with Mailer(settings) as mailer:
+        result = mailer.send(message)
+    record(session, entry, result)
+    session.commit()
+    return result.ok
 
 
 class Recorder:

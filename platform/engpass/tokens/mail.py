@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
-from engpass.mail import Mailer
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import compose
@@ -82,11 +81,7 @@ def send_revoked_notice(session: Session, org_id: int, token_id: int) -> bool:
             revoker=revoker,
             link=external_url(settings, "tokens.index", org_slug=org.slug),
         )
-        with Mailer(settings) as mailer:
-            result = mailer.send(message)
-        sendlog.record(session, entry, result)
-        session.commit()
-        return result.ok
+        return sendlog.send_one(session, entry, message, settings)
 
 
 def resend(session: Session, entry: SendLog) -> bool:
