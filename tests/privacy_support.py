@@ -137,8 +137,8 @@ def rich_organization(
     for user in (owner, member):
         sendlog.claim(session, user.id, welcome.KIND, str(org.id))
         sendlog.claim(session, user.id, kind_for(org.id), "2026-W48")
-    sendlog.claim(session, owner.id, export_mail.KIND, export_mail.period_of(org.id, 1))
-    sendlog.claim(session, member.id, token_mail.KIND, token_mail.period_of(org.id, 1))
+    sendlog.claim(session, owner.id, export_mail.KIND, sendlog.org_period(org.id, 1))
+    sendlog.claim(session, member.id, token_mail.KIND, sendlog.org_period(org.id, 1))
     rich.reminder_keys = [
         (owner.id, f"{KIND_PREFIX}missing_baseline", f"{rich.cycle_ids[0]}:2026-11-20"),
         (member.id, f"{KIND_PREFIX}overdue_prototype", f"{rich.cycle_ids[3]}:2026-11-27"),

@@ -53,7 +53,7 @@ def _parts(message) -> tuple[str, str]:
 
 
 def _entry(session, owner, org, export):
-    return sendlog.find(session, owner.id, mail.KIND, mail.period_of(org.id, export.id))
+    return sendlog.find(session, owner.id, mail.KIND, sendlog.org_period(org.id, export.id))
 
 
 def test_the_requester_gets_one_german_mail_whose_link_downloads_the_archive(

@@ -55,7 +55,7 @@ def _notices(session, org):
 
 
 def _entry(session, member, org, token_id):
-    return sendlog.find(session, member.id, mail.KIND, mail.period_of(org.id, token_id))
+    return sendlog.find(session, member.id, mail.KIND, sendlog.org_period(org.id, token_id))
 
 
 def test_revoking_someone_elses_token_queues_the_notice_and_ones_own_does_not(client, session, team, login):

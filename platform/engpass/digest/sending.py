@@ -45,6 +45,7 @@ from engpass.notifications.preferences import (
     users_due_for_digest,
 )
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
+from engpass.organizations.service import role_of
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders
 from engpass.reminders.texts import describe
 from engpass.settings import Settings
@@ -282,9 +283,7 @@ def resend(session: Session, entry: SendLog) -> bool:
     user = session.get(User, entry.user_id)
     org_id = int(entry.kind.removeprefix(KIND_PREFIX))
     org = session.get(Organization, org_id)
-    role = session.scalar(
-        select(Membership.role).where(Membership.user_id == entry.user_id, Membership.organization_id == org_id)
-    )
+    role = role_of(session, entry.user_id, org_id)
     if user is None or org is None or role is None:
         return sendlog.give_up(session, entry, "the recipient is no longer a member")
     prefs = preferences_of(session, user)

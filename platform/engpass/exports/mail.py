@@ -12,7 +12,6 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass import tenancy
@@ -23,15 +22,12 @@ from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import compose
 from engpass.notifications.models import SendLog
-from engpass.organizations.models import Membership, Organization
+from engpass.organizations.models import Organization
 from engpass.organizations.permissions import Action, allows
+from engpass.organizations.service import role_of
 from engpass.settings import Settings
 
 KIND = "data_export"
-
-
-def period_of(org_id: int, export_id: int) -> str:
-    return f"{org_id}:{export_id}"
 
 
 def _unsendable(session: Session, export: DataExport | None, requester: User | None, now: datetime) -> str | None:
@@ -42,12 +38,7 @@ def _unsendable(session: Session, export: DataExport | None, requester: User | N
         return "the export is not finished"
     if export.status == ExportStatus.done and not export.is_available(now):
         return "the export has expired"
-    role = session.scalar(
-        select(Membership.role).where(
-            Membership.user_id == requester.id, Membership.organization_id == export.organization_id
-        )
-    )
-    if not allows(role, Action.export_organization):
+    if not allows(role_of(session, requester.id, export.organization_id), Action.export_organization):
         return "whoever asked for the export may no longer download it"
     return None
 
@@ -68,7 +59,7 @@ def send_export_finished(session: Session, org_id: int, export_id: int) -> bool:
             session.rollback()
             return False
         assert export is not None and requester is not None
-        entry = sendlog.claim(session, requester.id, KIND, period_of(org_id, export_id))
+        entry = sendlog.claim(session, requester.id, KIND, sendlog.org_period(org_id, export_id))
         if entry is None:
             session.rollback()
             return False
@@ -99,7 +90,7 @@ def send_export_finished(session: Session, org_id: int, export_id: int) -> bool:
 
 def resend(session: Session, entry: SendLog) -> bool:
     """The resend sweep's builder for ``data_export`` rows: the mail again, unless it no longer makes sense."""
-    org_id, export_id = (int(part) for part in entry.period.split(":"))
+    org_id, export_id = sendlog.split_org_period(entry.period)
     with tenancy.tenant_context(session, org_id):
         export = session.get(DataExport, export_id)
         reason = _unsendable(session, export, _requester(session, export), utcnow())

@@ -58,6 +58,18 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 MAX_ERROR_LENGTH = 2000
 
 
+def org_period(org_id: int, object_id: int) -> str:
+    """The period of a mail about one object of an organization (a data export, a token): the organization's
+    id first, so that deleting the organization finds the row by that prefix (``privacy.organization``)."""
+    return f"{org_id}:{object_id}"
+
+
+def split_org_period(period: str) -> tuple[int, int]:
+    """``org_period``'s organization and object ids."""
+    org_id, object_id = period.split(":")
+    return int(org_id), int(object_id)
+
+
 def _due_again(now: datetime) -> ColumnElement[bool]:
     """Rows that may be claimed once more: a retry whose time has come, or an abandoned claim."""
     return or_(

@@ -65,6 +65,13 @@ def add_member(session: Session, org: Organization, user: User, role: Role) -> M
     return membership
 
 
+def role_of(session: Session, user_id: int, org_id: int) -> Role | None:
+    """The user's role in the organization, None when they are not a member (any more)."""
+    return session.scalar(
+        select(Membership.role).where(Membership.user_id == user_id, Membership.organization_id == org_id)
+    )
+
+
 def memberships_of(session: Session, user_id: int) -> list[Membership]:
     """A user's organizations for the switcher, in one query."""
     stmt = (

@@ -20,27 +20,21 @@ from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import compose
 from engpass.notifications.models import SendLog
-from engpass.organizations.models import Membership, Organization
+from engpass.organizations.models import Organization
+from engpass.organizations.service import role_of
 from engpass.settings import Settings
 from engpass.tokens.models import ApiToken
 
 KIND = "api_token_revoked"
 
 
-def period_of(org_id: int, token_id: int) -> str:
-    return f"{org_id}:{token_id}"
-
-
 def _holder(session: Session, api_token: ApiToken | None) -> User | None:
     """The token's holder while they are still a member: a former member has no token page to go to."""
     if api_token is None or api_token.revoked_at is None:
         return None
-    member = session.scalar(
-        select(Membership.id).where(
-            Membership.user_id == api_token.user_id, Membership.organization_id == api_token.organization_id
-        )
-    )
-    return None if member is None else session.get(User, api_token.user_id)
+    if role_of(session, api_token.user_id, api_token.organization_id) is None:
+        return None
+    return session.get(User, api_token.user_id)
 
 
 def _revoker(session: Session, token_id: int) -> User | None:
@@ -62,7 +56,7 @@ def send_revoked_notice(session: Session, org_id: int, token_id: int) -> bool:
         if holder is None or org is None or api_token is None:
             session.rollback()
             return False
-        entry = sendlog.claim(session, holder.id, KIND, period_of(org_id, token_id))
+        entry = sendlog.claim(session, holder.id, KIND, sendlog.org_period(org_id, token_id))
         if entry is None:
             session.rollback()
             return False
@@ -86,7 +80,7 @@ def send_revoked_notice(session: Session, org_id: int, token_id: int) -> bool:
 
 def resend(session: Session, entry: SendLog) -> bool:
     """The resend sweep's builder for ``api_token_revoked`` rows."""
-    org_id, token_id = (int(part) for part in entry.period.split(":"))
+    org_id, token_id = sendlog.split_org_period(entry.period)
     with tenancy.tenant_context(session, org_id):
         api_token = session.get(ApiToken, token_id)
         gone = _holder(session, api_token) is None
