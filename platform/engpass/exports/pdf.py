@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from flask import current_app
 from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
+from jinja2.filters import do_truncate
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
@@ -57,8 +59,6 @@ TITLE_LIMIT = 150
 # Names and units are short in practice but may be long: kept to a line or so, like the print page's clamps.
 NAME_LIMIT = 60
 UNIT_LIMIT = 20
-# Above the limit by no more than this, a text is kept whole: cutting it would save next to nothing.
-LEEWAY = 5
 CHART_W, CHART_H = 300, 150
 
 KEY_FIGURES = ("euros", "kpi", "payback")
@@ -85,12 +85,8 @@ def _register_fonts() -> None:
 
 
 def _shorten_text(text: str, limit: int = TEXT_LIMIT) -> str:
-    """Like Jinja's ``truncate``: cut at the last word boundary before ``limit`` and end in an ellipsis."""
-    if len(text) <= limit + LEEWAY:
-        return text
-    cut = text[: limit - 1]
-    head = cut.rsplit(None, 1)[0] if " " in cut.strip() else cut
-    return head.rstrip() + "…"
+    """Jinja's ``truncate``, as the print page applies it (same leeway), ending in an ellipsis character."""
+    return do_truncate(current_app.jinja_env, text, limit, end="…")
 
 
 def _styles() -> dict[str, ParagraphStyle]:
