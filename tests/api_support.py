@@ -8,6 +8,17 @@ from typing import Any
 from engpass import tenancy
 from engpass.tokens import service as tokens
 
+# Sabine's bottleneck and its status quo as API request bodies (docs/business-case.md).
+NEW_CYCLE = {"title": "Angebote dauern 9 Tage", "category": "quoting"}
+BASELINE = {
+    "hours_per_week": 14,
+    "kpi_name": "Dauer",
+    "kpi_unit": "Tage",
+    "kpi_direction": "lower",
+    "kpi_baseline": "9",
+    "kpi_target": 4,
+}
+
 
 def make_token(session: Any, org: Any, user: Any, name: str = "Test", expires_at: datetime | None = None) -> str:
     """A token of ``user`` in ``org``, committed; the token itself, as the page shows it once."""

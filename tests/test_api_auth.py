@@ -13,11 +13,9 @@ from engpass.db import utcnow
 from engpass.organizations.models import Membership, OrgKind, Role
 from engpass.tokens import service as tokens
 from engpass.tokens.models import ApiToken
-from tests.api_support import bearer, make_token
+from tests.api_support import NEW_CYCLE, bearer, make_token
 from tests.conftest import build_app
 from tests.helpers import PASSWORD, csrf_token_from
-
-NEW_CYCLE = {"title": "Angebote dauern 9 Tage", "category": "quoting"}
 
 
 def _problem(response, status):

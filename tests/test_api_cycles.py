@@ -14,18 +14,8 @@ from engpass.cycles.models import Category, Cycle, Measurement, Stage, StageChan
 from engpass.cycles.rules import problems_to_enter
 from engpass.organizations.models import Role
 from engpass.trends.service import recompute
-from tests.api_support import bearer, in_org, make_token
+from tests.api_support import BASELINE, NEW_CYCLE, bearer, in_org, make_token
 from tests.helpers import sabines_cycle
-
-NEW_CYCLE = {"title": "Angebote dauern 9 Tage", "category": "quoting"}
-BASELINE = {
-    "hours_per_week": 14,
-    "kpi_name": "Dauer",
-    "kpi_unit": "Tage",
-    "kpi_direction": "lower",
-    "kpi_baseline": "9",
-    "kpi_target": 4,
-}
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from sqlalchemy import make_url, text
 
 from engpass.db import make_engine
 from engpass.settings import normalize_database_url
+from tests.api_support import BASELINE, NEW_CYCLE
 from tests.conftest import PG_URL, REDIS_URL, service_missing
 
 REPO = Path(__file__).resolve().parent.parent
@@ -261,17 +262,9 @@ def test_a_whole_cycle_on_the_deployments_processes(
             assert answer.status_code == expected, f"{method} {url}: {answer.status_code} {answer.text}"
             return answer.json()
 
-        cycle = call("POST", "/cycles", 201, json={"title": "Angebote dauern 9 Tage", "category": "quoting"})
+        cycle = call("POST", "/cycles", 201, json=NEW_CYCLE)
         cycle_id = cycle["id"]
-        baseline = {
-            "hours_per_week": 14,
-            "kpi_name": "Dauer",
-            "kpi_unit": "Tage",
-            "kpi_direction": "lower",
-            "kpi_baseline": "9",
-            "kpi_target": 4,
-        }
-        call("PATCH", f"/cycles/{cycle_id}", json=baseline)
+        call("PATCH", f"/cycles/{cycle_id}", json=BASELINE)
         solution = {"solution_what": "Vorlage", "solution_type": "other", "effort_days": 6, "one_off_cost": "100"}
         assert call("PATCH", f"/cycles/{cycle_id}", json=solution)["stage"] == "solution"
         start = date.today() - timedelta(days=20)
@@ -287,7 +280,7 @@ def test_a_whole_cycle_on_the_deployments_processes(
         # organization has no past week to report on; without a to-do its members are not written to.)
         following = {"title": "Rechnungen gehen spät raus", "category": "quoting"}
         next_id = call("POST", "/cycles", 201, json=following)["id"]
-        call("PATCH", f"/cycles/{next_id}", json=baseline)
+        call("PATCH", f"/cycles/{next_id}", json=BASELINE)
         call("PATCH", f"/cycles/{next_id}", json=solution)
         overdue = {"prototype_start": (date.today() - timedelta(days=40)).isoformat()}
         assert call("PATCH", f"/cycles/{next_id}", json=overdue)["stage"] == "prototype"
