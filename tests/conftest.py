@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 from engpass import create_app, tenancy
 from engpass.accounts.models import User
 from engpass.accounts.service import create_user
-from engpass.cli.db import alembic_config, grant_app_role
+from engpass.cli.db import alembic_config
 from engpass.db import db, make_engine
 from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.outbox.service import EXTENSION_KEY
+from engpass.roles import grant_app_role
 from engpass.settings import Settings
 from tests.helpers import PASSWORD, sabines_cycle
 

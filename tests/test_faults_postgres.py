@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from engpass import create_app
 from engpass.accounts.service import sign_up
-from engpass.cli.db import alembic_config, grant_app_role
+from engpass.cli.db import alembic_config
 from engpass.db import make_engine
+from engpass.roles import grant_app_role
 from engpass.settings import Settings
 from tests.fault_support import private_postgres, require_services
 

@@ -27,6 +27,9 @@ from sqlalchemy.orm import (
 )
 
 RLS_SETTING = "app.org_id"
+# The owner role reads every row (backups need it; it could switch the policies off anyway); the app
+# role, which the web, workers and CLI connect as, stays bound to one organization.
+OWNER_READS_ALL = "owner_reads_all"
 # Ids start at 1, so 0 matches nothing; a constant keeps the cached SQL shape of the criteria.
 _NO_TENANT = 0
 
@@ -178,12 +181,19 @@ def rls_statements(table: str) -> list[str]:
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
         f"CREATE POLICY tenant_isolation ON {table} USING ({predicate}) WITH CHECK ({predicate})",
+        owner_reads_all_statement(table),
     ]
+
+
+def owner_reads_all_statement(table: str) -> str:
+    """The policy that lets the role running the migrations (the owner) read every row of ``table``."""
+    return f"CREATE POLICY {OWNER_READS_ALL} ON {table} FOR SELECT TO CURRENT_USER USING (true)"
 
 
 def drop_rls_statements(table: str) -> list[str]:
     return [
         f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"DROP POLICY IF EXISTS {OWNER_READS_ALL} ON {table}",
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
     ]

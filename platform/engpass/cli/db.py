@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from alembic import command
 from alembic.config import Config
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import text
 
+from engpass.backup import BackupError, backup, restore
 from engpass.db import make_engine
+from engpass.roles import grant_app_role
 from engpass.settings import REPO_ROOT, Settings
 
 
@@ -58,7 +61,7 @@ def check() -> None:
 @click.option("--password", required=True)
 @with_appcontext
 def create_app_role(name: str, password: str) -> None:
-    """Create the login role the app connects as: not the owner, not a superuser, so RLS applies."""
+    """Create (or update) the login role the app connects as: not the owner, not a superuser, so RLS applies."""
     settings = _settings()
     if not settings.migration_database_url.startswith("postgresql"):
         raise click.UsageError("roles exist only on PostgreSQL")
@@ -69,19 +72,27 @@ def create_app_role(name: str, password: str) -> None:
     click.echo(f"role {name} ready")
 
 
-def grant_app_role(connection: object, name: str, password: str) -> None:
-    if not name.replace("_", "").isalnum():
-        raise click.BadParameter("role names are letters, digits and underscores")
-    exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).first()
-    quoted_password = connection.execute(text("SELECT quote_literal(:p)"), {"p": password}).scalar_one()
-    verb = "ALTER" if exists else "CREATE"
-    connection.execute(
-        text(f"{verb} ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD {quoted_password}")
-    )
-    connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {name}"))
-    connection.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"))
-    connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}"))
-    connection.execute(
-        text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {name}")
-    )
-    connection.execute(text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {name}"))
+@db_group.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Dump every row into FILE (pg_dump custom format), as the owner role."""
+    try:
+        size = backup(_settings().migration_database_url, file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backup {file} ({size} bytes)")
+
+
+@db_group.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@with_appcontext
+def restore_command(file: Path) -> None:
+    """Restore FILE into the empty database of the owner role and recreate the app role."""
+    settings = _settings()
+    try:
+        restored = restore(settings.migration_database_url, file, settings.database_url)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    role = f", role {restored.app_role} ready" if restored.app_role else ""
+    click.echo(f"restored {restored.tables} tables, {restored.rows} rows{role}")
