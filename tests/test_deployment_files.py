@@ -17,7 +17,8 @@ import yaml
 from engpass.settings import PREFIX, Settings
 from tests.test_deployment_smoke import procfile_commands
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = REPO_ROOT / "deploy"
 SETTINGS = {PREFIX + f.name.upper() for f in fields(Settings)}
 # Read by deploy/gunicorn.conf.py, deploy/Procfile and the migration step, not by Settings.
 PROCESS_VARIABLES = {"PORT", "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "CELERY_BEAT_SCHEDULE"}
@@ -71,6 +72,41 @@ def test_the_image_is_built_in_two_stages_and_runs_as_a_user_without_root() -> N
     assert yaml.safe_load(cmd) == procfile("web")
 
 
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """Docker's rule, as far as these patterns use it: a pattern matches the path or one of its parents,
+    ``*`` stays within one path segment, a leading ``**/`` matches any number of them."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        regex = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*", "[^/]*")
+        if any(re.fullmatch(regex, prefix) for prefix in prefixes):
+            return True
+    return False
+
+
+def test_the_build_context_leaves_out_local_state_and_secrets_for_both_builders() -> None:
+    # The classic builder reads only <context>/.dockerignore; BuildKit prefers <Dockerfile>.dockerignore.
+    assert not (DEPLOY / "Dockerfile.dockerignore").exists()
+    patterns = [
+        line.strip() for line in (REPO_ROOT / ".dockerignore").read_text().splitlines() if line.strip()[:1] not in "#"
+    ]
+    for path in (
+        ".git/config",
+        ".venv/bin/python",
+        "instance/secret_key",
+        "instance/engpass.sqlite3",
+        "tests/conftest.py",
+        "deploy/.env",
+        "deploy/production.env",
+        "platform/engpass/__pycache__/app.cpython-311.pyc",
+        "engpass-2026-12-01.dump",
+        "artifacts/screenshots/a.png",
+    ):
+        assert _ignored(path, patterns), path
+    for path in ("platform/engpass/app.py", "deploy/Dockerfile", "deploy/gunicorn.conf.py", "requirements.lock"):
+        assert not _ignored(path, patterns), path
+
+
 def test_the_image_sets_only_settings_the_app_knows() -> None:
     names = set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", (DEPLOY / "Dockerfile").read_text()))
     assert not unknown_settings(names)
@@ -115,7 +151,9 @@ def test_compose_shares_one_volume_and_sets_known_settings(compose: dict[str, An
         environment = set(services[name]["environment"])
         assert not unknown_settings(environment)
         assert environment <= SETTINGS | PROCESS_VARIABLES | MIGRATION_VARIABLES
-        assert {"ENGPASS_DATABASE_URL", "ENGPASS_MIGRATION_DATABASE_URL", "ENGPASS_REDIS_URL"} <= environment
+        assert {"ENGPASS_DATABASE_URL", "ENGPASS_REDIS_URL"} <= environment
+        owner_url = "ENGPASS_MIGRATION_DATABASE_URL" in environment
+        assert owner_url == (name == "migrate"), f"{name} must {'' if name == 'migrate' else 'not '}get the owner's URL"
     assert "postgres:16" in services["postgres"]["image"] and "pgdata:/var/lib/postgresql/data" in str(
         services["postgres"]["volumes"]
     )
@@ -172,7 +210,8 @@ def test_kubernetes_objects_fit_together(manifests: dict[tuple[str, str], dict[s
         claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
         assert claims == ["engpass-data"]
         sources = {ref.get("configMapRef", ref.get("secretRef"))["name"] for ref in _container(workload)["envFrom"]}
-        assert sources == {"engpass-config", "engpass-secrets"}
+        migration = {"engpass-migration-secrets"} if workload["kind"] == "Job" else set()
+        assert sources == {"engpass-config", "engpass-secrets"} | migration
     kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
     files = {path.name for path in (DEPLOY / "k8s").glob("*.yaml")} - {"kustomization.yaml"}
     assert set(kustomization["resources"]) == files
@@ -181,8 +220,11 @@ def test_kubernetes_objects_fit_together(manifests: dict[tuple[str, str], dict[s
 def test_kubernetes_sets_only_settings_the_app_knows(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
     config = set(manifests[("ConfigMap", "engpass-config")]["data"])
     secret = set(manifests[("Secret", "engpass-secrets")]["stringData"])
-    assert not unknown_settings(config | secret)
-    assert config | secret <= SETTINGS | PROCESS_VARIABLES | MIGRATION_VARIABLES
+    migration = set(manifests[("Secret", "engpass-migration-secrets")]["stringData"])
+    assert not unknown_settings(config | secret | migration)
+    assert config | secret <= SETTINGS | PROCESS_VARIABLES
+    assert migration == {"ENGPASS_MIGRATION_DATABASE_URL"} | MIGRATION_VARIABLES
+    assert not (config | secret) & migration, "every pod reads engpass-secrets; the owner's URL is the Job's alone"
 
 
 # --- env.example -----------------------------------------------------------------------------------
