@@ -4,8 +4,10 @@ import os
 import stat
 import time
 
+import pytest
+
 from engpass import create_app
-from engpass.settings import Settings
+from engpass.settings import Settings, SettingsError
 from tests.conftest import build_app
 
 
@@ -42,13 +44,14 @@ def test_embedded_defaults_live_in_the_instance_folder(monkeypatch, tmp_path):
     assert Settings.from_env().secret_key == settings.secret_key, "generated once, then reused"
 
 
-def test_healthz_is_503_when_the_broker_is_unreachable(settings, connection):
+def test_healthz_stays_ready_but_degraded_when_only_the_broker_is_unreachable(settings, connection):
+    # Pages and edits work without Redis (the outbox keeps the work): the pod must stay in service.
     settings.redis_url = "redis://127.0.0.1:1/0"
     client = build_app(settings, connection).test_client()
     response = client.get("/healthz")
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert response.json == {
-        "status": "unavailable",
+        "status": "degraded",
         "database": "ok",
         "broker": "unreachable",
         "broker_kind": "redis",
@@ -66,7 +69,7 @@ def test_healthz_with_real_redis(settings, connection, redis_url):
     settings.redis_url = redis_url
     response = build_app(settings, connection).test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.json["broker_kind"] == "redis"
+    assert response.json["broker_kind"] == "redis" and response.json["status"] == "ok"
 
 
 def test_rate_limits_are_kept_in_redis_when_configured(settings, connection, redis_url, make_user):
@@ -118,3 +121,12 @@ def test_behind_a_trusted_proxy_the_client_address_counts_for_rate_limits(settin
 
     assert [attempt("203.0.113.1") for _ in range(3)] == [401, 401, 429]
     assert attempt("203.0.113.2") == 401
+
+
+@pytest.mark.parametrize(
+    "placeholder",
+    ["CHANGE-ME-python3-c-import-secrets-print-secrets-token-urlsafe-48", "change-me", "  CHANGE-ME  "],
+)
+def test_the_example_secret_key_is_refused(tmp_path, placeholder):
+    with pytest.raises(SettingsError, match="ENGPASS_SECRET_KEY"):
+        Settings.from_env({"secret_key": placeholder, "instance_dir": str(tmp_path)})

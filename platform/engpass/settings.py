@@ -29,6 +29,10 @@ def _secret_key(instance_dir: Path) -> str:
     return key
 
 
+class SettingsError(ValueError):
+    """A setting the platform must not run with; the message names the variable."""
+
+
 @dataclass
 class Settings:
     """Every knob of the platform. Empty strings mean "use the embedded default"."""
@@ -89,6 +93,12 @@ class Settings:
         self.migration_database_url = normalize_database_url(self.migration_database_url or self.database_url)
         if not self.secret_key:
             self.secret_key = _secret_key(instance)
+        if self.secret_key.strip().upper().startswith("CHANGE-ME"):
+            # The examples' placeholder is public: sessions signed with it could be forged by anyone.
+            raise SettingsError(
+                "ENGPASS_SECRET_KEY is still the example's placeholder; set a secret of your own, e.g. "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         if not self.outbox_dir:
             self.outbox_dir = str(instance / "outbox")
         if not self.export_dir:

@@ -1,4 +1,9 @@
-"""Probes: ``/livez`` (the process answers) and ``/healthz`` (database and broker reachable)."""
+"""Probes: ``/livez`` (the process answers) and ``/healthz`` (readiness: can this process serve pages?).
+
+Readiness follows what serving needs: the database. Without the broker, logins, pages and edits still
+work (the outbox keeps the work until Redis is back), so a Redis outage reports ``degraded`` with 200;
+a 503 there would take every web pod out of the load balancer for an outage the users never notice.
+"""
 
 from __future__ import annotations
 
@@ -44,12 +49,12 @@ def livez() -> Response:
 @bp.route("/healthz")
 def healthz() -> tuple[dict[str, Any], int]:
     settings: Settings = current_app.extensions["engpass.settings"]
-    checks = {"database": _database_ok(), "broker": _broker_ok(settings)}
-    healthy = all(checks.values())
+    database, broker = _database_ok(), _broker_ok(settings)
+    status = "unavailable" if not database else "ok" if broker else "degraded"
     body = {
-        "status": "ok" if healthy else "unavailable",
-        "database": "ok" if checks["database"] else "unreachable",
-        "broker": "ok" if checks["broker"] else "unreachable",
+        "status": status,
+        "database": "ok" if database else "unreachable",
+        "broker": "ok" if broker else "unreachable",
         "broker_kind": "redis" if settings.redis_url else "embedded",
     }
-    return body, 200 if healthy else 503
+    return body, 200 if database else 503
