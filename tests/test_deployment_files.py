@@ -16,6 +16,7 @@ import yaml
 
 from engpass.settings import PREFIX, Settings
 from tests.test_deployment_smoke import procfile_commands
+from workers.tasks.exports import EXPORT_SOFT_LIMIT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = REPO_ROOT / "deploy"
@@ -136,6 +137,8 @@ def test_compose_has_two_web_replicas_behind_one_port_and_one_scheduler(compose:
 
 def test_compose_migrates_first_and_waits_for_healthy_services(compose: dict[str, Any]) -> None:
     services = compose["services"]
+    assert services["worker"]["stop_grace_period"] == "32m" and EXPORT_SOFT_LIMIT + 60 < 32 * 60
+    assert services["web"]["stop_grace_period"] == "30s"
     for name in ("web", "worker", "scheduler"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
@@ -171,11 +174,17 @@ def _container(deployment: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_kubernetes_runs_the_procfiles_commands(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
-    assert _container(manifests[("Deployment", "engpass-web")])["command"] == procfile("web")
-    assert _container(manifests[("Deployment", "engpass-worker")])["command"] == procfile("worker")
-    assert _container(manifests[("Deployment", "engpass-beat")])["command"] == procfile("scheduler")
+    # `args`, never `command`: the image's ENTRYPOINT (tini) must stay in front of every process.
+    assert _container(manifests[("Deployment", "engpass-web")])["args"] == procfile("web")
+    assert _container(manifests[("Deployment", "engpass-worker")])["args"] == procfile("worker")
+    assert _container(manifests[("Deployment", "engpass-beat")])["args"] == procfile("scheduler")
     job = _container(manifests[("Job", "engpass-migrate")])
-    assert job["args"][0].startswith("engpass db upgrade && engpass db create-app-role")
+    assert job["args"][:2] == ["sh", "-c"]
+    assert job["args"][2].startswith("engpass db upgrade && engpass db create-app-role")
+    for (kind, _name), workload in manifests.items():
+        if kind in ("Deployment", "Job"):
+            pod = workload["spec"]["template"]["spec"]
+            assert all("command" not in c for c in pod["containers"] + pod.get("initContainers", []))
 
 
 def test_kubernetes_two_web_pods_with_probes_and_exactly_one_beat(
@@ -187,7 +196,7 @@ def test_kubernetes_two_web_pods_with_probes_and_exactly_one_beat(
     assert _container(web)["livenessProbe"]["httpGet"]["path"] == "/livez"
     beat = manifests[("Deployment", "engpass-beat")]
     assert beat["spec"]["replicas"] == 1 and beat["spec"]["strategy"]["type"] == "Recreate"
-    beats = [key for key, obj in manifests.items() if key[0] == "Deployment" and "beat" in _container(obj)["command"]]
+    beats = [key for key, obj in manifests.items() if key[0] == "Deployment" and "beat" in _container(obj)["args"]]
     assert beats == [("Deployment", "engpass-beat")]
 
 
@@ -235,3 +244,28 @@ def test_the_env_example_lists_every_setting_and_nothing_else() -> None:
     # Set or commented out (`# ENGPASS_INSTANCE_DIR=…`), each one is listed.
     listed = set(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
     assert listed == SETTINGS | PROCESS_VARIABLES
+
+
+def test_kubernetes_pods_are_hardened_and_wait_for_the_migrations(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    for (kind, name), workload in manifests.items():
+        if kind not in ("Deployment", "Job"):
+            continue
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        for container in pod["containers"] + pod.get("initContainers", []):
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"]), (name, container["name"])
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        if kind == "Deployment":
+            (wait,) = pod["initContainers"]
+            assert wait["args"][:3] == ["engpass", "db", "wait"], name
+    worker = manifests[("Deployment", "engpass-worker")]["spec"]["template"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] > EXPORT_SOFT_LIMIT + 60
+    budget = manifests[("PodDisruptionBudget", "engpass-web")]["spec"]
+    assert budget["minAvailable"] == 1
+    assert budget["selector"] == manifests[("Deployment", "engpass-web")]["spec"]["selector"]
+    policy = manifests[("NetworkPolicy", "engpass")]["spec"]
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    assert [port["port"] for rule in policy["ingress"] for port in rule["ports"]] == [8000]

@@ -71,3 +71,36 @@ def test_every_tenant_model_has_forced_row_level_security(postgres):
 def test_migration_files_carry_their_date():
     for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions():
         assert os.path.basename(rev.path)[:8].isdigit(), rev.path
+
+
+def _engpass(database_url: str, tmp_path, *args: str):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "ENGPASS_DATABASE_URL": database_url,
+        "ENGPASS_INSTANCE_DIR": str(tmp_path / "instance"),
+        "FLASK_RUN_FROM_CLI": "false",
+    }
+    command_line = [str(Path(sys.executable).parent / "engpass"), *args]
+    return subprocess.run(command_line, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_db_wait_holds_the_processes_until_the_migrations_ran_and_downgrade_takes_a_relative_step(
+    empty_database, tmp_path
+):
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    early = _engpass(empty_database, tmp_path, "db", "wait", "--timeout", "0")
+    assert early.returncode == 1 and f"this code needs {head}" in early.stderr
+
+    assert _engpass(empty_database, tmp_path, "db", "upgrade").returncode == 0
+    ready = _engpass(empty_database, tmp_path, "db", "wait", "--timeout", "0")
+    assert ready.returncode == 0 and head in ready.stdout
+
+    stepped = _engpass(empty_database, tmp_path, "db", "downgrade", "-1")
+    assert stepped.returncode == 0, stepped.stderr
+    behind = _engpass(empty_database, tmp_path, "db", "wait", "--timeout", "0")
+    assert behind.returncode == 1 and "database at " in behind.stderr and head in behind.stderr
+    assert _engpass(empty_database, tmp_path, "db", "upgrade").returncode == 0

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from engpass.backup import BackupError, backup, restore
 from engpass.db import make_engine
@@ -41,12 +45,40 @@ def upgrade(revision: str) -> None:
     command.upgrade(alembic_config(_settings().migration_database_url), revision)
 
 
-@db_group.command("downgrade")
+# "-1" is a revision (one step down), not an option.
+@db_group.command("downgrade", context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @with_appcontext
 def downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (``base`` empties the database)."""
     command.downgrade(alembic_config(_settings().migration_database_url), revision)
+
+
+@db_group.command("wait")
+@click.option("--timeout", default=600, show_default=True, help="Seconds to wait before giving up.")
+@with_appcontext
+def wait(timeout: int) -> None:
+    """Wait until the database has this code's migrations (for init containers and start scripts)."""
+    settings = _settings()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = make_engine(settings.database_url)
+    deadline = time.monotonic() + timeout
+    current: str | None = None
+    try:
+        while True:
+            try:
+                with engine.connect() as connection:
+                    current = MigrationContext.configure(connection).get_current_revision()
+            except OperationalError:
+                current = None
+            if current == head:
+                click.echo(f"database at {head}")
+                return
+            if time.monotonic() >= deadline:
+                raise click.ClickException(f"database at {current or 'nothing'}, this code needs {head}")
+            time.sleep(2)
+    finally:
+        engine.dispose()
 
 
 @db_group.command("check")
