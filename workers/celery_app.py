@@ -83,6 +83,10 @@ def make_celery(flask_app: Flask) -> Celery:
         task_time_limit=300,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
+        # Each run of a periodic task is sent once, even when two beats run by mistake (workers/beat.py); beat
+        # ticks at least every 15 s, so a standby takes over a stopped beat's interval entries promptly.
+        beat_scheduler="workers.beat:SingleSendScheduler",
+        beat_max_loop_interval=15,
         beat_schedule={
             "outbox-sweep": {
                 "task": task_names.OUTBOX_SWEEP,
