@@ -1,5 +1,6 @@
 """Form fields every room shares: a required check that leaves unreadable input to its own message,
-and the one number field, which reads what people type through ``engpass.number_input``.
+the one number field, which reads what people type through ``engpass.number_input``, and the
+"Yes, these values are right" confirmation for figures that look like typing errors.
 
 A number field is a text input with ``inputmode="decimal"``, never ``type=number``: a browser's number
 field applies its own idea of the locale before the server sees anything (Chromium in German drops the
@@ -8,13 +9,14 @@ comma of "50,00" in some versions and sends "5000"), and refuses grouping such a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import Field
+from wtforms import BooleanField, Field
 from wtforms.validators import StopValidation
 from wtforms.widgets import TextInput
 
@@ -91,3 +93,27 @@ class NumberField(Field):
         self.data = self.data.quantize(exponent, rounding=ROUND_HALF_UP)
         if self.places == 0:
             self.data = int(self.data)
+
+
+class Doubt(Protocol):
+    field: str
+    message: str
+
+
+class ConfirmDoubts:
+    """Mixed into a form whose values may be asked about before they are saved (``cycles.plausibility``)."""
+
+    confirm_implausible = BooleanField(_l("Yes, these values are right."))
+    doubts: Sequence[Doubt] = ()
+
+
+def ask_about(form: Any, doubts: Sequence[Doubt]) -> bool:
+    """Whether the form must be shown again with ``doubts`` next to their fields: when there are any and
+    the user has not confirmed them yet. What was typed stays in the fields either way."""
+    if not doubts or form.confirm_implausible.data:
+        return False
+    form.doubts = doubts
+    for doubt in doubts:
+        field = form[doubt.field]
+        field.warnings = [*getattr(field, "warnings", []), doubt.message]
+    return True

@@ -31,7 +31,7 @@ from wtforms.validators import DataRequired, Length, StopValidation, ValidationE
 
 from engpass.cycles.models import Decision, KpiDirection, SolutionType, Stage
 from engpass.cycles.templates import CATEGORY_LABELS
-from engpass.form_fields import HOURS_BELOW, NumberField, Required
+from engpass.form_fields import HOURS_BELOW, ConfirmDoubts, NumberField, Required
 
 TEXT_MAX = 5000
 NOTE_MAX = 2000
@@ -181,7 +181,7 @@ class StepForm(Form):
             raise ValidationError(_l("Please name this step or clear the row."))
 
 
-class BaselineForm(FlaskForm):
+class BaselineForm(ConfirmDoubts, FlaskForm):
     hours_per_week = NumberField(
         _l("Hours per week"),
         [Required(_l("Please enter the hours per week the process takes today."))],
@@ -226,7 +226,7 @@ class PrototypeForm(FlaskForm):
             raise ValidationError(_l("The target date cannot be before the start."))
 
 
-class MeasurementForm(FlaskForm):
+class MeasurementForm(ConfirmDoubts, FlaskForm):
     measured_on = DayField(_l("Date"), [Required(_l("Please enter the date of the measurement."))])
     kpi_value = NumberField(
         _l("KPI value"), [Required(_l("Please enter the measured value."))], places=4, minimum=None, below=KPI_BELOW

@@ -61,6 +61,7 @@ from engpass.cycles.models import (
     SolutionType,
     Stage,
 )
+from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
 from engpass.cycles.rules import (
     PROTOTYPE_WEEKS,
     StageRuleViolation,
@@ -72,6 +73,7 @@ from engpass.cycles.rules import (
 from engpass.cycles.table_query import TableQuery
 from engpass.cycles.templates import CATEGORY_LABELS, Suggestion, builtin_suggestions, suggestions_for
 from engpass.db import db
+from engpass.form_fields import ask_about
 from engpass.formatting import day, money, number, percent
 from engpass.i18n import today_in
 from engpass.organizations.context import current_org, org_blueprint
@@ -206,7 +208,8 @@ def _to_show(cycle_id: int, anchor: str | None = None) -> Response:
 
 
 def _status(form: Any, problems: list[Any] | None = None) -> int:
-    return 422 if form.errors or problems else 200
+    # A form asking "are these values right?" saved nothing either.
+    return 422 if form.errors or problems or getattr(form, "doubts", ()) else 200
 
 
 # --- board and table -----------------------------------------------------------------------------
@@ -538,6 +541,8 @@ def baseline(cycle_id: int) -> Any:
             form.steps.append_entry()
     if form.validate_on_submit():
         data = _form_data(form, service.BASELINE_FIELDS, {"kpi_direction": KpiDirection})
+        if ask_about(form, _week_doubts(data, BASELINE_COSTS)):
+            return _render_section(template, cycle, form, suggestion=suggestion, guidance_stage=Stage.baseline)
         steps = [
             service.StepInput(entry.form.name.data, entry.form.role.data or "", entry.form.minutes.data or 0)
             for entry in form.steps
@@ -599,6 +604,10 @@ def prototype(cycle_id: int) -> Any:
     return _render_section(template, cycle, form, guidance_stage=Stage.prototype)
 
 
+def _week_doubts(data: dict[str, Any], costs: tuple[str, ...]) -> list[Doubt]:
+    return week_doubts(data, costs, current_org.default_hourly_rate, current_org.currency)
+
+
 def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
     measurement = db.session.get(Measurement, measurement_id)
     if measurement is None or measurement.cycle_id != cycle.id:
@@ -621,6 +630,8 @@ def _measurement_form(cycle: Cycle, measurement: Measurement | None) -> Any:
     if form.validate_on_submit():
         data = _form_data(form, service.MEASUREMENT_FIELDS)
         data["note"] = data["note"] or ""
+        if ask_about(form, _week_doubts(data, MEASUREMENT_COSTS)):
+            return rerender([])
         if measurement is None:
             return _attempt(
                 lambda: service.add_measurement(db.session(), cycle, data, current_user.id),

@@ -11,12 +11,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engpass.form_fields import NumberField, Required
+from engpass.form_fields import ConfirmDoubts, NumberField, Required
 from engpass.i18n import LANGUAGES
 
 CURRENCIES = ["EUR", "CHF", "USD", "GBP", "PLN", "CZK", "DKK", "SEK"]
 # The column holds Numeric(10, 2); a rate beyond this is no hourly rate but a typing error.
-HOURLY_RATE_BELOW = Decimal("10000.01")
+HOURLY_RATE_BELOW = Decimal(10000)
 
 
 @cache
@@ -24,7 +24,7 @@ def timezone_choices() -> tuple[str, ...]:
     return tuple(sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/")))
 
 
-class OrganizationSettingsForm(FlaskForm):
+class OrganizationSettingsForm(ConfirmDoubts, FlaskForm):
     name = StringField(
         _l("Name"),
         validators=[
