@@ -43,6 +43,7 @@ BLANK_STEP_ROWS = 3
 MONEY_BELOW = Decimal(10) ** 12
 KPI_BELOW = Decimal(10) ** 14
 MINUTES_MAX = 100_000
+MEASURED_IN_FUTURE = _l("A measurement cannot be dated after today.")
 EARLIEST_DATE = date(1990, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 
@@ -235,11 +236,19 @@ class MeasurementForm(ConfirmDoubts, FlaskForm):
     cost_per_week = NumberField(_l("Cost per week"), below=MONEY_BELOW)
     note = _long_text(_l("Note"), NOTE_MAX, rows=2)
 
-    def __init__(self, *args: Any, not_before: date | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, not_before: date | None = None, not_after: date | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.not_before = not_before
+        self.not_after = not_after
+        if not_after is not None:
+            # The date picker offers no day after the organization's today.
+            self.measured_on.render_kw = {**(self.measured_on.render_kw or {}), "max": not_after.isoformat()}
 
     def validate_measured_on(self, field: Field) -> None:
+        if field.data is not None and self.not_after is not None and field.data > self.not_after:
+            raise ValidationError(MEASURED_IN_FUTURE)
         if field.data is not None and self.not_before is not None and field.data < self.not_before:
             raise ValidationError(_l("A result can only be measured from the prototype's start on."))
 

@@ -34,6 +34,7 @@ from engpass.cycles.forms import (
     DECISION_HINTS,
     DECISION_LABELS,
     DIRECTION_LABELS,
+    MEASURED_IN_FUTURE,
     SOLUTION_TYPE_LABELS,
     STAGE_LABELS,
     STEP_ROWS_MAX,
@@ -426,6 +427,10 @@ def _attempt(
     except StageRuleViolation as refused:
         db.session.rollback()
         return rerender(refused.problems)
+    except service.MeasuredInFuture:
+        # The form checked the day already; this is midnight passing in between.
+        db.session.rollback()
+        return rerender([MEASURED_IN_FUTURE])
     db.session.commit()
     flash(message, "success")
     return _to_show(cycle_id, anchor)
@@ -616,7 +621,7 @@ def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
 
 
 def _measurement_form(cycle: Cycle, measurement: Measurement | None) -> Any:
-    form = MeasurementForm(obj=measurement, not_before=cycle.prototype_start)
+    form = MeasurementForm(obj=measurement, not_before=cycle.prototype_start, not_after=_today())
     template = "cycles/form_measurement.html"
     if request.method == "GET" and measurement is None:
         form.measured_on.data = _today()
