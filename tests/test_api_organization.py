@@ -64,7 +64,7 @@ def test_members_and_viewers_cannot_change_them(client, session, company, role):
 @pytest.mark.parametrize("role", [Role.admin, Role.owner])
 def test_a_new_rate_through_the_api_gives_the_webs_business_case(client, session, login, company, publisher, role):
     org, people, cycle = company
-    token = make_token(session, org, people[role])
+    cycle_id, token = cycle.id, make_token(session, org, people[role])
     with tenancy.tenant_context(session, org.id):
         version = session.scalars(select(TrendState.version)).one_or_none() or 0
     response = _call(client, token, "PATCH", json={"default_hourly_rate": "50.00", "name": "Müller Metallbau AG"})
@@ -81,11 +81,11 @@ def test_a_new_rate_through_the_api_gives_the_webs_business_case(client, session
     assert task_names.RECOMPUTE_TRENDS in [name for name, _kwargs, _id in publisher.published]
 
     # 8 hours saved a week × 50 € × 52 weeks: the API's figure is the cycle page's.
-    case = _call(client, token, "GET", f"/api/v1/cycles/{cycle.id}/business-case").json
+    case = _call(client, token, "GET", f"/api/v1/cycles/{cycle_id}/business-case").json
     assert case["hourly_rate"] == "50.00" and case["savings_per_year"] == "20800.00"
     login(people[Role.owner])
     refresh()
-    page = client.get(f"/o/{org.slug}/cycles/{cycle.id}/").get_data(as_text=True).replace("\xa0", " ")
+    page = client.get(f"/o/{org.slug}/cycles/{cycle_id}/").get_data(as_text=True).replace("\xa0", " ")
     assert "8 Std./Woche × 50 € × 52 Wochen = 20.800 €" in page
 
 
