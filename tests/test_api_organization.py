@@ -164,6 +164,10 @@ def test_implausible_cycle_and_measurement_figures_need_confirmation_too(client,
     assert [e["field"] for e in response.json["errors"]] == ["direct_cost_per_week"]
     response = _call(client, token, "PATCH", url, json={"hours_per_week": 200, "confirm_implausible": True})
     assert response.status_code == 200 and response.json["hours_per_week"] == "200.00"
+    # Confirmed once: a change elsewhere, or the same figure again, asks nothing.
+    assert _call(client, token, "PATCH", url, json={"kpi_name": "Tage", "hours_per_week": 200}).status_code == 200
+    response = _call(client, token, "PATCH", url, json={"hours_per_week": 201})
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "hours_per_week"
     measured = {"measured_on": "2026-12-01", "kpi_value": 4, "cost_per_week": 2_000_000}
     response = _call(client, token, "POST", f"{url}/measurements", json=measured)
     assert response.status_code == 422 and response.json["errors"][0]["field"] == "cost_per_week"

@@ -115,6 +115,11 @@ def test_an_hourly_rate_above_500_is_saved_only_once_confirmed(client, session, 
     assert response.status_code == 302
     session.expire_all()
     assert session.get(Organization, org.id).default_hourly_rate == Decimal(5000)
+    # The confirmed rate is not asked about again when another setting changes.
+    response, _text = _post(client, url, {**SETTINGS, "default_hourly_rate": "5.000", "name": "Müller Metallbau AG"})
+    assert response.status_code == 422  # "5.000" could be five: the rate is asked as typed, not guessed
+    response, _text = _post(client, url, {**SETTINGS, "default_hourly_rate": "5000", "name": "Müller Metallbau AG"})
+    assert response.status_code == 302
 
 
 def test_a_plausible_rate_is_saved_without_a_question(client, session, company):
@@ -174,6 +179,10 @@ def test_direct_cost_equal_to_the_hours_labour_cost_is_asked_about_then_saved(cl
     with tenancy.tenant_context(session, org.id):
         session.expire_all()
         assert session.get(Cycle, cycle.id).direct_cost_per_week == Decimal(910)
+
+    # Confirmed once: saving the form again with the same figures asks nothing.
+    response, _text = _post(client, url, {**BASELINE, "direct_cost_per_week": "910", "kpi_name": "Tage bis Angebot"})
+    assert response.status_code == 302
 
 
 def test_a_measured_cost_that_is_the_hours_labour_cost_is_asked_about(client, session, company):

@@ -204,8 +204,8 @@ def create_cycle(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, s
     return _one(cycle), 201, {"Location": url_for("api.get_cycle", cycle_id=cycle.id)}
 
 
-def _week_doubts(values: dict[str, Any], costs: tuple[str, ...]) -> list[Doubt]:
-    return week_doubts(values, costs, g.org.default_hourly_rate, g.org.currency)
+def _week_doubts(values: dict[str, Any], costs: tuple[str, ...], before: Cycle | None) -> list[Doubt]:
+    return week_doubts(values, costs, g.org.default_hourly_rate, g.org.currency, before)
 
 
 def _check_plausible(data: dict[str, Any], doubts: list[Doubt]) -> None:
@@ -259,9 +259,9 @@ def update_cycle(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     if "owner_id" in data:
         _check_owner(data["owner_id"])
     _check_dates(cycle, data)
-    # The week's figures as they will be, asked about where this request sets them.
+    # The week's figures as they will be, asked about when this request changes them.
     week = {name: data.get(name, getattr(cycle, name)) for name in ("hours_per_week", *BASELINE_COSTS)}
-    _check_plausible(data, [d for d in _week_doubts(week, BASELINE_COSTS) if d.field in data])
+    _check_plausible(data, _week_doubts(week, BASELINE_COSTS, cycle))
     try:
         _save_sections(cycle, data, g.api_user.id)
     except StageRuleViolation as refused:
@@ -346,7 +346,7 @@ def add_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, Any]
     cycle = _cycle_or_404(cycle_id)
     if cycle.prototype_start is not None and data["measured_on"] < cycle.prototype_start:
         raise invalid("measured_on", _("A result can only be measured from the prototype's start on."))
-    _check_plausible(data, _week_doubts(data, MEASUREMENT_COSTS))
+    _check_plausible(data, _week_doubts(data, MEASUREMENT_COSTS, None))
     try:
         measurement = service.add_measurement(db.session(), cycle, data, g.api_user.id)
     except StageRuleViolation as refused:

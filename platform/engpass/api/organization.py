@@ -42,8 +42,10 @@ def update_organization(data: dict[str, Any]) -> dict[str, Any]:
     500 per hour answers 422 unless `confirm_implausible` is true.
     """
     values = {name: data[name] for name in SETTINGS_FIELDS if name in data}
-    currency = values.get("currency", g.org.currency)
-    if not data.get("confirm_implausible") and (doubts := rate_doubts(values.get("default_hourly_rate"), currency)):
+    doubts = rate_doubts(
+        values.get("default_hourly_rate"), values.get("currency", g.org.currency), g.org.default_hourly_rate
+    )
+    if doubts and not data.get("confirm_implausible"):
         raise implausible(doubts)
     update_settings(db.session(), g.org, values, g.api_user.id)
     db.session.commit()

@@ -3,6 +3,7 @@
 Nothing here refuses a value: a company may pay 600 € an hour for a specialist. The forms show each doubt
 next to its field with a "Yes, these values are right" checkbox; the API answers 422 naming the fields
 unless the body says ``confirm_implausible: true``. The thresholds are in the organization's currency.
+Figures saved before were asked about then: with ``before`` given, only a change asks again.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import gettext as _
 
@@ -33,8 +35,10 @@ class Doubt:
     message: str
 
 
-def rate_doubts(rate: Decimal | None, currency: str, field: str = "default_hourly_rate") -> list[Doubt]:
-    if rate is None or rate <= HOURLY_RATE_MAX:
+def rate_doubts(
+    rate: Decimal | None, currency: str, before: Decimal | None = None, field: str = "default_hourly_rate"
+) -> list[Doubt]:
+    if rate is None or rate <= HOURLY_RATE_MAX or rate == before:
         return []
     return [
         Doubt(
@@ -61,9 +65,13 @@ def counts_the_hours_twice(cost: Decimal | None, hours: Decimal | None, rate: De
 
 
 def week_doubts(
-    values: Mapping[str, Decimal | None], costs: tuple[str, ...], rate: Decimal, currency: str
+    values: Mapping[str, Decimal | None], costs: tuple[str, ...], rate: Decimal, currency: str, before: Any = None
 ) -> list[Doubt]:
-    """Doubts about a week's ``hours_per_week`` and its ``costs`` fields (status quo or measurement)."""
+    """Doubts about a week's ``hours_per_week`` and its ``costs`` fields (status quo or measurement);
+    none when ``before`` (the cycle or measurement as saved) already holds these figures."""
+    figures = ("hours_per_week", *costs)
+    if before is not None and all(values.get(name) == getattr(before, name) for name in figures):
+        return []
     found = []
     hours = values.get("hours_per_week")
     if hours is not None and hours > HOURS_PER_WEEK_MAX:

@@ -546,7 +546,7 @@ def baseline(cycle_id: int) -> Any:
             form.steps.append_entry()
     if form.validate_on_submit():
         data = _form_data(form, service.BASELINE_FIELDS, {"kpi_direction": KpiDirection})
-        if ask_about(form, _week_doubts(data, BASELINE_COSTS)):
+        if ask_about(form, _week_doubts(data, BASELINE_COSTS, cycle)):
             return _render_section(template, cycle, form, suggestion=suggestion, guidance_stage=Stage.baseline)
         steps = [
             service.StepInput(entry.form.name.data, entry.form.role.data or "", entry.form.minutes.data or 0)
@@ -609,8 +609,8 @@ def prototype(cycle_id: int) -> Any:
     return _render_section(template, cycle, form, guidance_stage=Stage.prototype)
 
 
-def _week_doubts(data: dict[str, Any], costs: tuple[str, ...]) -> list[Doubt]:
-    return week_doubts(data, costs, current_org.default_hourly_rate, current_org.currency)
+def _week_doubts(data: dict[str, Any], costs: tuple[str, ...], before: Cycle | Measurement | None) -> list[Doubt]:
+    return week_doubts(data, costs, current_org.default_hourly_rate, current_org.currency, before)
 
 
 def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
@@ -635,7 +635,7 @@ def _measurement_form(cycle: Cycle, measurement: Measurement | None) -> Any:
     if form.validate_on_submit():
         data = _form_data(form, service.MEASUREMENT_FIELDS)
         data["note"] = data["note"] or ""
-        if ask_about(form, _week_doubts(data, MEASUREMENT_COSTS)):
+        if ask_about(form, _week_doubts(data, MEASUREMENT_COSTS, measurement)):
             return rerender([])
         if measurement is None:
             return _attempt(

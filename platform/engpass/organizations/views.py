@@ -143,7 +143,7 @@ def settings() -> Any:
     form = OrganizationSettingsForm(obj=current_org)
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in SETTINGS_FIELDS}
-        doubts = rate_doubts(values["default_hourly_rate"], values["currency"])
+        doubts = rate_doubts(values["default_hourly_rate"], values["currency"], current_org.default_hourly_rate)
         if ask_about(form, doubts):
             return _render_settings(form, RequireTwoFactorForm(formdata=None), 422)
         update_settings(db.session, current_org, values, current_user.id)
