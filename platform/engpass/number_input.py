@@ -51,7 +51,12 @@ def _not_a_number(raw: str, locale: Locale | None) -> NumberInputError:
 def _unreadable(raw: str, locale: Locale | None) -> NumberInputError:
     written = format_decimal(Decimal("1234.5"), locale=locale) if locale is not None else "1234.5"
     return NumberInputError(
-        raw, _("“%(text)s” cannot be read as a number. Please write it like %(example)s.", text=raw, example=written)
+        raw,
+        _(
+            "“%(text)s” cannot be read as a number. Please write it like %(example)s.",
+            text=raw.strip(),
+            example=written,
+        ),
     )
 
 
