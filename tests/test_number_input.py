@@ -13,9 +13,10 @@ import pytest
 from babel import Locale
 from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from flask_babel import force_locale
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from engpass.formatting import input_number
 from engpass.number_input import NumberInputError, parse_number
 
 DE, EN = Locale("de"), Locale("en")
@@ -153,3 +154,14 @@ def test_anything_typed_is_a_finite_number_or_the_parsers_refusal(locale, typed)
     else:
         assert value.is_finite()
         assert str(value) != "-0"
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    language=st.sampled_from(["de", "en"]),
+    value=st.decimals(min_value=-(10**12), max_value=10**12, places=4, allow_nan=False, allow_infinity=False),
+)
+def test_what_a_form_writes_back_into_a_field_reads_as_the_same_value(app, language, value):
+    # A refused form shows the value again, and an edit form the saved one: submitted unchanged, it must stay.
+    with app.test_request_context(), force_locale(language):
+        assert parse_number(input_number(value), Locale(language)) == value

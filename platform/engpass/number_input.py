@@ -39,13 +39,13 @@ class NumberInputError(ValueError):
         self.plain = plain
 
 
-def example(locale: Locale | None) -> str:
+def _example(locale: Locale | None) -> str:
     """How to write twelve and a half here: "12,5" in German, "12.5" in English and in the API."""
     return "12.5" if locale is None else format_decimal(Decimal("12.5"), locale=locale)
 
 
 def _not_a_number(raw: str, locale: Locale | None) -> NumberInputError:
-    return NumberInputError(raw, _("Please enter a number, e.g. %(example)s.", example=example(locale)), plain=True)
+    return NumberInputError(raw, _("Please enter a number, e.g. %(example)s.", example=_example(locale)), plain=True)
 
 
 def _unreadable(raw: str, locale: Locale | None) -> NumberInputError:
