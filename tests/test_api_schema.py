@@ -55,6 +55,8 @@ def test_the_document_is_openapi_3_1_and_secured_by_bearer_tokens(document):
         ("/api/v1/cycles/{cycle_id}/business-case", "get"),
         ("/api/v1/dashboard", "get"),
         ("/api/v1/maturity/history", "get"),
+        ("/api/v1/organization", "get"),
+        ("/api/v1/organization", "patch"),
     }
     ids = [op["operationId"] for _path, _method, op in operations]
     assert len(set(ids)) == len(ids) and all(op["summary"] for _p, _m, op in operations)
@@ -124,6 +126,8 @@ OPERATIONS = [
     ("/api/v1/cycles/{cycle_id}/business-case", "GET"),
     ("/api/v1/dashboard", "GET"),
     ("/api/v1/maturity/history", "GET"),
+    ("/api/v1/organization", "GET"),
+    ("/api/v1/organization", "PATCH"),
 ]
 CHECKS = [
     not_a_server_error,

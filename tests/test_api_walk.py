@@ -32,6 +32,8 @@ OPERATIONS = {
     ("api.business_case", "GET"): (A.view_cycles, None),
     ("api.get_dashboard", "GET"): (A.view_dashboard, None),
     ("api.maturity_history", "GET"): (A.view_dashboard, None),
+    ("api.get_organization", "GET"): (A.view_cycles, None),
+    ("api.update_organization", "PATCH"): (A.edit_org_settings, {"default_hourly_rate": "70.00"}),
 }
 
 

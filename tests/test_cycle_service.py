@@ -224,10 +224,12 @@ def test_each_change_tells_the_trends_the_earliest_day_it_can_affect(ctx):
     service.start_prototype(session, cycle, {"prototype_start": early}, owner.id)
     assert pending() == early
     trends.recompute(session)
-    # The first measurement moves the cycle to the result stage now, even when it is dated ahead.
-    ahead = service.add_measurement(
-        session, cycle, {"measured_on": today + timedelta(days=2), "kpi_value": Decimal(5)}, owner.id
-    )
+    # A result from the future is refused; the first measurement moves the cycle to the result stage now.
+    with pytest.raises(service.MeasuredInFuture):
+        service.add_measurement(
+            session, cycle, {"measured_on": today + timedelta(days=2), "kpi_value": Decimal(5)}, owner.id
+        )
+    first = service.add_measurement(session, cycle, {"measured_on": today, "kpi_value": Decimal(5)}, owner.id)
     assert pending() == today
     trends.recompute(session)
     nine_days_ago = today - timedelta(days=9)
@@ -237,7 +239,7 @@ def test_each_change_tells_the_trends_the_earliest_day_it_can_affect(ctx):
     service.update_measurement(session, cycle, m, {"measured_on": today}, owner.id)
     assert pending() == nine_days_ago
     trends.recompute(session)
-    service.update_measurement(session, cycle, ahead, {"measured_on": start}, owner.id)
+    service.update_measurement(session, cycle, first, {"measured_on": start}, owner.id)
     assert pending() == start
     trends.recompute(session)
     service.delete_measurement(session, cycle, m, owner.id)

@@ -88,6 +88,33 @@ def test_settings_refuse_bad_input_with_a_message_and_keep_what_was_typed(client
     assert session.get(Organization, org.id).default_hourly_rate == Decimal("65.00")
 
 
+@pytest.mark.parametrize(
+    ("locale", "typed", "rate"),
+    [("de", "50,00", "50.00"), ("de", "1.234,5", "1234.50"), ("en", "50.00", "50.00"), ("en", "1,234.5", "1234.50")],
+)
+def test_the_hourly_rate_is_read_as_the_user_writes_it(
+    client, session, make_user, make_org, login, locale, typed, rate
+):
+    # 50,00 typed in German once saved 5000.00 €/h and made every business case 100 times too big.
+    owner = make_user(locale=locale)
+    org = make_org(owner=owner)
+    login(owner)
+    data = {**VALID, "locale": locale, "default_hourly_rate": typed, "confirm_implausible": "y"}
+    assert client.post(f"/o/{org.slug}/settings", data=data).status_code == 302
+    session.expire_all()
+    assert session.get(Organization, org.id).default_hourly_rate == Decimal(rate)
+
+
+def test_an_ambiguous_hourly_rate_is_refused_naming_both_readings(client, session, owner_org):
+    _, org = owner_org
+    response = client.post(f"/o/{org.slug}/settings", data={**VALID, "default_hourly_rate": "1.234"})
+    assert response.status_code == 422
+    assert "„1.234“ ist nicht eindeutig: meinen Sie 1234 oder 1,234?" in response.text
+    assert 'value="1.234"' in response.text and 'type="number"' not in response.text
+    session.expire_all()
+    assert session.get(Organization, org.id).default_hourly_rate == Decimal("65.00")
+
+
 def test_settings_keep_unicode(client, session, owner_org):
     _, org = owner_org
     name = "Ünïcødé & Söhne 🚀 <script>"

@@ -7,17 +7,10 @@ Babel writes negative numbers with a hyphen; the pages use the typographic minus
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from babel import Locale
-from babel.numbers import (
-    NumberFormatError,
-    format_currency,
-    format_decimal,
-    format_percent,
-    get_decimal_symbol,
-    parse_decimal,
-)
+from babel.numbers import format_currency, format_decimal, format_percent, get_decimal_symbol
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -74,35 +67,6 @@ def input_number(value: Decimal | int | None) -> str:
         return ""
     text = format(Decimal(value).normalize(), "f")
     return text.replace(".", get_decimal_symbol(_locale()))
-
-
-def parse_number(raw: str) -> Decimal:
-    """What a user typed, in the locale's notation ("12,5", "1.234,5") or with a decimal point ("12.5").
-
-    Raises ValueError for anything that is not a plain finite number (also "1e5", "NaN").
-    """
-    text = raw.strip().replace(MINUS, "-")
-    for space in (" ", "\xa0", "\u202f", "'"):
-        text = text.replace(space, "")
-    if not text or len(text) > 40:
-        raise ValueError(raw)
-    body = text[1:] if text[0] in "+-" else text
-    if not body or not body[0].isascii() or not all(c in "0123456789.," for c in body) or not body[0].isdigit():
-        raise ValueError(raw)
-    try:
-        value = parse_decimal(text, locale=_locale(), strict=True)
-    except NumberFormatError:
-        # "12.5" typed in German: a single point that is no thousands separator is a decimal point.
-        if body.count(".") == 1 and "," not in body:
-            try:
-                value = Decimal(text)
-            except InvalidOperation as exc:
-                raise ValueError(raw) from exc
-        else:
-            raise ValueError(raw) from None
-    if not value.is_finite():
-        raise ValueError(raw)
-    return value
 
 
 def day(value: date | datetime | None, form: str = "medium") -> str:

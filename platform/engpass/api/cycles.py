@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, or_, select
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
 from engpass.api.paging import decode, page
-from engpass.api.problems import ApiProblem, invalid, rule_violation
+from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
 from engpass.api.schemas import (
     ID_MAX,
     BusinessCaseSchema,
@@ -36,6 +36,7 @@ from engpass.api.schemas import (
 from engpass.cycles import service
 from engpass.cycles.business_case import compute
 from engpass.cycles.models import Cycle, Measurement, ProcessStep, Stage
+from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
 from engpass.cycles.rules import StageRuleViolation
 from engpass.db import db
 from engpass.organizations.models import Membership
@@ -203,6 +204,15 @@ def create_cycle(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, s
     return _one(cycle), 201, {"Location": url_for("api.get_cycle", cycle_id=cycle.id)}
 
 
+def _week_doubts(values: dict[str, Any], costs: tuple[str, ...], before: Cycle | None) -> list[Doubt]:
+    return week_doubts(values, costs, g.org.default_hourly_rate, g.org.currency, before)
+
+
+def _check_plausible(data: dict[str, Any], doubts: list[Doubt]) -> None:
+    if doubts and not data.get("confirm_implausible"):
+        raise implausible(doubts)
+
+
 def _check_dates(cycle: Cycle, data: dict[str, Any]) -> None:
     start = data.get("prototype_start", cycle.prototype_start)
     target = data.get("prototype_target", cycle.prototype_target)
@@ -249,6 +259,9 @@ def update_cycle(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     if "owner_id" in data:
         _check_owner(data["owner_id"])
     _check_dates(cycle, data)
+    # The week's figures as they will be, asked about when this request changes them.
+    week = {name: data.get(name, getattr(cycle, name)) for name in ("hours_per_week", *BASELINE_COSTS)}
+    _check_plausible(data, _week_doubts(week, BASELINE_COSTS, cycle))
     try:
         _save_sections(cycle, data, g.api_user.id)
     except StageRuleViolation as refused:
@@ -333,10 +346,18 @@ def add_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, Any]
     cycle = _cycle_or_404(cycle_id)
     if cycle.prototype_start is not None and data["measured_on"] < cycle.prototype_start:
         raise invalid("measured_on", _("A result can only be measured from the prototype's start on."))
+    _check_plausible(data, _week_doubts(data, MEASUREMENT_COSTS, None))
     try:
         measurement = service.add_measurement(db.session(), cycle, data, g.api_user.id)
     except StageRuleViolation as refused:
         raise _refused(refused.problems, "measured_on") from None
+    except service.MeasuredInFuture as refused:
+        db.session.rollback()
+        message = _(
+            "A measurement cannot be dated after today (%(today)s in the organization's time zone).",
+            today=refused.today.isoformat(),
+        )
+        raise invalid("measured_on", message) from None
     db.session.commit()
     return _measurement_document(measurement), 201
 

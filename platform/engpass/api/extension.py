@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from engpass.api import cycles, overview  # noqa: F401  (their routes are on the blueprint)
+from engpass.api import cycles, organization, overview  # noqa: F401  (their routes are on the blueprint)
 from engpass.api.blueprint import API_PREFIX, bp
 from engpass.api.problems import MEDIA_TYPE
 from engpass.api.schemas import DecimalString, ProblemSchema, UtcDateTime

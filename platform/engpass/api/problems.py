@@ -8,7 +8,7 @@ validation problems carry ``errors``: one entry per field with its JSON pointer 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -77,6 +77,16 @@ def invalid(field: str, message: str, *, location: str = "body") -> ApiProblem:
     """A 422 for one field, with the same shape as the schema's own validation errors."""
     return ApiProblem(
         422, _("The request has invalid fields."), errors=[field_error(field, message, location=location)]
+    )
+
+
+def implausible(doubts: Sequence[Any]) -> ApiProblem:
+    """A 422 naming each figure that looks like a typing error (``cycles.plausibility``); sending the
+    request again with ``confirm_implausible: true`` saves it."""
+    return ApiProblem(
+        422,
+        _("Some figures look implausible. If they are right, send them again with confirm_implausible: true."),
+        errors=[field_error(doubt.field, doubt.message) for doubt in doubts],
     )
 
 

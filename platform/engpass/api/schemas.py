@@ -2,7 +2,8 @@
 shape what goes out, and are the source of the OpenAPI document (apispec).
 
 Input takes the stable codes of the cycle models (categories, stages, …) and decimals as JSON
-numbers; output gives decimals as strings (exact, never a binary float), money next to the
+numbers or plain ``.``-decimal strings (read by ``engpass.number_input`` without a locale: no grouping,
+no exponent); output gives decimals as strings (exact, never a binary float), money next to the
 organization's ``currency``, days as ``YYYY-MM-DD`` and moments as ISO 8601 in UTC.
 The bounds are the web forms' (``cycles/forms.py``): what the UI refuses, the API refuses.
 """
@@ -28,6 +29,9 @@ from engpass.cycles.forms import (
     TITLE_MAX,
 )
 from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage
+from engpass.i18n import LANGUAGES
+from engpass.number_input import NumberInputError, parse_number
+from engpass.organizations.forms import CURRENCIES, HOURLY_RATE_BELOW, timezone_choices
 
 ID_MAX = 2**31 - 1
 PAGE_LIMIT_DEFAULT = 50
@@ -72,7 +76,20 @@ def code_out(enum: Any, **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf([member.value for member in enum]), **kwargs)
 
 
-def number(below: Decimal, places: int, *, negative: bool = False, **kwargs: Any) -> fields.Decimal:
+class PlainDecimal(fields.Decimal):
+    """A JSON number, or a string in the API's one notation (``"-1234.5"``): the parser the forms use, with
+    no locale, so ``"1,234"`` or ``"1e3"`` is refused rather than read one way or the other."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, str):
+            try:
+                value = parse_number(value, None)
+            except NumberInputError as refused:
+                raise ValidationError(refused.message) from None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def number(below: Decimal, places: int, *, negative: bool = False, **kwargs: Any) -> PlainDecimal:
     """A decimal in the column's range, rounded half up to ``places`` like the forms (JSON number or
     numeric string): ``0 ≤ value < below``, or ``-below < value < below`` for ``negative``.
 
@@ -89,7 +106,7 @@ def number(below: Decimal, places: int, *, negative: bool = False, **kwargs: Any
     documented = {"exclusiveMinimum": -bound} if negative else {"minimum": 0}
     documented["exclusiveMaximum"] = bound
     metadata = {**documented, **kwargs.pop("metadata", {})}
-    return fields.Decimal(places=places, rounding=ROUND_HALF_UP, validate=within, metadata=metadata, **kwargs)
+    return PlainDecimal(places=places, rounding=ROUND_HALF_UP, validate=within, metadata=metadata, **kwargs)
 
 
 # A day in the forms' years (1990 to 2100): the pattern documents what the Range checks.
@@ -201,6 +218,16 @@ class StepOutSchema(Schema):
     minutes = fields.Integer(required=True)
 
 
+def confirm_implausible() -> fields.Boolean:
+    return fields.Boolean(
+        metadata={
+            "description": "The figures sent are right although they look implausible (docs/business-case.md): "
+            "an hourly rate above 500, more than 168 hours or a cost above 1,000,000 per week, a cost equal to "
+            "hours × rate. Without it such figures answer 422 naming the fields."
+        }
+    )
+
+
 class CycleCreateSchema(Schema):
     title = text(TITLE_MAX, blank=False, required=True)
     category = code(Category, required=True)
@@ -253,10 +280,11 @@ class CyclePatchSchema(Schema):
     # Decision
     decision = code(Decision, allow_none=True)
     decision_reason = text(TEXT_MAX, allow_none=True)
+    confirm_implausible = confirm_implausible()
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if not data:
+        if not data.keys() - {"confirm_implausible"}:
             raise ValidationError("Send at least one field to change.")
 
 
@@ -319,6 +347,7 @@ class MeasurementCreateSchema(Schema):
     hours_per_week = number(HOURS_BELOW, 2, allow_none=True)
     cost_per_week = number(MONEY_BELOW, 2, allow_none=True)
     note = text(NOTE_MAX, load_default="")
+    confirm_implausible = confirm_implausible()
 
 
 class MeasurementSchema(Schema):
@@ -336,6 +365,43 @@ class MeasurementSchema(Schema):
 
 class MeasurementPageSchema(PageSchema):
     items = fields.List(fields.Nested(MeasurementSchema), required=True)
+
+
+# --- the organization ----------------------------------------------------------------------------
+
+
+def _known_timezone(value: str) -> None:
+    if value not in timezone_choices():
+        raise ValidationError("Not a time zone of the IANA database, e.g. Europe/Berlin.")
+
+
+class OrganizationSchema(Schema):
+    """The organization's settings that the business case depends on."""
+
+    name = fields.String(required=True)
+    slug = fields.String(required=True, metadata={"description": "Its part of the web app's addresses."})
+    locale = fields.String(required=True, metadata={"description": "The organization's language (`de`, `en`)."})
+    timezone = fields.String(required=True, metadata={"description": "Whose calendar says what today is."})
+    currency = fields.String(required=True, metadata={"description": "ISO 4217 code of every money field."})
+    default_hourly_rate = DecimalString(
+        required=True, metadata={"description": "What an hour costs: the business case values saved hours at it."}
+    )
+
+
+class OrganizationPatchSchema(Schema):
+    """Any subset of the settings. A new hourly rate revalues every week of the trend, as in the web."""
+
+    name = text(120, blank=False)
+    locale = fields.String(validate=validate.OneOf(list(LANGUAGES)))
+    timezone = fields.String(validate=_known_timezone, metadata={"description": "IANA name, e.g. Europe/Berlin."})
+    currency = fields.String(validate=validate.OneOf(CURRENCIES))
+    default_hourly_rate = number(HOURLY_RATE_BELOW, 2)
+    confirm_implausible = confirm_implausible()
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data.keys() - {"confirm_implausible"}:
+            raise ValidationError("Send at least one field to change.")
 
 
 # --- figures -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -28,11 +28,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
-from wtforms.widgets import TextInput
 
 from engpass.cycles.models import Decision, KpiDirection, SolutionType, Stage
 from engpass.cycles.templates import CATEGORY_LABELS
-from engpass.formatting import input_number, number, parse_number
+from engpass.form_fields import HOURS_BELOW, ConfirmDoubts, NumberField, Required
 
 TEXT_MAX = 5000
 NOTE_MAX = 2000
@@ -41,10 +40,10 @@ STEP_ROWS_MAX = 60
 BLANK_STEP_ROWS = 3
 
 # Exclusive upper bounds of the columns: Numeric(10,2) hours, Numeric(14,2) money, Numeric(18,4) KPI.
-HOURS_BELOW = Decimal(10) ** 8
 MONEY_BELOW = Decimal(10) ** 12
 KPI_BELOW = Decimal(10) ** 14
 MINUTES_MAX = 100_000
+MEASURED_IN_FUTURE = _l("A measurement cannot be dated after today.")
 EARLIEST_DATE = date(1990, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 
@@ -85,75 +84,6 @@ def _strip(value: Any) -> Any:
 
 def _max_length(limit: int) -> Length:
     return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
-
-
-class Required:
-    """Refuses an empty field, but leaves a field that could not be read to its own message."""
-
-    def __init__(self, message: Any) -> None:
-        self.message = message
-
-    def __call__(self, form: Any, field: Field) -> None:
-        if field.process_errors:
-            raise StopValidation()
-        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
-            raise StopValidation(self.message)
-
-
-class NumberField(Field):
-    """A decimal in the user's notation, bounded by ``minimum`` ≤ value < ``below``."""
-
-    widget = TextInput()
-
-    def __init__(
-        self,
-        label: Any = None,
-        validators: list[Any] | None = None,
-        *,
-        places: int = 2,
-        minimum: Decimal | None = Decimal(0),
-        below: Decimal = HOURS_BELOW,
-        **kwargs: Any,
-    ) -> None:
-        render_kw = {"inputmode": "numeric" if places == 0 else "decimal", "autocomplete": "off"}
-        render_kw.update(kwargs.pop("render_kw", None) or {})
-        super().__init__(label, validators, render_kw=render_kw, **kwargs)
-        self.places = places
-        self.minimum = minimum
-        self.below = below
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        if not valuelist or not str(valuelist[0]).strip():
-            self.data = None
-            return
-        try:
-            self.data = parse_number(str(valuelist[0]))
-        except ValueError:
-            self.data = None
-            if self.places == 0:
-                raise ValueError(_l("Please enter a whole number, e.g. 30.")) from None
-            raise ValueError(_l("Please enter a number, e.g. 12,5.")) from None
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return str(self.raw_data[0])
-        return input_number(self.data)
-
-    def pre_validate(self, form: Any) -> None:
-        if self.process_errors or self.data is None:
-            return
-        largest = self.below - Decimal(1).scaleb(-self.places)
-        low = self.minimum if self.minimum is not None else -largest
-        if self.data > largest:
-            raise StopValidation(_l("This number is too large (at most %(max)s).", max=number(largest)))
-        if self.data < low:
-            if low == 0:
-                raise StopValidation(_l("Please enter 0 or more."))
-            raise StopValidation(_l("This number is too small (at least %(min)s).", min=number(low)))
-        exponent = Decimal(1).scaleb(-self.places)
-        self.data = self.data.quantize(exponent, rounding=ROUND_HALF_UP)
-        if self.places == 0:
-            self.data = int(self.data)
 
 
 class DayField(DateField):
@@ -252,7 +182,7 @@ class StepForm(Form):
             raise ValidationError(_l("Please name this step or clear the row."))
 
 
-class BaselineForm(FlaskForm):
+class BaselineForm(ConfirmDoubts, FlaskForm):
     hours_per_week = NumberField(
         _l("Hours per week"),
         [Required(_l("Please enter the hours per week the process takes today."))],
@@ -297,7 +227,7 @@ class PrototypeForm(FlaskForm):
             raise ValidationError(_l("The target date cannot be before the start."))
 
 
-class MeasurementForm(FlaskForm):
+class MeasurementForm(ConfirmDoubts, FlaskForm):
     measured_on = DayField(_l("Date"), [Required(_l("Please enter the date of the measurement."))])
     kpi_value = NumberField(
         _l("KPI value"), [Required(_l("Please enter the measured value."))], places=4, minimum=None, below=KPI_BELOW
@@ -306,11 +236,19 @@ class MeasurementForm(FlaskForm):
     cost_per_week = NumberField(_l("Cost per week"), below=MONEY_BELOW)
     note = _long_text(_l("Note"), NOTE_MAX, rows=2)
 
-    def __init__(self, *args: Any, not_before: date | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, not_before: date | None = None, not_after: date | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.not_before = not_before
+        self.not_after = not_after
+        if not_after is not None:
+            # The date picker offers no day after the organization's today.
+            self.measured_on.render_kw = {**(self.measured_on.render_kw or {}), "max": not_after.isoformat()}
 
     def validate_measured_on(self, field: Field) -> None:
+        if field.data is not None and self.not_after is not None and field.data > self.not_after:
+            raise ValidationError(MEASURED_IN_FUTURE)
         if field.data is not None and self.not_before is not None and field.data < self.not_before:
             raise ValidationError(_l("A result can only be measured from the prototype's start on."))
 

@@ -20,6 +20,8 @@ from engpass.audit.service import record
 from engpass.cycles.models import STAGE_ORDER, Cycle, Measurement, ProcessStep, Stage, StageChange
 from engpass.cycles.rules import StageRuleViolation, default_target, problems_to_enter
 from engpass.db import utcnow
+from engpass.i18n import today_in
+from engpass.organizations.models import Organization
 from engpass.trends.service import mark_changed
 
 BOTTLENECK_FIELDS = ("title", "category", "why", "owner_id")
@@ -52,6 +54,15 @@ class FocusConfirmationRequired(ValueError):
     def __init__(self, open_cycles: list[Cycle]) -> None:
         super().__init__("another cycle is open")
         self.open_cycles = open_cycles
+
+
+class MeasuredInFuture(ValueError):
+    """A measurement dated after today where the organization works: it would feed the business case and the
+    chart with a result nobody has measured yet."""
+
+    def __init__(self, today: date) -> None:
+        super().__init__(f"measured after {today}")
+        self.today = today
 
 
 @dataclass(frozen=True)
@@ -285,10 +296,26 @@ def _record_measurement(
     )
 
 
+def organization_today(session: Session, cycle: Cycle) -> date:
+    """Today in the time zone of the cycle's organization."""
+    org = session.get(Organization, cycle.organization_id)
+    return today_in(org.timezone if org is not None else "UTC")
+
+
+def _check_measured_on(session: Session, cycle: Cycle, data: dict[str, Any]) -> None:
+    measured_on = data.get("measured_on")
+    if measured_on is not None and measured_on > (today := organization_today(session, cycle)):
+        raise MeasuredInFuture(today)
+
+
 def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> Measurement:
-    """A measured result; the first one moves a running prototype into the result stage."""
+    """A measured result; the first one moves a running prototype into the result stage.
+
+    Raises MeasuredInFuture for a date after the organization's today.
+    """
     if cycle.stage_index() < STAGE_ORDER.index(Stage.prototype):
         raise StageRuleViolation([_l("Measure results once the prototype has started.")])
+    _check_measured_on(session, cycle, data)
     measurement = Measurement(cycle_id=cycle.id, created_by_id=actor_id)
     changes = _apply(measurement, MEASUREMENT_FIELDS, data)
     session.add(measurement)
@@ -305,6 +332,7 @@ def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_
 def update_measurement(
     session: Session, cycle: Cycle, measurement: Measurement, data: dict[str, Any], actor_id: int | None
 ) -> dict:
+    _check_measured_on(session, cycle, data)
     measured_before = measurement.measured_on
     changes = _apply(measurement, MEASUREMENT_FIELDS, data)
     if changes:

@@ -34,6 +34,7 @@ from engpass.cycles.forms import (
     DECISION_HINTS,
     DECISION_LABELS,
     DIRECTION_LABELS,
+    MEASURED_IN_FUTURE,
     SOLUTION_TYPE_LABELS,
     STAGE_LABELS,
     STEP_ROWS_MAX,
@@ -61,6 +62,7 @@ from engpass.cycles.models import (
     SolutionType,
     Stage,
 )
+from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
 from engpass.cycles.rules import (
     PROTOTYPE_WEEKS,
     StageRuleViolation,
@@ -72,6 +74,7 @@ from engpass.cycles.rules import (
 from engpass.cycles.table_query import TableQuery
 from engpass.cycles.templates import CATEGORY_LABELS, Suggestion, builtin_suggestions, suggestions_for
 from engpass.db import db
+from engpass.form_fields import ask_about
 from engpass.formatting import day, money, number, percent
 from engpass.i18n import today_in
 from engpass.organizations.context import current_org, org_blueprint
@@ -206,7 +209,8 @@ def _to_show(cycle_id: int, anchor: str | None = None) -> Response:
 
 
 def _status(form: Any, problems: list[Any] | None = None) -> int:
-    return 422 if form.errors or problems else 200
+    # A form asking "are these values right?" saved nothing either.
+    return 422 if form.errors or problems or getattr(form, "doubts", ()) else 200
 
 
 # --- board and table -----------------------------------------------------------------------------
@@ -423,6 +427,10 @@ def _attempt(
     except StageRuleViolation as refused:
         db.session.rollback()
         return rerender(refused.problems)
+    except service.MeasuredInFuture:
+        # The form checked the day already; this is midnight passing in between.
+        db.session.rollback()
+        return rerender([MEASURED_IN_FUTURE])
     db.session.commit()
     flash(message, "success")
     return _to_show(cycle_id, anchor)
@@ -538,6 +546,8 @@ def baseline(cycle_id: int) -> Any:
             form.steps.append_entry()
     if form.validate_on_submit():
         data = _form_data(form, service.BASELINE_FIELDS, {"kpi_direction": KpiDirection})
+        if ask_about(form, _week_doubts(data, BASELINE_COSTS, cycle)):
+            return _render_section(template, cycle, form, suggestion=suggestion, guidance_stage=Stage.baseline)
         steps = [
             service.StepInput(entry.form.name.data, entry.form.role.data or "", entry.form.minutes.data or 0)
             for entry in form.steps
@@ -599,6 +609,10 @@ def prototype(cycle_id: int) -> Any:
     return _render_section(template, cycle, form, guidance_stage=Stage.prototype)
 
 
+def _week_doubts(data: dict[str, Any], costs: tuple[str, ...], before: Cycle | Measurement | None) -> list[Doubt]:
+    return week_doubts(data, costs, current_org.default_hourly_rate, current_org.currency, before)
+
+
 def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
     measurement = db.session.get(Measurement, measurement_id)
     if measurement is None or measurement.cycle_id != cycle.id:
@@ -607,7 +621,7 @@ def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
 
 
 def _measurement_form(cycle: Cycle, measurement: Measurement | None) -> Any:
-    form = MeasurementForm(obj=measurement, not_before=cycle.prototype_start)
+    form = MeasurementForm(obj=measurement, not_before=cycle.prototype_start, not_after=_today())
     template = "cycles/form_measurement.html"
     if request.method == "GET" and measurement is None:
         form.measured_on.data = _today()
@@ -621,6 +635,8 @@ def _measurement_form(cycle: Cycle, measurement: Measurement | None) -> Any:
     if form.validate_on_submit():
         data = _form_data(form, service.MEASUREMENT_FIELDS)
         data["note"] = data["note"] or ""
+        if ask_about(form, _week_doubts(data, MEASUREMENT_COSTS, measurement)):
+            return rerender([])
         if measurement is None:
             return _attempt(
                 lambda: service.add_measurement(db.session(), cycle, data, current_user.id),

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cache
 from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length
 
+from engpass.form_fields import ConfirmDoubts, NumberField, Required
 from engpass.i18n import LANGUAGES
 
 CURRENCIES = ["EUR", "CHF", "USD", "GBP", "PLN", "CZK", "DKK", "SEK"]
+# The column holds Numeric(10, 2); a rate beyond this is no hourly rate but a typing error.
+HOURLY_RATE_BELOW = Decimal(10000)
 
 
 @cache
@@ -20,7 +24,7 @@ def timezone_choices() -> tuple[str, ...]:
     return tuple(sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith("Etc/")))
 
 
-class OrganizationSettingsForm(FlaskForm):
+class OrganizationSettingsForm(ConfirmDoubts, FlaskForm):
     name = StringField(
         _l("Name"),
         validators=[
@@ -31,13 +35,8 @@ class OrganizationSettingsForm(FlaskForm):
     locale = SelectField(_l("Language"), choices=[SelectChoice(code, label) for code, label in LANGUAGES.items()])
     timezone = SelectField(_l("Time zone"))
     currency = SelectField(_l("Currency"), choices=[SelectChoice(c) for c in CURRENCIES])
-    default_hourly_rate = DecimalField(
-        _l("Default hourly rate"),
-        places=2,
-        validators=[
-            DataRequired(message=_l("Please enter an hourly rate.")),
-            NumberRange(min=0, max=10000, message=_l("Please enter a rate between 0 and 10,000.")),
-        ],
+    default_hourly_rate = NumberField(
+        _l("Default hourly rate"), [Required(_l("Please enter an hourly rate."))], below=HOURLY_RATE_BELOW
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -1,19 +1,24 @@
-"""Creating organizations and memberships."""
+"""Creating organizations and memberships, and changing an organization's settings."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from slugify import slugify
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
 from engpass.accounts.models import User
+from engpass.audit.service import record
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
+from engpass.trends.service import mark_changed
 
 GERMAN_TRANSLITERATION = [["Ä", "Ae"], ["Ö", "Oe"], ["Ü", "Ue"], ["ä", "ae"], ["ö", "oe"], ["ü", "ue"], ["ß", "ss"]]
 SLUG_MAX = 50
 RESERVED_SLUGS = frozenset({"new", "admin", "api", "static", "login", "logout", "signup"})
+# What the settings page and the API's PATCH /organization change; the business case depends on them.
+SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rate")
 
 
 def unique_slug(session: Session, name: str) -> str:
@@ -82,3 +87,31 @@ def memberships_of(session: Session, user_id: int) -> list[Membership]:
         .order_by(Organization.name)
     )
     return list(session.scalars(stmt))
+
+
+def update_settings(
+    session: Session, org: Organization, values: dict[str, Any], actor_id: int | None
+) -> dict[str, list[str]]:
+    """Change the given settings; returns what changed as {field: [old, new]}, as the audit log records it.
+
+    Savings of every week are valued at the hourly rate: a new rate rewrites the whole trend.
+    """
+    changes = {
+        name: [str(getattr(org, name)), str(values[name])]
+        for name in SETTINGS_FIELDS
+        if name in values and getattr(org, name) != values[name]
+    }
+    for name in changes:
+        setattr(org, name, values[name])
+    if "default_hourly_rate" in changes:
+        mark_changed(session)
+    if changes:
+        record(
+            session,
+            "organization.updated",
+            actor_id=actor_id,
+            object_type="organization",
+            object_id=org.id,
+            changes=changes,
+        )
+    return changes

@@ -15,26 +15,26 @@ from markupsafe import Markup
 from engpass.accounts.reauth import require_recent_auth
 from engpass.audit.service import record
 from engpass.cycles.forms import STAGE_LABELS
+from engpass.cycles.plausibility import rate_doubts
 from engpass.db import db
 from engpass.extensions import cache
+from engpass.form_fields import ask_about
 from engpass.formatting import money, number
 from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES, Reason
 from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint
 from engpass.organizations.forms import OrganizationSettingsForm, RequireTwoFactorForm
 from engpass.organizations.permissions import Action, can, require_permission
+from engpass.organizations.service import SETTINGS_FIELDS, update_settings
 from engpass.page_cache import page_cache
 from engpass.reminders.texts import describe
 from engpass.trends import charts as trend_charts
 from engpass.trends import dashboard
-from engpass.trends import service as trends
 
 log = logging.getLogger(__name__)
 
 bp = org_blueprint("organizations", __name__)
 public_bp = Blueprint("organizations_public", __name__)
-
-SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rate")
 
 
 @bp.before_app_request
@@ -142,24 +142,11 @@ def _render_dashboard_body(data: dashboard.Dashboard, member: bool) -> str:
 def settings() -> Any:
     form = OrganizationSettingsForm(obj=current_org)
     if form.validate_on_submit():
-        changes = {
-            name: [str(getattr(current_org, name)), str(getattr(form, name).data)]
-            for name in SETTINGS_FIELDS
-            if getattr(current_org, name) != getattr(form, name).data
-        }
-        form.populate_obj(current_org)
-        if "default_hourly_rate" in changes:
-            # Savings of every week are valued at the rate: the whole trend is rewritten.
-            trends.mark_changed(db.session)
-        if changes:
-            record(
-                db.session,
-                "organization.updated",
-                actor_id=current_user.id,
-                object_type="organization",
-                object_id=current_org.id,
-                changes=changes,
-            )
+        values = {name: getattr(form, name).data for name in SETTINGS_FIELDS}
+        doubts = rate_doubts(values["default_hourly_rate"], values["currency"], current_org.default_hourly_rate)
+        if ask_about(form, doubts):
+            return _render_settings(form, RequireTwoFactorForm(formdata=None), 422)
+        update_settings(db.session, current_org, values, current_user.id)
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("organizations.settings"))
