@@ -32,6 +32,7 @@ from engpass.db import db
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY
 from engpass.organizations.context import LAST_ORG_KEY, landing_membership, landing_url
+from engpass.safe_redirect import local_target
 from engpass.settings import Settings
 
 bp = Blueprint("accounts", __name__)
@@ -59,14 +60,9 @@ def _log(user_id: int, kind: str) -> None:
     security_log.record(db.session, user_id, kind, request.remote_addr)
 
 
-def _is_local_path(target: str) -> bool:
-    """Only paths on this site: an absolute or scheme-relative URL would be an open redirect."""
-    return target.startswith("/") and not target.startswith("//") and "\\" not in target
-
-
 def _after_login_target(user_id: int) -> str:
-    target = request.args.get("next", "")
-    if _is_local_path(target):
+    target = local_target(request.args.get("next"))
+    if target is not None:
         return target
     membership = landing_membership(db.session, user_id, session.get(LAST_ORG_KEY))
     if membership is None:
@@ -115,8 +111,8 @@ def login() -> Any:
         if user is not None and user.has_two_factor:
             # Not signed in yet: the session only says whose code it waits for, and until when.
             _await_second_factor(user, remember=bool(form.remember.data))
-            target = request.args.get("next", "")
-            query = {"next": target} if _is_local_path(target) else {}
+            target = local_target(request.args.get("next"))
+            query = {"next": target} if target is not None else {}
             return redirect(url_for("accounts.login_code", **query))
         if user is not None:
             _log(user.id, "login")
@@ -394,8 +390,7 @@ def confirm() -> Any:
             _log(user.id, "reauthenticated")
             db.session.commit()
             mark_authenticated()
-            target = request.args.get("next", "")
-            return redirect(target if _is_local_path(target) else url_for("accounts.settings"))
+            return redirect(local_target(request.args.get("next")) or url_for("accounts.settings"))
     elif form.errors:
         status = 422
     if status == 401:
@@ -412,7 +407,4 @@ def set_language() -> Response:
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    target = request.form.get("next", "")
-    if not _is_local_path(target):
-        target = url_for("index")
-    return redirect(target)
+    return redirect(local_target(request.form.get("next")) or url_for("index"))
