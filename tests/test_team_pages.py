@@ -374,3 +374,41 @@ def test_the_audit_log_names_the_team_changes_readably(client, sabine):
     log = client.get(f"/o/{org.slug}/audit/?action=member.invited")
     assert log.status_code == 200
     assert "Person eingeladen" in log.text and "jonas@example.com" in log.text
+
+
+def test_an_inviter_name_with_a_line_break_from_before_still_sends_the_invitation(app, session, sabine):
+    owner, org = sabine
+    # Stored before names were refused with control characters.
+    owner.name = "Sabine\r\nBcc: opfer@example.com"
+    session.commit()
+    with tenancy.tenant_context(session, org.id):
+        mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
+        invitation = service.invite(session, org, mine, "jonas@example.com", Role.member)
+        session.commit()
+    _send(app, session, org, invitation)
+    mail = _mails(app)[-1]
+    assert mail["Subject"].startswith("Sabine Bcc: opfer@example.com lädt Sie")
+    assert mail["Bcc"] is None
+
+
+def test_an_invitation_that_cannot_be_written_shows_as_failed_with_its_reason(
+    app, client, session, sabine, monkeypatch
+):
+    import engpass.team.mail as team_mail
+
+    owner, org = sabine
+    with tenancy.tenant_context(session, org.id):
+        mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
+        invitation = service.invite(session, org, mine, "jonas@example.com", Role.member)
+        session.commit()
+        invitation_id = invitation.id
+
+    def unwritable(*args, **kwargs):
+        raise ValueError("the header Subject has a part longer than 998 characters")
+
+    monkeypatch.setattr(team_mail, "build_message", unwritable)
+    with app.app_context():
+        assert send_invitation(session, org.id, invitation_id, 0) == Outcome.failed
+    page = client.get(f"/o/{org.slug}/team/")
+    assert "Wird gesendet" not in page.text
+    assert "Die E-Mail konnte nicht erstellt werden: the header Subject has a part longer" in page.text

@@ -11,6 +11,7 @@ from wtforms import BooleanField, DecimalField, SelectChoice, SelectField, Strin
 from wtforms.validators import DataRequired, Length, NumberRange
 
 from engpass.i18n import LANGUAGES
+from engpass.single_line import SingleLine
 
 CURRENCIES = ["EUR", "CHF", "USD", "GBP", "PLN", "CZK", "DKK", "SEK"]
 
@@ -24,6 +25,7 @@ class OrganizationSettingsForm(FlaskForm):
     name = StringField(
         _l("Name"),
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter a name.")),
             Length(max=120, message=_l("At most %(max)d characters.", max=120)),
         ],
