@@ -213,19 +213,6 @@ def limited_client(settings, connection):
     yield build_app(settings, connection).test_client()
 
 
-def test_login_is_rate_limited_per_account_across_addresses(limited_client, make_user):
-    client = limited_client
-    user = make_user()
-    statuses = [
-        client.post(
-            "/login", data={"email": user.email, "password": "wrong"}, environ_base={"REMOTE_ADDR": f"10.0.0.{i}"}
-        ).status_code
-        for i in range(7)
-    ]
-    assert statuses[:5] == [401] * 5
-    assert statuses[5:] == [429, 429]
-
-
 def test_login_is_rate_limited_per_ip(limited_client):
     client = limited_client
     statuses = [

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -43,8 +44,13 @@ def _settings() -> Settings:
 
 
 def _account_key() -> str:
-    """Rate-limit key for the account a form names, so one address cannot be hammered from many IPs."""
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+    """Rate-limit key for the account a form names *and* the client naming it.
+
+    Per account alone, a stranger's five wrong passwords locked the account for everyone, its owner too;
+    per account and client, the stranger slows only himself. Guessing from many addresses is bounded by
+    the per-address limit on the same routes (docs/security.md, rate limits)."""
+    account = (request.form.get("email") or "").strip().lower()[:254]
+    return f"account:{account}:{get_remote_address()}"
 
 
 def _login_limit() -> str:
