@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from engpass import mail
-from engpass.accounts import security_log, service, twofactor
+from engpass.accounts import security_log, service, signup_notice, twofactor
 from engpass.accounts.forms import (
     AccountSettingsForm,
     ChangePasswordForm,
@@ -33,6 +33,7 @@ from engpass.db import db
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY
 from engpass.organizations.context import LAST_ORG_KEY, landing_membership, landing_url
+from engpass.organizations.service import unique_slug
 from engpass.safe_redirect import local_target
 from engpass.settings import Settings
 
@@ -94,14 +95,26 @@ def signup() -> Any:
             )
         except service.EmailTaken:
             db.session.rollback()
-            form.email.errors.append(_("An account with this e-mail address already exists. Please log in."))
-        else:
-            db.session.commit()
-            start_session(user)
-            session[LAST_ORG_KEY] = org.slug
-            flash(_("Welcome to Engpass! Your company %(name)s is ready.", name=org.name), "success")
-            return redirect(url_for("organizations.home", org_slug=org.slug))
+            return _answer_taken_address(form)
+        db.session.commit()
+        start_session(user)
+        session[LAST_ORG_KEY] = org.slug
+        flash(_("Welcome to Engpass! Your company %(name)s is ready.", name=org.name), "success")
+        return redirect(url_for("organizations.home", org_slug=org.slug))
     return render_template("accounts/signup.html", form=form), 200 if not form.errors else 422
+
+
+def _answer_taken_address(form: SignupForm) -> Response:
+    """The answer of a new sign-up, without an account or a session behind it: which addresses have an
+    account is nobody's business. The address's owner hears of the attempt by e-mail (signup_notice)."""
+    owner = service.find_user(db.session, form.email.data)
+    if owner is not None:
+        signup_notice.note_attempt(db.session, owner)
+        db.session.commit()
+    renew()
+    slug = unique_slug(db.session, form.company.data)
+    flash(_("Welcome to Engpass! Your company %(name)s is ready.", name=form.company.data.strip()), "success")
+    return redirect(url_for("organizations.home", org_slug=slug))
 
 
 @bp.route("/login", methods=["GET", "POST"])
