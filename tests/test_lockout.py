@@ -66,3 +66,16 @@ def test_a_stranger_asking_for_resets_does_not_block_the_owners_reset(limited_cl
 
     assert [ask(stranger) for _ in range(6)] == [302] * 5 + [429]
     assert ask(home) == 302
+
+
+def test_many_addresses_cannot_flood_the_owners_inbox_and_the_answer_never_changes(limited_client, settings, make_user):
+    from pathlib import Path
+
+    owner = make_user()
+    answers = {
+        limited_client.post("/password/forgot", data={"email": owner.email}, environ_base=_address()).location
+        for _ in range(8)
+    }
+    assert answers == {"/login"}
+    mails = [p for p in Path(settings.outbox_dir).glob("*.eml") if owner.email in p.read_text()]
+    assert len(mails) == 5

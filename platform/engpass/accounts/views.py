@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
+from limits import parse as parse_limit
 from werkzeug.wrappers import Response
 
 from engpass import mail
@@ -231,6 +232,18 @@ def logout() -> Response:
     return redirect(url_for("accounts.login"))
 
 
+# Reset mails per account from all addresses together. Only the mails are capped, never the answer, so the
+# cap locks nobody out: the links already sent work until they expire. It stops a stranger with many
+# addresses from flooding someone's inbox now that the request limit counts per address.
+RESET_MAILS = parse_limit("5 per hour")
+
+
+def _reset_mail_allowed(address: str) -> bool:
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    return limiter.limiter.hit(RESET_MAILS, "reset-mail", address)
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_account_limit, methods=["POST"], key_func=_account_key)
@@ -238,7 +251,7 @@ def forgot_password() -> Any:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = service.find_user(db.session, form.email.data)
-        if user is not None:
+        if user is not None and _reset_mail_allowed(user.email):
             token = service.make_reset_token(_settings().secret_key, user)
             link = _settings().base_url.rstrip("/") + url_for("accounts.reset_password", token=token)
             mail.send(
