@@ -18,3 +18,12 @@ preload_app = False
 # a second instance on the same machine takes it over, and stopping either deletes it. We do not use
 # `gunicornc`, so it stays off.
 control_socket_disable = True
+# Forwarded headers are trusted only as ENGPASS_PROXY_COUNT says (docs/security.md). gunicorn's default
+# believes X-Forwarded-Proto from 127.0.0.1 (and from every peer of a unix socket) and switches the request
+# to https, which turned HSTS on for a forged header with no proxy configured. Without a proxy nobody
+# may set them; behind one, the app's ProxyFix reads them, and gunicorn trusts the peers in
+# FORWARDED_ALLOW_IPS (its own variable; default loopback, where a proxy on the same host connects from).
+if int(os.environ.get("ENGPASS_PROXY_COUNT") or "0") == 0:
+    forwarded_allow_ips = ""
+    secure_scheme_headers: dict[str, str] = {}
+    forwarder_headers = ""

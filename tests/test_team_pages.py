@@ -347,9 +347,7 @@ def test_the_team_page_explains_the_roles_and_invitation_links_are_never_cached(
 
 
 @pytest.mark.parametrize("level", ["read", "edit"])
-def test_a_consultant_sees_the_clients_team_but_cannot_change_or_leave_it(
-    client, session, login, make_user, make_org, level
-):
+def test_a_consultant_finds_no_team_page_of_the_client(client, session, login, make_user, make_org, level):
     from engpass.consulting.models import AccessLevel, ClientAccess
     from engpass.organizations.models import OrgKind
 
@@ -360,14 +358,12 @@ def test_a_consultant_sees_the_clients_team_but_cannot_change_or_leave_it(
     session.add(ClientAccess(consultancy_id=firm.id, client_id=org.id, level=AccessLevel(level)))
     session.commit()
     login(petra)
+    # The client's consultants page promises a consultancy never sees its members (test_consultant_privacy.py).
     page = client.get(f"/o/{org.slug}/team/")
-    assert page.status_code == 200 and "Sabine Müller" in page.text
-    # The client's people only: the consultant is no member of the team.
-    assert 'id="invite"' not in page.text and page.text.count('id="member-') == 1
-    left = client.post(f"/o/{org.slug}/team/leave")
-    assert left.status_code == 403 and "Berater sind keine Mitglieder dieses Teams" in left.text
+    assert page.status_code == 404 and "Sabine Müller" not in page.text
+    assert client.post(f"/o/{org.slug}/team/leave").status_code == 404
     assert (
-        client.post(f"/o/{org.slug}/team/invite", data={"email": "x@example.com", "role": "viewer"}).status_code == 403
+        client.post(f"/o/{org.slug}/team/invite", data={"email": "x@example.com", "role": "viewer"}).status_code == 404
     )
     assert client.get(f"/o/{org.slug}/").status_code == 200
 
@@ -378,3 +374,41 @@ def test_the_audit_log_names_the_team_changes_readably(client, sabine):
     log = client.get(f"/o/{org.slug}/audit/?action=member.invited")
     assert log.status_code == 200
     assert "Person eingeladen" in log.text and "jonas@example.com" in log.text
+
+
+def test_an_inviter_name_with_a_line_break_from_before_still_sends_the_invitation(app, session, sabine):
+    owner, org = sabine
+    # Stored before names were refused with control characters.
+    owner.name = "Sabine\r\nBcc: opfer@example.com"
+    session.commit()
+    with tenancy.tenant_context(session, org.id):
+        mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
+        invitation = service.invite(session, org, mine, "jonas@example.com", Role.member)
+        session.commit()
+    _send(app, session, org, invitation)
+    mail = _mails(app)[-1]
+    assert mail["Subject"].startswith("Sabine Bcc: opfer@example.com lädt Sie")
+    assert mail["Bcc"] is None
+
+
+def test_an_invitation_that_cannot_be_written_shows_as_failed_with_its_reason(
+    app, client, session, sabine, monkeypatch
+):
+    import engpass.team.mail as team_mail
+
+    owner, org = sabine
+    with tenancy.tenant_context(session, org.id):
+        mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
+        invitation = service.invite(session, org, mine, "jonas@example.com", Role.member)
+        session.commit()
+        invitation_id = invitation.id
+
+    def unwritable(*args, **kwargs):
+        raise ValueError("the header Subject has a part longer than 998 characters")
+
+    monkeypatch.setattr(team_mail, "build_message", unwritable)
+    with app.app_context():
+        assert send_invitation(session, org.id, invitation_id, 0) == Outcome.failed
+    page = client.get(f"/o/{org.slug}/team/")
+    assert "Wird gesendet" not in page.text
+    assert "Die E-Mail konnte nicht erstellt werden: the header Subject has a part longer" in page.text

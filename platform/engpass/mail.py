@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app, render_template
 
+from engpass import single_line
 from engpass.db import utcnow
 from engpass.settings import Settings
 
@@ -151,7 +152,9 @@ def build_message(mail: Mail, sender: str) -> OutgoingMail:
     headers = [
         ("From", from_header),
         ("To", to_header),
-        ("Subject", _header_value(mail.subject)),
+        # The subject carries names typed by people (organization, inviter); one stored before line breaks
+        # were refused is folded onto one line rather than failing the mail.
+        ("Subject", _header_value(single_line.fold(mail.subject))),
         ("Date", format_datetime(utcnow())),
         ("Message-ID", message_id),
         # RFC 3834: no vacation replies or other automatic answers to mails nobody typed.

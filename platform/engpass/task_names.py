@@ -1,6 +1,7 @@
 """Names of the workers' tasks. ``engpass`` enqueues by name and never imports ``workers``."""
 
 SEND_WELCOME = "engpass.accounts.send_welcome"
+SEND_SIGNUP_NOTICE = "engpass.accounts.send_signup_notice"
 OUTBOX_SWEEP = "engpass.outbox.sweep"
 TIDY_EMBEDDED_BROKER = "engpass.outbox.tidy_embedded_broker"
 RECOMPUTE_TRENDS = "engpass.trends.recompute"

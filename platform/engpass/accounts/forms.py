@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from engpass.i18n import LANGUAGES
 from engpass.organizations.forms import timezone_choices
+from engpass.single_line import SingleLine
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
@@ -41,6 +42,7 @@ def _email() -> EmailField:
         filters=[_strip],
         render_kw={"autocomplete": "email"},
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter your e-mail address.")),
             Length(max=254, message=_l("The e-mail address is too long.")),
             Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
@@ -52,6 +54,7 @@ class SignupForm(FlaskForm):
     name = StringField(
         _l("Your name"),
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter your name.")),
             Length(max=120, message=_l("At most %(max)d characters.", max=120)),
         ],
@@ -60,6 +63,7 @@ class SignupForm(FlaskForm):
     company = StringField(
         _l("Company"),
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter your company's name.")),
             Length(max=120, message=_l("At most %(max)d characters.", max=120)),
         ],
@@ -108,6 +112,7 @@ class AccountSettingsForm(FlaskForm):
     name = StringField(
         _l("Your name"),
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter your name.")),
             Length(max=120, message=_l("At most %(max)d characters.", max=120)),
         ],
@@ -144,6 +149,7 @@ def _code_field(label: str) -> StringField:
         filters=[_strip],
         render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "off"},
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter the code.")),
             Length(max=32, message=_l("At most %(max)d characters.", max=32)),
         ],

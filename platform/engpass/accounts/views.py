@@ -8,11 +8,13 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
+from limits import parse as parse_limit
 from werkzeug.wrappers import Response
 
 from engpass import mail
-from engpass.accounts import security_log, service, twofactor
+from engpass.accounts import security_log, service, signup_notice, twofactor
 from engpass.accounts.forms import (
     AccountSettingsForm,
     ChangePasswordForm,
@@ -32,6 +34,8 @@ from engpass.db import db
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY
 from engpass.organizations.context import LAST_ORG_KEY, landing_membership, landing_url
+from engpass.organizations.service import unique_slug
+from engpass.safe_redirect import local_target
 from engpass.settings import Settings
 
 bp = Blueprint("accounts", __name__)
@@ -42,8 +46,13 @@ def _settings() -> Settings:
 
 
 def _account_key() -> str:
-    """Rate-limit key for the account a form names, so one address cannot be hammered from many IPs."""
-    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+    """Rate-limit key for the account a form names *and* the client naming it.
+
+    Per account alone, a stranger's five wrong passwords locked the account for everyone, its owner too;
+    per account and client, the stranger slows only himself. Guessing from many addresses is bounded by
+    the per-address limit on the same routes (docs/security.md, rate limits)."""
+    account = (request.form.get("email") or "").strip().lower()[:254]
+    return f"account:{account}:{get_remote_address()}"
 
 
 def _login_limit() -> str:
@@ -59,14 +68,9 @@ def _log(user_id: int, kind: str) -> None:
     security_log.record(db.session, user_id, kind, request.remote_addr)
 
 
-def _is_local_path(target: str) -> bool:
-    """Only paths on this site: an absolute or scheme-relative URL would be an open redirect."""
-    return target.startswith("/") and not target.startswith("//") and "\\" not in target
-
-
 def _after_login_target(user_id: int) -> str:
-    target = request.args.get("next", "")
-    if _is_local_path(target):
+    target = local_target(request.args.get("next"))
+    if target is not None:
         return target
     membership = landing_membership(db.session, user_id, session.get(LAST_ORG_KEY))
     if membership is None:
@@ -92,14 +96,26 @@ def signup() -> Any:
             )
         except service.EmailTaken:
             db.session.rollback()
-            form.email.errors.append(_("An account with this e-mail address already exists. Please log in."))
-        else:
-            db.session.commit()
-            start_session(user)
-            session[LAST_ORG_KEY] = org.slug
-            flash(_("Welcome to Engpass! Your company %(name)s is ready.", name=org.name), "success")
-            return redirect(url_for("organizations.home", org_slug=org.slug))
+            return _answer_taken_address(form)
+        db.session.commit()
+        start_session(user)
+        session[LAST_ORG_KEY] = org.slug
+        flash(_("Welcome to Engpass! Your company %(name)s is ready.", name=org.name), "success")
+        return redirect(url_for("organizations.home", org_slug=org.slug))
     return render_template("accounts/signup.html", form=form), 200 if not form.errors else 422
+
+
+def _answer_taken_address(form: SignupForm) -> Response:
+    """The answer of a new sign-up, without an account or a session behind it: which addresses have an
+    account is nobody's business. The address's owner hears of the attempt by e-mail (signup_notice)."""
+    owner = service.find_user(db.session, form.email.data)
+    if owner is not None:
+        signup_notice.note_attempt(db.session, owner)
+        db.session.commit()
+    renew()
+    slug = unique_slug(db.session, form.company.data)
+    flash(_("Welcome to Engpass! Your company %(name)s is ready.", name=form.company.data.strip()), "success")
+    return redirect(url_for("organizations.home", org_slug=slug))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -115,8 +131,8 @@ def login() -> Any:
         if user is not None and user.has_two_factor:
             # Not signed in yet: the session only says whose code it waits for, and until when.
             _await_second_factor(user, remember=bool(form.remember.data))
-            target = request.args.get("next", "")
-            query = {"next": target} if _is_local_path(target) else {}
+            target = local_target(request.args.get("next"))
+            query = {"next": target} if target is not None else {}
             return redirect(url_for("accounts.login_code", **query))
         if user is not None:
             _log(user.id, "login")
@@ -216,6 +232,18 @@ def logout() -> Response:
     return redirect(url_for("accounts.login"))
 
 
+# Reset mails per account from all addresses together. Only the mails are capped, never the answer, so the
+# cap locks nobody out: the links already sent work until they expire. It stops a stranger with many
+# addresses from flooding someone's inbox now that the request limit counts per address.
+RESET_MAILS = parse_limit("5 per hour")
+
+
+def _reset_mail_allowed(address: str) -> bool:
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    return limiter.limiter.hit(RESET_MAILS, "reset-mail", address)
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 @limiter.limit(_account_limit, methods=["POST"], key_func=_account_key)
@@ -223,7 +251,7 @@ def forgot_password() -> Any:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = service.find_user(db.session, form.email.data)
-        if user is not None:
+        if user is not None and _reset_mail_allowed(user.email):
             token = service.make_reset_token(_settings().secret_key, user)
             link = _settings().base_url.rstrip("/") + url_for("accounts.reset_password", token=token)
             mail.send(
@@ -394,8 +422,7 @@ def confirm() -> Any:
             _log(user.id, "reauthenticated")
             db.session.commit()
             mark_authenticated()
-            target = request.args.get("next", "")
-            return redirect(target if _is_local_path(target) else url_for("accounts.settings"))
+            return redirect(local_target(request.args.get("next")) or url_for("accounts.settings"))
     elif form.errors:
         status = 422
     if status == 401:
@@ -412,7 +439,4 @@ def set_language() -> Response:
         if current_user.is_authenticated:
             current_user.locale = code
             db.session.commit()
-    target = request.form.get("next", "")
-    if not _is_local_path(target):
-        target = url_for("index")
-    return redirect(target)
+    return redirect(local_target(request.form.get("next")) or url_for("index"))

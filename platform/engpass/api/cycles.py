@@ -33,7 +33,7 @@ from engpass.api.schemas import (
     PageArgsSchema,
     StageChangeSchema,
 )
-from engpass.cycles import service
+from engpass.cycles import people, service
 from engpass.cycles.business_case import compute
 from engpass.cycles.models import Cycle, Measurement, ProcessStep, Stage
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
@@ -147,10 +147,15 @@ def get_cycle(cycle_id: int) -> dict[str, Any]:
 def _check_owner(owner_id: int | None) -> None:
     if owner_id is None:
         return
-    member = db.session.scalar(
-        select(Membership.id).where(Membership.organization_id == g.org.id, Membership.user_id == owner_id)
-    )
-    if member is None:
+    if g.consulting is not None:
+        # Whom a consultant may name is whom the web offers them: asking about anyone else would probe
+        # the client's member list, which consultants never see.
+        member = any(user_id == owner_id for user_id, _name in people.responsible(db.session(), g.org.id))
+    else:
+        member = db.session.scalar(
+            select(Membership.id).where(Membership.organization_id == g.org.id, Membership.user_id == owner_id)
+        )
+    if not member:
         raise invalid("owner_id", _("Please choose a member of this organization."))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from engpass import single_line
 from engpass.cycles.forms import (
     EARLIEST_DATE,
     HOURS_BELOW,
@@ -59,8 +60,11 @@ def _not_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
-def text(limit: int, *, blank: bool = True, **kwargs: Any) -> fields.String:
+def text(limit: int, *, blank: bool = True, multiline: bool = False, **kwargs: Any) -> fields.String:
+    """A string in a request; one line unless ``multiline`` (names and titles end up in mail subjects)."""
     checks = [validate.Length(max=limit), _no_control_characters]
+    if not multiline:
+        checks.append(single_line.validate)
     if not blank:
         checks.append(_not_blank)
     return fields.String(validate=checks, **kwargs)
@@ -231,7 +235,7 @@ def confirm_implausible() -> fields.Boolean:
 class CycleCreateSchema(Schema):
     title = text(TITLE_MAX, blank=False, required=True)
     category = code(Category, required=True)
-    why = text(TEXT_MAX, load_default="", metadata={"description": "Why this is the biggest lever."})
+    why = text(TEXT_MAX, multiline=True, load_default="", metadata={"description": "Why this is the biggest lever."})
     owner_id = object_id(
         metadata={"description": "A member of the organization; default: the token's user if a member."}
     )
@@ -251,7 +255,7 @@ class CyclePatchSchema(Schema):
     # Bottleneck
     title = text(TITLE_MAX, blank=False)
     category = code(Category)
-    why = text(TEXT_MAX)
+    why = text(TEXT_MAX, multiline=True)
     owner_id = object_id()
     # Status quo (Ist-Zustand)
     hours_per_week = number(HOURS_BELOW, 2, allow_none=True)
@@ -268,9 +272,9 @@ class CyclePatchSchema(Schema):
         metadata={"description": "The process today, in order; replaces the steps."},
     )
     # Solution
-    solution_what = text(TEXT_MAX, allow_none=True)
+    solution_what = text(TEXT_MAX, multiline=True, allow_none=True)
     solution_type = code(SolutionType, allow_none=True)
-    expected_effect = text(TEXT_MAX, allow_none=True)
+    expected_effect = text(TEXT_MAX, multiline=True, allow_none=True)
     effort_days = number(HOURS_BELOW, 2, allow_none=True)
     one_off_cost = number(MONEY_BELOW, 2, allow_none=True)
     running_cost_per_month = number(MONEY_BELOW, 2, allow_none=True)
@@ -279,7 +283,7 @@ class CyclePatchSchema(Schema):
     prototype_target = day(allow_none=True)
     # Decision
     decision = code(Decision, allow_none=True)
-    decision_reason = text(TEXT_MAX, allow_none=True)
+    decision_reason = text(TEXT_MAX, multiline=True, allow_none=True)
     confirm_implausible = confirm_implausible()
 
     @validates_schema
@@ -346,7 +350,7 @@ class MeasurementCreateSchema(Schema):
     kpi_value = number(KPI_BELOW, 4, negative=True, required=True)
     hours_per_week = number(HOURS_BELOW, 2, allow_none=True)
     cost_per_week = number(MONEY_BELOW, 2, allow_none=True)
-    note = text(NOTE_MAX, load_default="")
+    note = text(NOTE_MAX, multiline=True, load_default="")
     confirm_implausible = confirm_implausible()
 
 

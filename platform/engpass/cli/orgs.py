@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from engpass.accounts import service as accounts
+from engpass.cli.options import one_line
 from engpass.db import db
 from engpass.organizations.models import Organization, OrgKind
 from engpass.organizations.service import create_organization
@@ -23,10 +24,10 @@ def orgs_group() -> None:
 
 
 @orgs_group.command("create")
-@click.option("--name", required=True)
+@click.option("--name", required=True, callback=one_line)
 @click.option("--owner-email", required=True)
 @click.option("--password", help="Needed when the owner has no account yet.")
-@click.option("--owner-name", default=None)
+@click.option("--owner-name", default=None, callback=one_line)
 @click.option("--kind", type=click.Choice([k.value for k in OrgKind]), default=OrgKind.company.value)
 @with_appcontext
 def create_org(name: str, owner_email: str, password: str | None, owner_name: str | None, kind: str) -> None:
@@ -50,7 +51,7 @@ def users_group() -> None:
 @users_group.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--name", default=None)
+@click.option("--name", default=None, callback=one_line)
 @click.option("--locale", type=click.Choice(["de", "en"]), default="de")
 @with_appcontext
 def create_user(email: str, password: str, name: str | None, locale: str) -> None:

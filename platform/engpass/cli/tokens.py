@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from engpass import tenancy
 from engpass.accounts import service as accounts
+from engpass.cli.options import one_line
 from engpass.consulting.service import seat_for
 from engpass.db import db
 from engpass.organizations.models import Organization
@@ -23,7 +24,7 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.option("--org", "slug", required=True, help="The organization's slug.")
 @click.option("--email", required=True, help="The user the token acts for, with their role there.")
-@click.option("--name", default="CLI", show_default=True, help="Shown in the user's token list.")
+@click.option("--name", default="CLI", show_default=True, callback=one_line, help="Shown in the user's token list.")
 @click.option("--expires-in-days", type=click.IntRange(min=1, max=3650), default=None, help="Default: no expiry.")
 @with_appcontext
 def create_token(slug: str, email: str, name: str, expires_in_days: int | None) -> None:

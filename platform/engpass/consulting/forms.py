@@ -8,6 +8,7 @@ from wtforms import RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from engpass.consulting.models import AccessLevel
+from engpass.single_line import SingleLine
 
 LEVEL_LABELS = {
     AccessLevel.read: _l("Read: sees everything, changes nothing"),
@@ -29,6 +30,7 @@ class GrantByCodeForm(FlaskForm):
     code = StringField(
         _l("Invitation code of the consultancy"),
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter the invitation code.")),
             Length(max=40, message=_l("At most %(max)d characters.", max=40)),
         ],
@@ -48,6 +50,7 @@ class RequestAccessForm(FlaskForm):
     client = StringField(
         _l("The client's Engpass address"),
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter the client's address.")),
             Length(max=200, message=_l("At most %(max)d characters.", max=200)),
         ],

@@ -32,6 +32,7 @@ from wtforms.validators import DataRequired, Length, StopValidation, ValidationE
 from engpass.cycles.models import Decision, KpiDirection, SolutionType, Stage
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.form_fields import HOURS_BELOW, ConfirmDoubts, NumberField, Required
+from engpass.single_line import SingleLine
 
 TEXT_MAX = 5000
 NOTE_MAX = 2000
@@ -130,7 +131,7 @@ def _enum_radio(label: Any, labels: Mapping[Any, Any], message: Any) -> RadioFie
 
 def _text(label: Any, limit: int, required: Any = None, **kwargs: Any) -> StringField:
     validators = [Required(required)] if required else []
-    return StringField(label, filters=[_strip], validators=[*validators, _max_length(limit)], **kwargs)
+    return StringField(label, filters=[_strip], validators=[*validators, _max_length(limit), SingleLine()], **kwargs)
 
 
 def _long_text(label: Any, limit: int = TEXT_MAX, required: Any = None, rows: int = 4) -> TextAreaField:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -25,7 +25,7 @@ from wtforms import SelectChoice
 
 from engpass.accounts.models import User
 from engpass.audit.service import record
-from engpass.cycles import service
+from engpass.cycles import people, service
 from engpass.cycles.business_case import compute
 from engpass.cycles.chart import kpi_chart
 from engpass.cycles.figures import business_case_figures
@@ -78,7 +78,6 @@ from engpass.form_fields import ask_about
 from engpass.formatting import day, money, number, percent
 from engpass.i18n import today_in
 from engpass.organizations.context import current_org, org_blueprint
-from engpass.organizations.models import Membership
 from engpass.organizations.permissions import Action, require_permission
 
 bp = org_blueprint("cycles", __name__, "/cycles")
@@ -194,14 +193,30 @@ def _cycle_or_404(cycle_id: int) -> Cycle:
     return cycle
 
 
+# A consultant's "Responsible" may stay empty: the people they could pick are only those already
+# responsible for a cycle (cycles/people.py), and a new client has none yet.
+NOBODY = 0
+
+
 def _members() -> list[SelectChoice]:
-    stmt = (
-        select(User.id, User.name)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == current_org.id)
-        .order_by(func.lower(User.name), User.id)
-    )
-    return [SelectChoice(str(user_id), name) for user_id, name in db.session.execute(stmt)]
+    """The table's filter: who can be picked as responsible."""
+    if g.get("consulting") is None:
+        found = people.members(db.session(), current_org.id)
+    else:
+        found = people.responsible(db.session(), current_org.id)
+    return [SelectChoice(str(user_id), name) for user_id, name in found]
+
+
+def _owner_choices() -> list[SelectChoice]:
+    """The pickers of a cycle's "Responsible"; a consultant may leave it to the client."""
+    choices = _members()
+    if g.get("consulting") is not None:
+        choices.insert(0, SelectChoice(str(NOBODY), _("Nobody responsible")))
+    return choices
+
+
+def _self_or_nobody() -> int:
+    return current_user.id if g.get("consulting") is None else NOBODY
 
 
 def _to_show(cycle_id: int, anchor: str | None = None) -> Response:
@@ -310,7 +325,7 @@ def _create(form: NewCycleForm, previous: Cycle | None) -> Any:
         "title": form.title.data,
         "category": Category(form.category.data),
         "why": form.why.data or "",
-        "owner_id": form.owner_id.data,
+        "owner_id": form.owner_id.data or None,
         "actor_id": current_user.id,
         "confirm_second_open": bool(form.confirm_focus.data),
     }
@@ -337,9 +352,9 @@ def _create(form: NewCycleForm, previous: Cycle | None) -> Any:
 @bp.route("/new", methods=["GET", "POST"])
 @require_permission(Action.create_cycle)
 def new() -> Any:
-    form = NewCycleForm(owners=_members())
+    form = NewCycleForm(owners=_owner_choices())
     if request.method == "GET":
-        form.owner_id.data = current_user.id
+        form.owner_id.data = _self_or_nobody()
         if request.args.get("category") in Category.__members__:
             form.category.data = request.args["category"]
     return _create(form, None)
@@ -352,9 +367,9 @@ def next_cycle(cycle_id: int) -> Any:
     if previous.stage != Stage.decided and request.method == "GET":
         flash(_("Decide this cycle before picking the next bottleneck."), "warning")
         return _to_show(previous.id, "decision")
-    form = NewCycleForm(owners=_members())
+    form = NewCycleForm(owners=_owner_choices())
     if request.method == "GET":
-        form.owner_id.data = previous.owner_id or current_user.id
+        form.owner_id.data = previous.owner_id or _self_or_nobody()
     return _create(form, previous)
 
 
@@ -463,11 +478,12 @@ def _form_data(form: Any, names: tuple[str, ...], enums: dict[str, Any] | None =
 @require_permission(Action.edit_cycle)
 def bottleneck(cycle_id: int) -> Any:
     cycle = _cycle_or_404(cycle_id)
-    form = BottleneckForm(obj=cycle, owners=_members())
+    form = BottleneckForm(obj=cycle, owners=_owner_choices())
     template = "cycles/form_bottleneck.html"
     if form.validate_on_submit():
         data = _form_data(form, service.BOTTLENECK_FIELDS, {"category": Category})
         data["why"] = data["why"] or ""
+        data["owner_id"] = data["owner_id"] or None
         return _attempt(
             lambda: service.update_bottleneck(db.session(), cycle, data, current_user.id),
             cycle_id,

@@ -3,8 +3,8 @@
 A beat task (``engpass.notifications.resend``, every few minutes) calls ``resend_due``: every
 send-log row that ``claim()`` would hand out again goes to the function that builds that kind
 of mail, which claims the key itself — so two sweeps, or a sweep and a late delivery of the
-original task, still send it once. The digest, the reminders, the data export and the token notice add their function to
-``RESENDERS``; a kind without one is left for its own scheduler to pick up.
+original task, still send it once. The digest, the reminders, the data export, the token and the
+sign-up notices add their function to ``RESENDERS``; a kind without one is left for its own scheduler to pick up.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from engpass.accounts.signup_notice import KIND as SIGNUP_ATTEMPT
+from engpass.accounts.signup_notice import resend as resend_signup_notice
 from engpass.accounts.welcome import KIND as WELCOME
 from engpass.accounts.welcome import send_welcome
 from engpass.digest.sending import KIND_PREFIX as DIGEST
@@ -40,6 +42,7 @@ def _welcome(session: Session, entry: SendLog) -> bool:
 # "digest." for every organization's digest).
 RESENDERS: dict[str, Resender] = {
     WELCOME: _welcome,
+    SIGNUP_ATTEMPT: resend_signup_notice,
     REMINDER: resend_reminder,
     DIGEST: resend_digest,
     DATA_EXPORT: resend_export,

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from engpass.form_fields import ConfirmDoubts, NumberField, Required
 from engpass.i18n import LANGUAGES
+from engpass.single_line import SingleLine
 
 CURRENCIES = ["EUR", "CHF", "USD", "GBP", "PLN", "CZK", "DKK", "SEK"]
 # The column holds Numeric(10, 2); a rate beyond this is no hourly rate but a typing error.
@@ -28,6 +29,7 @@ class OrganizationSettingsForm(ConfirmDoubts, FlaskForm):
     name = StringField(
         _l("Name"),
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter a name.")),
             Length(max=120, message=_l("At most %(max)d characters.", max=120)),
         ],

@@ -130,6 +130,20 @@ DESCRIPTIONS: Mapping[Action, str] = {
 
 ROLE_ORDER: tuple[Role, ...] = (Role.owner, Role.admin, Role.member, Role.viewer)
 
+# The client's consultants page promises that a consultancy never sees the client's members: the team's
+# pages answer a consultant 404, whatever the effective role (docs/consultants.md).
+MEMBERS_ONLY: frozenset[Action] = frozenset(
+    {
+        Action.view_team,
+        Action.leave_organization,
+        Action.invite_members,
+        Action.change_roles,
+        Action.remove_members,
+        Action.manage_owners,
+        Action.transfer_ownership,
+    }
+)
+
 
 def allows(role: Role | str | None, action: Action | str) -> bool:
     """Whether ``role`` may do ``action``; no role (no membership) may do nothing."""
@@ -141,7 +155,9 @@ def allows(role: Role | str | None, action: Action | str) -> bool:
 def can(action: Action | str) -> bool:
     """Whether the current request's membership may do ``action`` (for views and templates)."""
     membership = g.get("membership")
-    return membership is not None and allows(membership.role, action)
+    if membership is None or (Action(action) in MEMBERS_ONLY and g.get("consulting") is not None):
+        return False
+    return allows(membership.role, action)
 
 
 def require_permission(action: Action, *, write: Action | None = None) -> Callable[[F], F]:
@@ -156,7 +172,10 @@ def require_permission(action: Action, *, write: Action | None = None) -> Callab
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not can(by_method.get(request.method, write or action)):
+            needed = by_method.get(request.method, write or action)
+            if needed in MEMBERS_ONLY and g.get("consulting") is not None:
+                abort(404)
+            if not can(needed):
                 abort(403)
             return view(*args, **kwargs)
 

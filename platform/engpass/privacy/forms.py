@@ -10,6 +10,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engpass.accounts.forms import PASSWORD_MAX
+from engpass.single_line import SingleLine
 
 
 def _current_password() -> PasswordField:
@@ -35,6 +36,7 @@ class DeleteOrganizationForm(FlaskForm):
         _l("The organization's name"),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please type the organization's name to confirm.")),
             Length(max=200),
         ],
@@ -47,6 +49,7 @@ class DeleteAccountForm(FlaskForm):
         _l("Your e-mail address"),
         render_kw={"autocomplete": "off", "spellcheck": "false"},
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please type your e-mail address to confirm.")),
             Length(max=254),
         ],

@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from engpass.accounts.forms import _password, _strip
 from engpass.i18n import ROLE_LABELS
 from engpass.organizations.models import Role
+from engpass.single_line import SingleLine
 
 # Most rights first, as the team page lists people.
 ROLE_CHOICES = (Role.owner, Role.admin, Role.member, Role.viewer)
@@ -26,6 +27,7 @@ class InviteForm(FlaskForm):
         _l("E-mail"),
         filters=[_strip],
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter an e-mail address.")),
             Length(max=254, message=_l("The e-mail address is too long.")),
             Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
@@ -63,6 +65,7 @@ class InvitationSignupForm(FlaskForm):
     name = StringField(
         _l("Your name"),
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter your name.")),
             Length(max=120, message=_l("At most %(max)d characters.", max=120)),
         ],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from engpass.accounts.models import User
 from engpass.accounts.service import find_user
 from engpass.db import utcnow
 from engpass.i18n import recipient_language, role_label
-from engpass.mail import Mailer, OutgoingMail, build_message, render_mail
+from engpass.mail import Mailer, OutgoingMail, SendResult, build_message, render_mail
 from engpass.notifications.links import external_url
 from engpass.organizations.models import Organization
 from engpass.settings import Settings
@@ -50,9 +51,17 @@ def send_invitation(session: Session, org_id: int, invitation_id: int, send_roun
         # Committed before anything is sent: every other delivery of this round now finds the claim.
         session.commit()
         settings: Settings = current_app.extensions["engpass.settings"]
-        message = compose_invitation(session, settings, org, invitation, token)
-        with Mailer(settings) as mailer:
-            result = mailer.send(message)
+        try:
+            message = compose_invitation(session, settings, org, invitation, token)
+        except ValueError as exc:
+            # A mail that cannot even be written (a header the wire refuses) fails for good, and says why on
+            # the team page, instead of staying "being sent" for ever.
+            with recipient_language(org.locale, org.timezone):
+                reason = _("The e-mail could not be written: %(error)s", error=str(exc))
+            result = SendResult(ok=False, permanent=True, error=reason)
+        else:
+            with Mailer(settings) as mailer:
+                result = mailer.send(message)
         if result.ok:
             invitation.sent_at = utcnow()
             invitation.mail_error = None

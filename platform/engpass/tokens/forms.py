@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engpass.single_line import SingleLine
 from engpass.tokens.service import EXPIRY_CHOICES_DAYS, NAME_MAX
 
 NEVER = "never"
@@ -18,6 +19,7 @@ class TokenForm(FlaskForm):
         _l("Name"),
         filters=[lambda value: value.strip() if isinstance(value, str) else value],
         validators=[
+            SingleLine(),
             DataRequired(_l("Please name the token, e.g. after the flow that uses it.")),
             Length(max=NAME_MAX, message=_l("At most %(max)d characters.", max=NAME_MAX)),
         ],

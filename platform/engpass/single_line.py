@@ -1,0 +1,53 @@
+"""Single-line text: names, titles, units. A line break or other control character in one is refused at
+the door (forms, API, CLI) and folded to a space where an old value goes into a mail header.
+
+A line break in a name ends up in a mail's Subject, where it would start a header of its own; bidi
+overrides and zero-width characters make a name read differently from what it is."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
+from wtforms import Field
+from wtforms.validators import StopValidation
+
+# Format characters that real names need: the soft hyphen, and the zero-width (non-)joiners of Persian,
+# Indic scripts and emoji sequences.
+_WANTED_FORMAT = frozenset("\u00ad\u200c\u200d")
+MESSAGE = _l("Please use one line without control characters.")
+
+
+def is_unwanted(ch: str) -> bool:
+    """C0/C1 controls (tab and line breaks among them), line and paragraph separators, and invisible
+    format characters such as bidi overrides."""
+    category = unicodedata.category(ch)
+    return category in ("Cc", "Zl", "Zp") or (category == "Cf" and ch not in _WANTED_FORMAT)
+
+
+def has_unwanted(text: str) -> bool:
+    return any(is_unwanted(ch) for ch in text)
+
+
+def fold(text: str) -> str:
+    """``text`` on one line: every run of unwanted characters becomes one space."""
+    if not has_unwanted(text):
+        return text
+    return re.sub(r" {2,}", " ", "".join(" " if is_unwanted(ch) else ch for ch in text)).strip()
+
+
+class SingleLine:
+    """WTForms validator for every single-line text field."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if isinstance(field.data, str) and has_unwanted(field.data):
+            raise StopValidation(str(MESSAGE))
+
+
+def validate(value: str) -> None:
+    """Marshmallow validator for the API's single-line strings."""
+    if has_unwanted(value):
+        raise ValidationError(str(MESSAGE))
