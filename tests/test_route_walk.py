@@ -3,10 +3,18 @@
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel
+from engpass.db import db
 from engpass.organizations.models import OrgKind, Role
+from engpass.routing import ID_MAX
+from tests.api_support import bearer, make_token
+from tests.security_support import build_world, route_url
+from tests.test_security_headers import header_problems
 
 ORG_PREFIX = "/o/<org_slug>"
 # Every route outside /o/<org_slug>/ must be listed here on purpose.
@@ -230,3 +238,68 @@ def test_nul_bytes_anywhere_are_a_clean_400(client, make_user, make_org, login):
     login(user)
     assert client.get(f"/o/{org.slug}/audit/?action=a%00b").status_code == 400
     assert client.get("/o/%00/").status_code in (400, 404)
+
+
+# --- ids beyond the id columns' range --------------------------------------------------------------
+
+INT_ARGUMENT = re.compile(r"<int(?:\([^)]*\))?:(\w+)>")
+# Beyond PostgreSQL's integer (every id column) up to numbers no database type holds, and digit strings
+# longer than Python converts to int at all.
+HUGE_IDS = st.integers(min_value=ID_MAX + 1, max_value=10**40).map(str) | st.integers(
+    min_value=4301, max_value=6000
+).map(lambda digits: "9" * digits)
+
+
+def _int_rules(app):
+    return sorted((rule for rule in app.url_map.iter_rules() if INT_ARGUMENT.search(rule.rule)), key=lambda r: r.rule)
+
+
+def test_ids_beyond_the_columns_range_are_refused_at_routing_with_the_headers(
+    app, client, session, login, make_user, make_org
+):
+    owner, org, firm, values = build_world(session, make_user, make_org)
+    token = make_token(session, org, owner)
+    login(owner)
+    rules = _int_rules(app)
+    # Web pages and API operations alike: every <int:…> rule of the map.
+    assert len(rules) >= 30 and any(r.rule.startswith(API_RULE_PREFIX) for r in rules)
+    cases = [(rule, method) for rule in rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+    @given(case=st.sampled_from(cases), huge=HUGE_IDS, data=st.data())
+    @settings(max_examples=len(cases) * 3, deadline=None, derandomize=True, database=None)
+    def run(case, huge, data):
+        rule, method = case
+        # One of the rule's ids is huge, the others name real objects of the organization.
+        target = data.draw(st.sampled_from(INT_ARGUMENT.findall(rule.rule)))
+        url = route_url(app, rule, org, firm, values | {target: huge})
+        headers = bearer(token) if rule.rule.startswith(API_RULE_PREFIX) else {}
+        response = client.open(url, method=method, headers=headers, json={})
+        # werkzeug checks the method before the converter: a 405 where a rule of another method matched first.
+        assert response.status_code in (404, 405), f"{method} {url[:120]}: {response.status_code}"
+        assert header_problems(response) == [], f"{method} {url[:120]}"
+
+    run()
+
+
+@pytest.mark.parametrize("path", ["/test/failing-statement", "/api/v1/test/failing-statement"])
+def test_after_a_failed_statement_the_error_page_renders_with_the_headers(
+    app, client, postgres, make_user, make_org, login, path
+):
+    # PostgreSQL refuses every statement after a failed one until the transaction is rolled back; the error
+    # page reads the user and their organizations, and must not fail in turn (a bare 500 without headers).
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def failing_statement():
+        db.session.execute(text("SELECT 1 / 0"))
+
+    app.add_url_rule(path, "failing_statement", failing_statement)
+    user = make_user()
+    make_org(owner=user)
+    login(user)
+    response = client.get(path)
+    assert response.status_code == 500
+    assert header_problems(response) == []
+    if path.startswith(API_RULE_PREFIX):
+        assert response.mimetype == "application/problem+json" and response.json["status"] == 500
+    else:
+        assert response.mimetype == "text/html" and user.name in response.text

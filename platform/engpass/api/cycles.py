@@ -20,7 +20,6 @@ from engpass.api.blueprint import bp, endpoint
 from engpass.api.paging import decode, page
 from engpass.api.problems import ApiProblem, invalid, rule_violation
 from engpass.api.schemas import (
-    ID_MAX,
     BusinessCaseSchema,
     CycleCreateSchema,
     CycleListArgsSchema,
@@ -55,8 +54,7 @@ MEASUREMENT_FIELDS = tuple(name for name in MeasurementSchema().fields if name !
 
 
 def _cycle_or_404(cycle_id: int) -> Cycle:
-    # Beyond the id column's range nothing can exist; asking the database would be an overflow error.
-    cycle = db.session.get(Cycle, cycle_id) if cycle_id <= ID_MAX else None
+    cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
         abort(404)
     return cycle

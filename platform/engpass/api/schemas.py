@@ -28,8 +28,8 @@ from engpass.cycles.forms import (
     TITLE_MAX,
 )
 from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage
+from engpass.routing import ID_MAX
 
-ID_MAX = 2**31 - 1
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200
 CURSOR_MAX = 200
