@@ -9,6 +9,7 @@ import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -24,6 +25,7 @@ from engpass.cycles.models import Category
 from engpass.trends.service import recompute
 from tests.api_support import bearer, in_org, make_token
 from tests.helpers import sabines_cycle
+from tests.hostile_support import nested_json
 
 
 @pytest.fixture
@@ -133,6 +135,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES = 20
+JSON = "application/json"
 
 
 def test_the_list_of_operations_is_the_documents(document):
@@ -207,5 +210,30 @@ def test_every_response_conforms_to_the_document(app, api_world, path, method, m
     def run(case):
         _aim(case, cycle_ids, member_id)
         case.call_and_validate(headers=bearer(token), checks=CHECKS)
+
+    run()
+
+
+def test_bodies_nested_beyond_the_parser_are_a_400_problem(client, api_world, document):
+    """Every operation with a body, JSON nested from a few levels to far beyond Python's recursion limit:
+    an invalid document (400 when it cannot be read, 422 when it is not the schema's), never a 5xx."""
+    token, cycle_ids, _member_id = api_world
+    operations = [
+        (path.replace("{cycle_id}", str(cycle_ids[1])), method.upper())
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method != "parameters" and "requestBody" in op
+    ]
+    assert len(operations) == 4
+
+    @given(operation=st.sampled_from(operations), body=nested_json)
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    def run(operation, body):
+        path, method = operation
+        response = client.open(path, method=method, data=body, headers=bearer(token, **{"Content-Type": JSON}))
+        assert response.status_code in (400, 422), (method, path, body[:40], response.status_code)
+        assert response.mimetype == "application/problem+json"
+        if response.status_code == 400:
+            assert response.json["type"] == "/api/v1/docs#problem-bad-request"
 
     run()

@@ -11,8 +11,8 @@ from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel
 from engpass.db import db
 from engpass.organizations.models import OrgKind, Role
-from engpass.routing import ID_MAX
 from tests.api_support import bearer, make_token
+from tests.hostile_support import huge_ids
 from tests.security_support import build_world, route_url
 from tests.test_security_headers import header_problems
 
@@ -243,11 +243,6 @@ def test_nul_bytes_anywhere_are_a_clean_400(client, make_user, make_org, login):
 # --- ids beyond the id columns' range --------------------------------------------------------------
 
 INT_ARGUMENT = re.compile(r"<int(?:\([^)]*\))?:(\w+)>")
-# Beyond PostgreSQL's integer (every id column) up to numbers no database type holds, and digit strings
-# longer than Python converts to int at all.
-HUGE_IDS = st.integers(min_value=ID_MAX + 1, max_value=10**40).map(str) | st.integers(
-    min_value=4301, max_value=6000
-).map(lambda digits: "9" * digits)
 
 
 def _int_rules(app):
@@ -265,7 +260,7 @@ def test_ids_beyond_the_columns_range_are_refused_at_routing_with_the_headers(
     assert len(rules) >= 30 and any(r.rule.startswith(API_RULE_PREFIX) for r in rules)
     cases = [(rule, method) for rule in rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
 
-    @given(case=st.sampled_from(cases), huge=HUGE_IDS, data=st.data())
+    @given(case=st.sampled_from(cases), huge=huge_ids, data=st.data())
     @settings(max_examples=len(cases) * 3, deadline=None, derandomize=True, database=None)
     def run(case, huge, data):
         rule, method = case

@@ -183,6 +183,13 @@ def _register_request_hooks(app: Flask) -> None:
         tenancy.clear()
 
     @app.before_request
+    def _refuse_json_outside_the_api() -> None:
+        # The pages' forms read form fields; Flask-WTF would read a JSON body as the form, and a list, a
+        # number, a nested value or a body nested too deep for the parser is then an error deep in a form.
+        if request.is_json and request.content_length != 0 and not is_api_request():
+            abort(400)
+
+    @app.before_request
     def _refuse_nul_bytes() -> None:
         # No database text field can hold NUL; refuse such input before it reaches one.
         values = [request.path, *request.args.values()]
