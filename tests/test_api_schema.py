@@ -78,7 +78,12 @@ def test_the_document_is_valid_against_the_openapi_3_1_meta_schema(document):
 def test_the_document_takes_the_models_codes_and_decimals_as_strings(document):
     schemas = document["components"]["schemas"]
     assert schemas["CycleCreate"]["required"] == ["category", "title"]
-    assert schemas["CycleCreate"]["properties"]["category"]["enum"] == [c.value for c in Category]
+    assert schemas["CycleCreate"]["properties"]["category"] == {"$ref": "#/components/schemas/Category"}
+    assert schemas["Category"] == {"type": "string", "enum": [c.value for c in Category]}
+    # A nullable enum refers to the one schema of its values, null beside it.
+    assert schemas["Cycle"]["properties"]["decision"] == {
+        "anyOf": [{"$ref": "#/components/schemas/Decision"}, {"type": "null"}]
+    }
     assert schemas["Cycle"]["properties"]["hours_per_week"]["type"] == ["string", "null"]
     assert schemas["CyclePatch"]["properties"]["kpi_target"]["type"] == ["number", "null"]
     assert schemas["Cycle"]["properties"]["created_at"]["format"] == "date-time"

@@ -4,15 +4,17 @@ schemas and decorators, and every error is documented as ``application/problem+j
 from __future__ import annotations
 
 import http
+from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from marshmallow import fields
 
 from engpass.api import cycles, overview  # noqa: F401  (their routes are on the blueprint)
 from engpass.api.blueprint import API_PREFIX, bp
 from engpass.api.problems import MEDIA_TYPE
-from engpass.api.schemas import DecimalString, ProblemSchema, UtcDateTime
+from engpass.api.schemas import CODES, DecimalString, ProblemSchema, UtcDateTime
 
 DESCRIPTION = """\
 The Engpass API for integrations (Power Automate, Zapier, scripts): the same cycles, rules,
@@ -57,6 +59,23 @@ class EngpassApi(Api):
             self.spec.components.response(status.name, response, lazy=True)
 
 
+def _enum_reference(_converter: Any, field: fields.Field, ret: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    """A field of one of ``CODES`` refers to the enum's schema, nullable beside it, instead of an enum of its
+    own: apispec writes the values into every field, and a nullable one as ``["string", "null"]`` with
+    ``null`` among the values, from which client generators make several types per field."""
+    enum = getattr(field, "enum", None)
+    if enum not in CODES:
+        return {}
+    ret.pop("type", None)
+    ret.pop("enum", None)
+    reference = {"$ref": f"#/components/schemas/{enum.__name__}"}
+    if field.allow_none:
+        ret["anyOf"] = [reference, {"type": "null"}]
+    else:
+        ret.update(reference)
+    return {}
+
+
 def init_api(app: Flask) -> EngpassApi:
     app.config.update(
         API_TITLE="Engpass API",
@@ -73,5 +92,9 @@ def init_api(app: Flask) -> EngpassApi:
     api = EngpassApi(app)
     api.register_field(DecimalString, "string", "decimal")
     api.register_field(UtcDateTime, "string", "date-time")
+    for enum in CODES:
+        api.spec.components.schema(enum.__name__, {"type": "string", "enum": [member.value for member in enum]})
+    # Last of the attribute functions: it replaces what the earlier ones wrote for an enum field.
+    api.ma_plugin.converter.add_attribute_function(_enum_reference)
     api.register_blueprint(bp)
     return api

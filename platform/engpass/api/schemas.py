@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
@@ -29,6 +30,10 @@ from engpass.cycles.forms import (
 )
 from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage
 from engpass.routing import ID_MAX
+
+# The models' enums, each one named schema of the document that every field of its codes refers to
+# (api/extension.py): a client generator makes one type of each, not one per field.
+CODES = (Category, Stage, KpiDirection, SolutionType, Decision)
 
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200
@@ -62,14 +67,21 @@ def text(limit: int, *, blank: bool = True, **kwargs: Any) -> fields.String:
     return fields.String(validate=checks, **kwargs)
 
 
-def code(enum: Any, **kwargs: Any) -> fields.Enum:
+def code(enum: type[Enum], **kwargs: Any) -> fields.Enum:
     """One of an enum's stable codes (the models' values), read into the enum."""
     return fields.Enum(enum, by_value=fields.String, **kwargs)
 
 
-def code_out(enum: Any, **kwargs: Any) -> fields.String:
+class CodeOut(fields.String):
     """An enum's code in a response; the model may hold the member or its plain string."""
-    return fields.String(validate=validate.OneOf([member.value for member in enum]), **kwargs)
+
+    def __init__(self, enum: type[Enum], **kwargs: Any) -> None:
+        super().__init__(validate=validate.OneOf([member.value for member in enum]), **kwargs)
+        self.enum = enum
+
+
+def code_out(enum: type[Enum], **kwargs: Any) -> CodeOut:
+    return CodeOut(enum, **kwargs)
 
 
 def number(below: Decimal, places: int, *, negative: bool = False, **kwargs: Any) -> fields.Decimal:
