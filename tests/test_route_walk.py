@@ -249,7 +249,7 @@ def _int_rules(app):
     return sorted((rule for rule in app.url_map.iter_rules() if INT_ARGUMENT.search(rule.rule)), key=lambda r: r.rule)
 
 
-def test_ids_beyond_the_columns_range_are_refused_at_routing_with_the_headers(
+def test_ids_beyond_the_columns_range_are_404_at_routing_with_the_headers(
     app, client, session, login, make_user, make_org
 ):
     owner, org, firm, values = build_world(session, make_user, make_org)
@@ -269,8 +269,7 @@ def test_ids_beyond_the_columns_range_are_refused_at_routing_with_the_headers(
         url = route_url(app, rule, org, firm, values | {target: huge})
         headers = bearer(token) if rule.rule.startswith(API_RULE_PREFIX) else {}
         response = client.open(url, method=method, headers=headers, json={})
-        # werkzeug checks the method before the converter: a 405 where a rule of another method matched first.
-        assert response.status_code in (404, 405), f"{method} {url[:120]}: {response.status_code}"
+        assert response.status_code == 404, f"{method} {url[:120]}: {response.status_code}"
         assert header_problems(response) == [], f"{method} {url[:120]}"
 
     run()

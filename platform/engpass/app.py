@@ -186,7 +186,8 @@ def _register_request_hooks(app: Flask) -> None:
     def _refuse_json_outside_the_api() -> None:
         # The pages' forms read form fields; Flask-WTF would read a JSON body as the form, and a list, a
         # number, a nested value or a body nested too deep for the parser is then an error deep in a form.
-        if request.is_json and request.content_length != 0 and not is_api_request():
+        # An address that names no page stays a 404 (its routing error is raised after these hooks).
+        if request.is_json and request.content_length != 0 and request.endpoint and not is_api_request():
             abort(400)
 
     @app.before_request

@@ -8,7 +8,8 @@ address is a 404 before a view or the database sees it.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import IntegerConverter, Map
 
 ID_MAX = 2**31 - 1
@@ -25,6 +26,23 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+def _not_found_unless_the_address_exists() -> None:
+    """A 405 only where the address exists for another method. werkzeug compares a rule's methods before
+    its converters: ``PATCH /cycles/<too large>`` met the ``GET`` rule of the path first and was a 405."""
+    error = request.routing_exception
+    if not isinstance(error, MethodNotAllowed):
+        return
+    adapter = current_app.create_url_adapter(request)
+    for method in error.valid_methods or ():
+        try:
+            adapter.match(method=method)  # type: ignore[union-attr]
+        except HTTPException:
+            continue
+        return
+    raise NotFound()
+
+
 def install(app: Flask) -> None:
     """Before any route is added: rules pick their converter when they are bound to the map."""
     app.url_map.converters["int"] = IdConverter
+    app.before_request(_not_found_unless_the_address_exists)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import http
 from typing import Any
 
+from apispec import BasePlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
@@ -59,6 +61,18 @@ class EngpassApi(Api):
             self.spec.components.response(status.name, response, lazy=True)
 
 
+class SchemaKeywords(BasePlugin):
+    """What a marshmallow schema cannot say about itself, from its ``Meta.json_schema``: keywords and
+    ``x-`` extensions of the schema as a whole (``minProperties``, the stages' requirements)."""
+
+    def schema_helper(self, name: str, definition: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        schema = kwargs.get("schema")
+        if schema is None:
+            return {}
+        meta = getattr(resolve_schema_cls(schema), "Meta", None)
+        return dict(getattr(meta, "json_schema", {}))
+
+
 def _enum_reference(_converter: Any, field: fields.Field, ret: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
     """A field of one of ``CODES`` refers to the enum's schema, nullable beside it, instead of an enum of its
     own: apispec writes the values into every field, and a nullable one as ``["string", "null"]`` with
@@ -89,7 +103,7 @@ def init_api(app: Flask) -> EngpassApi:
             "security": [{"bearerAuth": []}],
         },
     )
-    api = EngpassApi(app)
+    api = EngpassApi(app, spec_kwargs={"extra_plugins": [SchemaKeywords()]})
     api.register_field(DecimalString, "string", "decimal")
     api.register_field(UtcDateTime, "string", "date-time")
     for enum in CODES:

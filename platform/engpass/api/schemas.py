@@ -55,15 +55,17 @@ def _in_utc_range(value: datetime) -> None:
         raise ValidationError("Not a moment that can be expressed in UTC.") from None
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
+# Some character that is not white space — exactly what str.strip() removes (str.isspace()), spelled so that
+# Python and the ECMA-262 regular expressions of JSON Schema read it alike: the document states the rule the
+# server checks with the same pattern.
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 def text(limit: int, *, blank: bool = True, **kwargs: Any) -> fields.String:
-    checks = [validate.Length(max=limit), _no_control_characters]
+    checks: list[Any] = [validate.Length(max=limit), _no_control_characters]
     if not blank:
-        checks.append(_not_blank)
+        checks.append(validate.Regexp(NOT_BLANK, error="Must not be blank."))
+        kwargs["metadata"] = {"pattern": NOT_BLANK, **kwargs.get("metadata", {})}
     return fields.String(validate=checks, **kwargs)
 
 
@@ -130,9 +132,23 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+class JsonInteger(fields.Integer):
+    """An integer in a body, as JSON Schema counts them: a JSON number without a fraction, ``3.0`` too;
+    never a string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
 def object_id(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
     """An id in the column's range; ``strict`` refuses strings (in a body; a query has only strings)."""
-    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=ID_MAX), **kwargs)
+    kind = JsonInteger if strict else fields.Integer
+    return kind(validate=validate.Range(min=1, max=ID_MAX), **kwargs)
 
 
 # --- problems (RFC 9457) -------------------------------------------------------------------------
@@ -162,6 +178,22 @@ class ProblemSchema(Schema):
 # --- paging --------------------------------------------------------------------------------------
 
 
+# What api/paging.py hands out: base64url without padding.
+CURSOR_PATTERN = f"^[A-Za-z0-9_-]{{1,{CURSOR_MAX}}}$"
+
+
+def cursor(kind: str) -> fields.String:
+    """A list's cursor: its format names the list whose ``next_cursor`` it must be (another is a 422)."""
+    return fields.String(
+        validate=validate.Regexp(CURSOR_PATTERN),
+        metadata={
+            "format": f"{kind}-cursor",
+            "pattern": CURSOR_PATTERN,
+            "description": f"The `next_cursor` of the previous page of {kind}s, as it was handed out.",
+        },
+    )
+
+
 class PageArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -171,13 +203,14 @@ class PageArgsSchema(Schema):
         validate=validate.Range(min=1, max=PAGE_LIMIT_MAX),
         metadata={"description": f"Items per page (at most {PAGE_LIMIT_MAX})."},
     )
-    cursor = fields.String(
-        validate=[validate.Length(max=CURSOR_MAX), _no_control_characters],
-        metadata={"description": "The `next_cursor` of the previous page."},
-    )
+
+
+class MeasurementListArgsSchema(PageArgsSchema):
+    cursor = cursor("measurement")
 
 
 class CycleListArgsSchema(PageArgsSchema):
+    cursor = cursor("cycle")
     stage = code(Stage, metadata={"description": "Only cycles in this stage."})
     category = code(Category, metadata={"description": "Only cycles of this category."})
     owner_id = object_id(strict=False, metadata={"description": "Only cycles this member is responsible for."})
@@ -203,7 +236,7 @@ class PageSchema(Schema):
 class StepSchema(Schema):
     name = text(200, blank=False, required=True)
     role = text(120, load_default="")
-    minutes = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MINUTES_MAX))
+    minutes = JsonInteger(load_default=0, validate=validate.Range(min=0, max=MINUTES_MAX))
 
 
 class StepOutSchema(Schema):
@@ -232,6 +265,9 @@ class CycleCreateSchema(Schema):
 class CyclePatchSchema(Schema):
     """Any subset of a cycle's fields. Saving a later stage's data moves the cycle there when the
     method's rules allow it (409 otherwise, and nothing is saved) — exactly like the cycle's forms."""
+
+    class Meta:
+        json_schema = {"minProperties": 1}
 
     # Bottleneck
     title = text(TITLE_MAX, blank=False)
