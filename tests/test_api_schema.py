@@ -5,6 +5,7 @@ import re
 import sys
 import zlib
 from datetime import date
+from decimal import Decimal
 
 import jsonschema_rs
 import pytest
@@ -23,9 +24,10 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from engpass.api.paging import encode
-from engpass.api.schemas import NOT_BLANK
+from engpass.api.schemas import CycleSchema
 from engpass.cycles import service
-from engpass.cycles.models import Category
+from engpass.cycles.models import Category, Cycle, Decision, KpiDirection, SolutionType, Stage
+from engpass.cycles.rules import NOT_BLANK, problems_to_enter
 from engpass.routing import ID_MAX
 from engpass.trends.service import recompute
 from tests.api_support import bearer, in_org, make_token
@@ -268,3 +270,53 @@ def test_the_not_blank_pattern_is_what_strip_removes(document):
     schemas = document["components"]["schemas"]
     assert schemas["CycleCreate"]["properties"]["title"]["pattern"] == NOT_BLANK
     assert schemas["CyclePatch"]["minProperties"] == 1
+
+
+# --- the stages' requirements: the document says what the rules say ---------------------------------
+
+BLANKS = st.sampled_from([None, "", " ", "\t\n", "\u3000", "\x1c"])
+FILLED = {
+    "title": st.sampled_from(["x", " Vorlage ", "\u00a0K"]),
+    "category": st.sampled_from(list(Category)),
+    "hours_per_week": st.sampled_from([Decimal(0), Decimal("14")]),
+    "kpi_name": st.just("Dauer"),
+    "kpi_unit": st.just("Tage"),
+    "kpi_direction": st.sampled_from(list(KpiDirection)),
+    "kpi_baseline": st.just(Decimal("9")),
+    "solution_what": st.just("Vorlage"),
+    "solution_type": st.sampled_from(list(SolutionType)),
+    "prototype_start": st.dates(),
+    "decision": st.sampled_from(list(Decision)),
+    "decision_reason": st.just("Wirkt"),
+}
+
+
+@st.composite
+def cycle_fields(draw):
+    """A cycle's fields, all filled but a few: missing, or blank where they are texts."""
+    values = draw(st.fixed_dictionaries(FILLED))
+    for name in draw(st.sets(st.sampled_from(sorted(FILLED)), max_size=4)):
+        values[name] = draw(BLANKS) if isinstance(values[name], str) else None
+    return values
+
+
+def test_the_stage_requirements_in_the_document_are_the_rules(document):
+    """For cycles with any of the fields filled, blank or missing: a cycle's document satisfies a stage's
+    schema in ``x-stage-requirements`` exactly when the rules let the cycle enter that stage."""
+    requirements = document["components"]["schemas"]["Cycle"]["x-stage-requirements"]
+    assert document["components"]["schemas"]["StageChange"]["x-stage-requirements"] == requirements
+    assert list(requirements) == [stage.value for stage in Stage]
+    validators = {stage: jsonschema_rs.validator_for(requirements[stage.value]) for stage in Stage}
+    described = document["components"]["schemas"]["StageChange"]["properties"]["stage"]["description"]
+    assert "`solution`: `title`, `category`, `hours_per_week`" in described
+
+    @given(values=cycle_fields(), measurements=st.integers(min_value=0, max_value=2))
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    def run(values, measurements):
+        cycle = Cycle(**values)
+        shown = CycleSchema(only=[*values, "measurement_count"]).dump({**values, "measurement_count": measurements})
+        for stage in Stage:
+            allowed = problems_to_enter(cycle, stage, measurements) == []
+            assert validators[stage].is_valid(shown) == allowed, (stage, shown)
+
+    run()

@@ -16,6 +16,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from engpass.api.stages import stage_requirements, summary
 from engpass.cycles.forms import (
     EARLIEST_DATE,
     HOURS_BELOW,
@@ -29,6 +30,7 @@ from engpass.cycles.forms import (
     TITLE_MAX,
 )
 from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage
+from engpass.cycles.rules import NOT_BLANK
 from engpass.routing import ID_MAX
 
 # The models' enums, each one named schema of the document that every field of its codes refers to
@@ -53,12 +55,6 @@ def _in_utc_range(value: datetime) -> None:
         value.astimezone(UTC)
     except OverflowError:
         raise ValidationError("Not a moment that can be expressed in UTC.") from None
-
-
-# Some character that is not white space — exactly what str.strip() removes (str.isspace()), spelled so that
-# Python and the ECMA-262 regular expressions of JSON Schema read it alike: the document states the rule the
-# server checks with the same pattern.
-NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 def text(limit: int, *, blank: bool = True, **kwargs: Any) -> fields.String:
@@ -309,10 +305,20 @@ class CyclePatchSchema(Schema):
 
 
 class StageChangeSchema(Schema):
-    stage = code(Stage, required=True, metadata={"description": "The stage to move to; going back is always allowed."})
+    class Meta:
+        json_schema = {"x-stage-requirements": stage_requirements()}
+
+    stage = code(
+        Stage,
+        required=True,
+        metadata={"description": "The stage to move to; going back is always allowed. " + summary()},
+    )
 
 
 class CycleSchema(Schema):
+    class Meta:
+        json_schema = {"x-stage-requirements": stage_requirements()}
+
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     category = code_out(Category, required=True)
