@@ -91,7 +91,8 @@ def test_invalid_cycles_are_422_per_field_and_nothing_is_saved(client, world):
 
 def test_the_owner_must_be_a_member(client, world, make_user):
     stranger = make_user()
-    errors = _errors(world.call(client, "POST", "/cycles", json={**NEW_CYCLE, "owner_id": stranger.id}))
+    # A well-formed request the organization's state refuses: 409, like the method's rules.
+    errors = _errors(world.call(client, "POST", "/cycles", json={**NEW_CYCLE, "owner_id": stranger.id}), 409)
     assert errors["owner_id"]["message"] == "Bitte wählen Sie ein Mitglied dieser Organisation."
     created = world.call(client, "POST", "/cycles", json={**NEW_CYCLE, "owner_id": world.member.id})
     assert created.json["owner_id"] == world.member.id
@@ -118,7 +119,7 @@ def test_the_next_cycle_follows_a_decided_one(client, session, world):
         "Entscheiden Sie diesen Zyklus, bevor Sie den nächsten Engpass wählen."
     )
     missing = world.call(client, "POST", "/cycles", json={**NEW_CYCLE, "previous_cycle_id": 999_999})
-    assert set(_errors(missing)) == {"previous_cycle_id"}
+    assert set(_errors(missing, 409)) == {"previous_cycle_id"}
     following = world.call(
         client, "POST", "/cycles", json={**NEW_CYCLE, "previous_cycle_id": decided.id, "confirm_second_open": True}
     )
@@ -305,7 +306,7 @@ def test_invalid_changes_are_422_and_nothing_is_saved(client, world):
     assert world.cycle(cycle_id).title == NEW_CYCLE["title"]
     assert set(_errors(world.call(client, "PATCH", f"/cycles/{cycle_id}", json={}))) == {""}
     dates = {"prototype_start": "2026-03-10", "prototype_target": "2026-03-01"}
-    errors = _errors(world.call(client, "PATCH", f"/cycles/{cycle_id}", json=dates))
+    errors = _errors(world.call(client, "PATCH", f"/cycles/{cycle_id}", json=dates), 409)
     assert errors["prototype_target"]["message"] == "Der Zieltermin kann nicht vor dem Start liegen."
 
 
@@ -326,7 +327,8 @@ def test_a_whole_cycle_through_the_api(client, world):
         client, "POST", f"/cycles/{cycle_id}/measurements", json={"measured_on": start.isoformat(), "kpi_value": 4}
     )
     assert (
-        _errors(early)["measured_on"]["message"] == "Ein Ergebnis kann erst ab dem Start des Prototyps gemessen werden."
+        _errors(early, 409)["measured_on"]["message"]
+        == "Ein Ergebnis kann erst ab dem Start des Prototyps gemessen werden."
     )
     measured = {"measured_on": date.today().isoformat(), "kpi_value": 4, "hours_per_week": 6, "note": "gut"}
     response = world.call(client, "POST", f"/cycles/{cycle_id}/measurements", json=measured)

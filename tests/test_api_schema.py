@@ -2,28 +2,37 @@
 reference page that loads nothing from outside the app."""
 
 import re
+import sys
 import zlib
 from datetime import date
+from decimal import Decimal
 
 import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
+from engpass.api.paging import encode
+from engpass.api.schemas import CycleSchema
 from engpass.cycles import service
-from engpass.cycles.models import Category
+from engpass.cycles.models import Category, Cycle, Decision, KpiDirection, SolutionType, Stage
+from engpass.cycles.rules import NOT_BLANK, problems_to_enter
+from engpass.routing import ID_MAX
 from engpass.trends.service import recompute
 from tests.api_support import bearer, in_org, make_token
 from tests.helpers import sabines_cycle
+from tests.hostile_support import nested_json
 
 
 @pytest.fixture
@@ -78,7 +87,12 @@ def test_the_document_is_valid_against_the_openapi_3_1_meta_schema(document):
 def test_the_document_takes_the_models_codes_and_decimals_as_strings(document):
     schemas = document["components"]["schemas"]
     assert schemas["CycleCreate"]["required"] == ["category", "title"]
-    assert schemas["CycleCreate"]["properties"]["category"]["enum"] == [c.value for c in Category]
+    assert schemas["CycleCreate"]["properties"]["category"] == {"$ref": "#/components/schemas/Category"}
+    assert schemas["Category"] == {"type": "string", "enum": [c.value for c in Category]}
+    # A nullable enum refers to the one schema of its values, null beside it.
+    assert schemas["Cycle"]["properties"]["decision"] == {
+        "anyOf": [{"$ref": "#/components/schemas/Decision"}, {"type": "null"}]
+    }
     assert schemas["Cycle"]["properties"]["hours_per_week"]["type"] == ["string", "null"]
     assert schemas["CyclePatch"]["properties"]["kpi_target"]["type"] == ["number", "null"]
     assert schemas["Cycle"]["properties"]["created_at"]["format"] == "date-time"
@@ -131,12 +145,25 @@ OPERATIONS = [
 ]
 CHECKS = [
     not_a_server_error,
+    # The document is no looser than the server: what it allows is accepted (not a 400 or 422).
+    positive_data_acceptance,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
 ]
 EXAMPLES = 20
+JSON = "application/json"
+
+
+# The cursors' formats (api/schemas.py ``cursor``): what the lists hand out, for any position.
+schemathesis.openapi.format("cycle-cursor", st.integers(min_value=0, max_value=ID_MAX).map(lambda id_: encode([id_])))
+schemathesis.openapi.format(
+    "measurement-cursor",
+    st.tuples(st.dates(), st.integers(min_value=0, max_value=ID_MAX)).map(
+        lambda key: encode([key[0].isoformat(), key[1]])
+    ),
+)
 
 
 def test_the_list_of_operations_is_the_documents(document):
@@ -185,7 +212,7 @@ def _aim(case, cycle_ids, member_id):
         body["owner_id"] = member_id
     if "measured_on" in body and coin % 3:
         body["measured_on"] = date.today().isoformat()
-    if "title" in body and "category" in body and "confirm_second_open" not in body:
+    if (case.method, case.path) == ("POST", "/api/v1/cycles") and "confirm_second_open" not in body:
         body["confirm_second_open"] = True
 
 
@@ -211,5 +238,89 @@ def test_every_response_conforms_to_the_document(app, api_world, path, method, m
     def run(case):
         _aim(case, cycle_ids, member_id)
         case.call_and_validate(headers=bearer(token), checks=CHECKS)
+
+    run()
+
+
+def test_bodies_nested_beyond_the_parser_are_a_400_problem(client, api_world, document):
+    """Every operation with a body, JSON nested from a few levels to far beyond Python's recursion limit:
+    an invalid document (400 when it cannot be read, 422 when it is not the schema's), never a 5xx."""
+    token, cycle_ids, _member_id = api_world
+    operations = [
+        (path.replace("{cycle_id}", str(cycle_ids[1])), method.upper())
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method != "parameters" and "requestBody" in op
+    ]
+    assert len(operations) == 4
+
+    @given(operation=st.sampled_from(operations), body=nested_json)
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None)
+    def run(operation, body):
+        path, method = operation
+        response = client.open(path, method=method, data=body, headers=bearer(token, **{"Content-Type": JSON}))
+        assert response.status_code in (400, 422), (method, path, body[:40], response.status_code)
+        assert response.mimetype == "application/problem+json"
+        if response.status_code == 400:
+            assert response.json["type"] == "/api/v1/docs#problem-bad-request"
+
+    run()
+
+
+def test_the_not_blank_pattern_is_what_strip_removes(document):
+    # The document and the server check titles with one pattern; the rules (cycles/rules.py) strip().
+    pattern = re.compile(NOT_BLANK)
+    assert all((pattern.search(ch) is None) == ch.isspace() for ch in map(chr, range(sys.maxunicode + 1)))
+    schemas = document["components"]["schemas"]
+    assert schemas["CycleCreate"]["properties"]["title"]["pattern"] == NOT_BLANK
+    assert schemas["CyclePatch"]["minProperties"] == 1
+
+
+# --- the stages' requirements: the document says what the rules say ---------------------------------
+
+BLANKS = st.sampled_from([None, "", " ", "\t\n", "\u3000", "\x1c"])
+FILLED = {
+    "title": st.sampled_from(["x", " Vorlage ", "\u00a0K"]),
+    "category": st.sampled_from(list(Category)),
+    "hours_per_week": st.sampled_from([Decimal(0), Decimal("14")]),
+    "kpi_name": st.just("Dauer"),
+    "kpi_unit": st.just("Tage"),
+    "kpi_direction": st.sampled_from(list(KpiDirection)),
+    "kpi_baseline": st.just(Decimal("9")),
+    "solution_what": st.just("Vorlage"),
+    "solution_type": st.sampled_from(list(SolutionType)),
+    "prototype_start": st.dates(),
+    "decision": st.sampled_from(list(Decision)),
+    "decision_reason": st.just("Wirkt"),
+}
+
+
+@st.composite
+def cycle_fields(draw):
+    """A cycle's fields, all filled but a few: missing, or blank where they are texts."""
+    values = draw(st.fixed_dictionaries(FILLED))
+    for name in draw(st.sets(st.sampled_from(sorted(FILLED)), max_size=4)):
+        values[name] = draw(BLANKS) if isinstance(values[name], str) else None
+    return values
+
+
+def test_the_stage_requirements_in_the_document_are_the_rules(document):
+    """For cycles with any of the fields filled, blank or missing: a cycle's document satisfies a stage's
+    schema in ``x-stage-requirements`` exactly when the rules let the cycle enter that stage."""
+    requirements = document["components"]["schemas"]["Cycle"]["x-stage-requirements"]
+    assert document["components"]["schemas"]["StageChange"]["x-stage-requirements"] == requirements
+    assert list(requirements) == [stage.value for stage in Stage]
+    validators = {stage: jsonschema_rs.validator_for(requirements[stage.value]) for stage in Stage}
+    described = document["components"]["schemas"]["StageChange"]["properties"]["stage"]["description"]
+    assert "`solution`: `title`, `category`, `hours_per_week`" in described
+
+    @given(values=cycle_fields(), measurements=st.integers(min_value=0, max_value=2))
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    def run(values, measurements):
+        cycle = Cycle(**values)
+        shown = CycleSchema(only=[*values, "measurement_count"]).dump({**values, "measurement_count": measurements})
+        for stage in Stage:
+            allowed = problems_to_enter(cycle, stage, measurements) == []
+            assert validators[stage].is_valid(shown) == allowed, (stage, shown)
 
     run()

@@ -8,6 +8,7 @@ row behind. ENGPASS_FUZZ_EXAMPLES sets the examples per route (default 30: the f
 
 from __future__ import annotations
 
+import json
 import os
 from collections import defaultdict
 from html.parser import HTMLParser
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from engpass import tenancy
 from engpass.db import Base
 from tests.helpers import csrf_token_from
+from tests.hostile_support import json_values, nested_json
 from tests.security_support import build_world, route_url, rules_with
 
 EXAMPLES = int(os.environ.get("ENGPASS_FUZZ_EXAMPLES", "30"))
@@ -158,17 +160,35 @@ def world(session, make_user, make_org):
     return build_world(session, make_user, make_org)
 
 
+def json_body(fields: list[str]) -> st.SearchStrategy[str]:
+    """A JSON body where a form is expected: the form's fields with values of any JSON shape, any other
+    document, or one nested from a few levels to far beyond the parser's recursion limit."""
+    own = st.fixed_dictionaries({}, optional=dict.fromkeys(fields, json_values)) if fields else st.just({})
+    return st.one_of(own.map(json.dumps), json_values.map(json.dumps), nested_json)
+
+
+def request_body(fields: list[str]) -> st.SearchStrategy[dict]:
+    """Mostly form posts; one in four a JSON body (the CSRF token then in its header, as a script sends it)."""
+    form = form_body(fields).map(lambda body: {"data": body})
+    as_json = json_body(fields).map(lambda body: {"data": body, "content_type": "application/json"})
+    return st.integers(min_value=0, max_value=3).flatmap(lambda n: as_json if n == 0 else form)
+
+
 def _fuzz(client, session, orgs: list[int], url: str, fields: set[str], token: str, failures: list[str]) -> None:
     @FUZZ
-    @given(body=form_body(sorted(fields)))
+    @given(body=request_body(sorted(fields)))
     def run(body: dict) -> None:
         before = row_counts(session, orgs)
-        response = client.post(url, data={**body, "csrf_token": token})
+        if "content_type" in body:
+            response = client.post(url, **body, headers={"X-CSRFToken": token})
+        else:
+            response = client.post(url, data={**body["data"], "csrf_token": token})
         response.close()
+        shown = repr(body["data"][:60]) if isinstance(body["data"], str) else repr(sorted(body["data"]))
         if response.status_code >= 500:
-            failures.append(f"POST {url} {sorted(body)!r}: {response.status_code}")
+            failures.append(f"POST {url} {shown}: {response.status_code}")
         elif 400 <= response.status_code < 500 and row_counts(session, orgs) != before:
-            failures.append(f"POST {url} refused ({response.status_code}) but wrote rows: {sorted(body)!r}")
+            failures.append(f"POST {url} refused ({response.status_code}) but wrote rows: {shown}")
 
     run()
 

@@ -3,10 +3,18 @@
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel
+from engpass.db import db
 from engpass.organizations.models import OrgKind, Role
+from tests.api_support import bearer, make_token
+from tests.hostile_support import huge_ids, non_ascii_digits
+from tests.security_support import build_world, route_url
+from tests.test_security_headers import header_problems
 
 ORG_PREFIX = "/o/<org_slug>"
 # Every route outside /o/<org_slug>/ must be listed here on purpose.
@@ -234,3 +242,79 @@ def test_nul_bytes_anywhere_are_a_clean_400(client, make_user, make_org, login):
     login(user)
     assert client.get(f"/o/{org.slug}/audit/?action=a%00b").status_code == 400
     assert client.get("/o/%00/").status_code in (400, 404)
+
+
+# --- ids beyond the id columns' range --------------------------------------------------------------
+
+INT_ARGUMENT = re.compile(r"<int(?:\([^)]*\))?:(\w+)>")
+
+
+def _int_rules(app):
+    return sorted((rule for rule in app.url_map.iter_rules() if INT_ARGUMENT.search(rule.rule)), key=lambda r: r.rule)
+
+
+def test_ids_beyond_the_columns_range_are_404_at_routing_with_the_headers(
+    app, client, session, login, make_user, make_org
+):
+    owner, org, firm, values = build_world(session, make_user, make_org)
+    token = make_token(session, org, owner)
+    login(owner)
+    rules = _int_rules(app)
+    # Web pages and API operations alike: every <int:…> rule of the map.
+    assert len(rules) >= 30 and any(r.rule.startswith(API_RULE_PREFIX) for r in rules)
+    cases = [(rule, method) for rule in rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+    @given(case=st.sampled_from(cases), huge=huge_ids, data=st.data())
+    @settings(max_examples=len(cases) * 3, deadline=None, derandomize=True, database=None)
+    def run(case, huge, data):
+        rule, method = case
+        # One of the rule's ids is huge, the others name real objects of the organization.
+        target = data.draw(st.sampled_from(INT_ARGUMENT.findall(rule.rule)))
+        url = route_url(app, rule, org, firm, values | {target: huge})
+        headers = bearer(token) if rule.rule.startswith(API_RULE_PREFIX) else {}
+        response = client.open(url, method=method, headers=headers, json={})
+        assert response.status_code == 404, f"{method} {url[:120]}: {response.status_code}"
+        assert header_problems(response) == [], f"{method} {url[:120]}"
+
+    run()
+
+
+@pytest.mark.parametrize("path", ["/test/failing-statement", "/api/v1/test/failing-statement"])
+def test_after_a_failed_statement_the_error_page_renders_with_the_headers(
+    app, client, postgres, make_user, make_org, login, path
+):
+    # PostgreSQL refuses every statement after a failed one until the transaction is rolled back; the error
+    # page reads the user and their organizations, and must not fail in turn (a bare 500 without headers).
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def failing_statement():
+        db.session.execute(text("SELECT 1 / 0"))
+
+    app.add_url_rule(path, "failing_statement", failing_statement)
+    user = make_user()
+    make_org(owner=user)
+    login(user)
+    response = client.get(path)
+    assert response.status_code == 500
+    assert header_problems(response) == []
+    if path.startswith(API_RULE_PREFIX):
+        assert response.mimetype == "application/problem+json" and response.json["status"] == 500
+    else:
+        assert response.mimetype == "text/html" and user.name in response.text
+
+
+def test_an_invitation_link_naming_an_impossible_organization_is_404(client):
+    # The link's token names its organization; PostgreSQL refuses a tenant setting beyond the id column.
+    @given(
+        org_id=huge_ids | st.text(non_ascii_digits, min_size=1, max_size=12),
+        method=st.sampled_from(["GET", "POST"]),
+    )
+    @settings(max_examples=30, deadline=None, derandomize=True, database=None)
+    def run(org_id, method):
+        for path in ("/invitations/{}", "/invitations/{}/logout"):
+            response = client.open(path.format(f"{org_id}.{'a' * 43}"), method=method)
+            # The logout's POST signs nobody out and goes back to the link; the link itself is a 404.
+            assert response.status_code in (302, 404, 405), (method, path, response.status_code)
+            assert header_problems(response) == []
+
+    run()

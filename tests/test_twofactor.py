@@ -1,18 +1,23 @@
 """TOTP two-factor authentication: enrolment, the login's second step, replay, recovery codes, switching off."""
 
+import base64
 import json
 import re
 import time
-from datetime import timedelta
+import unicodedata
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engpass.accounts import twofactor
 from engpass.accounts.models import RecoveryCode, User
 from engpass.db import utcnow
 from tests.conftest import build_app
 from tests.helpers import PASSWORD
+from tests.hostile_support import non_ascii_digits
 
 
 def _enrol_code(secret):
@@ -242,3 +247,41 @@ def test_deleting_the_account_deletes_its_recovery_codes(client, session, make_u
     _enrol(client)
     client.post("/account/delete", data={"confirmation": user.email, "current_password": PASSWORD})
     assert session.query(RecoveryCode).filter_by(user_id=user.id).count() == 0
+
+
+def _in_other_digits(code: str) -> st.SearchStrategy[str]:
+    """``code`` with some of its digits written in other scripts' digits of the same value (Unicode Nd):
+    what ``int()`` and ``str.isdigit()`` read as the same number."""
+
+    def same_value(digit: str) -> st.SearchStrategy[str]:
+        # Unicode keeps each script's decimal digits together, zero to nine.
+        other = non_ascii_digits.map(lambda ch: chr(ord(ch) - unicodedata.digit(ch) + int(digit)))
+        return st.just(digit) | other
+
+    return st.tuples(*map(same_value, code)).map("".join).filter(lambda written: not written.isascii())
+
+
+@given(
+    secret=st.binary(min_size=20, max_size=20).map(lambda raw: base64.b32encode(raw).decode()),
+    now=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    data=st.data(),
+)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+def test_a_code_in_other_digits_is_just_wrong(secret, now, data):
+    code = pyotp.TOTP(secret).at(now)
+    assert twofactor.enrolment_step(secret, code, now) is not None
+    assert twofactor.enrolment_step(secret, data.draw(_in_other_digits(code)), now) is None
+
+
+def test_the_login_takes_a_code_in_other_digits_as_a_wrong_one(app, client, enrolled):
+    user, org, secret, _codes = enrolled
+    _password_step(client, user)
+
+    @given(written=_in_other_digits(pyotp.TOTP(secret).now()))
+    @settings(max_examples=10, deadline=None, derandomize=True, database=None)
+    def run(written):
+        wrong = client.post("/login/two-factor", data={"code": written})
+        assert wrong.status_code == 401 and "Dieser Code ist nicht korrekt" in wrong.text
+        assert client.get(f"/o/{org.slug}/").status_code == 302
+
+    run()

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from engpass import (
     models,  # noqa: F401  (every mapper configured before the first query)
+    routing,
     security_headers,
     tenancy,
 )
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         CACHE_DEFAULT_TIMEOUT=6 * 3600,
     )
     app.extensions["engpass.settings"] = settings
+    routing.install(app)
     if settings.proxy_count:
         # Behind a load balancer the client address is in X-Forwarded-For; the per-IP login limit needs it.
         n = settings.proxy_count
@@ -181,6 +183,14 @@ def _register_request_hooks(app: Flask) -> None:
         tenancy.clear()
 
     @app.before_request
+    def _refuse_json_outside_the_api() -> None:
+        # The pages' forms read form fields; Flask-WTF would read a JSON body as the form, and a list, a
+        # number, a nested value or a body nested too deep for the parser is then an error deep in a form.
+        # An address that names no page stays a 404 (its routing error is raised after these hooks).
+        if request.is_json and request.content_length != 0 and request.endpoint and not is_api_request():
+            abort(400)
+
+    @app.before_request
     def _refuse_nul_bytes() -> None:
         # No database text field can hold NUL; refuse such input before it reaches one.
         values = [request.path, *request.args.values()]
@@ -236,6 +246,9 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
+        # An error answer saves nothing, and the page reads the user and their organizations: after a failed
+        # statement PostgreSQL refuses every query until the transaction is rolled back.
+        db.session.rollback()
         if is_api_request():
             return problem_response(error)
         if request.path == "/healthz" or request.accept_mimetypes.best == "application/json":

@@ -62,7 +62,8 @@ def _normalize(code: str) -> str:
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step the six digits belong to, within the window, or None."""
     digits = _normalize(code)
-    if len(digits) != 6 or not digits.isdigit():
+    # ASCII only: isdigit() also takes other scripts' digits, which no authenticator app shows.
+    if len(digits) != 6 or not (digits.isascii() and digits.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)

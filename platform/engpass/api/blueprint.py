@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from flask import abort, request
+from flask import Request, abort, request
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
 
 from engpass.api.auth import authenticate, rate_limited
 from engpass.organizations.models import Role
@@ -18,7 +20,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 API_PREFIX = "/api/v1"
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
-bp = Blueprint(
+
+class BodyParser(FlaskParser):
+    """webargs' parser, for which JSON nested deeper than Python's recursion limit is invalid JSON (a 400
+    problem like any other unreadable body) instead of a RecursionError."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            # With an empty document webargs would take the body as missing.
+            raise json.JSONDecodeError("Nested too deeply.", req.get_data(as_text=True), 0) from None
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = BodyParser()
+
+
+bp = ApiBlueprint(
     "api",
     __name__,
     url_prefix=API_PREFIX,

@@ -20,7 +20,6 @@ from engpass.api.blueprint import bp, endpoint
 from engpass.api.paging import decode, page
 from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
 from engpass.api.schemas import (
-    ID_MAX,
     BusinessCaseSchema,
     CycleCreateSchema,
     CycleListArgsSchema,
@@ -28,9 +27,9 @@ from engpass.api.schemas import (
     CyclePatchSchema,
     CycleSchema,
     MeasurementCreateSchema,
+    MeasurementListArgsSchema,
     MeasurementPageSchema,
     MeasurementSchema,
-    PageArgsSchema,
     StageChangeSchema,
 )
 from engpass.cycles import people, service
@@ -56,8 +55,7 @@ MEASUREMENT_FIELDS = tuple(name for name in MeasurementSchema().fields if name !
 
 
 def _cycle_or_404(cycle_id: int) -> Cycle:
-    # Beyond the id column's range nothing can exist; asking the database would be an overflow error.
-    cycle = db.session.get(Cycle, cycle_id) if cycle_id <= ID_MAX else None
+    cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
         abort(404)
     return cycle
@@ -156,7 +154,7 @@ def _check_owner(owner_id: int | None) -> None:
             select(Membership.id).where(Membership.organization_id == g.org.id, Membership.user_id == owner_id)
         )
     if not member:
-        raise invalid("owner_id", _("Please choose a member of this organization."))
+        raise rule_violation([_("Please choose a member of this organization.")], "owner_id")
 
 
 def _refused(problems: list[Any], field: str = "stage") -> ApiProblem:
@@ -191,7 +189,7 @@ def create_cycle(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, s
         if "previous_cycle_id" in data:
             previous = db.session.get(Cycle, data["previous_cycle_id"])
             if previous is None:
-                raise invalid("previous_cycle_id", _("There is no such cycle in this organization."))
+                raise rule_violation([_("There is no such cycle in this organization.")], "previous_cycle_id")
             cycle = service.start_next_cycle(db.session(), previous, **arguments)
         else:
             cycle = service.create_cycle(db.session(), **arguments)
@@ -222,7 +220,7 @@ def _check_dates(cycle: Cycle, data: dict[str, Any]) -> None:
     start = data.get("prototype_start", cycle.prototype_start)
     target = data.get("prototype_target", cycle.prototype_target)
     if start is not None and target is not None and target < start:
-        raise invalid("prototype_target", _("The target date cannot be before the start."))
+        raise rule_violation([_("The target date cannot be before the start.")], "prototype_target")
 
 
 def _save_sections(cycle: Cycle, data: dict[str, Any], actor_id: int) -> None:
@@ -312,7 +310,7 @@ def _measurement_document(measurement: Measurement) -> dict[str, Any]:
 
 
 @endpoint("/cycles/<int:cycle_id>/measurements", "GET", Action.view_cycles, tag=TAG)
-@bp.arguments(PageArgsSchema, location="query")
+@bp.arguments(MeasurementListArgsSchema, location="query")
 @bp.response(200, MeasurementPageSchema)
 def list_measurements(args: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     """The cycle's measured results, by date."""
@@ -350,7 +348,7 @@ def add_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, Any]
     """Record a measured result. The first one moves a running prototype into the stage *result*."""
     cycle = _cycle_or_404(cycle_id)
     if cycle.prototype_start is not None and data["measured_on"] < cycle.prototype_start:
-        raise invalid("measured_on", _("A result can only be measured from the prototype's start on."))
+        raise rule_violation([_("A result can only be measured from the prototype's start on.")], "measured_on")
     _check_plausible(data, _week_doubts(data, MEASUREMENT_COSTS, None))
     try:
         measurement = service.add_measurement(db.session(), cycle, data, g.api_user.id)

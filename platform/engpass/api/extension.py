@@ -4,15 +4,19 @@ schemas and decorators, and every error is documented as ``application/problem+j
 from __future__ import annotations
 
 import http
+from typing import Any
 
+from apispec import BasePlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
+from marshmallow import fields
 
 from engpass.api import cycles, organization, overview  # noqa: F401  (their routes are on the blueprint)
 from engpass.api.blueprint import API_PREFIX, bp
 from engpass.api.problems import MEDIA_TYPE
-from engpass.api.schemas import DecimalString, ProblemSchema, UtcDateTime
+from engpass.api.schemas import CODES, DecimalString, ProblemSchema, UtcDateTime
 
 DESCRIPTION = """\
 The Engpass API for integrations (Power Automate, Zapier, scripts): the same cycles, rules,
@@ -57,6 +61,35 @@ class EngpassApi(Api):
             self.spec.components.response(status.name, response, lazy=True)
 
 
+class SchemaKeywords(BasePlugin):
+    """What a marshmallow schema cannot say about itself, from its ``Meta.json_schema``: keywords and
+    ``x-`` extensions of the schema as a whole (``minProperties``, the stages' requirements)."""
+
+    def schema_helper(self, name: str, definition: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        schema = kwargs.get("schema")
+        if schema is None:
+            return {}
+        meta = getattr(resolve_schema_cls(schema), "Meta", None)
+        return dict(getattr(meta, "json_schema", {}))
+
+
+def _enum_reference(_converter: Any, field: fields.Field, ret: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    """A field of one of ``CODES`` refers to the enum's schema, nullable beside it, instead of an enum of its
+    own: apispec writes the values into every field, and a nullable one as ``["string", "null"]`` with
+    ``null`` among the values, from which client generators make several types per field."""
+    enum = getattr(field, "enum", None)
+    if enum not in CODES:
+        return {}
+    ret.pop("type", None)
+    ret.pop("enum", None)
+    reference = {"$ref": f"#/components/schemas/{enum.__name__}"}
+    if field.allow_none:
+        ret["anyOf"] = [reference, {"type": "null"}]
+    else:
+        ret.update(reference)
+    return {}
+
+
 def init_api(app: Flask) -> EngpassApi:
     app.config.update(
         API_TITLE="Engpass API",
@@ -70,8 +103,12 @@ def init_api(app: Flask) -> EngpassApi:
             "security": [{"bearerAuth": []}],
         },
     )
-    api = EngpassApi(app)
+    api = EngpassApi(app, spec_kwargs={"extra_plugins": [SchemaKeywords()]})
     api.register_field(DecimalString, "string", "decimal")
     api.register_field(UtcDateTime, "string", "date-time")
+    for enum in CODES:
+        api.spec.components.schema(enum.__name__, {"type": "string", "enum": [member.value for member in enum]})
+    # Last of the attribute functions: it replaces what the earlier ones wrote for an enum field.
+    api.ma_plugin.converter.add_attribute_function(_enum_reference)
     api.register_blueprint(bp)
     return api

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from engpass import single_line
+from engpass.api.stages import stage_requirements, summary
 from engpass.cycles.forms import (
     EARLIEST_DATE,
     HOURS_BELOW,
@@ -30,11 +32,16 @@ from engpass.cycles.forms import (
     TITLE_MAX,
 )
 from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage
+from engpass.cycles.rules import NOT_BLANK
 from engpass.i18n import LANGUAGES
 from engpass.number_input import NumberInputError, parse_number
 from engpass.organizations.forms import CURRENCIES, HOURLY_RATE_BELOW, timezone_choices
+from engpass.routing import ID_MAX
 
-ID_MAX = 2**31 - 1
+# The models' enums, each one named schema of the document that every field of its codes refers to
+# (api/extension.py): a client generator makes one type of each, not one per field.
+CODES = (Category, Stage, KpiDirection, SolutionType, Decision)
+
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200
 CURSOR_MAX = 200
@@ -55,29 +62,32 @@ def _in_utc_range(value: datetime) -> None:
         raise ValidationError("Not a moment that can be expressed in UTC.") from None
 
 
-def _not_blank(value: str) -> None:
-    if not value.strip():
-        raise ValidationError("Must not be blank.")
-
-
 def text(limit: int, *, blank: bool = True, multiline: bool = False, **kwargs: Any) -> fields.String:
     """A string in a request; one line unless ``multiline`` (names and titles end up in mail subjects)."""
-    checks = [validate.Length(max=limit), _no_control_characters]
+    checks: list[Any] = [validate.Length(max=limit), _no_control_characters]
     if not multiline:
         checks.append(single_line.validate)
     if not blank:
-        checks.append(_not_blank)
+        checks.append(validate.Regexp(NOT_BLANK, error="Must not be blank."))
+        kwargs["metadata"] = {"pattern": NOT_BLANK, **kwargs.get("metadata", {})}
     return fields.String(validate=checks, **kwargs)
 
 
-def code(enum: Any, **kwargs: Any) -> fields.Enum:
+def code(enum: type[Enum], **kwargs: Any) -> fields.Enum:
     """One of an enum's stable codes (the models' values), read into the enum."""
     return fields.Enum(enum, by_value=fields.String, **kwargs)
 
 
-def code_out(enum: Any, **kwargs: Any) -> fields.String:
+class CodeOut(fields.String):
     """An enum's code in a response; the model may hold the member or its plain string."""
-    return fields.String(validate=validate.OneOf([member.value for member in enum]), **kwargs)
+
+    def __init__(self, enum: type[Enum], **kwargs: Any) -> None:
+        super().__init__(validate=validate.OneOf([member.value for member in enum]), **kwargs)
+        self.enum = enum
+
+
+def code_out(enum: type[Enum], **kwargs: Any) -> CodeOut:
+    return CodeOut(enum, **kwargs)
 
 
 class PlainDecimal(fields.Decimal):
@@ -139,9 +149,23 @@ class UtcDateTime(fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+class JsonInteger(fields.Integer):
+    """An integer in a body, as JSON Schema counts them: a JSON number without a fraction, ``3.0`` too;
+    never a string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
 def object_id(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
     """An id in the column's range; ``strict`` refuses strings (in a body; a query has only strings)."""
-    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=ID_MAX), **kwargs)
+    kind = JsonInteger if strict else fields.Integer
+    return kind(validate=validate.Range(min=1, max=ID_MAX), **kwargs)
 
 
 # --- problems (RFC 9457) -------------------------------------------------------------------------
@@ -171,6 +195,22 @@ class ProblemSchema(Schema):
 # --- paging --------------------------------------------------------------------------------------
 
 
+# What api/paging.py hands out: base64url without padding.
+CURSOR_PATTERN = f"^[A-Za-z0-9_-]{{1,{CURSOR_MAX}}}$"
+
+
+def cursor(kind: str) -> fields.String:
+    """A list's cursor: its format names the list whose ``next_cursor`` it must be (another is a 422)."""
+    return fields.String(
+        validate=validate.Regexp(CURSOR_PATTERN),
+        metadata={
+            "format": f"{kind}-cursor",
+            "pattern": CURSOR_PATTERN,
+            "description": f"The `next_cursor` of the previous page of {kind}s, as it was handed out.",
+        },
+    )
+
+
 class PageArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -180,13 +220,14 @@ class PageArgsSchema(Schema):
         validate=validate.Range(min=1, max=PAGE_LIMIT_MAX),
         metadata={"description": f"Items per page (at most {PAGE_LIMIT_MAX})."},
     )
-    cursor = fields.String(
-        validate=[validate.Length(max=CURSOR_MAX), _no_control_characters],
-        metadata={"description": "The `next_cursor` of the previous page."},
-    )
+
+
+class MeasurementListArgsSchema(PageArgsSchema):
+    cursor = cursor("measurement")
 
 
 class CycleListArgsSchema(PageArgsSchema):
+    cursor = cursor("cycle")
     stage = code(Stage, metadata={"description": "Only cycles in this stage."})
     category = code(Category, metadata={"description": "Only cycles of this category."})
     owner_id = object_id(strict=False, metadata={"description": "Only cycles this member is responsible for."})
@@ -212,7 +253,7 @@ class PageSchema(Schema):
 class StepSchema(Schema):
     name = text(200, blank=False, required=True)
     role = text(120, load_default="")
-    minutes = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MINUTES_MAX))
+    minutes = JsonInteger(load_default=0, validate=validate.Range(min=0, max=MINUTES_MAX))
 
 
 class StepOutSchema(Schema):
@@ -251,6 +292,9 @@ class CycleCreateSchema(Schema):
 class CyclePatchSchema(Schema):
     """Any subset of a cycle's fields. Saving a later stage's data moves the cycle there when the
     method's rules allow it (409 otherwise, and nothing is saved) — exactly like the cycle's forms."""
+
+    class Meta:
+        json_schema = {"minProperties": 1}
 
     # Bottleneck
     title = text(TITLE_MAX, blank=False)
@@ -293,10 +337,20 @@ class CyclePatchSchema(Schema):
 
 
 class StageChangeSchema(Schema):
-    stage = code(Stage, required=True, metadata={"description": "The stage to move to; going back is always allowed."})
+    class Meta:
+        json_schema = {"x-stage-requirements": stage_requirements()}
+
+    stage = code(
+        Stage,
+        required=True,
+        metadata={"description": "The stage to move to; going back is always allowed. " + summary()},
+    )
 
 
 class CycleSchema(Schema):
+    class Meta:
+        json_schema = {"x-stage-requirements": stage_requirements()}
+
     id = fields.Integer(required=True)
     title = fields.String(required=True)
     category = code_out(Category, required=True)

@@ -7,7 +7,9 @@ Going back is always allowed (and recorded by the service).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
@@ -25,69 +27,91 @@ class StageRuleViolation(ValueError):
         self.problems = problems
 
 
-def bottleneck_problems(cycle: Cycle) -> list[str]:
-    problems = []
-    if not (cycle.title or "").strip():
-        problems.append(_l("Name the bottleneck first."))
-    if cycle.category is None:
-        problems.append(_l("Choose the bottleneck's category."))
-    return problems
+# A filled text: some character that is not white space — exactly what str.strip() removes (str.isspace()),
+# spelled so that Python and the ECMA-262 regular expressions of JSON Schema read it alike. The API checks
+# its non-blank fields and documents them with it.
+NOT_BLANK = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One thing a stage needs from the steps before it, and the message when it is missing.
+
+    ``texts`` must hold more than white space, ``values`` must be set, ``measured`` asks for a measurement.
+    The names are the cycle's attributes (and the API's fields): the OpenAPI document states these
+    requirements from this table (``api/stages.py``).
+    """
+
+    message: Any
+    texts: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    measured: bool = False
+
+    def met(self, cycle: Cycle, measurement_count: int) -> bool:
+        return (
+            all((getattr(cycle, name) or "").strip() for name in self.texts)
+            and all(getattr(cycle, name) is not None for name in self.values)
+            and (measurement_count >= 1 or not self.measured)
+        )
+
+
+BOTTLENECK = (
+    Requirement(_l("Name the bottleneck first."), texts=("title",)),
+    Requirement(_l("Choose the bottleneck's category."), values=("category",)),
+)
+# What a quantified Ist-Zustand needs: hours, the KPI and its baseline value.
+BASELINE = (
+    Requirement(_l("Enter the hours per week the process takes today."), values=("hours_per_week",)),
+    Requirement(
+        _l("Define the KPI: name, unit and whether higher or lower is better."),
+        texts=("kpi_name", "kpi_unit"),
+        values=("kpi_direction",),
+    ),
+    Requirement(_l("Measure the KPI's baseline value."), values=("kpi_baseline",)),
+)
+SOLUTION = (
+    Requirement(
+        _l("Choose the simplest solution: what it is and its type."),
+        texts=("solution_what",),
+        values=("solution_type",),
+    ),
+)
+PROTOTYPE = (Requirement(_l("Start the prototype: set its start date."), values=("prototype_start",)),)
+RESULT = (Requirement(_l("Measure the result at least once before deciding."), measured=True),)
+DECISION = (
+    Requirement(_l("Decide: scale, iterate or drop."), values=("decision",)),
+    Requirement(_l("Write down why you decided this way."), texts=("decision_reason",)),
+)
+
+# What entering each stage needs of the one before it; entering a stage needs the gates of every stage
+# up to it.
+GATES: dict[Stage, tuple[Requirement, ...]] = {
+    Stage.baseline: BOTTLENECK,
+    # The heart of the method: no solution before the status quo is quantified.
+    Stage.solution: BASELINE,
+    Stage.prototype: SOLUTION,
+    Stage.result: PROTOTYPE,
+    Stage.decided: RESULT + DECISION,
+}
+
+
+def requirements_to_enter(target: Stage) -> list[Requirement]:
+    """Everything a cycle needs before it may work on ``target``, in the method's order."""
+    return [requirement for stage in STAGE_ORDER[1 : STAGE_ORDER.index(target) + 1] for requirement in GATES[stage]]
+
+
+def _missing(requirements: tuple[Requirement, ...], cycle: Cycle, measurement_count: int = 0) -> list[str]:
+    return [r.message for r in requirements if not r.met(cycle, measurement_count)]
 
 
 def baseline_problems(cycle: Cycle) -> list[str]:
     """What a quantified Ist-Zustand still lacks: hours, the KPI and its baseline value."""
-    problems = []
-    if cycle.hours_per_week is None:
-        problems.append(_l("Enter the hours per week the process takes today."))
-    if not (cycle.kpi_name or "").strip() or not (cycle.kpi_unit or "").strip() or cycle.kpi_direction is None:
-        problems.append(_l("Define the KPI: name, unit and whether higher or lower is better."))
-    if cycle.kpi_baseline is None:
-        problems.append(_l("Measure the KPI's baseline value."))
-    return problems
-
-
-def solution_problems(cycle: Cycle) -> list[str]:
-    problems = []
-    if not (cycle.solution_what or "").strip() or cycle.solution_type is None:
-        problems.append(_l("Choose the simplest solution: what it is and its type."))
-    return problems
-
-
-def prototype_problems(cycle: Cycle) -> list[str]:
-    if cycle.prototype_start is None:
-        return [_l("Start the prototype: set its start date.")]
-    return []
-
-
-def result_problems(measurement_count: int) -> list[str]:
-    if measurement_count < 1:
-        return [_l("Measure the result at least once before deciding.")]
-    return []
-
-
-def decision_problems(cycle: Cycle) -> list[str]:
-    problems = []
-    if cycle.decision is None:
-        problems.append(_l("Decide: scale, iterate or drop."))
-    if not (cycle.decision_reason or "").strip():
-        problems.append(_l("Write down why you decided this way."))
-    return problems
+    return _missing(BASELINE, cycle)
 
 
 def problems_to_enter(cycle: Cycle, target: Stage, measurement_count: int) -> list[str]:
     """Everything missing before ``cycle`` may work on ``target``; empty when it may."""
-    gates = {
-        Stage.baseline: lambda: bottleneck_problems(cycle),
-        # The heart of the method: no solution before the status quo is quantified.
-        Stage.solution: lambda: baseline_problems(cycle),
-        Stage.prototype: lambda: solution_problems(cycle),
-        Stage.result: lambda: prototype_problems(cycle),
-        Stage.decided: lambda: result_problems(measurement_count) + decision_problems(cycle),
-    }
-    problems: list[str] = []
-    for stage in STAGE_ORDER[1 : STAGE_ORDER.index(target) + 1]:
-        problems.extend(gates[stage]())
-    return problems
+    return [r.message for r in requirements_to_enter(target) if not r.met(cycle, measurement_count)]
 
 
 def prototype_overdue(cycle: Cycle, today: date) -> bool:

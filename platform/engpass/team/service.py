@@ -29,6 +29,7 @@ from engpass.db import utcnow
 from engpass.organizations.models import Membership, Organization, Role
 from engpass.organizations.permissions import Action, allows
 from engpass.outbox.service import enqueue
+from engpass.routing import ID_MAX
 from engpass.team.models import Invitation
 
 INVITATION_VALID = timedelta(days=7)
@@ -128,9 +129,11 @@ def org_id_of_token(token: str) -> int | None:
     nothing — only the hash of the whole token, found in that organization, does.
     """
     prefix, dot, rest = token.partition(".")
-    if not dot or not prefix.isdigit() or len(prefix) > 12 or not 20 <= len(rest) <= 100:
+    if not dot or not (prefix.isascii() and prefix.isdigit()) or len(prefix) > 12 or not 20 <= len(rest) <= 100:
         return None
-    return int(prefix)
+    # Beyond the id column's range PostgreSQL would refuse the tenant setting itself.
+    org_id = int(prefix)
+    return org_id if org_id <= ID_MAX else None
 
 
 def invite(
