@@ -67,7 +67,8 @@ def live_app(root: Path, setup: Callable[[Session], T]) -> Iterator[tuple[str, T
     app.extensions[EXTENSION_KEY] = lambda *_args: None  # no broker: mails and trend jobs are not the point here
     # Plain sessions on a real engine, whatever an earlier test's fixture left configured.
     db.factory.configure(join_transaction_mode="conditional_savepoint")
-    with db.transaction() as session:
+    # Inside the app, as the CLI runs it: a setup may read the app's URL map through current_app.
+    with app.app_context(), db.transaction() as session:
         prepared = setup(session)
     server = make_server("127.0.0.1", 0, closing_when_drained(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="engpass-live-server", daemon=True)
