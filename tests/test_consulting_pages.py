@@ -166,7 +166,7 @@ def test_the_clients_audit_log_shows_what_the_consultant_changed(client, session
     assert "Ist-Zustand geändert" in log.text
 
     def actions(query):
-        return re.findall(r"<code>([a-z_.]+)</code>", client.get(f"/o/{org.slug}/audit/{query}").text)
+        return re.findall(r'data-action="([a-z_.]+)"', client.get(f"/o/{org.slug}/audit/{query}").text)
 
     petras = {"cycle.baseline_updated", "cycle.process_updated", "cycle.stage_changed"}
     assert set(actions("?consultants=1")) == petras == set(actions(f"?actor={petra.id}"))
