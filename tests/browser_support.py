@@ -173,3 +173,24 @@ def png_size(path: Path) -> tuple[int, int]:
 def assert_fits(page: Any, width: int) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth")
     assert overflow <= width, f"page is {overflow}px wide in a {width}px viewport"
+
+
+PHONE = 375
+# Every element's right edge, measured in the page after layout.
+OVERFLOW = """() => {
+  const width = window.innerWidth;
+  const wide = [...document.body.querySelectorAll('*')].filter((el) => el.getBoundingClientRect().right > width + 1);
+  return {scrollWidth: document.scrollingElement.scrollWidth, wide: wide.map((el) => el.outerHTML.slice(0, 80))};
+}"""
+
+
+def assert_fits_a_phone(browser: Any, html: str, shot: Path) -> None:
+    """``html`` in Chromium at 375 px: nothing wider than the screen; the screenshot kept in ``shot``."""
+    page = browser.new_page(viewport={"width": PHONE, "height": 800})
+    try:
+        page.set_content(html)
+        found = page.evaluate(OVERFLOW)
+        page.screenshot(path=shot, full_page=True)
+    finally:
+        page.close()
+    assert found["scrollWidth"] <= PHONE and found["wide"] == [], found
