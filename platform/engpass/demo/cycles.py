@@ -21,6 +21,7 @@ from engpass.cycles.models import (
     Stage,
     StageChange,
 )
+from engpass.reminders.rules import MEASUREMENT_DUE_DAYS
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class DemoCycle:
     decision: Decision | None = None
     reason: str = ""
     steps: tuple[tuple[str, str, int], ...] = field(default_factory=tuple)
+    # The member responsible instead of the company's owner (an e-mail of its demo members).
+    owner: str = ""
+    # No measurements in this many days before the chain's end: a cycle in the result stage is then due for one
+    # (reminders.rules.MEASUREMENT_DUE_DAYS), so its owner has something to do.
+    quiet_days: int = 0
 
 
 def _at(day: date) -> datetime:
@@ -130,7 +136,8 @@ def build_chain(session: Session, chain: list[DemoCycle], end: date, owner_id: i
             )
             previous = stage
         if reached >= 4:
-            days = [d for d in plan.measure_days if day + timedelta(days=d) <= end]
+            last_day = end - timedelta(days=spec.quiet_days)
+            days = [d for d in plan.measure_days if day + timedelta(days=d) <= last_day]
             _measure(session, cycle, spec, day, days or plan.measure_days[:1], rng, owner_id)
         built.append(cycle)
     session.flush()
@@ -213,6 +220,8 @@ METALLBAU = [
         Stage.result,
         0.6,
         5,
+        owner="jonas@demo.example",
+        quiet_days=MEASUREMENT_DUE_DAYS + 1,
     ),
 ]
 

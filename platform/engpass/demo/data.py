@@ -143,7 +143,12 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
     with tenancy.tenant_context(session, org.id):
         if session.scalar(select(Cycle.id).limit(1)) is None:
             # Chains end a few days ago, or later for the open cycles that are still in progress.
-            build_chain(session, chain, date.today() - timedelta(days=DAYS_SINCE_CHAIN_END), owner.id, seed)
+            built = build_chain(session, chain, date.today() - timedelta(days=DAYS_SINCE_CHAIN_END), owner.id, seed)
+            for spec, cycle in zip(chain, built, strict=True):
+                member = find_user(session, spec.owner) if spec.owner else None
+                if member is not None:
+                    cycle.owner_id = member.id
+            session.flush()
         # The dashboards read snapshots only; the demo should not wait for a worker to show its trend.
         # Its chain was written with past dates around the services, so every week is rewritten.
         recompute_trends(session, full=True)
