@@ -169,6 +169,9 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(client,
     assert "<svg" in text and "chart__svg--wide" in text
     assert f"Stand {today_in('Europe/Berlin'):%d.%m.%Y}" in text
     assert 'href="/static/css/business-case-print.css"' in text
+    # Like every page (tests/test_route_walk.py): a skip link first, to the sheet.
+    assert text.index('<a class="skip-link" href="#main">') < text.index('class="printbar__back"')
+    assert '<main id="main" tabindex="-1">' in text
     assert not re.search(r"<script(?![^>]*\bsrc=)", text)
 
 

@@ -143,6 +143,17 @@ def test_every_main_page_fits_the_screen(browser, demo, shots, who, width):
                 faults.append(f"{where}: the header is {found['header']:.0f}px tall, more than one row")
             if width < 1280:
                 page.screenshot(path=shots / _shot_name(who, path, width), full_page=True)
+            # The keyboard's first stop is the skip link, shown while it has the focus (a form that puts the
+            # focus in its first field on purpose starts from there instead).
+            if page.evaluate("document.activeElement !== document.body"):
+                continue
+            page.keyboard.press("Tab")
+            focused = page.evaluate(
+                "(() => { const el = document.activeElement, box = el.getBoundingClientRect();"
+                " return [el.className, box.top >= 0 && box.right <= innerWidth]; })()"
+            )
+            if focused != ["skip-link", True]:
+                faults.append(f"{where}: the first Tab reaches {focused}")
         assert watch.problems == []
     assert len(walked) >= 10 and any("/cycles/" in path and path[-2].isdigit() for path in walked), walked
     assert not faults, "\n".join(faults)
