@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from engpass import (
     models,  # noqa: F401  (every mapper configured before the first query)
     security_headers,
+    static_assets,
     tenancy,
 )
 from engpass.accounts.models import User
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
     cache.init_app(app)
+    static_assets.init_app(app)
 
     _register_user_loader()
     _register_blueprints(app)
