@@ -21,7 +21,6 @@ from engpass.cycles.models import (
     Stage,
     StageChange,
 )
-from engpass.reminders.rules import MEASUREMENT_DUE_DAYS
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,6 @@ class DemoCycle:
     decision: Decision | None = None
     reason: str = ""
     steps: tuple[tuple[str, str, int], ...] = field(default_factory=tuple)
-    # The member responsible instead of the company's owner (an e-mail of its demo members).
-    owner: str = ""
-    # No measurements in this many days before the chain's end: a cycle in the result stage is then due for one
-    # (reminders.rules.MEASUREMENT_DUE_DAYS), so its owner has something to do.
-    quiet_days: int = 0
 
 
 def _at(day: date) -> datetime:
@@ -78,8 +72,14 @@ def _plan(chain: list[DemoCycle], rng: random.Random) -> tuple[list[_Plan], int]
     return plans, span
 
 
-def build_chain(session: Session, chain: list[DemoCycle], end: date, owner_id: int, seed: int) -> list[Cycle]:
-    """Create the chain so that its last planned day is ``end``; each cycle starts after the previous decision."""
+def build_chain(
+    session: Session, chain: list[DemoCycle], end: date, owner_id: int, seed: int, quiet_days: int = 0
+) -> list[Cycle]:
+    """Create the chain so that its last planned day is ``end``; each cycle starts after the previous decision.
+
+    ``quiet_days``: no measurements in that many days before ``end`` (a cycle in the result stage is then due
+    for one), yet at least one per measured cycle.
+    """
     rng = random.Random(seed)
     plans, span = _plan(chain, rng)
     first_day = end - timedelta(days=span)
@@ -136,7 +136,7 @@ def build_chain(session: Session, chain: list[DemoCycle], end: date, owner_id: i
             )
             previous = stage
         if reached >= 4:
-            last_day = end - timedelta(days=spec.quiet_days)
+            last_day = end - timedelta(days=quiet_days)
             days = [d for d in plan.measure_days if day + timedelta(days=d) <= last_day]
             _measure(session, cycle, spec, day, days or plan.measure_days[:1], rng, owner_id)
         built.append(cycle)
@@ -220,8 +220,6 @@ METALLBAU = [
         Stage.result,
         0.6,
         5,
-        owner="jonas@demo.example",
-        quiet_days=MEASUREMENT_DUE_DAYS + 1,
     ),
 ]
 
