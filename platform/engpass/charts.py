@@ -38,11 +38,11 @@ class Scale:
 def nice_step(span: float, count: int = 4, *, integer: bool = False) -> float:
     """A round step that cuts ``span`` into about ``count`` parts; whole and at least 1 for whole-number axes,
     whose labels would otherwise repeat ("0, 0, 0, 1, 1")."""
-    raw = span / count
+    # A span too small to tell from zero (a float's last bits) still gets a finite step.
+    raw = max(span / count, 1.0 if integer else 1e-9)
     magnitude = 10 ** math.floor(math.log10(raw))
     factors = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
-    step = next((factor * magnitude for factor in factors if raw <= factor * magnitude), 10 * magnitude)
-    return max(1.0, step) if integer else step
+    return next((factor * magnitude for factor in factors if raw <= factor * magnitude), 10 * magnitude)
 
 
 def value_scale(values: Sequence[float], count: int = 4, *, integer: bool | None = None) -> Scale:
