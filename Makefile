@@ -26,7 +26,10 @@ run: install
 	$(BIN)/engpass db upgrade
 	$(BIN)/engpass demo
 	@echo "Engpass on http://127.0.0.1:$(PORT)  (Ctrl-C stops web, worker and scheduler)"
-	PORT=$(PORT) exec $(BIN)/honcho --procfile deploy/Procfile.dev --app-root . start --port $(PORT)
+	@# The e-mails' links point to the port the web listens on, unless ENGPASS_BASE_URL says otherwise. Set
+	@# here, not from PORT in the app: honcho gives the worker and beat ports of their own (PORT+100, +200).
+	ENGPASS_BASE_URL="$${ENGPASS_BASE_URL:-http://127.0.0.1:$(PORT)}" PORT=$(PORT) \
+	  exec $(BIN)/honcho --procfile deploy/Procfile.dev --app-root . start --port $(PORT)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -67,7 +67,8 @@ def live_app(root: Path, setup: Callable[[Session], T]) -> Iterator[tuple[str, T
     app.extensions[EXTENSION_KEY] = lambda *_args: None  # no broker: mails and trend jobs are not the point here
     # Plain sessions on a real engine, whatever an earlier test's fixture left configured.
     db.factory.configure(join_transaction_mode="conditional_savepoint")
-    with db.transaction() as session:
+    # Inside the app, as the CLI runs it: a setup may read the app's URL map through current_app.
+    with app.app_context(), db.transaction() as session:
         prepared = setup(session)
     server = make_server("127.0.0.1", 0, closing_when_drained(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="engpass-live-server", daemon=True)
@@ -172,3 +173,24 @@ def png_size(path: Path) -> tuple[int, int]:
 def assert_fits(page: Any, width: int) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth")
     assert overflow <= width, f"page is {overflow}px wide in a {width}px viewport"
+
+
+PHONE = 375
+# Every element's right edge, measured in the page after layout.
+OVERFLOW = """() => {
+  const width = window.innerWidth;
+  const wide = [...document.body.querySelectorAll('*')].filter((el) => el.getBoundingClientRect().right > width + 1);
+  return {scrollWidth: document.scrollingElement.scrollWidth, wide: wide.map((el) => el.outerHTML.slice(0, 80))};
+}"""
+
+
+def assert_fits_a_phone(browser: Any, html: str, shot: Path) -> None:
+    """``html`` in Chromium at 375 px: nothing wider than the screen; the screenshot kept in ``shot``."""
+    page = browser.new_page(viewport={"width": PHONE, "height": 800})
+    try:
+        page.set_content(html)
+        found = page.evaluate(OVERFLOW)
+        page.screenshot(path=shot, full_page=True)
+    finally:
+        page.close()
+    assert found["scrollWidth"] <= PHONE and found["wide"] == [], found

@@ -131,7 +131,7 @@ def rich_organization(
         team.cancel(session, cancelled, owner_membership)
         session.flush()
         trends.recompute(session)
-        record(session, "test.event", actor_id=member.id, object_type="organization", object_id=org.id)
+        record(session, "organization.updated", actor_id=member.id, object_type="organization", object_id=org.id)
         session.flush()
     # The send log names the organization only inside its keys.
     for user in (owner, member):
@@ -169,7 +169,7 @@ def _consulting_partner(session: Any, make_user: Any, rich: Rich, kind: OrgKind)
     # A consultant at work inside the client: the client's audit log names the consultancy it came through.
     with tenancy.tenant_context(session, client.id):
         acting_via(session, client.id, consultancy.id)
-        record(session, "test.consultant_was_here", actor_id=None)
+        record(session, "organization.updated", actor_id=None)
         session.flush()
         session.info.pop(VIA_KEY)
     return partner

@@ -166,7 +166,7 @@ def test_the_clients_audit_log_shows_what_the_consultant_changed(client, session
     assert "Ist-Zustand geändert" in log.text
 
     def actions(query):
-        return re.findall(r"<code>([a-z_.]+)</code>", client.get(f"/o/{org.slug}/audit/{query}").text)
+        return re.findall(r'data-action="([a-z_.]+)"', client.get(f"/o/{org.slug}/audit/{query}").text)
 
     petras = {"cycle.baseline_updated", "cycle.process_updated", "cycle.stage_changed"}
     assert set(actions("?consultants=1")) == petras == set(actions(f"?actor={petra.id}"))
@@ -501,3 +501,31 @@ def test_a_client_without_cycles_is_no_pending_computation(client, session, logi
     login(petra)
     page = client.get(f"/o/{consultancy.slug}/portfolio").text
     assert "Müller Metallbau GmbH" in page and "wird berechnet" not in page
+
+
+def test_inside_a_client_the_switcher_lists_the_consultancys_other_clients(
+    client, session, login, make_user, make_org, firm, client_org
+):
+    consultancy, petra = firm
+    org, _sabine = client_org
+    other = make_org("Schneider Logistik KG", owner=make_user())
+    gone = make_org("Hofmann Steuerberatung", owner=make_user())
+    consulting.grant(session, org, consultancy, AccessLevel.edit, None)
+    consulting.grant(session, other, consultancy, AccessLevel.read, None)
+    revoked = consulting.grant(session, gone, consultancy, AccessLevel.read, None)
+    consulting.revoke(session, gone, revoked.id, None)
+    session.commit()
+    login(petra)
+
+    def switcher(page: str) -> str:
+        return re.search(r'<nav class="switcher".*?</nav>', page, re.S).group(0)
+
+    inside = switcher(client.get(f"/o/{org.slug}/").text)
+    assert "Kunden von Weber &amp; Partner" in inside
+    assert f'href="/o/{other.slug}/"' in inside and "Schneider Logistik KG" in inside
+    assert re.search(rf'href="/o/{org.slug}/"\s+aria-current="page"', inside)
+    assert gone.slug not in inside, "a revoked access lists nothing"
+    # From the other client's page straight back: the switch works both ways.
+    assert f'href="/o/{org.slug}/"' in switcher(client.get(f"/o/{other.slug}/").text)
+    # In the consultancy itself, the portfolio lists the clients; the switcher stays short.
+    assert "Kunden von" not in switcher(client.get(f"/o/{consultancy.slug}/").text)

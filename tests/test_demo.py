@@ -9,7 +9,7 @@ from engpass.cycles import service
 from engpass.cycles.business_case import compute
 from engpass.cycles.models import Cycle, Measurement, Stage
 from engpass.cycles.rules import problems_to_enter
-from engpass.demo.data import load_demo
+from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization, OrgKind
 
 
@@ -53,3 +53,25 @@ def test_the_demo_consultant_reaches_two_demo_companies_once(session):
     assert session.scalar(select(func.count(ClientAccess.id))) == 2
     hofmann = session.scalars(select(Organization).where(Organization.name.like("Kanzlei%"))).one()
     assert len(requests_to_client(session, hofmann.id)) == 1
+
+
+def test_the_demo_member_owns_a_cycle_with_a_measurement_due(session, client, login):
+    from engpass.accounts.service import find_user
+    from engpass.reminders.rules import Rule, open_reminders
+
+    load_demo(session)
+    load_demo(session)  # idempotent: still one cycle of his, still due
+    session.commit()
+    jonas = find_user(session, "jonas@demo.example")
+    org = session.scalars(select(Organization).where(Organization.name == "Müller Metallbau GmbH")).one()
+    with tenancy.tenant_context(session, org.id):
+        (his,) = session.scalars(select(Cycle).where(Cycle.owner_id == jonas.id)).all()
+        assert his.stage == Stage.result
+        due = open_reminders(session, date.today(), owner_id=jonas.id)
+    assert [(reminder.rule, reminder.cycle_id) for reminder in due] == [(Rule.missing_measurement, his.id)]
+
+    login(jonas, DEMO_PASSWORD)
+    todo = client.get(f"/o/{org.slug}/todo").text
+    assert his.title in todo
+    assert f"/o/{org.slug}/cycles/{his.id}/measurements/new" in todo
+    assert his.title in client.get("/todo").text

@@ -9,6 +9,7 @@ from engpass.digest import content
 from engpass.digest.mail import DigestPages, TodoLine, compose_digest
 from engpass.trends import service as trends
 from engpass.trends.service import week_start
+from tests.browser_support import assert_fits_a_phone
 from tests.helpers import sabines_cycle
 
 PAGES = DigestPages(dashboard="http://engpass.test/o/digest-gmbh/", todo="http://engpass.test/o/digest-gmbh/todo")
@@ -115,3 +116,4 @@ def test_the_rendered_digest_in_a_real_browser(app_context, week, browser, shots
         page.close()
     width, height = png_size(shots / "digest-email.png")
     assert width == 700 and height > 600
+    assert_fits_a_phone(browser, html, shots / "email-digest-375.png")

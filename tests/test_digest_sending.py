@@ -21,6 +21,7 @@ from engpass.notifications.resend import resend_due
 from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.service import add_member
 from engpass.trends import service as trends
+from tests.browser_support import assert_fits_a_phone
 from tests.helpers import sabines_cycle
 
 # Monday 7 December 2026, 07:00 in Berlin (CET, UTC+1): the default digest slot.
@@ -196,7 +197,7 @@ def _mails_to(smtp, address):
     return [r.message for r in smtp.handler.received if r.rcpt_tos == [address]]
 
 
-def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, smtp, consultant):
+def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, smtp, consultant, browser, shots):
     petra, firm, first, second = consultant
     assert send_round(session, BERLIN_MONDAY_7) == 3, "the two companies' owners and Petra once"
     (mail,) = _mails_to(smtp, "petra@weber.example")
@@ -211,6 +212,7 @@ def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, s
         assert f"http://engpass.test/o/{first.slug}/" in part and f"http://engpass.test/o/{second.slug}/" in part
         assert f"http://engpass.test/o/{firm.slug}/portfolio" in part
     assert text.index("Digest GmbH") < text.index("Zweite GmbH")
+    assert_fits_a_phone(browser, html, shots / "email-digest_clients-375.png")
     (entry,) = session.scalars(select(SendLog).where(SendLog.user_id == petra.id)).all()
     assert (entry.kind, entry.status, entry.period) == (CLIENTS_KIND, SendStatus.sent, "2026-W50")
     assert send_round(session, BERLIN_MONDAY_7) == 0, "once per week"

@@ -53,7 +53,7 @@ def test_an_owner_asks_for_the_export_and_the_workers_get_it_after_the_commit(
     # Progress without a script of the page's own: the polling script is a static file, and without
     # JavaScript the page reloads itself.
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
-    assert re.search(r'<script src="/static/js/export-progress\.js" defer></script>', page)
+    assert re.search(r'<script src="/static/js/export-progress\.js\?v=[0-9a-f]{16}" defer></script>', page)
     assert not re.search(r"<script(?![^>]*\bsrc=)", page), "no inline script: the CSP forbids it"
     assert 'type="submit" disabled' in page
 
@@ -168,7 +168,10 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(client,
         assert expected in text, expected
     assert "<svg" in text and "chart__svg--wide" in text
     assert f"Stand {today_in('Europe/Berlin'):%d.%m.%Y}" in text
-    assert 'href="/static/css/business-case-print.css"' in text
+    assert re.search(r'href="/static/css/business-case-print\.css\?v=[0-9a-f]{16}"', text)
+    # Like every page (tests/test_route_walk.py): a skip link first, to the sheet.
+    assert text.index('<a class="skip-link" href="#main">') < text.index('class="printbar__back"')
+    assert '<main id="main" tabindex="-1">' in text
     assert not re.search(r"<script(?![^>]*\bsrc=)", text)
 
 

@@ -2,9 +2,11 @@
 config, and a source layout that does not shadow the standard library's ``platform`` module."""
 
 import platform
+import re
 import runpy
 import subprocess
 import sys
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from sqlalchemy import func, select
 from engpass.cli import cli
 from engpass.demo.data import DEMO_ORGS, DEMO_PASSWORD
 from engpass.organizations.models import Membership, Organization, Role
-from engpass.settings import REPO_ROOT
+from engpass.settings import REPO_ROOT, Settings
 
 DEPLOY = REPO_ROOT / "deploy"
 
@@ -123,3 +125,52 @@ def test_gunicorn_config_binds_port_default_8000(monkeypatch, env, bind):
     assert config["workers"] == 2
     assert config["preload_app"] is False
     assert config["control_socket_disable"] is True
+
+
+def test_make_run_on_another_port_links_the_mails_to_that_port(tmp_path, app, client, make_user, make_org, monkeypatch):
+    """`PORT=8080 make run` with stand-ins for the installed commands: honcho (and so web, worker and beat)
+    gets ENGPASS_BASE_URL on port 8080, and a mail sent under those settings links to port 8080."""
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "engpass").write_text("#!/bin/sh\nexit 0\n")
+    (stubs / "honcho").write_text(f"#!/bin/sh\nenv > {tmp_path / 'honcho.env'}\n")
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    monkeypatch.delenv("ENGPASS_BASE_URL", raising=False)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-o", "install", "run", "PORT=8080", f"BIN={stubs}"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    env = dict(line.split("=", 1) for line in (tmp_path / "honcho.env").read_text().splitlines() if "=" in line)
+    assert env["PORT"] == "8080"
+    assert env["ENGPASS_BASE_URL"] == "http://127.0.0.1:8080"
+
+    monkeypatch.setenv("ENGPASS_BASE_URL", env["ENGPASS_BASE_URL"])
+    app.extensions["engpass.settings"].base_url = Settings.from_env().base_url
+    make_org(owner=make_user(email="port@example.com"))
+    assert client.post("/password/forgot", data={"email": "port@example.com"}).status_code == 302
+    (mail,) = Path(app.extensions["engpass.settings"].outbox_dir).glob("*.eml")
+    parts = message_from_bytes(mail.read_bytes()).walk()
+    text = "".join(part.get_payload(decode=True).decode() for part in parts if not part.is_multipart())
+    links = re.findall(r"https?://[^\s\"'<>]+", text)
+    assert links
+    assert all(link.startswith("http://127.0.0.1:8080/") for link in links), links
+
+
+def test_make_run_keeps_a_base_url_that_is_set(tmp_path, monkeypatch):
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "engpass").write_text("#!/bin/sh\nexit 0\n")
+    (stubs / "honcho").write_text(f"#!/bin/sh\nenv > {tmp_path / 'honcho.env'}\n")
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    monkeypatch.setenv("ENGPASS_BASE_URL", "https://engpass.example.com")
+    subprocess.run(
+        ["make", "-s", "-o", "install", "run", "PORT=8080", f"BIN={stubs}"], cwd=REPO_ROOT, check=True, timeout=60
+    )
+    assert "ENGPASS_BASE_URL=https://engpass.example.com\n" in (tmp_path / "honcho.env").read_text()

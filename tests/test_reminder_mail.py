@@ -31,6 +31,7 @@ from engpass.organizations.models import Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.reminders import mailing
 from engpass.reminders.mailing import send_reminders, send_round
+from tests.browser_support import assert_fits_a_phone
 from tests.helpers import named_cycle, save_a_baseline
 from tests.test_workers import delete_committed
 
@@ -175,6 +176,13 @@ def test_the_owner_gets_one_bundled_mail_in_german_with_a_link_to_each_resolving
         response = client.get(url.removeprefix(BASE))
         assert response.status_code == 200, url
         assert "<form" in response.text
+
+
+def test_the_reminder_mail_fits_a_phone(app, session, settings, company, smtp, browser, shots):
+    with app.app_context():
+        _run(session, settings, company)
+    (message,) = _by_recipient(smtp)["sabine@example.com"]
+    assert_fits_a_phone(browser, _parts(message)[1], shots / "email-reminders-375.png")
 
 
 def test_a_viewer_who_owns_a_cycle_is_linked_to_its_page_not_to_a_form_they_may_not_use(

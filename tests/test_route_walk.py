@@ -1,6 +1,7 @@
 """Walks the URL map: every organization page of another tenant answers 404, never 403 or 200."""
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from hypothesis import given, settings
@@ -318,3 +319,68 @@ def test_an_invitation_link_naming_an_impossible_organization_is_404(client):
             assert header_problems(response) == []
 
     run()
+
+
+class _Focusables(HTMLParser):
+    """The page's elements a keyboard reaches, in document order, and whether ``<main id="main">`` exists."""
+
+    FOCUSABLE = {"a", "button", "input", "select", "textarea", "summary"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[dict[str, str | None]] = []
+        self.has_main = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "main" and found.get("id") == "main":
+            self.has_main = True
+        if found.get("tabindex") == "-1" or (tag == "input" and found.get("type") == "hidden"):
+            return
+        if (tag == "a" and "href" in found) or (tag in self.FOCUSABLE - {"a"}) or "tabindex" in found:
+            self.order.append({"tag": tag, **found})
+
+
+def _html_pages(app, client, slugs):
+    """Every page a GET opens without arguments besides the organization: public ones and each org's."""
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or _is_api_operation(rule) or rule.rule.startswith("/static/"):
+            continue
+        if rule.rule.startswith(ORG_PREFIX):
+            if rule.arguments - {"org_slug"}:
+                continue
+            urls = [_fill(rule, slug) for slug in slugs]
+        elif rule.arguments:
+            continue
+        else:
+            urls = [rule.rule]
+        for url in urls:
+            response = client.get(url)
+            if response.status_code == 200 and response.mimetype == "text/html":
+                yield url, response.text
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["signed-in", "anonymous"])
+def test_every_html_page_starts_with_a_skip_link_to_the_content(app, client, make_user, make_org, login, signed_in):
+    user = make_user()
+    slugs = [make_org(owner=user).slug, make_org(owner=user, kind=OrgKind.consultancy).slug]
+    if signed_in:
+        login(user)
+    checked = 0
+    for url, page in _html_pages(app, client, slugs):
+        parser = _Focusables()
+        parser.feed(page)
+        first = parser.order[0] if parser.order else {}
+        assert (first.get("tag"), first.get("href"), first.get("class")) == ("a", "#main", "skip-link"), url
+        assert "Zum Inhalt springen" in page, url
+        assert parser.has_main, f"{url} has no <main id=main>"
+        checked += 1
+    assert checked >= (20 if signed_in else 5)
+
+
+def test_the_unavailable_page_has_the_skip_link_too():
+    from engpass.settings import REPO_ROOT
+
+    parser = _Focusables()
+    parser.feed((REPO_ROOT / "templates" / "errors" / "unavailable.html").read_text())
+    assert parser.order[0]["href"] == "#main" and parser.has_main

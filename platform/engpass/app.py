@@ -17,10 +17,12 @@ from engpass import (
     models,  # noqa: F401  (every mapper configured before the first query)
     routing,
     security_headers,
+    static_assets,
     tenancy,
 )
 from engpass.accounts.models import User
 from engpass.api.problems import is_api_request, problem_response
+from engpass.consulting.service import clients_of
 from engpass.db import db
 from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.formatting import file_size
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
     cache.init_app(app)
+    static_assets.init_app(app)
 
     _register_user_loader()
     _register_blueprints(app)
@@ -208,8 +211,13 @@ def _register_request_hooks(app: Flask) -> None:
             signed_in = has_request_context() and current_user.is_authenticated
             g.my_memberships = memberships_of(db.session, current_user.id) if signed_in else []
         memberships = g.my_memberships
+        if "my_clients" not in g:
+            # Inside a client, a consultant's switcher lists the consultancy's other clients too.
+            inside_a_client = has_request_context() and g.get("consulting") is not None
+            g.my_clients = [org for org, _level in clients_of(db.session, current_user.id)] if inside_a_client else []
         return {
             "my_memberships": memberships,
+            "my_clients": g.my_clients,
             "languages": LANGUAGES,
             # Templates show and hide controls through the permission matrix (``can('edit_cycle')``);
             # has_role stays for the few places that ask about the role itself.

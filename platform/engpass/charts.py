@@ -35,23 +35,30 @@ class Scale:
         return bottom - (value - self.lo) / (self.hi - self.lo) * (bottom - top)
 
 
-def nice_step(span: float, count: int = 4) -> float:
-    raw = span / count
+def nice_step(span: float, count: int = 4, *, integer: bool = False) -> float:
+    """A round step that cuts ``span`` into about ``count`` parts; whole and at least 1 for whole-number axes,
+    whose labels would otherwise repeat ("0, 0, 0, 1, 1")."""
+    # A span too small to tell from zero (a float's last bits) still gets a finite step.
+    raw = max(span / count, 1.0 if integer else 1e-9)
     magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        if raw <= factor * magnitude:
-            return factor * magnitude
-    return 10 * magnitude
+    factors = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
+    return next((factor * magnitude for factor in factors if raw <= factor * magnitude), 10 * magnitude)
 
 
-def value_scale(values: Sequence[float], count: int = 4) -> Scale:
-    """Round ticks around the values; business figures start at zero, so the chart does not overstate."""
+def value_scale(values: Sequence[float], count: int = 4, *, integer: bool | None = None) -> Scale:
+    """Round ticks around the values; business figures start at zero, so the chart does not overstate.
+
+    ``integer``: the axis counts whole things (days, euros shown without cents); by default, whether every
+    value is whole.
+    """
+    if integer is None:
+        integer = all(float(value).is_integer() for value in values)
     lo, hi = min(values), max(values)
     if lo >= 0:
         lo = 0.0
     if hi == lo:
         hi = lo + (abs(lo) or 1.0)
-    step = nice_step(hi - lo, count)
+    step = nice_step(hi - lo, count, integer=integer)
     lo_tick, hi_tick = math.floor(lo / step) * step, math.ceil(hi / step) * step
     ticks, tick = [], lo_tick
     while tick <= hi_tick + step / 2:
@@ -83,13 +90,14 @@ def line_chart(
     y_label: Callable[[float], str],
     x_label: Callable[[date], str],
     scale: Scale | None = None,
+    integer: bool | None = None,
     step: bool = False,
     width: int = 560,
     height: int = 220,
 ) -> Markup:
     """One series over evenly spaced days (weekly snapshots); gaps where a value is None."""
     present = [v for v in values if v is not None]
-    scale = scale or value_scale(present or [0.0])
+    scale = scale or value_scale(present or [0.0], integer=integer)
     tick_labels = [y_label(tick) for tick in scale.ticks]
     # Room for the longest value label (about 7 px per character at 12 px), so money never gets clipped.
     left, right, top, bottom = 16 + 7 * max(len(label) for label in tick_labels), 24, 16, height - 32

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session, scoped_session
 
 from engpass import tenancy
+from engpass.audit import actions
 from engpass.audit.models import AuditEvent
 
 # session.info key: (client id, consultancy id) while a consultant works inside a client.
@@ -28,6 +29,7 @@ def record(
     object_id: int | None = None,
     **details: Any,
 ) -> AuditEvent:
+    actions.check(action, set(details))
     event = AuditEvent(action=action, actor_id=actor_id, object_type=object_type, object_id=object_id, details=details)
     via = session.info.get(VIA_KEY)
     if via is not None and via[0] == tenancy.current_org_id():

@@ -8,55 +8,22 @@ from zoneinfo import ZoneInfo
 
 from flask import render_template, request
 from flask_babel import get_timezone
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from engpass.accounts.models import User
+from engpass.audit.actions import ACTIONS
+from engpass.audit.describe import describe, people_named
 from engpass.audit.models import AuditEvent
 from engpass.db import db
-from engpass.organizations.context import org_blueprint
+from engpass.organizations.context import current_org, org_blueprint
 from engpass.organizations.models import Organization
 from engpass.organizations.permissions import Action, require_permission
 
 bp = org_blueprint("audit", __name__, "/audit")
 PAGE_SIZE = 50
 
-ACTION_LABELS = {
-    "organization.created": _l("Organization created"),
-    "organization.updated": _l("Settings changed"),
-    "cycle.created": _l("Bottleneck named"),
-    "cycle.bottleneck_updated": _l("Bottleneck changed"),
-    "cycle.baseline_updated": _l("Status quo changed"),
-    "cycle.process_updated": _l("Process steps changed"),
-    "cycle.solution_updated": _l("Solution changed"),
-    "cycle.prototype_updated": _l("Prototype changed"),
-    "cycle.stage_changed": _l("Stage changed"),
-    "cycle.decided": _l("Decision made"),
-    "cycle.deleted": _l("Cycle deleted"),
-    "cycle_template.created": _l("Template saved"),
-    "cycle_template.deleted": _l("Template deleted"),
-    "measurement.added": _l("Measurement added"),
-    "measurement.updated": _l("Measurement changed"),
-    "measurement.deleted": _l("Measurement deleted"),
-    "consulting.access_granted": _l("Consultancy access granted"),
-    "consulting.access_changed": _l("Consultancy access changed"),
-    "consulting.access_revoked": _l("Consultancy access revoked"),
-    "consulting.access_requested": _l("Consultancy access requested"),
-    "consulting.request_declined": _l("Access request declined"),
-    "consulting.code_regenerated": _l("New invitation code"),
-    "member.invited": _l("Person invited"),
-    "invitation.resent": _l("Invitation sent again"),
-    "invitation.cancelled": _l("Invitation withdrawn"),
-    "invitation.accepted": _l("Invitation accepted"),
-    "member.role_changed": _l("Role changed"),
-    "member.removed": _l("Member removed"),
-    "member.left": _l("Member left"),
-    "ownership.transferred": _l("Ownership transferred"),
-    "cycles.exported": _l("Cycles exported"),
-    "data_export.requested": _l("Data export requested"),
-    "data_export.downloaded": _l("Data export downloaded"),
-}
+ACTION_LABELS = {action: kind.label for action, kind in ACTIONS.items()}
 
 
 def _day_arg(name: str) -> date | None:
@@ -112,9 +79,12 @@ def index() -> str:
         "from": since.isoformat() if since else None,
         "to": until.isoformat() if until else None,
     }
+    shown = rows[:PAGE_SIZE]
+    named = people_named([event for event, _person, _via in shown])
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(named))).tuples()) if named else {}
     return render_template(
         "audit/index.html",
-        rows=rows[:PAGE_SIZE],
+        rows=[(event, person, via, describe(event, names, current_org.currency)) for event, person, via in shown],
         page=page,
         has_next=len(rows) > PAGE_SIZE,
         action=action,

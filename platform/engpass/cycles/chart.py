@@ -53,6 +53,35 @@ BASELINE = "#8a5300"
 TARGET = "#1d4f91"
 
 
+# A 12 px label reaches this far above and below its baseline; a point's circle this far around its centre.
+LABEL_ASCENT = 10
+LABEL_DESCENT = 3
+POINT_RADIUS = 7
+LINE_GAP = 3
+
+
+def value_label_y(point_y: float, lines: list[float], top: float, bottom: float) -> float:
+    """The baseline of the latest value's label: above its point if that is clear, else below, else the
+    nearest clear row, so the text never sits on the baseline's or target's line nor on the point.
+
+    ``top`` and ``bottom`` bound the label's baseline.
+    """
+
+    def clear(y: float) -> bool:
+        box_top, box_bottom = y - LABEL_ASCENT, y + LABEL_DESCENT
+        if box_bottom > point_y - POINT_RADIUS and box_top < point_y + POINT_RADIUS:
+            return False
+        return all(line < box_top - LINE_GAP or line > box_bottom + LINE_GAP for line in lines)
+
+    preferred = (point_y - POINT_RADIUS - LABEL_DESCENT - 4, point_y + POINT_RADIUS + LABEL_ASCENT + 4)
+    for distance in range(int(bottom - top) + 1):
+        for start in preferred:
+            for y in (start - distance, start + distance):
+                if top <= y <= bottom and clear(y):
+                    return y
+    return min(max(preferred[0], top), bottom)
+
+
 def _y(scale: Scale, value: float, layout: Layout) -> float:
     return scale.at(value, layout.top, layout.top + layout.plot_h)
 
@@ -173,6 +202,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
         )
 
     label_ys: list[float] = []
+    lines: list[float] = []
     for value, label, colour, css in (
         (cycle.kpi_baseline, _("Baseline"), BASELINE, "chart__baseline"),
         (cycle.kpi_target, _("Target"), TARGET, "chart__target"),
@@ -180,6 +210,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
         if value is None:
             continue
         line_y = _y(scale, float(value), layout)
+        lines.append(line_y)
         out.append(
             f'<g class="{css}"><line x1="{left}" x2="{right_x}" y1="{_f(line_y)}" y2="{_f(line_y)}" '
             f'stroke="{colour}" stroke-width="2" stroke-dasharray="7 5"/>'
@@ -226,10 +257,11 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
                 f'stroke-width="3"><title>{escape(tip)}</title></circle>'
             )
         last_x, last_y = coords[-1]
-        # The latest value, above its point and kept inside the plot.
+        # The latest value, near its point and kept inside the plot, off the baseline's and target's lines.
         anchor = "end" if last_x > left + layout.plot_w * 0.8 else "middle"
+        label_y = value_label_y(last_y, lines, LABEL_ASCENT + 2, base_y - LABEL_DESCENT - 1)
         out.append(
-            f'<text x="{_f(last_x + (6 if anchor == "end" else 0))}" y="{_f(last_y - 14)}" text-anchor="{anchor}" '
+            f'<text x="{_f(last_x + (6 if anchor == "end" else 0))}" y="{_f(label_y)}" text-anchor="{anchor}" '
             f'fill="{ACCENT}" font-weight="700">{escape(with_unit(points[-1].kpi_value, unit))}</text>'
         )
         out.append("</g>")

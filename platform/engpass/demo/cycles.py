@@ -72,8 +72,14 @@ def _plan(chain: list[DemoCycle], rng: random.Random) -> tuple[list[_Plan], int]
     return plans, span
 
 
-def build_chain(session: Session, chain: list[DemoCycle], end: date, owner_id: int, seed: int) -> list[Cycle]:
-    """Create the chain so that its last planned day is ``end``; each cycle starts after the previous decision."""
+def build_chain(
+    session: Session, chain: list[DemoCycle], end: date, owner_id: int, seed: int, quiet_days: int = 0
+) -> list[Cycle]:
+    """Create the chain so that its last planned day is ``end``; each cycle starts after the previous decision.
+
+    ``quiet_days``: no measurements in that many days before ``end`` (a cycle in the result stage is then due
+    for one), yet at least one per measured cycle.
+    """
     rng = random.Random(seed)
     plans, span = _plan(chain, rng)
     first_day = end - timedelta(days=span)
@@ -130,7 +136,8 @@ def build_chain(session: Session, chain: list[DemoCycle], end: date, owner_id: i
             )
             previous = stage
         if reached >= 4:
-            days = [d for d in plan.measure_days if day + timedelta(days=d) <= end]
+            last_day = end - timedelta(days=quiet_days)
+            days = [d for d in plan.measure_days if day + timedelta(days=d) <= last_day]
             _measure(session, cycle, spec, day, days or plan.measure_days[:1], rng, owner_id)
         built.append(cycle)
     session.flush()

@@ -18,6 +18,7 @@ from engpass.cycles.models import Cycle
 from engpass.demo.cycles import CHAINS, build_chain
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
+from engpass.reminders.rules import MEASUREMENT_DUE_DAYS
 from engpass.trends.service import recompute as recompute_trends
 
 DEMO_PASSWORD = "engpass-demo"
@@ -101,6 +102,10 @@ def load_demo(session: Session) -> list[tuple[str, str]]:
     return logins
 
 
+# The demo member's own cycle, in the result stage with its next measurement due (reminders.rules), so
+# that his journey (JOURNEYS.md: Jonas adds the weekly measurement) can be walked: company, title, e-mail.
+MEMBER_CYCLE = ("Müller Metallbau GmbH", "Lead-Scoring nachschärfen", "jonas@demo.example")
+
 # The demo consultancy's clients: (client, level). Petra Weber sees both in her portfolio.
 DEMO_CONSULTANCY = "Weber & Partner Unternehmensberatung"
 DEMO_CLIENTS = (("Müller Metallbau GmbH", AccessLevel.edit), ("Schneider Logistik KG", AccessLevel.read))
@@ -143,7 +148,14 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
     with tenancy.tenant_context(session, org.id):
         if session.scalar(select(Cycle.id).limit(1)) is None:
             # Chains end a few days ago, or later for the open cycles that are still in progress.
-            build_chain(session, chain, date.today() - timedelta(days=DAYS_SINCE_CHAIN_END), owner.id, seed)
+            company, title, email = MEMBER_CYCLE
+            ours = org.name == company
+            end = date.today() - timedelta(days=DAYS_SINCE_CHAIN_END)
+            built = build_chain(session, chain, end, owner.id, seed, MEASUREMENT_DUE_DAYS + 1 if ours else 0)
+            member = find_user(session, email) if ours else None
+            if member is not None:
+                next(cycle for cycle in built if cycle.title == title).owner_id = member.id
+                session.flush()
         # The dashboards read snapshots only; the demo should not wait for a worker to show its trend.
         # Its chain was written with past dates around the services, so every week is rewritten.
         recompute_trends(session, full=True)

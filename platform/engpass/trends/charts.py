@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 from babel.dates import format_skeleton
@@ -29,18 +29,24 @@ def _month_label(locale: str, year: int, month: int) -> str:
     return format_skeleton("MMMyy", date(year, month, 1), locale=locale)
 
 
+def as_of(snapshot: TrendSnapshot) -> date:
+    """The day a weekly snapshot stands for: the end of its week (its Sunday), whose month a point is labelled
+    with. Its Monday may lie in the month before (a week from 30 November is December's)."""
+    return snapshot.week_start + timedelta(days=6)
+
+
 def maturity_trend(snapshots: list[TrendSnapshot]) -> Markup:
     return line_chart(
         "maturity-trend",
         _("Maturity over time"),
         _(
             "Maturity level per week, from %(first)s to %(last)s: level %(start)d to %(end)d.",
-            first=_month(snapshots[0].week_start),
-            last=_month(snapshots[-1].week_start),
+            first=_month(as_of(snapshots[0])),
+            last=_month(as_of(snapshots[-1])),
             start=snapshots[0].level,
             end=snapshots[-1].level,
         ),
-        [s.week_start for s in snapshots],
+        [as_of(s) for s in snapshots],
         [float(s.level) for s in snapshots],
         y_label=lambda v: number(int(v)),
         x_label=_month,
@@ -57,10 +63,11 @@ def savings_trend(snapshots: list[TrendSnapshot], currency: str) -> Markup:
             "Savings per year from measured cycles, latest %(value)s.",
             value=money(snapshots[-1].euros_per_year, currency),
         ),
-        [s.week_start for s in snapshots],
+        [as_of(s) for s in snapshots],
         [float(s.euros_per_year) for s in snapshots],
         y_label=lambda v: money(round(v), currency),
         x_label=_month,
+        integer=True,
     )
 
 
@@ -74,10 +81,11 @@ def lead_time_trend(snapshots: list[TrendSnapshot]) -> Markup:
             "Median days from naming the bottleneck to the first result, latest %(value)s.",
             value=number(latest, 0) if latest is not None else "–",
         ),
-        [s.week_start for s in snapshots],
+        [as_of(s) for s in snapshots],
         values,
         y_label=lambda v: number(round(v)),
         x_label=_month,
+        integer=True,
     )
 
 
