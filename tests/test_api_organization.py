@@ -143,7 +143,8 @@ def test_a_rate_above_500_needs_confirm_implausible(client, session, company):
     org, people, _cycle = company
     token = make_token(session, org, people[Role.admin])
     response = _call(client, token, "PATCH", json={"default_hourly_rate": 5000})
-    assert response.status_code == 422
+    assert response.status_code == 409
+    assert response.json["type"].endswith("#problem-implausible")
     [error] = response.json["errors"]
     assert error["field"] == "default_hourly_rate" and error["pointer"] == "#/default_hourly_rate"
     assert "pro Stunde liegt weit über dem" in error["message"]
@@ -160,14 +161,14 @@ def test_implausible_cycle_and_measurement_figures_need_confirmation_too(client,
     url = f"/api/v1/cycles/{cycle.id}"
     # 14 h × 65 € = 910 €: the labour cost the hours already carry.
     response = _call(client, token, "PATCH", url, json={"direct_cost_per_week": "910.00"})
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert [e["field"] for e in response.json["errors"]] == ["direct_cost_per_week"]
     response = _call(client, token, "PATCH", url, json={"hours_per_week": 200, "confirm_implausible": True})
     assert response.status_code == 200 and response.json["hours_per_week"] == "200.00"
     # Confirmed once: a change elsewhere, or the same figure again, asks nothing.
     assert _call(client, token, "PATCH", url, json={"kpi_name": "Tage", "hours_per_week": 200}).status_code == 200
     response = _call(client, token, "PATCH", url, json={"hours_per_week": 201})
-    assert response.status_code == 422 and response.json["errors"][0]["field"] == "hours_per_week"
+    assert response.status_code == 409 and response.json["errors"][0]["field"] == "hours_per_week"
     measured = {"measured_on": "2026-12-01", "kpi_value": 4, "cost_per_week": 2_000_000}
     response = _call(client, token, "POST", f"{url}/measurements", json=measured)
-    assert response.status_code == 422 and response.json["errors"][0]["field"] == "cost_per_week"
+    assert response.status_code == 409 and response.json["errors"][0]["field"] == "cost_per_week"

@@ -132,9 +132,10 @@ def test_the_api_refuses_tomorrow_with_a_problem_naming_the_field(client, sessio
     url = f"/api/v1/cycles/{cycle.id}/measurements"
     tomorrow = today + timedelta(days=1)
     response = client.post(url, json={"measured_on": tomorrow.isoformat(), "kpi_value": 4}, headers=bearer(token))
-    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    # 409: the body fits the document; what "after today" means depends on the day and the time zone.
+    assert response.status_code == 409 and response.mimetype == "application/problem+json"
     [error] = response.get_json()["errors"]
-    assert error["field"] == "measured_on" and error["pointer"] == "#/measured_on"
+    assert error["field"] == "measured_on"
     assert error["message"] == (
         f"Eine Messung kann nicht nach heute datiert sein (heute ist der {today.isoformat()} "
         "in der Zeitzone der Organisation)."

@@ -360,7 +360,8 @@ def add_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, Any]
             "A measurement cannot be dated after today (%(today)s in the organization's time zone).",
             today=refused.today.isoformat(),
         )
-        raise invalid("measured_on", message) from None
+        # 409, not 422: what is "after today" depends on the day and the organization's time zone.
+        raise rule_violation([message], "measured_on") from None
     db.session.commit()
     return _measurement_document(measurement), 201
 

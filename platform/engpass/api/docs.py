@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, render_template
 from markupsafe import Markup, escape
 
-from engpass.api.problems import KINDS
+from engpass.api.problems import PROBLEM_KINDS
 
 bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 
@@ -120,7 +120,7 @@ def docs() -> str:
         tags=tags,
         operations=found,
         schemas=document["components"]["schemas"],
-        problem_kinds=sorted(KINDS.items()),
+        problem_kinds=PROBLEM_KINDS,
         type_label=type_label,
         constraints=constraints,
         response_schema=lambda response: response_schema(document, response),

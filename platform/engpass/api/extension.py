@@ -63,7 +63,7 @@ class EngpassApi(Api):
 
 class SchemaKeywords(BasePlugin):
     """What a marshmallow schema cannot say about itself, from its ``Meta.json_schema``: keywords and
-    ``x-`` extensions of the schema as a whole (``minProperties``, the stages' requirements)."""
+    ``x-`` extensions of the schema as a whole (a ``PATCH``'s ``anyOf``, the stages' requirements)."""
 
     def schema_helper(self, name: str, definition: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         schema = kwargs.get("schema")

@@ -32,7 +32,7 @@ def get_organization() -> dict[str, Any]:
     return _document()
 
 
-@endpoint("/organization", "PATCH", Action.edit_org_settings, tag=TAG)
+@endpoint("/organization", "PATCH", Action.edit_org_settings, tag=TAG, errors=(409,))
 @bp.arguments(OrganizationPatchSchema)
 @bp.response(200, OrganizationSchema)
 def update_organization(data: dict[str, Any]) -> dict[str, Any]:

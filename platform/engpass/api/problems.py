@@ -36,6 +36,9 @@ KINDS = {
     422: "validation-error",
     429: "rate-limited",
 }
+# Kinds beside the one of their status, by status: every kind the docs page explains.
+IMPLAUSIBLE = "implausible"
+PROBLEM_KINDS = sorted([*KINDS.items(), (409, IMPLAUSIBLE)])
 
 
 def is_api_request() -> bool:
@@ -81,11 +84,13 @@ def invalid(field: str, message: str, *, location: str = "body") -> ApiProblem:
 
 
 def implausible(doubts: Sequence[Any]) -> ApiProblem:
-    """A 422 naming each figure that looks like a typing error (``cycles.plausibility``); sending the
-    request again with ``confirm_implausible: true`` saves it."""
+    """A 409 naming each figure that looks like a typing error (``cycles.plausibility``); sending the
+    request again with ``confirm_implausible: true`` saves it. Not a 422: the body fits the document, and
+    whether a cost counts the hours twice depends on the organization's rate."""
     return ApiProblem(
-        422,
+        409,
         _("Some figures look implausible. If they are right, send them again with confirm_implausible: true."),
+        kind=IMPLAUSIBLE,
         errors=[field_error(doubt.field, doubt.message) for doubt in doubts],
     )
 
