@@ -134,5 +134,5 @@ def test_through_the_api_a_consultant_cannot_probe_who_is_a_member(client, sessi
     body = {"title": "Lager", "category": "quoting", "confirm_second_open": True}
     member = client.post("/api/v1/cycles", json={**body, "owner_id": vera.id}, headers=bearer(token))
     stranger = client.post("/api/v1/cycles", json={**body, "owner_id": 999_999}, headers=bearer(token))
-    assert member.status_code == stranger.status_code == 422
+    assert member.status_code == stranger.status_code == 409
     assert member.get_json()["errors"] == stranger.get_json()["errors"]

@@ -47,6 +47,7 @@ CONTEXTS = {
         "link": LINK,
         "until": datetime.now(UTC) + timedelta(days=1),
     },
+    "signup_attempt": {"user": USER, "login": LINK, "reset": LINK},
     "api_token_revoked": {
         "user": USER,
         "org": ORG,
