@@ -297,15 +297,21 @@ def test_other_organizations_members_and_invitations_answer_404(app, client, ses
     assert session.get(Membership, theirs.id).role == Role.member
 
 
-def test_a_temporary_mail_failure_releases_the_token_for_the_retry(app, session, sabine, monkeypatch):
-    from engpass.mail import Mailer, SendResult
-
-    owner, org = sabine
+def _jonas_invited(session, owner, org):
+    """The owner's committed invitation of jonas@example.com as a member."""
     with tenancy.tenant_context(session, org.id):
         mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
         invitation = service.invite(session, org, mine, "jonas@example.com", Role.member)
         session.commit()
-        invitation_id = invitation.id
+    return invitation
+
+
+def test_a_temporary_mail_failure_releases_the_token_for_the_retry(app, session, sabine, monkeypatch):
+    from engpass.mail import Mailer, SendResult
+
+    owner, org = sabine
+    invitation = _jonas_invited(session, owner, org)
+    invitation_id = invitation.id
     monkeypatch.setattr(Mailer, "send", lambda self, message: SendResult(ok=False, error="451 try later"))
     with app.app_context():
         assert send_invitation(session, org.id, invitation_id, 0) == Outcome.retry
@@ -323,10 +329,7 @@ def test_a_temporary_mail_failure_releases_the_token_for_the_retry(app, session,
 
 def test_the_worker_task_runs_the_send(app, celery, session, sabine):
     owner, org = sabine
-    with tenancy.tenant_context(session, org.id):
-        mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
-        invitation = service.invite(session, org, mine, "jonas@example.com", Role.member)
-        session.commit()
+    invitation = _jonas_invited(session, owner, org)
     from engpass.task_names import SEND_INVITATION
 
     with app.app_context():
@@ -381,10 +384,7 @@ def test_an_inviter_name_with_a_line_break_from_before_still_sends_the_invitatio
     # Stored before names were refused with control characters.
     owner.name = "Sabine\r\nBcc: opfer@example.com"
     session.commit()
-    with tenancy.tenant_context(session, org.id):
-        mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
-        invitation = service.invite(session, org, mine, "jonas@example.com", Role.member)
-        session.commit()
+    invitation = _jonas_invited(session, owner, org)
     _send(app, session, org, invitation)
     mail = _mails(app)[-1]
     assert mail["Subject"].startswith("Sabine Bcc: opfer@example.com lädt Sie")
@@ -397,11 +397,8 @@ def test_an_invitation_that_cannot_be_written_shows_as_failed_with_its_reason(
     import engpass.team.mail as team_mail
 
     owner, org = sabine
-    with tenancy.tenant_context(session, org.id):
-        mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
-        invitation = service.invite(session, org, mine, "jonas@example.com", Role.member)
-        session.commit()
-        invitation_id = invitation.id
+    invitation = _jonas_invited(session, owner, org)
+    invitation_id = invitation.id
 
     def unwritable(*args, **kwargs):
         raise ValueError("the header Subject has a part longer than 998 characters")
