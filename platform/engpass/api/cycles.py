@@ -17,10 +17,10 @@ from sqlalchemy import Select, and_, or_, select
 
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
+from engpass.api.figures import BusinessCaseSchema
 from engpass.api.paging import decode, page
 from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
 from engpass.api.schemas import (
-    BusinessCaseSchema,
     CycleCreateSchema,
     CycleListArgsSchema,
     CyclePageSchema,

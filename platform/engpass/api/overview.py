@@ -12,7 +12,7 @@ from typing import Any
 from flask import g
 
 from engpass.api.blueprint import bp, endpoint
-from engpass.api.schemas import DashboardSchema, HistoryArgsSchema, HistorySchema
+from engpass.api.figures import DashboardSchema, HistoryArgsSchema, HistorySchema
 from engpass.db import db
 from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES, Reason

@@ -1,0 +1,104 @@
+"""The API's documents of computed figures: a cycle's business case, the maturity, the dashboard and the
+weekly history. Read-only documents, apart from the history's query arguments; the field types and
+conventions are those of ``api/schemas.py``."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from engpass.api.schemas import HISTORY_WEEKS_MAX, DecimalString, UtcDateTime, code_out
+from engpass.cycles.models import Stage
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+class BusinessCaseSchema(Schema):
+    """docs/business-case.md: every figure is null when the numbers it needs are missing."""
+
+    cycle_id = fields.Integer(required=True)
+    currency = fields.String(required=True)
+    hourly_rate = DecimalString(required=True, metadata={"description": "The organization's rate it is valued at."})
+    measured = fields.Boolean(required=True, metadata={"description": "Whether a measurement exists."})
+    hours_saved_per_week = DecimalString(required=True, allow_none=True)
+    cost_saved_per_week = DecimalString(required=True)
+    running_cost_per_year = DecimalString(required=True)
+    savings_per_year = DecimalString(
+        required=True, allow_none=True, metadata={"description": "Net of the running cost, in `currency`."}
+    )
+    effort_cost = DecimalString(required=True)
+    payback_weeks = DecimalString(required=True, allow_none=True)
+    kpi_current = DecimalString(required=True, allow_none=True)
+    kpi_change_percent = DecimalString(required=True, allow_none=True)
+    kpi_improved = fields.Boolean(required=True, allow_none=True)
+    target_reached_percent = DecimalString(required=True, allow_none=True)
+
+
+class ReasonSchema(Schema):
+    code = fields.String(required=True)
+    params = fields.Dict(keys=fields.String(), required=True)
+    text = fields.String(required=True, metadata={"description": "In the request's language."})
+
+
+class MaturitySchema(Schema):
+    level = fields.Integer(required=True, metadata={"description": "1 (getting started) to 5 (continuous)."})
+    name = fields.String(required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
+    missing = fields.List(
+        fields.Nested(ReasonSchema), required=True, metadata={"description": "What the next level needs."}
+    )
+
+
+class WeekSchema(Schema):
+    week_start = fields.Date(required=True, metadata={"description": "The Monday of the week."})
+    level = fields.Integer(required=True)
+    level_name = fields.String(required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    proven_cycles = fields.Integer(required=True)
+    proven_share = fields.Integer(required=True, metadata={"description": "Percent of decided cycles proven."})
+    hours_saved_per_week = DecimalString(required=True)
+    savings_per_year = DecimalString(required=True)
+    currency = fields.String(required=True)
+    cycles_per_stage = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    median_lead_time_days = DecimalString(required=True, allow_none=True)
+    median_prototype_days = DecimalString(required=True, allow_none=True)
+    computed_at = UtcDateTime(required=True)
+
+
+class OpenCycleSchema(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    stage = code_out(Stage, required=True)
+
+
+class AttentionSchema(Schema):
+    rule = fields.String(required=True, metadata={"description": "The reminder rule (docs/reminders.md)."})
+    cycle_id = fields.Integer(required=True)
+    cycle_title = fields.String(required=True)
+    since = fields.Date(required=True)
+
+
+class DashboardSchema(Schema):
+    currency = fields.String(required=True)
+    pending = fields.Boolean(
+        required=True, metadata={"description": "The figures are being recomputed after recent changes."}
+    )
+    maturity = fields.Nested(MaturitySchema, required=True, allow_none=True)
+    latest_week = fields.Nested(WeekSchema, required=True, allow_none=True)
+    open_cycles = fields.List(fields.Nested(OpenCycleSchema), required=True)
+    attention = fields.List(fields.Nested(AttentionSchema), required=True)
+
+
+class HistoryArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    weeks = fields.Integer(
+        load_default=52,
+        validate=validate.Range(min=1, max=HISTORY_WEEKS_MAX),
+        metadata={"description": "How many of the latest weeks."},
+    )
+
+
+class HistorySchema(Schema):
+    weeks = fields.List(fields.Nested(WeekSchema), required=True, metadata={"description": "Oldest first."})
