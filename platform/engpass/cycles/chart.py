@@ -67,6 +67,10 @@ def value_label_y(point_y: float, lines: list[float], top: float, bottom: float)
     ``top`` and ``bottom`` bound the label's baseline.
     """
 
+    # The SVG writes every coordinate to one decimal: a row that is clear by a hair before rounding can
+    # touch a line after it, so the rows are judged as drawn, against the lines as computed and as drawn.
+    lines = [*lines, *(float(_f(line)) for line in lines)]
+
     def clear(y: float) -> bool:
         box_top, box_bottom = y - LABEL_ASCENT, y + LABEL_DESCENT
         if box_bottom > point_y - POINT_RADIUS and box_top < point_y + POINT_RADIUS:
@@ -76,7 +80,7 @@ def value_label_y(point_y: float, lines: list[float], top: float, bottom: float)
     preferred = (point_y - POINT_RADIUS - LABEL_DESCENT - 4, point_y + POINT_RADIUS + LABEL_ASCENT + 4)
     for distance in range(int(bottom - top) + 1):
         for start in preferred:
-            for y in (start - distance, start + distance):
+            for y in (float(_f(start - distance)), float(_f(start + distance))):
                 if top <= y <= bottom and clear(y):
                     return y
     return min(max(preferred[0], top), bottom)
