@@ -85,7 +85,7 @@ def wait(timeout: int) -> None:
                     current = MigrationContext.configure(connection).get_current_revision()
                 state = _migration_state(script, head, current) if current != head else ""
             except OperationalError:
-                # The driver's message may name the host and user, never worth a log line per pod; the URL is secret.
+                # Only the fact: the driver's message names the host and the user, which no pod's log needs.
                 state = "database unreachable"
             if not state:
                 click.echo(f"database at {head}")
