@@ -6,6 +6,7 @@ processes themselves)."""
 from __future__ import annotations
 
 import re
+import runpy
 import shlex
 from dataclasses import fields
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from engpass import task_names
 from engpass.settings import PREFIX, Settings
 from tests.test_deployment_smoke import procfile_commands
 from workers.tasks.exports import EXPORT_SOFT_LIMIT
@@ -246,26 +248,153 @@ def test_the_env_example_lists_every_setting_and_nothing_else() -> None:
     assert listed == SETTINGS | PROCESS_VARIABLES
 
 
-def test_kubernetes_pods_are_hardened_and_wait_for_the_migrations(
-    manifests: dict[tuple[str, str], dict[str, Any]],
-) -> None:
-    for (kind, name), workload in manifests.items():
-        if kind not in ("Deployment", "Job"):
-            continue
-        pod = workload["spec"]["template"]["spec"]
+def _pods(manifests: dict[tuple[str, str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        name: obj["spec"]["template"]["spec"]
+        for (kind, name), obj in manifests.items()
+        if kind in ("Deployment", "Job")
+    }
+
+
+def _all_containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    return pod["containers"] + pod.get("initContainers", [])
+
+
+def test_kubernetes_pods_are_hardened(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    for name, pod in _pods(manifests).items():
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
-        for container in pod["containers"] + pod.get("initContainers", []):
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["automountServiceAccountToken"] is False, name
+        for container in _all_containers(pod):
             assert {"cpu", "memory"} <= set(container["resources"]["limits"]), (name, container["name"])
+            assert {"cpu", "memory"} <= set(container["resources"]["requests"]), (name, container["name"])
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
-        if kind == "Deployment":
-            (wait,) = pod["initContainers"]
-            assert wait["args"][:3] == ["engpass", "db", "wait"], name
+            assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_kubernetes_objects_share_a_namespace_that_enforces_the_restricted_pod_standard(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    namespace = manifests[("Namespace", "engpass")]["metadata"]["labels"]
+    assert namespace["pod-security.kubernetes.io/enforce"] == "restricted"
+    for (kind, name), obj in manifests.items():
+        if kind != "Namespace":
+            assert obj["metadata"]["namespace"] == "engpass", (kind, name)
+
+
+def test_kubernetes_deployments_wait_for_their_own_images_migration_head(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    """`engpass db wait` returns only at this image's head (tests/test_migrations.py): new pods stay unready
+    until the migration Job of their release has run, whatever order `kubectl apply` creates things in."""
+    for (kind, name), deployment in manifests.items():
+        if kind != "Deployment":
+            continue
+        pod = deployment["spec"]["template"]["spec"]
+        (wait,) = pod["initContainers"]
+        assert wait["image"] == _container(deployment)["image"], name
+        assert wait["args"][:3] == ["engpass", "db", "wait"] and wait["args"][3] == "--timeout", name
+        assert len(wait["args"]) == 5 and int(wait["args"][4]) > 0, name
+    job = manifests[("Job", "engpass-migrate")]["spec"]
+    # The Job must not wait for the head it is there to make.
+    assert "initContainers" not in job["template"]["spec"]
+    assert job["template"]["spec"]["restartPolicy"] == "Never"
+    # Retried a little; gone a while after it finished, so the next release's Job can take its name.
+    assert 0 < job["backoffLimit"] <= 3 and job["ttlSecondsAfterFinished"] > 0
+
+
+def _secrets_read(pod: dict[str, Any], container: dict[str, Any]) -> set[str]:
+    names = {ref["secretRef"]["name"] for ref in container.get("envFrom", []) if "secretRef" in ref}
+    names |= {v["valueFrom"]["secretKeyRef"]["name"] for v in container.get("env", []) if "valueFrom" in v}
+    return names | {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+
+
+def test_kubernetes_only_the_migration_job_reads_the_owners_credentials(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    readers = {
+        (name, container["name"])
+        for name, pod in _pods(manifests).items()
+        for container in _all_containers(pod)
+        if "engpass-migration-secrets" in _secrets_read(pod, container)
+    }
+    assert readers == {("engpass-migrate", "migrate")}
+
+
+def test_kubernetes_web_rolls_without_refusing_a_request(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    web = manifests[("Deployment", "engpass-web")]
+    assert web["spec"]["replicas"] == 2
+    assert web["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert web["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    container = _container(web)
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    pause = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pause[0] == "sleep" and int(pause[1]) > 0
+    gunicorn = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    # The grace period runs from the preStop pause on; gunicorn then has its graceful_timeout for the requests.
+    assert (
+        web["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > int(pause[1]) + gunicorn["graceful_timeout"]
+    )
+
+
+def test_kubernetes_worker_outlasts_the_longest_task(
+    manifests: dict[tuple[str, str], dict[str, Any]], celery: Any
+) -> None:
+    limits = [
+        task.time_limit or celery.conf.task_time_limit
+        for name, task in celery.tasks.items()
+        if not name.startswith("celery.")
+    ]
+    assert task_names.EXPORT_ORGANIZATION in celery.tasks, "the task modules are loaded"
     worker = manifests[("Deployment", "engpass-worker")]["spec"]["template"]["spec"]
-    assert worker["terminationGracePeriodSeconds"] > EXPORT_SOFT_LIMIT + 60
+    # Celery's warm shutdown waits for the running tasks; a task's hard time limit ends it at the latest.
+    assert worker["terminationGracePeriodSeconds"] > max(limits)
+
+
+def test_kubernetes_disruption_budget_and_network_policies(manifests: dict[tuple[str, str], dict[str, Any]]) -> None:
+    web = manifests[("Deployment", "engpass-web")]["spec"]
     budget = manifests[("PodDisruptionBudget", "engpass-web")]["spec"]
-    assert budget["minAvailable"] == 1
-    assert budget["selector"] == manifests[("Deployment", "engpass-web")]["spec"]["selector"]
-    policy = manifests[("NetworkPolicy", "engpass")]["spec"]
-    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
-    assert [port["port"] for rule in policy["ingress"] for port in rule["ports"]] == [8000]
+    assert budget["selector"] == web["selector"]
+    assert 0 < budget["minAvailable"] < web["replicas"], "a drain can go on, yet one web pod always serves"
+
+    every_pod = manifests[("NetworkPolicy", "engpass")]["spec"]
+    assert every_pod["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "engpass"}
+    assert set(every_pod["policyTypes"]) == {"Ingress", "Egress"} and "ingress" not in every_pod
+    egress = {(port["protocol"], port["port"]) for rule in every_pod["egress"] for port in rule["ports"]}
+    assert {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 6379), ("TCP", 587)} <= egress
+    assert all("to" not in rule for rule in every_pod["egress"]), "managed databases live outside the cluster"
+
+    web_in = manifests[("NetworkPolicy", "engpass-web")]["spec"]
+    assert web_in["podSelector"] == web["selector"]
+    (rule,) = web_in["ingress"]
+    (source,) = rule["from"]
+    controller = manifests[("Ingress", "engpass")]["spec"]["ingressClassName"]
+    assert source["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": f"ingress-{controller}"}
+    port = _container(manifests[("Deployment", "engpass-web")])["ports"][0]["containerPort"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": port}]
+
+
+def test_kubernetes_policy_checks_are_skipped_only_with_a_reason(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    skips = [
+        value
+        for obj in manifests.values()
+        for key, value in obj["metadata"].get("annotations", {}).items()
+        if key.startswith("checkov.io/skip")
+    ]
+    assert skips
+    for skip in skips:
+        check, _, reason = skip.partition("=")
+        assert re.fullmatch(r"CKV2?_K8S_\d+", check), skip
+        assert len(reason.split()) >= 5, f"{check} is skipped without a real reason"
+
+
+def test_the_kubernetes_check_runs_in_ci_with_tools_outside_the_lock() -> None:
+    assert "\n.ci/k8s-check\n" in (REPO_ROOT / ".ci" / "run").read_text()
+    pins = (REPO_ROOT / ".ci" / "k8s-check-requirements.txt").read_text()
+    tools = set(re.findall(r"^([a-z][a-z0-9-]*)==", pins, re.MULTILINE))
+    assert tools == {"kubernetes-validate", "checkov"}
+    locked = set(re.findall(r"^([A-Za-z0-9_.-]+)==", (REPO_ROOT / "requirements.lock").read_text(), re.MULTILINE))
+    assert not tools & {name.lower() for name in locked}

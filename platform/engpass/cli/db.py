@@ -54,28 +54,47 @@ def downgrade(revision: str) -> None:
     command.downgrade(alembic_config(_settings().migration_database_url), revision)
 
 
+def _migration_state(script: ScriptDirectory, head: str, current: str | None) -> str:
+    """Where the database stands relative to this image's migrations, in words for the pod's log."""
+    if current is None:
+        return "database has no migrations yet"
+    if current not in {revision.revision for revision in script.walk_revisions()}:
+        # A newer release's Job migrated past this image: its pods stay unready until the rollout replaces them.
+        return f"database at {current}, a revision this image does not know (newer than its {head})"
+    return f"database at {current}, behind this image's {head}"
+
+
 @db_group.command("wait")
 @click.option("--timeout", default=600, show_default=True, help="Seconds to wait before giving up.")
 @with_appcontext
 def wait(timeout: int) -> None:
-    """Wait until the database has this code's migrations (for init containers and start scripts)."""
-    settings = _settings()
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    engine = make_engine(settings.database_url)
+    """Wait until the database is at this code's migration head (for init containers and start scripts).
+
+    Reachable is not enough: a pod of a new release must not start on the old schema, so it waits for the
+    migration Job of its own release. Exits 0 at the head, 1 when TIMEOUT passes first.
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    engine = make_engine(_settings().database_url)
     deadline = time.monotonic() + timeout
-    current: str | None = None
+    reported = ""
     try:
         while True:
             try:
                 with engine.connect() as connection:
                     current = MigrationContext.configure(connection).get_current_revision()
+                state = _migration_state(script, head, current) if current != head else ""
             except OperationalError:
-                current = None
-            if current == head:
+                # Only the fact: the driver's message names the host and the user, which no pod's log needs.
+                state = "database unreachable"
+            if not state:
                 click.echo(f"database at {head}")
                 return
             if time.monotonic() >= deadline:
-                raise click.ClickException(f"database at {current or 'nothing'}, this code needs {head}")
+                raise click.ClickException(f"{state}; gave up after {timeout} s, this code needs {head}")
+            if state != reported:
+                click.echo(f"{state}; waiting for the migration to {head}", err=True)
+                reported = state
             time.sleep(2)
     finally:
         engine.dispose()
