@@ -111,6 +111,14 @@ def make_celery(flask_app: Flask) -> Celery:
                 "schedule": crontab(minute=1),
                 "options": {"expires": 3000},
             },
+            # Digests due in the last hours that nothing claimed: their batch vanished with the broker, or its
+            # retries ran out before it claimed them (engpass.digest.sweep). Runs piled up during an outage are
+            # redundant: the next one finds everything.
+            "digest-sweep": {
+                "task": task_names.SWEEP_DIGESTS,
+                "schedule": float(settings.digest_sweep_interval_seconds),
+                "options": {"expires": float(settings.digest_sweep_interval_seconds)},
+            },
             # Hourly: a data export is downloadable for 24 hours, then its file and row go.
             "exports-clean-up": {
                 "task": task_names.CLEAN_UP_EXPORTS,
