@@ -87,6 +87,14 @@ def send_digest_batch(
     if self.request.retries >= BATCH_RETRIES and resume.accepted:
         log.error("digests sent and never recorded, sent again after the lease: %s", resume.accepted)
     countdown = backoff(self.request.retries, settings.digest_retry_base_seconds, settings.digest_retry_max_seconds)
+    log.warning(
+        "digest batch interrupted: %d sent and not recorded, %d claimed and not sent; retry %d in %d s: %.300s",
+        len(resume.accepted),
+        len(resume.held),
+        self.request.retries + 1,
+        countdown,
+        error,
+    )
     raise self.retry(kwargs={"user_ids": user_ids, "now": now, **resume.as_json()}, countdown=countdown, exc=error)
 
 
