@@ -84,8 +84,15 @@ def send_digest_batch(
     if not is_transient(error):
         raise error
     settings: Settings = flask_app.extensions["engpass.settings"]
-    if self.request.retries >= BATCH_RETRIES and resume.accepted:
-        log.error("digests sent and never recorded, sent again after the lease: %s", resume.accepted)
+    if self.request.retries >= BATCH_RETRIES:
+        log.error(
+            "digest batch given up after %d retries: %d sent and not recorded (sent again after the lease), "
+            "%d claims left to the resend sweep",
+            BATCH_RETRIES,
+            len(resume.accepted),
+            len(resume.held),
+        )
+        raise error
     countdown = backoff(self.request.retries, settings.digest_retry_base_seconds, settings.digest_retry_max_seconds)
     log.warning(
         "digest batch interrupted: %d sent and not recorded, %d claimed and not sent; retry %d in %d s: %.300s",
