@@ -78,6 +78,10 @@ def make_celery(flask_app: Flask) -> Celery:
         # A task is acknowledged after it ran: a killed worker's task is delivered again.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task running when the broker goes away runs to its end (Celery 6 would cancel it): a digest batch
+        # then sends and records what it claimed, instead of leaving its claims to the lease, and its message,
+        # which cannot be acknowledged, comes again only from a broker that kept it — where the send log skips it.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=240,
         task_time_limit=300,
