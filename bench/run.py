@@ -1242,7 +1242,7 @@ def send_digests(bench: Bench) -> None:
         sink_cpu = CpuMeter(lambda: [sink.pid])
         database_cpu = CpuMeter(lambda: database_backends(DB_NAME)) if bench.admin_url else None
         started = time.monotonic()
-        for user_ids in batches(readers):
+        for user_ids in batches(readers, settings.digest_batch_size):
             client.send_task(task_names.SEND_DIGEST_BATCH, kwargs={"user_ids": user_ids, "now": moment.isoformat()})
         last_report = last_count = 0
         last_change = started

@@ -88,9 +88,10 @@ def running_worker(
     pool: str = "solo",
     smtp_url: str = "",
     name: str = "worker",
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Worker]:
     """``celery --app workers worker`` as a child process, configured only through ``ENGPASS_*``; ``name``
-    keeps the folders of several workers of one test apart."""
+    keeps the folders of several workers of one test apart; ``settings``: more ``ENGPASS_*`` variables."""
     instance = tmp_path / f"{name}-instance"
     log = tmp_path / f"{name}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENGPASS_")}
@@ -103,6 +104,7 @@ def running_worker(
         ENGPASS_SMTP_URL=smtp_url,
         ENGPASS_BASE_URL="http://engpass.test",
     )
+    env.update(settings or {})
     command = [
         sys.executable,
         "-m",

@@ -78,6 +78,10 @@ def make_celery(flask_app: Flask) -> Celery:
         # A task is acknowledged after it ran: a killed worker's task is delivered again.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task running when the broker goes away runs to its end (Celery 6 would cancel it): a digest batch
+        # then sends and records what it claimed, instead of leaving its claims to the lease, and its message,
+        # which cannot be acknowledged, comes again only from a broker that kept it — where the send log skips it.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=240,
         task_time_limit=300,
@@ -110,6 +114,14 @@ def make_celery(flask_app: Flask) -> Celery:
                 "task": task_names.SEND_DUE_DIGESTS,
                 "schedule": crontab(minute=1),
                 "options": {"expires": 3000},
+            },
+            # Digests due in the last hours that nothing claimed: their batch vanished with the broker, or its
+            # retries ran out before it claimed them (engpass.digest.sweep). Runs piled up during an outage are
+            # redundant: the next one finds everything.
+            "digest-sweep": {
+                "task": task_names.SWEEP_DIGESTS,
+                "schedule": float(settings.digest_sweep_interval_seconds),
+                "options": {"expires": float(settings.digest_sweep_interval_seconds)},
             },
             # Hourly: a data export is downloadable for 24 hours, then its file and row go.
             "exports-clean-up": {

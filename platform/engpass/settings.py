@@ -63,6 +63,17 @@ class Settings:
     # The same for the workers, whose exports and recomputations read whole organizations; a task stuck
     # longer is ended by its Celery time limit (0: none).
     worker_statement_timeout_ms: int = 0
+    # A digest batch that meets a database or broker outage retries after base, 2 x base, 4 x base … seconds,
+    # each wait at most the cap (engpass.transient.backoff); the defaults span about 23 minutes, longer than a
+    # restart or a failover takes. The fault tests shrink them.
+    digest_retry_base_seconds: int = 15
+    digest_retry_max_seconds: int = 300
+    # Users per digest batch task.
+    digest_batch_size: int = 100
+    # The digest sweep (beat) sends what was due and never claimed; how often, and how long after a due hour it
+    # first looks, so that it does not race the round's own batches still in the queue.
+    digest_sweep_interval_seconds: int = 300
+    digest_sweep_grace_seconds: int = 900
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:

@@ -13,11 +13,10 @@ organization is built once per batch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime
 from functools import partial
+from typing import Any, Self
 
 import redis
 from flask import current_app
@@ -55,8 +54,6 @@ log = logging.getLogger(__name__)
 KIND_PREFIX = "digest."
 # A consultant's one digest across all their clients (the others are ``digest.<organization id>``).
 CLIENTS_KIND = f"{KIND_PREFIX}clients"
-# Users per task: small enough to spread over workers and to finish well inside the send log's lease.
-BATCH_SIZE = 100
 # The to-do part of a digest lists the most urgent items; the to-do page has the rest.
 TODO_LINES = 8
 
@@ -157,57 +154,118 @@ def _compose_for_clients(
     return compose_clients_digest(user, weeks, portfolio, settings)
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Where a batch that lost its send log stood, for its retry: ``accepted``, the claims whose message the SMTP
+    server accepted (with its ``Message-ID``) but whose result was not recorded; ``held``, the claims on which
+    nothing left. The retry records the first as sent before anything else, so they are not sent again, and
+    takes the second over at once instead of after the lease. In the task's arguments as JSON (``as_json``)."""
+
+    accepted: tuple[tuple[sendlog.Claim, str], ...] = ()
+    held: tuple[sendlog.Claim, ...] = ()
+
+    def as_json(self) -> dict[str, list[list[object]]]:
+        return {
+            "accepted": [[*astuple(claim), message_id] for claim, message_id in self.accepted],
+            "held": [list(astuple(claim)) for claim in self.held],
+        }
+
+    @classmethod
+    def from_json(cls, accepted: list[list[Any]] | None, held: list[list[Any]] | None) -> Resume:
+        return cls(
+            accepted=tuple((sendlog.Claim(*row[:-1]), row[-1]) for row in accepted or ()),
+            held=tuple(sendlog.Claim(*row) for row in held or ()),
+        )
+
+
+class BatchInterrupted(Exception):
+    """The send log could not be written in the middle of a batch; ``resume`` is where the batch stood, the
+    cause (``__cause__``) what went wrong."""
+
+    def __init__(self, resume: Resume) -> None:
+        super().__init__(f"{len(resume.accepted)} sent and not recorded, {len(resume.held)} claimed and not sent")
+        self.resume = resume
+
+
 def _deliver(
     session: Session,
     settings: Settings,
     outgoing: list[tuple[sendlog.Key, OutgoingMail]],
     send_log: Connection | None = None,
+    resume: Resume | None = None,
 ) -> int:
     """Claim every key, then send message by message, recording each result at once. The send log is written
     through ``send_log`` (a connection in autocommit mode: every statement commits by itself; the results are
     recorded by a ``sendlog.Recorder`` one message behind) or, without one, through ``session``, committed
     after every write. Returns how many were sent.
 
+    ``resume``: where an earlier attempt of this batch stood. A send log that cannot be written raises
+    ``BatchInterrupted`` with where this one stands.
+
     The messages are composed before the claim, so the reading is over before the first write.
     """
     writer: sendlog.Writer = send_log if send_log is not None else session
-    if send_log is not None:
-        # The reading is done: end its transaction, which on SQLite holds the database's write lock that the
-        # send log's connection needs.
-        session.commit()
-    claims = sendlog.claim_many(writer, [key for key, _message in outgoing])
-    if isinstance(writer, Session):
-        # Committed before anything leaves: every other attempt at these keys now finds the claims.
-        writer.commit()
+    resume = resume or Resume()
+    try:
+        if send_log is not None:
+            # The reading is done: end its transaction, which on SQLite holds the database's write lock that the
+            # send log's connection needs.
+            session.commit()
+        for claim, message_id in resume.accepted:
+            # False when it was recorded after all (the answer to the commit was lost, not the commit).
+            sendlog.mark_sent(writer, claim, message_id)
+        claims = sendlog.claim_many(writer, [key for key, _message in outgoing], mine=resume.held)
+        if isinstance(writer, Session):
+            # Committed before anything leaves: every other attempt at these keys now finds the claims.
+            writer.commit()
+    except Exception as error:
+        raise BatchInterrupted(resume) from error
     sent = 0
-    with Mailer(settings) as mailer, _recorder(writer) as record:
-        for key, message in outgoing:
-            claim = claims.get(key)
-            if claim is None:
-                continue
-            result = mailer.send(message)
-            record(claim, result)
-            if result.ok:
-                sent += 1
-            else:
-                log.warning("digest %s for user %s: %s", claim.period, claim.user_id, result.error)
+    results: list[tuple[sendlog.Claim, SendResult]] = []
+    recorder = _SessionRecorder(writer) if isinstance(writer, Session) else sendlog.Recorder(writer)
+    try:
+        with Mailer(settings) as mailer, recorder:
+            for key, message in outgoing:
+                claim = claims.get(key)
+                if claim is None:
+                    continue
+                result = mailer.send(message)
+                results.append((claim, result))
+                recorder.record(claim, result)
+                if result.ok:
+                    sent += 1
+                else:
+                    log.warning("digest %s for user %s: %s", claim.period, claim.user_id, result.error)
+    except Exception as error:
+        unrecorded = results[recorder.recorded :]
+        tried = {claim for claim, _result in results}
+        raise BatchInterrupted(
+            Resume(
+                accepted=tuple((claim, result.message_id) for claim, result in unrecorded if result.ok),
+                held=tuple(claim for claim, result in unrecorded if not result.ok)
+                + tuple(claim for claim in claims.values() if claim not in tried),
+            )
+        ) from error
     return sent
 
 
-@contextmanager
-def _recorder(writer: sendlog.Writer) -> Iterator[Callable[[sendlog.Claim, SendResult], object]]:
-    """How ``_deliver`` records a result: through a ``sendlog.Recorder`` on an autocommit connection, or on the
-    session, committed at once."""
-    if isinstance(writer, Session):
+class _SessionRecorder:
+    """``sendlog.Recorder``'s interface for ``_deliver`` on a session: each result recorded and committed at once."""
 
-        def record(claim: sendlog.Claim, result: SendResult) -> None:
-            sendlog.record(writer, claim, result)
-            writer.commit()
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self.recorded = 0
 
-        yield record
-        return
-    with sendlog.Recorder(writer) as recorder:
-        yield recorder.record
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+    def record(self, claim: sendlog.Claim, result: SendResult) -> None:
+        sendlog.record(self._session, claim, result)
+        self._session.commit()
+        self.recorded += 1
 
 
 def _memberships(session: Session, user_ids: list[int]) -> dict[int, list[tuple[Organization, Role]]]:
@@ -231,12 +289,13 @@ def send_batch(
     *,
     everyone: bool = False,
     send_log: Connection | None = None,
+    resume: Resume | None = None,
 ) -> int:
     """Send the digests of these users that are due at ``now_utc`` (the scheduler's moment, so a batch
     that waited in the queue still sends the week it was meant for); with ``everyone``, of every user
     who has the digest switched on, whatever their weekday and hour. ``send_log``: a connection in autocommit
     mode for the send log (``db.autocommit_connection``), else it is written and committed through
-    ``session``.
+    ``session``. ``resume``: where an interrupted attempt of this batch stood (``BatchInterrupted``).
 
     Returns how many e-mails this call sent. Needs an application context.
     """
@@ -265,14 +324,16 @@ def send_batch(
                 message = _compose_for_clients(batch, user, their_clients, memberships.get(user.id, []), prefs, period)
                 if message is not None:
                     outgoing.append(((user.id, CLIENTS_KIND, period), message))
-    return _deliver(session, settings, outgoing, send_log)
+    return _deliver(session, settings, outgoing, send_log, resume)
 
 
 def due_user_ids(session: Session, now_utc: datetime) -> list[int]:
     return [user.id for user, _prefs in users_due_for_digest(session, now_utc)]
 
 
-def batches(user_ids: list[int], size: int = BATCH_SIZE) -> list[list[int]]:
+def batches(user_ids: list[int], size: int) -> list[list[int]]:
+    """``user_ids`` in tasks of ``size`` (``Settings.digest_batch_size``): small enough to spread over the workers
+    and to finish well inside the send log's lease."""
     return [user_ids[start : start + size] for start in range(0, len(user_ids), size)]
 
 
@@ -338,5 +399,7 @@ def first_round_of_the_hour(settings: Settings, moment: datetime) -> bool:
 
 def send_round(session: Session, moment: datetime, settings: Settings | None = None, *, everyone: bool = False) -> int:
     """One round in this process, batch after batch: what ``engpass digest send-due`` does."""
+    settings = settings or current_app.extensions["engpass.settings"]
     user_ids = list(session.scalars(select(User.id).order_by(User.id))) if everyone else due_user_ids(session, moment)
-    return sum(send_batch(session, ids, moment, settings, everyone=everyone) for ids in batches(user_ids))
+    size = settings.digest_batch_size
+    return sum(send_batch(session, ids, moment, settings, everyone=everyone) for ids in batches(user_ids, size))

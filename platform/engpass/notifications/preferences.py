@@ -147,6 +147,11 @@ def digest_readers(session: Session, user_ids: list[int]) -> list[tuple[User, Pr
     return _digest_readers(session, User.id.in_(user_ids))
 
 
+def every_digest_reader(session: Session) -> list[tuple[User, Preferences]]:
+    """Every user with the digest switched on, with their preferences (one query)."""
+    return _digest_readers(session)
+
+
 def users_due_for_digest(session: Session, now_utc: datetime) -> list[tuple[User, Preferences]]:
     """Every user whose digest is due now, with their preferences (one query, the time check in Python)."""
     return [(user, prefs) for user, prefs in _digest_readers(session) if due_for_digest(prefs, now_utc)]

@@ -78,6 +78,15 @@ def _due_again(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def _claimable(now: datetime, mine: Iterable[Claim]) -> ColumnElement[bool]:
+    """Rows due again, and the caller's own claims that nobody has taken over."""
+    held = [(claim.id, claim.attempts) for claim in mine]
+    if not held:
+        return _due_again(now)
+    own = and_(SendLog.status == SendStatus.claimed, tuple_(SendLog.id, SendLog.attempts).in_(held))
+    return or_(_due_again(now), own)
+
+
 def _new_claim(user_id: int, kind: str, period: str, now: datetime, lease: timedelta) -> dict[str, object]:
     """The row of a key claimed for the first time."""
     return {
@@ -155,13 +164,22 @@ class Claim:
 
 
 def claim_many(
-    session: Writer, keys: Iterable[Key], *, now: datetime | None = None, lease: timedelta = LEASE
+    session: Writer,
+    keys: Iterable[Key],
+    *,
+    now: datetime | None = None,
+    lease: timedelta = LEASE,
+    mine: Iterable[Claim] = (),
 ) -> dict[Key, Claim]:
     """``claim()`` for a batch of (user id, kind, period) keys in two statements: the claimed ones.
 
     The same race-safety as ``claim()``: new keys in one ``INSERT … ON CONFLICT DO NOTHING``,
     rows due again taken over in one conditional UPDATE. Commit before sending — or pass a
     connection in autocommit mode (``db.autocommit_connection``), where each statement commits.
+
+    ``mine``: claims the caller already holds (a batch retried after an outage took them and sent nothing on
+    them); they are taken over at once, live lease or not, as long as nobody has taken them since (the same
+    row, still ``claimed``, at the same attempt). Anybody else's live claim stays theirs.
     """
     now = now or utcnow()
     # In one order for every batch: two batches that share keys then wait for each other, never deadlock.
@@ -186,7 +204,7 @@ def claim_many(
             _connection(session)
             .execute(
                 update(SendLog.__table__)
-                .where(tuple_(SendLog.user_id, SendLog.kind, SendLog.period).in_(existing), _due_again(now))
+                .where(tuple_(SendLog.user_id, SendLog.kind, SendLog.period).in_(existing), _claimable(now, mine))
                 .values(
                     status=SendStatus.claimed,
                     attempts=SendLog.attempts + 1,
@@ -305,6 +323,8 @@ class Recorder:
         self._connection = connection
         self._results: queue.Queue[tuple[Claim, SendResult] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
+        # How many results are in the log, in the order they were handed in: the rest may not be.
+        self.recorded = 0
         self._thread = threading.Thread(target=self._run, name="engpass-sendlog-recorder", daemon=True)
 
     def __enter__(self) -> Self:
@@ -324,6 +344,7 @@ class Recorder:
             if self._error is None:
                 try:
                     record(self._connection, *item)
+                    self.recorded += 1
                 except BaseException as exc:  # handed to the sending thread, which stops
                     self._error = exc
 
