@@ -130,3 +130,29 @@ def test_behind_a_trusted_proxy_the_client_address_counts_for_rate_limits(settin
 def test_the_example_secret_key_is_refused(tmp_path, placeholder):
     with pytest.raises(SettingsError, match="ENGPASS_SECRET_KEY"):
         Settings.from_env({"secret_key": placeholder, "instance_dir": str(tmp_path)})
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("ENGPASS_DIGEST_BATCH_SIZE", "0"),
+        ("ENGPASS_DIGEST_RETRY_BASE_SECONDS", "-5"),
+        ("ENGPASS_DIGEST_SWEEP_INTERVAL_SECONDS", "5m"),
+        ("ENGPASS_PROXY_COUNT", "1.5"),
+        ("ENGPASS_STATEMENT_TIMEOUT_MS", "３０"),
+        ("ENGPASS_PASSWORD_RESET_MAX_AGE", "1e3"),
+    ],
+)
+def test_a_number_setting_that_cannot_be_read_stops_the_start_naming_it(monkeypatch, tmp_path, variable, raw):
+    monkeypatch.setenv("ENGPASS_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env()
+
+
+def test_zero_still_means_none_where_the_setting_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("ENGPASS_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("ENGPASS_STATEMENT_TIMEOUT_MS", " 0 ")
+    monkeypatch.setenv("ENGPASS_DIGEST_SWEEP_GRACE_SECONDS", "0")
+    settings = Settings.from_env()
+    assert (settings.statement_timeout_ms, settings.digest_sweep_grace_seconds) == (0, 0)

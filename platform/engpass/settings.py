@@ -84,7 +84,7 @@ class Settings:
             if not raw:
                 continue
             if f.type in ("int", int):
-                values[f.name] = int(raw)
+                values[f.name] = _whole_number(PREFIX + f.name.upper(), raw, 1 if f.name in AT_LEAST_ONE else 0)
             elif f.type in ("bool", bool):
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
@@ -129,6 +129,25 @@ class Settings:
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
+
+
+# Settings where 0 would stop the work instead of meaning "none": a batch of no users, a retry without a wait.
+AT_LEAST_ONE = frozenset(
+    {
+        "digest_batch_size",
+        "digest_retry_base_seconds",
+        "digest_retry_max_seconds",
+        "digest_sweep_interval_seconds",
+    }
+)
+
+
+def _whole_number(variable: str, raw: str, minimum: int) -> int:
+    """A count or a duration from the environment; anything else stops the start with the variable's name."""
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < minimum:
+        raise SettingsError(f"{variable} must be a whole number of at least {minimum}, not {raw!r}")
+    return int(text)
 
 
 def normalize_database_url(url: str) -> str:
