@@ -26,9 +26,10 @@ from engpass.consulting.portfolio import View, entries, reflects_nothing
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db
 from engpass.formatting import money
+from engpass.gateway.web import known_org_id, org_blueprint
 from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES
-from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint
+from engpass.organizations.context import LAST_ORG_KEY, current_org
 from engpass.organizations.models import OrgKind
 from engpass.organizations.permissions import Action, require_permission
 from engpass.page_cache import compress, compressed_response, page_cache
@@ -218,7 +219,7 @@ CLIENT_LISTS_MAX = 10_000
 
 @bp.before_app_request
 def _serve_cached_portfolio() -> Response | None:
-    """Like the dashboard (organizations.views): a repeated visit whose data has not changed is served
+    """Like the dashboard (dashboard.page_cache): a repeated visit whose data has not changed is served
     from the page cache without a query. The key holds the tokens of the user, the consultancy and every
     client shown, read in one round trip before anything is rendered.
 

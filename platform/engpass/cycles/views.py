@@ -76,8 +76,9 @@ from engpass.cycles.templates import CATEGORY_LABELS, Suggestion, builtin_sugges
 from engpass.db import db
 from engpass.form_fields import ask_about
 from engpass.formatting import day, money, number, percent
+from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
-from engpass.organizations.context import current_org, org_blueprint
+from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
 
 bp = org_blueprint("cycles", __name__, "/cycles")
