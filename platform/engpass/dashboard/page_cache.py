@@ -7,11 +7,10 @@ import logging
 from typing import Any
 
 import redis
-from flask import Response, g, request, session
+from flask import Response, g, request
 
 from engpass.extensions import cache
-from engpass.gateway.web import known_org_id
-from engpass.organizations.context import LAST_ORG_KEY
+from engpass.gateway.web import cached_page_org_id
 from engpass.page_cache import page_cache
 
 log = logging.getLogger(__name__)
@@ -24,10 +23,8 @@ def serve_cached_page() -> Response | None:
     whose data has not changed since gets the same page again without a single query."""
     if request.endpoint != ENDPOINT:
         return None
-    slug = g.get("org_slug")
-    org_id = known_org_id(slug)
-    # A first visit to an organization records it as the last one used: that needs the full path.
-    if org_id is None or session.get(LAST_ORG_KEY) != slug:
+    org_id = cached_page_org_id()
+    if org_id is None:
         return None
     key = page_cache.request_key(org_id)
     if key is None:

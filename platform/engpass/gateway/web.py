@@ -75,3 +75,14 @@ def _resolve_org() -> Any:
 
 def known_org_id(slug: str | None) -> int | None:
     return _known_org_ids.get(slug) if slug else None
+
+
+def cached_page_org_id() -> int | None:
+    """The organization of this request's slug when a page cache may answer before any query: this process
+    resolved the slug before and the session already records it as its last organization (a first visit
+    records it, which needs the full path)."""
+    slug = g.get("org_slug")
+    org_id = known_org_id(slug)
+    if org_id is None or session.get(LAST_ORG_KEY) != slug:
+        return None
+    return org_id

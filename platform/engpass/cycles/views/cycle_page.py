@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -68,6 +69,18 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
     )
 
 
+def change_on_page(cycle: Cycle, change: Callable[[], object]) -> tuple[str, int] | None:
+    """Run a change asked for on the cycle page and commit it; on a rule's refusal roll back and answer
+    the page again with the rule's words."""
+    try:
+        change()
+    except StageRuleViolation as refused:
+        db.session.rollback()
+        return render_show(cycle, refused.problems, 422)
+    db.session.commit()
+    return None
+
+
 @bp.route("/<int:cycle_id>/")
 @require_permission(Action.view_cycles)
 def show(cycle_id: int) -> tuple[str, int]:
@@ -85,12 +98,9 @@ def stage(cycle_id: int) -> Any:
         return render_show(cycle, [_("Please choose one of the stages.")], 422)
     target = Stage(form.target.data)
     backwards = STAGE_ORDER.index(target) < cycle.stage_index()
-    try:
-        service.change_stage(db.session(), cycle, target, current_user.id)
-    except StageRuleViolation as refused:
-        db.session.rollback()
-        return render_show(cycle, refused.problems, 422)
-    db.session.commit()
+    refused = change_on_page(cycle, lambda: service.change_stage(db.session(), cycle, target, current_user.id))
+    if refused is not None:
+        return refused
     label = STAGE_LABELS[target]
     flash(_("Moved back to %(stage)s.", stage=label) if backwards else _("Moved to %(stage)s.", stage=label), "success")
     return to_show(cycle_id)

@@ -11,9 +11,8 @@ from flask_login import current_user
 from engpass.cycles import service
 from engpass.cycles.forms import ConfirmForm
 from engpass.cycles.models import Cycle, Measurement
-from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.views.common import bp, cycle_or_404, to_show
-from engpass.cycles.views.cycle_page import render_show
+from engpass.cycles.views.cycle_page import change_on_page, render_show
 from engpass.cycles.views.sections import MEASUREMENT, handle
 from engpass.db import db
 from engpass.organizations.permissions import Action, require_permission
@@ -51,11 +50,10 @@ def measurement_delete(cycle_id: int, measurement_id: int) -> Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_show(cycle, [_("The form has expired. Please submit it again.")], 400)
-    try:
-        service.delete_measurement(db.session(), cycle, measurement, current_user.id)
-    except StageRuleViolation as refused:
-        db.session.rollback()
-        return render_show(cycle, refused.problems, 422)
-    db.session.commit()
+    refused = change_on_page(
+        cycle, lambda: service.delete_measurement(db.session(), cycle, measurement, current_user.id)
+    )
+    if refused is not None:
+        return refused
     flash(_("Measurement deleted."), "success")
     return to_show(cycle_id, "result")

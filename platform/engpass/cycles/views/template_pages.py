@@ -29,6 +29,17 @@ def _render_templates(form: TemplateForm) -> tuple[str, int]:
     )
 
 
+def _record(template: CycleTemplate, action: str) -> None:
+    record(
+        db.session,
+        action,
+        actor_id=current_user.id,
+        object_type="cycle_template",
+        object_id=template.id,
+        name=template.name,
+    )
+
+
 @bp.route("/templates", methods=["GET", "POST"])
 @require_permission(Action.view_templates, write=Action.manage_templates)
 def templates() -> Any:
@@ -44,14 +55,7 @@ def templates() -> Any:
         )
         db.session.add(template)
         db.session.flush()
-        record(
-            db.session,
-            "cycle_template.created",
-            actor_id=current_user.id,
-            object_type="cycle_template",
-            object_id=template.id,
-            name=template.name,
-        )
+        _record(template, "cycle_template.created")
         db.session.commit()
         flash(_("Template saved. It is suggested for new bottlenecks of this category."), "success")
         return redirect(url_for("cycles.templates", _anchor="own"))
@@ -68,14 +72,7 @@ def template_delete(template_id: int) -> Any:
         return redirect(url_for("cycles.templates", _anchor="own"))
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    record(
-        db.session,
-        "cycle_template.deleted",
-        actor_id=current_user.id,
-        object_type="cycle_template",
-        object_id=template.id,
-        name=template.name,
-    )
+    _record(template, "cycle_template.deleted")
     db.session.delete(template)
     db.session.commit()
     flash(_("Template deleted."), "success")
