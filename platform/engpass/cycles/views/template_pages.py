@@ -29,15 +29,14 @@ def _render_templates(form: TemplateForm) -> tuple[str, int]:
     )
 
 
-def _record(template: CycleTemplate, action: str) -> None:
-    record(
-        db.session,
-        action,
-        actor_id=current_user.id,
-        object_type="cycle_template",
-        object_id=template.id,
-        name=template.name,
-    )
+def _about(template: CycleTemplate) -> dict[str, Any]:
+    """What the audit log records of a template change besides the action."""
+    return {
+        "actor_id": current_user.id,
+        "object_type": "cycle_template",
+        "object_id": template.id,
+        "name": template.name,
+    }
 
 
 @bp.route("/templates", methods=["GET", "POST"])
@@ -55,7 +54,7 @@ def templates() -> Any:
         )
         db.session.add(template)
         db.session.flush()
-        _record(template, "cycle_template.created")
+        record(db.session, "cycle_template.created", **_about(template))
         db.session.commit()
         flash(_("Template saved. It is suggested for new bottlenecks of this category."), "success")
         return redirect(url_for("cycles.templates", _anchor="own"))
@@ -72,7 +71,7 @@ def template_delete(template_id: int) -> Any:
         return redirect(url_for("cycles.templates", _anchor="own"))
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    _record(template, "cycle_template.deleted")
+    record(db.session, "cycle_template.deleted", **_about(template))
     db.session.delete(template)
     db.session.commit()
     flash(_("Template deleted."), "success")
