@@ -435,7 +435,7 @@ def test_the_export_holds_exactly_what_the_filters_show_in_the_same_order(client
 
 
 def test_every_page_of_the_filtered_table_is_exported(app, client, session, login, company, monkeypatch):
-    from engpass.cycles import views as cycle_views
+    from engpass.cycles.views import board as cycle_views
 
     org, owner, _viewer = company
     monkeypatch.setattr(cycle_views, "PAGE_SIZE", 2)

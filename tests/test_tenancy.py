@@ -80,6 +80,19 @@ def test_insert_into_another_organization_is_refused(session, two_orgs):
         session.rollback()
 
 
+def test_core_rows_are_checked_like_a_flush(session, two_orgs):
+    """Core inserts (the trend snapshots, the scale demo) skip the flush hook and call the same check."""
+    a, b = two_orgs
+    with pytest.raises(tenancy.TenantContextMissing):
+        tenancy.check_core_rows("trend_snapshots", [{"organization_id": a.id}])
+    with tenancy.tenant_context(session, a.id):
+        tenancy.check_core_rows("trend_snapshots", [{"organization_id": a.id}, {"organization_id": a.id}])
+        with pytest.raises(tenancy.CrossTenantWrite):
+            tenancy.check_core_rows("trend_snapshots", [{"organization_id": a.id}, {"organization_id": b.id}])
+        with pytest.raises(tenancy.CrossTenantWrite):
+            tenancy.check_core_rows("trend_snapshots", [{"week_start": "2026-11-30"}])
+
+
 def test_changing_another_tenants_row_is_refused(session, two_orgs):
     a, b = two_orgs
     with tenancy.tenant_context(session, b.id):

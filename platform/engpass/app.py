@@ -28,8 +28,8 @@ from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.formatting import file_size
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
 from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership, landing_url
+from engpass.organizations.memberships import memberships_of
 from engpass.organizations.permissions import can
-from engpass.organizations.service import memberships_of
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.outbox.service import EXTENSION_KEY, install_relay_hooks
 from engpass.page_cache import install_invalidation_hooks, page_cache
@@ -125,11 +125,14 @@ def _register_blueprints(app: Flask) -> None:
     from engpass.audit.views import bp as audit_bp
     from engpass.consulting.views import bp as consulting_bp
     from engpass.cycles.views import bp as cycles_bp
+
+    # The settings pages are routes of the dashboard's blueprint: imported, they are on it.
+    from engpass.dashboard import settings_views  # noqa: F401
+    from engpass.dashboard.views import bp as organizations_bp
     from engpass.exports.views import bp as exports_bp
     from engpass.health.views import bp as health_bp
     from engpass.notifications.dev_mail import bp as dev_mail_bp
     from engpass.notifications.views import bp as notifications_bp
-    from engpass.organizations.views import bp as organizations_bp
     from engpass.organizations.views import public_bp as organizations_public_bp
     from engpass.privacy.views import bp as privacy_bp
     from engpass.privacy.views import public_bp as privacy_public_bp

@@ -33,13 +33,14 @@ from typing import Any
 
 import redis
 from flask import Response, request, session
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.consulting.models import ClientAccess
 from engpass.db import utcnow
+from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Organization
 from engpass.trends.models import TrendState
 
@@ -352,7 +353,7 @@ def _targets_of(session: Session, objects: Iterable[Any]) -> set[Target]:
     if renamed:
         # Every member's switcher names the organization, on all of their organizations' pages.
         with session.no_autoflush:
-            members = session.scalars(select(Membership.user_id).where(Membership.organization_id.in_(renamed)))
+            members = memberships.user_ids(session, renamed)
             targets.update((USER, user_id) for user_id in members)
     return targets
 

@@ -10,7 +10,7 @@ transaction in an organization, so even raw SQL sees only the current organizati
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -79,6 +79,14 @@ def require_org_id() -> int:
     if org_id is None:
         raise TenantContextMissing("no organization in context")
     return org_id
+
+
+def check_core_rows(table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+    """The flush hook's check for Core inserts, which bypass it: every row must name the organization in
+    context. Core writes to tenant tables call this before executing (docs/tenancy.md)."""
+    org_id = require_org_id()
+    if any(row.get("organization_id") != org_id for row in rows):
+        raise CrossTenantWrite(f"a row for {table} belongs to another organization")
 
 
 def activate(session: Session | scoped_session[Session], org_id: int | None) -> None:

@@ -1,8 +1,9 @@
 """Who is calling: the bearer token names the organization and the user; the user's seat there names the role.
 
-Runs before every API route, in the place of ``organizations.context._resolve_org``: it sets
-``g.org``, ``g.membership`` (a ``Membership`` or a consultant's seat, so ``require_permission``
-and the matrix answer exactly as in the web) and the tenant context. Session cookies never
+Runs before every API route, in the place of the web's ``gateway.web._resolve_org``, and enters the
+organization through the same ``gateway.seat.enter``: ``g.org``, ``g.membership`` (a ``Membership`` or a
+consultant's seat, so ``require_permission`` and the matrix answer exactly as in the web), the
+consultancy and the tenant context. Session cookies never
 authenticate here: the request's user for Flask-Login stays anonymous, the acting user is
 ``g.api_user``.
 """
@@ -16,10 +17,10 @@ from sqlalchemy import select
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.api.problems import ApiProblem
-from engpass.audit.service import acting_via
-from engpass.consulting.service import ConsultantSeat, seat_for
+from engpass.consulting.service import seat_for
 from engpass.db import db
 from engpass.extensions import limiter, login_manager
+from engpass.gateway.seat import enter
 from engpass.organizations.models import Organization
 from engpass.tokens import service as tokens
 from engpass.tokens.models import ApiToken
@@ -67,13 +68,9 @@ def authenticate() -> None:
     seat = seat_for(db.session, slug, user.id)
     if seat is None or not user.is_active:
         raise unauthorized(_("The token's user no longer belongs to this organization."))
-    g.org = seat.organization
-    g.membership = seat
-    g.consulting = seat.consultancy if isinstance(seat, ConsultantSeat) else None
+    enter(seat)
     g.api_token = api_token
     g.api_user = user
-    if g.consulting is not None:
-        acting_via(db.session, seat.organization_id, g.consulting.id)
     if tokens.touch(db.session, api_token):
         db.session.commit()
 

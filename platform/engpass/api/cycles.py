@@ -38,6 +38,7 @@ from engpass.cycles.models import Cycle, Measurement, ProcessStep, Stage
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
 from engpass.cycles.rules import StageRuleViolation
 from engpass.db import db
+from engpass.organizations import memberships
 from engpass.organizations.models import Membership
 from engpass.organizations.permissions import Action
 
@@ -150,9 +151,7 @@ def _check_owner(owner_id: int | None) -> None:
         # the client's member list, which consultants never see.
         member = any(user_id == owner_id for user_id, _name in people.responsible(db.session(), g.org.id))
     else:
-        member = db.session.scalar(
-            select(Membership.id).where(Membership.organization_id == g.org.id, Membership.user_id == owner_id)
-        )
+        member = memberships.membership_of(db.session(), g.org.id, owner_id) is not None
     if not member:
         raise rule_violation([_("Please choose a member of this organization.")], "owner_id")
 

@@ -1,6 +1,6 @@
 """The organization's settings over the API: what the business case depends on (the hourly rate above all),
 so that a client computes the same figures as the web. Read by every member, changed by admins and owners
-through the same domain function as the settings page (``organizations.service.update_settings``).
+through the same domain function as the settings page (``dashboard.org_settings.update_settings``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from engpass.api.blueprint import bp, endpoint
 from engpass.api.problems import implausible
 from engpass.api.schemas import OrganizationPatchSchema, OrganizationSchema
 from engpass.cycles.plausibility import rate_doubts
+from engpass.dashboard.org_settings import SETTINGS_FIELDS, update_settings
 from engpass.db import db
 from engpass.organizations.permissions import Action
-from engpass.organizations.service import SETTINGS_FIELDS, update_settings
 
 TAG = "Organization"
 

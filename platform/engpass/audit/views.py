@@ -16,7 +16,8 @@ from engpass.audit.actions import ACTIONS
 from engpass.audit.describe import describe, people_named
 from engpass.audit.models import AuditEvent
 from engpass.db import db
-from engpass.organizations.context import current_org, org_blueprint
+from engpass.gateway.web import org_blueprint
+from engpass.organizations.context import current_org
 from engpass.organizations.models import Organization
 from engpass.organizations.permissions import Action, require_permission
 

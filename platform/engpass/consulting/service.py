@@ -20,7 +20,9 @@ from engpass import tenancy
 from engpass.audit.service import record
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess, InvitationCode, RequestStatus
 from engpass.db import utcnow
+from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
+from engpass.organizations.service import SLUG_PATTERN
 
 # Unambiguous characters (no 0/O, 1/I/L): a code is read aloud on the phone and typed from a mail.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -28,7 +30,6 @@ CODE_LENGTH = 12
 CODE_GROUP = 4
 # Requests a consultancy may have waiting at once: enough for a firm, too few to spam every slug.
 MAX_PENDING_REQUESTS = 50
-SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 SLUG_IN_TEXT = re.compile(r"/o/([a-z0-9][a-z0-9-]{0,62})")
 
 LEVEL_ROLE = {AccessLevel.read: Role.viewer, AccessLevel.edit: Role.member}
@@ -69,7 +70,7 @@ def clients_of_users(session: Session, user_ids: list[int]) -> dict[int, list[tu
     stmt = (
         select(Membership.user_id, Organization, ClientAccess.level, Membership.role)
         .join(ClientAccess, ClientAccess.client_id == Organization.id)
-        .join(Membership, Membership.organization_id == ClientAccess.consultancy_id)
+        .join(Membership, memberships.in_org(ClientAccess.consultancy_id))
         .where(Membership.user_id.in_(user_ids), ClientAccess.revoked_at.is_(None))
         .order_by(Membership.user_id, Organization.name, Organization.id)
     )
@@ -112,7 +113,7 @@ def seat_for(session: Session, slug: str, user_id: int) -> Membership | Consulta
             ClientAccess,
             and_(Membership.id.is_(None), ClientAccess.client_id == Organization.id, ClientAccess.revoked_at.is_(None)),
         )
-        .outerjoin(via, and_(via.organization_id == ClientAccess.consultancy_id, via.user_id == user_id))
+        .outerjoin(via, and_(memberships.in_org(ClientAccess.consultancy_id, via), via.user_id == user_id))
         .outerjoin(consultancy, consultancy.id == via.organization_id)
         .where(Organization.slug == slug, or_(Membership.id.is_not(None), via.id.is_not(None)))
         .order_by(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,9 +26,10 @@ from engpass.consulting.portfolio import View, entries, reflects_nothing
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db
 from engpass.formatting import money
+from engpass.gateway.web import cached_page_org_id, org_blueprint
 from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES
-from engpass.organizations.context import LAST_ORG_KEY, current_org, known_org_id, org_blueprint
+from engpass.organizations.context import current_org
 from engpass.organizations.models import OrgKind
 from engpass.organizations.permissions import Action, require_permission
 from engpass.page_cache import compress, compressed_response, page_cache
@@ -218,7 +219,7 @@ CLIENT_LISTS_MAX = 10_000
 
 @bp.before_app_request
 def _serve_cached_portfolio() -> Response | None:
-    """Like the dashboard (organizations.views): a repeated visit whose data has not changed is served
+    """Like the dashboard (dashboard.page_cache): a repeated visit whose data has not changed is served
     from the page cache without a query. The key holds the tokens of the user, the consultancy and every
     client shown, read in one round trip before anything is rendered.
 
@@ -227,9 +228,8 @@ def _serve_cached_portfolio() -> Response | None:
     ``portfolio.reflects_nothing``)."""
     if request.endpoint != "consulting.portfolio":
         return None
-    slug = g.get("org_slug")
-    org_id = known_org_id(slug)
-    if org_id is None or session.get(LAST_ORG_KEY) != slug:
+    org_id = cached_page_org_id()
+    if org_id is None:
         return None
     known = _client_lists.get(org_id)
     related = known[1] if known is not None else ()

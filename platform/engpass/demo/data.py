@@ -16,7 +16,8 @@ from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess
 from engpass.cycles.models import Cycle
 from engpass.demo.cycles import CHAINS, build_chain
-from engpass.organizations.models import Membership, Organization, OrgKind, Role
+from engpass.organizations import memberships
+from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.reminders.rules import MEASUREMENT_DUE_DAYS
 from engpass.trends.service import recompute as recompute_trends
@@ -89,10 +90,7 @@ def load_demo(session: Session) -> list[tuple[str, str]]:
             org = create_organization(session, spec.name, owner, kind=spec.kind, hourly_rate=spec.hourly_rate)
         for email, name, role in spec.members:
             user = _user(session, email, name)
-            exists = session.scalar(
-                select(Membership.id).where(Membership.user_id == user.id, Membership.organization_id == org.id)
-            )
-            if exists is None:
+            if memberships.membership_of(session, org.id, user.id) is None:
                 add_member(session, org, user, role)
             logins.append((email, f"{role.value} · {org.name}"))
         session.flush()

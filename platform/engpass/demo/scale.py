@@ -2,9 +2,10 @@
 
 A thousand organizations hold about 600,000 measurements, so rows go in with Core
 ``insert()`` in large executemany batches instead of one ORM object per row. Core skips
-the ORM's tenant stamp, so every tenant row names its ``organization_id`` itself, and
-each organization is written inside its own tenant context because PostgreSQL's
-row-level security checks every inserted row against it.
+the ORM's tenant stamp, so every tenant row names its ``organization_id`` itself, checked
+against the tenant context by ``tenancy.check_core_rows`` as a flush would, and each
+organization is written inside its own tenant context because PostgreSQL's row-level
+security checks every inserted row against it.
 
 The histories obey the method's stage rules (a quantified baseline before a solution, a
 measurement before a decision), end in the past, and are chains: each bottleneck is
@@ -287,6 +288,7 @@ def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
     """
     if not rows:
         return
+    tenancy.check_core_rows(table.name, rows)
     if session.get_bind().dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
@@ -305,6 +307,7 @@ def _bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> 
 
 def _insert_cycles(session: Session, planned: list[tuple[_PlannedCycle, dict[str, Any]]]) -> list[int]:
     """One statement for an organization's cycles; ids come back in the rows' order."""
+    tenancy.check_core_rows(Cycle.__tablename__, [row for _, row in planned])
     ids = session.execute(
         insert(Cycle.__table__).returning(Cycle.__table__.c.id, sort_by_parameter_order=True),
         [row for _, row in planned],
@@ -313,7 +316,8 @@ def _insert_cycles(session: Session, planned: list[tuple[_PlannedCycle, dict[str
 
 
 def _link_chain(session: Session, ids: list[int]) -> None:
-    """Each cycle points to the one before it: the chain the cycle pages walk."""
+    """Each cycle points to the one before it: the chain the cycle pages walk. The ids are the ones
+    ``_insert_cycles`` just wrote in this tenant context, so the update names no other organization's row."""
     if len(ids) < 2:
         return
     table = Cycle.__table__

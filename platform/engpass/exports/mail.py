@@ -22,9 +22,9 @@ from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import compose
 from engpass.notifications.models import SendLog
+from engpass.organizations.memberships import role_of
 from engpass.organizations.models import Organization
 from engpass.organizations.permissions import Action, allows
-from engpass.organizations.service import role_of
 from engpass.settings import Settings
 
 KIND = "data_export"

@@ -29,9 +29,9 @@ from typing import Any
 from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Mapper, Session, aliased, scoped_session
 
-from engpass.accounts.models import User
 from engpass.consulting.models import AccessRequest, ClientAccess
 from engpass.db import Base
+from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Organization
 from engpass.tenancy import TenantScoped
 
@@ -129,16 +129,10 @@ def _memberships() -> Source:
     columns = _columns(Membership.__mapper__)
 
     def count(session: AnySession, org_id: int) -> int:
-        return session.scalar(select(func.count(Membership.id)).where(Membership.organization_id == org_id)) or 0
+        return session.scalar(memberships.count_statement(org_id)) or 0
 
     def rows(session: AnySession, org_id: int) -> Iterator[Row]:
-        stmt = (
-            select(Membership, User.name, User.email)
-            .join(User, User.id == Membership.user_id)
-            .where(Membership.organization_id == org_id)
-            .order_by(Membership.id)
-            .execution_options(yield_per=BATCH)
-        )
+        stmt = memberships.with_names_statement(org_id).execution_options(yield_per=BATCH)
         for membership, name, email in session.execute(stmt):
             yield {**_as_row(membership, columns), "user_name": name, "user_email": email}
 

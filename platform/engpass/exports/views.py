@@ -47,8 +47,9 @@ from engpass.exports import csvfile, pdf, rows, service, workbook
 from engpass.exports.models import DataExport
 from engpass.extensions import limiter
 from engpass.formatting import day, money, number, percent
+from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
-from engpass.organizations.context import current_org, org_blueprint
+from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
 
 bp = org_blueprint("exports", __name__)

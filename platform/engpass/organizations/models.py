@@ -41,7 +41,7 @@ class Organization(Base):
     default_hourly_rate: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("65.00"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set by an owner: members and consultants without two-factor authentication are sent to set it up
-    # before any page of this organization (organizations/context.py); the API's tokens are not affected.
+    # before any page of this organization (gateway/web.py); the API's tokens are not affected.
     require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(

@@ -163,7 +163,7 @@ def can(action: Action | str) -> bool:
 def require_permission(action: Action, *, write: Action | None = None) -> Callable[[F], F]:
     """Refuse with 403 unless the membership's role allows ``action`` (``write`` for POST and
     other non-reading methods, when it differs). 403, not 404: inside one's own organization
-    existence is no secret; other organizations already answered 404 in ``_resolve_org``.
+    existence is no secret; other organizations already answered 404 in ``gateway.web._resolve_org``.
 
     The actions are kept on the view (``view.permissions``) so the tests can walk them.
     """

@@ -1,24 +1,25 @@
-"""Creating organizations and memberships, and changing an organization's settings."""
+"""Creating organizations and memberships, and the slugs that name them."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Any
 
 from slugify import slugify
 from sqlalchemy import select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
-from engpass.audit.service import record
+
+# digest.sending (changed on another branch meanwhile) still imports role_of from here; it lives in memberships.
+from engpass.organizations.memberships import role_of  # noqa: F401
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
-from engpass.trends.service import mark_changed
 
 GERMAN_TRANSLITERATION = [["Ä", "Ae"], ["Ö", "Oe"], ["Ü", "Ue"], ["ä", "ae"], ["ö", "oe"], ["ü", "ue"], ["ß", "ss"]]
 SLUG_MAX = 50
+# What a slug in a URL may be at all; anything else is a 404 before any query.
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 RESERVED_SLUGS = frozenset({"new", "admin", "api", "static", "login", "logout", "signup"})
-# What the settings page and the API's PATCH /organization change; the business case depends on them.
-SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rate")
 
 
 def unique_slug(session: Session, name: str) -> str:
@@ -68,50 +69,3 @@ def add_member(session: Session, org: Organization, user: User, role: Role) -> M
     session.add(membership)
     session.flush()
     return membership
-
-
-def role_of(session: Session, user_id: int, org_id: int) -> Role | None:
-    """The user's role in the organization, None when they are not a member (any more)."""
-    return session.scalar(
-        select(Membership.role).where(Membership.user_id == user_id, Membership.organization_id == org_id)
-    )
-
-
-def memberships_of(session: Session, user_id: int) -> list[Membership]:
-    """A user's organizations for the switcher, in one query."""
-    stmt = (
-        select(Membership)
-        .join(Membership.organization)
-        .where(Membership.user_id == user_id)
-        .options(contains_eager(Membership.organization))
-        .order_by(Organization.name)
-    )
-    return list(session.scalars(stmt))
-
-
-def update_settings(
-    session: Session, org: Organization, values: dict[str, Any], actor_id: int | None
-) -> dict[str, list[str]]:
-    """Change the given settings; returns what changed as {field: [old, new]}, as the audit log records it.
-
-    Savings of every week are valued at the hourly rate: a new rate rewrites the whole trend.
-    """
-    changes = {
-        name: [str(getattr(org, name)), str(values[name])]
-        for name in SETTINGS_FIELDS
-        if name in values and getattr(org, name) != values[name]
-    }
-    for name in changes:
-        setattr(org, name, values[name])
-    if "default_hourly_rate" in changes:
-        mark_changed(session)
-    if changes:
-        record(
-            session,
-            "organization.updated",
-            actor_id=actor_id,
-            object_type="organization",
-            object_id=org.id,
-            changes=changes,
-        )
-    return changes

@@ -17,14 +17,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
 from engpass.db import Base
-from engpass.organizations.models import Membership, Organization, Role
+from engpass.organizations import memberships
+from engpass.organizations.models import Organization
 from engpass.page_cache import ORG, changed
 from engpass.privacy.models import DeletionRecord, Subject
 from engpass.privacy.schema import links_to
@@ -42,44 +43,18 @@ class SoleOwner(Exception):
         self.organizations = organizations
 
 
-def sole_owned(session: Session, user_id: int) -> list[Organization]:
-    """The organizations whose only owner the user is, by name; one query."""
-    other = aliased(Membership)
-    another_owner = exists().where(
-        other.organization_id == Membership.organization_id, other.role == Role.owner, other.user_id != user_id
-    )
-    return list(
-        session.scalars(
-            select(Organization)
-            .join(Membership, Membership.organization_id == Organization.id)
-            .where(Membership.user_id == user_id, Membership.role == Role.owner, ~another_owner)
-            .order_by(Organization.name, Organization.id)
-        )
-    )
-
-
-def _lock_owners(session: Session, user_id: int) -> None:
-    """The owners of every organization the user owns, read FOR UPDATE (PostgreSQL): two owners of one
-    organization deleting their accounts at once cannot both go, as in ``team.service``."""
-    owned = select(Membership.organization_id).where(Membership.user_id == user_id, Membership.role == Role.owner)
-    session.execute(
-        select(Membership.id)
-        .where(Membership.organization_id.in_(owned), Membership.role == Role.owner)
-        .with_for_update()
-    )
-
-
 def delete_account(session: Session, user: User) -> DeletionRecord:
     """Delete ``user``; raises ``SoleOwner`` (and changes nothing) while an organization depends on them.
 
     The caller commits, then ends the session's login.
     """
-    _lock_owners(session, user.id)
-    blocking = sole_owned(session, user.id)
+    # Two owners of one organization deleting their accounts at once cannot both go, as in team.service.
+    memberships.lock_owners_of_orgs_owned_by(session, user.id)
+    blocking = memberships.sole_owned(session, user.id)
     if blocking:
         raise SoleOwner(blocking)
     user_id = user.id
-    org_ids = list(session.scalars(select(Membership.organization_id).where(Membership.user_id == user_id)))
+    org_ids = memberships.organization_ids(session, user_id)
     rows = _cascading_rows(session, user_id, org_ids)
     for org_id in org_ids:
         with tenancy.tenant_context(session, org_id):

@@ -30,7 +30,8 @@ from engpass.db import Base
 from engpass.digest.sending import kind_for
 from engpass.exports import mail as export_mail
 from engpass.notifications.models import SendLog
-from engpass.organizations.models import Membership, Organization
+from engpass.organizations import memberships
+from engpass.organizations.models import Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.page_cache import ORG, USER, changed
 from engpass.privacy.models import DeletionRecord, Subject
@@ -60,7 +61,7 @@ def summary(session: Session, org_id: int) -> Summary:
     active = ClientAccess.revoked_at.is_(None)
     row = session.execute(
         select(
-            select(func.count()).select_from(Membership).where(Membership.organization_id == org_id).scalar_subquery(),
+            memberships.count_statement(org_id).scalar_subquery(),
             select(func.count(Cycle.id)).scalar_subquery(),
             select(func.count(Measurement.id)).scalar_subquery(),
             select(func.count())
@@ -82,7 +83,7 @@ def delete_organization(session: Session, org: Organization, *, actor_id: int | 
     session.flush()
     session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
     with tenancy.tenant_context(session, org_id):
-        members = list(session.scalars(select(Membership.user_id).where(Membership.organization_id == org_id)))
+        members = memberships.user_ids(session, [org_id])
         related = _related_organizations(session, org_id)
         rows = {"send_log": _delete_send_log(session, org_id)}
         rows["outbox_messages"] = _delete_outbox_payloads(session, org_id)

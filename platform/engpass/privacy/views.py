@@ -13,7 +13,9 @@ from engpass.accounts.reauth import require_recent_auth
 from engpass.accounts.session import end_session
 from engpass.db import db, utcnow
 from engpass.extensions import limiter
-from engpass.organizations.context import LAST_ORG_KEY, current_org, org_blueprint
+from engpass.gateway.web import org_blueprint
+from engpass.organizations import memberships
+from engpass.organizations.context import LAST_ORG_KEY, current_org
 from engpass.organizations.permissions import Action, require_permission
 from engpass.privacy import account, export, organization
 from engpass.privacy.forms import DeleteAccountForm, DeleteOrganizationForm, typed_exactly
@@ -55,7 +57,7 @@ def delete_organization() -> Any:
 
 
 def _render_account(form: DeleteAccountForm, status: int = 200) -> tuple[str, int]:
-    blocking = account.sole_owned(db.session(), current_user.id)
+    blocking = memberships.sole_owned(db.session(), current_user.id)
     return render_template("privacy/delete_account.html", form=form, blocking=blocking), status
 
 

@@ -20,7 +20,7 @@ from flask import current_app, url_for
 from flask_babel import ngettext
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from engpass import tenancy
 from engpass.accounts.models import User
@@ -31,9 +31,9 @@ from engpass.notifications import sendlog
 from engpass.notifications.messages import compose
 from engpass.notifications.models import SendLog
 from engpass.notifications.preferences import Topic, preferences_of
+from engpass.organizations import memberships
 from engpass.organizations.context import ROLE_RANK
 from engpass.organizations.models import Membership, Organization, Role
-from engpass.organizations.service import memberships_of
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe
 from engpass.settings import Settings
@@ -133,18 +133,6 @@ def _send(
     return result.ok
 
 
-def _memberships(session: Session, org_id: int) -> list[Membership]:
-    """Everyone in the organization with their user, in one query."""
-    return list(
-        session.scalars(
-            select(Membership)
-            .where(Membership.organization_id == org_id)
-            .options(joinedload(Membership.user))
-            .order_by(Membership.id)
-        )
-    )
-
-
 def _send_due(session: Session, org_id: int, now_utc: datetime, settings: Settings) -> int:
     org = session.get(Organization, org_id)
     if org is None:
@@ -155,7 +143,7 @@ def _send_due(session: Session, org_id: int, now_utc: datetime, settings: Settin
     sent = 0
     # One connection for the organization's messages, opened only when there is one to send.
     with Mailer(settings) as mailer:
-        for membership in _memberships(session, org_id):
+        for membership in memberships.with_users(session, org_id):
             theirs = [r for r in reminders if addressed_to(r, membership.user_id, membership.role)]
             if theirs and preferences_of(session, membership.user).reminders_enabled:
                 sent += _send(session, mailer, settings, org, membership.user, membership.role, theirs)
@@ -216,7 +204,7 @@ def _where_open(session: Session, user: User, kind: str, period: str) -> tuple[M
     A period names a cycle, but not its organization, which only a tenant context can read: so each of
     the user's organizations is asked, one query each.
     """
-    for membership in memberships_of(session, user.id):
+    for membership in memberships.memberships_of(session, user.id):
         org = membership.organization
         with tenancy.tenant_context(session, org.id):
             reminders = open_reminders(session, today_in(org.timezone))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from engpass.accounts.models import User
 from engpass.cycles.models import Cycle, Measurement, Stage
 from engpass.cycles.rules import baseline_problems, prototype_overdue
+from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Role
 from engpass.tenancy import require_org_id
 
@@ -221,7 +222,7 @@ def load(session: Session) -> Situation:
         select(Cycle, last_measured.c.last_measured, Membership.user_id, User.name)
         .outerjoin(last_measured, last_measured.c.cycle_id == Cycle.id)
         # Memberships are not tenant rows: the organization is named here, not by the tenancy filter.
-        .outerjoin(Membership, and_(Membership.user_id == Cycle.owner_id, Membership.organization_id == org_id))
+        .outerjoin(Membership, and_(Membership.user_id == Cycle.owner_id, memberships.in_org(org_id)))
         .outerjoin(User, User.id == Membership.user_id)
         .where(or_(Cycle.stage != Stage.decided, Cycle.id == latest_decided_id))
         .order_by(Cycle.created_at, Cycle.id)

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from engpass import tenancy
 from engpass.db import db
 from engpass.formatting import day
+from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
-from engpass.organizations.context import current_membership, current_org, org_blueprint
+from engpass.organizations.context import current_membership, current_org
+from engpass.organizations.memberships import memberships_of
 from engpass.organizations.models import Organization, Role
 from engpass.organizations.permissions import Action, allows, require_permission
-from engpass.organizations.service import memberships_of
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe, since_text
 

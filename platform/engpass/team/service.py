@@ -19,13 +19,14 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engpass import task_names
 from engpass.accounts.models import User, normalize_email
 from engpass.audit.service import record
 from engpass.db import utcnow
+from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Organization, Role
 from engpass.organizations.permissions import Action, allows
 from engpass.outbox.service import enqueue
@@ -71,19 +72,8 @@ class TeamMember:
 def members(session: Session, org_id: int) -> list[TeamMember]:
     """Everyone in the organization, owners first, then by name; one query."""
     rank = {Role.owner: 0, Role.admin: 1, Role.member: 2, Role.viewer: 3}
-    rows = session.execute(
-        select(Membership, User).join(User, User.id == Membership.user_id).where(Membership.organization_id == org_id)
-    ).all()
-    found = [TeamMember(m, u) for m, u in rows]
+    found = [TeamMember(m, m.user) for m in memberships.with_users(session, org_id)]
     return sorted(found, key=lambda t: (rank[t.membership.role], t.user.name.casefold(), t.user.id))
-
-
-def membership_in(session: Session, org_id: int, membership_id: int) -> Membership | None:
-    """A membership of this organization. Memberships are not tenant-filtered (they are read per user),
-    so the organization is named here: another organization's id answers None, like a missing one."""
-    return session.scalars(
-        select(Membership).where(Membership.id == membership_id, Membership.organization_id == org_id)
-    ).first()
 
 
 def open_invitations(session: Session) -> list[Invitation]:
@@ -96,17 +86,10 @@ def open_invitations(session: Session) -> list[Invitation]:
     return list(session.scalars(stmt))
 
 
-def _owner_ids(session: Session, org_id: int) -> list[int]:
-    stmt = (
-        select(Membership.id)
-        .where(Membership.organization_id == org_id, Membership.role == Role.owner)
-        .with_for_update()
-    )
-    return list(session.scalars(stmt))
-
-
 def _is_last_owner(session: Session, membership: Membership) -> bool:
-    return membership.role == Role.owner and _owner_ids(session, membership.organization_id) == [membership.id]
+    return membership.role == Role.owner and memberships.lock_owners(session, membership.organization_id) == [
+        membership.id
+    ]
 
 
 def _audit(
@@ -145,13 +128,7 @@ def invite(
     if role == Role.owner and not allows(actor.role, Action.manage_owners):
         raise NotAllowed(_l("Only owners can invite further owners."))
     address = normalize_email(email)
-    already = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.organization_id == org.id, User.email == address)
-    )
-    if already:
+    if memberships.has_member_with_email(session, org.id, address):
         raise InvalidInput(_l("This person is already a member of the team."))
     now = now or utcnow()
     pending = [inv for inv in session.scalars(select(Invitation).where(Invitation.email == address)) if inv.is_open]
@@ -280,9 +257,7 @@ def accept(session: Session, invitation: Invitation, user: User, *, now: datetim
         raise InvalidInput(_l("This invitation was already accepted."))
     session.refresh(invitation)
     org_id = invitation.organization_id
-    membership = session.scalars(
-        select(Membership).where(Membership.organization_id == org_id, Membership.user_id == user.id)
-    ).first()
+    membership = memberships.membership_of(session, org_id, user.id)
     if membership is None:
         membership = Membership(organization_id=org_id, user_id=user.id, role=invitation.role)
         session.add(membership)
@@ -365,7 +340,7 @@ def transfer_ownership(session: Session, actor: Membership, target: Membership) 
         raise InvalidInput(_l("Choose another member to transfer ownership to."))
     if target.role == Role.owner:
         raise InvalidInput(_l("This member is already an owner."))
-    _owner_ids(session, actor.organization_id)  # the lock, as for every change of owners
+    memberships.lock_owners(session, actor.organization_id)  # the lock, as for every change of owners
     old = target.role
     target.role = Role.owner
     actor.role = Role.admin

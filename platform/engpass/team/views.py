@@ -22,8 +22,10 @@ from engpass.accounts.service import EmailTaken, create_user, find_user
 from engpass.accounts.session import end_session, start_session
 from engpass.db import db, utcnow
 from engpass.extensions import limiter
+from engpass.gateway.web import org_blueprint
 from engpass.i18n import LANGUAGES, SESSION_KEY, role_label
-from engpass.organizations.context import LAST_ORG_KEY, current_membership, current_org, org_blueprint
+from engpass.organizations import memberships
+from engpass.organizations.context import LAST_ORG_KEY, current_membership, current_org
 from engpass.organizations.models import Organization, Role
 from engpass.organizations.permissions import DESCRIPTIONS, ROLE_ORDER, Action, allows, can, require_permission
 from engpass.team import service
@@ -59,7 +61,7 @@ def _button(view: F) -> F:
 
 
 def _membership_or_404(membership_id: int) -> Any:
-    membership = service.membership_in(db.session, current_org.id, membership_id)
+    membership = memberships.membership_by_id(db.session, current_org.id, membership_id)
     if membership is None:
         abort(404)
     return membership

@@ -20,8 +20,8 @@ from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import compose
 from engpass.notifications.models import SendLog
+from engpass.organizations.memberships import role_of
 from engpass.organizations.models import Organization
-from engpass.organizations.service import role_of
 from engpass.settings import Settings
 from engpass.tokens.models import ApiToken
 

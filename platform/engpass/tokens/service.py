@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, scoped_session
 from engpass.accounts.models import User
 from engpass.audit.service import record
 from engpass.db import utcnow
+from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Role
 from engpass.tenancy import require_org_id
 from engpass.tokens.models import ApiToken, as_utc
@@ -124,7 +125,7 @@ def _of_others(user_id: int) -> Select[tuple[ApiToken, str, Role]]:
         .join(User, User.id == ApiToken.user_id)
         .join(
             Membership,
-            (Membership.user_id == ApiToken.user_id) & (Membership.organization_id == ApiToken.organization_id),
+            (Membership.user_id == ApiToken.user_id) & memberships.in_org(ApiToken.organization_id),
         )
         .where(ApiToken.user_id != user_id)
     )

@@ -21,7 +21,7 @@ from engpass import task_names
 from engpass.accounts import security_log
 from engpass.accounts.reauth import require_recent_auth
 from engpass.db import db, utcnow
-from engpass.organizations.context import org_blueprint
+from engpass.gateway.web import org_blueprint
 from engpass.organizations.models import Role
 from engpass.organizations.permissions import Action, can, require_permission
 from engpass.outbox.service import enqueue

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 
-from engpass import task_names
+from engpass import task_names, tenancy
 from engpass.cycles.models import STAGE_ORDER, Decision, Stage
 from engpass.db import utcnow
 from engpass.maturity.facts import History, facts_as_of, load_history
@@ -114,8 +114,9 @@ def _json_value(value: object) -> str:
 
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert or rewrite the rows by (organization, week); the rows name their organization, so the
-    table is used without the ORM."""
+    table is used without the ORM, and the tenancy checks them as a flush would."""
     table = TrendSnapshot.__table__
+    tenancy.check_core_rows(table.name, rows)
     names = list(rows[0])
     keep = ("organization_id", "week_start")
     if session.get_bind().dialect.name == "postgresql":

@@ -1,0 +1,42 @@
+"""Changing an organization's settings, shared by the settings page and the API's ``PATCH /organization``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engpass.audit.service import record
+from engpass.organizations.models import Organization
+from engpass.trends.service import mark_changed
+
+# What the settings page and the API's PATCH /organization change; the business case depends on them.
+SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rate")
+
+
+def update_settings(
+    session: Session, org: Organization, values: dict[str, Any], actor_id: int | None
+) -> dict[str, list[str]]:
+    """Change the given settings; returns what changed as {field: [old, new]}, as the audit log records it.
+
+    Savings of every week are valued at the hourly rate: a new rate rewrites the whole trend.
+    """
+    changes = {
+        name: [str(getattr(org, name)), str(values[name])]
+        for name in SETTINGS_FIELDS
+        if name in values and getattr(org, name) != values[name]
+    }
+    for name in changes:
+        setattr(org, name, values[name])
+    if "default_hourly_rate" in changes:
+        mark_changed(session)
+    if changes:
+        record(
+            session,
+            "organization.updated",
+            actor_id=actor_id,
+            object_type="organization",
+            object_id=org.id,
+            changes=changes,
+        )
+    return changes

@@ -1,0 +1,88 @@
+"""The web's way into an organization: ``/o/<org_slug>/…`` and the signed-in user.
+
+Every organization page is registered through ``org_blueprint``, so the slug is resolved, the seat
+checked and the request entered (``seat.enter``) in one place. Another organization's page answers 404
+exactly like a slug that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from engpass.consulting.service import seat_for
+from engpass.db import db, utcnow
+from engpass.extensions import login_manager
+from engpass.gateway.seat import enter
+from engpass.organizations.context import LAST_ORG_KEY
+from engpass.organizations.models import Membership
+from engpass.organizations.service import SLUG_PATTERN
+
+# Organizations by slug as this process last resolved them, for lookups before any query (the
+# page cache). A stale entry is harmless: whatever is built on it is checked against the slug's
+# real organization before it is stored.
+KNOWN_ORG_IDS_MAX = 10_000
+_known_org_ids: dict[str, int] = {}
+
+
+def org_blueprint(name: str, import_name: str, url_prefix: str = "") -> Blueprint:
+    """A blueprint whose every route lives under ``/o/<org_slug>`` and requires a seat there."""
+    bp = Blueprint(name, import_name, url_prefix="/o/<org_slug>" + url_prefix)
+    bp.url_value_preprocessor(_pull_slug)
+    bp.url_defaults(_add_slug)
+    bp.before_request(_resolve_org)
+    return bp
+
+
+def _pull_slug(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.org_slug = (values or {}).pop("org_slug", None)
+
+
+def _add_slug(_endpoint: str, values: dict[str, Any]) -> None:
+    if "org_slug" not in values and getattr(g, "org", None) is not None:
+        values["org_slug"] = g.org.slug
+
+
+def _resolve_org() -> Any:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    slug = g.get("org_slug")
+    if not slug or not SLUG_PATTERN.fullmatch(slug):
+        abort(404)
+    # A membership, or else a consultant's seat through an active ClientAccess: one query either way.
+    seat = seat_for(db.session, slug, current_user.id)
+    if seat is None:
+        abort(404)
+    if seat.organization.require_two_factor and not current_user.has_two_factor:
+        # Not a 403: the person belongs here and only has to set something up (docs/authentication.md).
+        name = seat.organization.name
+        flash(_("%(name)s requires two-factor authentication. Please set it up to continue.", name=name), "info")
+        return redirect(url_for("twofactor.status"))
+    enter(seat)
+    if len(_known_org_ids) >= KNOWN_ORG_IDS_MAX:
+        _known_org_ids.clear()
+    _known_org_ids[slug] = seat.organization_id
+    if session.get(LAST_ORG_KEY) != slug:
+        session[LAST_ORG_KEY] = slug
+        if isinstance(seat, Membership):
+            seat.last_used_at = utcnow()
+            db.session.commit()
+    return None
+
+
+def known_org_id(slug: str | None) -> int | None:
+    return _known_org_ids.get(slug) if slug else None
+
+
+def cached_page_org_id() -> int | None:
+    """The organization of this request's slug when a page cache may answer before any query: this process
+    resolved the slug before and the session already records it as its last organization (a first visit
+    records it, which needs the full path)."""
+    slug = g.get("org_slug")
+    org_id = known_org_id(slug)
+    if org_id is None or session.get(LAST_ORG_KEY) != slug:
+        return None
+    return org_id
