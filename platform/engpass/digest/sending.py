@@ -43,8 +43,8 @@ from engpass.notifications.preferences import (
     preferences_of,
     users_due_for_digest,
 )
+from engpass.organizations.memberships import role_of
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
-from engpass.organizations.service import role_of
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders
 from engpass.reminders.texts import describe
 from engpass.settings import Settings

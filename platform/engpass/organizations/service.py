@@ -10,9 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
-
-# digest.sending (changed on another branch meanwhile) still imports role_of from here; it lives in memberships.
-from engpass.organizations.memberships import role_of  # noqa: F401
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 
 GERMAN_TRANSLITERATION = [["Ä", "Ae"], ["Ö", "Oe"], ["Ü", "Ue"], ["ä", "ae"], ["ö", "oe"], ["ü", "ue"], ["ß", "ss"]]
