@@ -6,11 +6,9 @@ the rooms read them here (``current_org``, ``has_role``). Also where a login lan
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import cast
 
-from flask import abort, g, url_for
+from flask import g, url_for
 from sqlalchemy.orm import Session
 from werkzeug.local import LocalProxy
 
@@ -18,7 +16,6 @@ from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 
 LAST_ORG_KEY = "last_org"
-F = TypeVar("F", bound=Callable[..., Any])
 
 ROLE_RANK = {Role.viewer: 0, Role.member: 1, Role.admin: 2, Role.owner: 3}
 
@@ -31,21 +28,6 @@ current_membership: Membership = cast(Membership, LocalProxy(lambda: g.membershi
 def has_role(minimum: Role) -> bool:
     membership = g.get("membership")
     return membership is not None and ROLE_RANK[membership.role] >= ROLE_RANK[minimum]
-
-
-def require_role(minimum: Role) -> Callable[[F], F]:
-    """Refuse with 403: the organization is the user's own, so its existence is no secret."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not has_role(minimum):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return cast(F, wrapped)
-
-    return decorator
 
 
 def landing_membership(session: Session, user_id: int, preferred_slug: str | None) -> Membership | None:
