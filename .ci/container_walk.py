@@ -5,6 +5,7 @@
 - ``cycles TOKEN``: a cycle through the API, up to a prototype that is overdue (the digest's to-do).
 - ``dashboard``: log in through the form (CSRF token from the page); the dashboard and the cycle's page show it.
 - ``digest``: the weekly digest for the organization arrives in the SMTP sink.
+- ``traffic STOP_FILE``: GET /login in a loop until STOP_FILE exists; prints requests, refused, failed.
 
 Settings from the environment: CI_BASE_URL, CI_MAILDIR, CI_EMAIL, CI_PASSWORD, CI_COMPANY.
 """
@@ -127,6 +128,22 @@ def digest() -> None:
     print(f"digest e-mail: {make_header(decode_header(received['Subject']))}", file=sys.stderr)
 
 
+def traffic(stop_file: str) -> None:
+    """Requests one after the other until ``stop_file`` exists; a refused or failed one is counted, not fatal."""
+    total = refused = failed = 0
+    while not os.path.exists(stop_file):
+        total += 1
+        try:
+            if requests.get(f"{BASE}/login", timeout=10).status_code != 200:
+                failed += 1
+        except requests.ConnectionError:
+            refused += 1
+        except requests.RequestException:
+            failed += 1
+        time.sleep(0.05)
+    print(f"{total} {refused} {failed}")
+
+
 def main() -> None:
     phase, *args = sys.argv[1:]
     phases: dict[str, Callable[..., None]] = {
@@ -134,6 +151,7 @@ def main() -> None:
         "cycles": cycles,
         "dashboard": dashboard,
         "digest": digest,
+        "traffic": traffic,
     }
     try:
         phases[phase](*args)
