@@ -40,6 +40,10 @@ BASELINE = {
 }
 SOLUTION = {"solution_what": "Vorlage", "solution_type": "other", "effort_days": 6, "one_off_cost": "100"}
 WAIT_SECONDS = 90
+# A replica's workers load the app after its port is open; on a busy 2-core machine that takes a while.
+TIMEOUT = 30
+# The request loop's: a request slower than this counts as failed.
+TRAFFIC_TIMEOUT = 10
 
 
 class WalkFailed(Exception):
@@ -79,9 +83,11 @@ def mail(subject_part: str) -> Message | None:
 
 def signup() -> None:
     browser = requests.Session()
-    page = browser.get(f"{BASE}/signup", timeout=10)
+    page = browser.get(f"{BASE}/signup", timeout=TIMEOUT)
     form = {"csrf_token": csrf_token(page), "name": "Ines Technik", "email": EMAIL, "company": COMPANY}
-    response = browser.post(f"{BASE}/signup", data={**form, "password": PASSWORD}, timeout=10, allow_redirects=False)
+    response = browser.post(
+        f"{BASE}/signup", data={**form, "password": PASSWORD}, timeout=TIMEOUT, allow_redirects=False
+    )
     expect(response.status_code == 302, f"sign-up answered {response.status_code}: {response.text[:500]}")
     slug = re.search(r"/o/([^/]+)/", response.headers["Location"]).group(1)
     welcome = wait_for("the welcome e-mail in the SMTP sink", lambda: mail(""))
@@ -94,7 +100,7 @@ def cycles(token: str) -> None:
     api.headers["Authorization"] = f"Bearer {token}"
 
     def call(method: str, url: str, expected: int = 200, **kwargs: Any) -> dict[str, Any]:
-        answer = api.request(method, f"{BASE}/api/v1{url}", timeout=10, **kwargs)
+        answer = api.request(method, f"{BASE}/api/v1{url}", timeout=TIMEOUT, **kwargs)
         expect(answer.status_code == expected, f"{method} {url}: {answer.status_code} {answer.text[:500]}")
         return answer.json()
 
@@ -109,16 +115,16 @@ def cycles(token: str) -> None:
 
 def dashboard() -> None:
     browser = requests.Session()
-    login = browser.get(f"{BASE}/login", timeout=10)
+    login = browser.get(f"{BASE}/login", timeout=TIMEOUT)
     response = browser.post(
-        f"{BASE}/login", data={"csrf_token": csrf_token(login), "email": EMAIL, "password": PASSWORD}, timeout=10
+        f"{BASE}/login", data={"csrf_token": csrf_token(login), "email": EMAIL, "password": PASSWORD}, timeout=TIMEOUT
     )
     expect(response.status_code == 200, f"login answered {response.status_code}")
     slug = re.search(r"/o/([^/]+)/", response.url)
     expect(slug is not None, f"login did not land in an organization but on {response.url}")
-    page = browser.get(f"{BASE}/o/{slug.group(1)}/", timeout=10)
+    page = browser.get(f"{BASE}/o/{slug.group(1)}/", timeout=TIMEOUT)
     expect(page.status_code == 200 and COMPANY in page.text, f"dashboard answered {page.status_code}")
-    listing = browser.get(f"{BASE}/o/{slug.group(1)}/cycles", timeout=10)
+    listing = browser.get(f"{BASE}/o/{slug.group(1)}/cycles", timeout=TIMEOUT)
     expect(CYCLE["title"] in page.text + listing.text, "the cycle is neither on the dashboard nor in the list")
     print(f"logged in, dashboard of {COMPANY} shows the cycle", file=sys.stderr)
 
@@ -134,12 +140,16 @@ def traffic(stop_file: str) -> None:
     while not os.path.exists(stop_file):
         total += 1
         try:
-            if requests.get(f"{BASE}/login", timeout=10).status_code != 200:
+            answer = requests.get(f"{BASE}/login", timeout=TRAFFIC_TIMEOUT)
+            if answer.status_code != 200:
                 failed += 1
-        except requests.ConnectionError:
+                print(f"request {total}: {answer.status_code} {answer.text[:300]!r}", file=sys.stderr)
+        except requests.ConnectionError as error:
             refused += 1
-        except requests.RequestException:
+            print(f"request {total}: {error}", file=sys.stderr)
+        except requests.RequestException as error:
             failed += 1
+            print(f"request {total}: {error!r}", file=sys.stderr)
         time.sleep(0.05)
     print(f"{total} {refused} {failed}")
 
