@@ -26,6 +26,8 @@ SETTINGS = {PREFIX + f.name.upper() for f in fields(Settings)}
 # Read by deploy/gunicorn.conf.py, deploy/Procfile and the migration step, not by Settings.
 PROCESS_VARIABLES = {"PORT", "GUNICORN_BIND", "GUNICORN_WORKERS", "GUNICORN_TIMEOUT", "CELERY_BEAT_SCHEDULE"}
 MIGRATION_VARIABLES = {"APP_DB_PASSWORD"}
+# Compose only: the app role's name, which its migrate service creates.
+COMPOSE_MIGRATION_VARIABLES = {"APP_DB_USER"}
 BEAT_SCHEDULE = "/var/lib/engpass/celerybeat-schedule"
 
 
@@ -147,6 +149,21 @@ def test_compose_migrates_first_and_waits_for_healthy_services(compose: dict[str
     assert services["migrate"]["restart"] == "no"
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    # Readiness before traffic: the web's healthcheck is /healthz (database reachable), not the image's /livez.
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_compose_keeps_the_brokers_queue_and_the_app_role_name_consistent(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    # The digest round's batches wait in Redis: it persists them (append-only file) on a volume.
+    assert "--appendonly" in services["redis"]["command"] and "yes" in services["redis"]["command"]
+    assert any(volume.endswith(":/data") for volume in services["redis"]["volumes"])
+    # migrate creates the role under the very name the other services log in with.
+    assert '--name "$$APP_DB_USER"' in " ".join(services["migrate"]["command"])
+    assert services["migrate"]["environment"]["APP_DB_USER"] == "${APP_DB_USER:-engpass_app}"
+    assert services["web"]["environment"]["ENGPASS_DATABASE_URL"].startswith(
+        "postgresql://${APP_DB_USER:-engpass_app}:"
+    )
 
 
 def test_compose_shares_one_volume_and_sets_known_settings(compose: dict[str, Any]) -> None:
@@ -155,11 +172,12 @@ def test_compose_shares_one_volume_and_sets_known_settings(compose: dict[str, An
         assert "engpass-data:/var/lib/engpass" in services[name]["volumes"]
         environment = set(services[name]["environment"])
         assert not unknown_settings(environment)
-        assert environment <= SETTINGS | PROCESS_VARIABLES | MIGRATION_VARIABLES
+        assert environment <= SETTINGS | PROCESS_VARIABLES | MIGRATION_VARIABLES | COMPOSE_MIGRATION_VARIABLES
         assert {"ENGPASS_DATABASE_URL", "ENGPASS_REDIS_URL"} <= environment
         owner_url = "ENGPASS_MIGRATION_DATABASE_URL" in environment
         assert owner_url == (name == "migrate"), f"{name} must {'' if name == 'migrate' else 'not '}get the owner's URL"
-    assert "postgres:16" in services["postgres"]["image"] and "pgdata:/var/lib/postgresql/data" in str(
+    # The image's pg_dump (Debian bookworm's, 15) must not be older than the server it backs up.
+    assert "postgres:15" in services["postgres"]["image"] and "pgdata:/var/lib/postgresql/data" in str(
         services["postgres"]["volumes"]
     )
     interpolated = set(re.findall(r"\$\{(\w+)", (DEPLOY / "docker-compose.yml").read_text()))
