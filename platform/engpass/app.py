@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from engpass import (
+    features,
     models,  # noqa: F401  (every mapper configured before the first query)
     routing,
     security_headers,
@@ -25,6 +26,7 @@ from engpass.api.problems import is_api_request, problem_response
 from engpass.consulting.service import clients_of
 from engpass.db import db
 from engpass.extensions import babel, cache, csrf, limiter, login_manager
+from engpass.feature import load
 from engpass.formatting import file_size
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
 from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership, landing_url
@@ -117,57 +119,14 @@ def _lazy_login_message(message: str) -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from engpass.accounts.twofactor_views import bp as twofactor_bp
-    from engpass.accounts.views import bp as accounts_bp
-    from engpass.api.blueprint import bp as api_bp
-    from engpass.api.docs import bp as api_docs_bp
-    from engpass.api.extension import init_api
-    from engpass.audit.views import bp as audit_bp
-    from engpass.consulting.views import bp as consulting_bp
-    from engpass.cycles.views import bp as cycles_bp
-
-    # The settings pages are routes of the dashboard's blueprint: imported, they are on it.
-    from engpass.dashboard import settings_views  # noqa: F401
-    from engpass.dashboard.views import bp as organizations_bp
-    from engpass.exports.views import bp as exports_bp
-    from engpass.health.views import bp as health_bp
-    from engpass.notifications.dev_mail import bp as dev_mail_bp
-    from engpass.notifications.views import bp as notifications_bp
-    from engpass.organizations.views import public_bp as organizations_public_bp
-    from engpass.privacy.views import bp as privacy_bp
-    from engpass.privacy.views import public_bp as privacy_public_bp
-    from engpass.reminders.views import bp as reminders_bp
-    from engpass.reminders.views import public_bp as reminders_public_bp
-    from engpass.team.views import bp as team_bp
-    from engpass.team.views import public_bp as team_public_bp
-    from engpass.tokens.views import bp as tokens_bp
-
-    for blueprint in (
-        accounts_bp,
-        api_docs_bp,
-        audit_bp,
-        consulting_bp,
-        cycles_bp,
-        dev_mail_bp,
-        exports_bp,
-        health_bp,
-        notifications_bp,
-        organizations_bp,
-        organizations_public_bp,
-        privacy_bp,
-        privacy_public_bp,
-        reminders_bp,
-        reminders_public_bp,
-        team_bp,
-        team_public_bp,
-        tokens_bp,
-        twofactor_bp,
-    ):
+    for blueprint in features.blueprints():
         app.register_blueprint(blueprint)
-    csrf.exempt(health_bp)
-    # Bearer tokens, no cookies: nothing a cross-site form could ride on (docs/api.md).
-    csrf.exempt(api_bp)
-    init_api(app)
+    for feature in features.FEATURES:
+        for reference in feature.csrf_exempt:
+            csrf.exempt(load(reference))
+    for feature in features.FEATURES:
+        if feature.setup is not None:
+            load(feature.setup)(app)
 
     @app.route("/")
     def index() -> Response | str:

@@ -11,6 +11,7 @@ from engpass.accounts.models import User
 from engpass.notifications import sendlog
 from engpass.notifications.links import external_url
 from engpass.notifications.messages import compose
+from engpass.notifications.models import SendLog
 from engpass.organizations.models import Organization
 from engpass.settings import Settings
 
@@ -37,3 +38,8 @@ def send_welcome(session: Session, org_id: int, user_id: int) -> bool:
         link = external_url(settings, "organizations.home", org_slug=org.slug)
         message = compose(user, _l("Welcome to Engpass"), "welcome", topic=None, settings=settings, org=org, link=link)
         return sendlog.send_one(session, entry, message, settings)
+
+
+def resend(session: Session, entry: SendLog) -> bool:
+    """The resend sweep's hook: the row's period is the organization's id."""
+    return send_welcome(session, int(entry.period), entry.user_id)

@@ -3,8 +3,8 @@
 A table's row belongs to an organization when a foreign key ties it there: directly to
 ``organizations`` (``organization_id`` of every tenant table, a consultancy or client column, an
 invitation code's key), or to a row that itself belongs (a table that only names a cycle, say). A
-table added later is covered as soon as its model is imported in ``engpass.models`` — nothing here
-names a table.
+table added later is covered as soon as its room declares the model module (``engpass.models`` imports it)
+— nothing here names a table.
 
 Foreign keys declared ``ON DELETE SET NULL`` are the exception: they mark a link, not ownership (an
 audit event in a client's log naming the consultancy a consultant came through). The database clears
