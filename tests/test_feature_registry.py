@@ -141,22 +141,16 @@ def _kind_constants() -> dict[str, str]:
     return found
 
 
-def test_every_send_log_kind_has_a_resender_or_is_declared_as_having_none():
+def test_every_send_log_kind_has_a_resender():
     kinds = _kind_constants()
     assert kinds["engpass.accounts.welcome.KIND"] == "welcome"
     assert kinds["engpass.digest.sending.CLIENTS_KIND"] == "digest.clients"
-    without = {
-        constant: kind
-        for constant, kind in kinds.items()
-        if resend.resender_for(kind) is None and not resend.has_no_resender(kind)
-    }
+    without = {constant: kind for constant, kind in kinds.items() if resend.resender_for(kind) is None}
     assert without == {}
-    for kind, why in features.kinds_without_resender().items():
-        assert why.strip(), f"say why {kind!r} has no resender"
 
 
 def test_every_declared_resender_names_a_kind_the_code_writes():
     kinds = set(_kind_constants().values())
-    declared = set(features.resenders()) | set(features.kinds_without_resender())
+    declared = set(features.resenders())
     assert declared <= kinds
     assert {kind: load(reference) for kind, reference in features.resenders().items()} == resend.RESENDERS

@@ -33,8 +33,6 @@ class Feature:
     # A send-log kind, or its prefix up to and including the first dot ("reminder."), and the function
     # that sends such a row again ("module:function", taking the session and the row, true when sent).
     resenders: Mapping[str, str] = field(default_factory=dict)
-    # Send-log kinds the resend sweep must leave alone, each with the reason.
-    kinds_without_resender: Mapping[str, str] = field(default_factory=dict)
 
 
 def load(reference: str) -> Any:

@@ -55,7 +55,3 @@ def task_modules() -> list[str]:
 def resenders() -> dict[str, str]:
     """Send-log kind (or prefix) → the resender's reference, over every feature."""
     return {kind: reference for feature in FEATURES for kind, reference in feature.resenders.items()}
-
-
-def kinds_without_resender() -> dict[str, str]:
-    return {kind: why for feature in FEATURES for kind, why in feature.kinds_without_resender.items()}

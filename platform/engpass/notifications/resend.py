@@ -4,14 +4,13 @@ A beat task (``engpass.notifications.resend``, every few minutes) calls ``resend
 send-log row that ``claim()`` would hand out again goes to the function that builds that kind
 of mail, which claims the key itself — so two sweeps, or a sweep and a late delivery of the
 original task, still send it once. Each feature declares the resenders of its kinds in its ``feature.py``
-(``Feature.resenders``), and ``RESENDERS`` is what they declare; a kind a feature declares as having none
-(``Feature.kinds_without_resender``) is left alone, any other kind without one is logged.
+(``Feature.resenders``), and ``RESENDERS`` is what they declare; a kind without one is logged.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
@@ -27,24 +26,13 @@ Resender = Callable[[Session, SendLog], bool]
 # Keyed by a kind, or by the part of a kind up to and including its first dot ("reminder." for every
 # reminder rule, "digest." for every organization's digest): what the features declare.
 RESENDERS: dict[str, Resender] = {kind: load(reference) for kind, reference in features.resenders().items()}
-WITHOUT_RESENDER: dict[str, str] = features.kinds_without_resender()
-
-
-def _declared_key(kind: str, table: Mapping[str, object]) -> str | None:
-    if kind in table:
-        return kind
-    prefix, dot, _rest = kind.partition(".")
-    return prefix + dot if dot and prefix + dot in table else None
 
 
 def resender_for(kind: str) -> Resender | None:
-    key = _declared_key(kind, RESENDERS)
-    return None if key is None else RESENDERS[key]
-
-
-def has_no_resender(kind: str) -> bool:
-    """Declared by its feature as sent by something else when due again (``Feature.kinds_without_resender``)."""
-    return _declared_key(kind, WITHOUT_RESENDER) is not None
+    if kind in RESENDERS:
+        return RESENDERS[kind]
+    prefix, dot, _rest = kind.partition(".")
+    return RESENDERS.get(prefix + dot) if dot else None
 
 
 def resend_due(session: Session, *, limit: int = 100) -> int:
@@ -56,8 +44,7 @@ def resend_due(session: Session, *, limit: int = 100) -> int:
     for entry in entries:
         resend = resender_for(entry.kind)
         if resend is None:
-            if not has_no_resender(entry.kind):
-                log.warning("no resender for send-log kind %r (row %s)", entry.kind, entry.id)
+            log.warning("no resender for send-log kind %r (row %s)", entry.kind, entry.id)
             continue
         sent += bool(resend(session, entry))
     return sent
