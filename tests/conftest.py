@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.orm import Session
 
-from engpass import create_app, tenancy
+from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.accounts.service import create_user
 from engpass.cli.db import alembic_config
@@ -33,21 +33,17 @@ from engpass.organizations.service import add_member, create_organization
 from engpass.outbox.service import EXTENSION_KEY
 from engpass.roles import grant_app_role
 from engpass.settings import Settings
-from tests.helpers import PASSWORD, sabines_cycle
-
-APP_ROLE = "engpass_app_test"
-APP_ROLE_PASSWORD = "app-role-secret"
-
-REQUIRE_SERVICES = os.environ.get("ENGPASS_REQUIRE_SERVICES") == "1"
-PG_URL = os.environ.get("ENGPASS_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("ENGPASS_TEST_REDIS_URL", "")
+from tests.support.accounts import PASSWORD
+from tests.support.app import APP_ROLE, APP_ROLE_PASSWORD, RecordingPublisher, build_app
+from tests.support.catalogs import catalogs_problem
+from tests.support.cycles import scaled_quoting_cycle
+from tests.support.services import PG_URL, REDIS_URL, REQUIRE_SERVICES, service_missing
 
 
-def service_missing(what: str) -> None:
-    """Skip, or fail when CI demands the real services."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{what} is required (ENGPASS_REQUIRE_SERVICES=1) but not available")
-    pytest.skip(f"{what} not configured")
+def pytest_configure(config: pytest.Config) -> None:
+    problem = catalogs_problem()
+    if problem:
+        raise pytest.UsageError(problem)
 
 
 @pytest.fixture(autouse=True)
@@ -149,16 +145,6 @@ def settings(databases: dict[str, str], tmp_path: Path) -> Settings:
     )
 
 
-class RecordingPublisher:
-    """Stands in for the broker: remembers what the outbox relay published."""
-
-    def __init__(self) -> None:
-        self.published: list[tuple[str, dict[str, Any], str]] = []
-
-    def __call__(self, task_name: str, kwargs: dict[str, Any], message_id: str) -> None:
-        self.published.append((task_name, kwargs, message_id))
-
-
 @pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     """One transaction per test, rolled back at the end; sessions commit to savepoints inside it."""
@@ -169,15 +155,6 @@ def connection(engine: Engine) -> Iterator[Connection]:
     outer.rollback()
     conn.close()
     tenancy.clear()
-
-
-def build_app(settings: Settings, connection: Connection) -> Flask:
-    """An app whose sessions live inside the test's transaction and whose broker is a recorder."""
-    app = create_app(settings)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
-    app.extensions[EXTENSION_KEY] = RecordingPublisher()
-    db.factory.configure(bind=connection, join_transaction_mode="create_savepoint")
-    return app
 
 
 @pytest.fixture
@@ -247,7 +224,7 @@ def sabines_company(session: Session, make_user: Callable[..., User], make_org: 
     admin = make_user(name="Ada Admin")
     org = make_org("Müller Metallbau GmbH", owner=owner, members={admin: Role.admin})
     with tenancy.tenant_context(session, org.id):
-        cycle = sabines_cycle(session, owner, title="Angebote schneller")
+        cycle = scaled_quoting_cycle(session, owner, title="Angebote schneller")
         session.commit()
     return org, owner, admin, cycle
 
@@ -313,7 +290,7 @@ def celery(app: Flask) -> Any:
 
 @pytest.fixture(scope="module")
 def chromium_path() -> Path:
-    from tests.browser_support import CHROMIUM
+    from tests.support.browser import CHROMIUM
 
     if not CHROMIUM.exists():
         if REQUIRE_SERVICES:
@@ -326,7 +303,7 @@ def chromium_path() -> Path:
 def browser(chromium_path: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser_support import CHROMIUM_ARGS
+    from tests.support.browser import CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
@@ -355,7 +332,7 @@ def shots(tmp_path: Path) -> Iterator[Path]:
 def smtp_server() -> Iterator[Callable[..., Any]]:
     """``smtp_server(mode=..., scheme=..., **aiosmtpd_options)``: a real SMTP server on loopback (aiosmtpd),
     stopped after the test; ``.handler`` records what arrived and says how to answer."""
-    from tests.smtp_support import Handler, LoopbackController, SmtpServer
+    from tests.support.smtp import Handler, LoopbackController, SmtpServer
 
     started: list[LoopbackController] = []
 

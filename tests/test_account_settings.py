@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from engpass.accounts import service
 from engpass.accounts.models import User
-from tests.helpers import PASSWORD
+from tests.support.accounts import PASSWORD
 
 VALID = {"name": "Sabine Müller", "locale": "de", "timezone": "Europe/Berlin"}
 

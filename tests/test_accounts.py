@@ -14,8 +14,8 @@ from engpass.audit.models import AuditEvent
 from engpass.organizations.models import Membership, Role
 from engpass.outbox.models import OutboxMessage
 from engpass.task_names import SEND_WELCOME
-from tests.conftest import build_app
-from tests.helpers import PASSWORD, csrf_token_from
+from tests.support.accounts import PASSWORD, csrf_token_from
+from tests.support.app import build_app
 
 SIGNUP = {
     "name": "Sabine Müller",

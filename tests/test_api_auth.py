@@ -13,9 +13,9 @@ from engpass.db import utcnow
 from engpass.organizations.models import Membership, OrgKind, Role
 from engpass.tokens import service as tokens
 from engpass.tokens.models import ApiToken
-from tests.api_support import NEW_CYCLE, bearer, make_token
-from tests.conftest import build_app
-from tests.helpers import PASSWORD, csrf_token_from
+from tests.support.accounts import PASSWORD, csrf_token_from
+from tests.support.api import NEW_CYCLE, bearer, make_token
+from tests.support.app import build_app
 
 
 def _problem(response, status):

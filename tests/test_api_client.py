@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_support import bearer, in_org, make_token
-from tests.helpers import sabines_cycle
+from tests.support.api import bearer, in_org, make_token
+from tests.support.cycles import scaled_quoting_cycle
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 PACKAGE = "engpass_api_client"
@@ -87,7 +87,7 @@ def test_the_generated_client_reads_the_apis_answers(client, session, make_user,
     assert result.returncode == 0, result.stdout + result.stderr
     owner = make_user()
     org = make_org(owner=owner)
-    cycle = in_org(session, org, lambda s: sabines_cycle(s, owner))
+    cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner))
     token = make_token(session, org, owner)
     answer = client.get(f"/api/v1/cycles/{cycle.id}", headers=bearer(token)).json
     # In a fresh interpreter: the generated package imports and parses the answer into its models.

@@ -14,8 +14,8 @@ from engpass.cycles.models import Category, Cycle, Measurement, Stage, StageChan
 from engpass.cycles.rules import problems_to_enter
 from engpass.organizations.models import Role
 from engpass.trends.service import recompute
-from tests.api_support import BASELINE, NEW_CYCLE, bearer, in_org, make_token
-from tests.helpers import sabines_cycle
+from tests.support.api import BASELINE, NEW_CYCLE, bearer, in_org, make_token
+from tests.support.cycles import scaled_quoting_cycle
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_one_bottleneck_at_a_time_unless_confirmed(client, world):
 
 
 def test_the_next_cycle_follows_a_decided_one(client, session, world):
-    decided = in_org(session, world.org, lambda s: sabines_cycle(s, world.owner))
+    decided = in_org(session, world.org, lambda s: scaled_quoting_cycle(s, world.owner))
     open_one = world.call(client, "POST", "/cycles", json=NEW_CYCLE).json
     refused = world.call(
         client, "POST", "/cycles", json={**NEW_CYCLE, "previous_cycle_id": open_one["id"], "confirm_second_open": True}
@@ -130,7 +130,7 @@ def test_the_next_cycle_follows_a_decided_one(client, session, world):
 
 
 def test_a_cycle_reads_like_its_page(client, session, world):
-    cycle = in_org(session, world.org, lambda s: sabines_cycle(s, world.owner))
+    cycle = in_org(session, world.org, lambda s: scaled_quoting_cycle(s, world.owner))
     in_org(
         session,
         world.org,
@@ -147,7 +147,7 @@ def test_a_cycle_reads_like_its_page(client, session, world):
 
 
 def test_the_business_case_in_the_organizations_currency(client, session, world):
-    cycle = in_org(session, world.org, lambda s: sabines_cycle(s, world.owner))
+    cycle = in_org(session, world.org, lambda s: scaled_quoting_cycle(s, world.owner))
     body = world.call(client, "GET", f"/cycles/{cycle.id}/business-case").json
     # docs/business-case.md, Sabine's example.
     assert body == {
@@ -370,7 +370,7 @@ def test_measurements_need_a_started_prototype_and_come_in_pages(client, session
     )
     assert world.count(Measurement) == 0
     world.call(client, "DELETE", f"/cycles/{cycle_id}")
-    decided = in_org(session, world.org, lambda s: sabines_cycle(s, world.owner, title="Zweiter"))
+    decided = in_org(session, world.org, lambda s: scaled_quoting_cycle(s, world.owner, title="Zweiter"))
     for offset in (3, 1, 2):
         day = (date.today() - timedelta(days=offset)).isoformat()
         measured = world.call(
@@ -407,7 +407,7 @@ def test_the_dashboard_asks_for_figures_and_then_shows_them(client, session, wor
         "open_cycles": [],
         "attention": [],
     }
-    in_org(session, world.org, lambda s: sabines_cycle(s, world.owner))
+    in_org(session, world.org, lambda s: scaled_quoting_cycle(s, world.owner))
     publisher.published.clear()
     assert world.call(client, "GET", "/dashboard").json["pending"] is True
     in_org(session, world.org, lambda s: recompute(s, full=True))
@@ -431,7 +431,7 @@ def test_money_is_in_the_organizations_currency(client, session, world):
     world.org.currency = "CHF"
     session.add(world.org)
     session.commit()
-    cycle = in_org(session, world.org, lambda s: sabines_cycle(s, world.owner))
+    cycle = in_org(session, world.org, lambda s: scaled_quoting_cycle(s, world.owner))
     assert world.call(client, "GET", f"/cycles/{cycle.id}/business-case").json["currency"] == "CHF"
     assert world.call(client, "GET", f"/cycles/{cycle.id}").json["currency"] == "CHF"
     assert Decimal(world.call(client, "GET", f"/cycles/{cycle.id}").json["hours_per_week"]) == 14

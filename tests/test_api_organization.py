@@ -16,8 +16,8 @@ from engpass import task_names, tenancy
 from engpass.audit.models import AuditEvent
 from engpass.organizations.models import Organization, Role
 from engpass.trends.models import TrendState
-from tests.api_support import bearer, in_org, make_token
-from tests.helpers import sabines_cycle
+from tests.support.api import bearer, in_org, make_token
+from tests.support.cycles import scaled_quoting_cycle
 
 SETTINGS = {
     "name": "Müller Metallbau GmbH",
@@ -35,7 +35,7 @@ def company(session, make_user, make_org):
     people = {role: make_user(name=f"{role.value} Person") for role in Role}
     owner = people[Role.owner]
     org = make_org("Müller Metallbau GmbH", owner=owner, members={people[r]: r for r in Role if r != Role.owner})
-    cycle = in_org(session, org, lambda s: sabines_cycle(s, owner))
+    cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner))
     return org, people, cycle
 
 

@@ -30,9 +30,9 @@ from engpass.cycles.models import Category, Cycle, Decision, KpiDirection, Solut
 from engpass.cycles.rules import NOT_BLANK, problems_to_enter
 from engpass.routing import ID_MAX
 from engpass.trends.service import recompute
-from tests.api_support import bearer, in_org, make_token
-from tests.helpers import sabines_cycle
-from tests.hostile_support import nested_json
+from tests.support.api import bearer, in_org, make_token
+from tests.support.cycles import scaled_quoting_cycle
+from tests.support.hostile import nested_json
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def api_world(session, make_user, make_org):
     org = make_org("Schema GmbH", owner=owner, members={member: "member"})
 
     def build(s):
-        decided = sabines_cycle(s, owner)
+        decided = scaled_quoting_cycle(s, owner)
         fresh = service.create_cycle(
             s,
             title="Offen",

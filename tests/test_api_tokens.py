@@ -14,7 +14,7 @@ from engpass.db import utcnow
 from engpass.organizations.models import Membership, Role
 from engpass.tokens import service as tokens
 from engpass.tokens.models import ApiToken
-from tests.api_support import bearer, make_token
+from tests.support.api import bearer, make_token
 
 
 def _rows(session, org):

@@ -12,8 +12,8 @@ import pytest
 from engpass.extensions import limiter
 from engpass.organizations.models import Role
 from engpass.organizations.permissions import Action, allows
-from tests.api_support import bearer, in_org, make_token
-from tests.helpers import sabines_cycle
+from tests.support.api import bearer, in_org, make_token
+from tests.support.cycles import scaled_quoting_cycle
 
 A = Action
 SECRET = "Geheimprojekt Opfer"
@@ -65,7 +65,7 @@ def victim(session, make_user, make_org):
     """Another organization with a decided cycle (and its measurement) whose title must never show."""
     owner = make_user()
     org = make_org("Opfer GmbH", owner=owner)
-    cycle = in_org(session, org, lambda s: sabines_cycle(s, owner, title=SECRET))
+    cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner, title=SECRET))
     return org, cycle
 
 
@@ -115,7 +115,7 @@ def own(session, make_user, make_org):
         owner = make_user()
         person = owner if role == Role.owner else make_user()
         org = make_org("Rechte GmbH", owner=owner, members={} if role == Role.owner else {person: role})
-        cycle = in_org(session, org, lambda s: sabines_cycle(s, owner))
+        cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner))
         return cycle, make_token(session, org, person)
 
     return _build

@@ -19,7 +19,7 @@ from engpass import create_app
 from engpass.db import db
 from engpass.demo.data import DEMO_PASSWORD
 from engpass.settings import Settings
-from tests.fault_support import PrivatePostgres, private_postgres, require_services
+from tests.support.faults import PrivatePostgres, private_postgres, require_services
 
 ENGPASS = Path(sys.executable).parent / "engpass"
 OWNER_PASSWORD = "owner-secret-1"

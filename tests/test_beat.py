@@ -20,7 +20,7 @@ from celery.beat import ScheduleEntry
 from celery.schedules import crontab, schedule
 
 from engpass import task_names
-from tests.fault_support import private_redis
+from tests.support.faults import private_redis
 from workers.beat import AnotherSchedulerRuns, SingleSendScheduler, run_key
 from workers.celery_app import RESEND_INTERVAL, SWEEP_INTERVAL
 

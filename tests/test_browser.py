@@ -1,6 +1,6 @@
 """A real browser logs in and looks at the pages, on a desk and on a phone.
 
-Drives Debian's Chromium through Playwright and a server of its own (see tests/browser_support.py).
+Drives Debian's Chromium through Playwright and a server of its own (see tests/support/browser.py).
 
 Set ``ENGPASS_SCREENSHOT_DIR`` to keep the screenshots for a human to look at.
 """
@@ -19,7 +19,7 @@ from engpass import tenancy
 from engpass.accounts.service import sign_up
 from engpass.demo.cycles import SHOP, build_chain
 from engpass.trends import service as trends
-from tests.browser_support import assert_fits, live_app, log_in, png_size, watched_page
+from tests.support.browser import assert_fits, live_app, log_in, png_size, watched_page
 
 EMAIL = "sabine@example.com"
 VETERAN = "mehmet@example.com"

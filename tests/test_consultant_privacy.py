@@ -19,8 +19,8 @@ from engpass.consulting.models import AccessLevel
 from engpass.cycles.models import Cycle
 from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.service import add_member
-from tests.api_support import bearer, make_token
-from tests.security_support import one_of_everything, route_url, rules_with
+from tests.support.api import bearer, make_token
+from tests.support.security import one_of_everything, route_url, rules_with
 
 # Unique markers: whatever carries one of these carries a client member's identity.
 OWNER = ("Otto Obenauf", "otto-inhaber-7c1@kunde.example")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization, OrgKind
-from tests.browser_support import assert_fits, live_app, log_in, watched_page
+from tests.support.browser import assert_fits, live_app, log_in, watched_page
 
 WIDTHS = (1280, 375)
 

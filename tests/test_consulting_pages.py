@@ -28,10 +28,7 @@ from engpass.organizations.models import Organization, OrgKind
 from engpass.page_cache import page_cache
 from engpass.trends import service as trends
 from engpass.trends.models import TrendState
-from tests.test_cycle_pages import BASELINE
-from tests.test_i18n import compile_catalogs
-
-compile_catalogs()
+from tests.support.cycles import BASELINE_FORM
 
 
 @pytest.fixture
@@ -149,7 +146,7 @@ def test_the_clients_audit_log_shows_what_the_consultant_changed(client, session
     org, sabine = client_org
     cycle = _granted_with_a_cycle(session, consultancy, org, sabine, AccessLevel.edit, "Angebote 9 Tage")
     login(petra)
-    saved = client.post(f"/o/{org.slug}/cycles/{cycle.id}/baseline", data=BASELINE)
+    saved = client.post(f"/o/{org.slug}/cycles/{cycle.id}/baseline", data=BASELINE_FORM)
     assert saved.status_code == 302, saved.text
     with tenancy.tenant_context(session, org.id):
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "cycle.baseline_updated")).one()
@@ -184,7 +181,7 @@ def test_a_read_consultant_cannot_change_anything(client, session, login, firm, 
     cycle = _granted_with_a_cycle(session, consultancy, org, sabine, AccessLevel.read, "Angebote")
     login(petra)
     assert client.get(f"/o/{org.slug}/cycles/{cycle.id}/").status_code == 200
-    assert client.post(f"/o/{org.slug}/cycles/{cycle.id}/baseline", data=BASELINE).status_code == 403
+    assert client.post(f"/o/{org.slug}/cycles/{cycle.id}/baseline", data=BASELINE_FORM).status_code == 403
 
 
 @pytest.fixture

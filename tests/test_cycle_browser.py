@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engpass.accounts.service import sign_up
-from tests.browser_support import assert_fits, live_app, log_in, png_size, watched_page
+from tests.support.browser import assert_fits, live_app, log_in, png_size, watched_page
 
 EMAIL = "sabine.cycle@example.com"
 PASSWORD = "sicheres-passwort-42"

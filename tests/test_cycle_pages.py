@@ -25,32 +25,8 @@ from engpass.cycles.models import (
     Stage,
 )
 from engpass.organizations.models import Role
-from tests.test_i18n import compile_catalogs
+from tests.support.cycles import BASELINE_FORM
 
-compile_catalogs()
-
-BASELINE = {
-    "hours_per_week": "14",
-    "direct_cost_per_week": "",
-    "indirect_cost_per_week": "",
-    "kpi_name": "Angebotsdauer",
-    "kpi_unit": "Tage",
-    "kpi_direction": "lower",
-    "kpi_baseline": "9",
-    "kpi_target": "4",
-    "steps-0-name": "Anfrage prüfen",
-    "steps-0-role": "Vertrieb",
-    "steps-0-minutes": "30",
-    "steps-1-name": "Preise kalkulieren",
-    "steps-1-role": "Technik",
-    "steps-1-minutes": "120",
-    "steps-2-name": "Angebot schreiben",
-    "steps-2-role": "Vertrieb",
-    "steps-2-minutes": "45",
-    "steps-3-name": "",
-    "steps-3-role": "",
-    "steps-3-minutes": "",
-}
 SOLUTION = {
     "solution_what": "E-Mail-Vorlage plus Kalkulationsblatt, an das CRM angebunden",
     "solution_type": "email_automation",
@@ -198,7 +174,7 @@ def test_sabines_journey_through_every_form(client, session, sabine):
     baseline_form = _text(_get(client, f"{base}/{cycle_id}/baseline"))
     assert 'value="Angebotsdauer in Tagen"' in baseline_form
 
-    saved = _post(client, f"{base}/{cycle_id}/baseline", BASELINE)
+    saved = _post(client, f"{base}/{cycle_id}/baseline", BASELINE_FORM)
     assert saved.status_code == 302, _text(saved)
     assert saved.location.endswith("#baseline")
     cycle = _cycle(session, org, cycle_id)
@@ -428,7 +404,7 @@ E20 = "100000000000000000000"
 VALID = {
     "new": {"title": "Angebote dauern 9 Tage", "category": "quoting", "why": "Größter Hebel"},
     "bottleneck": {"title": "Angebote dauern 9 Tage", "category": "quoting", "why": "Größter Hebel"},
-    "baseline": BASELINE,
+    "baseline": BASELINE_FORM,
     "solution": SOLUTION,
     "prototype": {"prototype_start": "2026-11-02", "prototype_target": "2026-11-30"},
     "measurement": {
@@ -608,12 +584,12 @@ def test_hostile_row_indexes_and_stage_names_never_crash(client, session, sabine
     base = _base(org)
     # "²".isdigit() is true but int("²") fails: such keys are dropped before WTForms sees them.
     response = _post(
-        client, f"{base}/{cycle_id}/baseline", {**BASELINE, "steps-²-name": "x", "steps-99999999999-name": "y"}
+        client, f"{base}/{cycle_id}/baseline", {**BASELINE_FORM, "steps-²-name": "x", "steps-99999999999-name": "y"}
     )
     assert response.status_code == 302
     assert len(_cycle(session, org, cycle_id).steps) == 3
     assert _post(client, f"{base}/{cycle_id}/stage", {"target": "nirvana"}).status_code == 422
-    assert _post(client, f"{base}/{cycle_id}/baseline", {**BASELINE, "rows": "up-99999"}).status_code == 200
+    assert _post(client, f"{base}/{cycle_id}/baseline", {**BASELINE_FORM, "rows": "up-99999"}).status_code == 200
     assert _get(client, f"{base}/table?page=99999999999999&owner=%C2%B2&sort=drop&dir=x&stage=zzz").status_code == 200
 
 
@@ -794,17 +770,17 @@ def test_process_rows_are_added_and_reordered_without_javascript(client, session
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner)
     url = f"{base}/{cycle_id}/baseline"
-    more = _post(client, url, {**BASELINE, "rows": "add"})
+    more = _post(client, url, {**BASELINE_FORM, "rows": "add"})
     assert more.status_code == 200
     text = _text(more)
     assert 'name="steps-6-name"' in text and 'value="Preise kalkulieren"' in text
     assert _cycle(session, org, cycle_id).stage == Stage.bottleneck  # nothing saved yet
 
-    moved = _text(_post(client, url, {**BASELINE, "rows": "up-1"}))
+    moved = _text(_post(client, url, {**BASELINE_FORM, "rows": "up-1"}))
     assert moved.index('value="Preise kalkulieren"') < moved.index('value="Anfrage prüfen"')
     assert re.search(r'name="steps-0-name"[^>]*value="Preise kalkulieren"', moved)
 
-    saved = _post(client, url, {**BASELINE, "steps-1-remove": "y", "steps-0-minutes": "2,5"})
+    saved = _post(client, url, {**BASELINE_FORM, "steps-1-remove": "y", "steps-0-minutes": "2,5"})
     assert saved.status_code == 302
     steps = _cycle(session, org, cycle_id).steps
     assert [(s.position, s.name, s.minutes) for s in steps] == [(1, "Anfrage prüfen", 3), (2, "Angebot schreiben", 45)]
@@ -879,7 +855,7 @@ def test_posts_without_a_csrf_token_are_refused_and_save_nothing(app, client, se
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         # The app-wide CSRF protection answers before any view: a clean 400 that says what to do.
-        baseline = _post(client, f"{base}/{cycle_id}/baseline", BASELINE)
+        baseline = _post(client, f"{base}/{cycle_id}/baseline", BASELINE_FORM)
         assert baseline.status_code == 400
         assert "Bitte gehen Sie zurück" in _text(baseline) or "abgelaufen" in _text(baseline)
         assert _post(client, f"{base}/{cycle_id}/stage", {"target": "baseline"}).status_code == 400

@@ -12,7 +12,7 @@ from engpass.organizations.models import Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.trends import dashboard
 from engpass.trends import service as trends
-from tests.helpers import save_a_baseline
+from tests.support.cycles import save_a_baseline
 
 TODAY = date.today()
 

@@ -14,7 +14,7 @@ from engpass.organizations.models import Role
 from engpass.outbox.models import OutboxMessage
 from engpass.trends import service as trends
 from engpass.trends.models import TrendState
-from tests.privacy_support import cycle_in
+from tests.support.privacy import cycle_in
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from engpass.privacy.organization import delete_organization
 from engpass.privacy.schema import owned_tables
 from engpass.tenancy import TenantScoped
 from engpass.tokens import mail as token_mail
-from tests.helpers import PASSWORD
-from tests.privacy_support import rich_organization
+from tests.support.accounts import PASSWORD
+from tests.support.privacy import rich_organization
 
 ORGANIZATIONS = Base.metadata.tables["organizations"]
 TENANT_TABLES = {m.local_table for m in Base.registry.mappers if issubclass(m.class_, TenantScoped)}

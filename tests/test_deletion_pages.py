@@ -16,9 +16,9 @@ from engpass.organizations.service import add_member
 from engpass.privacy.models import DeletionRecord, Subject
 from engpass.team import service as team
 from engpass.team.models import Invitation
-from tests.conftest import build_app
-from tests.helpers import PASSWORD
-from tests.privacy_support import cycle_in, rich_organization
+from tests.support.accounts import PASSWORD
+from tests.support.app import build_app
+from tests.support.privacy import cycle_in, rich_organization
 
 
 def _org_exists(session, org_id):

@@ -17,7 +17,7 @@ import yaml
 
 from engpass import task_names
 from engpass.settings import PREFIX, Settings
-from tests.test_deployment_smoke import procfile_commands
+from tests.support.processes import procfile_commands
 from workers.tasks.exports import EXPORT_SOFT_LIMIT
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

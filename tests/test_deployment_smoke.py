@@ -13,10 +13,8 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,43 +24,19 @@ from uuid import uuid4
 import pytest
 import redis
 import requests
-from honcho.environ import parse_procfile
 from sqlalchemy import make_url, text
 
 from engpass.db import make_engine
 from engpass.settings import normalize_database_url
-from tests.api_support import BASELINE, NEW_CYCLE
-from tests.conftest import PG_URL, REDIS_URL, service_missing
+from tests.support.api import BASELINE, NEW_CYCLE
+from tests.support.processes import WAIT_SECONDS, free_port, procfile_commands, wait_until
+from tests.support.services import PG_URL, REDIS_URL, service_missing
 
 REPO = Path(__file__).resolve().parent.parent
-PROCFILE = REPO / "deploy" / "Procfile"
-# Every wait is bounded; a healthy run takes a few seconds for each.
-WAIT_SECONDS = 90
 PASSWORD = "Rollout-Probe-2026"
 APP_ROLE_PASSWORD = "smoke-app-role"
 
 pytestmark = pytest.mark.postgres
-
-
-def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:
-    """``name: command``, read by honcho as ``make run`` and Procfile platforms read it."""
-    return dict(parse_procfile(path.read_text()).processes)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(what: str, check: Callable[[], Any], seconds: float = WAIT_SECONDS) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"gave up after {seconds} s waiting for {what}")
 
 
 class Processes:

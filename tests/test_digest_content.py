@@ -12,7 +12,7 @@ from engpass.cycles.models import Category, Decision, Measurement, Stage, StageC
 from engpass.digest.content import MAX_CHANGES, ChangeKind, build, previous_week
 from engpass.trends import service as trends
 from engpass.trends.service import week_start
-from tests.helpers import sabines_cycle
+from tests.support.cycles import scaled_quoting_cycle
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_previous_week_is_monday_to_sunday_before():
 
 def test_the_weeks_changes_in_reading_order_with_one_event_per_measurement(org_ctx):
     session, owner, _ = org_ctx
-    sabines_cycle(session, owner)
+    scaled_quoting_cycle(session, owner)
     session.commit()
     digest = build(session, *_this_week(), "Europe/Berlin")
     kinds = [c.kind for c in reversed(digest.changes)]
@@ -55,7 +55,7 @@ def test_the_weeks_changes_in_reading_order_with_one_event_per_measurement(org_c
 
 def test_a_step_back_is_reported_as_such(org_ctx):
     session, owner, _ = org_ctx
-    c = sabines_cycle(session, owner)
+    c = scaled_quoting_cycle(session, owner)
     cycles.change_stage(session, c, Stage.result, owner.id)
     session.commit()
     digest = build(session, *_this_week(), "Europe/Berlin")
@@ -65,7 +65,7 @@ def test_a_step_back_is_reported_as_such(org_ctx):
 
 def test_a_quiet_week_has_no_changes_but_keeps_the_standing(org_ctx):
     session, owner, _ = org_ctx
-    sabines_cycle(session, owner)
+    scaled_quoting_cycle(session, owner)
     trends.recompute(session, full=True)
     session.commit()
     first, last = _this_week()
@@ -77,7 +77,7 @@ def test_a_quiet_week_has_no_changes_but_keeps_the_standing(org_ctx):
 
 def test_savings_level_and_chart_come_from_the_snapshots(org_ctx):
     session, owner, _ = org_ctx
-    sabines_cycle(session, owner)
+    scaled_quoting_cycle(session, owner)
     trends.recompute(session, full=True)
     session.commit()
     digest = build(session, *_this_week(), "Europe/Berlin")
@@ -127,7 +127,7 @@ def test_a_busy_week_is_cut_with_a_count_of_the_rest(org_ctx):
 
 def test_another_organizations_changes_never_show(org_ctx, make_user, make_org):
     session, owner, org = org_ctx
-    sabines_cycle(session, owner)
+    scaled_quoting_cycle(session, owner)
     session.commit()
     other = make_org("Andere GmbH", owner=make_user())
     with tenancy.tenant_context(session, other.id):
@@ -139,7 +139,7 @@ def test_another_organizations_changes_never_show(org_ctx, make_user, make_org):
 def test_the_digest_costs_a_fixed_number_of_queries(org_ctx, count_queries):
     session, owner, _ = org_ctx
     for n in range(3):
-        sabines_cycle(session, owner, title=f"Zyklus {n}")
+        scaled_quoting_cycle(session, owner, title=f"Zyklus {n}")
     trends.recompute(session, full=True)
     session.commit()
     with count_queries() as counter:

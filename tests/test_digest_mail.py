@@ -9,8 +9,8 @@ from engpass.digest import content
 from engpass.digest.mail import DigestPages, TodoLine, compose_digest
 from engpass.trends import service as trends
 from engpass.trends.service import week_start
-from tests.browser_support import assert_fits_a_phone
-from tests.helpers import sabines_cycle
+from tests.support.browser import assert_fits_a_phone
+from tests.support.cycles import scaled_quoting_cycle
 
 PAGES = DigestPages(dashboard="http://engpass.test/o/digest-gmbh/", todo="http://engpass.test/o/digest-gmbh/todo")
 TODO = [
@@ -25,7 +25,7 @@ def week(session, make_user, make_org):
     owner = make_user(name="Sabine Müller")
     org = make_org("Digest GmbH", owner=owner)
     with tenancy.tenant_context(session, org.id):
-        sabines_cycle(session, owner)
+        scaled_quoting_cycle(session, owner)
         trends.recompute(session, full=True)
         session.commit()
         first = week_start(date.today())
@@ -102,7 +102,7 @@ def test_a_quiet_week_and_no_figures_yet_read_well(app_context, week):
 
 
 def test_the_rendered_digest_in_a_real_browser(app_context, week, browser, shots):
-    from tests.browser_support import png_size
+    from tests.support.browser import png_size
 
     owner, org, digest = week
     _, html = _parts(_compose(owner, org, digest, TODO, PAGES))

@@ -21,7 +21,7 @@ from engpass.notifications import preferences, sendlog
 from engpass.notifications.models import SendLog, SendStatus
 from engpass.organizations.models import Role
 from engpass.transient import backoff, is_transient, span
-from tests.test_digest_sending import BERLIN_MONDAY_7, _fill
+from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
 from workers.tasks.digest import BATCH_RETRIES
 
 GRACE = timedelta(minutes=15)
@@ -41,7 +41,7 @@ def company(session, make_user, make_org):
     owner = make_user(email="sabine@example.com")
     members = [make_user(email="jonas@example.com"), make_user(email="lea@example.com")]
     org = make_org("Ausfall GmbH", owner=owner, members=dict.fromkeys(members, Role.member))
-    _fill(session, org, owner)
+    scaled_cycle_with_trends(session, org, owner)
     return [owner, *members], org
 
 

@@ -20,19 +20,8 @@ from engpass.notifications.models import SendLog, SendStatus
 from engpass.notifications.resend import resend_due
 from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.service import add_member
-from engpass.trends import service as trends
-from tests.browser_support import assert_fits_a_phone
-from tests.helpers import sabines_cycle
-
-# Monday 7 December 2026, 07:00 in Berlin (CET, UTC+1): the default digest slot.
-BERLIN_MONDAY_7 = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
-
-
-def _fill(session, org, owner):
-    with tenancy.tenant_context(session, org.id):
-        sabines_cycle(session, owner)
-        trends.recompute(session, full=True)
-        session.commit()
+from tests.support.browser import assert_fits_a_phone
+from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
 
 
 @pytest.fixture
@@ -46,7 +35,7 @@ def smtp(app, settings, smtp_server):
 def company(session, make_user, make_org):
     owner = make_user(email="sabine@example.com", name="Sabine Müller")
     org = make_org("Digest GmbH", owner=owner)
-    _fill(session, org, owner)
+    scaled_cycle_with_trends(session, org, owner)
     return owner, org
 
 
@@ -112,7 +101,7 @@ def test_one_digest_per_organization_in_the_readers_language(app_context, sessio
     owner, org = company
     owner.locale = "en"
     second = make_org("Zweite GmbH", owner=owner)
-    _fill(session, second, owner)
+    scaled_cycle_with_trends(session, second, owner)
     make_org("Leer GmbH", owner=owner)  # nothing happened there yet: no e-mail
     assert send_round(session, BERLIN_MONDAY_7) == 2
     subjects = sorted(r.message["Subject"] for r in smtp.handler.received)
@@ -186,7 +175,7 @@ def consultant(session, make_user, make_org, company):
     firm = make_org("Weber Beratung", owner=petra, kind=OrgKind.consultancy)
     second_owner = make_user(email="otto@zweite.example", name="Otto")
     second = make_org("Zweite GmbH", owner=second_owner)
-    _fill(session, second, second_owner)
+    scaled_cycle_with_trends(session, second, second_owner)
     consulting.grant(session, first, firm, AccessLevel.edit, actor_id=None)
     consulting.grant(session, second, firm, AccessLevel.read, actor_id=None)
     session.commit()
@@ -264,14 +253,15 @@ def test_two_workers_racing_send_one_digest(tmp_path, databases, redis_url, live
 
     from engpass.accounts.service import sign_up
     from engpass.task_names import SEND_DIGEST_BATCH
-    from tests.test_workers import delete_committed, private_queue, running_worker, wait_for
+    from tests.support.committed import delete_committed
+    from tests.support.workers import private_queue, running_worker, wait_for
 
     server = smtp_server()
     tag = uuid4().hex[:8]
     with Session(live_engine, expire_on_commit=False) as s:
         owner, org = sign_up(s, name="Rennen", email=f"race-{tag}@example.com", password="x" * 12, company=tag)
         s.commit()
-        _fill(s, org, owner)
+        scaled_cycle_with_trends(s, org, owner)
     kwargs = {"user_ids": [owner.id], "now": BERLIN_MONDAY_7.isoformat()}
     try:
         with (
@@ -301,14 +291,15 @@ def test_a_batch_on_the_embedded_broker_goes_out_once(tmp_path, databases, live_
     from engpass.outbox.service import EXTENSION_KEY
     from engpass.settings import Settings
     from engpass.task_names import SEND_DIGEST_BATCH
-    from tests.test_workers import delete_committed, running_worker, wait_for
+    from tests.support.committed import delete_committed
+    from tests.support.workers import running_worker, wait_for
 
     server = smtp_server()
     tag = uuid4().hex[:8]
     with Session(live_engine, expire_on_commit=False) as s:
         owner, org = sign_up(s, name="Eingebettet", email=f"embedded-{tag}@example.com", password="x" * 12, company=tag)
         s.commit()
-        _fill(s, org, owner)
+        scaled_cycle_with_trends(s, org, owner)
     settings = Settings.from_env(
         {
             "database_url": databases["app"],

@@ -15,7 +15,7 @@ import pytest
 
 from engpass.mail import render_mail
 from engpass.settings import REPO_ROOT
-from tests.browser_support import PHONE, assert_fits_a_phone
+from tests.support.browser import PHONE, assert_fits_a_phone
 
 EMAIL_TEMPLATES = REPO_ROOT / "templates" / "email"
 # What only Outlook (mso) reads: there a fixed-width table stands in for max-width, which it ignores.

@@ -30,9 +30,7 @@ from engpass.team.models import Invitation
 from engpass.tenancy import TenantScoped
 from engpass.trends import service as trends
 from engpass.trends.models import TrendSnapshot, TrendState
-from tests.helpers import compile_catalogs, sabines_cycle
-
-compile_catalogs()
+from tests.support.cycles import scaled_quoting_cycle
 
 SECRET_HASH = "f" * 64
 SECRET_PREFIX = "f" * 40
@@ -88,7 +86,7 @@ def world(session, make_user, make_org):
     session.commit()
     for company, person, title in ((rival, owner, "Geheimprojekt Konkurrenz"), (org, owner, "Angebote")):
         with tenancy.tenant_context(session, company.id):
-            cycle = sabines_cycle(session, person, title=title)
+            cycle = scaled_quoting_cycle(session, person, title=title)
             cycle.steps.append(ProcessStep(position=1, name="Anfrage prüfen", role="Vertrieb", minutes=30))
             cycle.direct_cost_per_week = Decimal("1234.56")
             session.add(

@@ -1,6 +1,6 @@
 """A real browser prints the business case on one A4 page, and follows a data export until it can be downloaded.
 
-Debian's Chromium driven by Playwright, the app served from its own SQLite file (see ``browser_support``).
+Debian's Chromium driven by Playwright, the app served from its own SQLite file (see ``tests.support.browser``).
 Set ``ENGPASS_SCREENSHOT_DIR`` to keep the screenshots.
 """
 
@@ -29,8 +29,8 @@ from engpass.exports.models import DataExport
 from engpass.extensions import babel
 from engpass.i18n import select_locale
 from engpass.settings import REPO_ROOT
-from tests.browser_support import live_app, log_in, watched_page
-from tests.helpers import sabines_cycle
+from tests.support.browser import live_app, log_in, watched_page
+from tests.support.cycles import scaled_quoting_cycle
 
 EMAIL = "sabine.export@example.com"
 PASSWORD = "sicheres-passwort-42"
@@ -54,7 +54,7 @@ def _company(session: Session) -> tuple[str, int, int, int]:
     user, org = sign_up(session, name="Sabine Müller", email=EMAIL, password=PASSWORD, company="Müller Metallbau GmbH")
     session.flush()
     with tenancy.tenant_context(session, org.id):
-        short = sabines_cycle(session, user, title="Angebote schneller schreiben")
+        short = scaled_quoting_cycle(session, user, title="Angebote schneller schreiben")
         long = cycles.create_cycle(
             session,
             # As long as a title may be (200 characters): the worst case for one page.

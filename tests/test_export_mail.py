@@ -17,9 +17,6 @@ from engpass.exports.models import DataExport, ExportStatus
 from engpass.notifications import resend, sendlog
 from engpass.notifications.models import SendStatus
 from engpass.organizations.models import Membership, Role
-from tests.helpers import compile_catalogs
-
-compile_catalogs()
 
 LINK = re.compile(r"https?://\S+?/exports/data(?:/\d+/download)?\b")
 

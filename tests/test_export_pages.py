@@ -16,9 +16,7 @@ from engpass.db import utcnow
 from engpass.exports import archive
 from engpass.exports.models import DataExport, ExportStatus
 from engpass.i18n import today_in
-from tests.helpers import SABINES_SHEET, compile_catalogs
-
-compile_catalogs()
+from tests.support.cycles import SCALED_CYCLE_SHEET
 
 
 def _export(session, org):
@@ -164,7 +162,7 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(client,
     assert page.status_code == 200
     text = page.text.replace("\xa0", " ").replace("\u202f", " ")
     assert "Müller Metallbau GmbH" in text and "Angebote schneller" in text
-    for expected in SABINES_SHEET:
+    for expected in SCALED_CYCLE_SHEET:
         assert expected in text, expected
     assert "<svg" in text and "chart__svg--wide" in text
     assert f"Stand {today_in('Europe/Berlin'):%d.%m.%Y}" in text

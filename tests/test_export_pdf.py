@@ -16,7 +16,7 @@ from engpass.cycles.models import Category
 from engpass.i18n import today_in
 from engpass.organizations.models import Role
 from engpass.organizations.service import add_member
-from tests.helpers import SABINES_SHEET, sabines_cycle
+from tests.support.cycles import SCALED_CYCLE_SHEET, scaled_quoting_cycle
 
 
 def _url(org, cycle_id):
@@ -40,7 +40,7 @@ def test_the_pdf_shows_what_the_print_page_shows_on_one_page(client, session, lo
     reader, text = _read(response)
     assert len(reader.pages) == 1
     assert "Müller Metallbau GmbH" in text and "Angebote schneller" in text
-    for expected in SABINES_SHEET:
+    for expected in SCALED_CYCLE_SHEET:
         assert expected in text, expected
     today = today_in("Europe/Berlin")
     assert f"Stand {today:%d.%m.%Y}" in text
@@ -121,7 +121,7 @@ def test_the_longest_texts_still_fit_one_page(client, session, login, make_user,
     org = make_org("Lang GmbH & Co. KG <Test>", owner=owner)
     long_title = ("Angebote für Sonderanfertigungen schneller und verlässlicher schreiben " * 3)[:200]
     with tenancy.tenant_context(session, org.id):
-        cycle = sabines_cycle(session, owner, title=long_title)
+        cycle = scaled_quoting_cycle(session, owner, title=long_title)
         for days_ago in range(1, 9):
             measured = {
                 "measured_on": date.today() - timedelta(days=days_ago * 2),

@@ -25,9 +25,7 @@ from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.exports import rows
 from engpass.exports.rows import Kind
 from engpass.organizations.models import Organization, Role
-from tests.helpers import compile_catalogs, sabines_cycle
-
-compile_catalogs()
+from tests.support.cycles import scaled_quoting_cycle
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -43,11 +41,11 @@ def company(session, make_user, make_org):
     org = make_org("Müller Metallbau GmbH", owner=owner, members={viewer: Role.viewer})
     other = make_org("Fremdfirma AG")
     with tenancy.tenant_context(session, other.id):
-        sabines_cycle(session, owner, title="Fremder Zyklus")
+        scaled_quoting_cycle(session, owner, title="Fremder Zyklus")
         session.commit()
     today = date.today()
     with tenancy.tenant_context(session, org.id):
-        sabines_cycle(session, owner, title="Angebote für größere Aufträge")
+        scaled_quoting_cycle(session, owner, title="Angebote für größere Aufträge")
         service.create_cycle(
             session,
             title=INJECTED_TITLE,

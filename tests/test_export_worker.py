@@ -20,7 +20,8 @@ from engpass.exports import service
 from engpass.exports.models import DataExport, ExportStatus
 from engpass.outbox.models import OutboxMessage
 from engpass.outbox.service import relay
-from tests.test_workers import delete_committed, wait_for, worker_on_private_queue
+from tests.support.committed import delete_committed
+from tests.support.workers import wait_for, worker_on_private_queue
 
 
 @pytest.mark.redis

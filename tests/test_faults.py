@@ -18,10 +18,10 @@ from engpass.db import make_engine, utcnow
 from engpass.notifications.models import SendLog, SendStatus
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.task_names import RESEND_MAIL, SEND_DIGEST_BATCH, SEND_DUE_DIGESTS
-from tests.fault_support import HoldingHandler, kill_group, private_redis, require_services
-from tests.smtp_support import LoopbackController
-from tests.test_digest_sending import BERLIN_MONDAY_7, _fill
-from tests.test_workers import running_worker, wait_for
+from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
+from tests.support.faults import HoldingHandler, kill_group, private_redis, require_services
+from tests.support.smtp import LoopbackController
+from tests.support.workers import running_worker, wait_for
 
 READERS = 5
 
@@ -37,7 +37,7 @@ def readers(databases, live_engine) -> Iterator[list[str]]:
             email = f"fault-{tag}-{n}@example.com"
             owner, org = sign_up(s, name=f"Leser {n}", email=email, password="x" * 12, company=f"Fault {tag} {n}")
             s.commit()
-            _fill(s, org, owner)
+            scaled_cycle_with_trends(s, org, owner)
             orgs.append(org.id)
             users.append(owner.id)
             emails.append(email)
@@ -193,7 +193,7 @@ def test_a_worker_killed_mid_recompute_leaves_the_old_snapshots_whole(tmp_path, 
     with Session(live_engine, expire_on_commit=False) as s:
         owner, org = sign_up(s, name="Rechner", email=f"recompute-{tag}@example.com", password="x" * 12, company=tag)
         s.commit()
-        _fill(s, org, owner)
+        scaled_cycle_with_trends(s, org, owner)
     owner_engine = make_engine(databases["owner"])
     publish = CeleryPublisher(redis_server.url)
     task = {"org_id": org.id, "force": True}
@@ -293,7 +293,7 @@ def test_two_reminder_rounds_at_once_send_each_reminder_once(tmp_path, databases
     from engpass.accounts.models import User
     from engpass.organizations.service import create_organization
     from engpass.task_names import SEND_DUE_REMINDERS, SEND_REMINDERS_BATCH
-    from tests.helpers import named_cycle
+    from tests.support.cycles import named_cycle
 
     require_services(databases)
     tag = uuid4().hex[:8]

@@ -24,10 +24,10 @@ from engpass.notifications.models import SendLog, SendStatus
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.roles import grant_app_role
 from engpass.task_names import RESEND_MAIL, SEND_DUE_DIGESTS, SWEEP_DIGESTS
-from tests.fault_support import HoldingHandler, PrivatePostgres, private_postgres, private_redis, require_services
-from tests.smtp_support import LoopbackController
-from tests.test_digest_sending import BERLIN_MONDAY_7, _fill
-from tests.test_workers import running_worker, wait_for
+from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
+from tests.support.faults import HoldingHandler, PrivatePostgres, private_postgres, private_redis, require_services
+from tests.support.smtp import LoopbackController
+from tests.support.workers import running_worker, wait_for
 
 READERS = 40
 BATCH = 8
@@ -68,7 +68,7 @@ def cluster(databases) -> Iterator[tuple[PrivatePostgres, dict[str, str], list[s
                 email = f"digest-{tag}-{n}@example.com"
                 user, org = sign_up(s, name=f"Leser {n}", email=email, password="x" * 12, company=f"{tag} {n}")
                 s.commit()
-                _fill(s, org, user)
+                scaled_cycle_with_trends(s, org, user)
                 emails.append(email)
         setup.dispose()
         yield server, {"app": app_url, "owner": owner_url, "kind": "postgresql"}, emails

@@ -20,7 +20,7 @@ from engpass.cli.db import alembic_config
 from engpass.db import make_engine
 from engpass.roles import grant_app_role
 from engpass.settings import Settings
-from tests.fault_support import private_postgres, require_services
+from tests.support.faults import private_postgres, require_services
 
 PASSWORD = "x" * 12
 # Longest any one request may take while the database is away: a hang would fail the test, not stall it.

@@ -18,9 +18,9 @@ from engpass.outbox.models import OutboxMessage
 from engpass.outbox.service import EXTENSION_KEY, relay
 from engpass.settings import Settings
 from engpass.trends.models import TrendState
-from tests.fault_support import private_redis, require_services
-from tests.test_digest_sending import _fill
-from tests.test_workers import running_worker, wait_for
+from tests.support.digests import scaled_cycle_with_trends
+from tests.support.faults import private_redis, require_services
+from tests.support.workers import running_worker, wait_for
 
 PASSWORD = "x" * 12
 
@@ -36,7 +36,7 @@ def test_redis_down_the_web_saves_and_the_work_waits_in_the_outbox(tmp_path, dat
     with Session(live_engine, expire_on_commit=False) as s:
         owner, org = sign_up(s, name="Ausfall", email=f"outage-{tag}@example.com", password=PASSWORD, company=tag)
         s.commit()
-        _fill(s, org, owner)
+        scaled_cycle_with_trends(s, org, owner)
     owner_engine = make_engine(databases["owner"])
     try:
         with owner_engine.begin() as conn:

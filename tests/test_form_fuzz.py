@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 from engpass import tenancy
 from engpass.db import Base
-from tests.helpers import csrf_token_from
-from tests.hostile_support import json_values, nested_json
-from tests.security_support import build_world, route_url, rules_with
+from tests.support.accounts import csrf_token_from
+from tests.support.hostile import json_values, nested_json
+from tests.support.security import build_world, route_url, rules_with
 
 EXAMPLES = int(os.environ.get("ENGPASS_FUZZ_EXAMPLES", "30"))
 FUZZ = settings(

@@ -18,8 +18,8 @@ from engpass import tenancy
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, Measurement, SolutionType
 from engpass.i18n import today_in
-from tests.api_support import bearer, make_token
-from tests.helpers import save_a_baseline
+from tests.support.api import bearer, make_token
+from tests.support.cycles import save_a_baseline
 
 REFUSED = "Eine Messung kann nicht nach heute datiert sein."
 

@@ -10,15 +10,10 @@ from babel.messages.pofile import read_po
 from flask_babel import force_locale, format_currency, refresh
 
 from engpass.accounts.models import User
+from tests.support.catalogs import TRANSLATIONS
 
-TRANSLATIONS = Path(__file__).resolve().parents[1] / "platform" / "engpass" / "translations"
 POT = TRANSLATIONS / "messages.pot"
 PLACEHOLDER = re.compile(r"%\(\w+\)[a-z]")
-
-
-from tests.helpers import compile_catalogs  # noqa: E402
-
-compile_catalogs()
 
 
 def _read(path: Path, locale: str | None = None):

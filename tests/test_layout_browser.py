@@ -20,7 +20,7 @@ from engpass import tenancy
 from engpass.cycles.models import Cycle
 from engpass.demo.data import DEMO_CONSULTANCY, DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization
-from tests.browser_support import live_app, log_in, watched_page
+from tests.support.browser import live_app, log_in, watched_page
 
 WIDTHS = (1280, 375)
 OWNER = "owner@demo.example"

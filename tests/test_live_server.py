@@ -15,7 +15,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from engpass.app import REPO_ROOT
-from tests.browser_support import closing_when_drained
+from tests.support.browser import closing_when_drained
 
 
 @pytest.fixture

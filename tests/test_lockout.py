@@ -5,8 +5,8 @@ from uuid import uuid4
 
 import pytest
 
-from tests.conftest import build_app
-from tests.helpers import PASSWORD
+from tests.support.accounts import PASSWORD
+from tests.support.app import build_app
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -15,7 +15,7 @@ from engpass.accounts.models import User
 from engpass.accounts.service import sign_up
 from engpass.notifications import links
 from engpass.notifications.preferences import Topic
-from tests.browser_support import assert_fits, live_app, watched_page
+from tests.support.browser import assert_fits, live_app, watched_page
 
 EMAIL = "sabine.mail@example.com"
 SECRET = "browser-test-secret"  # what live_app configures

@@ -15,7 +15,7 @@ from engpass.mail import Mail, Mailer, build_message
 from engpass.notifications import links, preferences
 from engpass.notifications.models import NotificationPreferences
 from engpass.notifications.preferences import Preferences, Topic
-from tests.helpers import csrf_token_from
+from tests.support.accounts import csrf_token_from
 
 
 def _path(url: str) -> str:

@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, DictLoader
 from engpass.mail import Mail, Mailer, SmtpServer, build_message
 from engpass.notifications.messages import compose
 from engpass.notifications.preferences import Topic
-from tests.smtp_support import authenticator, make_certificate
+from tests.support.smtp import authenticator, make_certificate
 
 SENDER = "Engpass <noreply@engpass.test>"
 

@@ -3,7 +3,7 @@
 Typing ``50,00`` into the hourly rate once saved 5000.00 €/h (a ``type=number`` field, read by WTForms'
 DecimalField). Here Chromium in German types key by key into the fields as they render, and the saved
 value and the business case on the cycle page are checked. Debian's Chromium driven by Playwright, the app
-served from its own SQLite file (see ``tests/browser_support.py``); ``ENGPASS_SCREENSHOT_DIR`` keeps the
+served from its own SQLite file (see ``tests/support/browser.py``); ``ENGPASS_SCREENSHOT_DIR`` keeps the
 screenshots.
 """
 
@@ -24,7 +24,7 @@ from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, KpiDirection, SolutionType
 from engpass.db import db
 from engpass.organizations.models import Organization
-from tests.browser_support import assert_fits, live_app, log_in, png_size, watched_page
+from tests.support.browser import assert_fits, live_app, log_in, png_size, watched_page
 
 EMAIL = "sabine.zahlen@example.com"
 PASSWORD = "sicheres-passwort-42"

@@ -13,7 +13,7 @@ from engpass.demo.cycles import SHOP, build_chain
 from engpass.organizations.models import Membership, Role
 from engpass.page_cache import compress, page_cache
 from engpass.trends import service as trends
-from tests.helpers import PASSWORD
+from tests.support.accounts import PASSWORD
 
 
 @pytest.fixture

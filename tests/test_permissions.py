@@ -7,7 +7,7 @@ import pytest
 
 from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.permissions import MATRIX, Action, allows, markdown_table
-from tests.security_support import one_of_everything
+from tests.support.security import one_of_everything
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions.md"
 A = Action

@@ -18,7 +18,7 @@ from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, Measurement, SolutionType
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, rate_doubts, week_doubts
 from engpass.organizations.models import Organization
-from tests.helpers import save_a_baseline
+from tests.support.cycles import save_a_baseline
 
 RATE = Decimal(65)
 CONFIRM = "Ja, diese Werte stimmen."

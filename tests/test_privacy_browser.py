@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engpass.accounts.service import sign_up
 from engpass.organizations.service import create_organization
-from tests.browser_support import assert_fits, live_app, log_in, watched_page
+from tests.support.browser import assert_fits, live_app, log_in, watched_page
 
 EMAIL = "sabine@example.com"
 PASSWORD = "sicheres-passwort-42"

@@ -12,7 +12,7 @@ from engpass.organizations.models import Membership, Role
 from engpass.privacy.export import FORMAT, export_user_data
 from engpass.team import service as team
 from engpass.tokens import service as tokens
-from tests.privacy_support import cycle_in
+from tests.support.privacy import cycle_in
 
 
 def _world(session, make_user, make_org):

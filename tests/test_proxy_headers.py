@@ -11,8 +11,8 @@ import pytest
 import requests
 from flask import request
 
-from tests.conftest import build_app
-from tests.test_deployment_smoke import free_port, wait_until
+from tests.support.app import build_app
+from tests.support.processes import free_port, wait_until
 
 CONF = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
 FORGED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}

@@ -13,8 +13,8 @@ from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, ClientAccess
 from engpass.organizations.models import Organization, OrgKind
 from engpass.tokens.models import ApiToken
-from tests.conftest import build_app
-from tests.helpers import PASSWORD
+from tests.support.accounts import PASSWORD
+from tests.support.app import build_app
 
 
 def _token_count(session, org):

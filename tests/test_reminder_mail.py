@@ -8,13 +8,11 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from sqlalchemy import select
@@ -31,9 +29,9 @@ from engpass.organizations.models import Role
 from engpass.organizations.service import add_member, create_organization
 from engpass.reminders import mailing
 from engpass.reminders.mailing import send_reminders, send_round
-from tests.browser_support import assert_fits_a_phone
-from tests.helpers import named_cycle, save_a_baseline
-from tests.test_workers import delete_committed
+from tests.support.browser import assert_fits_a_phone
+from tests.support.committed import CommittedOrg, committed_org
+from tests.support.cycles import named_cycle, save_a_baseline
 
 BASE = "http://engpass.test"
 
@@ -399,38 +397,6 @@ def test_the_command_sends_one_organization_or_all_of_them(app, app_context, set
 
 
 # --- two runs at once: separate connections that really commit ---------------------------------
-
-
-@dataclass(frozen=True)
-class CommittedOrg:
-    org_id: int
-    user_id: int
-    name: str
-    slug: str
-    cycle_ids: tuple[int, ...]
-
-
-@contextmanager
-def committed_org(
-    databases: dict[str, str], live_engine: Any, label: str, owner_name: str, named_days_ago: dict[str, int]
-) -> Iterator[CommittedOrg]:
-    """An organization whose owner ``owner_name`` has one cycle per ``title: days`` of ``named_days_ago``,
-    committed on a connection of its own so that other threads and processes see it; deleted afterwards."""
-    tag = uuid4().hex[:8]
-    with Session(live_engine, expire_on_commit=False) as s:
-        user = User(email=f"{label}-{tag}@example.com", name=owner_name, password_hash="x")
-        s.add(user)
-        s.flush()
-        org = create_organization(s, f"{label.capitalize()} {tag}", user)
-        s.commit()
-        with tenancy.tenant_context(s, org.id):
-            cycle_list = [named_cycle(s, user.id, title, named_days_ago=days) for title, days in named_days_ago.items()]
-            s.commit()
-        data = CommittedOrg(org.id, user.id, org.name, org.slug, tuple(c.id for c in cycle_list))
-    try:
-        yield data
-    finally:
-        delete_committed(databases, data.org_id, data.user_id)
 
 
 @pytest.fixture

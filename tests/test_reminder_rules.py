@@ -25,7 +25,7 @@ from engpass.reminders.rules import (
     addressed_to,
     open_reminders,
 )
-from tests.helpers import named_cycle, save_a_baseline
+from tests.support.cycles import named_cycle, save_a_baseline
 
 TODAY = date(2026, 11, 25)
 

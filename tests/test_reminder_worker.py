@@ -13,9 +13,9 @@ from engpass import task_names, tenancy
 from engpass.i18n import zone_named
 from engpass.reminders import mailing
 from engpass.reminders.mailing import MORNING_HOUR, in_their_morning
-from tests.helpers import named_cycle
-from tests.test_reminder_mail import CommittedOrg, committed_org
-from tests.test_workers import wait_for, worker_on_private_queue
+from tests.support.committed import CommittedOrg, committed_org
+from tests.support.cycles import named_cycle
+from tests.support.workers import wait_for, worker_on_private_queue
 from workers.celery_app import REMINDERS_SCHEDULE
 from workers.tasks import reminders as reminder_tasks
 

@@ -12,10 +12,9 @@ from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel
 from engpass.db import db
 from engpass.organizations.models import OrgKind, Role
-from tests.api_support import bearer, make_token
-from tests.hostile_support import huge_ids, non_ascii_digits
-from tests.security_support import build_world, route_url
-from tests.test_security_headers import header_problems
+from tests.support.api import bearer, make_token
+from tests.support.hostile import huge_ids, non_ascii_digits
+from tests.support.security import build_world, header_problems, route_url
 
 ORG_PREFIX = "/o/<org_slug>"
 # Every route outside /o/<org_slug>/ must be listed here on purpose.

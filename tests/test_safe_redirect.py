@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from engpass.accounts import twofactor
 from engpass.safe_redirect import local_target
-from tests.helpers import PASSWORD
+from tests.support.accounts import PASSWORD
 
 BASE = "https://engpass.example/o/firma/"
 OUR_HOST = "engpass.example"

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization, OrgKind
-from tests.browser_support import live_app, log_in, watched_page
-from tests.conftest import build_app
-from tests.helpers import PASSWORD
-from tests.security_support import build_world, route_url, rules_with
+from tests.support.accounts import PASSWORD
+from tests.support.app import build_app
+from tests.support.browser import live_app, log_in, watched_page
+from tests.support.security import build_world, header_problems, route_url, rules_with
 
 HOST = "engpass.test"  # the tests' base_url (conftest.py): absolute links to it are our own origin
 # Elements that load what their src/href names: it must come from our own origin.
@@ -65,24 +65,6 @@ def page_problems(html: str) -> list[str]:
     audit.feed(html)
     audit.close()
     return audit.problems
-
-
-def header_problems(response) -> list[str]:
-    csp = response.headers.get("Content-Security-Policy", "")
-    problems = [f"CSP allows {word}" for word in ("unsafe-inline", "unsafe-eval", "*") if word in csp.split()]
-    if "frame-ancestors 'none'" not in csp:
-        problems.append(f"CSP without frame-ancestors 'none': {csp!r}")
-    if "script-src 'self'" not in csp:
-        problems.append("CSP without script-src 'self'")
-    if response.headers.get("X-Content-Type-Options") != "nosniff":
-        problems.append("no nosniff")
-    if response.headers.get("Referrer-Policy") != "same-origin":
-        problems.append("no Referrer-Policy")
-    if "camera=()" not in response.headers.get("Permissions-Policy", ""):
-        problems.append("no Permissions-Policy")
-    if response.headers.get("Cross-Origin-Opener-Policy") != "same-origin":
-        problems.append("no Cross-Origin-Opener-Policy")
-    return problems
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from engpass import create_app
 from engpass.settings import Settings, SettingsError
-from tests.conftest import build_app
+from tests.support.app import build_app
 
 
 def test_environment_overrides_every_setting(monkeypatch, tmp_path):

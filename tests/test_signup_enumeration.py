@@ -13,7 +13,7 @@ from engpass.accounts import signup_notice
 from engpass.accounts.models import User
 from engpass.organizations.models import Organization
 from engpass.task_names import SEND_SIGNUP_NOTICE
-from tests.conftest import build_app
+from tests.support.app import build_app
 
 
 def _form(email: str, company: str = "Alpha Technik GmbH") -> dict[str, str]:

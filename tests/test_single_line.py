@@ -116,7 +116,7 @@ def test_every_single_line_string_of_the_api_refuses_control_characters(app):
 
 
 def test_the_api_answers_a_title_with_a_line_break_with_422(client, session, make_user, make_org):
-    from tests.api_support import bearer, make_token
+    from tests.support.api import bearer, make_token
 
     user = make_user()
     org = make_org(owner=user)

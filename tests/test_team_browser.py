@@ -14,7 +14,7 @@ from engpass.organizations.models import Membership, Role
 from engpass.organizations.permissions import Action
 from engpass.organizations.service import add_member
 from engpass.team import service as team
-from tests.browser_support import assert_fits, live_app, log_in, watched_page
+from tests.support.browser import assert_fits, live_app, log_in, watched_page
 
 EMAIL = "sabine@example.com"
 PASSWORD = "sicheres-passwort-42"

@@ -17,7 +17,7 @@ from engpass.organizations.models import Membership, Role
 from engpass.team import service
 from engpass.team.mail import Outcome, send_invitation
 from engpass.team.models import Invitation
-from tests.helpers import PASSWORD
+from tests.support.accounts import PASSWORD
 
 EN = {"Accept-Language": "en"}
 

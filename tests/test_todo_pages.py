@@ -13,9 +13,6 @@ from engpass.cycles import service
 from engpass.cycles.models import Category, KpiDirection, SolutionType
 from engpass.demo.cycles import METALLBAU, SHOP, build_chain
 from engpass.organizations.models import Role
-from tests.helpers import compile_catalogs
-
-compile_catalogs()
 
 
 def _today() -> date:
@@ -292,8 +289,8 @@ def test_the_list_across_organizations_on_a_database_of_its_own(settings, databa
     from engpass import create_app
     from engpass.accounts.service import sign_up
     from engpass.organizations.service import create_organization
-    from tests.helpers import PASSWORD
-    from tests.test_workers import delete_committed
+    from tests.support.accounts import PASSWORD
+    from tests.support.committed import delete_committed
 
     tag = uuid4().hex[:8]
     with Session(live_engine, expire_on_commit=False) as s:

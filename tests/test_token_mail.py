@@ -18,10 +18,7 @@ from engpass.outbox.models import OutboxMessage
 from engpass.tokens import mail
 from engpass.tokens import service as tokens
 from engpass.tokens.models import ApiToken
-from tests.api_support import make_token
-from tests.helpers import compile_catalogs
-
-compile_catalogs()
+from tests.support.api import make_token
 
 
 @pytest.fixture

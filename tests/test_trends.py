@@ -16,7 +16,7 @@ from engpass.organizations.models import Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.trends import service as trends
 from engpass.trends.models import TrendSnapshot, TrendState
-from tests.helpers import sabines_cycle
+from tests.support.cycles import scaled_quoting_cycle
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def _messages(session):
 
 def test_a_burst_of_edits_in_one_transaction_asks_the_workers_once(org_ctx):
     session, owner, org = org_ctx
-    sabines_cycle(session, owner)
+    scaled_quoting_cycle(session, owner)
     session.commit()
     (message,) = _messages(session)
     assert message.kwargs == {"org_id": org.id}
@@ -55,7 +55,7 @@ def test_each_transaction_asks_again(org_ctx):
 
 def test_recompute_writes_the_current_week_with_sabines_numbers(org_ctx):
     session, owner, org = org_ctx
-    sabines_cycle(session, owner)
+    scaled_quoting_cycle(session, owner)
     weeks = trends.recompute(session)
     session.commit()
     assert weeks >= 1
@@ -72,7 +72,7 @@ def test_recompute_writes_the_current_week_with_sabines_numbers(org_ctx):
 
 def test_recompute_is_idempotent(org_ctx):
     session, owner, _ = org_ctx
-    sabines_cycle(session, owner)
+    scaled_quoting_cycle(session, owner)
     trends.recompute(session)
     first = [(s.week_start, s.level, s.euros_per_year, s.scores) for s in trends.latest_snapshots(session, 500)]
     trends.recompute(session)
@@ -98,7 +98,7 @@ def test_snapshots_of_another_organization_are_invisible(session, make_org, make
     owner = make_user()
     a, b = make_org("A", owner=owner), make_org("B", owner=owner)
     with tenancy.tenant_context(session, a.id):
-        sabines_cycle(session, owner)
+        scaled_quoting_cycle(session, owner)
         trends.recompute(session)
         session.commit()
     with tenancy.tenant_context(session, b.id):

@@ -16,7 +16,8 @@ from engpass.demo.cycles import CHAINS, build_chain
 from engpass.outbox.models import OutboxMessage
 from engpass.outbox.service import relay
 from engpass.trends.models import TrendSnapshot, TrendState
-from tests.test_workers import delete_committed, wait_for, worker_on_private_queue
+from tests.support.committed import delete_committed
+from tests.support.workers import wait_for, worker_on_private_queue
 
 
 @pytest.mark.redis

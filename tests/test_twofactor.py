@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from engpass.accounts import twofactor
 from engpass.accounts.models import RecoveryCode, User
 from engpass.db import utcnow
-from tests.conftest import build_app
-from tests.helpers import PASSWORD
-from tests.hostile_support import non_ascii_digits
+from tests.support.accounts import PASSWORD
+from tests.support.app import build_app
+from tests.support.hostile import non_ascii_digits
 
 
 def _enrol_code(secret):

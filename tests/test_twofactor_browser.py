@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from engpass.accounts.service import sign_up
-from tests.browser_support import assert_fits, live_app, log_in, watched_page
+from tests.support.browser import assert_fits, live_app, log_in, watched_page
 
 PASSWORD = "sicheres-passwort-42"
 WIDTHS = (1280, 375)

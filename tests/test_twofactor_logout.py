@@ -1,6 +1,6 @@
 """Logout ends the session on the server: a copied cookie does not sign anyone in afterwards."""
 
-from tests.helpers import PASSWORD
+from tests.support.accounts import PASSWORD
 
 
 def test_a_copied_session_cookie_is_dead_after_logout(app, client, make_user, make_org, login):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engpass.accounts import security_log
 from engpass.accounts.models import SecurityEvent
 from engpass.db import utcnow
-from tests.helpers import PASSWORD
+from tests.support.accounts import PASSWORD
 
 IP = {"REMOTE_ADDR": "203.0.113.77"}
 

@@ -1,22 +1,12 @@
-"""Plain helpers shared by tests (fixtures live in conftest.py)."""
+"""Cycles built through the cycle services for tests, and the figures the scaled quoting cycle shows."""
 
-import os
-import re
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
-TRANSLATIONS = Path(__file__).resolve().parents[1] / "platform" / "engpass" / "translations"
-
-PASSWORD = "correct horse battery"
 
 # Sabine's numbers (docs/business-case.md), with their arithmetic, in German and in euros: what the printable
 # business case and its PDF (tests/test_export_pdf.py) both show.
-SABINES_SHEET = (
+SCALED_CYCLE_SHEET = (
     "27.040 €",
     "8 Std./Woche × 65 € × 52 Wochen = 27.040 €",
     "(4 − 9) ÷ 9 × 100 = −55,6 %",
@@ -28,32 +18,7 @@ SABINES_SHEET = (
 )
 
 
-def csrf_token_from(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in page"
-    return match.group(1)
-
-
-def compile_catalogs() -> None:
-    """Compile every .po whose .mo is missing or stale, so a fresh clone runs the tests.
-
-    ``make install`` does the same; the .mo files are not in git.
-    """
-    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=po_path.parents[1].name)
-        tmp = mo_path.with_name(f".{mo_path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        tmp.replace(mo_path)  # atomic: parallel test runs never read half a file
-
-
-def sabines_cycle(session: Any, owner: Any, title: str = "Angebote") -> Any:
+def scaled_quoting_cycle(session: Any, owner: Any, title: str = "Angebote") -> Any:
     """Sabine's quoting cycle from docs/business-case.md, through every stage to a decision to scale, dated
     today (prototype started 20 days ago): in the current organization, through the cycle services."""
     from engpass.cycles import service as cycles
@@ -113,3 +78,27 @@ def save_a_baseline(session: Any, cycle: Any, actor_id: int | None) -> None:
         "kpi_baseline": Decimal(9),
     }
     cycles.save_baseline(session, cycle, baseline, None, actor_id)
+
+
+BASELINE_FORM = {
+    "hours_per_week": "14",
+    "direct_cost_per_week": "",
+    "indirect_cost_per_week": "",
+    "kpi_name": "Angebotsdauer",
+    "kpi_unit": "Tage",
+    "kpi_direction": "lower",
+    "kpi_baseline": "9",
+    "kpi_target": "4",
+    "steps-0-name": "Anfrage prüfen",
+    "steps-0-role": "Vertrieb",
+    "steps-0-minutes": "30",
+    "steps-1-name": "Preise kalkulieren",
+    "steps-1-role": "Technik",
+    "steps-1-minutes": "120",
+    "steps-2-name": "Angebot schreiben",
+    "steps-2-role": "Vertrieb",
+    "steps-2-minutes": "45",
+    "steps-3-name": "",
+    "steps-3-role": "",
+    "steps-3-minutes": "",
+}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.smtp_support import Handler
+from tests.support.smtp import Handler
 
 SERVER_START = 20.0
 
@@ -71,7 +71,7 @@ class PrivateRedis:
 @contextmanager
 def private_redis(directory: Path) -> Iterator[PrivateRedis]:
     if shutil.which("redis-server") is None:
-        from tests.conftest import service_missing
+        from tests.support.services import service_missing
 
         service_missing("redis-server (the binary, for a private Redis)")
     server = PrivateRedis(directory)
@@ -104,7 +104,7 @@ class HoldingHandler(Handler):
 
 def require_services(databases: dict[str, str]) -> None:
     """The fault tests need PostgreSQL (the send log's and outbox's row locks, several processes)."""
-    from tests.conftest import service_missing
+    from tests.support.services import service_missing
 
     if databases["kind"] != "postgresql":
         service_missing("PostgreSQL (fault tests run in the PostgreSQL+Redis stage)")
@@ -186,7 +186,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     import tempfile
 
     if _postgres_bin("initdb") is None or (os.geteuid() == 0 and not _has_user("postgres")):
-        from tests.conftest import service_missing
+        from tests.support.services import service_missing
 
         service_missing("the PostgreSQL server binaries (initdb, pg_ctl) for a private cluster")
     # Not pytest's tmp_path: the postgres user must be able to reach it.

@@ -18,7 +18,7 @@ from engpass.notifications.links import preferences_token, unsubscribe_token
 from engpass.notifications.preferences import Topic
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.team import service as team
-from tests.helpers import sabines_cycle
+from tests.support.cycles import scaled_quoting_cycle
 
 SECRET_KEY = "test-secret-key"  # the tests' settings (conftest.py): real signed links for the public pages
 
@@ -30,7 +30,7 @@ def one_of_everything(
     (its link working with ``invitation_token``, if given); the values of the URL parameters that name them
     or ``plain``'s membership, by name."""
     with tenancy.tenant_context(session, org.id):
-        cycle = sabines_cycle(session, owner)
+        cycle = scaled_quoting_cycle(session, owner)
         measurement = session.scalars(select(Measurement).where(Measurement.cycle_id == cycle.id)).first()
         template = CycleTemplate(
             category=Category.quoting, name="V", kpi_name="K", kpi_unit="T", kpi_direction=KpiDirection.lower
@@ -105,3 +105,21 @@ def route_url(app: Flask, rule: Rule, org: Organization, firm: Organization, val
 
 def rules_with(app: Flask, method: str) -> list[Rule]:
     return sorted((rule for rule in app.url_map.iter_rules() if method in rule.methods), key=lambda r: r.rule)
+
+
+def header_problems(response) -> list[str]:
+    csp = response.headers.get("Content-Security-Policy", "")
+    problems = [f"CSP allows {word}" for word in ("unsafe-inline", "unsafe-eval", "*") if word in csp.split()]
+    if "frame-ancestors 'none'" not in csp:
+        problems.append(f"CSP without frame-ancestors 'none': {csp!r}")
+    if "script-src 'self'" not in csp:
+        problems.append("CSP without script-src 'self'")
+    if response.headers.get("X-Content-Type-Options") != "nosniff":
+        problems.append("no nosniff")
+    if response.headers.get("Referrer-Policy") != "same-origin":
+        problems.append("no Referrer-Policy")
+    if "camera=()" not in response.headers.get("Permissions-Policy", ""):
+        problems.append("no Permissions-Policy")
+    if response.headers.get("Cross-Origin-Opener-Policy") != "same-origin":
+        problems.append("no Cross-Origin-Opener-Policy")
+    return problems

@@ -24,7 +24,6 @@ from engpass.cli.db import alembic_config
 from engpass.db import db
 from engpass.outbox.service import EXTENSION_KEY
 from engpass.settings import Settings
-from tests.helpers import compile_catalogs
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -45,7 +44,6 @@ T = TypeVar("T")
 @contextmanager
 def live_app(root: Path, setup: Callable[[Session], T]) -> Iterator[tuple[str, T]]:
     """Serve the app from ``root``'s own SQLite file, after ``setup`` filled it; yields (base url, setup's result)."""
-    compile_catalogs()
     url = f"sqlite:///{root / 'engpass.sqlite3'}"
     command.upgrade(alembic_config(url), "head")
     # create_app points the process-wide database at this file; put the previous one back afterwards.
