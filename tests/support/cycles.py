@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 # Sabine's numbers (docs/business-case.md), with their arithmetic, in German and in euros: what the printable
-# business case and its PDF (tests/test_export_pdf.py) both show.
+# business case and its PDF (tests/web/test_export_pdf.py) both show.
 SCALED_CYCLE_SHEET = (
     "27.040 €",
     "8 Std./Woche × 65 € × 52 Wochen = 27.040 €",

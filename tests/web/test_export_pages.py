@@ -167,7 +167,7 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(client,
     assert "<svg" in text and "chart__svg--wide" in text
     assert f"Stand {today_in('Europe/Berlin'):%d.%m.%Y}" in text
     assert re.search(r'href="/static/css/business-case-print\.css\?v=[0-9a-f]{16}"', text)
-    # Like every page (tests/test_route_walk.py): a skip link first, to the sheet.
+    # Like every page (tests/web/test_route_walk.py): a skip link first, to the sheet.
     assert text.index('<a class="skip-link" href="#main">') < text.index('class="printbar__back"')
     assert '<main id="main" tabindex="-1">' in text
     assert not re.search(r"<script(?![^>]*\bsrc=)", text)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-SOURCE = Path(__file__).resolve().parent.parent / "platform" / "engpass"
+from engpass.settings import REPO_ROOT
+
+SOURCE = REPO_ROOT / "platform" / "engpass"
 FEATURES = frozenset(p.name for p in SOURCE.iterdir() if (p / "__init__.py").exists())
 # Above the rooms: they wire or version every room's rows.
 ABOVE_THE_ROOMS = frozenset({"__init__", "app", "models", "page_cache"})

@@ -27,12 +27,12 @@ import requests
 from sqlalchemy import make_url, text
 
 from engpass.db import make_engine
-from engpass.settings import normalize_database_url
+from engpass.settings import REPO_ROOT, normalize_database_url
 from tests.support.api import BASELINE, NEW_CYCLE
 from tests.support.processes import WAIT_SECONDS, free_port, procfile_commands, wait_until
 from tests.support.services import PG_URL, REDIS_URL, service_missing
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 PASSWORD = "Rollout-Probe-2026"
 APP_ROLE_PASSWORD = "smoke-app-role"
 

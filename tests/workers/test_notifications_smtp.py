@@ -17,6 +17,7 @@ from jinja2 import ChoiceLoader, DictLoader
 from engpass.mail import Mail, Mailer, SmtpServer, build_message
 from engpass.notifications.messages import compose
 from engpass.notifications.preferences import Topic
+from engpass.settings import REPO_ROOT
 from tests.support.smtp import authenticator, make_certificate
 
 SENDER = "Engpass <noreply@engpass.test>"
@@ -107,7 +108,7 @@ def test_a_notification_arrives_with_both_parts_and_one_click_unsubscribe(
 
 
 def test_every_email_template_uses_inline_styles_only():
-    for path in (Path(__file__).resolve().parents[1] / "templates" / "email").glob("*.html"):
+    for path in (REPO_ROOT / "templates" / "email").glob("*.html"):
         source = path.read_text().lower()
         for forbidden in ("<script", "<svg", "<style", "<link", "javascript:", " class="):
             assert forbidden not in source, f"{path.name}: {forbidden}"
@@ -163,7 +164,7 @@ def test_a_header_longer_than_a_line_is_folded_at_spaces_and_one_that_cannot_be_
         build_message(Mail(to="a@example.com", subject="Hallo", text="Text", headers={"X-Link": "x" * 1000}), SENDER)
 
 
-# The subject is folded onto one line instead (tests/test_single_line.py): it carries names people typed.
+# The subject is folded onto one line instead (tests/web/test_single_line.py): it carries names people typed.
 @pytest.mark.parametrize("field", ["to", "header"])
 def test_a_line_break_in_a_header_value_is_refused(field):
     values = {"to": "a@example.com", "subject": "Hallo", "headers": {}}

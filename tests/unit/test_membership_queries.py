@@ -7,7 +7,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from engpass.settings import REPO_ROOT
+
+ROOT = REPO_ROOT
 PRODUCT = [*(ROOT / "platform" / "engpass").rglob("*.py"), *(ROOT / "workers").rglob("*.py")]
 HOME = ROOT / "platform" / "engpass" / "organizations" / "memberships.py"
 MODELS = ROOT / "platform" / "engpass" / "organizations" / "models.py"

@@ -1,15 +1,15 @@
 """The permission matrix: the module, its document, and every (route, method, role) cell with real requests."""
 
 import re
-from pathlib import Path
 
 import pytest
 
 from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.permissions import MATRIX, Action, allows, markdown_table
+from engpass.settings import REPO_ROOT
 from tests.support.security import one_of_everything
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions.md"
+DOC = REPO_ROOT / "docs" / "permissions.md"
 A = Action
 
 # Every organization endpoint and the actions it requires for GET and for POST. A new route fails

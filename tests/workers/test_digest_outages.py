@@ -1,6 +1,6 @@
 """Digests across outages, in one process: a batch that loses its send log hands where it stood to its retry,
 only outages are retried (with a backoff that outlasts a restart), and the sweep finds what nothing claimed.
-The same with real processes and real servers: tests/test_faults_digests.py."""
+The same with real processes and real servers: tests/system/faults/test_faults_digests.py."""
 
 from __future__ import annotations
 

@@ -218,7 +218,7 @@ def test_every_form_of_an_owner_survives_hostile_input(app, client, session, log
         if not rule.endpoint.startswith("api.") and rule.endpoint not in NOT_FUZZED
     }
     pages = [f"/o/{org.slug}/"] + [route_url(app, rule, org, firm, values) for rule in rules_with(app, "GET")]
-    # Every route of the web that accepts POST; the API's are Schemathesis's (tests/test_api_schema.py).
+    # Every route of the web that accepts POST; the API's are Schemathesis's (tests/api/test_api_schema.py).
     assert len(urls) >= 40
     assert _fuzz_all(app, client, session, [org.id, firm.id], urls, pages, {200}) == []
 

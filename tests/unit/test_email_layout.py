@@ -79,7 +79,7 @@ def test_the_layout_is_fluid_with_a_fixed_table_for_outlook():
 
 def test_every_mail_template_is_rendered_here_or_by_the_digest_tests():
     mails = {path.stem for path in _mail_templates() if not path.name.startswith("_")}
-    # The digests and the reminders need weeks of data: tests/test_digest_mail.py and test_reminder_mail.py.
+    # The digests and the reminders need weeks of data: tests/unit/test_digest_mail.py and test_reminder_mail.py.
     assert mails - set(CONTEXTS) == {"digest", "digest_clients", "reminders"}
 
 

@@ -147,7 +147,7 @@ def _location_is_safe(response, fallback: str) -> None:
     assert location == fallback or local_target(location) == location
 
 
-# A NUL byte anywhere is a 400 before any view runs (tests/test_route_walk.py).
+# A NUL byte anywhere is a 400 before any view runs (tests/web/test_route_walk.py).
 ENDPOINT_CASES = [raw for raw in KNOWN_BYPASSES if raw and "\x00" not in raw and "%00" not in raw]
 
 

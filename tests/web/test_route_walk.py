@@ -65,7 +65,7 @@ PUBLIC_RULES = {
 }
 # The API's operations are authenticated by a bearer token, which names the organization — not by the
 # URL. Their walk (another organization's objects answer 404 on every endpoint and method, for every
-# role, exactly like missing ones) is tests/test_api_walk.py.
+# role, exactly like missing ones) is tests/api/test_api_walk.py.
 API_ENDPOINT_PREFIX = "api."
 API_RULE_PREFIX = "/api/v1/"
 
@@ -190,7 +190,7 @@ def test_a_consultant_works_like_a_viewer_or_member_and_loses_everything_on_revo
     access = consulting.grant(session, victim, firm, level, None)
     session.commit()
     login(like)
-    # Except the client's team: its pages never exist for a consultant (tests/test_consultant_privacy.py).
+    # Except the client's team: its pages never exist for a consultant (tests/web/test_consultant_privacy.py).
     expected = {
         rule: 404 if rule.startswith(f"{ORG_PREFIX}/team") else status
         for rule, status in _own_get_statuses(app, client, victim.slug).items()

@@ -20,7 +20,7 @@ from engpass.settings import PREFIX, Settings
 from tests.support.processes import procfile_commands
 from workers.tasks.exports import EXPORT_SOFT_LIMIT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 SETTINGS = {PREFIX + f.name.upper() for f in fields(Settings)}
 # Read by deploy/gunicorn.conf.py, deploy/Procfile and the migration step, not by Settings.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ from engpass.audit.describe import CODE_LABELS, EXPORTED_TABLES, FIELD_LABELS, d
 from engpass.audit.models import AuditEvent
 from engpass.audit.service import record
 from engpass.organizations.models import Role
+from engpass.settings import REPO_ROOT
 
-SOURCE = Path(__file__).resolve().parents[1] / "platform" / "engpass"
+SOURCE = REPO_ROOT / "platform" / "engpass"
 # The functions that hand an action name on to audit.service.record, and where that name is among their arguments.
 RECORDERS = {"record", "_audit", "_record_in", "_record_both", "_save_section", "_record_measurement"}
 ACTION_NAME = re.compile(r"^[a-z_]+\.[a-z_]+$")

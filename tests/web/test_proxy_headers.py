@@ -11,10 +11,11 @@ import pytest
 import requests
 from flask import request
 
+from engpass.settings import REPO_ROOT
 from tests.support.app import build_app
 from tests.support.processes import free_port, wait_until
 
-CONF = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+CONF = REPO_ROOT / "deploy" / "gunicorn.conf.py"
 FORGED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}
 
