@@ -16,7 +16,7 @@ VALID = {"name": "Sabine Müller", "locale": "de", "timezone": "Europe/Berlin"}
 
 
 @pytest.fixture
-def sabine(make_user, make_org, login):
+def logged_in_user(make_user, make_org, login):
     user = make_user(name="Sabine", email="sabine@example.com")
     make_org(owner=user)
     login(user)
@@ -46,14 +46,14 @@ def test_the_page_needs_a_login(client):
     assert response.status_code == 302 and response.location.startswith("/login")
 
 
-def test_name_language_and_time_zone_are_saved(client, session, sabine):
+def test_name_language_and_time_zone_are_saved(client, session, logged_in_user):
     page = client.get("/account/settings")
     assert page.status_code == 200 and 'href="/account/password"' in page.text
     response = client.post(
         "/account/settings", data={"name": "Sabine Weber", "locale": "en", "timezone": "America/New_York"}
     )
     assert response.status_code == 302
-    user = _fresh(session, sabine)
+    user = _fresh(session, logged_in_user)
     assert (user.name, user.locale, user.timezone) == ("Sabine Weber", "en", "America/New_York")
     assert "Account settings" in client.get("/account/settings").text
 
@@ -62,18 +62,20 @@ def test_name_language_and_time_zone_are_saved(client, session, sabine):
     "bad",
     [{"name": ""}, {"name": "x" * 121}, {"timezone": "Mars/Olympus"}, {"timezone": "UTC; DROP"}, {"locale": "fr"}],
 )
-def test_bad_settings_are_refused_next_to_the_field_and_nothing_is_saved(client, session, sabine, bad):
+def test_bad_settings_are_refused_next_to_the_field_and_nothing_is_saved(client, session, logged_in_user, bad):
     response = client.post("/account/settings", data={**VALID, "name": "Neuer Name", **bad})
     assert response.status_code == 422
     assert 'class="field__error"' in response.text
-    user = _fresh(session, sabine)
+    user = _fresh(session, logged_in_user)
     assert (user.name, user.timezone, user.locale) == ("Sabine", "Europe/Berlin", "de")
 
 
-def test_an_email_change_waits_for_the_new_address_then_tells_the_old_one(app, client, session, sabine, make_user):
+def test_an_email_change_waits_for_the_new_address_then_tells_the_old_one(
+    app, client, session, logged_in_user, make_user
+):
     response = client.post("/account/email", data={"email": "Sabine@Neu.example", "current_password": PASSWORD})
     assert response.status_code == 302
-    assert _fresh(session, sabine).email == "sabine@example.com"  # nothing changes before the confirmation
+    assert _fresh(session, logged_in_user).email == "sabine@example.com"  # nothing changes before the confirmation
     mail = _mails(app)[-1]
     assert mail["To"] == "sabine@neu.example"
     link = re.search(r"http://engpass\.test(/account/email/confirm/\S+)", _text(mail)).group(1)
@@ -84,9 +86,9 @@ def test_an_email_change_waits_for_the_new_address_then_tells_the_old_one(app, c
 
     confirm = client.get(link)
     assert confirm.status_code == 200 and "sabine@neu.example" in confirm.text
-    assert _fresh(session, sabine).email == "sabine@example.com"  # a link scanner's GET changes nothing
+    assert _fresh(session, logged_in_user).email == "sabine@example.com"  # a link scanner's GET changes nothing
     assert client.post(link).status_code == 302
-    assert _fresh(session, sabine).email == "sabine@neu.example"
+    assert _fresh(session, logged_in_user).email == "sabine@neu.example"
     notice = _mails(app)[-1]
     assert notice["To"] == "sabine@example.com" and "sabine@neu.example" in _text(notice)
     # This session goes on; the other device was signed out; the link is used up.
@@ -106,25 +108,25 @@ def test_an_email_change_waits_for_the_new_address_then_tells_the_old_one(app, c
         ({"email": "neu@example.com", "current_password": ""}, "current_password"),
     ],
 )
-def test_bad_email_changes_are_refused_with_a_message(app, client, session, sabine, make_user, data, field):
+def test_bad_email_changes_are_refused_with_a_message(app, client, session, logged_in_user, make_user, data, field):
     make_user(email="taken@example.com")
     response = client.post("/account/email", data=data)
     assert response.status_code == 422
     assert f'id="{field}-error"' in response.text
     assert _mails(app) == []
-    assert _fresh(session, sabine).email == "sabine@example.com"
+    assert _fresh(session, logged_in_user).email == "sabine@example.com"
 
 
-def test_forged_expired_and_taken_links(app, client, session, sabine, make_user):
+def test_forged_expired_and_taken_links(app, client, session, logged_in_user, make_user):
     secret = app.extensions["engpass.settings"].secret_key
-    token = service.make_email_change_token(secret, sabine, "neu@example.com")
+    token = service.make_email_change_token(secret, logged_in_user, "neu@example.com")
     # A character inside the signature changed for certain (the last one carries padding bits).
     i = len(token) - 5
     forged = token[:i] + ("B" if token[i] == "A" else "A") + token[i + 1 :]
     assert client.get(f"/account/email/confirm/{forged}").status_code == 404
     assert (
         client.get(
-            f"/account/email/confirm/{service.make_email_change_token('other', sabine, 'x@example.com')}"
+            f"/account/email/confirm/{service.make_email_change_token('other', logged_in_user, 'x@example.com')}"
         ).status_code
         == 404
     )
@@ -133,4 +135,4 @@ def test_forged_expired_and_taken_links(app, client, session, sabine, make_user)
     make_user(email="neu@example.com")
     taken = client.post(f"/account/email/confirm/{token}")
     assert taken.status_code == 409
-    assert session.scalars(select(User.email).where(User.id == sabine.id)).one() == "sabine@example.com"
+    assert session.scalars(select(User.email).where(User.id == logged_in_user.id)).one() == "sabine@example.com"

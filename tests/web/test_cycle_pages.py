@@ -53,7 +53,7 @@ def _post(client, url: str, data: dict):
 
 
 @pytest.fixture
-def sabine(make_user, make_org, login):
+def logged_in_owner(make_user, make_org, login):
     owner = make_user(name="Sabine Müller")
     org = make_org("Müller Metallbau GmbH", owner=owner)
     login(owner)
@@ -133,8 +133,8 @@ def _cycle(session, org, cycle_id) -> Cycle:
 # --- Sabine's journey -----------------------------------------------------------------------------
 
 
-def test_sabines_journey_through_every_form(client, session, sabine):
-    owner, org = sabine
+def test_sabines_journey_through_every_form(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
 
     board = _get(client, f"{base}/")
@@ -550,8 +550,10 @@ def _state(session, org) -> tuple:
 @pytest.mark.parametrize(
     ("form", "bad", "message"), BAD_INPUT, ids=[f"{f}-{'-'.join(b)}-{i}" for i, (f, b, _) in enumerate(BAD_INPUT)]
 )
-def test_bad_input_gets_a_message_keeps_the_input_and_saves_nothing(client, session, sabine, form, bad, message):
-    owner, org = sabine
+def test_bad_input_gets_a_message_keeps_the_input_and_saves_nothing(
+    client, session, logged_in_owner, form, bad, message
+):
+    owner, org = logged_in_owner
     stage, path = FORM_AT[form]
     cycle_id = _make_cycle(
         session, org, owner, stage=stage, measurements=1 if stage in (Stage.result, Stage.decided) else 0
@@ -578,8 +580,8 @@ def test_bad_input_gets_a_message_keeps_the_input_and_saves_nothing(client, sess
     assert _state(session, org) == before
 
 
-def test_hostile_row_indexes_and_stage_names_never_crash(client, session, sabine):
-    owner, org = sabine
+def test_hostile_row_indexes_and_stage_names_never_crash(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     cycle_id = _make_cycle(session, org, owner)
     base = _base(org)
     # "²".isdigit() is true but int("²") fails: such keys are dropped before WTForms sees them.
@@ -640,8 +642,8 @@ def _count(client, count_queries, url: str) -> int:
     return counter.count
 
 
-def test_board_and_table_query_counts_do_not_grow_with_the_cycles(client, session, sabine, count_queries):
-    owner, org = sabine
+def test_board_and_table_query_counts_do_not_grow_with_the_cycles(client, session, logged_in_owner, count_queries):
+    owner, org = logged_in_owner
     base = _base(org)
     _bulk_cycles(session, org, owner, 3)
     small = {url: _count(client, count_queries, url) for url in (f"{base}/", f"{base}/table")}
@@ -653,8 +655,10 @@ def test_board_and_table_query_counts_do_not_grow_with_the_cycles(client, sessio
     assert small[f"{base}/table"] <= 7
 
 
-def test_cycle_page_query_count_does_not_grow_with_measurements_or_the_chain(client, session, sabine, count_queries):
-    owner, org = sabine
+def test_cycle_page_query_count_does_not_grow_with_measurements_or_the_chain(
+    client, session, logged_in_owner, count_queries
+):
+    owner, org = logged_in_owner
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=2)
     small = _count(client, count_queries, f"{base}/{cycle_id}/")
@@ -673,8 +677,8 @@ def test_cycle_page_query_count_does_not_grow_with_measurements_or_the_chain(cli
 # --- focus, stages, table, rows, templates --------------------------------------------------------
 
 
-def test_a_second_open_cycle_needs_confirmation_and_shows_a_focus_warning(client, session, sabine):
-    owner, org = sabine
+def test_a_second_open_cycle_needs_confirmation_and_shows_a_focus_warning(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
     first = _make_cycle(session, org, owner, title="Angebote dauern 9 Tage")
     form = _text(_get(client, f"{base}/new"))
@@ -699,8 +703,8 @@ def test_a_second_open_cycle_needs_confirmation_and_shows_a_focus_warning(client
     assert "Fokus-Warnung" in _text(_get(client, f"{base}/{second}/"))
 
 
-def test_stage_moves_back_always_and_forward_only_by_the_rules(client, session, sabine):
-    owner, org = sabine
+def test_stage_moves_back_always_and_forward_only_by_the_rules(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner, stage=Stage.solution)
     back = _post(client, f"{base}/{cycle_id}/stage", {"target": "bottleneck"})
@@ -714,8 +718,8 @@ def test_stage_moves_back_always_and_forward_only_by_the_rules(client, session, 
     assert _cycle(session, org, cycle_id).stage == Stage.solution
 
 
-def test_measurements_are_edited_and_deleted_but_a_decision_keeps_one(client, session, sabine):
-    owner, org = sabine
+def test_measurements_are_edited_and_deleted_but_a_decision_keeps_one(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner, stage=Stage.decided, measurements=1)
     measurement_id = _cycle(session, org, cycle_id).measurements[0].id
@@ -738,8 +742,8 @@ def test_measurements_are_edited_and_deleted_but_a_decision_keeps_one(client, se
     assert _cycle(session, org, cycle_id).measurements == []
 
 
-def test_table_filters_sorts_searches_and_pages(client, session, sabine, make_user):
-    owner, org = sabine
+def test_table_filters_sorts_searches_and_pages(client, session, logged_in_owner, make_user):
+    owner, org = logged_in_owner
     base = _base(org)
     _bulk_cycles(session, org, owner, 30)
     _make_cycle(session, org, owner, title="Reklamationen 100% verzögert", category=Category.support)
@@ -765,8 +769,8 @@ def test_table_filters_sorts_searches_and_pages(client, session, sabine, make_us
     assert by_stage_sort.index("Engpass 0<") < by_stage_sort.index("Engpass 1<")
 
 
-def test_process_rows_are_added_and_reordered_without_javascript(client, session, sabine):
-    owner, org = sabine
+def test_process_rows_are_added_and_reordered_without_javascript(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner)
     url = f"{base}/{cycle_id}/baseline"
@@ -786,8 +790,8 @@ def test_process_rows_are_added_and_reordered_without_javascript(client, session
     assert [(s.position, s.name, s.minutes) for s in steps] == [(1, "Anfrage prüfen", 3), (2, "Angebot schreiben", 45)]
 
 
-def test_organization_templates_are_listed_added_and_suggested(client, session, sabine):
-    owner, org = sabine
+def test_organization_templates_are_listed_added_and_suggested(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
     page = _text(_get(client, f"{base}/templates"))
     assert "Angebotsdauer in Tagen" in page and "Noch keine eigenen Vorlagen." in page
@@ -804,8 +808,8 @@ def test_organization_templates_are_listed_added_and_suggested(client, session, 
     assert re.search(r'value="higher"[^>]*checked|checked[^>]*value="higher"', baseline)
 
 
-def test_pages_speak_english_when_the_user_chose_it(client, session, sabine):
-    owner, org = sabine
+def test_pages_speak_english_when_the_user_chose_it(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=1)
     client.post("/language", data={"locale": "en", "next": f"{base}/"})
@@ -814,8 +818,8 @@ def test_pages_speak_english_when_the_user_chose_it(client, session, sabine):
     assert "Nov 2, 2026" in page
 
 
-def test_order_of_the_method_is_kept_for_measurements_and_the_next_bottleneck(client, session, sabine):
-    owner, org = sabine
+def test_order_of_the_method_is_kept_for_measurements_and_the_next_bottleneck(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner, stage=Stage.solution)
     form = _text(_get(client, f"{base}/{cycle_id}/measurements/new"))
@@ -836,8 +840,8 @@ def test_order_of_the_method_is_kept_for_measurements_and_the_next_bottleneck(cl
     assert len(_state(session, org)[0]) == 1
 
 
-def test_money_uses_the_organizations_currency(client, session, sabine):
-    owner, org = sabine
+def test_money_uses_the_organizations_currency(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     org.currency = "CHF"
     session.add(org)
     session.commit()
@@ -846,8 +850,8 @@ def test_money_uses_the_organizations_currency(client, session, sabine):
     assert "3.120 CHF" in page and "€" not in page
 
 
-def test_posts_without_a_csrf_token_are_refused_and_save_nothing(app, client, session, sabine):
-    owner, org = sabine
+def test_posts_without_a_csrf_token_are_refused_and_save_nothing(app, client, session, logged_in_owner):
+    owner, org = logged_in_owner
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=1)
     measurement_id = _cycle(session, org, cycle_id).measurements[0].id

@@ -30,9 +30,9 @@ def _build(app, session, settings, org, export_id):
 
 
 def test_an_owner_asks_for_the_export_and_the_workers_get_it_after_the_commit(
-    client, session, login, sabines_company, publisher
+    client, session, login, company_with_scaled_cycle, publisher
 ):
-    org, owner, _admin, _cycle = sabines_company
+    org, owner, _admin, _cycle = company_with_scaled_cycle
     login(owner)
     page = client.get(f"/o/{org.slug}/exports/data")
     assert page.status_code == 200
@@ -61,8 +61,10 @@ def test_an_owner_asks_for_the_export_and_the_workers_get_it_after_the_commit(
     assert "Ein Export wird bereits vorbereitet" in client.get(f"/o/{org.slug}/exports/data").text
 
 
-def test_progress_as_json_then_the_download_for_24_hours(app, client, session, settings, login, sabines_company):
-    org, owner, _admin, _cycle = sabines_company
+def test_progress_as_json_then_the_download_for_24_hours(
+    app, client, session, settings, login, company_with_scaled_cycle
+):
+    org, owner, _admin, _cycle = company_with_scaled_cycle
     login(owner)
     client.post(f"/o/{org.slug}/exports/data")
     export = _export(session, org)
@@ -91,9 +93,9 @@ def test_progress_as_json_then_the_download_for_24_hours(app, client, session, s
 
 
 def test_after_24_hours_the_download_is_gone_with_a_clear_message(
-    app, client, session, settings, login, sabines_company
+    app, client, session, settings, login, company_with_scaled_cycle
 ):
-    org, owner, _admin, _cycle = sabines_company
+    org, owner, _admin, _cycle = company_with_scaled_cycle
     login(owner)
     client.post(f"/o/{org.slug}/exports/data")
     export = _build(app, session, settings, org, _export(session, org).id)
@@ -113,8 +115,8 @@ def test_after_24_hours_the_download_is_gone_with_a_clear_message(
     assert client.get(f"/o/{org.slug}/exports/data/{export.id}/download").status_code == 410
 
 
-def test_a_failed_export_says_so_and_offers_no_download(client, session, login, sabines_company):
-    org, owner, _admin, _cycle = sabines_company
+def test_a_failed_export_says_so_and_offers_no_download(client, session, login, company_with_scaled_cycle):
+    org, owner, _admin, _cycle = company_with_scaled_cycle
     with tenancy.tenant_context(session, org.id):
         failed = DataExport(requested_by_id=owner.id, status=ExportStatus.failed)
         session.add(failed)
@@ -126,9 +128,9 @@ def test_a_failed_export_says_so_and_offers_no_download(client, session, login, 
 
 
 def test_only_owners_and_never_another_organizations_owner(
-    app, client, session, settings, login, sabines_company, make_user, make_org
+    app, client, session, settings, login, company_with_scaled_cycle, make_user, make_org
 ):
-    org, owner, admin, _cycle = sabines_company
+    org, owner, admin, _cycle = company_with_scaled_cycle
     login(owner)
     client.post(f"/o/{org.slug}/exports/data")
     export = _build(app, session, settings, org, _export(session, org).id)
@@ -153,8 +155,10 @@ def test_only_owners_and_never_another_organizations_owner(
     assert f'href="/o/{org.slug}/exports/data"' in client.get(f"/o/{org.slug}/settings").text
 
 
-def test_the_printable_business_case_shows_every_figure_with_its_formula(client, session, login, sabines_company):
-    org, owner, admin, cycle = sabines_company
+def test_the_printable_business_case_shows_every_figure_with_its_formula(
+    client, session, login, company_with_scaled_cycle
+):
+    org, owner, admin, cycle = company_with_scaled_cycle
     login(admin)
     show = client.get(f"/o/{org.slug}/cycles/{cycle.id}/").text
     assert f'href="/o/{org.slug}/cycles/{cycle.id}/business-case/print"' in show
@@ -174,9 +178,9 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(client,
 
 
 def test_the_print_page_of_another_organizations_cycle_does_not_exist(
-    client, session, login, sabines_company, make_user, make_org
+    client, session, login, company_with_scaled_cycle, make_user, make_org
 ):
-    org, _owner, _admin, cycle = sabines_company
+    org, _owner, _admin, cycle = company_with_scaled_cycle
     stranger = make_user()
     other = make_org("Andere GmbH", owner=stranger)
     login(stranger)

@@ -33,8 +33,8 @@ def _read(response):
     return reader, text.replace("\xa0", " ").replace("\u202f", " ")
 
 
-def test_the_pdf_shows_what_the_print_page_shows_on_one_page(client, session, login, sabines_company):
-    org, _owner, admin, cycle = sabines_company
+def test_the_pdf_shows_what_the_print_page_shows_on_one_page(client, session, login, company_with_scaled_cycle):
+    org, _owner, admin, cycle = company_with_scaled_cycle
     login(admin)
     response = client.get(_url(org, cycle.id))
     reader, text = _read(response)
@@ -60,8 +60,8 @@ def test_the_pdf_shows_what_the_print_page_shows_on_one_page(client, session, lo
     assert event.details == {"table": "business_case", "format": "pdf", "rows": 1}
 
 
-def test_an_english_user_gets_english_labels(client, session, login, sabines_company, make_user):
-    org, _owner, _admin, cycle = sabines_company
+def test_an_english_user_gets_english_labels(client, session, login, company_with_scaled_cycle, make_user):
+    org, _owner, _admin, cycle = company_with_scaled_cycle
     reader_user = make_user(locale="en")
     add_member(session, org, reader_user, Role.viewer)
     session.commit()
@@ -73,9 +73,9 @@ def test_an_english_user_gets_english_labels(client, session, login, sabines_com
 
 
 def test_viewers_download_it_strangers_and_missing_ids_get_404(
-    client, session, login, sabines_company, make_user, make_org
+    client, session, login, company_with_scaled_cycle, make_user, make_org
 ):
-    org, _owner, _admin, cycle = sabines_company
+    org, _owner, _admin, cycle = company_with_scaled_cycle
     viewer = make_user()
     add_member(session, org, viewer, Role.viewer)
     session.commit()
@@ -91,8 +91,8 @@ def test_viewers_download_it_strangers_and_missing_ids_get_404(
     assert client.get(_url(org, cycle.id)).status_code == 404
 
 
-def test_the_cycle_page_and_the_print_page_link_to_it(client, login, sabines_company):
-    org, _owner, admin, cycle = sabines_company
+def test_the_cycle_page_and_the_print_page_link_to_it(client, login, company_with_scaled_cycle):
+    org, _owner, admin, cycle = company_with_scaled_cycle
     login(admin)
     link = f'href="{_url(org, cycle.id)}" download>PDF herunterladen</a>'
     assert link in client.get(f"/o/{org.slug}/cycles/{cycle.id}/").text

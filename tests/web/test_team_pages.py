@@ -23,7 +23,7 @@ EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture
-def sabine(make_user, make_org, login):
+def logged_in_owner(make_user, make_org, login):
     owner = make_user(name="Sabine Müller", email="sabine@example.com")
     org = make_org("Müller Metallbau GmbH", owner=owner)
     login(owner)
@@ -80,8 +80,8 @@ def _member_role(session, org, user_email):
     return membership.role if membership else None
 
 
-def test_jonas_is_invited_signs_up_with_the_link_and_lands_in_the_company(app, client, session, sabine):
-    _, org = sabine
+def test_jonas_is_invited_signs_up_with_the_link_and_lands_in_the_company(app, client, session, logged_in_owner):
+    _, org = logged_in_owner
     _invite(client, org)
     page = client.get(f"/o/{org.slug}/team/")
     assert "jonas@example.com" in page.text and "Wird gesendet" in page.text
@@ -116,8 +116,8 @@ def test_jonas_is_invited_signs_up_with_the_link_and_lands_in_the_company(app, c
     assert token.status_code == 201, token.location
 
 
-def test_an_existing_account_logs_in_first_then_accepts(app, client, session, sabine, make_user, login):
-    _, org = sabine
+def test_an_existing_account_logs_in_first_then_accepts(app, client, session, logged_in_owner, make_user, login):
+    _, org = logged_in_owner
     jonas = make_user(email="jonas@example.com", name="Jonas")
     _invite(client, org, role="viewer")
     link = _send(app, session, org, _invitation(session, org))
@@ -134,8 +134,8 @@ def test_an_existing_account_logs_in_first_then_accepts(app, client, session, sa
     assert _member_role(session, org, jonas.email) == Role.viewer
 
 
-def test_a_mismatched_account_is_refused_clearly(app, client, session, sabine, make_user, login):
-    _, org = sabine
+def test_a_mismatched_account_is_refused_clearly(app, client, session, logged_in_owner, make_user, login):
+    _, org = logged_in_owner
     _invite(client, org)
     link = _send(app, session, org, _invitation(session, org))
     stranger = make_user(email="petra@example.com")
@@ -151,8 +151,8 @@ def test_a_mismatched_account_is_refused_clearly(app, client, session, sabine, m
     assert client.get(link).status_code == 200  # now anonymous: the sign-up form
 
 
-def test_expired_cancelled_replaced_and_forged_links(app, client, session, sabine):
-    owner, org = sabine
+def test_expired_cancelled_replaced_and_forged_links(app, client, session, logged_in_owner):
+    owner, org = logged_in_owner
     _invite(client, org)
     invitation = _invitation(session, org)
     old_link = _send(app, session, org, invitation)
@@ -187,9 +187,9 @@ def test_expired_cancelled_replaced_and_forged_links(app, client, session, sabin
 
 
 def test_bad_invitations_are_refused_with_a_message_and_keep_what_was_typed(
-    client, session, sabine, make_user, make_org
+    client, session, logged_in_owner, make_user, make_org
 ):
-    owner, org = sabine
+    owner, org = logged_in_owner
     url = f"/o/{org.slug}/team/invite"
     response = client.post(url, data={"email": "kein-at-zeichen", "role": "member"})
     assert response.status_code == 422 and 'value="kein-at-zeichen"' in response.text
@@ -221,8 +221,8 @@ def test_admins_cannot_invite_or_make_owners(client, session, make_user, make_or
     assert session.get(Membership, target.id).role == Role.admin
 
 
-def test_the_last_owner_gets_a_clear_answer_never_a_500(client, session, sabine):
-    owner, org = sabine
+def test_the_last_owner_gets_a_clear_answer_never_a_500(client, session, logged_in_owner):
+    owner, org = logged_in_owner
     mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
     demote = client.post(f"/o/{org.slug}/team/members/{mine.id}/role", data={"role": "admin"})
     assert demote.status_code == 409 and "letzte Inhaber" in demote.text
@@ -235,8 +235,8 @@ def test_the_last_owner_gets_a_clear_answer_never_a_500(client, session, sabine)
     assert "Letzter Inhaber: Übertragen Sie die Inhaberschaft" in client.get(f"/o/{org.slug}/team/").text
 
 
-def test_transfer_then_leave(client, session, sabine, make_user):
-    owner, org = sabine
+def test_transfer_then_leave(client, session, logged_in_owner, make_user):
+    owner, org = logged_in_owner
     jonas = make_user(name="Jonas")
     with tenancy.tenant_context(session, org.id):
         target = Membership(organization_id=org.id, user_id=jonas.id, role=Role.member)
@@ -252,8 +252,8 @@ def test_transfer_then_leave(client, session, sabine, make_user):
     assert client.get(f"/o/{org.slug}/").status_code == 404
 
 
-def test_remove_a_member_who_then_sees_nothing(client, session, sabine, make_user):
-    owner, org = sabine
+def test_remove_a_member_who_then_sees_nothing(client, session, logged_in_owner, make_user):
+    owner, org = logged_in_owner
     jonas = make_user(name="Jonas")
     with tenancy.tenant_context(session, org.id):
         target = Membership(organization_id=org.id, user_id=jonas.id, role=Role.member)
@@ -266,8 +266,10 @@ def test_remove_a_member_who_then_sees_nothing(client, session, sabine, make_use
     assert f'id="member-{target_id}"' not in client.get(f"/o/{org.slug}/team/").text
 
 
-def test_other_organizations_members_and_invitations_answer_404(app, client, session, sabine, make_user, make_org):
-    owner, org = sabine
+def test_other_organizations_members_and_invitations_answer_404(
+    app, client, session, logged_in_owner, make_user, make_org
+):
+    owner, org = logged_in_owner
     other_owner = make_user()
     victim = make_user(email="victim@example.com")
     other = make_org("Fremde AG", owner=other_owner, members={victim: Role.member})
@@ -297,7 +299,7 @@ def test_other_organizations_members_and_invitations_answer_404(app, client, ses
     assert session.get(Membership, theirs.id).role == Role.member
 
 
-def _jonas_invited(session, owner, org):
+def _member_invited(session, owner, org):
     """The owner's committed invitation of jonas@example.com as a member."""
     with tenancy.tenant_context(session, org.id):
         mine = session.scalars(select(Membership).where(Membership.user_id == owner.id)).one()
@@ -306,11 +308,11 @@ def _jonas_invited(session, owner, org):
     return invitation
 
 
-def test_a_temporary_mail_failure_releases_the_token_for_the_retry(app, session, sabine, monkeypatch):
+def test_a_temporary_mail_failure_releases_the_token_for_the_retry(app, session, logged_in_owner, monkeypatch):
     from engpass.mail import Mailer, SendResult
 
-    owner, org = sabine
-    invitation = _jonas_invited(session, owner, org)
+    owner, org = logged_in_owner
+    invitation = _member_invited(session, owner, org)
     invitation_id = invitation.id
     monkeypatch.setattr(Mailer, "send", lambda self, message: SendResult(ok=False, error="451 try later"))
     with app.app_context():
@@ -327,9 +329,9 @@ def test_a_temporary_mail_failure_releases_the_token_for_the_retry(app, session,
         assert invitation.sent_at is not None and invitation.token_hash is not None
 
 
-def test_the_worker_task_runs_the_send(app, celery, session, sabine):
-    owner, org = sabine
-    invitation = _jonas_invited(session, owner, org)
+def test_the_worker_task_runs_the_send(app, celery, session, logged_in_owner):
+    owner, org = logged_in_owner
+    invitation = _member_invited(session, owner, org)
     from engpass.task_names import SEND_INVITATION
 
     with app.app_context():
@@ -340,8 +342,8 @@ def test_the_worker_task_runs_the_send(app, celery, session, sabine):
     assert _mails(app)[-1]["To"] == "jonas@example.com"
 
 
-def test_the_team_page_explains_the_roles_and_invitation_links_are_never_cached(client, sabine):
-    _, org = sabine
+def test_the_team_page_explains_the_roles_and_invitation_links_are_never_cached(client, logged_in_owner):
+    _, org = logged_in_owner
     page = client.get(f"/o/{org.slug}/team/")
     assert "Wer darf was?" in page.text and "Inhaberschaft übertragen" in page.text
     response = client.get("/invitations/1.abcdefghijklmnopqrstuvwxyz")
@@ -371,20 +373,20 @@ def test_a_consultant_finds_no_team_page_of_the_client(client, session, login, m
     assert client.get(f"/o/{org.slug}/").status_code == 200
 
 
-def test_the_audit_log_names_the_team_changes_readably(client, sabine):
-    _, org = sabine
+def test_the_audit_log_names_the_team_changes_readably(client, logged_in_owner):
+    _, org = logged_in_owner
     _invite(client, org)
     log = client.get(f"/o/{org.slug}/audit/?action=member.invited")
     assert log.status_code == 200
     assert "Person eingeladen" in log.text and "jonas@example.com" in log.text
 
 
-def test_an_inviter_name_with_a_line_break_from_before_still_sends_the_invitation(app, session, sabine):
-    owner, org = sabine
+def test_an_inviter_name_with_a_line_break_from_before_still_sends_the_invitation(app, session, logged_in_owner):
+    owner, org = logged_in_owner
     # Stored before names were refused with control characters.
     owner.name = "Sabine\r\nBcc: opfer@example.com"
     session.commit()
-    invitation = _jonas_invited(session, owner, org)
+    invitation = _member_invited(session, owner, org)
     _send(app, session, org, invitation)
     mail = _mails(app)[-1]
     assert mail["Subject"].startswith("Sabine Bcc: opfer@example.com lädt Sie")
@@ -392,12 +394,12 @@ def test_an_inviter_name_with_a_line_break_from_before_still_sends_the_invitatio
 
 
 def test_an_invitation_that_cannot_be_written_shows_as_failed_with_its_reason(
-    app, client, session, sabine, monkeypatch
+    app, client, session, logged_in_owner, monkeypatch
 ):
     import engpass.team.mail as team_mail
 
-    owner, org = sabine
-    invitation = _jonas_invited(session, owner, org)
+    owner, org = logged_in_owner
+    invitation = _member_invited(session, owner, org)
     invitation_id = invitation.id
 
     def unwritable(*args, **kwargs):
