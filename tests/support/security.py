@@ -20,7 +20,7 @@ from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.team import service as team
 from tests.support.cycles import scaled_quoting_cycle
 
-SECRET_KEY = "test-secret-key"  # the tests' settings (conftest.py): real signed links for the public pages
+SECRET_KEY = "test-secret-key"  # the tests' settings (tests/fixtures/app.py): real signed links for the public pages
 
 
 def one_of_everything(

@@ -23,7 +23,7 @@ from tests.support.app import build_app
 from tests.support.browser import live_app, log_in, watched_page
 from tests.support.security import build_world, header_problems, route_url, rules_with
 
-HOST = "engpass.test"  # the tests' base_url (conftest.py): absolute links to it are our own origin
+HOST = "engpass.test"  # the tests' base_url (tests/fixtures/app.py): absolute links to it are our own origin
 # Elements that load what their src/href names: it must come from our own origin.
 ASSET_TAGS = {"script", "link", "img", "iframe", "frame", "embed", "object", "source", "audio", "video", "track"}
 # A rendered e-mail (the development mailbox) carries the inline styles every mail client needs.
