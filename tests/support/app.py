@@ -10,11 +10,6 @@ from engpass.db import db
 from engpass.outbox.service import EXTENSION_KEY
 from engpass.settings import Settings
 
-APP_ROLE = "engpass_app_test"
-
-
-APP_ROLE_PASSWORD = "app-role-secret"
-
 
 class RecordingPublisher:
     """Stands in for the broker: remembers what the outbox relay published."""

@@ -14,8 +14,6 @@ from honcho.environ import parse_procfile
 from engpass.settings import REPO_ROOT
 
 PROCFILE = REPO_ROOT / "deploy" / "Procfile"
-
-
 # Every wait is bounded; a healthy run takes a few seconds for each.
 WAIT_SECONDS = 90
 

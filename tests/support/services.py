@@ -5,11 +5,7 @@ import os
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("ENGPASS_REQUIRE_SERVICES") == "1"
-
-
 PG_URL = os.environ.get("ENGPASS_TEST_DATABASE_URL", "")
-
-
 REDIS_URL = os.environ.get("ENGPASS_TEST_REDIS_URL", "")
 
 

@@ -23,12 +23,8 @@ from engpass.outbox.publisher import CeleryPublisher
 from engpass.settings import REPO_ROOT
 
 T = TypeVar("T")
-
-
 # Starting takes a few seconds (the app is built, the broker connected); a loaded machine needs more.
 WORKER_START = 60.0
-
-
 WORKER_RUN = 30.0
 
 
