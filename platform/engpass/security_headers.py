@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Request
 from werkzeug.wrappers import Response
 
-# No inline script or style anywhere (templates keep it so; tests/test_security_headers.py checks every page),
+# No inline script or style anywhere (templates keep it so; tests/web/test_security_headers.py checks every page),
 # so the policy needs neither 'unsafe-inline' nor nonces. object-src 'none': no plugins, whatever default-src says.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -8,7 +8,7 @@ The list is derived from the metadata, so a table added later is exported withou
 - a table that refers to ``organizations`` and is not exported is listed in ``EXCLUDED`` with the reason,
   and a column left out in ``OMITTED_COLUMNS`` with its reason.
 
-``tests/test_export_archive.py`` fails when a table refers to ``organizations`` and is neither exported nor
+``tests/unit/test_export_archive.py`` fails when a table refers to ``organizations`` and is neither exported nor
 excluded, or when an exported column looks like a credential (``hash``, ``token``, ``secret``, ``password``)
 without being omitted on purpose. At run time such a column is left out in any case.
 

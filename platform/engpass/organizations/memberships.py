@@ -3,7 +3,7 @@
 Memberships are a global table, not tenant rows: a user's memberships are read across organizations
 (the switcher, where a login lands), so the tenancy filter does not apply and every query that means
 one organization's people has to name it by hand. It is named here and nowhere else
-(``tests/test_membership_queries.py`` fails on a query elsewhere): a query that forgot it would show
+(``tests/unit/test_membership_queries.py`` fails on a query elsewhere): a query that forgot it would show
 another company's people. Queries of other rooms that join memberships to their own tables take the
 condition from ``in_org``.
 """

@@ -1,0 +1,139 @@
+"""Walks every API operation: another organization's objects are missing ones (404) for every role, and
+each operation asks the permission matrix exactly like the web page that does the same.
+
+The web's walks (test_route_walk.py, test_permissions.py) cover the ``/o/<slug>/`` routes; the API's
+organization comes from the token, so it is walked here, operation by operation.
+"""
+
+from datetime import date
+
+import pytest
+
+from engpass.extensions import limiter
+from engpass.organizations.models import Role
+from engpass.organizations.permissions import Action, allows
+from tests.support.api import bearer, in_org, make_token
+from tests.support.cycles import scaled_quoting_cycle
+
+A = Action
+SECRET = "Geheimprojekt Opfer"
+
+# Every API operation, the action it requires (the web page's), and a valid body: so that what decides
+# the answer is the object and the role, never a validation error.
+OPERATIONS = {
+    ("api.list_cycles", "GET"): (A.view_cycles, None),
+    ("api.create_cycle", "POST"): (A.create_cycle, {"title": "Neu", "category": "leads", "confirm_second_open": True}),
+    ("api.get_cycle", "GET"): (A.view_cycles, None),
+    ("api.update_cycle", "PATCH"): (A.edit_cycle, {"title": "Gekapert"}),
+    ("api.delete_cycle", "DELETE"): (A.delete_cycle, None),
+    ("api.change_stage", "POST"): (A.edit_cycle, {"stage": "result"}),
+    ("api.list_measurements", "GET"): (A.view_cycles, None),
+    ("api.add_measurement", "POST"): (A.record_measurement, {"measured_on": date.today().isoformat(), "kpi_value": 1}),
+    ("api.business_case", "GET"): (A.view_cycles, None),
+    ("api.get_dashboard", "GET"): (A.view_dashboard, None),
+    ("api.maturity_history", "GET"): (A.view_dashboard, None),
+    ("api.get_organization", "GET"): (A.view_cycles, None),
+    ("api.update_organization", "PATCH"): (A.edit_org_settings, {"default_hourly_rate": "70.00"}),
+}
+
+
+def _api_rules(app):
+    return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")]
+
+
+def _url(rule, cycle_id):
+    return rule.rule.replace("<int:cycle_id>", str(cycle_id))
+
+
+def _operations(app):
+    return [(rule, method) for rule in _api_rules(app) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+
+def test_every_operation_is_listed_with_the_webs_action_and_rate_limited(app):
+    declared = {}
+    for rule, method in _operations(app):
+        view = app.view_functions[rule.endpoint]
+        # require_permission keys GET/HEAD and POST; every other writing method asks the POST action.
+        declared[(rule.endpoint, method)] = view.permissions.get(method, view.permissions["POST"])
+        # Flask-Limiter marks the views it wraps with (a weak proxy of) itself.
+        assert getattr(view, "__wrapper-limiter-instance", None) == limiter, f"{rule.endpoint}: no rate limit"
+    assert declared == {key: action for key, (action, _body) in OPERATIONS.items()}
+
+
+@pytest.fixture
+def victim(session, make_user, make_org):
+    """Another organization with a decided cycle (and its measurement) whose title must never show."""
+    owner = make_user()
+    org = make_org("Opfer GmbH", owner=owner)
+    cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner, title=SECRET))
+    return org, cycle
+
+
+def _answer(response):
+    body = response.get_json(silent=True) or {}
+    return response.status_code, {key: value for key, value in body.items() if key != "instance"}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_another_organizations_objects_are_missing_objects_on_every_operation(
+    app, client, session, make_user, make_org, victim, role
+):
+    victim_org, victim_cycle = victim
+    person = make_user()
+    org = make_org("Eigene Firma", owner=make_user(), members={person: role} if role != Role.owner else {})
+    if role == Role.owner:
+        person = org.memberships[0].user
+    token = make_token(session, org, person)
+    checked = 0
+    for rule, method in _operations(app):
+        _action, body = OPERATIONS[(rule.endpoint, method)]
+        kwargs = {"json": body} if body is not None else {}
+        theirs = client.open(_url(rule, victim_cycle.id), method=method, headers=bearer(token), **kwargs)
+        missing = client.open(_url(rule, 999_999), method=method, headers=bearer(token), **kwargs)
+        assert SECRET not in theirs.text and "Opfer" not in theirs.text
+        if "<int:cycle_id>" not in rule.rule:
+            continue
+        # Exactly the answer for an id that does not exist: nothing tells the two apart.
+        assert _answer(theirs) == _answer(missing), f"{role} {method} {rule.rule}"
+        if allows(role, _action):
+            assert theirs.status_code == 404, f"{role} {method} {rule.rule}: {theirs.status_code}"
+        else:
+            assert theirs.status_code == 403, f"{role} {method} {rule.rule}: {theirs.status_code}"
+        checked += 1
+    assert checked >= 7
+    # Nothing of theirs was changed, nothing of theirs is listed.
+    owner_token = make_token(session, victim_org, victim_org.memberships[0].user)
+    again = client.get(f"/api/v1/cycles/{victim_cycle.id}", headers=bearer(owner_token)).get_json()
+    assert again["title"] == SECRET and again["stage"] == "decided" and again["measurement_count"] == 1
+
+
+@pytest.fixture
+def own(session, make_user, make_org):
+    """The role under test in an organization with a decided cycle of its own."""
+
+    def _build(role):
+        owner = make_user()
+        person = owner if role == Role.owner else make_user()
+        org = make_org("Rechte GmbH", owner=owner, members={} if role == Role.owner else {person: role})
+        cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner))
+        return cycle, make_token(session, org, person)
+
+    return _build
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method", "role"),
+    [(endpoint, method, role) for (endpoint, method) in OPERATIONS for role in Role],
+    ids=str,
+)
+def test_every_cell_of_the_matrix_operation_by_operation(app, client, own, endpoint, method, role):
+    action, body = OPERATIONS[(endpoint, method)]
+    cycle, token = own(role)
+    rule = next(r for r in _api_rules(app) if r.endpoint == endpoint)
+    kwargs = {"json": body} if body is not None else {}
+    response = client.open(_url(rule, cycle.id), method=method, headers=bearer(token), **kwargs)
+    if allows(role, action):
+        assert response.status_code < 400, f"{role} {method} {rule.rule}: {response.status_code} {response.text}"
+    else:
+        assert response.status_code == 403, f"{role} {method} {rule.rule}: {response.status_code}"
+        assert response.mimetype == "application/problem+json"

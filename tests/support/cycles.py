@@ -1,0 +1,104 @@
+"""Cycles built through the cycle services for tests, and the figures the scaled quoting cycle shows."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+# Sabine's numbers (docs/business-case.md), with their arithmetic, in German and in euros: what the printable
+# business case and its PDF (tests/web/test_export_pdf.py) both show.
+SCALED_CYCLE_SHEET = (
+    "27.040 €",
+    "8 Std./Woche × 65 € × 52 Wochen = 27.040 €",
+    "(4 − 9) ÷ 9 × 100 = −55,6 %",
+    "6 Tage × 8 Std. × 65 € = 3.120 €",
+    "3.120 € ÷ (27.040 € ÷ 52 Wochen) = 6 Wochen",
+    "14 Std. vorher − 6 Std. jetzt = 8 Std. pro Woche",
+    "Beträge in EUR",
+    "Skalieren",
+)
+
+
+def scaled_quoting_cycle(session: Any, owner: Any, title: str = "Angebote") -> Any:
+    """Sabine's quoting cycle from docs/business-case.md, through every stage to a decision to scale, dated
+    today (prototype started 20 days ago): in the current organization, through the cycle services."""
+    from engpass.cycles import service as cycles
+    from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType
+
+    cycle = cycles.create_cycle(
+        session, title=title, category=Category.quoting, why="Hebel", owner_id=owner.id, actor_id=owner.id
+    )
+    baseline = {
+        "hours_per_week": Decimal(14),
+        "kpi_name": "Dauer",
+        "kpi_unit": "Tage",
+        "kpi_direction": KpiDirection.lower,
+        "kpi_baseline": Decimal(9),
+        "kpi_target": Decimal(4),
+    }
+    cycles.save_baseline(session, cycle, baseline, None, owner.id)
+    solution = {"solution_what": "Vorlage", "solution_type": SolutionType.other, "effort_days": Decimal(6)}
+    cycles.save_solution(session, cycle, solution, owner.id)
+    cycles.start_prototype(session, cycle, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
+    measured = {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)}
+    cycles.add_measurement(session, cycle, measured, owner.id)
+    cycles.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+    return cycle
+
+
+def named_cycle(session: Any, owner_id: int | None, title: str, *, named_days_ago: int = 0) -> Any:
+    """An open cycle (beside any others) in the current organization, its bottleneck named ``named_days_ago``
+    days ago: what the reminder rules count from."""
+    from engpass.cycles import service as cycles
+    from engpass.cycles.models import Category
+
+    cycle = cycles.create_cycle(
+        session,
+        title=title,
+        category=Category.other,
+        why="x",
+        owner_id=owner_id,
+        actor_id=None,
+        confirm_second_open=True,
+    )
+    cycle.bottleneck_at = cycle.bottleneck_at - timedelta(days=named_days_ago)
+    return cycle
+
+
+def save_a_baseline(session: Any, cycle: Any, actor_id: int | None) -> None:
+    """The status quo quantified through the cycle service: five hours a week, a duration of nine days to
+    lower."""
+    from engpass.cycles import service as cycles
+    from engpass.cycles.models import KpiDirection
+
+    baseline = {
+        "hours_per_week": Decimal(5),
+        "kpi_name": "Dauer",
+        "kpi_unit": "Tage",
+        "kpi_direction": KpiDirection.lower,
+        "kpi_baseline": Decimal(9),
+    }
+    cycles.save_baseline(session, cycle, baseline, None, actor_id)
+
+
+BASELINE_FORM = {
+    "hours_per_week": "14",
+    "direct_cost_per_week": "",
+    "indirect_cost_per_week": "",
+    "kpi_name": "Angebotsdauer",
+    "kpi_unit": "Tage",
+    "kpi_direction": "lower",
+    "kpi_baseline": "9",
+    "kpi_target": "4",
+    "steps-0-name": "Anfrage prüfen",
+    "steps-0-role": "Vertrieb",
+    "steps-0-minutes": "30",
+    "steps-1-name": "Preise kalkulieren",
+    "steps-1-role": "Technik",
+    "steps-1-minutes": "120",
+    "steps-2-name": "Angebot schreiben",
+    "steps-2-role": "Vertrieb",
+    "steps-2-minutes": "45",
+    "steps-3-name": "",
+    "steps-3-role": "",
+    "steps-3-minutes": "",
+}

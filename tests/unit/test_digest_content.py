@@ -1,0 +1,147 @@
+"""What a weekly digest says about one organization: the week's changes in the reader's timezone,
+the savings and the maturity trend, from the snapshots only."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from engpass import tenancy
+from engpass.cycles import service as cycles
+from engpass.cycles.models import Category, Decision, Measurement, Stage, StageChange
+from engpass.digest.content import MAX_CHANGES, ChangeKind, build, previous_week
+from engpass.trends import service as trends
+from engpass.trends.service import week_start
+from tests.support.cycles import scaled_quoting_cycle
+
+
+@pytest.fixture
+def org_ctx(session, make_user, make_org):
+    owner = make_user()
+    org = make_org("Digest GmbH", owner=owner)
+    with tenancy.tenant_context(session, org.id):
+        yield session, owner, org
+
+
+def _this_week():
+    first = week_start(date.today())
+    return first, first + timedelta(days=6)
+
+
+def test_previous_week_is_monday_to_sunday_before():
+    assert previous_week(date(2026, 12, 7)) == (date(2026, 11, 30), date(2026, 12, 6))  # a Monday
+    assert previous_week(date(2026, 12, 13)) == (date(2026, 11, 30), date(2026, 12, 6))  # a Sunday
+
+
+def test_the_weeks_changes_in_reading_order_with_one_event_per_measurement(org_ctx):
+    session, owner, _ = org_ctx
+    scaled_quoting_cycle(session, owner)
+    session.commit()
+    digest = build(session, *_this_week(), "Europe/Berlin")
+    kinds = [c.kind for c in reversed(digest.changes)]
+    # Named, baseline, solution, prototype, then the measurement (which moved it to result), then the decision.
+    assert kinds == [
+        ChangeKind.named,
+        ChangeKind.moved,
+        ChangeKind.moved,
+        ChangeKind.moved,
+        ChangeKind.measured,
+        ChangeKind.decided,
+    ]
+    decided = digest.changes[0]
+    assert decided.decision == Decision.scale and decided.cycle_title == "Angebote"
+    assert digest.changes[1].measured_on == date.today()
+
+
+def test_a_step_back_is_reported_as_such(org_ctx):
+    session, owner, _ = org_ctx
+    c = scaled_quoting_cycle(session, owner)
+    cycles.change_stage(session, c, Stage.result, owner.id)
+    session.commit()
+    digest = build(session, *_this_week(), "Europe/Berlin")
+    assert digest.changes[0].kind == ChangeKind.moved_back
+    assert digest.changes[0].stage == Stage.result
+
+
+def test_a_quiet_week_has_no_changes_but_keeps_the_standing(org_ctx):
+    session, owner, _ = org_ctx
+    scaled_quoting_cycle(session, owner)
+    trends.recompute(session, full=True)
+    session.commit()
+    first, last = _this_week()
+    quiet = build(session, first + timedelta(days=7), last + timedelta(days=7), "Europe/Berlin")
+    assert quiet.changes == []
+    assert quiet.latest is not None and quiet.latest.week_start == first
+    assert quiet.euros_gained == 0
+
+
+def test_savings_level_and_chart_come_from_the_snapshots(org_ctx):
+    session, owner, _ = org_ctx
+    scaled_quoting_cycle(session, owner)
+    trends.recompute(session, full=True)
+    session.commit()
+    digest = build(session, *_this_week(), "Europe/Berlin")
+    assert digest.latest is not None
+    assert digest.level == digest.latest.level >= 1
+    assert digest.euros_gained == digest.latest.euros_per_year > 0
+    assert digest.series[-1].week_start == week_start(date.today())
+    assert len(digest.series) <= 12
+
+
+def test_the_week_is_the_readers_week(org_ctx):
+    session, owner, _ = org_ctx
+    c = cycles.create_cycle(
+        session, title="Nachts", category=Category.leads, why="", owner_id=owner.id, actor_id=owner.id
+    )
+    session.flush()
+    # Sunday 23:30 UTC is already Monday 00:30 in Berlin (winter time): the next week there, this week in UTC.
+    session.execute(
+        update(StageChange).where(StageChange.cycle_id == c.id).values(created_at=datetime(2026, 11, 29, 23, 30))
+    )
+    session.commit()
+    berlin_next = build(session, date(2026, 11, 30), date(2026, 12, 6), "Europe/Berlin")
+    berlin_before = build(session, date(2026, 11, 23), date(2026, 11, 29), "Europe/Berlin")
+    utc_before = build(session, date(2026, 11, 23), date(2026, 11, 29), "UTC")
+    assert [ch.cycle_title for ch in berlin_next.changes] == ["Nachts"]
+    assert berlin_before.changes == []
+    assert [ch.cycle_title for ch in utc_before.changes] == ["Nachts"]
+
+
+def test_a_busy_week_is_cut_with_a_count_of_the_rest(org_ctx):
+    session, owner, _ = org_ctx
+    for n in range(MAX_CHANGES + 3):
+        cycles.create_cycle(
+            session,
+            title=f"Engpass {n}",
+            category=Category.leads,
+            why="",
+            owner_id=owner.id,
+            actor_id=owner.id,
+            confirm_second_open=True,
+        )
+    session.commit()
+    digest = build(session, *_this_week(), "Europe/Berlin")
+    assert len(digest.changes) == MAX_CHANGES
+    assert digest.more_changes == 3
+
+
+def test_another_organizations_changes_never_show(org_ctx, make_user, make_org):
+    session, owner, org = org_ctx
+    scaled_quoting_cycle(session, owner)
+    session.commit()
+    other = make_org("Andere GmbH", owner=make_user())
+    with tenancy.tenant_context(session, other.id):
+        digest = build(session, *_this_week(), "Europe/Berlin")
+        assert digest.changes == [] and digest.latest is None
+        assert session.scalars(select(Measurement)).all() == []
+
+
+def test_the_digest_costs_a_fixed_number_of_queries(org_ctx, count_queries):
+    session, owner, _ = org_ctx
+    for n in range(3):
+        scaled_quoting_cycle(session, owner, title=f"Zyklus {n}")
+    trends.recompute(session, full=True)
+    session.commit()
+    with count_queries() as counter:
+        build(session, *_this_week(), "Europe/Berlin")
+    assert counter.count == 3
