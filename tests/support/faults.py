@@ -16,6 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from sqlalchemy import text
+
+from engpass.cli.db import alembic_config
+from engpass.db import make_engine
+from engpass.roles import grant_app_role
 from tests.support.smtp import Handler
 
 SERVER_START = 20.0
@@ -173,6 +179,21 @@ class PrivatePostgres:
             "30",
             "start",
         )
+
+    def migrated_database(self, app_role: str = "engpass_app", app_password: str = "app-secret") -> tuple[str, str]:
+        """A database ``engpass`` at the migrations' head with the app's role, as a deployment has it: the
+        owner's URL and the app role's."""
+        admin = make_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE engpass"))
+        admin.dispose()
+        owner_url = self.url("engpass")
+        command.upgrade(alembic_config(owner_url), "head")
+        owner = make_engine(owner_url)
+        with owner.begin() as conn:
+            grant_app_role(conn, app_role, app_password)
+        owner.dispose()
+        return owner_url, self.url("engpass", app_role, app_password)
 
     def stop(self, mode: str = "fast") -> None:
         """``fast`` ends every session (what a restart does to the app's pooled connections)."""

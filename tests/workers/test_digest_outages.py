@@ -29,13 +29,6 @@ OUTAGE = sa_exc.OperationalError("UPDATE send_log", {}, ConnectionRefusedError("
 
 
 @pytest.fixture
-def smtp(app, settings, smtp_server):
-    server = smtp_server()
-    settings.smtp_url = server.url
-    return server
-
-
-@pytest.fixture
 def company(session, make_user, make_org):
     """Three people in one company with a cycle, all due at ``BERLIN_MONDAY_7``, in id order; the company."""
     owner = make_user(email="sabine@example.com")

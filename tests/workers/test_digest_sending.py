@@ -25,13 +25,6 @@ from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
 
 
 @pytest.fixture
-def smtp(app, settings, smtp_server):
-    server = smtp_server()
-    settings.smtp_url = server.url
-    return server
-
-
-@pytest.fixture
 def company(session, make_user, make_org):
     owner = make_user(email="sabine@example.com", name="Sabine Müller")
     org = make_org("Digest GmbH", owner=owner)

@@ -28,13 +28,6 @@ def company(session, make_user, make_org):
     return org, owner
 
 
-@pytest.fixture
-def smtp(settings, smtp_server):
-    server = smtp_server()
-    settings.smtp_url = server.url
-    return server
-
-
 def _export(session, settings, org, owner, *, build: bool = True) -> DataExport:
     with tenancy.tenant_context(session, org.id):
         export, created = service.request_export(session, owner.id)

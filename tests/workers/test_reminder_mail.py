@@ -103,13 +103,6 @@ def company(session, make_user) -> Company:
     return Company(org.id, org.slug, owner, member, admin, viewer, outsider, *ids)
 
 
-@pytest.fixture
-def smtp(settings, smtp_server):
-    server = smtp_server()
-    settings.smtp_url = server.url
-    return server
-
-
 def _run(session, settings, company: Company, now: datetime | None = None) -> int:
     return send_reminders(session, company.org_id, now or _now(), settings)
 

@@ -89,13 +89,6 @@ def test_the_hourly_run_fans_out_the_organizations_of_this_morning(app, celery, 
     assert all(kwargs["org_ids"] != [tokyo.id] for kwargs in batches)
 
 
-@pytest.fixture
-def smtp(settings, smtp_server):
-    server = smtp_server()
-    settings.smtp_url = server.url
-    return server
-
-
 def test_a_batch_sends_once_however_often_it_is_delivered(app, celery, session, make_user, make_org, smtp):
     owners = [make_user(email=f"chefin{i}@example.com") for i in range(2)]
     orgs = [make_org(f"Stapel {i} GmbH", owner=owner) for i, owner in enumerate(owners)]

@@ -32,13 +32,6 @@ def team(session, make_user, make_org):
     return org, admin, member, token_id
 
 
-@pytest.fixture
-def smtp(settings, smtp_server):
-    server = smtp_server()
-    settings.smtp_url = server.url
-    return server
-
-
 def _revoke(session, org, token_id, actor):
     with tenancy.tenant_context(session, org.id):
         tokens.revoke_token(session, session.get(ApiToken, token_id), actor.id)

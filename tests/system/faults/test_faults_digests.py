@@ -13,16 +13,13 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-from alembic import command
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engpass.accounts.service import sign_up
-from engpass.cli.db import alembic_config
 from engpass.db import make_engine
 from engpass.notifications.models import SendLog, SendStatus
 from engpass.outbox.publisher import CeleryPublisher
-from engpass.roles import grant_app_role
 from engpass.task_names import RESEND_MAIL, SEND_DUE_DIGESTS, SWEEP_DIGESTS
 from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
 from tests.support.faults import HoldingHandler, PrivatePostgres, private_postgres, private_redis, require_services
@@ -49,17 +46,7 @@ def cluster(databases) -> Iterator[tuple[PrivatePostgres, dict[str, str], list[s
     cycle in it and the digest due at ``BERLIN_MONDAY_7`` — nobody else."""
     require_services(databases)
     with private_postgres() as server:
-        admin = make_engine(server.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE engpass"))
-        admin.dispose()
-        owner_url = server.url("engpass")
-        command.upgrade(alembic_config(owner_url), "head")
-        owner = make_engine(owner_url)
-        with owner.begin() as conn:
-            grant_app_role(conn, "engpass_app", "app-secret")
-        owner.dispose()
-        app_url = server.url("engpass", "engpass_app", "app-secret")
+        owner_url, app_url = server.migrated_database()
         tag = uuid4().hex[:8]
         emails = []
         setup = make_engine(app_url)
@@ -97,93 +84,91 @@ def _received(handler: HoldingHandler) -> Counter[str]:
     return Counter(address for mail in handler.received for address in mail.rcpt_tos)
 
 
-def _url(controller: LoopbackController) -> str:
-    return f"smtp://127.0.0.1:{controller.port}"
+@pytest.fixture
+def holding_smtp() -> Iterator[tuple[HoldingHandler, str]]:
+    """An SMTP server that holds every message 0.2 s before its answer, and its URL."""
+    handler = HoldingHandler(hold=0.2)
+    controller = LoopbackController(handler)
+    controller.start()
+    try:
+        yield handler, f"smtp://127.0.0.1:{controller.port}"
+    finally:
+        controller.stop()
 
 
 def _log_lines(marker: str, *workers) -> list[str]:
     return [line for w in workers for line in w.log.read_text().splitlines() if marker in line]
 
 
-def test_postgresql_stopped_mid_round_every_digest_goes_out_once(tmp_path, cluster):
+def test_postgresql_stopped_mid_round_every_digest_goes_out_once(tmp_path, cluster, holding_smtp):
     """PostgreSQL is stopped for 15 s while two workers send the round's batches, one message held at the SMTP
     server: the batches retry with backoff; once the database is back they record what the server had accepted
     and send the rest at once, without waiting for their claims' lease. Every reader gets exactly one digest."""
     server, databases, emails = cluster
     owner_url = databases["owner"]
-    handler = HoldingHandler(hold=0.2)
-    smtp = LoopbackController(handler)
-    smtp.start()
-    try:
-        with private_redis(tmp_path) as redis_server:
-            publish = CeleryPublisher(redis_server.url)
-            workers = dict(redis_url=redis_server.url, smtp_url=_url(smtp), settings=FAST_RETRIES)
-            with (
-                running_worker(tmp_path, databases, name="a", **workers) as a,
-                running_worker(tmp_path, databases, name="b", **workers) as b,
-            ):
-                publish(SEND_DUE_DIGESTS, {"now": BERLIN_MONDAY_7.isoformat()}, "round")
-                assert wait_for(lambda: a.successes("round") + b.successes("round"), "the round") == [str(READERS)]
+    handler, smtp_url = holding_smtp
+    with private_redis(tmp_path) as redis_server:
+        publish = CeleryPublisher(redis_server.url)
+        workers = dict(redis_url=redis_server.url, smtp_url=smtp_url, settings=FAST_RETRIES)
+        with (
+            running_worker(tmp_path, databases, name="a", **workers) as a,
+            running_worker(tmp_path, databases, name="b", **workers) as b,
+        ):
+            publish(SEND_DUE_DIGESTS, {"now": BERLIN_MONDAY_7.isoformat()}, "round")
+            assert wait_for(lambda: a.successes("round") + b.successes("round"), "the round") == [str(READERS)]
 
-                def mid_round_with_a_message_held() -> bool:
-                    sent = _statuses(owner_url)[SendStatus.sent]
-                    return 6 <= sent < READERS - BATCH and handler.in_data > len(handler.received)
+            def mid_round_with_a_message_held() -> bool:
+                sent = _statuses(owner_url)[SendStatus.sent]
+                return 6 <= sent < READERS - BATCH and handler.in_data > len(handler.received)
 
-                wait_for(mid_round_with_a_message_held, "the round half sent, a message held at DATA", worker=a)
-                server.stop("fast")
-                stopped = time.monotonic()
-                wait_for(lambda: _log_lines("retry: Retry in", a, b), "a batch to retry", worker=a)
-                # The outage itself: the database stays away for OUTAGE seconds while the batches back off.
-                time.sleep(max(0.0, OUTAGE - (time.monotonic() - stopped)))
-                server.start()
-                wait_for(lambda: _statuses(owner_url)[SendStatus.sent] == READERS, "every digest recorded", 90, a)
-                interrupted = [
-                    re.search(r"interrupted: (\d+) sent and not recorded", line)
-                    for line in _log_lines("digest batch interrupted", a, b)
-                ]
-                assert any(int(m.group(1)) >= 1 for m in interrupted if m), "the message held at DATA was accepted"
-                publish(RESEND_MAIL, {}, "resend")
-                assert wait_for(lambda: a.successes("resend") + b.successes("resend"), "the resend sweep") == ["0"]
-                publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep")
-                assert wait_for(lambda: a.successes("sweep") + b.successes("sweep"), "the digest sweep") == ["0"]
-        assert _received(handler) == Counter(dict.fromkeys(emails, 1)), "every reader exactly one digest"
-        assert _statuses(owner_url) == {SendStatus.sent: READERS}
-    finally:
-        smtp.stop()
+            wait_for(mid_round_with_a_message_held, "the round half sent, a message held at DATA", worker=a)
+            server.stop("fast")
+            stopped = time.monotonic()
+            wait_for(lambda: _log_lines("retry: Retry in", a, b), "a batch to retry", worker=a)
+            # The outage itself: the database stays away for OUTAGE seconds while the batches back off.
+            time.sleep(max(0.0, OUTAGE - (time.monotonic() - stopped)))
+            server.start()
+            wait_for(lambda: _statuses(owner_url)[SendStatus.sent] == READERS, "every digest recorded", 90, a)
+            interrupted = [
+                re.search(r"interrupted: (\d+) sent and not recorded", line)
+                for line in _log_lines("digest batch interrupted", a, b)
+            ]
+            assert any(int(m.group(1)) >= 1 for m in interrupted if m), "the message held at DATA was accepted"
+            publish(RESEND_MAIL, {}, "resend")
+            assert wait_for(lambda: a.successes("resend") + b.successes("resend"), "the resend sweep") == ["0"]
+            publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep")
+            assert wait_for(lambda: a.successes("sweep") + b.successes("sweep"), "the digest sweep") == ["0"]
+    assert _received(handler) == Counter(dict.fromkeys(emails, 1)), "every reader exactly one digest"
+    assert _statuses(owner_url) == {SendStatus.sent: READERS}
 
 
-def test_redis_restarted_mid_round_the_sweep_sends_what_vanished(tmp_path, cluster):
+def test_redis_restarted_mid_round_the_sweep_sends_what_vanished(tmp_path, cluster, holding_smtp):
     """Redis (no persistence) is killed and started again empty while the worker sends the first of the round's
     batches: the queued batches are gone. The worker finishes what it held and reconnects; the digest sweep
     finds exactly the readers without a send-log row and sends them. Every reader gets exactly one digest."""
     _server, databases, emails = cluster
     owner_url = databases["owner"]
-    handler = HoldingHandler(hold=0.2)
-    smtp = LoopbackController(handler)
-    smtp.start()
-    try:
-        with private_redis(tmp_path) as redis_server:
-            publish = CeleryPublisher(redis_server.url)
-            settings = dict(redis_url=redis_server.url, smtp_url=_url(smtp), settings=FAST_RETRIES)
-            with running_worker(tmp_path, databases, name="a", **settings) as a:
-                publish(SEND_DUE_DIGESTS, {"now": BERLIN_MONDAY_7.isoformat()}, "round")
-                assert wait_for(lambda: a.successes("round"), "the round", worker=a) == [str(READERS)]
-                wait_for(lambda: _statuses(owner_url)[SendStatus.sent] >= 2, "the first batch sending", worker=a)
-                redis_server.stop()
-                redis_server.start()
-                # The worker notices the lost connection once its batch is done, drops what it had reserved
-                # (its delivery tags died with the server) and connects again: from then on nothing runs.
-                wait_for(lambda: len(_log_lines("Connected to redis://", a)) == 2, "the worker to reconnect", 60, a)
-                with_row = _users_with_a_row(owner_url)
-                assert 0 < with_row < READERS, "some batches ran, the rest vanished with Redis"
-                assert Counter(_statuses(owner_url)) == {SendStatus.sent: with_row}
-                publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep")
-                found = wait_for(lambda: a.successes("sweep"), "the digest sweep", worker=a)
-                assert found == [str(READERS - with_row)], "exactly the readers nothing claimed"
-                wait_for(lambda: _statuses(owner_url)[SendStatus.sent] == READERS, "every digest recorded", worker=a)
-                publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep-again")
-                assert wait_for(lambda: a.successes("sweep-again"), "the second sweep", worker=a) == ["0"]
-        assert _received(handler) == Counter(dict.fromkeys(emails, 1)), "every reader exactly one digest"
-        assert _statuses(owner_url) == {SendStatus.sent: READERS}
-    finally:
-        smtp.stop()
+    handler, smtp_url = holding_smtp
+    with private_redis(tmp_path) as redis_server:
+        publish = CeleryPublisher(redis_server.url)
+        settings = dict(redis_url=redis_server.url, smtp_url=smtp_url, settings=FAST_RETRIES)
+        with running_worker(tmp_path, databases, name="a", **settings) as a:
+            publish(SEND_DUE_DIGESTS, {"now": BERLIN_MONDAY_7.isoformat()}, "round")
+            assert wait_for(lambda: a.successes("round"), "the round", worker=a) == [str(READERS)]
+            wait_for(lambda: _statuses(owner_url)[SendStatus.sent] >= 2, "the first batch sending", worker=a)
+            redis_server.stop()
+            redis_server.start()
+            # The worker notices the lost connection once its batch is done, drops what it had reserved
+            # (its delivery tags died with the server) and connects again: from then on nothing runs.
+            wait_for(lambda: len(_log_lines("Connected to redis://", a)) == 2, "the worker to reconnect", 60, a)
+            with_row = _users_with_a_row(owner_url)
+            assert 0 < with_row < READERS, "some batches ran, the rest vanished with Redis"
+            assert Counter(_statuses(owner_url)) == {SendStatus.sent: with_row}
+            publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep")
+            found = wait_for(lambda: a.successes("sweep"), "the digest sweep", worker=a)
+            assert found == [str(READERS - with_row)], "exactly the readers nothing claimed"
+            wait_for(lambda: _statuses(owner_url)[SendStatus.sent] == READERS, "every digest recorded", worker=a)
+            publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep-again")
+            assert wait_for(lambda: a.successes("sweep-again"), "the second sweep", worker=a) == ["0"]
+    assert _received(handler) == Counter(dict.fromkeys(emails, 1)), "every reader exactly one digest"
+    assert _statuses(owner_url) == {SendStatus.sent: READERS}

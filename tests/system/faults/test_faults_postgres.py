@@ -10,15 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from uuid import uuid4
 
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from engpass import create_app
 from engpass.accounts.service import sign_up
-from engpass.cli.db import alembic_config
 from engpass.db import make_engine
-from engpass.roles import grant_app_role
 from engpass.settings import Settings
 from tests.support.faults import private_postgres, require_services
 
@@ -35,17 +32,7 @@ def _count(engine, query) -> int:
 def test_the_app_survives_a_postgresql_restart_without_being_restarted(tmp_path, databases):
     require_services(databases)
     with private_postgres() as server:
-        admin = make_engine(server.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE engpass"))
-        admin.dispose()
-        owner_url = server.url("engpass")
-        command.upgrade(alembic_config(owner_url), "head")
-        owner = make_engine(owner_url)
-        with owner.begin() as conn:
-            grant_app_role(conn, "engpass_app", "app-secret")
-        owner.dispose()
-        app_url = server.url("engpass", "engpass_app", "app-secret")
+        owner_url, app_url = server.migrated_database()
         tag = uuid4().hex[:8]
         setup = make_engine(app_url)
         with Session(setup, expire_on_commit=False) as s:
