@@ -56,3 +56,24 @@ def test_organizations_imports_no_feature_package():
 def test_the_ground_floor_imports_no_feature_package():
     offenders = {path.name: sorted(features_imported(path)) for path in GROUND_FLOOR}
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def room_imports() -> dict[str, list[str]]:
+    """Each room (a package of ``engpass``) and the other rooms its modules import, from the source."""
+    table: dict[str, list[str]] = {}
+    for room in sorted(FEATURES):
+        used = {name.split(".")[1] for path in (SOURCE / room).rglob("*.py") for name in features_imported(path, room)}
+        table[room] = sorted(used)
+    return table
+
+
+def test_the_architecture_doc_draws_the_rooms_imports_as_they_are():
+    doc = (REPO_ROOT / "docs" / "architecture.md").read_text()
+    start, end = "<!-- room-imports:start -->\n", "<!-- room-imports:end -->"
+    drawn = doc[doc.index(start) + len(start) : doc.index(end)]
+    rows = "".join(
+        f"| `{room}/` | {', '.join(f'`{used}`' for used in imports) or '—'} |\n"
+        for room, imports in room_imports().items()
+    )
+    expected = "| room | imports these rooms |\n|---|---|\n" + rows
+    assert drawn == expected, "docs/architecture.md's table of room imports is out of date; it is:\n" + expected
