@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session, scoped_session
@@ -18,6 +21,16 @@ def acting_via(session: Session | scoped_session[Session], client_id: int, consu
     """From now on, events this session records in ``client_id`` name the consultancy the actor came
     through. Kept on the session, so it ends with the request's (or task's) session."""
     session.info[VIA_KEY] = (client_id, consultancy_id)
+
+
+def audit_value(value: Any) -> Any:
+    """A field's value as the audit log keeps it in JSON: amounts and days as text, codes by their value, an
+    empty field as null (so the log can say "removed", never "None")."""
+    if isinstance(value, Decimal | date):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def record(

@@ -6,17 +6,15 @@ organization (the tenancy layer scopes every query and stamps every insert).
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engpass.audit.service import record
+from engpass.audit.service import audit_value, record
 from engpass.cycles.models import STAGE_ORDER, Cycle, Measurement, ProcessStep, Stage, StageChange
 from engpass.cycles.rules import StageRuleViolation, default_target, problems_to_enter
 from engpass.db import utcnow
@@ -72,14 +70,6 @@ class StepInput:
     minutes: int
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal | date):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
 def _apply(cycle: Any, fields: tuple[str, ...], data: dict[str, Any]) -> dict[str, list[Any]]:
     """Set the given fields; returns what changed as {field: [old, new]} for the audit log."""
     changes = {}
@@ -90,7 +80,7 @@ def _apply(cycle: Any, fields: tuple[str, ...], data: dict[str, Any]) -> dict[st
         if isinstance(new, str):
             new = new.strip()
         if old != new:
-            changes[name] = [_jsonable(old), _jsonable(new)]
+            changes[name] = [audit_value(old), audit_value(new)]
             setattr(cycle, name, new)
     return changes
 
@@ -345,7 +335,7 @@ def delete_measurement(session: Session, cycle: Cycle, measurement: Measurement,
     """A decided cycle keeps at least one measurement: its decision rests on it."""
     if cycle.stage == Stage.decided and measurement_count(session, cycle) <= 1:
         raise StageRuleViolation([_l("A decided cycle keeps at least one measurement. Go back a stage first.")])
-    changes = {name: [_jsonable(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS}
+    changes = {name: [audit_value(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS}
     _record_measurement(session, "measurement.deleted", cycle, measurement, changes, actor_id)
     session.delete(measurement)
     mark_changed(session, measurement.measured_on)

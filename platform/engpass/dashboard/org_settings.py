@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engpass.audit.service import record
+from engpass.audit.service import audit_value, record
 from engpass.organizations.models import Organization
 from engpass.trends.service import mark_changed
 
@@ -16,13 +16,13 @@ SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rat
 
 def update_settings(
     session: Session, org: Organization, values: dict[str, Any], actor_id: int | None
-) -> dict[str, list[str]]:
+) -> dict[str, list[Any]]:
     """Change the given settings; returns what changed as {field: [old, new]}, as the audit log records it.
 
     Savings of every week are valued at the hourly rate: a new rate rewrites the whole trend.
     """
     changes = {
-        name: [str(getattr(org, name)), str(values[name])]
+        name: [audit_value(getattr(org, name)), audit_value(values[name])]
         for name in SETTINGS_FIELDS
         if name in values and getattr(org, name) != values[name]
     }
