@@ -90,7 +90,8 @@ class NumberField(Field):
                 raise StopValidation(_l("Please enter 0 or more."))
             raise StopValidation(_l("This number is too small (at least %(min)s).", min=number(low)))
         exponent = Decimal(1).scaleb(-self.places)
-        self.data = self.data.quantize(exponent, rounding=ROUND_HALF_UP)
+        # Decimal() too: a form sent empty keeps the object's value, an int for a whole-number column.
+        self.data = Decimal(self.data).quantize(exponent, rounding=ROUND_HALF_UP)
         if self.places == 0:
             self.data = int(self.data)
 

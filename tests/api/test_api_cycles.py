@@ -165,6 +165,8 @@ def test_the_business_case_in_the_organizations_currency(client, session, world)
         "kpi_change_percent": "-55.6",
         "kpi_improved": True,
         "target_reached_percent": "100.0",
+        "working_weeks_per_year": 52,
+        "status_quo_cost": {"per_year": "47320.00", "hours": "47320.00", "direct_cost": None, "indirect_cost": None},
     }
 
 

@@ -26,6 +26,7 @@ SETTINGS = {
     "timezone": "Europe/Berlin",
     "currency": "EUR",
     "default_hourly_rate": "65.00",
+    "working_weeks_per_year": 52,
 }
 
 
@@ -86,7 +87,40 @@ def test_a_new_rate_through_the_api_gives_the_webs_business_case(client, session
     login(people[Role.owner])
     refresh()
     page = client.get(f"/o/{org.slug}/cycles/{cycle_id}/").get_data(as_text=True).replace("\xa0", " ")
-    assert "8 Std./Woche × 50 € × 52 Wochen = 20.800 €" in page
+    assert "8 Std./Woche × 50 € × 52 Arbeitswochen = 20.800 €" in page
+
+
+def test_working_weeks_through_the_api_give_the_webs_yearly_figures(client, session, login, company, publisher):
+    org, people, cycle = company
+    cycle_id, token = cycle.id, make_token(session, org, people[Role.admin])
+    case = _call(client, token, "GET", f"/api/v1/cycles/{cycle_id}/business-case").json
+    assert case["working_weeks_per_year"] == 52
+    assert case["status_quo_cost"] == {
+        "per_year": "47320.00",
+        "hours": "47320.00",
+        "direct_cost": None,
+        "indirect_cost": None,
+    }
+    response = _call(client, token, "PATCH", json={"working_weeks_per_year": 46})
+    assert response.status_code == 200, response.text
+    assert response.json["working_weeks_per_year"] == 46
+    with tenancy.tenant_context(session, org.id):
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "organization.updated")).one()
+        assert event.details["changes"] == {"working_weeks_per_year": [52, 46]}
+    assert task_names.RECOMPUTE_TRENDS in [name for name, _kwargs, _id in publisher.published]
+
+    # Sabine's cycle at 46 weeks (docs/business-case.md): 8 × 65 × 46 saved, 14 × 65 × 46 the status quo.
+    case = _call(client, token, "GET", f"/api/v1/cycles/{cycle_id}/business-case").json
+    assert case["savings_per_year"] == "23920.00" and case["payback_weeks"] == "6.0"
+    assert case["status_quo_cost"]["per_year"] == "41860.00"
+    login(people[Role.owner])
+    refresh()
+    page = client.get(f"/o/{org.slug}/cycles/{cycle_id}/").get_data(as_text=True).replace("\xa0", " ")
+    assert "8 Std./Woche × 65 € × 46 Arbeitswochen = 23.920 €" in page
+    assert "3.120 € ÷ (23.920 € ÷ 46 Arbeitswochen) = 6 Wochen" in page
+    assert "Kosten des Ist-Zustands pro Jahr" in page
+    assert "14 Std./Woche × 65 € × 46 Arbeitswochen = 41.860 €" in page
+    assert "65 € und 46 Arbeitswochen pro Jahr" in page
 
 
 def test_another_organizations_token_sees_only_its_own(client, session, company, make_user, make_org):
@@ -113,6 +147,10 @@ def test_another_organizations_token_sees_only_its_own(client, session, company,
         ({"default_hourly_rate": -1}, "default_hourly_rate"),
         ({"default_hourly_rate": 10000}, "default_hourly_rate"),
         ({"default_hourly_rate": True}, "default_hourly_rate"),
+        ({"working_weeks_per_year": 0}, "working_weeks_per_year"),
+        ({"working_weeks_per_year": 54}, "working_weeks_per_year"),
+        ({"working_weeks_per_year": 46.5}, "working_weeks_per_year"),
+        ({"working_weeks_per_year": "46"}, "working_weeks_per_year"),
         ({"currency": "BTC"}, "currency"),
         ({"locale": "fr"}, "locale"),
         ({"timezone": "Mars/Olympus"}, "timezone"),

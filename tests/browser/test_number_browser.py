@@ -116,7 +116,7 @@ def test_german_numbers_typed_into_the_rate_and_the_status_quo(browser, live_ser
         # (14,5 − 6) h × 50 € × 52 weeks: the business case is valued at the rate as typed.
         page.goto(f"{base}/o/{slug}/cycles/{cycle_id}/")
         text = page.locator("main").inner_text().replace("\xa0", " ")
-        assert "22.100 €" in text and "8,5 Std./Woche × 50 € × 52 Wochen = 22.100 €" in text
+        assert "22.100 €" in text and "8,5 Std./Woche × 50 € × 52 Arbeitswochen = 22.100 €" in text
         assert "1.234,50 €" in text
         assert_fits(page, width)
         page.screenshot(path=shots / f"numbers-business-case-{width}.png", full_page=True)

@@ -8,10 +8,10 @@ from typing import Any
 # business case and its PDF (tests/web/test_export_pdf.py) both show.
 SCALED_CYCLE_SHEET = (
     "27.040 €",
-    "8 Std./Woche × 65 € × 52 Wochen = 27.040 €",
+    "8 Std./Woche × 65 € × 52 Arbeitswochen = 27.040 €",
     "(4 − 9) ÷ 9 × 100 = −55,6 %",
     "6 Tage × 8 Std. × 65 € = 3.120 €",
-    "3.120 € ÷ (27.040 € ÷ 52 Wochen) = 6 Wochen",
+    "3.120 € ÷ (27.040 € ÷ 52 Arbeitswochen) = 6 Wochen",
     "14 Std. vorher − 6 Std. jetzt = 8 Std. pro Woche",
     "Beträge in EUR",
     "Skalieren",

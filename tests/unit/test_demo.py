@@ -35,7 +35,7 @@ def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(sess
                 )
                 assert latest is None or latest <= date.today()
             decided = next(c for c in cycles if c.stage == Stage.decided)
-            case = compute(decided, list(decided.measurements), org.default_hourly_rate)
+            case = compute(decided, list(decided.measurements), org.default_hourly_rate, org.working_weeks_per_year)
             assert case.measured and case.kpi_change_percent is not None
     assert len(seen_stages) >= 5, seen_stages
 

@@ -208,9 +208,9 @@ def test_sabines_journey_through_every_form(client, session, logged_in_owner):
 
     page = _text(_get(client, show))
     assert "27.040 €" in page
-    assert "8 Std./Woche × 65 € × 52 Wochen = 27.040 €" in page
+    assert "8 Std./Woche × 65 € × 52 Arbeitswochen = 27.040 €" in page
     assert "6 Wochen" in page
-    assert "3.120 € ÷ (27.040 € ÷ 52 Wochen) = 6 Wochen" in page
+    assert "3.120 € ÷ (27.040 € ÷ 52 Arbeitswochen) = 6 Wochen" in page
     assert "−55,6 %" in page
     assert "<svg" in page and 'class="chart__point"' in page
     assert "195" in page  # minutes summed over the process

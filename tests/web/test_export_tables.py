@@ -167,7 +167,7 @@ def _database(session, org):
 
 
 def _expected_cycle(cycle, measured, owner_name, rate, text):
-    case = compute(cycle, measured, rate)
+    case = compute(cycle, measured, rate, 52)
     current = latest(measured)
     has_effort = cycle.effort_days is not None or bool(cycle.one_off_cost)
     return {
@@ -237,7 +237,7 @@ def _expected_measurement(m, cycle, author, text):
 
 
 def _expected_business_case(cycle, measured, rate, text):
-    case = compute(cycle, measured, rate)
+    case = compute(cycle, measured, rate, 52)
     current = latest(measured)
     costs = (cycle.direct_cost_per_week, cycle.indirect_cost_per_week)
     return {

@@ -17,6 +17,7 @@ VALID = {
     "timezone": "Europe/Berlin",
     "currency": "EUR",
     "default_hourly_rate": "72.50",
+    "working_weeks_per_year": "52",
 }
 
 
@@ -65,6 +66,32 @@ def test_a_new_hourly_rate_asks_for_the_whole_trend_again(client, session, owner
     assert state.version == version + 1
     assert state.dirty_since is None
     assert requests == asked + 1
+
+
+def test_fewer_working_weeks_ask_for_the_whole_trend_again_and_are_audited(client, session, owner_org, publisher):
+    owner, org = owner_org
+    page = client.get(f"/o/{org.slug}/settings").text
+    assert 'value="52"' in page and "viele Unternehmen rechnen mit etwa 46" in page
+    assert client.post(f"/o/{org.slug}/settings", data={**VALID, "working_weeks_per_year": "46"}).status_code == 302
+    session.expire_all()
+    assert session.get(Organization, org.id).working_weeks_per_year == 46
+    with tenancy.tenant_context(session, org.id):
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "organization.updated")).one()
+        assert event.details["changes"]["working_weeks_per_year"] == [52, 46]
+        assert session.scalars(select(TrendState.version)).one() == 1
+    assert task_names.RECOMPUTE_TRENDS in [name for name, _, _ in publisher.published]
+    log = client.get(f"/o/{org.slug}/audit/").text
+    assert "Arbeitswochen pro Jahr" in log and "Sabine Müller" in log
+
+
+@pytest.mark.parametrize("typed", ["0", "54", "-1", "", "zwei"])
+def test_working_weeks_are_a_whole_number_from_1_to_53(client, session, owner_org, typed):
+    _, org = owner_org
+    response = client.post(f"/o/{org.slug}/settings", data={**VALID, "working_weeks_per_year": typed})
+    assert response.status_code == 422
+    assert 'class="field__error"' in response.text
+    session.expire_all()
+    assert session.get(Organization, org.id).working_weeks_per_year == 52
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,13 @@ def _post(client, url, data):
     return response, response.get_data(as_text=True).replace("\xa0", " ")
 
 
-SETTINGS = {"name": "Müller Metallbau GmbH", "locale": "de", "timezone": "Europe/Berlin", "currency": "EUR"}
+SETTINGS = {
+    "name": "Müller Metallbau GmbH",
+    "locale": "de",
+    "timezone": "Europe/Berlin",
+    "currency": "EUR",
+    "working_weeks_per_year": "52",
+}
 
 
 def test_an_hourly_rate_above_500_is_saved_only_once_confirmed(client, session, company):

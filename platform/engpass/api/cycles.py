@@ -33,7 +33,7 @@ from engpass.api.schemas import (
     StageChangeSchema,
 )
 from engpass.cycles import people, service
-from engpass.cycles.business_case import compute
+from engpass.cycles.business_case import compute, status_quo_cost
 from engpass.cycles.models import Cycle, Measurement, ProcessStep, Stage
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
 from engpass.cycles.rules import StageRuleViolation
@@ -370,11 +370,21 @@ def add_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, Any]
 def business_case(cycle_id: int) -> dict[str, Any]:
     """The cycle's business case from its own numbers (docs/business-case.md), in the organization's currency."""
     cycle = _cycle_or_404(cycle_id)
-    case = compute(cycle, list(cycle.measurements), g.org.default_hourly_rate)
+    case = compute(cycle, list(cycle.measurements), g.org.default_hourly_rate, g.org.working_weeks_per_year)
+    status_quo = status_quo_cost(cycle, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     return {
         "cycle_id": cycle.id,
         "currency": g.org.currency,
         "hourly_rate": g.org.default_hourly_rate,
+        "working_weeks_per_year": g.org.working_weeks_per_year,
+        "status_quo_cost": None
+        if status_quo is None
+        else {
+            "per_year": status_quo.total,
+            "hours": status_quo.hours_cost,
+            "direct_cost": status_quo.direct_cost,
+            "indirect_cost": status_quo.indirect_cost,
+        },
         "measured": case.measured,
         "hours_saved_per_week": case.hours_saved_per_week,
         "cost_saved_per_week": case.cost_saved_per_week,

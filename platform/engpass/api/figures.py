@@ -12,12 +12,36 @@ from engpass.cycles.models import Stage
 # --- figures -------------------------------------------------------------------------------------
 
 
+class StatusQuoCostSchema(Schema):
+    """What the bottleneck costs a year as it is; a part is null when the status quo lacks its number."""
+
+    per_year = DecimalString(required=True, metadata={"description": "The sum of the parts, in `currency`."})
+    hours = DecimalString(
+        required=True, allow_none=True, metadata={"description": "hours per week × hourly rate × working weeks"}
+    )
+    direct_cost = DecimalString(
+        required=True, allow_none=True, metadata={"description": "direct cost per week × working weeks"}
+    )
+    indirect_cost = DecimalString(
+        required=True, allow_none=True, metadata={"description": "indirect cost per week × working weeks"}
+    )
+
+
 class BusinessCaseSchema(Schema):
     """docs/business-case.md: every figure is null when the numbers it needs are missing."""
 
     cycle_id = fields.Integer(required=True)
     currency = fields.String(required=True)
     hourly_rate = DecimalString(required=True, metadata={"description": "The organization's rate it is valued at."})
+    working_weeks_per_year = fields.Integer(
+        required=True, metadata={"description": "The organization's setting that makes weekly figures yearly."}
+    )
+    status_quo_cost = fields.Nested(
+        StatusQuoCostSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Null until the status quo has hours or a cost per week."},
+    )
     measured = fields.Boolean(required=True, metadata={"description": "Whether a measurement exists."})
     hours_saved_per_week = DecimalString(required=True, allow_none=True)
     cost_saved_per_week = DecimalString(required=True)

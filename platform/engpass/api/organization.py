@@ -28,7 +28,8 @@ def _document() -> dict[str, Any]:
 @endpoint("/organization", "GET", Action.view_cycles, tag=TAG)
 @bp.response(200, OrganizationSchema)
 def get_organization() -> dict[str, Any]:
-    """The organization's name, language, time zone, currency and the hourly rate its business cases use."""
+    """The organization's name, language, time zone, currency, and the hourly rate and working weeks per year
+    its business cases use."""
     return _document()
 
 
@@ -38,7 +39,8 @@ def get_organization() -> dict[str, Any]:
 def update_organization(data: dict[str, Any]) -> dict[str, Any]:
     """Change any of the settings (admins and owners).
 
-    A new hourly rate revalues every cycle's business case and rewrites the whole trend. A rate above
+    A new hourly rate or number of working weeks per year revalues every cycle's business case and rewrites
+    the whole trend. A rate above
     500 per hour answers 422 unless `confirm_implausible` is true.
     """
     values = {name: data[name] for name in SETTINGS_FIELDS if name in data}

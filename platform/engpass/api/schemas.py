@@ -36,7 +36,7 @@ from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType
 from engpass.cycles.rules import NOT_BLANK
 from engpass.i18n import LANGUAGES
 from engpass.number_input import NumberInputError, parse_number
-from engpass.organizations.forms import CURRENCIES, HOURLY_RATE_BELOW, timezone_choices
+from engpass.organizations.forms import CURRENCIES, HOURLY_RATE_BELOW, WORKING_WEEKS_MAX, timezone_choices
 from engpass.routing import ID_MAX
 
 # The models' enums, each one named schema of the document that every field of its codes refers to
@@ -452,6 +452,10 @@ class OrganizationSchema(Schema):
     default_hourly_rate = DecimalString(
         required=True, metadata={"description": "What an hour costs: the business case values saved hours at it."}
     )
+    working_weeks_per_year = fields.Integer(
+        required=True,
+        metadata={"description": "Turns every weekly figure into a yearly one: 52, or e.g. 46 without holidays."},
+    )
 
 
 class OrganizationPatchSchema(Schema):
@@ -468,6 +472,7 @@ class OrganizationPatchSchema(Schema):
     )
     currency = fields.String(validate=validate.OneOf(CURRENCIES))
     default_hourly_rate = number(HOURLY_RATE_BELOW, 2)
+    working_weeks_per_year = JsonInteger(validate=validate.Range(min=1, max=WORKING_WEEKS_MAX))
     confirm_implausible = confirm_implausible()
 
     @validates_schema

@@ -59,6 +59,7 @@ FIELD_LABELS = {
     "timezone": _l("Time zone"),
     "currency": _l("Currency"),
     "default_hourly_rate": _l("Hourly rate"),
+    "working_weeks_per_year": _l("Working weeks per year"),
     "level": _l("Access"),
 }
 MONEY_FIELDS = frozenset(

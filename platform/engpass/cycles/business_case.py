@@ -7,7 +7,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from engpass.cycles.models import Cycle, KpiDirection, Measurement
 
-WEEKS_PER_YEAR = Decimal(52)
 MONTHS_PER_YEAR = Decimal(12)
 HOURS_PER_DAY = Decimal(8)
 CENT = Decimal("0.01")
@@ -28,6 +27,18 @@ class BusinessCase:
     effort_cost: Decimal
     payback_weeks: Decimal | None
     measured: bool
+    weeks_per_year: int
+
+
+@dataclass(frozen=True)
+class StatusQuoCost:
+    """What the bottleneck costs a year as it is: each part None when the status quo lacks its number."""
+
+    hours_cost: Decimal | None
+    direct_cost: Decimal | None
+    indirect_cost: Decimal | None
+    total: Decimal
+    weeks_per_year: int
 
 
 def _money(value: Decimal) -> Decimal:
@@ -38,9 +49,27 @@ def latest(measurements: list[Measurement]) -> Measurement | None:
     return max(measurements, key=lambda m: (m.measured_on, m.id or 0), default=None)
 
 
-def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal) -> BusinessCase:
+def status_quo_cost(cycle: Cycle, hourly_rate: Decimal, weeks_per_year: int) -> StatusQuoCost | None:
+    """The yearly cost of the status quo; None until the status quo has hours or a cost per week."""
+    weeks = Decimal(weeks_per_year)
+
+    def yearly(weekly: Decimal | None, factor: Decimal = Decimal(1)) -> Decimal | None:
+        return None if weekly is None else _money(Decimal(weekly) * factor * weeks)
+
+    hours = yearly(cycle.hours_per_week, Decimal(hourly_rate))
+    direct = yearly(cycle.direct_cost_per_week)
+    indirect = yearly(cycle.indirect_cost_per_week)
+    parts = [part for part in (hours, direct, indirect) if part is not None]
+    if not parts:
+        return None
+    return StatusQuoCost(hours, direct, indirect, sum(parts, Decimal(0)), weeks_per_year)
+
+
+def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal, weeks_per_year: int) -> BusinessCase:
+    """``hourly_rate`` and ``weeks_per_year`` are the organization's settings."""
     current = latest(measurements)
     rate = Decimal(hourly_rate)
+    weeks = Decimal(weeks_per_year)
 
     hours_saved = None
     if current is not None and current.hours_per_week is not None and cycle.hours_per_week is not None:
@@ -55,7 +84,7 @@ def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal)
     euros_per_year = None
     if hours_saved is not None or (current is not None and current.cost_per_week is not None):
         weekly = (hours_saved or Decimal(0)) * rate + cost_saved
-        euros_per_year = _money(weekly * WEEKS_PER_YEAR - running_per_year)
+        euros_per_year = _money(weekly * weeks - running_per_year)
 
     kpi_current = Decimal(current.kpi_value) if current is not None else None
     kpi_change = improved = target_reached = None
@@ -73,7 +102,7 @@ def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal)
     effort_cost = _money(Decimal(cycle.effort_days or 0) * HOURS_PER_DAY * rate + Decimal(cycle.one_off_cost or 0))
     payback = None
     if euros_per_year is not None and euros_per_year > 0:
-        payback = (effort_cost / (euros_per_year / WEEKS_PER_YEAR)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        payback = (effort_cost / (euros_per_year / weeks)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     return BusinessCase(
         hours_saved_per_week=hours_saved,
@@ -87,4 +116,5 @@ def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal)
         effort_cost=effort_cost,
         payback_weeks=payback,
         measured=current is not None,
+        weeks_per_year=weeks_per_year,
     )

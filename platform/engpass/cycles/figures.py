@@ -12,7 +12,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from engpass.cycles.business_case import WEEKS_PER_YEAR, BusinessCase, latest
+from engpass.cycles.business_case import BusinessCase, StatusQuoCost, latest
 from engpass.cycles.models import Cycle, Measurement
 from engpass.formatting import money, number, percent, signed_percent
 
@@ -42,6 +42,43 @@ def _weeks(value: Decimal) -> str:
 
 def _days(value: Decimal) -> str:
     return ngettext("%(value)s day", "%(value)s days", _plural_n(value), value=number(value))
+
+
+def status_quo_figure(cycle: Cycle, cost: StatusQuoCost, hourly_rate: Decimal, currency: str) -> Figure:
+    """The yearly cost of the status quo with its parts, each part's formula naming the working weeks."""
+    weeks = number(cost.weeks_per_year)
+    terms = []
+    if cost.hours_cost is not None:
+        terms.append(
+            _(
+                "%(hours)s/week × %(rate)s × %(weeks)s working weeks = %(cost)s",
+                hours=_hours(cycle.hours_per_week),
+                rate=money(hourly_rate, currency),
+                weeks=weeks,
+                cost=money(cost.hours_cost, currency),
+            )
+        )
+    if cost.direct_cost is not None:
+        terms.append(
+            _(
+                "%(weekly)s direct cost/week × %(weeks)s working weeks = %(cost)s",
+                weekly=money(cycle.direct_cost_per_week, currency),
+                weeks=weeks,
+                cost=money(cost.direct_cost, currency),
+            )
+        )
+    if cost.indirect_cost is not None:
+        terms.append(
+            _(
+                "%(weekly)s indirect cost/week × %(weeks)s working weeks = %(cost)s",
+                weekly=money(cycle.indirect_cost_per_week, currency),
+                weeks=weeks,
+                cost=money(cost.indirect_cost, currency),
+            )
+        )
+    return Figure(
+        "status_quo", _("Cost of the status quo per year"), money(cost.total, currency), "; ".join(terms), tone="bad"
+    )
 
 
 def business_case_figures(
@@ -97,7 +134,7 @@ def business_case_figures(
         if case_.cost_saved_per_week:
             terms.append(_("%(cost)s cost saved/week", cost=money(case_.cost_saved_per_week, cur)))
         weekly = terms[0] if len(terms) == 1 else "(" + " + ".join(terms) + ")"
-        formula = _("%(weekly)s × %(weeks)s weeks", weekly=weekly, weeks=number(WEEKS_PER_YEAR))
+        formula = _("%(weekly)s × %(weeks)s working weeks", weekly=weekly, weeks=number(case_.weeks_per_year))
         if case_.running_cost_per_year:
             formula += " − " + _("%(cost)s running cost/year", cost=money(case_.running_cost_per_year, cur))
         formula += " = " + money(case_.euros_per_year, cur)
@@ -193,10 +230,10 @@ def business_case_figures(
                 _("Payback"),
                 _weeks(case_.payback_weeks),
                 _(
-                    "%(effort)s ÷ (%(savings)s ÷ %(weeks)s weeks) = %(payback)s",
+                    "%(effort)s ÷ (%(savings)s ÷ %(weeks)s working weeks) = %(payback)s",
                     effort=money(case_.effort_cost, cur),
                     savings=money(case_.euros_per_year, cur),
-                    weeks=number(WEEKS_PER_YEAR),
+                    weeks=number(case_.weeks_per_year),
                     payback=_weeks(case_.payback_weeks),
                 ),
                 tone="good",

@@ -11,7 +11,7 @@ from engpass.organizations.models import Organization
 from engpass.trends.service import mark_changed
 
 # What the settings page and the API's PATCH /organization change; the business case depends on them.
-SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rate")
+SETTINGS_FIELDS = ("name", "locale", "timezone", "currency", "default_hourly_rate", "working_weeks_per_year")
 
 
 def update_settings(
@@ -19,7 +19,8 @@ def update_settings(
 ) -> dict[str, list[Any]]:
     """Change the given settings; returns what changed as {field: [old, new]}, as the audit log records it.
 
-    Savings of every week are valued at the hourly rate: a new rate rewrites the whole trend.
+    Savings of every week are valued at the hourly rate and made yearly by the working weeks: a new rate
+    or a new number of weeks rewrites the whole trend.
     """
     changes = {
         name: [audit_value(getattr(org, name)), audit_value(values[name])]
@@ -28,7 +29,7 @@ def update_settings(
     }
     for name in changes:
         setattr(org, name, values[name])
-    if "default_hourly_rate" in changes:
+    if changes.keys() & {"default_hourly_rate", "working_weeks_per_year"}:
         mark_changed(session)
     if changes:
         record(

@@ -326,7 +326,9 @@ def _result(
     return [_p(heading, st["h2"]), layout]
 
 
-def _figures(figures: list[Figure], rate: str, width: float, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _figures(
+    figures: list[Figure], rate: str, weeks: int, width: float, st: dict[str, ParagraphStyle]
+) -> list[Flowable]:
     rows = []
     for figure in figures:
         detail = [_p(figure.formula, st["body"])] if figure.formula else []
@@ -347,7 +349,12 @@ def _figures(figures: list[Figure], rate: str, width: float, st: dict[str, Parag
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         ("LINEBELOW", (0, 0), (-1, -1), 0.5, LINE),
     )
-    intro = _("Computed from the measured numbers with an hourly rate of %(rate)s (organization settings).", rate=rate)
+    intro = _(
+        "Computed from the measured numbers with an hourly rate of %(rate)s and %(weeks)s working weeks per year"
+        " (organization settings).",
+        rate=rate,
+        weeks=number(weeks),
+    )
     return [_p(_("Business case"), st["h2"]), _p(intro, st["small"]), Spacer(0, 2), table]
 
 
@@ -417,7 +424,7 @@ def business_case_pdf(
         Spacer(0, 6),
         columns,
         *_result(cycle, measurements, figures, labels, today, width, st),
-        *_figures(figures, money(org.default_hourly_rate, currency), width, st),
+        *_figures(figures, money(org.default_hourly_rate, currency), org.working_weeks_per_year, width, st),
         *_decision(cycle, labels, st),
     ]
     footer_left = f"{org.name} · {_('Amounts in %(currency)s', currency=currency)}"

@@ -172,7 +172,12 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
 
     def rows() -> Iterator[list[Any]]:
         for cycle, owner, measurement, total in _stream(session, _with_latest_measurement(query or TableQuery())):
-            case = compute(cycle, [measurement] if measurement is not None else [], org.default_hourly_rate)
+            case = compute(
+                cycle,
+                [measurement] if measurement is not None else [],
+                org.default_hourly_rate,
+                org.working_weeks_per_year,
+            )
             values = {
                 "id": cycle.id,
                 "title": cycle.title,
@@ -305,7 +310,7 @@ def business_cases(session: AnySession, org: Organization, query: TableQuery | N
 
     def rows() -> Iterator[list[Any]]:
         for cycle, _owner, measurement, _total in _stream(session, _with_latest_measurement(query or TableQuery())):
-            case = compute(cycle, [measurement] if measurement is not None else [], rate)
+            case = compute(cycle, [measurement] if measurement is not None else [], rate, org.working_weeks_per_year)
             measured = measurement is not None
             cost_before = None
             if cycle.direct_cost_per_week is not None or cycle.indirect_cost_per_week is not None:

@@ -178,7 +178,7 @@ def _sheet(cycle_id: int) -> _Sheet:
         abort(404)
     measurements = list(cycle.measurements)
     rate, currency = current_org.default_hourly_rate, current_org.currency
-    case = compute(cycle, measurements, rate)
+    case = compute(cycle, measurements, rate, current_org.working_weeks_per_year)
     labels = pdf.Labels(
         category=str(CATEGORY_LABELS[cycle.category]),
         stage=str(STAGE_LABELS[cycle.stage]),

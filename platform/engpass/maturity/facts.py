@@ -34,11 +34,15 @@ class History:
     cycles: list[Cycle]
     measurements: dict[int, list[MeasuredPoint]]
     hourly_rate: Decimal
+    weeks_per_year: int
 
     @cached_property
     def timelines(self) -> list[_Timeline]:
         """Worked out on first use; a History is a snapshot of rows that are not changed afterwards."""
-        return [_Timeline(cycle, self.measurements.get(cycle.id, []), self.hourly_rate) for cycle in self.cycles]
+        return [
+            _Timeline(cycle, self.measurements.get(cycle.id, []), self.hourly_rate, self.weeks_per_year)
+            for cycle in self.cycles
+        ]
 
 
 class MeasuredPoint(Protocol):
@@ -64,12 +68,12 @@ MEASURED_COLUMNS = (
 )
 
 
-def load_history(session: Session, hourly_rate: Decimal) -> History:
+def load_history(session: Session, hourly_rate: Decimal, weeks_per_year: int) -> History:
     cycles = list(session.scalars(select(Cycle).order_by(Cycle.id)))
     measurements: dict[int, list[MeasuredPoint]] = defaultdict(list)
     for m in session.execute(select(*MEASURED_COLUMNS).order_by(Measurement.measured_on, Measurement.id)):
         measurements[m.cycle_id].append(m)
-    return History(cycles, dict(measurements), Decimal(hourly_rate))
+    return History(cycles, dict(measurements), Decimal(hourly_rate), weeks_per_year)
 
 
 def end_of(day: date) -> datetime:
@@ -101,9 +105,12 @@ def _utc_day(value: datetime) -> date:
 class _Timeline:
     """One cycle's history, prepared so that its facts on any day take a few comparisons."""
 
-    def __init__(self, cycle: Cycle, measurements: list[MeasuredPoint], hourly_rate: Decimal) -> None:
+    def __init__(
+        self, cycle: Cycle, measurements: list[MeasuredPoint], hourly_rate: Decimal, weeks_per_year: int
+    ) -> None:
         self.cycle = cycle
         self.hourly_rate = hourly_rate
+        self.weeks_per_year = weeks_per_year
         # (first day it counts, stage index) for every stage the cycle has a timestamp for.
         self.entered = [
             (_utc_day(at), index)
@@ -190,7 +197,11 @@ class _Timeline:
         current = self.latest[measured]
         # business_case.compute reads only the latest of the measurements it is given, and of it
         # only the attributes a MeasuredPoint has.
-        case = business_case(cycle, [current], self.hourly_rate) if current is not None else None  # type: ignore[list-item]
+        case = (
+            business_case(cycle, [current], self.hourly_rate, self.weeks_per_year)  # type: ignore[list-item]
+            if current is not None
+            else None
+        )
         quantified = index >= _BASELINE_INDEX and self.quantified
         return CycleFacts(
             id=cycle.id,

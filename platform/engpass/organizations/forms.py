@@ -18,6 +18,7 @@ from engpass.single_line import SingleLine
 CURRENCIES = ["EUR", "CHF", "USD", "GBP", "PLN", "CZK", "DKK", "SEK"]
 # The column holds Numeric(10, 2); a rate beyond this is no hourly rate but a typing error.
 HOURLY_RATE_BELOW = Decimal(10000)
+WORKING_WEEKS_MAX = 53
 
 
 @cache
@@ -39,6 +40,14 @@ class OrganizationSettingsForm(ConfirmDoubts, FlaskForm):
     currency = SelectField(_l("Currency"), choices=[SelectChoice(c) for c in CURRENCIES])
     default_hourly_rate = NumberField(
         _l("Default hourly rate"), [Required(_l("Please enter an hourly rate."))], below=HOURLY_RATE_BELOW
+    )
+
+    working_weeks_per_year = NumberField(
+        _l("Working weeks per year"),
+        [Required(_l("Please enter the working weeks per year."))],
+        places=0,
+        minimum=Decimal(1),
+        below=Decimal(WORKING_WEEKS_MAX + 1),
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:

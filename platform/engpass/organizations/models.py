@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engpass.db import Base, string_enum, utcnow
@@ -39,6 +39,8 @@ class Organization(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     default_hourly_rate: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("65.00"))
+    # Turns every weekly figure into a yearly one; 52 counts holidays as working weeks, many companies count 46.
+    working_weeks_per_year: Mapped[int] = mapped_column(default=52, server_default=text("52"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set by an owner: members and consultants without two-factor authentication are sent to set it up
     # before any page of this organization (gateway/web.py); the API's tokens are not affected.

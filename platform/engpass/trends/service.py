@@ -160,7 +160,7 @@ def recompute(session: Session, today: date | None = None, full: bool = False) -
     org = session.get(Organization, org_id)
     if org is None:
         return 0
-    history = load_history(session, org.default_hourly_rate)
+    history = load_history(session, org.default_hourly_rate, org.working_weeks_per_year)
     today = today or utcnow().date()
     now = utcnow()
     weeks = weeks_of(history, today)

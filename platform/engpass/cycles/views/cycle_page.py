@@ -12,9 +12,9 @@ from wtforms import SelectChoice
 
 from engpass.accounts.models import User
 from engpass.cycles import service
-from engpass.cycles.business_case import compute
+from engpass.cycles.business_case import compute, status_quo_cost
 from engpass.cycles.chart import kpi_chart
-from engpass.cycles.figures import business_case_figures
+from engpass.cycles.figures import business_case_figures, status_quo_figure
 from engpass.cycles.forms import STAGE_LABELS, DeleteForm, StageForm
 from engpass.cycles.models import STAGE_ORDER, Cycle, Stage
 from engpass.cycles.rules import StageRuleViolation, problems_to_enter
@@ -31,7 +31,8 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
     steps = list(cycle.steps)
     chain = service.chain_of(db.session(), cycle)
     owner = db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None
-    case_ = compute(cycle, measurements, current_org.default_hourly_rate)
+    case_ = compute(cycle, measurements, current_org.default_hourly_rate, current_org.working_weeks_per_year)
+    status_quo = status_quo_cost(cycle, current_org.default_hourly_rate, current_org.working_weeks_per_year)
     next_stage = STAGE_ORDER[cycle.stage_index() + 1] if cycle.is_open else None
     position = next(i for i, c in enumerate(chain) if c.id == cycle.id)
     follower = chain[position + 1] if position + 1 < len(chain) else None
@@ -54,6 +55,9 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
             figures=business_case_figures(
                 cycle, measurements, case_, current_org.default_hourly_rate, current_org.currency
             ),
+            status_quo=status_quo_figure(cycle, status_quo, current_org.default_hourly_rate, current_org.currency)
+            if status_quo is not None
+            else None,
             chart=kpi_chart(cycle, measurements, today),
             flags=flags_of(cycle, len(measurements), today),
             guidance=GUIDANCE[cycle.stage],

@@ -268,7 +268,7 @@ MEASUREMENT = Section(
 
 def _decision_context(cycle: Cycle, _subject: Any) -> dict[str, Any]:
     measurements = list(cycle.measurements)
-    case_ = compute(cycle, measurements, current_org.default_hourly_rate)
+    case_ = compute(cycle, measurements, current_org.default_hourly_rate, current_org.working_weeks_per_year)
     figures = business_case_figures(cycle, measurements, case_, current_org.default_hourly_rate, current_org.currency)
     return {"figures": figures}
 
