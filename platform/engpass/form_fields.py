@@ -89,11 +89,15 @@ class NumberField(Field):
             if low == 0:
                 raise StopValidation(_l("Please enter 0 or more."))
             raise StopValidation(_l("This number is too small (at least %(min)s).", min=number(low)))
-        exponent = Decimal(1).scaleb(-self.places)
         # Decimal() too: a form sent empty keeps the object's value, an int for a whole-number column.
-        self.data = Decimal(self.data).quantize(exponent, rounding=ROUND_HALF_UP)
+        value = Decimal(self.data)
         if self.places == 0:
-            self.data = int(self.data)
+            if value != value.to_integral_value():
+                # 4,5 working weeks or 30,5 minutes: rounding would be a guess at what was meant.
+                raise StopValidation(_l("Please enter a whole number, e.g. 30."))
+            self.data = int(value)
+            return
+        self.data = value.quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
 
 
 class Doubt(Protocol):

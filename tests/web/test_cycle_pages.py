@@ -476,6 +476,7 @@ BAD_INPUT = [
     ("baseline", {"steps-1-minutes": "-3"}, NEGATIVE),
     ("baseline", {"steps-1-minutes": "100001"}, "Diese Zahl ist zu groß (höchstens 100.000)."),
     ("baseline", {"steps-1-minutes": "zehn"}, "Bitte geben Sie eine ganze Zahl ein, z. B. 30."),
+    ("baseline", {"steps-1-minutes": "30,5"}, "Bitte geben Sie eine ganze Zahl ein, z. B. 30."),
     ("baseline", {"steps-2-name": ""}, "Bitte benennen Sie den Schritt oder leeren Sie die Zeile."),
     ("solution", {"solution_what": ""}, "Bitte beschreiben Sie die Lösung."),
     ("solution", {"solution_what": TEN_K}, "Höchstens 5000 Zeichen."),
@@ -784,7 +785,7 @@ def test_process_rows_are_added_and_reordered_without_javascript(client, session
     assert moved.index('value="Preise kalkulieren"') < moved.index('value="Anfrage prüfen"')
     assert re.search(r'name="steps-0-name"[^>]*value="Preise kalkulieren"', moved)
 
-    saved = _post(client, url, {**BASELINE_FORM, "steps-1-remove": "y", "steps-0-minutes": "2,5"})
+    saved = _post(client, url, {**BASELINE_FORM, "steps-1-remove": "y", "steps-0-minutes": "3"})
     assert saved.status_code == 302
     steps = _cycle(session, org, cycle_id).steps
     assert [(s.position, s.name, s.minutes) for s in steps] == [(1, "Anfrage prüfen", 3), (2, "Angebot schreiben", 45)]

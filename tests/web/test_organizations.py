@@ -84,7 +84,7 @@ def test_fewer_working_weeks_ask_for_the_whole_trend_again_and_are_audited(clien
     assert "Arbeitswochen pro Jahr" in log and "Sabine Müller" in log
 
 
-@pytest.mark.parametrize("typed", ["0", "54", "-1", "", "zwei"])
+@pytest.mark.parametrize("typed", ["0", "54", "-1", "", "zwei", "4,5", "46,2"])
 def test_working_weeks_are_a_whole_number_from_1_to_53(client, session, owner_org, typed):
     _, org = owner_org
     response = client.post(f"/o/{org.slug}/settings", data={**VALID, "working_weeks_per_year": typed})
