@@ -77,14 +77,17 @@ def test_the_image_is_built_in_two_stages_and_runs_as_a_user_without_root() -> N
 
 def _ignored(path: str, patterns: list[str]) -> bool:
     """Docker's rule, as far as these patterns use it: a pattern matches the path or one of its parents,
-    ``*`` stays within one path segment, a leading ``**/`` matches any number of them."""
+    ``*`` stays within one path segment, a leading ``**/`` matches any number of them, ``!`` lets a path in
+    again, and the last pattern that matches decides."""
     parts = path.split("/")
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
     for pattern in patterns:
-        regex = re.escape(pattern).replace(r"\*\*/", "(?:.*/)?").replace(r"\*", "[^/]*")
+        allow = pattern.startswith("!")
+        regex = re.escape(pattern.removeprefix("!")).replace(r"\*\*/", "(?:.*/)?").replace(r"\*", "[^/]*")
         if any(re.fullmatch(regex, prefix) for prefix in prefixes):
-            return True
-    return False
+            ignored = not allow
+    return ignored
 
 
 def test_the_build_context_leaves_out_local_state_and_secrets_for_both_builders() -> None:
@@ -104,9 +107,26 @@ def test_the_build_context_leaves_out_local_state_and_secrets_for_both_builders(
         "platform/engpass/__pycache__/app.cpython-311.pyc",
         "engpass-2026-12-01.dump",
         "artifacts/screenshots/a.png",
+        ".venv-k8s-check/bin/checkov",
+        "node_modules/x/index.js",
+        "docs/operations.md",
+        "platform/engpass/.env",
+        "platform/engpass/translations/de/LC_MESSAGES/messages.mo",
+        "platform/engpass.egg-info/SOURCES.txt",
     ):
         assert _ignored(path, patterns), path
-    for path in ("platform/engpass/app.py", "deploy/Dockerfile", "deploy/gunicorn.conf.py", "requirements.lock"):
+    for path in (
+        "platform/engpass/app.py",
+        "platform/engpass/static/app.css",
+        "workers/celery_app.py",
+        "migrations/env.py",
+        "templates/base.html",
+        "deploy/gunicorn.conf.py",
+        "requirements.lock",
+        "pyproject.toml",
+        "README.md",
+        "alembic.ini",
+    ):
         assert not _ignored(path, patterns), path
 
 
