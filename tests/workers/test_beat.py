@@ -70,7 +70,10 @@ def test_two_beats_on_redis_send_each_run_once(tmp_path, databases, redis_url):
     # Each beat found the sweep due once; one of them sent it.
     assert logs.count("Sending due task outbox-sweep") == 1, logs
     assert logs.count("outbox-sweep was sent by another scheduler") == 1, logs
-    assert sent == [task_names.OUTBOX_SWEEP], sent
+    # A crontab entry (the reminders at minute 7, the digest round at minute 1, …) may come due while the two
+    # run, depending on the clock: then it too is on the broker exactly once.
+    assert sent.count(task_names.OUTBOX_SWEEP) == 1, sent
+    assert len(sent) == len(set(sent)), sent
 
 
 def _entry(celery, name: str, every: schedule | crontab) -> ScheduleEntry:
