@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engpass.digest.sending import KIND_PREFIX
+from engpass.digest.sending import KIND_PREFIX, batches
 from engpass.notifications.models import SendLog
 from engpass.notifications.preferences import digest_period, due_for_digest, every_digest_reader
 
@@ -53,8 +53,7 @@ def unclaimed_due(session: Session, now: datetime, grace: timedelta) -> dict[dat
     ids = sorted(due)
     periods = sorted({period for _hour, period in due.values()})
     claimed: set[tuple[int, str]] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for chunk in batches(ids, _CHUNK):
         rows = session.execute(
             select(SendLog.user_id, SendLog.period).where(
                 SendLog.user_id.in_(chunk),
