@@ -40,6 +40,14 @@ class KpiDirection(enum.StrEnum):
     lower = "lower"
 
 
+class KpiPeriod(enum.StrEnum):
+    """What span the KPI counts per ("orders per month"): it makes the KPI's money value yearly."""
+
+    week = "week"
+    month = "month"
+    year = "year"
+
+
 class SolutionType(enum.StrEnum):
     email_automation = "email_automation"
     lead_scoring = "lead_scoring"
@@ -93,6 +101,10 @@ class Cycle(TenantScoped, Base):
     kpi_direction: Mapped[KpiDirection | None] = mapped_column(string_enum(KpiDirection, "kpi_direction"))
     kpi_baseline: Mapped[Decimal | None] = mapped_column(KPI)
     kpi_target: Mapped[Decimal | None] = mapped_column(KPI)
+    # An effect that is not hours (docs/business-case.md, "Additional contribution"): what one unit of the
+    # KPI is worth, e.g. one more order won = its average contribution margin, and what span it counts per.
+    kpi_value_per_unit: Mapped[Decimal | None] = mapped_column(MONEY)
+    kpi_period: Mapped[KpiPeriod | None] = mapped_column(string_enum(KpiPeriod, "kpi_period"))
 
     # Lösung
     solution_what: Mapped[str | None] = mapped_column(Text)
@@ -101,6 +113,10 @@ class Cycle(TenantScoped, Base):
     effort_days: Mapped[Decimal | None] = mapped_column(HOURS)
     one_off_cost: Mapped[Decimal | None] = mapped_column(MONEY)
     running_cost_per_month: Mapped[Decimal | None] = mapped_column(MONEY)
+    # The team's forecast, stated before the prototype, against which the measured result is held.
+    forecast_hours_per_week: Mapped[Decimal | None] = mapped_column(HOURS)
+    forecast_kpi: Mapped[Decimal | None] = mapped_column(KPI)
+    forecast_cost_per_week: Mapped[Decimal | None] = mapped_column(MONEY)
 
     # Umsetzung
     prototype_start: Mapped[date | None] = mapped_column(Date)
