@@ -29,7 +29,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
-from engpass.cycles.models import Decision, KpiDirection, SolutionType, Stage
+from engpass.cycles.models import Decision, KpiDirection, KpiPeriod, SolutionType, Stage
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.form_fields import HOURS_BELOW, ConfirmDoubts, NumberField, Required
 from engpass.single_line import SingleLine
@@ -66,6 +66,11 @@ SOLUTION_TYPE_LABELS = {
 DIRECTION_LABELS = {
     KpiDirection.lower: _l("Lower is better"),
     KpiDirection.higher: _l("Higher is better"),
+}
+PERIOD_LABELS = {
+    KpiPeriod.week: _l("per week"),
+    KpiPeriod.month: _l("per month"),
+    KpiPeriod.year: _l("per year"),
 }
 DECISION_LABELS = {
     Decision.scale: _l("Scale"),
@@ -204,7 +209,19 @@ class BaselineForm(ConfirmDoubts, FlaskForm):
         below=KPI_BELOW,
     )
     kpi_target = NumberField(_l("Target value"), places=4, minimum=None, below=KPI_BELOW)
+    kpi_value_per_unit = NumberField(_l("Value per unit"), below=MONEY_BELOW)
+    kpi_period = SelectField(
+        _l("The KPI counts"),
+        # Optional: absent from a post reads as the empty choice.
+        default="",
+        choices=_choices(PERIOD_LABELS, _l("Choose a period …")),
+        invalid_choice_message=_l("Please choose one of the options."),
+    )
     steps = FieldList(FormField(StepForm), min_entries=0, max_entries=STEP_ROWS_MAX)
+
+    def validate_kpi_period(self, field: Field) -> None:
+        if not field.data and self.kpi_value_per_unit.data is not None:
+            raise ValidationError(_l("Please choose what span the KPI counts per, so its value can be made yearly."))
 
 
 class SolutionForm(FlaskForm):
@@ -216,6 +233,9 @@ class SolutionForm(FlaskForm):
     effort_days = NumberField(_l("Effort in person-days"), below=HOURS_BELOW)
     one_off_cost = NumberField(_l("One-off cost"), below=MONEY_BELOW)
     running_cost_per_month = NumberField(_l("Running cost per month"), below=MONEY_BELOW)
+    forecast_hours_per_week = NumberField(_l("Hours per week after"), below=HOURS_BELOW)
+    forecast_kpi = NumberField(_l("KPI value after"), places=4, minimum=None, below=KPI_BELOW)
+    forecast_cost_per_week = NumberField(_l("Cost per week after"), below=MONEY_BELOW)
 
 
 class PrototypeForm(FlaskForm):

@@ -32,6 +32,8 @@ BASELINE_FIELDS = (
     "kpi_direction",
     "kpi_baseline",
     "kpi_target",
+    "kpi_value_per_unit",
+    "kpi_period",
 )
 SOLUTION_FIELDS = (
     "solution_what",
@@ -40,6 +42,9 @@ SOLUTION_FIELDS = (
     "effort_days",
     "one_off_cost",
     "running_cost_per_month",
+    "forecast_hours_per_week",
+    "forecast_kpi",
+    "forecast_cost_per_week",
 )
 PROTOTYPE_FIELDS = ("prototype_start", "prototype_target")
 DECISION_FIELDS = ("decision", "decision_reason")

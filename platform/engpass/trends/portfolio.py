@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engpass.cycles.forecast import Accuracy, organization_accuracy
 from engpass.cycles.models import Cycle
 from engpass.maturity.facts import History
 from engpass.reminders import rules as reminders
@@ -89,6 +90,7 @@ def summary(session: Session, history: History, today: date, state: TrendState |
     due = reminders.evaluate(situation, today + FAR_AHEAD)
     cycle = _current_cycle(open_cycles)
     last = _last_activity(history, state)
+    forecast = organization_accuracy(history.cycles, history.measurements, history.hourly_rate, history.weeks_per_year)
     return {
         "v": SCHEMA,
         "as_of": today.isoformat(),
@@ -100,7 +102,17 @@ def summary(session: Session, history: History, today: date, state: TrendState |
         "euros_per_year": str(latest[2]) if latest else "0",
         "euros_this_year": str(round(_accrued([(w, e) for w, _, e in rows], year_start, today), 2)),
         "last_activity": last.isoformat() if last else None,
+        "forecast_accuracy": str(forecast.percent) if forecast.percent is not None else None,
+        "forecast_cycles": forecast.cycles,
     }
+
+
+def forecast_accuracy(doc: dict[str, Any] | None) -> Accuracy | None:
+    """The organization's forecast accuracy as its last recompute wrote it; None before one wrote it."""
+    if not doc or doc.get("v") != SCHEMA or "forecast_cycles" not in doc:
+        return None
+    percent = doc.get("forecast_accuracy")
+    return Accuracy(Decimal(percent) if percent is not None else None, doc["forecast_cycles"])
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,8 @@ class Entry:
     euros_this_year: Decimal
     last_activity: date | None
     pending: bool
+    forecast_accuracy: Decimal | None = None
+    forecast_cycles: int = 0
 
     @classmethod
     def build(
@@ -151,6 +165,7 @@ class Entry:
         trend = 0 if level is None or before is None else (level > before) - (level < before)
         cycle = doc.get("cycle") or {}
         last = doc.get("last_activity")
+        accuracy = forecast_accuracy(doc)
         return cls(
             org_id=org_id,
             name=name,
@@ -169,4 +184,6 @@ class Entry:
             last_activity=date.fromisoformat(last) if last else None,
             # Cycles exist but the workers have not written the document yet (at the latest: tonight).
             pending=has_state and not doc,
+            forecast_accuracy=accuracy.percent if accuracy is not None else None,
+            forecast_cycles=accuracy.cycles if accuracy is not None else 0,
         )

@@ -14,15 +14,26 @@ from engpass.accounts.models import User
 from engpass.cycles import service
 from engpass.cycles.business_case import compute, status_quo_cost
 from engpass.cycles.chart import kpi_chart
+from engpass.cycles.effect_figures import (
+    accuracy_text,
+    achieved_figure,
+    contribution_figure,
+    forecast_rows,
+    with_contribution,
+)
 from engpass.cycles.figures import business_case_figures, status_quo_figure
+from engpass.cycles.forecast import compare
 from engpass.cycles.forms import STAGE_LABELS, DeleteForm, StageForm
 from engpass.cycles.models import STAGE_ORDER, Cycle, Stage
+from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import StageRuleViolation, problems_to_enter
 from engpass.cycles.views.common import bp, cycle_or_404, flags_of, org_today, status_of, to_show
 from engpass.cycles.views.guidance import GUIDANCE, NEXT_ACTION
 from engpass.db import db
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
+from engpass.trends.dashboard import trend_state
+from engpass.trends.portfolio import forecast_accuracy
 
 
 def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 200) -> tuple[str, int]:
@@ -33,6 +44,11 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
     owner = db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None
     case_ = compute(cycle, measurements, current_org.default_hourly_rate, current_org.working_weeks_per_year)
     status_quo = status_quo_cost(cycle, current_org.default_hourly_rate, current_org.working_weeks_per_year)
+    rate, weeks, currency = current_org.default_hourly_rate, current_org.working_weeks_per_year, current_org.currency
+    forecast = compare(cycle, measurements, case_, rate, weeks)
+    added = contribution_figure(cycle, contribution(cycle, case_.kpi_current, weeks), case_.measured, currency)
+    # The organization's accuracy as the trends' last recompute wrote it: one query, however many cycles.
+    state = trend_state(db.session())
     next_stage = STAGE_ORDER[cycle.stage_index() + 1] if cycle.is_open else None
     position = next(i for i, c in enumerate(chain) if c.id == cycle.id)
     follower = chain[position + 1] if position + 1 < len(chain) else None
@@ -52,9 +68,11 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
             measurements=measurements,
             chain=chain,
             case=case_,
-            figures=business_case_figures(
-                cycle, measurements, case_, current_org.default_hourly_rate, current_org.currency
-            ),
+            figures=with_contribution(business_case_figures(cycle, measurements, case_, rate, currency), added),
+            forecast=forecast,
+            forecast_rows=forecast_rows(cycle, forecast, currency),
+            achieved=achieved_figure(forecast, currency),
+            accuracy=accuracy_text(forecast_accuracy(state.portfolio if state is not None else None)),
             status_quo=status_quo_figure(cycle, status_quo, current_org.default_hourly_rate, current_org.currency)
             if status_quo is not None
             else None,

@@ -25,7 +25,17 @@ from engpass.cycles.forms import (
     PrototypeForm,
     SolutionForm,
 )
-from engpass.cycles.models import STAGE_ORDER, Category, Cycle, Decision, KpiDirection, Measurement, SolutionType, Stage
+from engpass.cycles.models import (
+    STAGE_ORDER,
+    Category,
+    Cycle,
+    Decision,
+    KpiDirection,
+    KpiPeriod,
+    Measurement,
+    SolutionType,
+    Stage,
+)
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
 from engpass.cycles.rules import default_target, problems_to_enter
 from engpass.cycles.templates import Suggestion, suggestions_for
@@ -167,7 +177,7 @@ BASELINE = Section(
     template="cycles/form_baseline.html",
     form=_baseline_form,
     fields=service.BASELINE_FIELDS,
-    enums={"kpi_direction": KpiDirection},
+    enums={"kpi_direction": KpiDirection, "kpi_period": KpiPeriod},
     doubts=lambda data, cycle, _subject: _week_doubts(data, BASELINE_COSTS, cycle),
     save=_save_baseline,
     saved=_l("Status quo saved."),
