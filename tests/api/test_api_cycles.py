@@ -167,6 +167,21 @@ def test_the_business_case_in_the_organizations_currency(client, session, world)
         "target_reached_percent": "100.0",
         "working_weeks_per_year": 52,
         "status_quo_cost": {"per_year": "47320.00", "hours": "47320.00", "direct_cost": None, "indirect_cost": None},
+        # No value per unit and no forecast stated: nothing to add, nothing to compare.
+        "additional_contribution_per_year": None,
+        "forecast": {
+            "stated": False,
+            **{
+                name: {"forecast": None, "actual": actual, "deviation": None}
+                for name, actual in (
+                    ("hours_per_week", "6.00"),
+                    ("kpi", "4.0000"),
+                    ("savings_per_year", "27040.00"),
+                    ("contribution_per_year", None),
+                )
+            },
+            "achieved_share_percent": None,
+        },
     }
 
 
@@ -408,6 +423,7 @@ def test_the_dashboard_asks_for_figures_and_then_shows_them(client, session, wor
         "latest_week": None,
         "open_cycles": [],
         "attention": [],
+        "forecast_accuracy": None,
     }
     in_org(session, world.org, lambda s: scaled_quoting_cycle(s, world.owner))
     publisher.published.clear()
@@ -415,6 +431,8 @@ def test_the_dashboard_asks_for_figures_and_then_shows_them(client, session, wor
     in_org(session, world.org, lambda s: recompute(s, full=True))
     body = world.call(client, "GET", "/dashboard", headers={"Accept-Language": "en"}).json
     assert body["pending"] is False and body["latest_week"]["savings_per_year"] == "27040.00"
+    # Sabine's cycle has no forecast: no cycle to rest an accuracy on.
+    assert body["forecast_accuracy"] == {"percent": None, "cycles": 0}
     maturity = body["maturity"]
     assert 1 <= maturity["level"] <= 5 and set(maturity["scores"]) == {
         "focus",

@@ -33,9 +33,11 @@ from engpass.api.schemas import (
     StageChangeSchema,
 )
 from engpass.cycles import people, service
-from engpass.cycles.business_case import compute, status_quo_cost
+from engpass.cycles.business_case import BusinessCase, compute, status_quo_cost
+from engpass.cycles.forecast import Comparison, compare
 from engpass.cycles.models import Cycle, Measurement, ProcessStep, Stage
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
+from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import StageRuleViolation
 from engpass.db import db
 from engpass.organizations import memberships
@@ -47,7 +49,16 @@ TAG = "Cycles"
 OUTPUT_FIELDS = tuple(
     name
     for name in CycleSchema().fields
-    if name not in ("owner_name", "measurement_count", "currency", "steps", "web_url")
+    if name
+    not in (
+        "owner_name",
+        "measurement_count",
+        "currency",
+        "steps",
+        "web_url",
+        "additional_contribution_per_year",
+        "forecast",
+    )
 )
 MEASUREMENT_FIELDS = tuple(name for name in MeasurementSchema().fields if name != "currency")
 
@@ -62,12 +73,38 @@ def _cycle_or_404(cycle_id: int) -> Cycle:
     return cycle
 
 
-def _document(cycle: Cycle, owner_name: str | None, measurements: int, steps: list[ProcessStep]) -> dict[str, Any]:
+def _comparison(comparison: Comparison) -> dict[str, Any]:
+    return {"forecast": comparison.forecast, "actual": comparison.actual, "deviation": comparison.deviation}
+
+
+def _effects(cycle: Cycle, measurements: list[Measurement], case: BusinessCase) -> dict[str, Any]:
+    """The additional contribution and the forecast against the result (docs/business-case.md)."""
+    rate, weeks = g.org.default_hourly_rate, g.org.working_weeks_per_year
+    added = contribution(cycle, case.kpi_current, weeks)
+    forecast = compare(cycle, measurements, case, rate, weeks)
+    return {
+        "additional_contribution_per_year": added.per_year if added is not None else None,
+        "forecast": {
+            "stated": forecast.stated,
+            "hours_per_week": _comparison(forecast.hours_per_week),
+            "kpi": _comparison(forecast.kpi),
+            "savings_per_year": _comparison(forecast.savings_per_year),
+            "contribution_per_year": _comparison(forecast.contribution_per_year),
+            "achieved_share_percent": forecast.achieved_percent,
+        },
+    }
+
+
+def _document(
+    cycle: Cycle, owner_name: str | None, measurements: list[Measurement], steps: list[ProcessStep]
+) -> dict[str, Any]:
     settings = current_app.extensions["engpass.settings"]
     document = {name: getattr(cycle, name) for name in OUTPUT_FIELDS}
+    case = compute(cycle, measurements, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     document.update(
+        _effects(cycle, measurements, case),
         owner_name=owner_name,
-        measurement_count=measurements,
+        measurement_count=len(measurements),
         currency=g.org.currency,
         steps=[{"position": s.position, "name": s.name, "role": s.role, "minutes": s.minutes} for s in steps],
         web_url=settings.base_url.rstrip("/") + url_for("cycles.show", org_slug=g.org.slug, cycle_id=cycle.id),
@@ -76,15 +113,19 @@ def _document(cycle: Cycle, owner_name: str | None, measurements: int, steps: li
 
 
 def _documents(rows: list[tuple[Cycle, str | None]]) -> list[dict[str, Any]]:
-    """Cycles with their owners' names as documents: two more queries however many there are."""
+    """Cycles with their owners' names as documents: two more queries however many there are (their
+    measurements, which give the count and the figures, and their steps)."""
     ids = [cycle.id for cycle, _name in rows]
-    counts = service.measurement_counts(db.session(), ids)
+    measured: dict[int, list[Measurement]] = {}
     steps: dict[int, list[ProcessStep]] = {}
     if ids:
+        measurement_stmt = select(Measurement).where(Measurement.cycle_id.in_(ids))
+        for measurement in db.session.scalars(measurement_stmt):
+            measured.setdefault(measurement.cycle_id, []).append(measurement)
         step_stmt = select(ProcessStep).where(ProcessStep.cycle_id.in_(ids)).order_by(ProcessStep.position)
         for step in db.session.scalars(step_stmt):
             steps.setdefault(step.cycle_id, []).append(step)
-    return [_document(cycle, name, counts.get(cycle.id, 0), steps.get(cycle.id, [])) for cycle, name in rows]
+    return [_document(cycle, name, measured.get(cycle.id, []), steps.get(cycle.id, [])) for cycle, name in rows]
 
 
 def _one(cycle: Cycle) -> dict[str, Any]:
@@ -222,6 +263,14 @@ def _check_dates(cycle: Cycle, data: dict[str, Any]) -> None:
         raise rule_violation([_("The target date cannot be before the start.")], "prototype_target")
 
 
+def _check_period(cycle: Cycle, data: dict[str, Any]) -> None:
+    value = data.get("kpi_value_per_unit", cycle.kpi_value_per_unit)
+    if value is not None and data.get("kpi_period", cycle.kpi_period) is None:
+        # 409 like the dates: whether it is missing depends on what the cycle holds already.
+        message = _("Please choose what span the KPI counts per, so its value can be made yearly.")
+        raise rule_violation([message], "kpi_period")
+
+
 def _save_sections(cycle: Cycle, data: dict[str, Any], actor_id: int) -> None:
     """The cycle's forms in the method's order, each through its service, for the fields sent."""
     session = db.session()
@@ -261,6 +310,7 @@ def update_cycle(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     if "owner_id" in data:
         _check_owner(data["owner_id"])
     _check_dates(cycle, data)
+    _check_period(cycle, data)
     # The week's figures as they will be, asked about when this request changes them.
     week = {name: data.get(name, getattr(cycle, name)) for name in ("hours_per_week", *BASELINE_COSTS)}
     _check_plausible(data, _week_doubts(week, BASELINE_COSTS, cycle))
@@ -396,4 +446,5 @@ def business_case(cycle_id: int) -> dict[str, Any]:
         "kpi_change_percent": case.kpi_change_percent,
         "kpi_improved": case.kpi_improved,
         "target_reached_percent": case.target_reached_percent,
+        **_effects(cycle, list(cycle.measurements), case),
     }

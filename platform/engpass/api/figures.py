@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from engpass.api.schemas import HISTORY_WEEKS_MAX, DecimalString, UtcDateTime, code_out
+from engpass.api.schemas import HISTORY_WEEKS_MAX, DecimalString, ForecastSchema, UtcDateTime, code_out
 from engpass.cycles.models import Stage
 
 # --- figures -------------------------------------------------------------------------------------
@@ -55,6 +55,24 @@ class BusinessCaseSchema(Schema):
     kpi_change_percent = DecimalString(required=True, allow_none=True)
     kpi_improved = fields.Boolean(required=True, allow_none=True)
     target_reached_percent = DecimalString(required=True, allow_none=True)
+    additional_contribution_per_year = DecimalString(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Beside `savings_per_year`, never added to it; null without the KPI's value."},
+    )
+    forecast = fields.Nested(ForecastSchema, required=True)
+
+
+class ForecastAccuracySchema(Schema):
+    percent = DecimalString(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "100 − the mean absolute percentage error of the measured savings against the forecast "
+            "ones, floored at 0 (docs/business-case.md); null without a cycle that has both."
+        },
+    )
+    cycles = fields.Integer(required=True, metadata={"description": "How many cycles it rests on."})
 
 
 class ReasonSchema(Schema):
@@ -111,6 +129,12 @@ class DashboardSchema(Schema):
     latest_week = fields.Nested(WeekSchema, required=True, allow_none=True)
     open_cycles = fields.List(fields.Nested(OpenCycleSchema), required=True)
     attention = fields.List(fields.Nested(AttentionSchema), required=True)
+    forecast_accuracy = fields.Nested(
+        ForecastAccuracySchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The organization's forecast accuracy; null until the figures are computed."},
+    )
 
 
 class HistoryArgsSchema(Schema):

@@ -19,6 +19,7 @@ from engpass.maturity.model import LEVEL_NAMES, Reason
 from engpass.organizations.permissions import Action
 from engpass.trends import dashboard
 from engpass.trends.models import TrendSnapshot
+from engpass.trends.portfolio import forecast_accuracy
 from engpass.trends.service import latest_snapshots
 
 TAG = "Overview"
@@ -56,6 +57,7 @@ def get_dashboard() -> dict[str, Any]:
     if dashboard.ensure_requested(db.session, data):
         db.session.commit()
     latest = data.latest
+    accuracy = forecast_accuracy(state.portfolio if state is not None else None)
     maturity = None
     if latest is not None:
         maturity = {
@@ -75,6 +77,7 @@ def get_dashboard() -> dict[str, Any]:
             {"rule": r.rule.value, "cycle_id": r.cycle_id, "cycle_title": r.cycle_title, "since": r.since}
             for r in data.attention
         ],
+        "forecast_accuracy": None if accuracy is None else {"percent": accuracy.percent, "cycles": accuracy.cycles},
     }
 
 

@@ -32,7 +32,7 @@ from engpass.cycles.forms import (
     TEXT_MAX,
     TITLE_MAX,
 )
-from engpass.cycles.models import Category, Decision, KpiDirection, SolutionType, Stage
+from engpass.cycles.models import Category, Decision, KpiDirection, KpiPeriod, SolutionType, Stage
 from engpass.cycles.rules import NOT_BLANK
 from engpass.i18n import LANGUAGES
 from engpass.number_input import NumberInputError, parse_number
@@ -41,7 +41,7 @@ from engpass.routing import ID_MAX
 
 # The models' enums, each one named schema of the document that every field of its codes refers to
 # (api/extension.py): a client generator makes one type of each, not one per field.
-CODES = (Category, Stage, KpiDirection, SolutionType, Decision)
+CODES = (Category, Stage, KpiDirection, KpiPeriod, SolutionType, Decision)
 
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200
@@ -323,6 +323,16 @@ class CyclePatchSchema(Schema):
     kpi_direction = code(KpiDirection, allow_none=True)
     kpi_baseline = number(KPI_BELOW, 4, negative=True, allow_none=True)
     kpi_target = number(KPI_BELOW, 4, negative=True, allow_none=True)
+    kpi_value_per_unit = number(
+        MONEY_BELOW,
+        2,
+        allow_none=True,
+        metadata={
+            "description": "What one unit of the KPI is worth, in `currency` (e.g. an order's contribution margin); "
+            "needs `kpi_period`."
+        },
+    )
+    kpi_period = code(KpiPeriod, allow_none=True, metadata={"description": "The span the KPI counts per."})
     steps = fields.List(
         fields.Nested(StepSchema),
         validate=validate.Length(max=STEP_ROWS_MAX),
@@ -335,6 +345,15 @@ class CyclePatchSchema(Schema):
     effort_days = number(HOURS_BELOW, 2, allow_none=True)
     one_off_cost = number(MONEY_BELOW, 2, allow_none=True)
     running_cost_per_month = number(MONEY_BELOW, 2, allow_none=True)
+    forecast_hours_per_week = number(
+        HOURS_BELOW, 2, allow_none=True, metadata={"description": "Forecast: hours per week after the change."}
+    )
+    forecast_kpi = number(
+        KPI_BELOW, 4, negative=True, allow_none=True, metadata={"description": "Forecast: the KPI's value after."}
+    )
+    forecast_cost_per_week = number(
+        MONEY_BELOW, 2, allow_none=True, metadata={"description": "Forecast: cost per week after, in `currency`."}
+    )
     # Prototype
     prototype_start = day(allow_none=True)
     prototype_target = day(allow_none=True)
@@ -357,6 +376,27 @@ class StageChangeSchema(Schema):
         Stage,
         required=True,
         metadata={"description": "The stage to move to; going back is always allowed. " + summary()},
+    )
+
+
+class ComparisonSchema(Schema):
+    forecast = DecimalString(required=True, allow_none=True)
+    actual = DecimalString(required=True, allow_none=True, metadata={"description": "Measured."})
+    deviation = DecimalString(required=True, allow_none=True, metadata={"description": "actual − forecast"})
+
+
+class ForecastSchema(Schema):
+    """What the team forecast at the solution step against what was measured; a value is null when missing."""
+
+    stated = fields.Boolean(required=True, metadata={"description": "Whether any forecast was stated."})
+    hours_per_week = fields.Nested(ComparisonSchema, required=True)
+    kpi = fields.Nested(ComparisonSchema, required=True)
+    savings_per_year = fields.Nested(ComparisonSchema, required=True)
+    contribution_per_year = fields.Nested(ComparisonSchema, required=True)
+    achieved_share_percent = DecimalString(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Measured ÷ forecast savings × 100; null unless the forecast savings are above 0."},
     )
 
 
@@ -383,6 +423,8 @@ class CycleSchema(Schema):
     kpi_direction = code_out(KpiDirection, required=True, allow_none=True)
     kpi_baseline = DecimalString(required=True, allow_none=True)
     kpi_target = DecimalString(required=True, allow_none=True)
+    kpi_value_per_unit = DecimalString(required=True, allow_none=True)
+    kpi_period = code_out(KpiPeriod, required=True, allow_none=True)
     steps = fields.List(fields.Nested(StepOutSchema), required=True)
     solution_what = fields.String(required=True, allow_none=True)
     solution_type = code_out(SolutionType, required=True, allow_none=True)
@@ -390,6 +432,22 @@ class CycleSchema(Schema):
     effort_days = DecimalString(required=True, allow_none=True)
     one_off_cost = DecimalString(required=True, allow_none=True)
     running_cost_per_month = DecimalString(required=True, allow_none=True)
+    forecast_hours_per_week = DecimalString(required=True, allow_none=True)
+    forecast_kpi = DecimalString(required=True, allow_none=True)
+    forecast_cost_per_week = DecimalString(required=True, allow_none=True)
+    additional_contribution_per_year = DecimalString(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The KPI's improvement × value per unit × its periods per year, in `currency`; beside "
+            "the savings, never added to them (docs/business-case.md)."
+        },
+    )
+    forecast = fields.Nested(
+        ForecastSchema,
+        required=True,
+        metadata={"description": "The forecast against the latest measurement (docs/business-case.md)."},
+    )
     prototype_start = fields.Date(required=True, allow_none=True)
     prototype_target = fields.Date(required=True, allow_none=True)
     decision = code_out(Decision, required=True, allow_none=True)
