@@ -58,10 +58,12 @@ SORTS: dict[str, Callable[[Entry], Any]] = {
     "stage": lambda e: (e.stage is None, STAGE_RANK.get(e.stage or "", 0)),
     "overdue": lambda e: (e.overdue_prototypes, e.overdue),
     "saved": lambda e: e.euros_this_year,
+    # Clients without an accuracy yet sort after those with one, highest first.
+    "forecast": lambda e: (e.forecast_accuracy is not None, e.forecast_accuracy or 0),
     "activity": lambda e: e.last_activity or date.min,
 }
 # Descending first where the interesting end is the high one.
-DEFAULT_DESC = {"level", "trend", "overdue", "saved", "activity"}
+DEFAULT_DESC = {"level", "trend", "overdue", "saved", "forecast", "activity"}
 STAGE_RANK = {s: i for i, s in enumerate(("bottleneck", "baseline", "solution", "prototype", "result", "decided"))}
 
 

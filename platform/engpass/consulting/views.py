@@ -25,7 +25,7 @@ from engpass.consulting.models import AccessLevel
 from engpass.consulting.portfolio import View, entries, reflects_nothing
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.db import db
-from engpass.formatting import money
+from engpass.formatting import money, percent
 from engpass.gateway.web import cached_page_org_id, org_blueprint
 from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES
@@ -44,6 +44,7 @@ SORT_LABELS = {
     "stage": _l("Current cycle"),
     "overdue": _l("Overdue"),
     "saved": _l("Saved this year"),
+    "forecast": _l("Forecast accuracy"),
     "activity": _l("Last activity"),
 }
 F = TypeVar("F", bound=Callable[..., Any])
@@ -283,4 +284,5 @@ def _render_portfolio(rows: list[Any], everyone: list[Any], view: View, today: A
         level_names=LEVEL_NAMES,
         sort_labels=SORT_LABELS,
         money=lambda value, currency: money(round(value), currency),
+        percent=percent,
     )

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.dashboard import page_cache
 from engpass.db import db
-from engpass.formatting import money, number
+from engpass.formatting import money, number, percent
 from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
 from engpass.maturity.model import LEVEL_NAMES, Reason
@@ -85,4 +85,5 @@ def _render_body(data: dashboard.Dashboard, member: bool) -> str:
         # Yearly figures in whole currency units: cents on a projection pretend a precision it lacks.
         money=lambda value: money(round(value), current_org.currency),
         number=number,
+        percent=percent,
     )

@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass import task_names
+from engpass.cycles.forecast import Accuracy
 from engpass.cycles.models import Cycle
 from engpass.cycles.rules import prototype_too_long
 from engpass.outbox.service import enqueue
 from engpass.reminders import rules as reminders
 from engpass.trends.models import TrendSnapshot, TrendState
+from engpass.trends.portfolio import forecast_accuracy
 from engpass.trends.service import latest_snapshots
 
 
@@ -42,6 +44,11 @@ class Dashboard:
     @property
     def latest(self) -> TrendSnapshot | None:
         return self.snapshots[-1] if self.snapshots else None
+
+    @property
+    def forecast(self) -> Accuracy | None:
+        """The organization's forecast accuracy, from the document its last recompute wrote (no query)."""
+        return forecast_accuracy(self.state.portfolio if self.state is not None else None)
 
     @property
     def pending(self) -> bool:
