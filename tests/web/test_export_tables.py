@@ -19,8 +19,10 @@ from engpass import tenancy
 from engpass.audit.models import AuditEvent
 from engpass.cycles import service
 from engpass.cycles.business_case import compute, latest
+from engpass.cycles.forecast import achieved_share, forecast_case
 from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, SOLUTION_TYPE_LABELS, STAGE_LABELS
-from engpass.cycles.models import Category, Cycle, KpiDirection, Measurement, SolutionType, Stage
+from engpass.cycles.models import Category, Cycle, KpiDirection, KpiPeriod, Measurement, SolutionType, Stage
+from engpass.cycles.revenue import contribution
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.exports import rows
 from engpass.exports.rows import Kind
@@ -65,6 +67,9 @@ def company(session, make_user, make_org):
             confirm_second_open=True,
         )
         baseline = {
+            # Each hour of answer time saved is worth 37.50 € a week.
+            "kpi_value_per_unit": Decimal("37.50"),
+            "kpi_period": KpiPeriod.week,
             "hours_per_week": Decimal("12.5"),
             "direct_cost_per_week": Decimal("1234.56"),
             "indirect_cost_per_week": Decimal("0.99"),
@@ -81,6 +86,8 @@ def company(session, make_user, make_org):
             "effort_days": Decimal("2.5"),
             "one_off_cost": Decimal("99.90"),
             "running_cost_per_month": Decimal("12.34"),
+            "forecast_hours_per_week": Decimal("8.5"),
+            "forecast_kpi": Decimal("1.75"),
         }
         service.save_solution(session, support, solution, owner.id)
         service.start_prototype(session, support, {"prototype_start": today - timedelta(days=10)}, owner.id)
@@ -216,6 +223,26 @@ def _expected_cycle(cycle, measured, owner_name, rate, text):
         "decision": cycle.decision.value if cycle.decision else None,
         "decision_label": _label(DECISION_LABELS, cycle.decision),
         "decision_reason": text(cycle.decision_reason),
+        **_expected_effects(cycle, measured, rate),
+    }
+
+
+def _expected_effects(cycle, measured, rate):
+    """The KPI's money value and the forecast, from the domain functions the page uses."""
+    case = compute(cycle, measured, rate, 52)
+    expected = forecast_case(cycle, rate, 52)
+    added = contribution(cycle, case.kpi_current, 52)
+    forecast_added = contribution(cycle, cycle.forecast_kpi, 52)
+    return {
+        "kpi_value_per_unit": cycle.kpi_value_per_unit,
+        "kpi_period": cycle.kpi_period.value if cycle.kpi_period else None,
+        "forecast_hours_per_week": cycle.forecast_hours_per_week,
+        "forecast_kpi": cycle.forecast_kpi,
+        "forecast_cost_per_week": cycle.forecast_cost_per_week,
+        "additional_contribution_per_year": added.per_year if added else None,
+        "forecast_savings_per_year": expected.euros_per_year if expected else None,
+        "forecast_contribution_per_year": forecast_added.per_year if forecast_added else None,
+        "achieved_share_percent": achieved_share(expected.euros_per_year if expected else None, case.euros_per_year),
     }
 
 
@@ -267,6 +294,7 @@ def _expected_business_case(cycle, measured, rate, text):
         "one_off_cost": cycle.one_off_cost,
         "effort_cost": case.effort_cost if cycle.effort_days is not None or cycle.one_off_cost else None,
         "payback_weeks": case.payback_weeks,
+        **_expected_effects(cycle, measured, rate),
     }
 
 

@@ -34,6 +34,7 @@ from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, SOLUTION_TYP
 from engpass.cycles.models import Cycle, Measurement
 from engpass.cycles.table_query import TableQuery
 from engpass.cycles.templates import CATEGORY_LABELS
+from engpass.exports import effect_columns
 from engpass.organizations.models import Organization
 
 # Rows fetched per round trip while streaming.
@@ -168,6 +169,7 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
         Column("decision", _("Decision (code)"), Kind.text, 10),
         Column("decision_label", _("Decision"), Kind.text, 14),
         Column("decision_reason", _("Reason for the decision"), Kind.text, 40),
+        *effect_columns.columns(cur),
     ]
 
     def rows() -> Iterator[list[Any]]:
@@ -225,6 +227,7 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
                 "decision": _code(cycle.decision),
                 "decision_label": _label(DECISION_LABELS, cycle.decision),
                 "decision_reason": cycle.decision_reason,
+                **effect_columns.values(cycle, measurement, case, org),
             }
             yield [values[column.key] for column in columns]
 
@@ -305,6 +308,7 @@ def business_cases(session: AnySession, org: Organization, query: TableQuery | N
         _money("one_off_cost", _("One-off cost"), cur),
         _money("effort_cost", _("Effort"), cur),
         Column("payback_weeks", _("Payback in weeks"), Kind.number),
+        *effect_columns.columns(cur),
     ]
     rate = org.default_hourly_rate
 
@@ -342,6 +346,7 @@ def business_cases(session: AnySession, org: Organization, query: TableQuery | N
                 cycle.one_off_cost,
                 case.effort_cost if cycle.effort_days is not None or cycle.one_off_cost else None,
                 case.payback_weeks,
+                *effect_columns.values(cycle, measurement, case, org).values(),
             ]
 
     return Sheet("business-cases", _("Business cases"), columns, rows())
