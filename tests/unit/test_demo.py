@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 from engpass import tenancy
 from engpass.cycles import service
 from engpass.cycles.business_case import compute
-from engpass.cycles.models import Cycle, Measurement, Stage
+from engpass.cycles.forecast import compare
+from engpass.cycles.models import Cycle, Measurement, SolutionType, Stage
+from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import problems_to_enter
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization, OrgKind
@@ -38,6 +40,28 @@ def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(sess
             case = compute(decided, list(decided.measurements), org.default_hourly_rate, org.working_weeks_per_year)
             assert case.measured and case.kpi_change_percent is not None
     assert len(seen_stages) >= 5, seen_stages
+
+
+def test_demo_cycles_with_results_have_forecasts_some_hit_some_miss_and_one_wins_orders(session):
+    load_demo(session)
+    shares, contributions = [], []
+    for org in session.scalars(select(Organization).where(Organization.kind == OrgKind.company)):
+        rate, weeks = org.default_hourly_rate, org.working_weeks_per_year
+        with tenancy.tenant_context(session, org.id):
+            for cycle in session.scalars(select(Cycle)):
+                measurements = list(cycle.measurements)
+                if not measurements:
+                    continue
+                case = compute(cycle, measurements, rate, weeks)
+                forecast = compare(cycle, measurements, case, rate, weeks)
+                assert forecast.stated, (org.name, cycle.title)
+                shares.append(forecast.achieved_percent)
+                if (added := contribution(cycle, case.kpi_current, weeks)) is not None:
+                    contributions.append((cycle.title, cycle.solution_type, added.per_year))
+    assert any(share is not None and share >= 90 for share in shares), shares  # hit
+    assert any(share is not None and share < 70 for share in shares), shares  # missed
+    ((title, solution_type, per_year),) = contributions
+    assert solution_type == SolutionType.lead_scoring and per_year > 0, title
 
 
 def test_the_demo_consultant_reaches_two_demo_companies_once(session):

@@ -13,10 +13,11 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from engpass.cycles.figures import Figure
-from engpass.cycles.forecast import Accuracy, Comparison, Forecast
-from engpass.cycles.models import Cycle, KpiDirection, KpiPeriod
-from engpass.cycles.revenue import Contribution, valued
+from engpass.cycles.business_case import BusinessCase
+from engpass.cycles.figures import Figure, business_case_figures
+from engpass.cycles.forecast import Accuracy, Comparison, Forecast, compare
+from engpass.cycles.models import Cycle, KpiDirection, KpiPeriod, Measurement
+from engpass.cycles.revenue import Contribution, contribution, valued
 from engpass.formatting import money, number, percent
 
 
@@ -173,3 +174,44 @@ def accuracy_text(result: Accuracy | None) -> str | None:
         result.cycles,
         share=percent(result.percent),
     )
+
+
+def forecast_figures(cycle: Cycle, forecast: Forecast, currency: str) -> list[Figure]:
+    """Forecast against result as figures, for the pages that list figures only (print page, PDF, decision)."""
+    if not forecast.stated:
+        return []
+    figures = [
+        Figure(
+            f"forecast_{row.key}",
+            _("%(figure)s: forecast against result", figure=row.label),
+            row.actual,
+            _(
+                "Forecast %(forecast)s, measured %(actual)s, deviation %(deviation)s",
+                forecast=row.forecast,
+                actual=row.actual or "–",
+                deviation=row.deviation or "–",
+            ),
+            missing=None if row.actual else _("Needs a measurement of the result."),
+            tone=row.tone,
+        )
+        for row in forecast_rows(cycle, forecast, currency)
+    ]
+    return [*figures, achieved_figure(forecast, currency)]
+
+
+def complete_figures(
+    cycle: Cycle,
+    measurements: list[Measurement],
+    case_: BusinessCase,
+    hourly_rate: Decimal,
+    weeks_per_year: int,
+    currency: str,
+) -> list[Figure]:
+    """The business case's figures with the additional contribution and the forecast against the result."""
+    added = contribution(cycle, case_.kpi_current, weeks_per_year)
+    figures = with_contribution(
+        business_case_figures(cycle, measurements, case_, hourly_rate, currency),
+        contribution_figure(cycle, added, case_.measured, currency),
+    )
+    forecast = compare(cycle, measurements, case_, hourly_rate, weeks_per_year)
+    return figures + forecast_figures(cycle, forecast, currency)

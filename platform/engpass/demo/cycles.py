@@ -15,6 +15,7 @@ from engpass.cycles.models import (
     Cycle,
     Decision,
     KpiDirection,
+    KpiPeriod,
     Measurement,
     ProcessStep,
     SolutionType,
@@ -38,6 +39,9 @@ class DemoCycle:
     decision: Decision | None = None
     reason: str = ""
     steps: tuple[tuple[str, str, int], ...] = field(default_factory=tuple)
+    # The team's forecast at the solution step: hours per week after, and the KPI's value after.
+    forecast: tuple[int | None, float | None] = (None, None)
+    value: tuple[int, KpiPeriod] | None = None  # what one unit of the KPI is worth, and what span it counts per
 
 
 def _at(day: date) -> datetime:
@@ -109,11 +113,16 @@ def build_chain(
             cycle.indirect_cost_per_week = Decimal(spec.cost // 3)
             cycle.kpi_name, cycle.kpi_unit, cycle.kpi_direction = name, unit, direction
             cycle.kpi_baseline, cycle.kpi_target = Decimal(str(baseline)), Decimal(str(target))
+            if spec.value is not None:
+                cycle.kpi_value_per_unit, cycle.kpi_period = Decimal(spec.value[0]), spec.value[1]
         if reached >= 2:
             cycle.solution_what, cycle.solution_type = what, solution_type
             cycle.expected_effect = f"{name}: {baseline:g} → {target:g} {unit}"
             cycle.effort_days, cycle.one_off_cost = Decimal(effort), Decimal(one_off)
             cycle.running_cost_per_month = Decimal(running)
+            hours_after, kpi_after = spec.forecast
+            cycle.forecast_hours_per_week = Decimal(hours_after) if hours_after is not None else None
+            cycle.forecast_kpi = Decimal(str(kpi_after)) if kpi_after is not None else None
         if reached >= 3:
             cycle.prototype_start = min(end, day + timedelta(days=offsets[Stage.prototype]))
             cycle.prototype_target = cycle.prototype_start + timedelta(weeks=4)
@@ -194,6 +203,7 @@ METALLBAU = [
             ("Angebot schreiben", "Vertrieb", 60),
             ("Freigabe", "Geschäftsführung", 20),
         ),
+        forecast=(6, 4),
     ),
     DemoCycle(
         "Zu wenige qualifizierte Leads",
@@ -208,18 +218,22 @@ METALLBAU = [
         7,
         Decision.iterate,
         "Mehr Leads, aber das Scoring braucht bessere Kriterien.",
+        forecast=(6, 12),
     ),
+    # An effect that is not hours: each additional order won is worth its average contribution margin.
     DemoCycle(
         "Lead-Scoring nachschärfen",
         Category.leads,
-        "Zweite Runde nach der Iteration.",
+        "Zweite Runde: mehr Anfragen zu Aufträgen machen, nicht nur mehr Anfragen.",
         7,
         120,
-        ("Qualifizierte Leads pro Woche", "Leads", H, 9, 14),
+        ("Gewonnene Aufträge pro Monat", "Aufträge", H, 8, 12),
         ("Scoring-Kriterien aus gewonnenen Aufträgen ableiten", SolutionType.lead_scoring, 3, 0, 40),
         Stage.result,
         0.6,
         5,
+        forecast=(5, 12),
+        value=(2400, KpiPeriod.month),
     ),
 ]
 
@@ -237,6 +251,7 @@ LOGISTIK = [
         10,
         Decision.scale,
         "Fehlerquote halbiert, Nachlieferungen deutlich seltener.",
+        forecast=(10, 2),
     ),
     DemoCycle(
         "Wochenreporting kostet 6 Stunden",
@@ -266,6 +281,7 @@ KANZLEI = [
         9,
         Decision.scale,
         "14 Stunden pro Woche frei für Beratung.",
+        forecast=(8, 8),
     ),
     DemoCycle(
         "Belege kommen unvollständig",
@@ -280,6 +296,7 @@ KANZLEI = [
         8,
         Decision.drop,
         "Kaum Wirkung: Mandanten lesen die Mails nicht.",
+        forecast=(5, 15),
     ),
     DemoCycle(
         "Terminvergabe per Telefon",
@@ -309,6 +326,7 @@ SHOP = [
         15,
         Decision.scale,
         "Reaktionszeit unter 8 Stunden, Bewertungen besser.",
+        forecast=(12, 6),
     ),
     DemoCycle(
         "Retourenquote zu hoch",
@@ -323,6 +341,7 @@ SHOP = [
         11,
         Decision.iterate,
         "Besser, aber noch nicht am Ziel.",
+        forecast=(10, 10),
     ),
     DemoCycle(
         "Größenberater verbessern",
@@ -335,6 +354,7 @@ SHOP = [
         Stage.result,
         0.5,
         9,
+        forecast=(9, 9),
     ),
     DemoCycle(
         "Newsletter bringt kaum Umsatz",

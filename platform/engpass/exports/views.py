@@ -31,7 +31,8 @@ from engpass.accounts.models import User
 from engpass.audit.service import record
 from engpass.cycles.business_case import BusinessCase, compute
 from engpass.cycles.chart import kpi_chart
-from engpass.cycles.figures import Figure, business_case_figures
+from engpass.cycles.effect_figures import complete_figures
+from engpass.cycles.figures import Figure
 from engpass.cycles.forms import (
     DECISION_LABELS,
     DIRECTION_LABELS,
@@ -191,7 +192,7 @@ def _sheet(cycle_id: int) -> _Sheet:
         owner=db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None,
         case=case,
         measurements=measurements,
-        figures=business_case_figures(cycle, measurements, case, rate, currency),
+        figures=complete_figures(cycle, measurements, case, rate, current_org.working_weeks_per_year, currency),
         labels=labels,
         today=today_in(current_org.timezone),
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engpass.cycles import service
 from engpass.cycles.business_case import compute
-from engpass.cycles.figures import business_case_figures
+from engpass.cycles.effect_figures import complete_figures
 from engpass.cycles.forms import (
     BLANK_STEP_ROWS,
     BaselineForm,
@@ -279,7 +279,14 @@ MEASUREMENT = Section(
 def _decision_context(cycle: Cycle, _subject: Any) -> dict[str, Any]:
     measurements = list(cycle.measurements)
     case_ = compute(cycle, measurements, current_org.default_hourly_rate, current_org.working_weeks_per_year)
-    figures = business_case_figures(cycle, measurements, case_, current_org.default_hourly_rate, current_org.currency)
+    figures = complete_figures(
+        cycle,
+        measurements,
+        case_,
+        current_org.default_hourly_rate,
+        current_org.working_weeks_per_year,
+        current_org.currency,
+    )
     return {"figures": figures}
 
 
