@@ -102,3 +102,64 @@ BASELINE_FORM = {
     "steps-3-role": "",
     "steps-3-minutes": "",
 }
+
+
+# Sabine's forecast (docs/business-case.md, "Sabine's forecast"): 5 hours a week expected, 6 measured — what
+# the cycle page, the printable business case and its PDF show once it is stated.
+SCALED_FORECAST_SHEET = (
+    "Prognose 5 Std., gemessen 6 Std., Abweichung +1 Std.",
+    "Prognose 30.420 €, gemessen 27.040 €, Abweichung −3.380 €",
+    "27.040 € gemessen ÷ 30.420 € Prognose × 100 = 88,9 %",
+)
+# The lead-scoring cycle of the same example: orders won per month, each worth 450 €.
+LEAD_SCORING_SHEET = (
+    "Zusätzlicher Deckungsbeitrag pro Jahr",
+    "(9 − 6) Aufträge pro Monat × 450 € pro Einheit × 12 Monate = 16.200 €",
+    "Neben der Einsparung, nicht dazugerechnet.",
+    "Prognose 32.400 €, gemessen 16.200 €, Abweichung −16.200 €",
+)
+
+
+def state_a_forecast(session: Any, cycle: Any, actor_id: int | None) -> None:
+    """Sabine's forecast on her quoting cycle, saved through the solution's service."""
+    from engpass.cycles import service as cycles
+
+    cycles.save_solution(session, cycle, {"forecast_hours_per_week": Decimal(5), "forecast_kpi": Decimal(4)}, actor_id)
+
+
+def lead_scoring_cycle(session: Any, owner: Any, title: str = "Zu wenige Aufträge") -> Any:
+    """A lead-scoring cycle whose effect is not hours: 6 → 9 orders won per month (forecast 12), each worth its
+    contribution margin of 450 €; measured today, in the current organization, through the cycle services."""
+    from engpass.cycles import service as cycles
+    from engpass.cycles.models import Category, KpiDirection, KpiPeriod, SolutionType
+
+    cycle = cycles.create_cycle(
+        session,
+        title=title,
+        category=Category.leads,
+        why="Hebel",
+        owner_id=owner.id,
+        actor_id=owner.id,
+        confirm_second_open=True,
+    )
+    baseline = {
+        "hours_per_week": Decimal(10),
+        "kpi_name": "Gewonnene Aufträge",
+        "kpi_unit": "Aufträge",
+        "kpi_direction": KpiDirection.higher,
+        "kpi_baseline": Decimal(6),
+        "kpi_target": Decimal(12),
+        "kpi_value_per_unit": Decimal(450),
+        "kpi_period": KpiPeriod.month,
+    }
+    cycles.save_baseline(session, cycle, baseline, None, owner.id)
+    solution = {
+        "solution_what": "Lead-Scoring",
+        "solution_type": SolutionType.lead_scoring,
+        "effort_days": Decimal(5),
+        "forecast_kpi": Decimal(12),
+    }
+    cycles.save_solution(session, cycle, solution, owner.id)
+    cycles.start_prototype(session, cycle, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
+    cycles.add_measurement(session, cycle, {"measured_on": date.today(), "kpi_value": Decimal(9)}, owner.id)
+    return cycle
