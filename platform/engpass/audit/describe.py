@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from engpass.audit.models import AuditEvent
 from engpass.consulting.forms import LEVEL_SHORT
-from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, SOLUTION_TYPE_LABELS, STAGE_LABELS
+from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, PERIOD_LABELS, SOLUTION_TYPE_LABELS, STAGE_LABELS
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.formatting import day, money, number
 from engpass.i18n import role_label
@@ -38,6 +38,11 @@ FIELD_LABELS = {
     "kpi_direction": _l("Direction"),
     "kpi_baseline": _l("Baseline value"),
     "kpi_target": _l("Target value"),
+    "kpi_value_per_unit": _l("Value per unit"),
+    "kpi_period": _l("The KPI counts"),
+    "forecast_hours_per_week": _l("Forecast: hours per week after"),
+    "forecast_kpi": _l("Forecast: KPI value after"),
+    "forecast_cost_per_week": _l("Forecast: cost per week after"),
     "steps": _l("Number of process steps"),
     "solution_what": _l("Solution"),
     "solution_type": _l("Type of solution"),
@@ -70,9 +75,22 @@ MONEY_FIELDS = frozenset(
         "running_cost_per_month",
         "cost_per_week",
         "default_hourly_rate",
+        "kpi_value_per_unit",
+        "forecast_cost_per_week",
     }
 )
-NUMBER_FIELDS = frozenset({"hours_per_week", "kpi_baseline", "kpi_target", "effort_days", "kpi_value", "steps"})
+NUMBER_FIELDS = frozenset(
+    {
+        "hours_per_week",
+        "kpi_baseline",
+        "kpi_target",
+        "effort_days",
+        "kpi_value",
+        "steps",
+        "forecast_hours_per_week",
+        "forecast_kpi",
+    }
+)
 DATE_FIELDS = frozenset({"prototype_start", "prototype_target", "measured_on", "expires_at"})
 # Codes people know as they are: "CHF", "Europe/Zurich".
 PLAIN_FIELDS = frozenset({"currency", "timezone"})
@@ -82,6 +100,7 @@ CODE_LABELS: dict[str, Mapping[str, Any]] = {
         ("category", CATEGORY_LABELS),
         ("solution_type", SOLUTION_TYPE_LABELS),
         ("kpi_direction", DIRECTION_LABELS),
+        ("kpi_period", PERIOD_LABELS),
         ("decision", DECISION_LABELS),
         ("stage", STAGE_LABELS),
         ("level", LEVEL_SHORT),
