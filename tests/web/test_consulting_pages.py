@@ -229,6 +229,8 @@ def _clients(session, consultancy, n, tag):
                 "euros_per_year": "52000",
                 "euros_this_year": str(Decimal(i * 100)),
                 "last_activity": (date.today() - timedelta(days=i)).isoformat(),
+                "forecast_accuracy": str(Decimal(50 + i % 50)),
+                "forecast_cycles": 1 + i % 4,
             }
             session.add(TrendState(version=1, computed_version=1, portfolio=doc))
             session.flush()

@@ -16,7 +16,7 @@ from engpass.db import utcnow
 from engpass.exports import archive
 from engpass.exports.models import DataExport, ExportStatus
 from engpass.i18n import today_in
-from tests.support.cycles import SCALED_CYCLE_SHEET
+from tests.support.cycles import SCALED_CYCLE_SHEET, SCALED_FORECAST_SHEET, state_a_forecast
 
 
 def _export(session, org):
@@ -159,6 +159,9 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(
     client, session, login, company_with_scaled_cycle
 ):
     org, owner, admin, cycle = company_with_scaled_cycle
+    with tenancy.tenant_context(session, org.id):
+        state_a_forecast(session, session.merge(cycle), owner.id)
+        session.commit()
     login(admin)
     show = client.get(f"/o/{org.slug}/cycles/{cycle.id}/").text
     assert f'href="/o/{org.slug}/cycles/{cycle.id}/business-case/print"' in show
@@ -166,7 +169,7 @@ def test_the_printable_business_case_shows_every_figure_with_its_formula(
     assert page.status_code == 200
     text = page.text.replace("\xa0", " ").replace("\u202f", " ")
     assert "Müller Metallbau GmbH" in text and "Angebote schneller" in text
-    for expected in SCALED_CYCLE_SHEET:
+    for expected in SCALED_CYCLE_SHEET + SCALED_FORECAST_SHEET:
         assert expected in text, expected
     assert "<svg" in text and "chart__svg--wide" in text
     assert f"Stand {today_in('Europe/Berlin'):%d.%m.%Y}" in text

@@ -16,7 +16,7 @@ from engpass.cycles.models import Category
 from engpass.i18n import today_in
 from engpass.organizations.models import Role
 from engpass.organizations.service import add_member
-from tests.support.cycles import SCALED_CYCLE_SHEET, scaled_quoting_cycle
+from tests.support.cycles import SCALED_CYCLE_SHEET, SCALED_FORECAST_SHEET, scaled_quoting_cycle, state_a_forecast
 
 
 def _url(org, cycle_id):
@@ -34,13 +34,17 @@ def _read(response):
 
 
 def test_the_pdf_shows_what_the_print_page_shows_on_one_page(client, session, login, company_with_scaled_cycle):
-    org, _owner, admin, cycle = company_with_scaled_cycle
+    org, owner, admin, cycle = company_with_scaled_cycle
+    with tenancy.tenant_context(session, org.id):
+        # With the team's forecast: forecast against result is part of the business case too.
+        state_a_forecast(session, session.merge(cycle), owner.id)
+        session.commit()
     login(admin)
     response = client.get(_url(org, cycle.id))
     reader, text = _read(response)
     assert len(reader.pages) == 1
     assert "Müller Metallbau GmbH" in text and "Angebote schneller" in text
-    for expected in SCALED_CYCLE_SHEET:
+    for expected in SCALED_CYCLE_SHEET + SCALED_FORECAST_SHEET:
         assert expected in text, expected
     today = today_in("Europe/Berlin")
     assert f"Stand {today:%d.%m.%Y}" in text
