@@ -227,3 +227,15 @@ def test_organization_accuracy_from_cycles_and_measurements():
     unmeasured = _sabine(id=4)
     measured = {1: [_m("4", "6")], 3: [_m("4", "6")]}
     assert organization_accuracy([sabine, other, unmeasured], measured, RATE, 52) == Accuracy(Decimal("88.9"), 1)
+
+
+def test_the_accuracy_is_read_from_the_recomputes_document():
+    from engpass.trends.portfolio import SCHEMA, forecast_accuracy
+
+    assert forecast_accuracy({"v": SCHEMA, "forecast_accuracy": "88.9", "forecast_cycles": 1}) == Accuracy(
+        Decimal("88.9"), 1
+    )
+    assert forecast_accuracy({"v": SCHEMA, "forecast_accuracy": None, "forecast_cycles": 0}) == Accuracy(None, 0)
+    # Written before the accuracy existed, or not at all: nothing to show until the next recompute.
+    assert forecast_accuracy({"v": SCHEMA, "level": 2}) is None
+    assert forecast_accuracy(None) is None
