@@ -5,7 +5,8 @@
 - ``cycles TOKEN``: a cycle through the API, up to a prototype that is overdue (the digest's to-do).
 - ``dashboard``: log in through the form (CSRF token from the page); the dashboard and the cycle's page show it.
 - ``digest``: the weekly digest for the organization arrives in the SMTP sink.
-- ``traffic STOP_FILE``: GET /login in a loop until STOP_FILE exists; prints requests, refused, failed.
+- ``traffic STOP_FILE``: GET /login in a loop until STOP_FILE exists; prints requests, refused, failed, the
+  slowest answer's and the loop's seconds.
 
 Settings from the environment: CI_BASE_URL, CI_MAILDIR, CI_EMAIL, CI_PASSWORD, CI_COMPANY.
 """
@@ -135,10 +136,15 @@ def digest() -> None:
 
 
 def traffic(stop_file: str) -> None:
-    """Requests one after the other until ``stop_file`` exists; a refused or failed one is counted, not fatal."""
+    """Requests one after the other until ``stop_file`` exists; a refused or failed one is counted, not fatal.
+
+    Prints the requests, the refused, the failed, the slowest answer's seconds and the loop's seconds."""
     total = refused = failed = 0
+    slowest = 0.0
+    started = time.monotonic()
     while not os.path.exists(stop_file):
         total += 1
+        sent = time.monotonic()
         try:
             answer = requests.get(f"{BASE}/login", timeout=TRAFFIC_TIMEOUT)
             if answer.status_code != 200:
@@ -150,8 +156,9 @@ def traffic(stop_file: str) -> None:
         except requests.RequestException as error:
             failed += 1
             print(f"request {total}: {error!r}", file=sys.stderr)
+        slowest = max(slowest, time.monotonic() - sent)
         time.sleep(0.05)
-    print(f"{total} {refused} {failed}")
+    print(f"{total} {refused} {failed} {slowest:.2f} {time.monotonic() - started:.0f}")
 
 
 def main() -> None:

@@ -12,8 +12,12 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
-# Build the app in each worker after the fork, so no database connection is shared between them.
-preload_app = False
+# The master builds the app before it opens the port, so a replica accepts connections only once it can
+# answer them. Built in each worker instead, a new replica's port queued requests for as long as its workers
+# took to import and build the app (16 s on a busy 2-core machine, CI's rolling upgrade behind nginx), and the
+# proxy cannot tell a queued request from a slow one. Building the app connects to nothing (the engine, the
+# Redis and broker clients connect on first use); post_fork below drops what a worker inherits anyway.
+preload_app = True
 # gunicorn >= 25 opens a control socket at one fixed path per user ($XDG_RUNTIME_DIR or ~/.gunicorn):
 # a second instance on the same machine takes it over, and stopping either deletes it. We do not use
 # `gunicornc`, so it stays off.
@@ -27,3 +31,12 @@ if int(os.environ.get("ENGPASS_PROXY_COUNT") or "0") == 0:
     forwarded_allow_ips = ""
     secure_scheme_headers: dict[str, str] = {}
     forwarder_headers = ""
+
+
+def post_fork(server: object, worker: object) -> None:
+    """No database connection is shared between processes: a worker starts with an empty pool of its own
+    (SQLAlchemy's recipe for forking; ``close=False`` leaves the parent's connections, if any, alone)."""
+    from engpass.db import db
+
+    if db.engine is not None:
+        db.engine.dispose(close=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from flask import Flask
 
 from engpass import task_names
 from engpass.settings import PREFIX, REPO_ROOT, Settings
@@ -152,7 +153,6 @@ def test_compose_has_two_web_replicas_behind_one_port_and_one_scheduler(compose:
     assert services["web"]["deploy"]["replicas"] == 2
     assert "ports" not in services["web"]
     assert services["proxy"]["ports"] == ["${HTTP_PORT:-8000}:80"]
-    assert "server web:8000;" in (DEPLOY / "nginx.conf").read_text()
     beats = [name for name, service in services.items() if "beat" in service.get("command", [])]
     assert beats == ["scheduler"] and services["scheduler"]["deploy"]["replicas"] == 1
 
@@ -169,6 +169,30 @@ def test_compose_migrates_first_and_waits_for_healthy_services(compose: dict[str
     assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
     # Readiness before traffic: the web's healthcheck is /healthz (database reachable), not the image's /livez.
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+
+
+def test_the_proxy_follows_the_web_replicas_without_a_reload(compose: dict[str, Any], app: Flask) -> None:
+    nginx = (DEPLOY / "nginx.conf").read_text()
+    lines = [line.strip() for line in nginx.splitlines()]
+    directives = {line.split()[0]: line.rstrip(";") for line in lines if line[:1].isalpha()}
+    # `web` in a variable is resolved at run time through Docker's DNS, with short-lived answers; an
+    # `upstream` block would keep the addresses nginx found when it started.
+    assert "upstream" not in directives
+    assert re.fullmatch(r"resolver 127\.0\.0\.11 valid=1s ipv6=off", directives["resolver"])
+    assert directives["set"] == "set $engpass_web web:8000"
+    assert directives["proxy_pass"] == "proxy_pass http://$engpass_web"
+    assert directives["proxy_next_upstream"] == "proxy_next_upstream error timeout http_502 http_503"
+    assert directives["proxy_connect_timeout"] == "proxy_connect_timeout 1s"
+    # Requests the app accepts pass the proxy.
+    size = re.fullmatch(r"client_max_body_size (\d+)m", directives["client_max_body_size"])
+    assert size and int(size.group(1)) * 1024 * 1024 == app.config["MAX_CONTENT_LENGTH"]
+    for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"):
+        assert f"proxy_set_header {header} " in nginx
+    proxy = compose["services"]["proxy"]
+    assert proxy["build"]["dockerfile"] == "deploy/Dockerfile.proxy" and proxy["image"] == "engpass-proxy:latest"
+    assert "./nginx.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    dockerfile = (DEPLOY / "Dockerfile.proxy").read_text()
+    assert "USER www-data" in dockerfile and "STOPSIGNAL SIGQUIT" in dockerfile
 
 
 def test_compose_keeps_the_brokers_queue_and_the_app_role_name_consistent(compose: dict[str, Any]) -> None:

@@ -123,7 +123,7 @@ def test_gunicorn_config_binds_port_default_8000(monkeypatch, env, bind):
     config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert config["bind"] == bind
     assert config["workers"] == 2
-    assert config["preload_app"] is False
+    assert config["preload_app"] is True
     assert config["control_socket_disable"] is True
 
 
