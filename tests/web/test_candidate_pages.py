@@ -260,3 +260,15 @@ def test_the_backlog_query_count_does_not_grow_with_the_candidates(client, sessi
     assert count() == small
     # Session user, membership, switcher, the candidates with proposers and cycles.
     assert small <= 5
+
+
+def test_the_dashboard_shows_the_top_three_by_cost_per_year(client, session, login, world):
+    org, owner, member, viewer = world
+    for title, hours in (("Vierter", None), ("Erster", 20), ("Dritter", 1), ("Zweiter", 8)):
+        _propose(session, org, member, title, hours_per_week=Decimal(hours) if hours else None)
+    login(viewer)
+    page = _text(client.get(f"/o/{org.slug}/"))
+    assert page.index("Erster") < page.index("Zweiter") < page.index("Dritter")
+    assert "Vierter" not in page and "4 offene Kandidaten" in page
+    assert "67.600 € pro Jahr" in page  # 20 × 65 × 52
+    assert f"/o/{org.slug}/candidates/new" not in page  # a viewer does not propose
