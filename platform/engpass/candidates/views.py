@@ -98,9 +98,8 @@ def index() -> Any:
 
 
 def _render_form(form: CandidateForm, candidate: Candidate | None, problems: list[Any] | None = None) -> Any:
-    return render_template("candidates/form.html", form=form, candidate=candidate, problems=problems or []), _status(
-        form, problems
-    )
+    page = render_template("candidates/form.html", form=form, candidate=candidate, problems=problems or [])
+    return page, _status(form, problems)
 
 
 @bp.route("/new", methods=["GET", "POST"])
