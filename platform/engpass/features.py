@@ -21,6 +21,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "accounts",
         "api",
         "audit",
+        "candidates",
         "consulting",
         "cycles",
         "dashboard",

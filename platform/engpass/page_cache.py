@@ -38,6 +38,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from engpass import tenancy
 from engpass.accounts.models import User
+from engpass.candidates.models import Candidate
 from engpass.consulting.models import ClientAccess
 from engpass.db import utcnow
 from engpass.organizations import memberships
@@ -344,7 +345,8 @@ def _targets_of(session: Session, objects: Iterable[Any]) -> set[Target]:
         elif isinstance(obj, Organization) and obj.id is not None:
             targets.add((ORG, obj.id))
             renamed.append(obj.id)
-        elif isinstance(obj, TrendState) and obj.organization_id is not None:
+        elif isinstance(obj, TrendState | Candidate) and obj.organization_id is not None:
+            # The dashboard shows the trend and the backlog's top three.
             targets.add((ORG, obj.organization_id))
         elif isinstance(obj, ClientAccess) and obj.client_id is not None:
             # A revoked consultant's cached client pages carry the client's token: the next request misses,
@@ -359,11 +361,13 @@ def _targets_of(session: Session, objects: Iterable[Any]) -> set[Target]:
 
 
 def _bulk_statement(state: ORMExecuteState) -> None:
-    """``update(TrendState)`` and the like bypass the unit of work; the tenant names the organization."""
+    """``update(TrendState)``, ``update(Candidate)`` and the like bypass the unit of work; the tenant names the
+    organization."""
     if not page_cache.enabled or not (state.is_update or state.is_delete):
         return
     mapper = state.bind_mapper
-    if mapper is not None and mapper.class_ is TrendState and (org_id := tenancy.current_org_id()) is not None:
+    bulk = mapper is not None and mapper.class_ in (TrendState, Candidate)
+    if bulk and (org_id := tenancy.current_org_id()) is not None:
         changed(state.session, (ORG, org_id))
 
 

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
 from engpass.api.paging import encode
 from engpass.api.schemas import CycleSchema
+from engpass.candidates import service as candidates
 from engpass.cycles import service
 from engpass.cycles.models import Category, Cycle, Decision, KpiDirection, SolutionType, Stage
 from engpass.cycles.rules import NOT_BLANK, problems_to_enter
@@ -66,12 +67,20 @@ def test_the_document_is_openapi_3_1_and_secured_by_bearer_tokens(document):
         ("/api/v1/maturity/history", "get"),
         ("/api/v1/organization", "get"),
         ("/api/v1/organization", "patch"),
+        ("/api/v1/candidates", "get"),
+        ("/api/v1/candidates", "post"),
+        ("/api/v1/candidates/{candidate_id}", "get"),
+        ("/api/v1/candidates/{candidate_id}", "patch"),
+        ("/api/v1/candidates/{candidate_id}/merge", "post"),
+        ("/api/v1/candidates/{candidate_id}/pick", "post"),
+        ("/api/v1/candidates/{candidate_id}/dismiss", "post"),
+        ("/api/v1/candidates/{candidate_id}/reopen", "post"),
     }
     ids = [op["operationId"] for _path, _method, op in operations]
     assert len(set(ids)) == len(ids) and all(op["summary"] for _p, _m, op in operations)
     for path, method, op in operations:
         assert {"401", "429"} <= set(op["responses"]), (path, method)
-        assert ("404" in op["responses"]) == ("{cycle_id}" in path)
+        assert ("404" in op["responses"]) == ("{cycle_id}" in path or "{candidate_id}" in path)
         assert ("422" in op["responses"]) == (method in ("post", "patch") or "parameters" in op)
     for response in document["components"]["responses"].values():
         assert list(response["content"]) == ["application/problem+json"]
@@ -142,6 +151,14 @@ OPERATIONS = [
     ("/api/v1/maturity/history", "GET"),
     ("/api/v1/organization", "GET"),
     ("/api/v1/organization", "PATCH"),
+    ("/api/v1/candidates", "GET"),
+    ("/api/v1/candidates", "POST"),
+    ("/api/v1/candidates/{candidate_id}", "GET"),
+    ("/api/v1/candidates/{candidate_id}", "PATCH"),
+    ("/api/v1/candidates/{candidate_id}/merge", "POST"),
+    ("/api/v1/candidates/{candidate_id}/pick", "POST"),
+    ("/api/v1/candidates/{candidate_id}/dismiss", "POST"),
+    ("/api/v1/candidates/{candidate_id}/reopen", "POST"),
 ]
 CHECKS = [
     not_a_server_error,
@@ -165,6 +182,17 @@ schemathesis.openapi.format(
     ),
 )
 
+# The backlog's rank key: unknown or not, the cost per year as text, the creation moment, the id.
+schemathesis.openapi.format(
+    "candidate-cursor",
+    st.tuples(
+        st.integers(min_value=0, max_value=1),
+        st.decimals(min_value=0, max_value=10**14, places=2, allow_nan=False, allow_infinity=False),
+        st.floats(min_value=0, max_value=4e9, allow_nan=False),
+        st.integers(min_value=0, max_value=ID_MAX),
+    ).map(lambda key: encode([key[0], str(key[1]), key[2], key[3]])),
+)
+
 
 def test_the_list_of_operations_is_the_documents(document):
     documented = {
@@ -175,8 +203,8 @@ def test_the_list_of_operations_is_the_documents(document):
 
 @pytest.fixture
 def api_world(session, make_user, make_org):
-    """An owner's token, cycles in two stages (so that generated ids also hit real objects) and the
-    weekly figures computed."""
+    """An owner's token, cycles in two stages and three candidates (two open, one dismissed), so that generated
+    ids also hit real objects — their ids in one list, the cycles' first — and the weekly figures computed."""
     owner, member = make_user(), make_user()
     org = make_org("Schema GmbH", owner=owner, members={member: "member"})
 
@@ -195,8 +223,13 @@ def api_world(session, make_user, make_org):
         recompute(s, full=True)
         return [decided.id, fresh.id]
 
+    def backlog(s):
+        found = [candidates.propose(s, {"title": title}, member.id) for title in ("Leads", "Angebote", "Reporting")]
+        candidates.dismiss(s, found[2], "Später", owner.id)
+        return [c.id for c in found]
+
     cycle_ids = in_org(session, org, build)
-    return make_token(session, org, owner), cycle_ids, member.id
+    return make_token(session, org, owner), cycle_ids + in_org(session, org, backlog), member.id
 
 
 def _aim(case, cycle_ids, member_id):
@@ -207,7 +240,12 @@ def _aim(case, cycle_ids, member_id):
     cycle_id = (case.path_parameters or {}).get("cycle_id")
     if isinstance(cycle_id, int) and coin:
         case.path_parameters["cycle_id"] = cycle_ids[coin % 2]
+    candidate_id = (case.path_parameters or {}).get("candidate_id")
+    if isinstance(candidate_id, int) and coin:
+        case.path_parameters["candidate_id"] = cycle_ids[2 + coin % 3]
     body = case.body if isinstance(case.body, dict) else {}
+    if isinstance(body.get("into_id"), int) and coin:
+        body["into_id"] = cycle_ids[2 + (coin + 1) % 3]
     if isinstance(body.get("owner_id"), int) and coin % 2:
         body["owner_id"] = member_id
     if "measured_on" in body and coin % 3:
@@ -247,12 +285,12 @@ def test_bodies_nested_beyond_the_parser_are_a_400_problem(client, api_world, do
     an invalid document (400 when it cannot be read, 422 when it is not the schema's), never a 5xx."""
     token, cycle_ids, _member_id = api_world
     operations = [
-        (path.replace("{cycle_id}", str(cycle_ids[1])), method.upper())
+        (path.replace("{cycle_id}", str(cycle_ids[1])).replace("{candidate_id}", str(cycle_ids[2])), method.upper())
         for path, item in document["paths"].items()
         for method, op in item.items()
         if method != "parameters" and "requestBody" in op
     ]
-    assert len(operations) == 5
+    assert len(operations) == 11
 
     @given(operation=st.sampled_from(operations), body=nested_json)
     @settings(max_examples=40, deadline=None, derandomize=True, database=None)

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from engpass.candidates import service as candidates
 from engpass.extensions import limiter
 from engpass.organizations.models import Role
 from engpass.organizations.permissions import Action, allows
@@ -34,15 +35,50 @@ OPERATIONS = {
     ("api.maturity_history", "GET"): (A.view_dashboard, None),
     ("api.get_organization", "GET"): (A.view_cycles, None),
     ("api.update_organization", "PATCH"): (A.edit_org_settings, {"default_hourly_rate": "70.00"}),
+    ("api.list_candidates", "GET"): (A.view_candidates, None),
+    ("api.propose_candidate", "POST"): (A.propose_candidate, {"title": "Neu"}),
+    ("api.get_candidate", "GET"): (A.view_candidates, None),
+    ("api.update_candidate", "PATCH"): (A.propose_candidate, {"title": "Gekapert"}),
+    ("api.merge_candidate", "POST"): (A.manage_candidates, {"into_id": 0}),  # the other open one, see _body
+    ("api.pick_candidate", "POST"): (A.manage_candidates, {"confirm_second_open": True}),
+    ("api.dismiss_candidate", "POST"): (A.manage_candidates, {"reason": "Kein Hebel"}),
+    ("api.reopen_candidate", "POST"): (A.manage_candidates, {}),
 }
+# Reopening needs a dismissed candidate; every other operation on a candidate takes an open one.
+DISMISSED_FOR = {"api.reopen_candidate"}
 
 
 def _api_rules(app):
     return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")]
 
 
-def _url(rule, cycle_id):
-    return rule.rule.replace("<int:cycle_id>", str(cycle_id))
+def _url(rule, cycle_id, candidates=None):
+    """The rule's address for this cycle and, from ``candidates`` (open, other open, dismissed), the candidate
+    the operation needs; an int for every candidate of another organization or a missing one."""
+    url = rule.rule.replace("<int:cycle_id>", str(cycle_id))
+    if isinstance(candidates, int) or candidates is None:
+        return url.replace("<int:candidate_id>", str(candidates if candidates is not None else cycle_id))
+    candidate = candidates[2] if rule.endpoint in DISMISSED_FOR else candidates[0]
+    return url.replace("<int:candidate_id>", str(candidate))
+
+
+def _body(endpoint, body, candidates):
+    if endpoint == "api.merge_candidate":
+        return {"into_id": candidates[1] if isinstance(candidates, tuple) else candidates}
+    return body
+
+
+def _own_candidates(session, org, person):
+    """An open candidate proposed by ``person`` (so a member may change it), another open one, a dismissed one."""
+
+    def build(s):
+        first = candidates.propose(s, {"title": "Reklamationen"}, person.id)
+        second = candidates.propose(s, {"title": "Angebote"}, person.id)
+        third = candidates.propose(s, {"title": "Reporting"}, person.id)
+        candidates.dismiss(s, third, "Später", person.id)
+        return first.id, second.id, third.id
+
+    return in_org(session, org, build)
 
 
 def _operations(app):
@@ -62,11 +98,13 @@ def test_every_operation_is_listed_with_the_webs_action_and_rate_limited(app):
 
 @pytest.fixture
 def victim(session, make_user, make_org):
-    """Another organization with a decided cycle (and its measurement) whose title must never show."""
+    """Another organization with a decided cycle (and its measurement) and a candidate whose title must never
+    show."""
     owner = make_user()
     org = make_org("Opfer GmbH", owner=owner)
     cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner, title=SECRET))
-    return org, cycle
+    candidate = in_org(session, org, lambda s: candidates.propose(s, {"title": SECRET}, owner.id))
+    return org, cycle, candidate.id
 
 
 def _answer(response):
@@ -78,7 +116,7 @@ def _answer(response):
 def test_another_organizations_objects_are_missing_objects_on_every_operation(
     app, client, session, make_user, make_org, victim, role
 ):
-    victim_org, victim_cycle = victim
+    victim_org, victim_cycle, victim_candidate = victim
     person = make_user()
     org = make_org("Eigene Firma", owner=make_user(), members={person: role} if role != Role.owner else {})
     if role == Role.owner:
@@ -87,11 +125,13 @@ def test_another_organizations_objects_are_missing_objects_on_every_operation(
     checked = 0
     for rule, method in _operations(app):
         _action, body = OPERATIONS[(rule.endpoint, method)]
-        kwargs = {"json": body} if body is not None else {}
-        theirs = client.open(_url(rule, victim_cycle.id), method=method, headers=bearer(token), **kwargs)
+        kwargs = {"json": _body(rule.endpoint, body, 999_998)} if body is not None else {}
+        theirs = client.open(
+            _url(rule, victim_cycle.id, victim_candidate), method=method, headers=bearer(token), **kwargs
+        )
         missing = client.open(_url(rule, 999_999), method=method, headers=bearer(token), **kwargs)
         assert SECRET not in theirs.text and "Opfer" not in theirs.text
-        if "<int:cycle_id>" not in rule.rule:
+        if "<int:cycle_id>" not in rule.rule and "<int:candidate_id>" not in rule.rule:
             continue
         # Exactly the answer for an id that does not exist: nothing tells the two apart.
         assert _answer(theirs) == _answer(missing), f"{role} {method} {rule.rule}"
@@ -100,7 +140,7 @@ def test_another_organizations_objects_are_missing_objects_on_every_operation(
         else:
             assert theirs.status_code == 403, f"{role} {method} {rule.rule}: {theirs.status_code}"
         checked += 1
-    assert checked >= 7
+    assert checked >= 13
     # Nothing of theirs was changed, nothing of theirs is listed.
     owner_token = make_token(session, victim_org, victim_org.memberships[0].user)
     again = client.get(f"/api/v1/cycles/{victim_cycle.id}", headers=bearer(owner_token)).get_json()
@@ -116,7 +156,7 @@ def own(session, make_user, make_org):
         person = owner if role == Role.owner else make_user()
         org = make_org("Rechte GmbH", owner=owner, members={} if role == Role.owner else {person: role})
         cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner))
-        return cycle, make_token(session, org, person)
+        return cycle, _own_candidates(session, org, person), make_token(session, org, person)
 
     return _build
 
@@ -128,10 +168,10 @@ def own(session, make_user, make_org):
 )
 def test_every_cell_of_the_matrix_operation_by_operation(app, client, own, endpoint, method, role):
     action, body = OPERATIONS[(endpoint, method)]
-    cycle, token = own(role)
+    cycle, candidates, token = own(role)
     rule = next(r for r in _api_rules(app) if r.endpoint == endpoint)
-    kwargs = {"json": body} if body is not None else {}
-    response = client.open(_url(rule, cycle.id), method=method, headers=bearer(token), **kwargs)
+    kwargs = {"json": _body(endpoint, body, candidates)} if body is not None else {}
+    response = client.open(_url(rule, cycle.id, candidates), method=method, headers=bearer(token), **kwargs)
     if allows(role, action):
         assert response.status_code < 400, f"{role} {method} {rule.rule}: {response.status_code} {response.text}"
     else:

@@ -13,6 +13,7 @@ from werkzeug.routing import Rule
 
 from engpass import tenancy
 from engpass.accounts.service import make_email_change_token, make_reset_token
+from engpass.candidates import service as candidates
 from engpass.cycles.models import Category, CycleTemplate, KpiDirection, Measurement
 from engpass.notifications.links import preferences_token, unsubscribe_token
 from engpass.notifications.preferences import Topic
@@ -45,9 +46,11 @@ def one_of_everything(
         target = session.scalars(
             select(Membership).where(Membership.user_id == plain.id, Membership.organization_id == org.id)
         ).one()
+        candidate = candidates.propose(session, {"title": "Reklamationen"}, plain.id)
         session.commit()
         return {
             "cycle_id": cycle.id,
+            "candidate_id": candidate.id,
             "measurement_id": measurement.id,
             "template_id": template.id,
             "invitation_id": invitation.id,

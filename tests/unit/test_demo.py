@@ -99,3 +99,22 @@ def test_the_demo_member_owns_a_cycle_with_a_measurement_due(session, client, lo
     assert his.title in todo
     assert f"/o/{org.slug}/cycles/{his.id}/measurements/new" in todo
     assert his.title in client.get("/todo").text
+
+
+def test_every_demo_company_has_a_backlog_with_a_picked_a_merged_and_an_unknown_candidate(session):
+    from engpass.candidates.models import Candidate, CandidateStatus
+
+    load_demo(session)
+    load_demo(session)  # idempotent: the second run adds no candidates
+    companies = session.scalars(select(Organization).where(Organization.kind == OrgKind.company)).all()
+    for org in companies:
+        with tenancy.tenant_context(session, org.id):
+            backlog = session.scalars(select(Candidate)).all()
+            assert 4 <= len(backlog) <= 6, org.name
+            (picked,) = [c for c in backlog if c.status == CandidateStatus.picked]
+            cycle = session.get(Cycle, picked.cycle_id)
+            assert cycle is not None and cycle.title == picked.title
+            merged = [c for c in backlog if c.status == CandidateStatus.merged]
+            assert merged and all(session.get(Candidate, c.merged_into_id).is_open for c in merged)
+            assert any(c.is_open and c.hours_per_week is None and c.cost_per_week is None for c in backlog)
+            assert all(c.proposed_by_id is not None for c in backlog)

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from engpass import tenancy
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Decision, Measurement, Stage, StageChange
-from engpass.digest.content import MAX_CHANGES, ChangeKind, build, previous_week
+from engpass.digest.content import MAX_CHANGES, ChangeKind, asks_for_candidates, build, previous_week
 from engpass.trends import service as trends
 from engpass.trends.service import week_start
 from tests.support.cycles import scaled_quoting_cycle
@@ -144,4 +144,53 @@ def test_the_digest_costs_a_fixed_number_of_queries(org_ctx, count_queries):
     session.commit()
     with count_queries() as counter:
         build(session, *_this_week(), "Europe/Berlin")
-    assert counter.count == 3
+    # Two more (the organization and its open candidates) in the week a quarter's question is asked.
+    assert counter.count == 3 + (2 if asks_for_candidates(_this_week()[0]) else 0)
+
+
+@pytest.mark.parametrize(
+    ("first", "asks"),
+    [
+        (date(2026, 12, 14), False),
+        (date(2026, 12, 21), True),  # sent 28 December – 3 January: the year's first quarter begins
+        (date(2026, 12, 28), False),
+        (date(2027, 3, 22), True),  # sent 29 March – 4 April: the second quarter begins on 1 April
+        (date(2027, 3, 29), False),
+        (date(2027, 6, 21), True),  # sent 28 June – 4 July
+        (date(2027, 9, 20), True),  # sent 27 September – 3 October
+        (date(2027, 5, 3), False),
+    ],
+)
+def test_the_quarters_question_is_asked_in_the_week_a_quarter_begins(first, asks):
+    assert asks_for_candidates(first) is asks
+
+
+def test_every_quarter_asks_exactly_once_a_year_four_times():
+    mondays = [date(2027, 1, 4) + timedelta(weeks=n) for n in range(52)]
+    assert [first for first in mondays if asks_for_candidates(first)] == [
+        date(2027, 3, 22),
+        date(2027, 6, 21),
+        date(2027, 9, 20),
+        date(2027, 12, 20),
+    ]
+
+
+def test_the_quarters_digest_carries_the_backlogs_top_three(org_ctx):
+    from decimal import Decimal
+
+    from engpass.candidates import service as candidates
+
+    session, owner, _ = org_ctx
+    for title, hours in (("Unbekannt", None), ("Klein", 1), ("Groß", 20), ("Mittel", 5)):
+        candidates.propose(session, {"title": title, "hours_per_week": hours and Decimal(hours)}, owner.id)
+    session.commit()
+    asked = build(session, date(2027, 3, 22), date(2027, 3, 28), "Europe/Berlin")
+    assert asked.asks_for_candidates
+    assert [(line.title, line.cost_per_year) for line in asked.backlog] == [
+        ("Groß", Decimal("67600.00")),
+        ("Mittel", Decimal("16900.00")),
+        ("Klein", Decimal("3380.00")),
+    ]
+    assert build(session, date(2027, 3, 22), date(2027, 3, 28), "Europe/Berlin") == asked
+    quiet = build(session, date(2027, 3, 29), date(2027, 4, 4), "Europe/Berlin")
+    assert not quiet.asks_for_candidates and quiet.backlog == []

@@ -93,6 +93,30 @@ def test_members_share_the_weeks_part_in_their_own_language(app_context, week, m
     assert "Es fehlt eine Messung" not in text, "the to-do list is the reader's own"
 
 
+def test_the_quarters_question_goes_to_those_who_may_propose(app_context, week):
+    from dataclasses import replace
+    from decimal import Decimal
+
+    owner, org, digest = week
+    backlog = [content.BacklogLine("Angebote dauern", Decimal("67600.00")), content.BacklogLine("Reporting", None)]
+    asked = replace(digest, asks_for_candidates=True, backlog=backlog)
+    propose = "http://engpass.test/o/digest-gmbh/candidates/new"
+    member_pages = replace(PAGES, propose=propose)
+    text, html = _parts(_compose(owner, org, asked, [], member_pages))
+    for part in (text, html):
+        assert "Was bremst Sie am meisten?" in part and propose in part
+        assert "Angebote dauern" in part and "67.600\xa0€ pro Jahr" in part.replace("&nbsp;", "\xa0")
+        assert "Reporting" in part
+    # Sent again for the same week: the same question (the signed links around it carry their own time).
+    again, _html = _parts(_compose(owner, org, asked, [], member_pages))
+    block = text[text.index("Was bremst Sie") : text.index(propose)]
+    assert again[again.index("Was bremst Sie") : again.index(propose)] == block
+    # A viewer, who may not propose, and every other week: no question.
+    quiet = replace(digest, asks_for_candidates=False, backlog=[])
+    for message in (_compose(owner, org, asked, [], PAGES), _compose(owner, org, quiet, [], member_pages)):
+        assert all("Was bremst Sie" not in part for part in _parts(message))
+
+
 def test_a_quiet_week_and_no_figures_yet_read_well(app_context, week):
     owner, org, digest = week
     empty = content.OrgDigest(week_start=digest.week_start, week_end=digest.week_end)

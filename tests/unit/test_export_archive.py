@@ -17,6 +17,8 @@ from sqlalchemy import event, select
 
 from engpass import task_names, tenancy
 from engpass.audit.models import AuditEvent
+from engpass.candidates import service as candidates
+from engpass.candidates.models import Candidate
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess
 from engpass.cycles.models import Cycle, CycleTemplate, KpiDirection, Measurement, ProcessStep, StageChange
@@ -102,6 +104,7 @@ def world(session, make_user, make_org):
             membership = session.scalars(
                 select(Membership).where(Membership.organization_id == company.id, Membership.role == Role.owner)
             ).first()
+            candidates.propose(session, {"title": f"Kandidat {title}", "cost_per_week": Decimal("150.00")}, person.id)
             invitation = team.invite(session, company, membership, f"neu-{company.id}@example.com", Role.viewer)
             invitation.token_hash = SECRET_HASH[:-3] + str(company.id).zfill(3)
             session.flush()
@@ -158,6 +161,7 @@ def test_the_archive_holds_every_row_of_every_table_and_nothing_of_another_organ
             TrendSnapshot,
             TrendState,
             AuditEvent,
+            Candidate,
         ):
             rows = _json(zf, model.__tablename__)
             assert {row["id"] for row in rows} == _ids(session, model, org), model.__tablename__
@@ -191,6 +195,9 @@ def test_the_archive_holds_every_row_of_every_table_and_nothing_of_another_organ
         assert step["name"] == "Anfrage prüfen"
         (template,) = _json(zf, "cycle_templates")
         assert template["solutions"] == ["Vorlage", "Checkliste"]
+        (candidate,) = _json(zf, "bottleneck_candidates")
+        assert candidate["title"] == "Kandidat Angebote" and candidate["cost_per_week"] == "150.00"
+        assert candidate["hours_per_week"] is None and candidate["status"] == "open"
 
         # The cycle CSVs, in the requester's language.
         table = list(csv.reader(io.StringIO(zf.read("csv/cycles.csv").decode("utf-8-sig")), delimiter=";"))

@@ -5,6 +5,7 @@ import json
 from sqlalchemy import select
 
 from engpass import tenancy
+from engpass.candidates import service as candidates
 from engpass.cycles.models import Stage
 from engpass.notifications import sendlog
 from engpass.notifications.models import NotificationPreferences
@@ -37,6 +38,8 @@ def _world(session, make_user, make_org):
         team.invite(session, alpha, eva_membership, "secret-friend@example.com", Role.viewer)
         mine = cycle_in(session, eva, Stage.result, "Evas Angebote")
         theirs = cycle_in(session, colleague, Stage.result, "Carlas Leads")
+        candidates.propose(session, {"title": "Evas Engpass", "who_feels_it": "Vertrieb"}, eva.id)
+        candidates.propose(session, {"title": "Carlas Kandidat"}, colleague.id)
         _token, secret = tokens.create_token(session, eva.id, "Power Automate", None, eva.id)
         tokens.create_token(session, otto.id, "Ottos Skript", None, otto.id)
         session.commit()
@@ -79,6 +82,9 @@ def test_the_export_holds_the_persons_data(session, make_user, make_org):
     assert [i["email"] for i in alpha["invitation_accepted"]] == ["eva@example.com"]
     assert by_name["Beta GmbH"]["cycles"] == [] and by_name["Beta GmbH"]["audit_events"] == []
     assert [(t["name"], t["ends_with"]) for t in alpha["api_tokens"]] == [("Power Automate", w["token"][-4:])]
+    assert [(c["title"], c["who_feels_it"], c["status"]) for c in alpha["candidates_proposed"]] == [
+        ("Evas Engpass", "Vertrieb", "open")
+    ]
 
 
 def test_the_export_holds_nothing_of_anyone_else(session, make_user, make_org):
@@ -86,7 +92,7 @@ def test_the_export_holds_nothing_of_anyone_else(session, make_user, make_org):
     text = json.dumps(export_user_data(session, eva), default=str)
     for foreign in ("Otto", "otto@example.com", "Carla", "carla@example.com", "secret-friend@example.com"):
         assert foreign not in text
-    assert "Carlas Leads" not in text and "Gamma" not in text
+    assert "Carlas Leads" not in text and "Carlas Kandidat" not in text and "Gamma" not in text
     assert "password" not in text.replace("password_changed_at", "")
     assert "session_token" not in text
     assert "Ottos Skript" not in text
@@ -105,8 +111,8 @@ def test_the_download_is_a_json_attachment(client, session, make_user, make_org,
     assert response.headers["Cache-Control"] == "private, no-store"
     data = json.loads(response.data)
     assert data["profile"]["email"] == "eva@example.com"
-    # The user, preferences, memberships, send log, security log; six per organization.
-    assert counter.count == 5 + 6 * 2, counter.statements
+    # The user, preferences, memberships, send log, security log; seven per organization.
+    assert counter.count == 5 + 7 * 2, counter.statements
 
 
 def test_the_export_needs_the_csrf_token(app, client, session, make_user, make_org, login):

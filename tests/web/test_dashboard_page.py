@@ -91,8 +91,9 @@ def test_dashboard_query_count_does_not_grow_with_history(client, session, make_
             assert client.get(f"/o/{org.slug}/").status_code == 200
         misses.append(miss.count)
         hits.append(hit.count)
-    assert misses[0] == misses[1] <= 7, misses
-    assert hits[0] == hits[1] <= 4, hits
+    # The backlog's top three are read outside the cached part: one query on either path.
+    assert misses[0] == misses[1] <= 8, misses
+    assert hits[0] == hits[1] <= 5, hits
 
 
 def test_a_change_and_a_recompute_show_up_at_once_despite_the_cache(client, session, owner_org):

@@ -196,3 +196,25 @@ def test_the_compressed_length_tells_nothing_about_the_hidden_token():
         for guess in (token[:-1], other[:-1])
     ]
     assert plain[0] < plain[1]
+
+
+def test_a_new_candidate_shows_in_the_top_three_on_the_next_visit(client, session, filled, count_queries):
+    from decimal import Decimal
+
+    from engpass.candidates import service as candidates
+
+    owner, org = filled
+    warm(client, org.slug)
+    with tenancy.tenant_context(session, org.id):
+        kept = candidates.propose(session, {"title": "Angebote dauern", "hours_per_week": Decimal(3)}, owner.id)
+        session.commit()
+    assert "Angebote dauern" in client.get(f"/o/{org.slug}/").text
+    with tenancy.tenant_context(session, org.id):
+        duplicate = candidates.propose(session, {"title": "Reklamationen"}, owner.id)
+        session.commit()
+    page = client.get(f"/o/{org.slug}/").text
+    assert "Reklamationen" in page
+    with tenancy.tenant_context(session, org.id):
+        candidates.merge(session, duplicate, kept, owner.id)
+        session.commit()
+    assert "Reklamationen" not in client.get(f"/o/{org.slug}/").text

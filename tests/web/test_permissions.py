@@ -60,6 +60,13 @@ ENDPOINT_ACTIONS = {
     "exports.data": (A.export_organization, A.export_organization),
     "exports.data_status": (A.export_organization, None),
     "exports.data_download": (A.export_organization, None),
+    "candidates.index": (A.view_candidates, None),
+    "candidates.new": (A.propose_candidate, A.propose_candidate),
+    "candidates.edit": (A.propose_candidate, A.propose_candidate),
+    "candidates.merge": (A.manage_candidates, A.manage_candidates),
+    "candidates.dismiss": (A.manage_candidates, A.manage_candidates),
+    "candidates.pick": (A.manage_candidates, A.manage_candidates),
+    "candidates.reopen": (None, A.manage_candidates),
     "tokens.index": (A.use_api, A.use_api),
     "tokens.revoke": (A.use_api, A.use_api),
 }

@@ -111,6 +111,8 @@ def test_every_single_line_string_of_the_api_refuses_control_characters(app):
         "expected_effect",
         "decision_reason",
         "note",
+        "description",
+        "reason",
     }
     assert {"CycleCreateSchema.title", "CyclePatchSchema.kpi_unit"} <= {n for n, m in found.items() if not m}
 

@@ -335,3 +335,36 @@ def test_the_digests_one_click_unsubscribe_works_and_cannot_be_forged(app, sessi
     assert not preferences.preferences_of(session, owner).digest_enabled
     with app.app_context():
         assert send_round(session, BERLIN_MONDAY_7 + timedelta(days=7)) == 0
+
+
+def _monday_a_quarter_begins() -> datetime:
+    """07:00 in Berlin on the next Monday whose week holds the first day of a quarter, as UTC."""
+    from zoneinfo import ZoneInfo
+
+    from engpass.digest.content import asks_for_candidates
+
+    monday = date.today() - timedelta(days=date.today().weekday())
+    while not asks_for_candidates(monday - timedelta(days=7)):
+        monday += timedelta(days=7)
+    return datetime.combine(monday, datetime.min.time().replace(hour=7), tzinfo=ZoneInfo("Europe/Berlin")).astimezone(
+        UTC
+    )
+
+
+def test_in_the_week_a_quarter_begins_members_are_asked_for_candidates(app_context, session, smtp, company, make_user):
+    from decimal import Decimal
+
+    from engpass.candidates import service as candidates
+
+    owner, org = company
+    viewer = make_user(email="viewer@example.com")
+    add_member(session, org, viewer, Role.viewer)
+    with tenancy.tenant_context(session, org.id):
+        candidates.propose(session, {"title": "Reklamationen dauern", "hours_per_week": Decimal(4)}, owner.id)
+        session.commit()
+    assert send_round(session, _monday_a_quarter_begins()) == 2
+    texts = {r.rcpt_tos[0]: r.message.get_body(("plain",)).get_content() for r in smtp.handler.received}
+    member = texts["sabine@example.com"]
+    assert "Was bremst Sie am meisten?" in member and "1. Reklamationen dauern" in member
+    assert "http://engpass.test/o/digest-gmbh/candidates/new" in member
+    assert "Was bremst Sie" not in texts["viewer@example.com"], "a viewer cannot propose"

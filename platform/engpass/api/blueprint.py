@@ -41,7 +41,7 @@ bp = ApiBlueprint(
     "api",
     __name__,
     url_prefix=API_PREFIX,
-    description="Engpass API v1: cycles, measurements, business cases, dashboard and maturity.",
+    description="Engpass API v1: cycles, measurements, business cases, bottleneck candidates, dashboard and maturity.",
 )
 
 

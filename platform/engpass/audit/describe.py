@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from engpass.audit.models import AuditEvent
+from engpass.candidates.labels import DATA_LABELS, EFFORT_LABELS
 from engpass.consulting.forms import LEVEL_SHORT
 from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, PERIOD_LABELS, SOLUTION_TYPE_LABELS, STAGE_LABELS
 from engpass.cycles.templates import CATEGORY_LABELS
@@ -66,6 +67,10 @@ FIELD_LABELS = {
     "default_hourly_rate": _l("Hourly rate"),
     "working_weeks_per_year": _l("Working weeks per year"),
     "level": _l("Access"),
+    "who_feels_it": _l("Who feels it"),
+    "description": _l("Description"),
+    "effort": _l("Effort"),
+    "data_available": _l("Data available"),
 }
 MONEY_FIELDS = frozenset(
     {
@@ -104,6 +109,8 @@ CODE_LABELS: dict[str, Mapping[str, Any]] = {
         ("decision", DECISION_LABELS),
         ("stage", STAGE_LABELS),
         ("level", LEVEL_SHORT),
+        ("effort", EFFORT_LABELS),
+        ("data_available", DATA_LABELS),
     )
 }
 EXPORTED_TABLES = {
@@ -179,6 +186,16 @@ def _cycle_created(r: _Reader, d: Mapping[str, Any]) -> list[str]:
     return parts
 
 
+def _merged(r: _Reader, d: Mapping[str, Any]) -> list[str]:
+    into = r.value("title", d.get("into_title")) or _("another candidate")
+    return [_("%(title)s into %(into)s", title=r.value("title", d.get("title")) or "", into=into), *r.changes(d)]
+
+
+def _dismissed(r: _Reader, d: Mapping[str, Any]) -> list[str]:
+    reason = r.value("why", d.get("reason")) or "–"
+    return [r.value("title", d.get("title")) or "", _("reason: %(reason)s", reason=reason)]
+
+
 def _stage_changed(r: _Reader, d: Mapping[str, Any]) -> list[str]:
     return [*r.changes(d), *([_("a step back")] if d.get("backwards") else [])]
 
@@ -231,6 +248,11 @@ _DESCRIBE: dict[str, Callable[[_Reader, Mapping[str, Any]], list[str]]] = {
     "cycle.created": _cycle_created,
     "cycle.deleted": lambda r, d: [r.value("title", d.get("title")) or ""],
     "cycle.stage_changed": _stage_changed,
+    "candidate.proposed": lambda r, d: [r.value("title", d.get("title")) or ""],
+    "candidate.merged": _merged,
+    "candidate.picked": lambda r, d: [r.value("title", d.get("title")) or ""],
+    "candidate.dismissed": _dismissed,
+    "candidate.reopened": lambda r, d: [r.value("title", d.get("title")) or ""],
     "cycle_template.created": lambda r, d: [r.value("name", d.get("name")) or ""],
     "cycle_template.deleted": lambda r, d: [r.value("name", d.get("name")) or ""],
     "consulting.access_granted": _access,

@@ -10,6 +10,8 @@ from flask import render_template
 from flask_babel import get_locale
 from markupsafe import Markup
 
+from engpass.candidates import service as candidates
+from engpass.candidates.views import template_helpers
 from engpass.cycles.forms import STAGE_LABELS
 from engpass.dashboard import page_cache
 from engpass.db import db
@@ -24,6 +26,7 @@ from engpass.trends import charts as trend_charts
 from engpass.trends import dashboard
 
 bp = org_blueprint("organizations", __name__)
+TOP_CANDIDATES = 3
 bp.before_app_request(page_cache.serve_cached_page)
 
 
@@ -56,7 +59,18 @@ def home() -> str:
         # A freshly requested recompute changed the state: do not store under the old key.
         if data.state is not None:
             page_cache.store_part(key, part)
-    page = render_template("dashboard/home.html", part=part, body=Markup(part["body"]))
+    # Outside the cached part, whose key knows only the cycles' data: one query, on the whole page's misses
+    # only (a candidate's change replaces the organization's page token, engpass.page_cache).
+    top = candidates.open_ranked(db.session(), current_org.default_hourly_rate, current_org.working_weeks_per_year)
+    helpers = template_helpers()
+    page = render_template(
+        "dashboard/home.html",
+        part=part,
+        body=Markup(part["body"]),
+        top_candidates=top[:TOP_CANDIDATES],
+        open_candidates=len(top),
+        candidate_figure=helpers["figure_of"],
+    )
     page_cache.store_page(current_org.id, page)
     return page
 

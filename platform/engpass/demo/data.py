@@ -15,6 +15,7 @@ from engpass.accounts.service import create_user, find_user
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess
 from engpass.cycles.models import Cycle
+from engpass.demo.candidates import fill_backlog
 from engpass.demo.cycles import CHAINS, build_chain
 from engpass.organizations import memberships
 from engpass.organizations.models import Organization, OrgKind, Role
@@ -154,6 +155,7 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
             if member is not None:
                 next(cycle for cycle in built if cycle.title == title).owner_id = member.id
                 session.flush()
+        fill_backlog(session, org.name)
         # The dashboards read snapshots only; the demo should not wait for a worker to show its trend.
         # Its chain was written with past dates around the services, so every week is rewritten.
         recompute_trends(session, full=True)

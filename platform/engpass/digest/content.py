@@ -18,13 +18,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engpass import tenancy
+from engpass.candidates.costs import yearly_cost
+from engpass.candidates.service import open_ranked
 from engpass.cycles.models import Cycle, Decision, Measurement, Stage, StageChange
+from engpass.organizations.models import Organization
 from engpass.trends.models import TrendSnapshot
 from engpass.trends.service import latest_snapshots, week_start
 
 CHART_WEEKS = 12
 # Enough to show what happened without turning the e-mail into a report; the rest is a click away.
 MAX_CHANGES = 12
+# Once a quarter the digest asks "Was bremst Sie am meisten?" and shows the backlog's top three.
+QUARTER_MONTHS = (1, 4, 7, 10)
+BACKLOG_LINES = 3
 
 
 class ChangeKind(enum.StrEnum):
@@ -75,6 +82,14 @@ class WeekPoint:
     euros_per_year: Decimal
 
 
+@dataclass(frozen=True)
+class BacklogLine:
+    """One open bottleneck candidate as the quarterly question shows it; None: its cost is unknown."""
+
+    title: str
+    cost_per_year: Decimal | None
+
+
 @dataclass
 class OrgDigest:
     """One organization's part of a digest, for the week ``week_start`` (Monday) to ``week_end`` (Sunday)."""
@@ -88,6 +103,9 @@ class OrgDigest:
     euros_before: Decimal | None = None
     series: list[WeekPoint] = field(default_factory=list)
     open_cycles: int = 0
+    # The quarter's question, and the open backlog's top three by cost per year when it is asked.
+    asks_for_candidates: bool = False
+    backlog: list[BacklogLine] = field(default_factory=list)
 
     @property
     def level(self) -> int | None:
@@ -116,6 +134,28 @@ def previous_week(local_day: date) -> tuple[date, date]:
     """The Monday and Sunday of the week before the one ``local_day`` is in."""
     monday = week_start(local_day) - timedelta(days=7)
     return monday, monday + timedelta(days=6)
+
+
+def asks_for_candidates(first: date) -> bool:
+    """Whether the digest about the week from ``first`` asks for bottleneck candidates: the one sent in the
+    week a quarter begins (the week after ``first``). A function of the week only, so a digest sent again
+    for that week asks again, and no reader is asked twice in a quarter."""
+    sent = first + timedelta(days=7)
+    days = (sent + timedelta(days=offset) for offset in range(7))
+    return any(day.day == 1 and day.month in QUARTER_MONTHS for day in days)
+
+
+def _backlog(session: Session) -> list[BacklogLine]:
+    """The open backlog's top three by cost per year, with the organization's rate and working weeks."""
+    org = session.get(Organization, tenancy.require_org_id())
+    if org is None:
+        return []
+    rate, weeks = org.default_hourly_rate, org.working_weeks_per_year
+    lines = []
+    for candidate in open_ranked(session, rate, weeks)[:BACKLOG_LINES]:
+        cost = yearly_cost(candidate, rate, weeks)
+        lines.append(BacklogLine(candidate.title, cost.total if cost is not None else None))
+    return lines
 
 
 def _utc_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
@@ -192,4 +232,8 @@ def build(session: Session, first: date, last: date, timezone: str) -> OrgDigest
         digest.open_cycles = sum(
             count for stage, count in digest.latest.cycles_per_stage.items() if stage != Stage.decided.value
         )
+    if asks_for_candidates(first):
+        # Two more queries, four times a year.
+        digest.asks_for_candidates = True
+        digest.backlog = _backlog(session)
     return digest

@@ -51,6 +51,8 @@ class DigestPages:
 
     dashboard: str
     todo: str
+    # The proposal form, for a reader who may propose bottleneck candidates.
+    propose: str | None = None
 
 
 def _week_context() -> dict[str, object]:
@@ -126,6 +128,8 @@ def compose_digest(
     passes the same dict for every member of the organization, which fills it.
     """
     week = _WeekPart(org, digest, {} if rendered is None else rendered)
+    # The quarter's question goes to those who may answer it.
+    asked = digest.asks_for_candidates and pages.propose is not None
     return compose(
         user,
         # Evaluated by compose in the reader's language, dates included.
@@ -138,6 +142,8 @@ def compose_digest(
         pages=pages,
         muted=MUTED,
         day=day,
+        candidates=digest.backlog if asked else None,
+        candidate_money=lambda value: money(round(Decimal(value)), org.currency),
     )
 
 

@@ -45,6 +45,7 @@ from engpass.notifications.preferences import (
 )
 from engpass.organizations.memberships import role_of
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
+from engpass.organizations.permissions import Action, allows
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders
 from engpass.reminders.texts import describe
 from engpass.settings import Settings
@@ -125,6 +126,9 @@ def _compose(
     pages = DigestPages(
         dashboard=external_url(settings, "organizations.home", org_slug=org.slug),
         todo=external_url(settings, "reminders.todo", org_slug=org.slug),
+        propose=external_url(settings, "candidates.new", org_slug=org.slug)
+        if allows(role, Action.propose_candidate)
+        else None,
     )
     return compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered)
 

@@ -49,6 +49,9 @@ class Action(enum.StrEnum):
     export_organization = "export_organization"
     use_api = "use_api"
     manage_api_tokens = "manage_api_tokens"
+    view_candidates = "view_candidates"
+    propose_candidate = "propose_candidate"
+    manage_candidates = "manage_candidates"
 
 
 _EVERYONE = frozenset(Role)
@@ -96,6 +99,12 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     # Everyone else's tokens here, to see and revoke (someone left the project, a script went wild); an
     # owner's token only by an owner, as with removing members.
     Action.manage_api_tokens: _ADMINS,
+    # Bottleneck candidates (docs/candidates.md): everyone reads the backlog; whoever may edit a cycle may
+    # propose one (and edit their own while open); ranking decisions — merge, pick, dismiss, reopen, edit
+    # anyone's — are the owners' and admins', who decide which bottleneck the company works on.
+    Action.view_candidates: _EVERYONE,
+    Action.propose_candidate: _MEMBERS,
+    Action.manage_candidates: _ADMINS,
 }
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -126,6 +135,9 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.export_organization: _l("Export all of the organization's data (ZIP)"),
     Action.use_api: _l("Create and revoke one's own API tokens"),
     Action.manage_api_tokens: _l("See and revoke everyone's API tokens (an owner's only as an owner)"),
+    Action.view_candidates: _l("See the backlog of bottleneck candidates"),
+    Action.propose_candidate: _l("Propose a bottleneck candidate, edit one's own while open"),
+    Action.manage_candidates: _l("Merge, pick, dismiss and reopen candidates, edit anyone's"),
 }
 
 ROLE_ORDER: tuple[Role, ...] = (Role.owner, Role.admin, Role.member, Role.viewer)

@@ -3,8 +3,9 @@
 What is theirs: the profile, their memberships and roles, their e-mail settings and the send log of
 the mails sent to them, their security log (sign-ins and protection changes, networks only), and — in
 each organization they belong to — what they did there: the cycles they are responsible for or started,
-the measurements they recorded, the stage changes they made, the audit events they caused, the
-invitations they sent and accepted, their API tokens (name, last characters, dates — never the hash).
+the measurements they recorded, the stage changes they made, the bottleneck candidates they proposed, the
+audit events they caused, the invitations they sent and accepted, their API tokens (name, last characters,
+dates — never the hash).
 Never another person's data: an invitation they sent says when and with which role, not to whom, and
 audit details that name someone else's address leave it out. Credentials (the password hash, the
 session token, the TOTP secret and the recovery codes' hashes) are no data about them and stay out too;
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from engpass import tenancy
 from engpass.accounts.models import SecurityEvent, User
 from engpass.audit.models import AuditEvent
+from engpass.candidates.models import Candidate
 from engpass.cycles.models import Cycle, Measurement, StageChange
 from engpass.db import utcnow
 from engpass.notifications.models import SendLog
@@ -108,6 +110,9 @@ def _activity(session: Session, user: User) -> dict[str, Any]:
     stage_changes = session.scalars(
         select(StageChange).where(StageChange.actor_id == user.id).order_by(StageChange.created_at, StageChange.id)
     )
+    proposed = session.scalars(
+        select(Candidate).where(Candidate.proposed_by_id == user.id).order_by(Candidate.created_at, Candidate.id)
+    )
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.created_at, AuditEvent.id)
     )
@@ -154,6 +159,22 @@ def _activity(session: Session, user: User) -> dict[str, Any]:
                 "at": change.created_at,
             }
             for change in stage_changes
+        ],
+        "candidates_proposed": [
+            {
+                "id": c.id,
+                "title": c.title,
+                "category": c.category,
+                "who_feels_it": c.who_feels_it,
+                "description": c.description,
+                "hours_per_week": c.hours_per_week,
+                "cost_per_week": c.cost_per_week,
+                "effort": c.effort,
+                "data_available": c.data_available,
+                "status": c.status,
+                "created_at": c.created_at,
+            }
+            for c in proposed
         ],
         "audit_events": [
             {

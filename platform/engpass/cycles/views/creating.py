@@ -8,6 +8,8 @@ from flask import flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from engpass.candidates import service as candidates
+from engpass.candidates.views import template_helpers
 from engpass.cycles import service
 from engpass.cycles.forms import NewCycleForm
 from engpass.cycles.models import Category, Cycle, Stage
@@ -15,7 +17,8 @@ from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.templates import Suggestion, suggestions_for
 from engpass.cycles.views.common import bp, cycle_or_404, owner_choices, self_or_nobody, status_of, to_show
 from engpass.db import db
-from engpass.organizations.permissions import Action, require_permission
+from engpass.organizations.context import current_org
+from engpass.organizations.permissions import Action, can, require_permission
 
 
 def _suggestions_by_category() -> dict[str, list[Suggestion]]:
@@ -23,6 +26,20 @@ def _suggestions_by_category() -> dict[str, list[Suggestion]]:
     for suggestion in suggestions_for(db.session()):
         grouped[suggestion.category.value].append(suggestion)
     return grouped
+
+
+def _backlog(previous: Cycle | None) -> dict[str, Any]:
+    """The next bottleneck starts from the open backlog, ranked, with a pick button each for those who decide."""
+    if previous is None or previous.stage != Stage.decided:
+        return {"backlog": []}
+    ranked = candidates.open_ranked(db.session(), current_org.default_hourly_rate, current_org.working_weeks_per_year)
+    helpers = template_helpers()
+    # The cycle pages' own helpers keep their names; the backlog's table needs only these.
+    return {
+        "backlog": ranked,
+        "backlog_manager": can(Action.manage_candidates),
+        **{name: helpers[name] for name in ("figure_of", "effort_label", "data_label")},
+    }
 
 
 def _render_new(
@@ -36,6 +53,7 @@ def _render_new(
             others=others,
             problems=problems or [],
             suggestions=_suggestions_by_category(),
+            **_backlog(previous),
         ),
         status,
     )
