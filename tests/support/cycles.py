@@ -83,7 +83,6 @@ def save_a_baseline(session: Any, cycle: Any, actor_id: int | None) -> None:
 BASELINE_FORM = {
     "hours_per_week": "14",
     "direct_cost_per_week": "",
-    "indirect_cost_per_week": "",
     "kpi_name": "Angebotsdauer",
     "kpi_unit": "Tage",
     "kpi_direction": "lower",

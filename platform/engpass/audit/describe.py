@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from engpass.audit.models import AuditEvent
 from engpass.consulting.forms import LEVEL_SHORT
 from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, SOLUTION_TYPE_LABELS, STAGE_LABELS
+from engpass.cycles.indirect_costs import KIND_LABELS, PERIOD_LABELS, SOURCE_LABELS
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.formatting import day, money, number
 from engpass.i18n import role_label
@@ -61,6 +62,14 @@ FIELD_LABELS = {
     "default_hourly_rate": _l("Hourly rate"),
     "working_weeks_per_year": _l("Working weeks per year"),
     "level": _l("Access"),
+    "label": _l("Description"),
+    "kind": _l("Kind"),
+    "quantity": _l("Quantity"),
+    "unit_value": _l("Amount per unit"),
+    "people_affected": _l("People affected"),
+    "period": _l("Period"),
+    "source": _l("Source"),
+    "source_note": _l("Where the number comes from"),
 }
 MONEY_FIELDS = frozenset(
     {
@@ -70,9 +79,12 @@ MONEY_FIELDS = frozenset(
         "running_cost_per_month",
         "cost_per_week",
         "default_hourly_rate",
+        "unit_value",
     }
 )
-NUMBER_FIELDS = frozenset({"hours_per_week", "kpi_baseline", "kpi_target", "effort_days", "kpi_value", "steps"})
+NUMBER_FIELDS = frozenset(
+    {"hours_per_week", "kpi_baseline", "kpi_target", "effort_days", "kpi_value", "steps", "quantity", "people_affected"}
+)
 DATE_FIELDS = frozenset({"prototype_start", "prototype_target", "measured_on", "expires_at"})
 # Codes people know as they are: "CHF", "Europe/Zurich".
 PLAIN_FIELDS = frozenset({"currency", "timezone"})
@@ -85,6 +97,9 @@ CODE_LABELS: dict[str, Mapping[str, Any]] = {
         ("decision", DECISION_LABELS),
         ("stage", STAGE_LABELS),
         ("level", LEVEL_SHORT),
+        ("kind", KIND_LABELS),
+        ("period", PERIOD_LABELS),
+        ("source", SOURCE_LABELS),
     )
 }
 EXPORTED_TABLES = {

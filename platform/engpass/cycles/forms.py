@@ -190,7 +190,6 @@ class BaselineForm(ConfirmDoubts, FlaskForm):
         below=HOURS_BELOW,
     )
     direct_cost_per_week = NumberField(_l("Direct cost per week"), below=MONEY_BELOW)
-    indirect_cost_per_week = NumberField(_l("Indirect cost per week"), below=MONEY_BELOW)
     kpi_name = _text(_l("KPI"), 120, _l("Please name the KPI."))
     kpi_unit = _text(_l("Unit"), 40, _l("Please enter the KPI's unit."))
     kpi_direction = _enum_radio(

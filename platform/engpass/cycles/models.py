@@ -54,6 +54,32 @@ class Decision(enum.StrEnum):
     drop = "drop"
 
 
+class IndirectKind(enum.StrEnum):
+    """What an indirect cost is; each kind has its own formula (cycles/indirect_costs.py)."""
+
+    errors = "errors"
+    lost_orders = "lost_orders"
+    waiting = "waiting"
+    penalties = "penalties"
+    other = "other"
+
+
+class CostPeriod(enum.StrEnum):
+    """What an indirect cost item's quantity counts per."""
+
+    week = "week"
+    month = "month"
+    year = "year"
+
+
+class CostSource(enum.StrEnum):
+    """Where an indirect cost item's number comes from: the business case shows the share resting on guesses."""
+
+    measured = "measured"
+    estimated = "estimated"
+    guess = "guess"
+
+
 MONEY = Numeric(14, 2)
 HOURS = Numeric(10, 2)
 KPI = Numeric(18, 4)
@@ -123,6 +149,12 @@ class Cycle(TenantScoped, Base):
         order_by="(Measurement.measured_on, Measurement.id)",
         passive_deletes=True,
     )
+    indirect_cost_items: Mapped[list[IndirectCostItem]] = relationship(
+        back_populates="cycle",
+        cascade="all, delete-orphan",
+        order_by="(IndirectCostItem.position, IndirectCostItem.id)",
+        passive_deletes=True,
+    )
 
     def stage_index(self) -> int:
         return STAGE_ORDER.index(self.stage)
@@ -164,6 +196,34 @@ class Measurement(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     cycle: Mapped[Cycle] = relationship(back_populates="measurements")
+
+
+class IndirectCostItem(TenantScoped, Base):
+    """One part of what the bottleneck costs besides hours and direct cost: errors, lost orders, waiting,
+    penalties or another amount, each with where its number comes from. ``Cycle.indirect_cost_per_week`` is
+    their sum per year divided by the working weeks, kept in step by ``cycles.indirect_service``."""
+
+    __tablename__ = "indirect_cost_items"
+    __table_args__ = (Index("ix_indirect_cost_items_cycle_position", "cycle_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[IndirectKind] = mapped_column(string_enum(IndirectKind, "indirect_kind"))
+    # How many per period (errors, lost orders, hours waiting per person, penalties); unused for "other".
+    quantity: Mapped[Decimal | None] = mapped_column(HOURS)
+    # Money per unit (cost per error, contribution margin per order, amount per penalty, the amount of
+    # "other"); unused for waiting, which is valued at the organization's hourly rate.
+    unit_value: Mapped[Decimal | None] = mapped_column(MONEY)
+    people_affected: Mapped[int | None]  # waiting only
+    period: Mapped[CostPeriod] = mapped_column(string_enum(CostPeriod, "cost_period"))
+    source: Mapped[CostSource] = mapped_column(string_enum(CostSource, "cost_source"))
+    source_note: Mapped[str] = mapped_column(String(300), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cycle: Mapped[Cycle] = relationship(back_populates="indirect_cost_items")
 
 
 class StageChange(TenantScoped, Base):
