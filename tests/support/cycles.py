@@ -4,6 +4,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+# Two of Sabine's indirect costs (docs/business-case.md), the penalty a guess: 6 × 85 × 12 = 6,120 € and
+# 5,000 € a year beside the hours' 14 × 65 × 52 = 47,320 €.
+SCALED_CYCLE_INDIRECT_COSTS = (
+    {"label": "Nacharbeit an Angeboten", "kind": "errors", "quantity": Decimal(6), "unit_value": Decimal(85)}
+    | {"people_affected": None, "period": "month", "source": "measured", "source_note": "Gutschriften 2026"},
+    {"label": "Vertragsstrafe bei Terminverzug", "kind": "penalties", "quantity": Decimal(1)}
+    | {"unit_value": Decimal(5000), "people_affected": None, "period": "year", "source": "guess", "source_note": ""},
+)
+
 # Sabine's numbers (docs/business-case.md), with their arithmetic, in German and in euros: what the printable
 # business case and its PDF (tests/web/test_export_pdf.py) both show.
 SCALED_CYCLE_SHEET = (
@@ -15,6 +24,12 @@ SCALED_CYCLE_SHEET = (
     "14 Std. vorher − 6 Std. jetzt = 8 Std. pro Woche",
     "Beträge in EUR",
     "Skalieren",
+    # The status quo with the indirect costs above: 47,320 + 6,120 + 5,000, of which 5,000 (8.6 %) a guess.
+    "Kosten des Ist-Zustands pro Jahr",
+    "58.440 €",
+    "Anteil aus Vermutungen",
+    "8,6 %",
+    "5.000 € von 58.440 € beruhen auf Vermutungen: Vertragsstrafe bei Terminverzug",
 )
 
 

@@ -106,6 +106,7 @@ EXPORTED_TABLES = {
     "cycles": _l("the cycle table"),
     "measurements": _l("the measurements"),
     "business-cases": _l("the business cases"),
+    "indirect-costs": _l("the indirect costs"),
     "workbook": _l("the Excel workbook"),
     "business_case": _l("the business case"),
 }
