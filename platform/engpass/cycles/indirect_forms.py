@@ -11,10 +11,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, SelectChoice, StringField
-from wtforms.validators import AnyOf, Length, StopValidation
+from wtforms import Field, HiddenField, RadioField
+from wtforms.validators import AnyOf, StopValidation
 
-from engpass.cycles.forms import MONEY_BELOW
+# The cycle forms' own builders: a trimmed single-line text with its length, and choices from labels.
+from engpass.cycles.forms import MONEY_BELOW, _choices, _text
 from engpass.cycles.indirect_costs import (
     PERIOD_LABELS,
     SOURCE_LABELS,
@@ -64,27 +65,15 @@ def kind_or_default(value: Any, default: IndirectKind = IndirectKind.errors) -> 
         return default
 
 
-def _choices(labels: dict[Any, Any]) -> list[SelectChoice]:
-    return [SelectChoice(key.value, label) for key, label in labels.items()]
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
 class IndirectCostForm(FlaskForm):
     kind = HiddenField(
         _l("Kind"),
         validators=[
-            AnyOf([kind.value for kind in IndirectKind], _l("Please choose one of the kinds of indirect cost."))
+            SingleLine(),
+            AnyOf([kind.value for kind in IndirectKind], _l("Please choose one of the kinds of indirect cost.")),
         ],
     )
-    label = StringField(
-        _l("What it is"),
-        filters=[_strip],
-        validators=[Length(max=LABEL_MAX, message=_l("At most %(max)d characters.", max=LABEL_MAX)), SingleLine()],
-        render_kw={"placeholder": _l("e.g. Rework on quotes")},
-    )
+    label = _text(_l("What it is"), LABEL_MAX, render_kw={"placeholder": _l("e.g. Rework on quotes")})
     quantity = NumberField(_l("Quantity"), below=HOURS_BELOW)
     unit_value = NumberField(_l("Amount"), below=MONEY_BELOW)
     people_affected = NumberField(_l("People affected"), places=0, minimum=Decimal(1), below=Decimal(PEOPLE_MAX + 1))
@@ -100,21 +89,17 @@ class IndirectCostForm(FlaskForm):
         validators=[Required(_l("Please say whether the number is measured, estimated or a guess."))],
         invalid_choice_message=_l("Please say whether the number is measured, estimated or a guess."),
     )
-    source_note = StringField(
+    source_note = _text(
         _l("Source, in a few words"),
-        filters=[_strip],
-        validators=[
-            Length(max=SOURCE_NOTE_MAX, message=_l("At most %(max)d characters.", max=SOURCE_NOTE_MAX)),
-            SingleLine(),
-        ],
+        SOURCE_NOTE_MAX,
         render_kw={"placeholder": _l("e.g. credit notes 2026 in the ERP")},
     )
 
     def __init__(self, *args: Any, kind: IndirectKind = IndirectKind.errors, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.chosen_kind = kind
-        if not self.is_submitted():
-            # A link chose the kind (a new item, or an item given another kind): the form follows it.
+        if not self.kind.raw_data:
+            # Nothing posted: a link chose the kind (a new item, or an item given another kind).
             self.kind.data = kind.value
         self.quantity.label.text = str(QUANTITY_LABELS.get(kind, _l("Quantity")))
         self.unit_value.label.text = str(UNIT_VALUE_LABELS.get(kind, _l("Amount")))
