@@ -44,17 +44,16 @@ def _org(session: Session, cycle: Cycle) -> Organization:
     return org
 
 
-def refresh_weekly(cycle: Cycle, org: Organization) -> bool:
-    """Write the items' weekly figure on the cycle (None without items); whether it changed."""
+def refresh_weekly(cycle: Cycle, org: Organization) -> None:
+    """Write the items' weekly figure on the cycle (None without items), only when it differs: an unchanged
+    figure leaves the cycle's row, and its last change, alone."""
     items = list(cycle.indirect_cost_items)
     weekly = None
     if items:
         costs = indirect_costs.item_costs(items, org.default_hourly_rate, org.working_weeks_per_year)
         weekly = indirect_costs.weekly(indirect_costs.per_year(costs), org.working_weeks_per_year)
-    if cycle.indirect_cost_per_week == weekly:
-        return False
-    cycle.indirect_cost_per_week = weekly
-    return True
+    if cycle.indirect_cost_per_week != weekly:
+        cycle.indirect_cost_per_week = weekly
 
 
 def refresh_organization(session: Session, org: Organization) -> None:
