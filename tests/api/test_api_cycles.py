@@ -166,7 +166,15 @@ def test_the_business_case_in_the_organizations_currency(client, session, world)
         "kpi_improved": True,
         "target_reached_percent": "100.0",
         "working_weeks_per_year": 52,
-        "status_quo_cost": {"per_year": "47320.00", "hours": "47320.00", "direct_cost": None, "indirect_cost": None},
+        "status_quo_cost": {
+            "per_year": "47320.00",
+            "hours": "47320.00",
+            "direct_cost": None,
+            "indirect_cost": None,
+            "guessed_cost": "0.00",
+            "guessed_share": "0.0",
+            "guessed_item_ids": [],
+        },
         # No value per unit and no forecast stated: nothing to add, nothing to compare.
         "additional_contribution_per_year": None,
         "forecast": {

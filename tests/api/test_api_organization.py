@@ -100,6 +100,9 @@ def test_working_weeks_through_the_api_give_the_webs_yearly_figures(client, sess
         "hours": "47320.00",
         "direct_cost": None,
         "indirect_cost": None,
+        "guessed_cost": "0.00",
+        "guessed_share": "0.0",
+        "guessed_item_ids": [],
     }
     response = _call(client, token, "PATCH", json={"working_weeks_per_year": 46})
     assert response.status_code == 200, response.text

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from engpass.api.paging import encode
 from engpass.api.schemas import CycleSchema
 from engpass.candidates import service as candidates
-from engpass.cycles import service
+from engpass.cycles import indirect_service, service
 from engpass.cycles.models import Category, Cycle, Decision, KpiDirection, SolutionType, Stage
 from engpass.cycles.rules import NOT_BLANK, problems_to_enter
 from engpass.routing import ID_MAX
@@ -63,6 +63,9 @@ def test_the_document_is_openapi_3_1_and_secured_by_bearer_tokens(document):
         ("/api/v1/cycles/{cycle_id}/measurements", "get"),
         ("/api/v1/cycles/{cycle_id}/measurements", "post"),
         ("/api/v1/cycles/{cycle_id}/business-case", "get"),
+        ("/api/v1/cycles/{cycle_id}/indirect-costs", "post"),
+        ("/api/v1/cycles/{cycle_id}/indirect-costs/{item_id}", "patch"),
+        ("/api/v1/cycles/{cycle_id}/indirect-costs/{item_id}", "delete"),
         ("/api/v1/dashboard", "get"),
         ("/api/v1/maturity/history", "get"),
         ("/api/v1/organization", "get"),
@@ -147,6 +150,9 @@ OPERATIONS = [
     ("/api/v1/cycles/{cycle_id}/measurements", "GET"),
     ("/api/v1/cycles/{cycle_id}/measurements", "POST"),
     ("/api/v1/cycles/{cycle_id}/business-case", "GET"),
+    ("/api/v1/cycles/{cycle_id}/indirect-costs", "POST"),
+    ("/api/v1/cycles/{cycle_id}/indirect-costs/{item_id}", "PATCH"),
+    ("/api/v1/cycles/{cycle_id}/indirect-costs/{item_id}", "DELETE"),
     ("/api/v1/dashboard", "GET"),
     ("/api/v1/maturity/history", "GET"),
     ("/api/v1/organization", "GET"),
@@ -219,20 +225,26 @@ def api_world(session, make_user, make_org):
             actor_id=owner.id,
             confirm_second_open=True,
         )
+        # An indirect cost item on each, so that the items' operations also reach real ones.
+        items = {}
+        for cycle in (decided, fresh):
+            item = {"label": "Porto", "kind": "other", "quantity": None, "unit_value": Decimal(10)}
+            item |= {"people_affected": None, "period": "week", "source": "guess", "source_note": ""}
+            items[cycle.id] = indirect_service.add_item(s, cycle, item, owner.id).id
         # Weekly figures too, so the dashboard and the history answer with data, not only nulls.
         recompute(s, full=True)
-        return [decided.id, fresh.id]
+        return items
 
     def backlog(s):
         found = [candidates.propose(s, {"title": title}, member.id) for title in ("Leads", "Angebote", "Reporting")]
         candidates.dismiss(s, found[2], "Später", owner.id)
         return [c.id for c in found]
 
-    cycle_ids = in_org(session, org, build)
-    return make_token(session, org, owner), cycle_ids + in_org(session, org, backlog), member.id
+    items = in_org(session, org, build)
+    return make_token(session, org, owner), list(items) + in_org(session, org, backlog), member.id, items
 
 
-def _aim(case, cycle_ids, member_id):
+def _aim(case, cycle_ids, member_id, items):
     """Steer part of the generated requests to where they succeed: most ids at real cycles (the rest stay
     random: 404), odd owners at a member, measurements mostly dated today, second cycles mostly confirmed."""
     # A stable coin per case (Hypothesis likes round numbers, so the ids themselves would be a poor one).
@@ -240,6 +252,8 @@ def _aim(case, cycle_ids, member_id):
     cycle_id = (case.path_parameters or {}).get("cycle_id")
     if isinstance(cycle_id, int) and coin:
         case.path_parameters["cycle_id"] = cycle_ids[coin % 2]
+        if isinstance(case.path_parameters.get("item_id"), int):
+            case.path_parameters["item_id"] = items[cycle_ids[coin % 2]]
     candidate_id = (case.path_parameters or {}).get("candidate_id")
     if isinstance(candidate_id, int) and coin:
         case.path_parameters["candidate_id"] = cycle_ids[2 + coin % 3]
@@ -257,7 +271,7 @@ def _aim(case, cycle_ids, member_id):
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=str)
 def test_every_response_conforms_to_the_document(app, api_world, path, method, mode):
-    token, cycle_ids, member_id = api_world
+    token, cycle_ids, member_id, items = api_world
     config = schemathesis.Config()
     # NUL is refused (422) wherever text is stored; generating it everywhere would only test that.
     config.projects.default.generation.update(allow_x00=False)
@@ -274,7 +288,7 @@ def test_every_response_conforms_to_the_document(app, api_world, path, method, m
         suppress_health_check=list(HealthCheck),
     )
     def run(case):
-        _aim(case, cycle_ids, member_id)
+        _aim(case, cycle_ids, member_id, items)
         case.call_and_validate(headers=bearer(token), checks=CHECKS)
 
     run()
@@ -283,14 +297,19 @@ def test_every_response_conforms_to_the_document(app, api_world, path, method, m
 def test_bodies_nested_beyond_the_parser_are_a_400_problem(client, api_world, document):
     """Every operation with a body, JSON nested from a few levels to far beyond Python's recursion limit:
     an invalid document (400 when it cannot be read, 422 when it is not the schema's), never a 5xx."""
-    token, cycle_ids, _member_id = api_world
+    token, cycle_ids, _member_id, items = api_world
     operations = [
-        (path.replace("{cycle_id}", str(cycle_ids[1])).replace("{candidate_id}", str(cycle_ids[2])), method.upper())
+        (
+            path.replace("{cycle_id}", str(cycle_ids[1]))
+            .replace("{candidate_id}", str(cycle_ids[2]))
+            .replace("{item_id}", str(items[cycle_ids[1]])),
+            method.upper(),
+        )
         for path, item in document["paths"].items()
         for method, op in item.items()
         if method != "parameters" and "requestBody" in op
     ]
-    assert len(operations) == 11
+    assert len(operations) == 13
 
     @given(operation=st.sampled_from(operations), body=nested_json)
     @settings(max_examples=40, deadline=None, derandomize=True, database=None)

@@ -6,10 +6,12 @@ organization comes from the token, so it is walked here, operation by operation.
 """
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from engpass.candidates import service as candidates
+from engpass.cycles import indirect_service
 from engpass.extensions import limiter
 from engpass.organizations.models import Role
 from engpass.organizations.permissions import Action, allows
@@ -31,6 +33,12 @@ OPERATIONS = {
     ("api.list_measurements", "GET"): (A.view_cycles, None),
     ("api.add_measurement", "POST"): (A.record_measurement, {"measured_on": date.today().isoformat(), "kpi_value": 1}),
     ("api.business_case", "GET"): (A.view_cycles, None),
+    ("api.add_indirect_cost", "POST"): (
+        A.edit_cycle,
+        {"kind": "other", "unit_value": 10, "period": "week", "source": "estimated"},
+    ),
+    ("api.update_indirect_cost", "PATCH"): (A.edit_cycle, {"label": "Gekapert"}),
+    ("api.delete_indirect_cost", "DELETE"): (A.edit_cycle, None),
     ("api.get_dashboard", "GET"): (A.view_dashboard, None),
     ("api.maturity_history", "GET"): (A.view_dashboard, None),
     ("api.get_organization", "GET"): (A.view_cycles, None),
@@ -48,14 +56,24 @@ OPERATIONS = {
 DISMISSED_FOR = {"api.reopen_candidate"}
 
 
+def _with_an_item(session, cycle, owner):
+    """The cycle with one indirect cost item, so that the item's operations reach a real one."""
+    values = {"label": "Porto", "kind": "other", "quantity": None, "unit_value": Decimal(10), "people_affected": None}
+    values |= {"period": "week", "source": "estimated", "source_note": ""}
+    indirect_service.add_item(session, cycle, values, owner.id)
+    list(cycle.indirect_cost_items)  # loaded while the tenant is set
+    return cycle
+
+
 def _api_rules(app):
     return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")]
 
 
-def _url(rule, cycle_id, candidates=None):
-    """The rule's address for this cycle and, from ``candidates`` (open, other open, dismissed), the candidate
-    the operation needs; an int for every candidate of another organization or a missing one."""
-    url = rule.rule.replace("<int:cycle_id>", str(cycle_id))
+def _url(rule, cycle_id, candidates=None, item_id=None):
+    """The rule's address for this cycle, its indirect cost item and, from ``candidates`` (open, other open,
+    dismissed), the candidate the operation needs; an int for every candidate of another organization or a
+    missing one."""
+    url = rule.rule.replace("<int:cycle_id>", str(cycle_id)).replace("<int:item_id>", str(item_id or 999_999))
     if isinstance(candidates, int) or candidates is None:
         return url.replace("<int:candidate_id>", str(candidates if candidates is not None else cycle_id))
     candidate = candidates[2] if rule.endpoint in DISMISSED_FOR else candidates[0]
@@ -102,7 +120,7 @@ def victim(session, make_user, make_org):
     show."""
     owner = make_user()
     org = make_org("Opfer GmbH", owner=owner)
-    cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner, title=SECRET))
+    cycle = in_org(session, org, lambda s: _with_an_item(s, scaled_quoting_cycle(s, owner, title=SECRET), owner))
     candidate = in_org(session, org, lambda s: candidates.propose(s, {"title": SECRET}, owner.id))
     return org, cycle, candidate.id
 
@@ -126,12 +144,11 @@ def test_another_organizations_objects_are_missing_objects_on_every_operation(
     for rule, method in _operations(app):
         _action, body = OPERATIONS[(rule.endpoint, method)]
         kwargs = {"json": _body(rule.endpoint, body, 999_998)} if body is not None else {}
-        theirs = client.open(
-            _url(rule, victim_cycle.id, victim_candidate), method=method, headers=bearer(token), **kwargs
-        )
+        their_url = _url(rule, victim_cycle.id, victim_candidate, victim_cycle.indirect_cost_items[0].id)
+        theirs = client.open(their_url, method=method, headers=bearer(token), **kwargs)
         missing = client.open(_url(rule, 999_999), method=method, headers=bearer(token), **kwargs)
         assert SECRET not in theirs.text and "Opfer" not in theirs.text
-        if "<int:cycle_id>" not in rule.rule and "<int:candidate_id>" not in rule.rule:
+        if not any(f"<int:{name}>" in rule.rule for name in ("cycle_id", "candidate_id", "item_id")):
             continue
         # Exactly the answer for an id that does not exist: nothing tells the two apart.
         assert _answer(theirs) == _answer(missing), f"{role} {method} {rule.rule}"
@@ -155,7 +172,7 @@ def own(session, make_user, make_org):
         owner = make_user()
         person = owner if role == Role.owner else make_user()
         org = make_org("Rechte GmbH", owner=owner, members={} if role == Role.owner else {person: role})
-        cycle = in_org(session, org, lambda s: scaled_quoting_cycle(s, owner))
+        cycle = in_org(session, org, lambda s: _with_an_item(s, scaled_quoting_cycle(s, owner), owner))
         return cycle, _own_candidates(session, org, person), make_token(session, org, person)
 
     return _build
@@ -171,7 +188,8 @@ def test_every_cell_of_the_matrix_operation_by_operation(app, client, own, endpo
     cycle, candidates, token = own(role)
     rule = next(r for r in _api_rules(app) if r.endpoint == endpoint)
     kwargs = {"json": _body(endpoint, body, candidates)} if body is not None else {}
-    response = client.open(_url(rule, cycle.id, candidates), method=method, headers=bearer(token), **kwargs)
+    url = _url(rule, cycle.id, candidates, cycle.indirect_cost_items[0].id)
+    response = client.open(url, method=method, headers=bearer(token), **kwargs)
     if allows(role, action):
         assert response.status_code < 400, f"{role} {method} {rule.rule}: {response.status_code} {response.text}"
     else:

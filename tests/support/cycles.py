@@ -4,6 +4,15 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+# Two of Sabine's indirect costs (docs/business-case.md), the penalty a guess: 6 × 85 × 12 = 6,120 € and
+# 5,000 € a year beside the hours' 14 × 65 × 52 = 47,320 €.
+SCALED_CYCLE_INDIRECT_COSTS = (
+    {"label": "Nacharbeit an Angeboten", "kind": "errors", "quantity": Decimal(6), "unit_value": Decimal(85)}
+    | {"people_affected": None, "period": "month", "source": "measured", "source_note": "Gutschriften 2026"},
+    {"label": "Vertragsstrafe bei Terminverzug", "kind": "penalties", "quantity": Decimal(1)}
+    | {"unit_value": Decimal(5000), "people_affected": None, "period": "year", "source": "guess", "source_note": ""},
+)
+
 # Sabine's numbers (docs/business-case.md), with their arithmetic, in German and in euros: what the printable
 # business case and its PDF (tests/web/test_export_pdf.py) both show.
 SCALED_CYCLE_SHEET = (
@@ -15,6 +24,12 @@ SCALED_CYCLE_SHEET = (
     "14 Std. vorher − 6 Std. jetzt = 8 Std. pro Woche",
     "Beträge in EUR",
     "Skalieren",
+    # The status quo with the indirect costs above: 47,320 + 6,120 + 5,000, of which 5,000 (8.6 %) a guess.
+    "Kosten des Ist-Zustands pro Jahr",
+    "58.440 €",
+    "Anteil aus Vermutungen",
+    "8,6 %",
+    "5.000 € von 58.440 € beruhen auf Vermutungen: Vertragsstrafe bei Terminverzug",
 )
 
 
@@ -83,7 +98,6 @@ def save_a_baseline(session: Any, cycle: Any, actor_id: int | None) -> None:
 BASELINE_FORM = {
     "hours_per_week": "14",
     "direct_cost_per_week": "",
-    "indirect_cost_per_week": "",
     "kpi_name": "Angebotsdauer",
     "kpi_unit": "Tage",
     "kpi_direction": "lower",
@@ -131,7 +145,7 @@ def lead_scoring_cycle(session: Any, owner: Any, title: str = "Zu wenige Aufträ
     """A lead-scoring cycle whose effect is not hours: 6 → 9 orders won per month (forecast 12), each worth its
     contribution margin of 450 €; measured today, in the current organization, through the cycle services."""
     from engpass.cycles import service as cycles
-    from engpass.cycles.models import Category, KpiDirection, KpiPeriod, SolutionType
+    from engpass.cycles.models import Category, KpiDirection, Period, SolutionType
 
     cycle = cycles.create_cycle(
         session,
@@ -150,7 +164,7 @@ def lead_scoring_cycle(session: Any, owner: Any, title: str = "Zu wenige Aufträ
         "kpi_baseline": Decimal(6),
         "kpi_target": Decimal(12),
         "kpi_value_per_unit": Decimal(450),
-        "kpi_period": KpiPeriod.month,
+        "kpi_period": Period.month,
     }
     cycles.save_baseline(session, cycle, baseline, None, owner.id)
     solution = {

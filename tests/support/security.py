@@ -14,6 +14,7 @@ from werkzeug.routing import Rule
 from engpass import tenancy
 from engpass.accounts.service import make_email_change_token, make_reset_token
 from engpass.candidates import service as candidates
+from engpass.cycles import indirect_service
 from engpass.cycles.models import Category, CycleTemplate, KpiDirection, Measurement
 from engpass.notifications.links import preferences_token, unsubscribe_token
 from engpass.notifications.preferences import Topic
@@ -33,6 +34,13 @@ def one_of_everything(
     with tenancy.tenant_context(session, org.id):
         cycle = scaled_quoting_cycle(session, owner)
         measurement = session.scalars(select(Measurement).where(Measurement.cycle_id == cycle.id)).first()
+        item = indirect_service.add_item(
+            session,
+            cycle,
+            {"label": "Porto", "kind": "other", "quantity": None, "unit_value": 10, "people_affected": None}
+            | {"period": "week", "source": "estimated", "source_note": ""},
+            owner.id,
+        )
         template = CycleTemplate(
             category=Category.quoting, name="V", kpi_name="K", kpi_unit="T", kpi_direction=KpiDirection.lower
         )
@@ -52,6 +60,7 @@ def one_of_everything(
             "cycle_id": cycle.id,
             "candidate_id": candidate.id,
             "measurement_id": measurement.id,
+            "item_id": item.id,
             "template_id": template.id,
             "invitation_id": invitation.id,
             "membership_id": target.id,

@@ -20,7 +20,7 @@ from engpass.settings import REPO_ROOT
 
 SOURCE = REPO_ROOT / "platform" / "engpass"
 # The functions that hand an action name on to audit.service.record, and where that name is among their arguments.
-RECORDERS = {"record", "_audit", "_record_in", "_record_both", "_save_section", "_record_measurement"}
+RECORDERS = {"record", "_audit", "_record_in", "_record_both", "_save_section", "_record_measurement", "_record_item"}
 ACTION_NAME = re.compile(r"^[a-z_]+\.[a-z_]+$")
 # What must never reach a reader: a placeholder, a Python dict or None, a snake_case code.
 RAW = re.compile(r"[{}]|%\(|\bNone\b|\b[a-z]+_[a-z_]+\b")
@@ -63,6 +63,7 @@ DETAIL_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "user_id": ids,
     "previous_owner_id": ids,
     "measurement_id": ids,
+    "item_id": ids,
     "invitation_id": ids,
     "previous_cycle_id": ids,
     "cycle_id": ids,

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from engpass.cycles.business_case import StatusQuoCost, compute, status_quo_cost
-from engpass.cycles.models import Cycle, KpiDirection, Measurement
+from engpass.cycles.models import Cycle, IndirectCostItem, KpiDirection, Measurement
 
 
 def _cycle(**kw):
@@ -121,20 +121,41 @@ def test_running_cost_weighs_more_in_fewer_working_weeks():
 
 def test_status_quo_cost_of_sabines_cycle():
     cost = status_quo_cost(_cycle(), Decimal("65"), 52)
-    assert cost == StatusQuoCost(Decimal("47320.00"), None, None, Decimal("47320.00"), 52)  # 14 × 65 × 52
+    # 14 × 65 × 52; nothing rests on a guess
+    assert cost == StatusQuoCost(
+        Decimal("47320.00"), None, None, Decimal("47320.00"), 52, (), Decimal("0.00"), Decimal("0.0")
+    )
     assert status_quo_cost(_cycle(), Decimal("65"), 46).total == Decimal("41860.00")  # 14 × 65 × 46
 
 
+def _other_per_week(amount: str) -> IndirectCostItem:
+    """What the data migration made of a cycle's former indirect cost per week."""
+    return IndirectCostItem(kind="other", unit_value=Decimal(amount), period="week", source="estimated", label="")
+
+
 def test_status_quo_cost_has_every_part_of_the_week():
-    cycle = _cycle(direct_cost_per_week=Decimal("100"), indirect_cost_per_week=Decimal("250.50"))
+    cycle = _cycle(direct_cost_per_week=Decimal("100"), indirect_cost_items=[_other_per_week("250.50")])
     cost = status_quo_cost(cycle, Decimal("65"), 46)
     assert cost.hours_cost == Decimal("41860.00")  # 14 × 65 × 46
     assert cost.direct_cost == Decimal("4600.00")  # 100 × 46
     assert cost.indirect_cost == Decimal("11523.00")  # 250.50 × 46
     assert cost.total == Decimal("57983.00")
+    assert cost.guessed_cost == Decimal(0) and cost.guessed_share == Decimal("0.0")
 
 
 def test_status_quo_cost_needs_a_number_of_the_status_quo():
     assert status_quo_cost(_cycle(hours_per_week=None), Decimal("65"), 52) is None
-    only_cost = status_quo_cost(_cycle(hours_per_week=None, indirect_cost_per_week=Decimal("10")), Decimal("65"), 52)
-    assert only_cost == StatusQuoCost(None, None, Decimal("520.00"), Decimal("520.00"), 52)
+    only_cost = status_quo_cost(
+        _cycle(hours_per_week=None, indirect_cost_items=[_other_per_week("10")]), Decimal("65"), 52
+    )
+    assert (only_cost.hours_cost, only_cost.indirect_cost, only_cost.total) == (
+        None,
+        Decimal("520.00"),
+        Decimal("520.00"),
+    )
+
+
+def test_the_weekly_indirect_field_alone_is_no_part_of_the_status_quo_cost():
+    """The items are the indirect cost; the weekly field is only derived from them (no double counting)."""
+    cost = status_quo_cost(_cycle(indirect_cost_per_week=Decimal("250.50")), Decimal("65"), 46)
+    assert cost.indirect_cost is None and cost.total == Decimal("41860.00")

@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 
 from engpass import tenancy
 from engpass.cycles import service
-from engpass.cycles.business_case import compute
+from engpass.cycles.business_case import compute, status_quo_cost
 from engpass.cycles.forecast import compare
-from engpass.cycles.models import Cycle, Measurement, SolutionType, Stage
+from engpass.cycles.indirect_costs import weekly
+from engpass.cycles.models import Cycle, IndirectKind, Measurement, SolutionType, Stage
 from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import problems_to_enter
 from engpass.demo.data import DEMO_PASSWORD, load_demo
@@ -39,6 +40,13 @@ def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(sess
             decided = next(c for c in cycles if c.stage == Stage.decided)
             case = compute(decided, list(decided.measurements), org.default_hourly_rate, org.working_weeks_per_year)
             assert case.measured and case.kpi_change_percent is not None
+            # Its indirect costs are items of every kind but "other", one of them a guess, the weekly figure
+            # derived from them.
+            cost = status_quo_cost(decided, org.default_hourly_rate, org.working_weeks_per_year)
+            assert {c.item.kind for c in cost.indirect_items} == set(IndirectKind) - {IndirectKind.other}
+            assert [c.item.label for c in cost.indirect_items if c.guessed] == ["Vertragsstrafe bei Verzug"]
+            assert 0 < cost.guessed_share < 100
+            assert decided.indirect_cost_per_week == weekly(cost.indirect_cost, org.working_weeks_per_year)
     assert len(seen_stages) >= 5, seen_stages
 
 

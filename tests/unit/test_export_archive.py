@@ -21,7 +21,16 @@ from engpass.candidates import service as candidates
 from engpass.candidates.models import Candidate
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess
-from engpass.cycles.models import Cycle, CycleTemplate, KpiDirection, Measurement, ProcessStep, StageChange
+from engpass.cycles import indirect_service
+from engpass.cycles.models import (
+    Cycle,
+    CycleTemplate,
+    IndirectCostItem,
+    KpiDirection,
+    Measurement,
+    ProcessStep,
+    StageChange,
+)
 from engpass.db import Base, utcnow
 from engpass.exports import archive, service, tables
 from engpass.exports.models import DataExport, ExportStatus
@@ -91,6 +100,9 @@ def world(session, make_user, make_org):
             cycle = scaled_quoting_cycle(session, person, title=title)
             cycle.steps.append(ProcessStep(position=1, name="Anfrage prüfen", role="Vertrieb", minutes=30))
             cycle.direct_cost_per_week = Decimal("1234.56")
+            item = {"label": f"Nacharbeit {title}", "kind": "errors", "quantity": Decimal(6), "unit_value": Decimal(85)}
+            item |= {"people_affected": None, "period": "month", "source": "guess", "source_note": "Gutschriften"}
+            indirect_service.add_item(session, cycle, item, person.id)
             session.add(
                 CycleTemplate(
                     category=cycle.category,
@@ -157,6 +169,7 @@ def test_the_archive_holds_every_row_of_every_table_and_nothing_of_another_organ
             Measurement,
             StageChange,
             CycleTemplate,
+            IndirectCostItem,
             Invitation,
             TrendSnapshot,
             TrendState,
@@ -204,6 +217,18 @@ def test_the_archive_holds_every_row_of_every_table_and_nothing_of_another_organ
         assert table[0][1] == "Titel" and [line[1] for line in table[1:]] == ["Angebote"]
         assert zf.read("csv/measurements.csv").startswith(b"\xef\xbb\xbf")
         assert "csv/business-cases.csv" in names
+        (item,) = _json(zf, "indirect_cost_items")
+        assert (item["kind"], Decimal(item["quantity"]), Decimal(item["unit_value"]), item["period"]) == (
+            "errors",
+            6,
+            85,
+            "month",
+        )
+        assert item["source"] == "guess" and item["cycle_id"] == cycle["id"]
+        items = list(csv.reader(io.StringIO(zf.read("csv/indirect-costs.csv").decode("utf-8-sig")), delimiter=";"))
+        assert [(line[3], line[13], line[15]) for line in items[1:]] == [
+            ("Nacharbeit Angebote", "6120,00", "Vermutung")
+        ]
         assert "Datenexport von Müller Metallbau GmbH" in zf.read("README.txt").decode("utf-8-sig")
 
         everything = b"".join(zf.read(name) for name in names).decode("utf-8-sig", errors="replace")

@@ -8,8 +8,8 @@ import pytest
 
 from engpass.cycles.business_case import compute
 from engpass.cycles.forecast import Accuracy, accuracy, achieved_share, compare, forecast_case, organization_accuracy
-from engpass.cycles.models import Cycle, KpiDirection, KpiPeriod, Measurement
-from engpass.cycles.revenue import contribution, periods_per_year
+from engpass.cycles.models import Cycle, KpiDirection, Measurement, Period
+from engpass.cycles.revenue import contribution
 
 RATE = Decimal("65")
 
@@ -38,7 +38,7 @@ def _leads(**kw):
         kpi_baseline=Decimal("6"),
         kpi_target=Decimal("12"),
         kpi_value_per_unit=Decimal("450"),
-        kpi_period=KpiPeriod.month,
+        kpi_period=Period.month,
         forecast_kpi=Decimal("12"),
     )
     values.update(kw)
@@ -69,14 +69,14 @@ def test_orders_per_month_worth_their_contribution_margin():
 
 def test_a_weekly_kpi_counts_the_organizations_working_weeks():
     """(3 − 2) orders/week × 450 € × 46 working weeks = 20,700 €."""
-    cycle = _leads(kpi_baseline=Decimal("2"), kpi_period=KpiPeriod.week)
+    cycle = _leads(kpi_baseline=Decimal("2"), kpi_period=Period.week)
     assert contribution(cycle, Decimal("3"), 46).per_year == Decimal("20700.00")
-    assert periods_per_year(KpiPeriod.week, 46) == 46
+    assert Period.week.per_year(46) == 46
 
 
 def test_a_yearly_kpi_counts_once():
     """(44 − 40) × 1,000 € × 1 = 4,000 €."""
-    cycle = _leads(kpi_baseline=Decimal("40"), kpi_period=KpiPeriod.year, kpi_value_per_unit=Decimal("1000"))
+    cycle = _leads(kpi_baseline=Decimal("40"), kpi_period=Period.year, kpi_value_per_unit=Decimal("1000"))
     assert contribution(cycle, Decimal("44"), 52).per_year == Decimal("4000.00")
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from engpass import create_app, tenancy
 from engpass.accounts.models import User
 from engpass.cli import cli
+from engpass.cycles.business_case import status_quo_cost
+from engpass.cycles.indirect_costs import weekly
 from engpass.cycles.models import Cycle, Measurement, Stage, StageChange
 from engpass.cycles.rules import problems_to_enter
 from engpass.demo.scale import NAME_PREFIX, member_email, member_role, org_name, org_slug, owner_email
@@ -86,6 +88,11 @@ def test_scale_creates_organizations_with_histories_that_obey_the_stage_rules(ru
                     select(StageChange.to_stage).where(StageChange.cycle_id == cycle.id).order_by(StageChange.id)
                 ).all()
                 assert stages[-1] == cycle.stage
+                # The weekly indirect cost is its items' sum, as the service keeps it.
+                cost = status_quo_cost(cycle, org.default_hourly_rate, org.working_weeks_per_year)
+                indirect = cost.indirect_cost if cost is not None else None
+                expected = None if indirect is None else weekly(indirect, org.working_weeks_per_year)
+                assert cycle.indirect_cost_per_week == expected, (org.name, cycle.id)
             for earlier, later in zip(cycles, cycles[1:], strict=False):
                 if earlier.stage == Stage.decided:
                     assert later.bottleneck_at > earlier.decided_at, "the next bottleneck comes after the decision"

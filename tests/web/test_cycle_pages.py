@@ -15,11 +15,15 @@ from engpass import tenancy
 from engpass.cycles import service
 from engpass.cycles.models import (
     Category,
+    CostSource,
     Cycle,
     CycleTemplate,
     Decision,
+    IndirectCostItem,
+    IndirectKind,
     KpiDirection,
     Measurement,
+    Period,
     ProcessStep,
     SolutionType,
     Stage,
@@ -462,7 +466,7 @@ BAD_INPUT = [
     ("baseline", {"hours_per_week": E20}, HOURS_RANGE),
     ("baseline", {"hours_per_week": ""}, "Bitte geben Sie ein, wie viele Stunden pro Woche der Prozess heute kostet."),
     ("baseline", {"direct_cost_per_week": "10000000000000"}, MONEY_RANGE),
-    ("baseline", {"indirect_cost_per_week": "-0,01"}, NEGATIVE),
+    ("baseline", {"direct_cost_per_week": "-0,01"}, NEGATIVE),
     ("baseline", {"kpi_baseline": E20}, KPI_RANGE),
     ("baseline", {"kpi_baseline": ""}, "Bitte geben Sie den heutigen Wert der Kennzahl ein."),
     ("baseline", {"kpi_target": "-" + E20}, KPI_LOW),
@@ -656,13 +660,37 @@ def test_board_and_table_query_counts_do_not_grow_with_the_cycles(client, sessio
     assert small[f"{base}/table"] <= 7
 
 
-def test_cycle_page_query_count_does_not_grow_with_measurements_or_the_chain(
+def _indirect_items(session, org, cycle_id: int, count: int, start: int = 0) -> None:
+    """Indirect cost items of every kind, written directly."""
+    kinds = list(IndirectKind)
+    with tenancy.tenant_context(session, org.id):
+        for i in range(start, start + count):
+            kind = kinds[i % len(kinds)]
+            session.add(
+                IndirectCostItem(
+                    cycle_id=cycle_id,
+                    position=i + 1,
+                    label=f"Posten {i}",
+                    kind=kind,
+                    quantity=None if kind == IndirectKind.other else Decimal(2),
+                    unit_value=None if kind == IndirectKind.waiting else Decimal(50),
+                    people_affected=3 if kind == IndirectKind.waiting else None,
+                    period=list(Period)[i % 3],
+                    source=list(CostSource)[i % 3],
+                )
+            )
+        session.commit()
+
+
+def test_cycle_page_query_count_does_not_grow_with_measurements_indirect_costs_or_the_chain(
     client, session, logged_in_owner, count_queries
 ):
     owner, org = logged_in_owner
     base = _base(org)
     cycle_id = _make_cycle(session, org, owner, stage=Stage.result, measurements=2)
+    _indirect_items(session, org, cycle_id, 1)
     small = _count(client, count_queries, f"{base}/{cycle_id}/")
+    _indirect_items(session, org, cycle_id, 19, start=1)
     with tenancy.tenant_context(session, org.id):
         for i in range(38):
             session.add(Measurement(cycle_id=cycle_id, measured_on=date(2026, 12, 1) + timedelta(days=i), kpi_value=i))
@@ -671,6 +699,7 @@ def test_cycle_page_query_count_does_not_grow_with_measurements_or_the_chain(
     large = _count(client, count_queries, f"{base}/{cycle_id}/")
     assert large == small
     page = _text(_get(client, f"{base}/{cycle_id}/"))
+    assert page.count('class="costitem"') == 20
     wide, compact = page.split('class="chart__svg chart__svg--')[1:3]
     assert wide.count('class="chart__point"') == 40 and compact.count('class="chart__point"') == 40
 

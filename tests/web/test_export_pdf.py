@@ -24,13 +24,14 @@ def _url(org, cycle_id):
 
 
 def _read(response):
-    """The PDF's pages and its text, with the non-breaking spaces of numbers and dates as plain ones."""
+    """The PDF's pages and its text, with the non-breaking spaces of numbers and dates as plain ones and the
+    lines a narrow column wraps joined by a space."""
     assert response.status_code == 200, response.status_code
     assert response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(response.data))
     text = "\n".join(page.extract_text() for page in reader.pages)
-    return reader, text.replace("\xa0", " ").replace("\u202f", " ")
+    return reader, " ".join(text.replace("\xa0", " ").replace("\u202f", " ").split())
 
 
 def test_the_pdf_shows_what_the_print_page_shows_on_one_page(client, session, login, company_with_scaled_cycle):

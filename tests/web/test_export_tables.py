@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from engpass import tenancy
 from engpass.audit.models import AuditEvent
-from engpass.cycles import service
-from engpass.cycles.business_case import compute, latest
+from engpass.cycles import indirect_costs, indirect_service, service
+from engpass.cycles.business_case import compute, latest, status_quo_cost
 from engpass.cycles.forecast import achieved_share, forecast_case
 from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, SOLUTION_TYPE_LABELS, STAGE_LABELS
-from engpass.cycles.models import Category, Cycle, KpiDirection, KpiPeriod, Measurement, SolutionType, Stage
+from engpass.cycles.models import Category, Cycle, KpiDirection, Measurement, Period, SolutionType, Stage
 from engpass.cycles.revenue import contribution
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.exports import rows
@@ -69,10 +69,9 @@ def company(session, make_user, make_org):
         baseline = {
             # Each hour of answer time saved is worth 37.50 € a week.
             "kpi_value_per_unit": Decimal("37.50"),
-            "kpi_period": KpiPeriod.week,
+            "kpi_period": Period.week,
             "hours_per_week": Decimal("12.5"),
             "direct_cost_per_week": Decimal("1234.56"),
-            "indirect_cost_per_week": Decimal("0.99"),
             "kpi_name": "Antwortzeit",
             "kpi_unit": "Std.",
             "kpi_direction": KpiDirection.lower,
@@ -80,6 +79,13 @@ def company(session, make_user, make_org):
             "kpi_target": Decimal("1.5"),
         }
         service.save_baseline(session, support, baseline, None, owner.id)
+        for item in (
+            {"label": "=Rückruf", "kind": "errors", "quantity": Decimal(3), "unit_value": Decimal("12.34")}
+            | {"period": "month", "source": "guess", "source_note": "Schätzung; grob"},
+            {"label": "", "kind": "waiting", "quantity": Decimal("0.5"), "people_affected": 4}
+            | {"period": "week", "source": "measured", "source_note": ""},
+        ):
+            indirect_service.add_item(session, support, {"unit_value": None, "people_affected": None} | item, owner.id)
         solution = {
             "solution_what": "+49 Hotline mit Textbausteinen",
             "solution_type": SolutionType.assistant,
@@ -167,6 +173,8 @@ def _database(session, org):
     with tenancy.tenant_context(session, org.id):
         session.expire_all()
         cycles = list(session.scalars(select(Cycle)))
+        for cycle in cycles:
+            list(cycle.indirect_cost_items)  # loaded while the tenant is set
         measurements = list(session.scalars(select(Measurement).order_by(Measurement.measured_on, Measurement.id)))
         owners = {c.id: c.owner_id for c in cycles}
     by_cycle = {c.id: [m for m in measurements if m.cycle_id == c.id] for c in cycles}
@@ -175,6 +183,7 @@ def _database(session, org):
 
 def _expected_cycle(cycle, measured, owner_name, rate, text):
     case = compute(cycle, measured, rate, 52)
+    status_quo = status_quo_cost(cycle, rate, 52)
     current = latest(measured)
     has_effort = cycle.effort_days is not None or bool(cycle.one_off_cost)
     return {
@@ -197,6 +206,9 @@ def _expected_cycle(cycle, measured, owner_name, rate, text):
         "hours_per_week": cycle.hours_per_week,
         "direct_cost_per_week": cycle.direct_cost_per_week,
         "indirect_cost_per_week": cycle.indirect_cost_per_week,
+        "working_weeks_per_year": 52,
+        "status_quo_cost_per_year": status_quo.total if status_quo else None,
+        "guessed_share": status_quo.guessed_share if status_quo else None,
         "kpi_name": text(cycle.kpi_name),
         "kpi_unit": text(cycle.kpi_unit),
         "kpi_direction": cycle.kpi_direction.value if cycle.kpi_direction else None,
@@ -298,6 +310,29 @@ def _expected_business_case(cycle, measured, rate, text):
     }
 
 
+def _expected_item(item, cycle, rate, text):
+    return {
+        "cycle_id": cycle.id,
+        "cycle_title": text(cycle.title),
+        "id": item.id,
+        "label": text(item.label),
+        "kind": item.kind.value,
+        "kind_label": _label(indirect_costs.KIND_LABELS, item.kind),
+        "quantity": item.quantity,
+        "unit_value": item.unit_value,
+        "people_affected": item.people_affected,
+        "period": item.period.value,
+        "period_label": _label(indirect_costs.PERIOD_LABELS, item.period),
+        "working_weeks_per_year": 52,
+        "hourly_rate": rate,
+        "cost_per_year": indirect_costs.item_cost(item, rate, 52).per_year,
+        "source": item.source.value,
+        "source_label": _label(indirect_costs.SOURCE_LABELS, item.source),
+        "source_note": text(item.source_note),
+        "created_at": _local(item.created_at),
+    }
+
+
 def _columns(app, session, org, key):
     with app.test_request_context(), force_locale("de"), tenancy.tenant_context(session, org.id):
         return rows.SHEETS[key](session, org, None).columns
@@ -317,14 +352,16 @@ def _expectations(app, session, org, key, text):
             return {c.id: _expected_cycle(c, by_cycle[c.id], names[owners[c.id]], rate, text) for c in cycles}
         if key == "business-cases":
             return {c.id: _expected_business_case(c, by_cycle[c.id], rate, text) for c in cycles}
+        if key == "indirect-costs":
+            return {i.id: _expected_item(i, c, rate, text) for c in cycles for i in c.indirect_cost_items}
         return {m.id: _expected_measurement(m, c, names[m.created_by_id], text) for c in cycles for m in by_cycle[c.id]}
 
 
 def _row_id(key, values):
-    return values["id"] if key in ("cycles", "measurements") else values["cycle_id"]
+    return values["id"] if key in ("cycles", "measurements", "indirect-costs") else values["cycle_id"]
 
 
-@pytest.mark.parametrize("key", ["cycles", "measurements", "business-cases"])
+@pytest.mark.parametrize("key", ["cycles", "measurements", "business-cases", "indirect-costs"])
 def test_every_csv_value_equals_the_database(app, client, session, login, company, key):
     org, owner, _viewer = company
     login(owner)
@@ -345,7 +382,7 @@ def test_every_csv_value_equals_the_database(app, client, session, login, compan
         assert exported[row_id] == values, f"{key} {row_id}"
 
 
-@pytest.mark.parametrize("key", ["cycles", "measurements", "business-cases"])
+@pytest.mark.parametrize("key", ["cycles", "measurements", "business-cases", "indirect-costs"])
 def test_every_excel_value_equals_the_database_and_is_typed(app, client, session, login, company, key):
     org, owner, _viewer = company
     login(owner)
@@ -353,8 +390,14 @@ def test_every_excel_value_equals_the_database_and_is_typed(app, client, session
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     workbook = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert workbook.sheetnames == ["Zyklen", "Messungen", "Business Cases"]
-    sheet = workbook[{"cycles": "Zyklen", "measurements": "Messungen", "business-cases": "Business Cases"}[key]]
+    titles = {
+        "cycles": "Zyklen",
+        "measurements": "Messungen",
+        "business-cases": "Business Cases",
+        "indirect-costs": "Indirekte Kosten",
+    }
+    assert workbook.sheetnames == list(titles.values())
+    sheet = workbook[titles[key]]
     columns = _columns(app, session, org, key)
     lines = list(sheet.iter_rows())
     assert [cell.value for cell in lines[0]] == [c.label for c in columns]
@@ -524,7 +567,7 @@ def test_the_table_page_links_its_filters_to_every_export(client, login, company
     org, owner, _viewer = company
     login(owner)
     page = client.get(f"/o/{org.slug}/cycles/table?stage=decided&sort=title&dir=asc&page=1").text
-    for target in ("cycles.xlsx", "cycles.csv", "measurements.csv", "business-cases.csv"):
+    for target in ("cycles.xlsx", "cycles.csv", "measurements.csv", "business-cases.csv", "indirect-costs.csv"):
         assert re.search(rf'href="/o/{org.slug}/exports/{re.escape(target)}\?[^"]*stage=decided', page), target
     assert "page=" not in re.search(r'href="(/o/[^"]+/exports/cycles\.xlsx[^"]*)"', page).group(1)
 
@@ -556,7 +599,9 @@ def _grow(session, org, owner, count):
         session.commit()
 
 
-@pytest.mark.parametrize("url", ["exports/cycles.csv", "exports/measurements.csv", "exports/cycles.xlsx"])
+@pytest.mark.parametrize(
+    "url", ["exports/cycles.csv", "exports/measurements.csv", "exports/indirect-costs.csv", "exports/cycles.xlsx"]
+)
 def test_queries_do_not_grow_with_the_number_of_cycles(client, session, login, company, count_queries, url):
     org, owner, _viewer = company
     login(owner)

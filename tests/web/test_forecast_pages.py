@@ -14,13 +14,14 @@ from pypdf import PdfReader
 
 from engpass import tenancy
 from engpass.consulting.models import AccessLevel, ClientAccess
-from engpass.cycles import service
-from engpass.cycles.models import Cycle, KpiPeriod, Measurement, Stage
+from engpass.cycles import indirect_service, service
+from engpass.cycles.models import Cycle, Measurement, Period, Stage
 from engpass.organizations.models import OrgKind
 from engpass.trends import service as trends
 from tests.support.cycles import (
     BASELINE_FORM,
     LEAD_SCORING_SHEET,
+    SCALED_CYCLE_INDIRECT_COSTS,
     SCALED_CYCLE_SHEET,
     SCALED_FORECAST_SHEET,
     lead_scoring_cycle,
@@ -88,7 +89,7 @@ def test_the_kpis_value_is_typed_the_german_way_and_needs_its_period(client, ses
     saved = _post(client, url, {**BASELINE_FORM, "kpi_value_per_unit": "2.400,00", "kpi_period": "month"})
     assert saved.status_code == 302
     stored = _cycle(session, org, cycle.id)
-    assert stored.kpi_value_per_unit == Decimal("2400.00") and stored.kpi_period == KpiPeriod.month
+    assert stored.kpi_value_per_unit == Decimal("2400.00") and stored.kpi_period == Period.month
     page = _text(client.get(f"/o/{org.slug}/cycles/{cycle.id}/"))
     assert "Wert pro Einheit" in page and "2.400 €" in page and "die Kennzahl zählt pro Monat" in page
     # Without a value the period may stay empty, as before.
@@ -161,6 +162,8 @@ def test_the_print_page_and_the_pdf_show_the_forecast_and_the_contribution(clien
 
     def build(s):
         quoting = scaled_quoting_cycle(s, owner, title="Angebote schneller")
+        for item in SCALED_CYCLE_INDIRECT_COSTS:
+            indirect_service.add_item(s, quoting, item, owner.id)
         state_a_forecast(s, quoting, owner.id)
         return quoting, lead_scoring_cycle(s, owner)
 

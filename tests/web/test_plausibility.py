@@ -40,8 +40,9 @@ def test_thresholds_are_asked_about_just_beyond_them(app):
         assert _fields(week_doubts({"hours_per_week": Decimal("168.5")}, BASELINE_COSTS, RATE, "EUR")) == [
             "hours_per_week"
         ]
-        million = {"direct_cost_per_week": Decimal(1_000_000), "indirect_cost_per_week": Decimal("1000000.01")}
-        assert _fields(week_doubts(million, BASELINE_COSTS, RATE, "EUR")) == ["indirect_cost_per_week"]
+        assert week_doubts({"direct_cost_per_week": Decimal(1_000_000)}, BASELINE_COSTS, RATE, "EUR") == []
+        million = {"direct_cost_per_week": Decimal("1000000.01")}
+        assert _fields(week_doubts(million, BASELINE_COSTS, RATE, "EUR")) == ["direct_cost_per_week"]
         assert _fields(week_doubts({"cost_per_week": Decimal("1000000.01")}, MEASUREMENT_COSTS, RATE, "EUR")) == [
             "cost_per_week"
         ]
@@ -153,7 +154,6 @@ def _cycle(session, org, owner, stage: str) -> Cycle:
 
 BASELINE = {
     "hours_per_week": "14",
-    "indirect_cost_per_week": "",
     "kpi_name": "Dauer",
     "kpi_unit": "Tage",
     "kpi_direction": "lower",
@@ -174,7 +174,7 @@ def test_direct_cost_equal_to_the_hours_labour_cost_is_asked_about_then_saved(cl
     response, text = _post(client, url, {**BASELINE, "direct_cost_per_week": "910,00"})
     assert response.status_code == 422
     assert "Das ist genau, was die Stunden kosten (14 Std. × 65 €)" in text
-    assert "Lizenzen, Material, externe Dienstleister" in text and "verlorene Aufträge, Nacharbeit" in text
+    assert "Lizenzen, Material, externe Dienstleister" in text and "Fehler, verlorene Aufträge, Wartezeit" in text
     assert 'value="910,00"' in text and CONFIRM in text
     with tenancy.tenant_context(session, org.id):
         session.expire_all()

@@ -18,6 +18,7 @@ from sqlalchemy import Select, and_, or_, select
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
 from engpass.api.figures import BusinessCaseSchema
+from engpass.api.indirect_costs import document as indirect_cost_document
 from engpass.api.paging import decode, page
 from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
 from engpass.api.schemas import (
@@ -35,7 +36,7 @@ from engpass.api.schemas import (
 from engpass.cycles import people, service
 from engpass.cycles.business_case import BusinessCase, compute, status_quo_cost
 from engpass.cycles.forecast import Comparison, compare
-from engpass.cycles.models import Cycle, Measurement, ProcessStep, Stage
+from engpass.cycles.models import Cycle, IndirectCostItem, Measurement, ProcessStep, Stage
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
 from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import StageRuleViolation
@@ -56,6 +57,7 @@ OUTPUT_FIELDS = tuple(
         "currency",
         "steps",
         "web_url",
+        "indirect_cost_items",
         "additional_contribution_per_year",
         "forecast",
     )
@@ -96,7 +98,11 @@ def _effects(cycle: Cycle, measurements: list[Measurement], case: BusinessCase) 
 
 
 def _document(
-    cycle: Cycle, owner_name: str | None, measurements: list[Measurement], steps: list[ProcessStep]
+    cycle: Cycle,
+    owner_name: str | None,
+    measurements: list[Measurement],
+    steps: list[ProcessStep],
+    items: list[IndirectCostItem],
 ) -> dict[str, Any]:
     settings = current_app.extensions["engpass.settings"]
     document = {name: getattr(cycle, name) for name in OUTPUT_FIELDS}
@@ -107,17 +113,19 @@ def _document(
         measurement_count=len(measurements),
         currency=g.org.currency,
         steps=[{"position": s.position, "name": s.name, "role": s.role, "minutes": s.minutes} for s in steps],
+        indirect_cost_items=[indirect_cost_document(item) for item in items],
         web_url=settings.base_url.rstrip("/") + url_for("cycles.show", org_slug=g.org.slug, cycle_id=cycle.id),
     )
     return document
 
 
 def _documents(rows: list[tuple[Cycle, str | None]]) -> list[dict[str, Any]]:
-    """Cycles with their owners' names as documents: two more queries however many there are (their
-    measurements, which give the count and the figures, and their steps)."""
+    """Cycles with their owners' names as documents: three more queries however many there are (their
+    measurements, which give the count and the figures, their steps and their indirect cost items)."""
     ids = [cycle.id for cycle, _name in rows]
     measured: dict[int, list[Measurement]] = {}
     steps: dict[int, list[ProcessStep]] = {}
+    items: dict[int, list[IndirectCostItem]] = {}
     if ids:
         measurement_stmt = select(Measurement).where(Measurement.cycle_id.in_(ids))
         for measurement in db.session.scalars(measurement_stmt):
@@ -125,7 +133,17 @@ def _documents(rows: list[tuple[Cycle, str | None]]) -> list[dict[str, Any]]:
         step_stmt = select(ProcessStep).where(ProcessStep.cycle_id.in_(ids)).order_by(ProcessStep.position)
         for step in db.session.scalars(step_stmt):
             steps.setdefault(step.cycle_id, []).append(step)
-    return [_document(cycle, name, measured.get(cycle.id, []), steps.get(cycle.id, [])) for cycle, name in rows]
+        item_stmt = (
+            select(IndirectCostItem)
+            .where(IndirectCostItem.cycle_id.in_(ids))
+            .order_by(IndirectCostItem.position, IndirectCostItem.id)
+        )
+        for item in db.session.scalars(item_stmt):
+            items.setdefault(item.cycle_id, []).append(item)
+    return [
+        _document(cycle, name, measured.get(cycle.id, []), steps.get(cycle.id, []), items.get(cycle.id, []))
+        for cycle, name in rows
+    ]
 
 
 def _one(cycle: Cycle) -> dict[str, Any]:
@@ -434,6 +452,9 @@ def business_case(cycle_id: int) -> dict[str, Any]:
             "hours": status_quo.hours_cost,
             "direct_cost": status_quo.direct_cost,
             "indirect_cost": status_quo.indirect_cost,
+            "guessed_cost": status_quo.guessed_cost,
+            "guessed_share": status_quo.guessed_share,
+            "guessed_item_ids": [cost.item.id for cost in status_quo.indirect_items if cost.guessed],
         },
         "measured": case.measured,
         "hours_saved_per_week": case.hours_saved_per_week,

@@ -23,7 +23,20 @@ class StatusQuoCostSchema(Schema):
         required=True, allow_none=True, metadata={"description": "direct cost per week × working weeks"}
     )
     indirect_cost = DecimalString(
-        required=True, allow_none=True, metadata={"description": "indirect cost per week × working weeks"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "The sum of the indirect cost items' costs per year; null without items."},
+    )
+    guessed_cost = DecimalString(
+        required=True, metadata={"description": "What of `per_year` rests on indirect cost items that are a guess."}
+    )
+    guessed_share = DecimalString(
+        required=True,
+        allow_none=True,
+        metadata={"description": "`guessed_cost` in percent of `per_year`, one decimal; null when that is 0."},
+    )
+    guessed_item_ids = fields.List(
+        fields.Integer(), required=True, metadata={"description": "The indirect cost items that are a guess."}
     )
 
 

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from engpass import single_line
 from engpass.api.stages import stage_requirements, summary
@@ -34,7 +34,17 @@ from engpass.cycles.forms import (
     TEXT_MAX,
     TITLE_MAX,
 )
-from engpass.cycles.models import Category, Decision, KpiDirection, KpiPeriod, SolutionType, Stage
+from engpass.cycles.indirect_forms import LABEL_MAX, PEOPLE_MAX, SOURCE_NOTE_MAX
+from engpass.cycles.models import (
+    Category,
+    CostSource,
+    Decision,
+    IndirectKind,
+    KpiDirection,
+    Period,
+    SolutionType,
+    Stage,
+)
 from engpass.cycles.rules import NOT_BLANK
 from engpass.i18n import LANGUAGES
 from engpass.number_input import NumberInputError, parse_number
@@ -43,12 +53,28 @@ from engpass.routing import ID_MAX
 
 # The models' enums, each one named schema of the document that every field of its codes refers to
 # (api/extension.py): a client generator makes one type of each, not one per field.
-CODES = (Category, Stage, KpiDirection, KpiPeriod, SolutionType, Decision, Effort, DataAvailable, CandidateStatus)
+CODES = (
+    Category,
+    Stage,
+    KpiDirection,
+    Period,
+    SolutionType,
+    Decision,
+    IndirectKind,
+    CostSource,
+    Effort,
+    DataAvailable,
+    CandidateStatus,
+)
 
 PAGE_LIMIT_DEFAULT = 50
 PAGE_LIMIT_MAX = 200
 CURSOR_MAX = 200
 HISTORY_WEEKS_MAX = 520
+INDIRECT_COST_DERIVED = (
+    "Read-only: the sum of the cycle's indirect cost items per week. "
+    "Add, change or delete items at /api/v1/cycles/{cycle_id}/indirect-costs instead."
+)
 
 
 def _no_control_characters(value: str) -> None:
@@ -319,7 +345,6 @@ class CyclePatchSchema(Schema):
     # Status quo (Ist-Zustand)
     hours_per_week = number(HOURS_BELOW, 2, allow_none=True)
     direct_cost_per_week = number(MONEY_BELOW, 2, allow_none=True)
-    indirect_cost_per_week = number(MONEY_BELOW, 2, allow_none=True)
     kpi_name = text(120, allow_none=True)
     kpi_unit = text(40, allow_none=True)
     kpi_direction = code(KpiDirection, allow_none=True)
@@ -334,7 +359,7 @@ class CyclePatchSchema(Schema):
             "needs `kpi_period`."
         },
     )
-    kpi_period = code(KpiPeriod, allow_none=True, metadata={"description": "The span the KPI counts per."})
+    kpi_period = code(Period, allow_none=True, metadata={"description": "The span the KPI counts per."})
     steps = fields.List(
         fields.Nested(StepSchema),
         validate=validate.Length(max=STEP_ROWS_MAX),
@@ -363,6 +388,16 @@ class CyclePatchSchema(Schema):
     decision = code(Decision, allow_none=True)
     decision_reason = text(TEXT_MAX, multiline=True, allow_none=True)
     confirm_implausible = confirm_implausible()
+
+    @pre_load
+    def _not_the_derived_indirect_cost(self, data: Any, **_kwargs: Any) -> Any:
+        # The weekly figure is the indirect cost items' sum (docs/business-case.md): written here, it would
+        # be overwritten by the next change of an item, or count beside them twice.
+        if isinstance(data, dict) and "indirect_cost_per_week" in data:
+            raise ValidationError(
+                {"indirect_cost_per_week": [INDIRECT_COST_DERIVED]},
+            )
+        return data
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -402,6 +437,24 @@ class ForecastSchema(Schema):
     )
 
 
+class IndirectCostItemSchema(Schema):
+    id = fields.Integer(required=True)
+    cycle_id = fields.Integer(required=True)
+    position = fields.Integer(required=True)
+    label = fields.String(required=True)
+    kind = code_out(IndirectKind, required=True)
+    quantity = DecimalString(required=True, allow_none=True)
+    unit_value = DecimalString(required=True, allow_none=True)
+    people_affected = fields.Integer(required=True, allow_none=True)
+    period = code_out(Period, required=True)
+    source = code_out(CostSource, required=True)
+    source_note = fields.String(required=True)
+    cost_per_year = DecimalString(required=True, metadata={"description": "By the kind's formula, in `currency`."})
+    formula = fields.String(required=True, metadata={"description": "The arithmetic, in the request's language."})
+    currency = fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+
+
 class CycleSchema(Schema):
     class Meta:
         json_schema = {"x-stage-requirements": stage_requirements()}
@@ -419,14 +472,23 @@ class CycleSchema(Schema):
     currency = fields.String(required=True, metadata={"description": "ISO 4217 code of every money field."})
     hours_per_week = DecimalString(required=True, allow_none=True)
     direct_cost_per_week = DecimalString(required=True, allow_none=True)
-    indirect_cost_per_week = DecimalString(required=True, allow_none=True)
+    indirect_cost_per_week = DecimalString(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Read-only: the indirect cost items' sum per year ÷ working weeks."},
+    )
+    indirect_cost_items = fields.List(
+        fields.Nested(IndirectCostItemSchema),
+        required=True,
+        metadata={"description": "What the bottleneck costs besides, item by item, in their order."},
+    )
     kpi_name = fields.String(required=True, allow_none=True)
     kpi_unit = fields.String(required=True, allow_none=True)
     kpi_direction = code_out(KpiDirection, required=True, allow_none=True)
     kpi_baseline = DecimalString(required=True, allow_none=True)
     kpi_target = DecimalString(required=True, allow_none=True)
     kpi_value_per_unit = DecimalString(required=True, allow_none=True)
-    kpi_period = code_out(KpiPeriod, required=True, allow_none=True)
+    kpi_period = code_out(Period, required=True, allow_none=True)
     steps = fields.List(fields.Nested(StepOutSchema), required=True)
     solution_what = fields.String(required=True, allow_none=True)
     solution_type = code_out(SolutionType, required=True, allow_none=True)
@@ -606,6 +668,46 @@ class CandidatePageSchema(PageSchema):
     items = fields.List(fields.Nested(CandidateSchema), required=True)
 
 
+# --- indirect cost items ------------------------------------------------------------------------
+
+
+class IndirectCostItemCreateSchema(Schema):
+    """One indirect cost item. The kind decides which numbers its formula uses (docs/business-case.md):
+    errors, lost orders and penalties `quantity` × `unit_value`; waiting `quantity` (hours per person) ×
+    `people_affected` × the hourly rate; other `unit_value`. One the kind needs and lacks is a 409; those it
+    does not use are stored empty."""
+
+    label = text(LABEL_MAX, load_default="", metadata={"description": "What it is, e.g. rework on quotes."})
+    kind = code(IndirectKind, required=True)
+    quantity = number(HOURS_BELOW, 2, allow_none=True, metadata={"description": "How many per period."})
+    unit_value = number(MONEY_BELOW, 2, allow_none=True, metadata={"description": "Money per unit, in `currency`."})
+    people_affected = JsonInteger(allow_none=True, validate=validate.Range(min=1, max=PEOPLE_MAX))
+    period = code(Period, required=True, metadata={"description": "What `quantity` counts per."})
+    source = code(CostSource, required=True, metadata={"description": "Where the number comes from."})
+    source_note = text(SOURCE_NOTE_MAX, load_default="")
+
+
+class IndirectCostItemPatchSchema(Schema):
+    """Any subset of an item's fields."""
+
+    class Meta:
+        json_schema: dict[str, Any] = {}  # filled in by _one_change_at_least below
+
+    label = text(LABEL_MAX)
+    kind = code(IndirectKind)
+    quantity = number(HOURS_BELOW, 2, allow_none=True)
+    unit_value = number(MONEY_BELOW, 2, allow_none=True)
+    people_affected = JsonInteger(allow_none=True, validate=validate.Range(min=1, max=PEOPLE_MAX))
+    period = code(Period)
+    source = code(CostSource)
+    source_note = text(SOURCE_NOTE_MAX)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.")
+
+
 # --- the organization ----------------------------------------------------------------------------
 
 
@@ -658,3 +760,4 @@ def _one_change_at_least(schema: type[Schema]) -> None:
 _one_change_at_least(CyclePatchSchema)
 _one_change_at_least(OrganizationPatchSchema)
 _one_change_at_least(CandidatePatchSchema)
+_one_change_at_least(IndirectCostItemPatchSchema)

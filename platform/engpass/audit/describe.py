@@ -20,6 +20,8 @@ from engpass.audit.models import AuditEvent
 from engpass.candidates.labels import DATA_LABELS, EFFORT_LABELS
 from engpass.consulting.forms import LEVEL_SHORT
 from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, PERIOD_LABELS, SOLUTION_TYPE_LABELS, STAGE_LABELS
+from engpass.cycles.indirect_costs import KIND_LABELS, SOURCE_LABELS
+from engpass.cycles.indirect_costs import PERIOD_LABELS as COST_PERIOD_LABELS
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.formatting import day, money, number
 from engpass.i18n import role_label
@@ -71,6 +73,14 @@ FIELD_LABELS = {
     "description": _l("Description"),
     "effort": _l("Effort"),
     "data_available": _l("Data available"),
+    "label": _l("Description"),
+    "kind": _l("Kind"),
+    "quantity": _l("Quantity"),
+    "unit_value": _l("Amount per unit"),
+    "people_affected": _l("People affected"),
+    "period": _l("Period"),
+    "source": _l("Source"),
+    "source_note": _l("Where the number comes from"),
 }
 MONEY_FIELDS = frozenset(
     {
@@ -82,6 +92,7 @@ MONEY_FIELDS = frozenset(
         "default_hourly_rate",
         "kpi_value_per_unit",
         "forecast_cost_per_week",
+        "unit_value",
     }
 )
 NUMBER_FIELDS = frozenset(
@@ -94,6 +105,8 @@ NUMBER_FIELDS = frozenset(
         "steps",
         "forecast_hours_per_week",
         "forecast_kpi",
+        "quantity",
+        "people_affected",
     }
 )
 DATE_FIELDS = frozenset({"prototype_start", "prototype_target", "measured_on", "expires_at"})
@@ -111,12 +124,16 @@ CODE_LABELS: dict[str, Mapping[str, Any]] = {
         ("level", LEVEL_SHORT),
         ("effort", EFFORT_LABELS),
         ("data_available", DATA_LABELS),
+        ("kind", KIND_LABELS),
+        ("period", COST_PERIOD_LABELS),
+        ("source", SOURCE_LABELS),
     )
 }
 EXPORTED_TABLES = {
     "cycles": _l("the cycle table"),
     "measurements": _l("the measurements"),
     "business-cases": _l("the business cases"),
+    "indirect-costs": _l("the indirect costs"),
     "workbook": _l("the Excel workbook"),
     "business_case": _l("the business case"),
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from engpass.cycles import indirect_costs
+from engpass.cycles.indirect_costs import ItemCost
 from engpass.cycles.models import Cycle, KpiDirection, Measurement
 
 MONTHS_PER_YEAR = Decimal(12)
@@ -32,13 +34,20 @@ class BusinessCase:
 
 @dataclass(frozen=True)
 class StatusQuoCost:
-    """What the bottleneck costs a year as it is: each part None when the status quo lacks its number."""
+    """What the bottleneck costs a year as it is: each part None when the status quo lacks its number.
+
+    The indirect part is the sum of the cycle's indirect cost items (``indirect_items``, each with its
+    yearly cost); ``guessed_cost`` is what of the total rests on items whose source is a guess, and
+    ``guessed_share`` that in percent of the total (None when the total is 0)."""
 
     hours_cost: Decimal | None
     direct_cost: Decimal | None
     indirect_cost: Decimal | None
     total: Decimal
     weeks_per_year: int
+    indirect_items: tuple[ItemCost, ...] = ()
+    guessed_cost: Decimal = Decimal(0)
+    guessed_share: Decimal | None = None
 
 
 def _money(value: Decimal) -> Decimal:
@@ -50,7 +59,9 @@ def latest(measurements: list[Measurement]) -> Measurement | None:
 
 
 def status_quo_cost(cycle: Cycle, hourly_rate: Decimal, weeks_per_year: int) -> StatusQuoCost | None:
-    """The yearly cost of the status quo; None until the status quo has hours or a cost per week."""
+    """The yearly cost of the status quo; None until the status quo has hours, a direct cost or an
+    indirect cost item. The indirect part is read from the items (``cycle.indirect_cost_items``), not from
+    the weekly figure derived from them, so it carries no rounding of that figure."""
     weeks = Decimal(weeks_per_year)
 
     def yearly(weekly: Decimal | None, factor: Decimal = Decimal(1)) -> Decimal | None:
@@ -58,11 +69,16 @@ def status_quo_cost(cycle: Cycle, hourly_rate: Decimal, weeks_per_year: int) -> 
 
     hours = yearly(cycle.hours_per_week, Decimal(hourly_rate))
     direct = yearly(cycle.direct_cost_per_week)
-    indirect = yearly(cycle.indirect_cost_per_week)
+    items = tuple(indirect_costs.item_costs(cycle.indirect_cost_items, hourly_rate, weeks_per_year))
+    indirect = indirect_costs.per_year(items) if items else None
     parts = [part for part in (hours, direct, indirect) if part is not None]
     if not parts:
         return None
-    return StatusQuoCost(hours, direct, indirect, sum(parts, Decimal(0)), weeks_per_year)
+    total = sum(parts, Decimal(0))
+    guessed = _money(indirect_costs.guessed_per_year(items))
+    return StatusQuoCost(
+        hours, direct, indirect, total, weeks_per_year, items, guessed, indirect_costs.share(guessed, total)
+    )
 
 
 def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal, weeks_per_year: int) -> BusinessCase:

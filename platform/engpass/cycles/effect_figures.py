@@ -16,7 +16,7 @@ from flask_babel import ngettext
 from engpass.cycles.business_case import BusinessCase
 from engpass.cycles.figures import Figure, business_case_figures
 from engpass.cycles.forecast import Accuracy, Comparison, Forecast, compare
-from engpass.cycles.models import Cycle, KpiDirection, KpiPeriod, Measurement
+from engpass.cycles.models import Cycle, KpiDirection, Measurement, Period
 from engpass.cycles.revenue import Contribution, contribution, valued
 from engpass.formatting import money, number, percent
 
@@ -33,14 +33,14 @@ class ForecastRow:
     tone: str | None = None  # good | bad
 
 
-def _per(period: KpiPeriod) -> str:
-    return {KpiPeriod.week: _("per week"), KpiPeriod.month: _("per month"), KpiPeriod.year: _("per year")}[period]
+def _per(period: Period) -> str:
+    return {Period.week: _("per week"), Period.month: _("per month"), Period.year: _("per year")}[period]
 
 
-def _periods(period: KpiPeriod, count: int) -> str:
-    if period == KpiPeriod.week:
+def _periods(period: Period, count: int) -> str:
+    if period == Period.week:
         return _("%(weeks)s working weeks", weeks=number(count))
-    if period == KpiPeriod.month:
+    if period == Period.month:
         return ngettext("%(num)d month", "%(num)d months", count)
     return ngettext("%(num)d year", "%(num)d years", count)
 

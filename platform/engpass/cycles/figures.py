@@ -12,6 +12,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from engpass.cycles import indirect_costs
 from engpass.cycles.business_case import BusinessCase, StatusQuoCost, latest
 from engpass.cycles.models import Cycle, Measurement
 from engpass.formatting import money, number, percent, signed_percent
@@ -67,17 +68,41 @@ def status_quo_figure(cycle: Cycle, cost: StatusQuoCost, hourly_rate: Decimal, c
                 cost=money(cost.direct_cost, currency),
             )
         )
-    if cost.indirect_cost is not None:
+    for item_cost in cost.indirect_items:
         terms.append(
             _(
-                "%(weekly)s indirect cost/week × %(weeks)s working weeks = %(cost)s",
-                weekly=money(cycle.indirect_cost_per_week, currency),
-                weeks=weeks,
-                cost=money(cost.indirect_cost, currency),
+                "%(name)s (%(source)s): %(formula)s",
+                name=indirect_costs.name(item_cost.item),
+                source=indirect_costs.source_label(item_cost.item),
+                formula=indirect_costs.formula(item_cost, hourly_rate, cost.weeks_per_year, currency),
             )
         )
     return Figure(
         "status_quo", _("Cost of the status quo per year"), money(cost.total, currency), "; ".join(terms), tone="bad"
+    )
+
+
+def guessed_share_figure(cost: StatusQuoCost, currency: str) -> Figure | None:
+    """How much of the status quo's yearly cost rests on indirect cost items someone guessed, and which;
+    None while the cycle has no indirect cost items."""
+    if not cost.indirect_items:
+        return None
+    label = _("Resting on guesses")
+    names = indirect_costs.guessed_names(cost.indirect_items)
+    if not names:
+        return Figure("guessed_share", label, percent(Decimal(0)), _("No indirect cost item is a guess."))
+    value = percent(cost.guessed_share) if cost.guessed_share is not None else None
+    return Figure(
+        "guessed_share",
+        label,
+        value,
+        _(
+            "%(guessed)s of %(total)s rest on guesses: %(names)s",
+            guessed=money(cost.guessed_cost, currency),
+            total=money(cost.total, currency),
+            names=", ".join(names),
+        ),
+        missing=None if value is not None else _("Not defined for a status quo that costs nothing."),
     )
 
 

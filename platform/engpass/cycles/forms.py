@@ -29,7 +29,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
-from engpass.cycles.models import Decision, KpiDirection, KpiPeriod, SolutionType, Stage
+from engpass.cycles.models import Decision, KpiDirection, Period, SolutionType, Stage
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.form_fields import HOURS_BELOW, ConfirmDoubts, NumberField, Required
 from engpass.single_line import SingleLine
@@ -68,9 +68,9 @@ DIRECTION_LABELS = {
     KpiDirection.higher: _l("Higher is better"),
 }
 PERIOD_LABELS = {
-    KpiPeriod.week: _l("per week"),
-    KpiPeriod.month: _l("per month"),
-    KpiPeriod.year: _l("per year"),
+    Period.week: _l("per week"),
+    Period.month: _l("per month"),
+    Period.year: _l("per year"),
 }
 DECISION_LABELS = {
     Decision.scale: _l("Scale"),
@@ -195,7 +195,6 @@ class BaselineForm(ConfirmDoubts, FlaskForm):
         below=HOURS_BELOW,
     )
     direct_cost_per_week = NumberField(_l("Direct cost per week"), below=MONEY_BELOW)
-    indirect_cost_per_week = NumberField(_l("Indirect cost per week"), below=MONEY_BELOW)
     kpi_name = _text(_l("KPI"), 120, _l("Please name the KPI."))
     kpi_unit = _text(_l("Unit"), 40, _l("Please enter the KPI's unit."))
     kpi_direction = _enum_radio(

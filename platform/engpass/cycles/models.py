@@ -40,12 +40,17 @@ class KpiDirection(enum.StrEnum):
     lower = "lower"
 
 
-class KpiPeriod(enum.StrEnum):
-    """What span the KPI counts per ("orders per month"): it makes the KPI's money value yearly."""
+class Period(enum.StrEnum):
+    """What span a figure counts per: the KPI ("orders per month") and an indirect cost item's quantity
+    ("one penalty a year"); it makes their money yearly."""
 
     week = "week"
     month = "month"
     year = "year"
+
+    def per_year(self, weeks_per_year: int) -> int:
+        """How many of this span a year has; a week counts the organization's working weeks."""
+        return {Period.week: weeks_per_year, Period.month: 12, Period.year: 1}[self]
 
 
 class SolutionType(enum.StrEnum):
@@ -60,6 +65,24 @@ class Decision(enum.StrEnum):
     scale = "scale"
     iterate = "iterate"
     drop = "drop"
+
+
+class IndirectKind(enum.StrEnum):
+    """What an indirect cost is; each kind has its own formula (cycles/indirect_costs.py)."""
+
+    errors = "errors"
+    lost_orders = "lost_orders"
+    waiting = "waiting"
+    penalties = "penalties"
+    other = "other"
+
+
+class CostSource(enum.StrEnum):
+    """Where an indirect cost item's number comes from: the business case shows the share resting on guesses."""
+
+    measured = "measured"
+    estimated = "estimated"
+    guess = "guess"
 
 
 MONEY = Numeric(14, 2)
@@ -104,7 +127,7 @@ class Cycle(TenantScoped, Base):
     # An effect that is not hours (docs/business-case.md, "Additional contribution"): what one unit of the
     # KPI is worth, e.g. one more order won = its average contribution margin, and what span it counts per.
     kpi_value_per_unit: Mapped[Decimal | None] = mapped_column(MONEY)
-    kpi_period: Mapped[KpiPeriod | None] = mapped_column(string_enum(KpiPeriod, "kpi_period"))
+    kpi_period: Mapped[Period | None] = mapped_column(string_enum(Period, "kpi_period"))
 
     # Lösung
     solution_what: Mapped[str | None] = mapped_column(Text)
@@ -137,6 +160,12 @@ class Cycle(TenantScoped, Base):
         back_populates="cycle",
         cascade="all, delete-orphan",
         order_by="(Measurement.measured_on, Measurement.id)",
+        passive_deletes=True,
+    )
+    indirect_cost_items: Mapped[list[IndirectCostItem]] = relationship(
+        back_populates="cycle",
+        cascade="all, delete-orphan",
+        order_by="(IndirectCostItem.position, IndirectCostItem.id)",
         passive_deletes=True,
     )
 
@@ -180,6 +209,34 @@ class Measurement(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     cycle: Mapped[Cycle] = relationship(back_populates="measurements")
+
+
+class IndirectCostItem(TenantScoped, Base):
+    """One part of what the bottleneck costs besides hours and direct cost: errors, lost orders, waiting,
+    penalties or another amount, each with where its number comes from. ``Cycle.indirect_cost_per_week`` is
+    their sum per year divided by the working weeks, kept in step by ``cycles.indirect_service``."""
+
+    __tablename__ = "indirect_cost_items"
+    __table_args__ = (Index("ix_indirect_cost_items_cycle_position", "cycle_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[IndirectKind] = mapped_column(string_enum(IndirectKind, "indirect_kind"))
+    # How many per period (errors, lost orders, hours waiting per person, penalties); unused for "other".
+    quantity: Mapped[Decimal | None] = mapped_column(HOURS)
+    # Money per unit (cost per error, contribution margin per order, amount per penalty, the amount of
+    # "other"); unused for waiting, which is valued at the organization's hourly rate.
+    unit_value: Mapped[Decimal | None] = mapped_column(MONEY)
+    people_affected: Mapped[int | None]  # waiting only
+    period: Mapped[Period] = mapped_column(string_enum(Period, "cost_period"))
+    source: Mapped[CostSource] = mapped_column(string_enum(CostSource, "cost_source"))
+    source_note: Mapped[str] = mapped_column(String(300), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cycle: Mapped[Cycle] = relationship(back_populates="indirect_cost_items")
 
 
 class StageChange(TenantScoped, Base):

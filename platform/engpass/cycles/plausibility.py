@@ -23,7 +23,8 @@ WEEKLY_COST_MAX = Decimal(1_000_000)
 # A cost within a cent or 1 % of hours × rate is the labour cost the hours already carry.
 SAME_WITHIN_SHARE = Decimal("0.01")
 CENT = Decimal("0.01")
-BASELINE_COSTS = ("direct_cost_per_week", "indirect_cost_per_week")
+# The indirect cost per week is derived from its items (cycles/indirect_costs.py), never typed.
+BASELINE_COSTS = ("direct_cost_per_week",)
 MEASUREMENT_COSTS = ("cost_per_week",)
 
 

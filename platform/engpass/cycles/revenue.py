@@ -10,15 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from engpass.cycles.models import Cycle, KpiDirection, KpiPeriod
+from engpass.cycles.models import Cycle, KpiDirection, Period
 
 CENT = Decimal("0.01")
-MONTHS_PER_YEAR = 12
-
-
-def periods_per_year(period: KpiPeriod, weeks_per_year: int) -> int:
-    """How many of the KPI's periods a year has; a week counts the organization's working weeks."""
-    return {KpiPeriod.week: weeks_per_year, KpiPeriod.month: MONTHS_PER_YEAR, KpiPeriod.year: 1}[period]
 
 
 @dataclass(frozen=True)
@@ -28,7 +22,7 @@ class Contribution:
     kpi_value: Decimal
     improvement: Decimal
     value_per_unit: Decimal
-    period: KpiPeriod
+    period: Period
     periods_per_year: int
     per_year: Decimal
 
@@ -52,6 +46,6 @@ def contribution(cycle: Cycle, kpi_value: Decimal | None, weeks_per_year: int) -
     now, baseline = Decimal(kpi_value), Decimal(cycle.kpi_baseline)
     improvement = now - baseline if cycle.kpi_direction == KpiDirection.higher else baseline - now
     value = Decimal(cycle.kpi_value_per_unit)
-    periods = periods_per_year(KpiPeriod(cycle.kpi_period), weeks_per_year)
+    periods = Period(cycle.kpi_period).per_year(weeks_per_year)
     per_year = (improvement * value * periods).quantize(CENT, rounding=ROUND_HALF_UP)
-    return Contribution(now, improvement, value, KpiPeriod(cycle.kpi_period), periods, per_year)
+    return Contribution(now, improvement, value, Period(cycle.kpi_period), periods, per_year)

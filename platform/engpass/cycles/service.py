@@ -26,7 +26,6 @@ BOTTLENECK_FIELDS = ("title", "category", "why", "owner_id")
 BASELINE_FIELDS = (
     "hours_per_week",
     "direct_cost_per_week",
-    "indirect_cost_per_week",
     "kpi_name",
     "kpi_unit",
     "kpi_direction",

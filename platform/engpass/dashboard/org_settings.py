@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engpass.audit.service import audit_value, record
+from engpass.cycles.indirect_service import refresh_organization
 from engpass.organizations.models import Organization
 from engpass.trends.service import mark_changed
 
@@ -20,7 +21,8 @@ def update_settings(
     """Change the given settings; returns what changed as {field: [old, new]}, as the audit log records it.
 
     Savings of every week are valued at the hourly rate and made yearly by the working weeks: a new rate
-    or a new number of weeks rewrites the whole trend.
+    or a new number of weeks rewrites the whole trend, and every cycle's indirect cost per week, which is
+    its items' yearly sum (waiting valued at the rate) divided by the weeks.
     """
     changes = {
         name: [audit_value(getattr(org, name)), audit_value(values[name])]
@@ -30,6 +32,7 @@ def update_settings(
     for name in changes:
         setattr(org, name, values[name])
     if changes.keys() & {"default_hourly_rate", "working_weeks_per_year"}:
+        refresh_organization(session, org)
         mark_changed(session)
     if changes:
         record(

@@ -9,19 +9,25 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from engpass import tenancy
+from engpass.cycles import indirect_costs
 from engpass.cycles.models import (
     STAGE_ORDER,
     Category,
+    CostSource,
     Cycle,
     Decision,
+    IndirectCostItem,
+    IndirectKind,
     KpiDirection,
-    KpiPeriod,
     Measurement,
+    Period,
     ProcessStep,
     SolutionType,
     Stage,
     StageChange,
 )
+from engpass.organizations.models import Organization
 
 
 @dataclass(frozen=True)
@@ -41,11 +47,53 @@ class DemoCycle:
     steps: tuple[tuple[str, str, int], ...] = field(default_factory=tuple)
     # The team's forecast at the solution step: hours per week after, and the KPI's value after.
     forecast: tuple[int | None, float | None] = (None, None)
-    value: tuple[int, KpiPeriod] | None = None  # what one unit of the KPI is worth, and what span it counts per
+    value: tuple[int, Period] | None = None  # what one unit of the KPI is worth, and what span it counts per
 
 
 def _at(day: date) -> datetime:
     return datetime.combine(day, time(9, 0), tzinfo=UTC)
+
+
+# What the errors of each category are called in a company.
+ERROR_LABELS = {
+    Category.quoting: "Nacharbeit an Angeboten",
+    Category.leads: "Fehlerhafte Lead-Daten im CRM",
+    Category.order_errors: "Reklamationen und Gutschriften",
+    Category.reporting: "Korrekturen an Berichten",
+    Category.support: "Rückfragen nach falschen Auskünften",
+    Category.other: "Nacharbeit",
+}
+
+
+def _indirect_items(spec: DemoCycle) -> list[IndirectCostItem]:
+    """What the bottleneck costs besides, scaled to its direct cost: errors counted in the books, lost orders
+    and waiting time estimated, and a contractual penalty that is someone's guess."""
+    base = Decimal(spec.cost // 3)
+    # label, kind, period, source, note, quantity, unit value, people affected
+    rows = [
+        (ERROR_LABELS[spec.category], IndirectKind.errors, Period.month, CostSource.measured,
+         "Gutschriften im ERP", 4, base, None),
+        ("Aufträge an schnellere Wettbewerber", IndirectKind.lost_orders, Period.year, CostSource.estimated,
+         "Vertrieb, verlorene Angebote", 2, base * 8, None),
+        ("Warten auf Rückmeldungen", IndirectKind.waiting, Period.week, CostSource.estimated,
+         "Stichprobe über zwei Wochen", 1, None, 2),
+        ("Vertragsstrafe bei Verzug", IndirectKind.penalties, Period.year, CostSource.guess,
+         "Einschätzung der Geschäftsführung", 1, base * 10, None),
+    ]  # fmt: skip
+    return [
+        IndirectCostItem(
+            position=position,
+            label=label,
+            kind=kind,
+            period=period,
+            source=source,
+            source_note=note,
+            quantity=Decimal(quantity),
+            unit_value=value,
+            people_affected=people,
+        )
+        for position, (label, kind, period, source, note, quantity, value, people) in enumerate(rows, start=1)
+    ]
 
 
 @dataclass(frozen=True)
@@ -110,7 +158,6 @@ def build_chain(
         if reached >= 1:
             cycle.hours_per_week = Decimal(spec.hours)
             cycle.direct_cost_per_week = Decimal(spec.cost)
-            cycle.indirect_cost_per_week = Decimal(spec.cost // 3)
             cycle.kpi_name, cycle.kpi_unit, cycle.kpi_direction = name, unit, direction
             cycle.kpi_baseline, cycle.kpi_target = Decimal(str(baseline)), Decimal(str(target))
             if spec.value is not None:
@@ -128,8 +175,20 @@ def build_chain(
             cycle.prototype_target = cycle.prototype_start + timedelta(weeks=4)
         if reached == 5:
             cycle.decision, cycle.decision_reason = spec.decision, spec.reason
+        items = _indirect_items(spec) if reached >= 1 else []
+        if items:
+            # The weekly figure the service derives from the items, by the organization's rate and weeks.
+            org = session.get(Organization, tenancy.require_org_id())
+            assert org is not None
+            costs = indirect_costs.item_costs(items, org.default_hourly_rate, org.working_weeks_per_year)
+            cycle.indirect_cost_per_week = indirect_costs.weekly(
+                indirect_costs.per_year(costs), org.working_weeks_per_year
+            )
         session.add(cycle)
         session.flush()
+        for item in items:
+            item.cycle_id = cycle.id
+            session.add(item)
         for position, (step, role, minutes) in enumerate(spec.steps, start=1):
             session.add(ProcessStep(cycle_id=cycle.id, position=position, name=step, role=role, minutes=minutes))
         previous = None
@@ -233,7 +292,7 @@ METALLBAU = [
         0.6,
         5,
         forecast=(5, 12),
-        value=(2400, KpiPeriod.month),
+        value=(2400, Period.month),
     ),
 ]
 

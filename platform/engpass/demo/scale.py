@@ -31,9 +31,13 @@ from engpass import tenancy
 from engpass.accounts.models import User, new_session_token
 from engpass.cycles.models import (
     STAGE_ORDER,
+    CostSource,
     Cycle,
     Decision,
+    IndirectCostItem,
+    IndirectKind,
     Measurement,
+    Period,
     ProcessStep,
     Stage,
     StageChange,
@@ -155,6 +159,7 @@ class _Rows:
         self.steps: list[dict[str, Any]] = []
         self.changes: list[dict[str, Any]] = []
         self.measurements: list[dict[str, Any]] = []
+        self.items: list[dict[str, Any]] = []
 
 
 def _cycle_row(plan: _PlannedCycle, org_id: int, owner_id: int, first_day: date, rng: random.Random) -> dict[str, Any]:
@@ -230,6 +235,25 @@ def _add_children(
                     "minutes": minutes,
                 }
             )
+    if cycle["indirect_cost_per_week"] is not None:
+        # The weekly indirect cost as the one item it is derived from (per week, so the same at any weeks).
+        rows.items.append(
+            {
+                "organization_id": org_id,
+                "cycle_id": cycle_id,
+                "position": 1,
+                "label": "Nacharbeit und Verzug",
+                "kind": IndirectKind.other,
+                "quantity": None,
+                "unit_value": cycle["indirect_cost_per_week"],
+                "people_affected": None,
+                "period": Period.week,
+                "source": CostSource.estimated,
+                "source_note": "",
+                "created_by_id": owner_id,
+                "created_at": cycle["baseline_at"],
+            }
+        )
     previous = None
     for stage in STAGE_ORDER[: STAGE_ORDER.index(plan.reached) + 1]:
         rows.changes.append(
@@ -353,6 +377,7 @@ def _fill_org(
             (ProcessStep.__table__, rows.steps),
             (StageChange.__table__, rows.changes),
             (Measurement.__table__, rows.measurements),
+            (IndirectCostItem.__table__, rows.items),
         ):
             _bulk_insert(session, table, batch)
     return len(rows.measurements)

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 FORMAT = "engpass-organization-export"
 # The archive's own layout; raise it when a file or a field changes meaning.
 FORMAT_VERSION = 1
-CSV_SHEETS = ("cycles", "measurements", "business-cases")
+CSV_SHEETS = ("cycles", "measurements", "business-cases", "indirect-costs")
 
 
 def export_path(export_dir: str | Path, file_name: str) -> Path:
@@ -117,7 +117,8 @@ def _build(session: Any, export: DataExport, org: Organization, requester: User 
     counts = [source.count(session, org.id) for source in sources]
     cycle_count = next(c for s, c in zip(sources, counts, strict=True) if s.table == "cycles")
     measurement_count = next(c for s, c in zip(sources, counts, strict=True) if s.table == "measurements")
-    csv_weights = [cycle_count + 1, measurement_count + 1, cycle_count + 1]
+    item_count = next(c for s, c in zip(sources, counts, strict=True) if s.table == "indirect_cost_items")
+    csv_weights = [cycle_count + 1, measurement_count + 1, cycle_count + 1, item_count + 1]
     progress = _Progress(session, export, [c + 1 for c in counts] + csv_weights + [1])
     session.commit()
     exported_at = utcnow().replace(microsecond=0).isoformat()

@@ -9,6 +9,7 @@ onto a second page. The fonts are DejaVu Sans (``static/fonts``): the standard P
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -146,7 +147,9 @@ def _person_days(days: Decimal) -> str:
     return get_translations().ngettext("%(num)s person-day", "%(num)s person-days", plural) % {"num": number(days)}
 
 
-def _status_quo(cycle: Cycle, currency: str, width: float, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+def _status_quo(
+    cycle: Cycle, currency: str, width: float, st: dict[str, ParagraphStyle], figures: Sequence[Figure] = ()
+) -> list[Flowable]:
     hours = f"{number(cycle.hours_per_week)} {_('h')}" if cycle.hours_per_week is not None else "–"
     if cycle.direct_cost_per_week is not None or cycle.indirect_cost_per_week is not None:
         cost = money((cycle.direct_cost_per_week or 0) + (cycle.indirect_cost_per_week or 0), currency)
@@ -165,10 +168,12 @@ def _status_quo(cycle: Cycle, currency: str, width: float, st: dict[str, Paragra
                     f"{_('Baseline value')} → {_('Target value')}",
                     f"{_amount(cycle.kpi_baseline, cycle.kpi_unit)} → {_amount(cycle.kpi_target, cycle.kpi_unit)}",
                 ),
+                *[(figure.label, figure.value or "–") for figure in figures],
             ],
             width,
             st,
         ),
+        *[_p(figure.formula, st["small"]) for figure in figures if figure.key == "guessed_share" and figure.formula],
     ]
 
 
@@ -380,11 +385,13 @@ def business_case_pdf(
     figures: list[Figure],
     labels: Labels,
     today: date,
+    status_quo: Sequence[Figure] = (),
 ) -> bytes:
     """The cycle's business case on one A4 page, in the current language, amounts in the organization's currency.
 
     ``figures`` are ``business_case_figures`` for the cycle with the organization's hourly rate; ``today`` is
-    the organization's date (the sheet's "as of").
+    the organization's date (the sheet's "as of"); ``status_quo`` the status quo's cost per year and the share
+    resting on guesses (``status_quo_figure``, ``guessed_share_figure``), shown with the status quo.
     """
     _register_fonts()
     st = _styles()
@@ -411,7 +418,12 @@ def business_case_pdf(
         ]
     )
     columns = _table(
-        [[_status_quo(cycle, currency, column, st), _solution(cycle, measurements, labels, currency, column, st)]],
+        [
+            [
+                _status_quo(cycle, currency, column, st, status_quo),
+                _solution(cycle, measurements, labels, currency, column, st),
+            ]
+        ],
         [column + 16, column],
         ("RIGHTPADDING", (0, 0), (0, -1), 16),
         ("RIGHTPADDING", (1, 0), (1, -1), 0),

@@ -2,7 +2,8 @@
 
 Plain functions over a ``Session`` in the current organization (tenant context), used by the table's
 downloads, the organization's data export and anyone else who needs the same rows (a user's own data
-export): ``cycles``, ``measurements`` and ``business_cases`` each return a ``Sheet`` — translated column
+export): ``cycles``, ``measurements``, ``business_cases`` and ``indirect_costs`` each return a ``Sheet`` —
+translated column
 labels (in the language in force, ``flask_babel.force_locale`` or a request's) and an iterator of rows.
 
 Values are Python values, never formatted text: ``str``, ``int``, ``Decimal``, ``date``, naive ``datetime``
@@ -10,7 +11,8 @@ in the reader's time zone (Flask-Babel's ``get_timezone``; the JSON of the data 
 ``None`` for empty. The writers (``csvfile``, ``workbook``) decide how each ``Kind`` looks.
 
 Each sheet is one query, whatever the number of cycles, streamed in batches (``yield_per``): rows are
-produced while the cursor is read, so memory stays bounded. A ``TableQuery`` narrows and orders them
+produced while the cursor is read, so memory stays bounded. The cycles' sheet reads the indirect cost items
+in one more query, for the status quo's cost per year. A ``TableQuery`` narrows and orders them
 exactly as the cycle table does; without one, every cycle in the table's default order.
 """
 
@@ -27,11 +29,13 @@ from flask_babel import gettext as _
 from flask_babel import to_user_timezone
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engpass.accounts.models import User
-from engpass.cycles.business_case import compute
+from engpass.cycles import indirect_costs
+from engpass.cycles.business_case import compute, status_quo_cost
 from engpass.cycles.forms import DECISION_LABELS, DIRECTION_LABELS, SOLUTION_TYPE_LABELS, STAGE_LABELS
-from engpass.cycles.models import Cycle, Measurement
+from engpass.cycles.models import Cycle, IndirectCostItem, Measurement
 from engpass.cycles.table_query import TableQuery
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.exports import effect_columns
@@ -120,6 +124,15 @@ def _stream(session: AnySession, stmt: Any) -> Iterator[Any]:
     yield from session.execute(stmt.execution_options(yield_per=BATCH))
 
 
+def _items_by_cycle(session: AnySession) -> dict[int, list[IndirectCostItem]]:
+    """Every indirect cost item of the organization by cycle, in order: one query for all the cycles."""
+    found: dict[int, list[IndirectCostItem]] = {}
+    stmt = select(IndirectCostItem).order_by(IndirectCostItem.cycle_id, IndirectCostItem.position, IndirectCostItem.id)
+    for item in session.scalars(stmt):
+        found.setdefault(item.cycle_id, []).append(item)
+    return found
+
+
 def cycles(session: AnySession, org: Organization, query: TableQuery | None = None) -> Sheet:
     """One row per cycle: everything the cycle page says, with the business case's key figures."""
     cur = org.currency
@@ -143,6 +156,9 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
         Column("hours_per_week", _("Hours per week"), Kind.number),
         _money("direct_cost_per_week", _("Direct cost per week"), cur),
         _money("indirect_cost_per_week", _("Indirect cost per week"), cur),
+        Column("working_weeks_per_year", _("Working weeks per year"), Kind.integer, 10),
+        _money("status_quo_cost_per_year", _("Cost of the status quo per year"), cur),
+        _percent("guessed_share", _("Resting on guesses")),
         Column("kpi_name", _("KPI"), Kind.text, 24),
         Column("kpi_unit", _("Unit"), Kind.text, 10),
         Column("kpi_direction", _("Direction (code)"), Kind.text, 10),
@@ -173,6 +189,7 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
     ]
 
     def rows() -> Iterator[list[Any]]:
+        items = _items_by_cycle(session)
         for cycle, owner, measurement, total in _stream(session, _with_latest_measurement(query or TableQuery())):
             case = compute(
                 cycle,
@@ -180,6 +197,9 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
                 org.default_hourly_rate,
                 org.working_weeks_per_year,
             )
+            # The items read above, so the status quo's cost needs no query per cycle.
+            set_committed_value(cycle, "indirect_cost_items", items.get(cycle.id, []))
+            status_quo = status_quo_cost(cycle, org.default_hourly_rate, org.working_weeks_per_year)
             values = {
                 "id": cycle.id,
                 "title": cycle.title,
@@ -200,6 +220,9 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
                 "hours_per_week": cycle.hours_per_week,
                 "direct_cost_per_week": cycle.direct_cost_per_week,
                 "indirect_cost_per_week": cycle.indirect_cost_per_week,
+                "working_weeks_per_year": org.working_weeks_per_year,
+                "status_quo_cost_per_year": status_quo.total if status_quo is not None else None,
+                "guessed_share": status_quo.guessed_share if status_quo is not None else None,
                 "kpi_name": cycle.kpi_name,
                 "kpi_unit": cycle.kpi_unit,
                 "kpi_direction": _code(cycle.kpi_direction),
@@ -352,8 +375,67 @@ def business_cases(session: AnySession, org: Organization, query: TableQuery | N
     return Sheet("business-cases", _("Business cases"), columns, rows())
 
 
+def indirect_costs_sheet(session: AnySession, org: Organization, query: TableQuery | None = None) -> Sheet:
+    """One row per indirect cost item with its cycle, cycles in the table's order, each cycle's in its order:
+    the kind's numbers, the period, the cost per year by the organization's rate and working weeks, and where
+    the number comes from."""
+    query = query or TableQuery()
+    cur = org.currency
+    rate, weeks = org.default_hourly_rate, org.working_weeks_per_year
+    columns = [
+        Column("cycle_id", _("Cycle (ID)"), Kind.integer, 10),
+        Column("cycle_title", _("Cycle"), Kind.text, 40),
+        Column("id", _("Item (ID)"), Kind.integer, 10),
+        Column("label", _("What it is"), Kind.text, 30),
+        Column("kind", _("Kind (code)"), Kind.text, 12),
+        Column("kind_label", _("Kind"), Kind.text, 18),
+        Column("quantity", _("Quantity"), Kind.number),
+        _money("unit_value", _("Amount per unit"), cur),
+        Column("people_affected", _("People affected"), Kind.integer, 10),
+        Column("period", _("Period (code)"), Kind.text, 10),
+        Column("period_label", _("Counted per"), Kind.text, 12),
+        Column("working_weeks_per_year", _("Working weeks per year"), Kind.integer, 10),
+        _money("hourly_rate", _("Hourly rate"), cur),
+        _money("cost_per_year", _("Cost per year"), cur),
+        Column("source", _("Source (code)"), Kind.text, 12),
+        Column("source_label", _("Source"), Kind.text, 14),
+        Column("source_note", _("Where the number comes from"), Kind.text, 30),
+        Column("created_at", _("Entered on"), Kind.datetime, 18),
+    ]
+    stmt = select(IndirectCostItem, Cycle.title).join(Cycle, Cycle.id == IndirectCostItem.cycle_id)
+    stmt = query.order(query.filter(stmt)).order_by(IndirectCostItem.position, IndirectCostItem.id)
+
+    def rows() -> Iterator[list[Any]]:
+        for item, title in _stream(session, stmt):
+            cost = indirect_costs.item_cost(item, rate, weeks)
+            values = {
+                "cycle_id": item.cycle_id,
+                "cycle_title": title,
+                "id": item.id,
+                "label": item.label or None,
+                "kind": _code(item.kind),
+                "kind_label": _label(indirect_costs.KIND_LABELS, item.kind),
+                "quantity": item.quantity,
+                "unit_value": item.unit_value,
+                "people_affected": item.people_affected,
+                "period": _code(item.period),
+                "period_label": _label(indirect_costs.PERIOD_LABELS, item.period),
+                "working_weeks_per_year": weeks,
+                "hourly_rate": rate,
+                "cost_per_year": cost.per_year,
+                "source": _code(item.source),
+                "source_label": _label(indirect_costs.SOURCE_LABELS, item.source),
+                "source_note": item.source_note or None,
+                "created_at": local(item.created_at),
+            }
+            yield [values[column.key] for column in columns]
+
+    return Sheet("indirect-costs", _("Indirect costs"), columns, rows())
+
+
 SHEETS: dict[str, Callable[[AnySession, Organization, TableQuery | None], Sheet]] = {
     "cycles": cycles,
     "measurements": measurements,
     "business-cases": business_cases,
+    "indirect-costs": indirect_costs_sheet,
 }

@@ -29,10 +29,10 @@ from werkzeug.wrappers import Response
 
 from engpass.accounts.models import User
 from engpass.audit.service import record
-from engpass.cycles.business_case import BusinessCase, compute
+from engpass.cycles.business_case import BusinessCase, compute, status_quo_cost
 from engpass.cycles.chart import kpi_chart
 from engpass.cycles.effect_figures import complete_figures
-from engpass.cycles.figures import Figure
+from engpass.cycles.figures import Figure, guessed_share_figure, status_quo_figure
 from engpass.cycles.forms import (
     DECISION_LABELS,
     DIRECTION_LABELS,
@@ -170,6 +170,8 @@ class _Sheet:
     figures: list[Figure]
     labels: pdf.Labels
     today: date
+    # The status quo's cost per year and the share resting on guesses, when the status quo has a number.
+    status_quo: list[Figure]
 
 
 def _sheet(cycle_id: int) -> _Sheet:
@@ -180,6 +182,12 @@ def _sheet(cycle_id: int) -> _Sheet:
     measurements = list(cycle.measurements)
     rate, currency = current_org.default_hourly_rate, current_org.currency
     case = compute(cycle, measurements, rate, current_org.working_weeks_per_year)
+    cost = status_quo_cost(cycle, rate, current_org.working_weeks_per_year)
+    status_quo = []
+    if cost is not None:
+        status_quo.append(status_quo_figure(cycle, cost, rate, currency))
+        if (guessed := guessed_share_figure(cost, currency)) is not None:
+            status_quo.append(guessed)
     labels = pdf.Labels(
         category=str(CATEGORY_LABELS[cycle.category]),
         stage=str(STAGE_LABELS[cycle.stage]),
@@ -195,6 +203,7 @@ def _sheet(cycle_id: int) -> _Sheet:
         figures=complete_figures(cycle, measurements, case, rate, current_org.working_weeks_per_year, currency),
         labels=labels,
         today=today_in(current_org.timezone),
+        status_quo=status_quo,
     )
 
 
@@ -210,6 +219,7 @@ def business_case_print(cycle_id: int) -> str:
         case=sheet.case,
         measurements=sheet.measurements,
         figures=sheet.figures,
+        status_quo=sheet.status_quo,
         chart=kpi_chart(sheet.cycle, sheet.measurements, sheet.today),
         today=sheet.today,
         category_label=sheet.labels.category,
@@ -238,6 +248,7 @@ def business_case_pdf(cycle_id: int) -> Response:
         figures=sheet.figures,
         labels=sheet.labels,
         today=sheet.today,
+        status_quo=sheet.status_quo,
     )
     # Audited like the table's downloads: the figures leave the application.
     record(

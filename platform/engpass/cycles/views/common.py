@@ -30,6 +30,7 @@ from engpass.cycles.forms import (
     STAGE_LABELS,
     enum_value,
 )
+from engpass.cycles.indirect_costs import KIND_LABELS, SOURCE_LABELS
 from engpass.cycles.models import STAGE_ORDER, Cycle, Stage
 from engpass.cycles.rules import PROTOTYPE_WEEKS, StageRuleViolation, prototype_overdue, prototype_too_long
 from engpass.cycles.templates import CATEGORY_LABELS
@@ -73,6 +74,9 @@ def _cycle_helpers() -> dict[str, Any]:
         "period_label": lambda value: _label(PERIOD_LABELS, value),
         "decision_label": lambda value: _label(DECISION_LABELS, value),
         "decision_hints": DECISION_HINTS,
+        "indirect_kinds": KIND_LABELS,
+        "indirect_kind_label": lambda value: _label(KIND_LABELS, value),
+        "indirect_source_label": lambda value: _label(SOURCE_LABELS, value),
         "number": number,
         "money": lambda value: money(value, current_org.currency),
         "percent": percent,

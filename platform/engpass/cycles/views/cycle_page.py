@@ -21,9 +21,10 @@ from engpass.cycles.effect_figures import (
     forecast_rows,
     with_contribution,
 )
-from engpass.cycles.figures import business_case_figures, status_quo_figure
+from engpass.cycles.figures import business_case_figures, guessed_share_figure, status_quo_figure
 from engpass.cycles.forecast import compare
 from engpass.cycles.forms import STAGE_LABELS, DeleteForm, StageForm
+from engpass.cycles.indirect_costs import ItemCost, formula
 from engpass.cycles.models import STAGE_ORDER, Cycle, Stage
 from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import StageRuleViolation, problems_to_enter
@@ -34,6 +35,12 @@ from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
 from engpass.trends.dashboard import trend_state
 from engpass.trends.portfolio import forecast_accuracy
+
+
+def _indirect_rows(costs: tuple[ItemCost, ...]) -> list[tuple[ItemCost, str]]:
+    """Each indirect cost item with its yearly cost's formula, for the status quo's list."""
+    rate, weeks = current_org.default_hourly_rate, current_org.working_weeks_per_year
+    return [(cost, formula(cost, rate, weeks, current_org.currency)) for cost in costs]
 
 
 def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 200) -> tuple[str, int]:
@@ -76,6 +83,8 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
             status_quo=status_quo_figure(cycle, status_quo, current_org.default_hourly_rate, current_org.currency)
             if status_quo is not None
             else None,
+            guessed_share=guessed_share_figure(status_quo, current_org.currency) if status_quo is not None else None,
+            indirect_rows=_indirect_rows(status_quo.indirect_items) if status_quo is not None else [],
             chart=kpi_chart(cycle, measurements, today),
             flags=flags_of(cycle, len(measurements), today),
             guidance=GUIDANCE[cycle.stage],

@@ -31,8 +31,8 @@ from engpass.cycles.models import (
     Cycle,
     Decision,
     KpiDirection,
-    KpiPeriod,
     Measurement,
+    Period,
     SolutionType,
     Stage,
 )
@@ -177,7 +177,7 @@ BASELINE = Section(
     template="cycles/form_baseline.html",
     form=_baseline_form,
     fields=service.BASELINE_FIELDS,
-    enums={"kpi_direction": KpiDirection, "kpi_period": KpiPeriod},
+    enums={"kpi_direction": KpiDirection, "kpi_period": Period},
     doubts=lambda data, cycle, _subject: _week_doubts(data, BASELINE_COSTS, cycle),
     save=_save_baseline,
     saved=_l("Status quo saved."),
