@@ -27,6 +27,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "digest",
         "exports",
         "health",
+        "imports",
         "notifications",
         "organizations",
         "outbox",

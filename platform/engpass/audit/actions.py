@@ -45,6 +45,7 @@ ACTIONS: dict[str, Kind] = {
     "measurement.added": _kind(_l("Measurement added"), "measurement_id", "changes"),
     "measurement.updated": _kind(_l("Measurement changed"), "measurement_id", "changes"),
     "measurement.deleted": _kind(_l("Measurement deleted"), "measurement_id", "changes"),
+    "measurements.imported": _kind(_l("Measurements imported"), "count", "source"),
     "consulting.access_granted": _kind(_l("Consultancy access granted"), *_ACCESS, "level"),
     "consulting.access_changed": _kind(_l("Consultancy access changed"), *_ACCESS, "changes"),
     "consulting.access_revoked": _kind(_l("Consultancy access revoked"), *_ACCESS),
