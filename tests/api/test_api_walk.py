@@ -5,6 +5,7 @@ The web's walks (test_route_walk.py, test_permissions.py) cover the ``/o/<slug>/
 organization comes from the token, so it is walked here, operation by operation.
 """
 
+import io
 from datetime import date
 
 import pytest
@@ -34,7 +35,18 @@ OPERATIONS = {
     ("api.maturity_history", "GET"): (A.view_dashboard, None),
     ("api.get_organization", "GET"): (A.view_cycles, None),
     ("api.update_organization", "PATCH"): (A.edit_org_settings, {"default_hourly_rate": "70.00"}),
+    ("api.import_measurements", "POST"): (A.record_measurement, "multipart"),
 }
+
+
+def _body(body):
+    """The request's body: JSON, or for the file import a small CSV as a dry run."""
+    if body is None:
+        return {}
+    if body == "multipart":
+        csv = io.BytesIO(f"Datum;Wert\n{date.today().isoformat()};1\n".encode())
+        return {"data": {"file": (csv, "werte.csv"), "dry_run": "true"}, "content_type": "multipart/form-data"}
+    return {"json": body}
 
 
 def _api_rules(app):
@@ -87,9 +99,8 @@ def test_another_organizations_objects_are_missing_objects_on_every_operation(
     checked = 0
     for rule, method in _operations(app):
         _action, body = OPERATIONS[(rule.endpoint, method)]
-        kwargs = {"json": body} if body is not None else {}
-        theirs = client.open(_url(rule, victim_cycle.id), method=method, headers=bearer(token), **kwargs)
-        missing = client.open(_url(rule, 999_999), method=method, headers=bearer(token), **kwargs)
+        theirs = client.open(_url(rule, victim_cycle.id), method=method, headers=bearer(token), **_body(body))
+        missing = client.open(_url(rule, 999_999), method=method, headers=bearer(token), **_body(body))
         assert SECRET not in theirs.text and "Opfer" not in theirs.text
         if "<int:cycle_id>" not in rule.rule:
             continue
@@ -130,8 +141,7 @@ def test_every_cell_of_the_matrix_operation_by_operation(app, client, own, endpo
     action, body = OPERATIONS[(endpoint, method)]
     cycle, token = own(role)
     rule = next(r for r in _api_rules(app) if r.endpoint == endpoint)
-    kwargs = {"json": body} if body is not None else {}
-    response = client.open(_url(rule, cycle.id), method=method, headers=bearer(token), **kwargs)
+    response = client.open(_url(rule, cycle.id), method=method, headers=bearer(token), **_body(body))
     if allows(role, action):
         assert response.status_code < 400, f"{role} {method} {rule.rule}: {response.status_code} {response.text}"
     else:

@@ -13,7 +13,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import fields
 
-from engpass.api import cycles, organization, overview  # noqa: F401  (their routes are on the blueprint)
+from engpass.api import cycles, measurement_imports, organization, overview  # noqa: F401  (their routes are on the blueprint)
 from engpass.api.blueprint import API_PREFIX, bp
 from engpass.api.problems import MEDIA_TYPE
 from engpass.api.schemas import CODES, DecimalString, ProblemSchema, UtcDateTime
