@@ -35,6 +35,8 @@ ENDPOINT_ACTIONS = {
     "cycles.measurement_new": (A.record_measurement, A.record_measurement),
     "cycles.measurement_edit": (A.record_measurement, A.record_measurement),
     "cycles.measurement_delete": (A.record_measurement, A.record_measurement),
+    "imports.upload": (A.record_measurement, A.record_measurement),
+    "imports.preview": (A.record_measurement, A.record_measurement),
     "cycles.delete": (A.delete_cycle, A.delete_cycle),
     "cycles.templates": (A.view_templates, A.manage_templates),
     "cycles.template_delete": (A.manage_templates, A.manage_templates),

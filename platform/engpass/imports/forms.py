@@ -9,15 +9,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, SelectField
 
-from engpass.imports.rows import FIELDS
-
-FIELD_LABELS = {
-    "measured_on": _l("Date"),
-    "kpi_value": _l("KPI value"),
-    "hours_per_week": _l("Hours per week"),
-    "cost_per_week": _l("Cost per week"),
-    "note": _l("Note"),
-}
+from engpass.imports.rows import FIELD_LABELS, FIELDS
 
 
 class UploadForm(FlaskForm):
@@ -38,9 +30,17 @@ class MappingForm(FlaskForm):
     note = SelectField(FIELD_LABELS["note"])
     skip_invalid = BooleanField(_l("Import the valid rows and leave out the rows with errors"))
 
-    def __init__(self, *args: Any, headers: list[str], guessed: dict[str, int | None], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        headers: list[str] | None = None,
+        guessed: dict[str, int | None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        choices = [("", str(_l("— not in the file —")))] + [(str(i), header) for i, header in enumerate(headers)]
+        guessed = guessed or {}
+        columns = [(str(i), header) for i, header in enumerate(headers or [])]
+        choices = [("", str(_l("— not in the file —"))), *columns]
         for name in FIELDS:
             select = self[name]
             select.choices = choices

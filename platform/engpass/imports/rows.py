@@ -16,6 +16,7 @@ from typing import Any
 
 from babel import Locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from engpass.cycles.forms import EARLIEST_DATE, HOURS_BELOW, KPI_BELOW, LATEST_DATE, MONEY_BELOW, NOTE_MAX
 from engpass.formatting import number
@@ -24,6 +25,14 @@ from engpass.number_input import NumberInputError, parse_number
 
 FIELDS = ("measured_on", "kpi_value", "hours_per_week", "cost_per_week", "note")
 REQUIRED = ("measured_on", "kpi_value")
+# As the measurement form calls them.
+FIELD_LABELS = {
+    "measured_on": _l("Date"),
+    "kpi_value": _l("KPI value"),
+    "hours_per_week": _l("Hours per week"),
+    "cost_per_week": _l("Cost per week"),
+    "note": _l("Note"),
+}
 EXCEL_EPOCH = date(1899, 12, 30)
 DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
 
@@ -135,17 +144,6 @@ def _number(cell: Cell, bounds: Bounds, locale: Locale) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-bounds.places), rounding=ROUND_HALF_UP)
 
 
-def _label(name: str) -> str:
-    labels = {
-        "measured_on": _("Date"),
-        "kpi_value": _("KPI value"),
-        "hours_per_week": _("Hours per week"),
-        "cost_per_week": _("Cost per week"),
-        "note": _("Note"),
-    }
-    return labels[name]
-
-
 def read_row(line: int, cells: list[Cell], mapping: dict[str, int | None], locale: Locale) -> Row:
     """The row's values for the mapped fields; a field that cannot be read is an error naming it."""
     row = Row(line)
@@ -154,7 +152,7 @@ def read_row(line: int, cells: list[Cell], mapping: dict[str, int | None], local
         cell = cells[index] if index is not None and index < len(cells) else None
         if _text(cell) == "":
             if name in REQUIRED:
-                row.errors.append(_("%(field)s: missing.", field=_label(name)))
+                row.errors.append(_("%(field)s: missing.", field=FIELD_LABELS[name]))
             else:
                 row.values[name] = "" if name == "note" else None
             continue
@@ -169,5 +167,5 @@ def read_row(line: int, cells: list[Cell], mapping: dict[str, int | None], local
             else:
                 row.values[name] = _number(cell, _BOUNDS[name], locale)
         except ValueError as refused:
-            row.errors.append(_("%(field)s: %(problem)s", field=_label(name), problem=str(refused)))
+            row.errors.append(_("%(field)s: %(problem)s", field=FIELD_LABELS[name], problem=str(refused)))
     return row

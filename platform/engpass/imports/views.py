@@ -22,10 +22,10 @@ from engpass.db import db
 from engpass.formatting import day, money, number
 from engpass.gateway.web import org_blueprint
 from engpass.imports import service
-from engpass.imports.forms import FIELD_LABELS, MappingForm, UploadForm
+from engpass.imports.forms import MappingForm, UploadForm
 from engpass.imports.models import MeasurementUpload
 from engpass.imports.parsing import UploadError, read_table
-from engpass.imports.rows import FIELDS, guess_mapping
+from engpass.imports.rows import FIELD_LABELS, FIELDS, guess_mapping
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
 
