@@ -28,6 +28,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "digest",
         "exports",
         "health",
+        "imports",
         "notifications",
         "organizations",
         "outbox",

@@ -62,6 +62,7 @@ def test_the_document_is_openapi_3_1_and_secured_by_bearer_tokens(document):
         ("/api/v1/cycles/{cycle_id}/stage", "post"),
         ("/api/v1/cycles/{cycle_id}/measurements", "get"),
         ("/api/v1/cycles/{cycle_id}/measurements", "post"),
+        ("/api/v1/cycles/{cycle_id}/measurements/import", "post"),
         ("/api/v1/cycles/{cycle_id}/business-case", "get"),
         ("/api/v1/cycles/{cycle_id}/indirect-costs", "post"),
         ("/api/v1/cycles/{cycle_id}/indirect-costs/{item_id}", "patch"),
@@ -149,6 +150,7 @@ OPERATIONS = [
     ("/api/v1/cycles/{cycle_id}/stage", "POST"),
     ("/api/v1/cycles/{cycle_id}/measurements", "GET"),
     ("/api/v1/cycles/{cycle_id}/measurements", "POST"),
+    ("/api/v1/cycles/{cycle_id}/measurements/import", "POST"),
     ("/api/v1/cycles/{cycle_id}/business-case", "GET"),
     ("/api/v1/cycles/{cycle_id}/indirect-costs", "POST"),
     ("/api/v1/cycles/{cycle_id}/indirect-costs/{item_id}", "PATCH"),
@@ -176,6 +178,15 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXAMPLES = 20
+FILE_OPERATIONS = {"/api/v1/cycles/{cycle_id}/measurements/import"}
+
+
+def _checks(path: str) -> list:
+    """A file's content is not described by its schema (any bytes are "binary"): an unreadable file is a
+    422, so a generated file is not held to ``positive_data_acceptance``."""
+    return [check for check in CHECKS if check is not positive_data_acceptance or path not in FILE_OPERATIONS]
+
+
 JSON = "application/json"
 
 
@@ -276,6 +287,8 @@ def test_every_response_conforms_to_the_document(app, api_world, path, method, m
     # NUL is refused (422) wherever text is stored; generating it everywhere would only test that.
     config.projects.default.generation.update(allow_x00=False)
     operation = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config)[path][method]
+    # Hypothesis seeds a derandomized run from run()'s source, which therefore names the checks as before.
+    CHECKS = _checks(path)
     if mode == GenerationMode.NEGATIVE and not (operation.path_parameters or operation.query or operation.body):
         pytest.skip("nothing to make invalid")
 
@@ -309,7 +322,7 @@ def test_bodies_nested_beyond_the_parser_are_a_400_problem(client, api_world, do
         for method, op in item.items()
         if method != "parameters" and "requestBody" in op
     ]
-    assert len(operations) == 13
+    assert len(operations) == 14
 
     @given(operation=st.sampled_from(operations), body=nested_json)
     @settings(max_examples=40, deadline=None, derandomize=True, database=None)

@@ -5,6 +5,7 @@ The web's walks (test_route_walk.py, test_permissions.py) cover the ``/o/<slug>/
 organization comes from the token, so it is walked here, operation by operation.
 """
 
+import io
 from datetime import date
 from decimal import Decimal
 
@@ -51,6 +52,7 @@ OPERATIONS = {
     ("api.pick_candidate", "POST"): (A.manage_candidates, {"confirm_second_open": True}),
     ("api.dismiss_candidate", "POST"): (A.manage_candidates, {"reason": "Kein Hebel"}),
     ("api.reopen_candidate", "POST"): (A.manage_candidates, {}),
+    ("api.import_measurements", "POST"): (A.record_measurement, "multipart"),
 }
 # Reopening needs a dismissed candidate; every other operation on a candidate takes an open one.
 DISMISSED_FOR = {"api.reopen_candidate"}
@@ -63,6 +65,16 @@ def _with_an_item(session, cycle, owner):
     indirect_service.add_item(session, cycle, values, owner.id)
     list(cycle.indirect_cost_items)  # loaded while the tenant is set
     return cycle
+
+
+def _kwargs(endpoint, body, candidates):
+    """The request's body: JSON, or for the file import a small CSV as a dry run."""
+    if body is None:
+        return {}
+    if body == "multipart":
+        csv = io.BytesIO(f"Datum;Wert\n{date.today().isoformat()};1\n".encode())
+        return {"data": {"file": (csv, "werte.csv"), "dry_run": "true"}, "content_type": "multipart/form-data"}
+    return {"json": _body(endpoint, body, candidates)}
 
 
 def _api_rules(app):
@@ -143,10 +155,12 @@ def test_another_organizations_objects_are_missing_objects_on_every_operation(
     checked = 0
     for rule, method in _operations(app):
         _action, body = OPERATIONS[(rule.endpoint, method)]
-        kwargs = {"json": _body(rule.endpoint, body, 999_998)} if body is not None else {}
+        # A body each: the file import's upload is read once.
         their_url = _url(rule, victim_cycle.id, victim_candidate, victim_cycle.indirect_cost_items[0].id)
-        theirs = client.open(their_url, method=method, headers=bearer(token), **kwargs)
-        missing = client.open(_url(rule, 999_999), method=method, headers=bearer(token), **kwargs)
+        theirs = client.open(their_url, method=method, headers=bearer(token), **_kwargs(rule.endpoint, body, 999_998))
+        missing = client.open(
+            _url(rule, 999_999), method=method, headers=bearer(token), **_kwargs(rule.endpoint, body, 999_998)
+        )
         assert SECRET not in theirs.text and "Opfer" not in theirs.text
         if not any(f"<int:{name}>" in rule.rule for name in ("cycle_id", "candidate_id", "item_id")):
             continue
@@ -187,7 +201,7 @@ def test_every_cell_of_the_matrix_operation_by_operation(app, client, own, endpo
     action, body = OPERATIONS[(endpoint, method)]
     cycle, candidates, token = own(role)
     rule = next(r for r in _api_rules(app) if r.endpoint == endpoint)
-    kwargs = {"json": _body(endpoint, body, candidates)} if body is not None else {}
+    kwargs = _kwargs(endpoint, body, candidates)
     url = _url(rule, cycle.id, candidates, cycle.indirect_cost_items[0].id)
     response = client.open(url, method=method, headers=bearer(token), **kwargs)
     if allows(role, action):

@@ -81,7 +81,7 @@ def test_a_token_is_made_shown_once_used_and_revoked(browser, live_server, shots
 
         page.goto(f"{url}/api/v1/docs")
         assert page.locator("h1").inner_text() == "Engpass API"
-        assert page.locator(".apidocs__op").count() == 24
+        assert page.locator(".apidocs__op").count() == 25
         assert_fits(page, width)
         page.screenshot(path=shots / f"api-docs-{width}.png")
         assert not watch.problems, "\n".join(watch.problems)

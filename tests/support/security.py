@@ -16,6 +16,7 @@ from engpass.accounts.service import make_email_change_token, make_reset_token
 from engpass.candidates import service as candidates
 from engpass.cycles import indirect_service
 from engpass.cycles.models import Category, CycleTemplate, KpiDirection, Measurement
+from engpass.imports import service as imports
 from engpass.notifications.links import preferences_token, unsubscribe_token
 from engpass.notifications.preferences import Topic
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
@@ -28,9 +29,9 @@ SECRET_KEY = "test-secret-key"  # the tests' settings (tests/fixtures/app.py): r
 def one_of_everything(
     session: Any, org: Organization, owner: Any, plain: Any, invitation_token: str | None = None
 ) -> dict[str, Any]:
-    """In ``org``, committed: ``owner``'s decided cycle with a measurement, a template and an open invitation
-    (its link working with ``invitation_token``, if given); the values of the URL parameters that name them
-    or ``plain``'s membership, by name."""
+    """In ``org``, committed: ``owner``'s decided cycle with a measurement and a file uploaded for import, a
+    template and an open invitation (its link working with ``invitation_token``, if given); the values of
+    the URL parameters that name them or ``plain``'s membership, by name."""
     with tenancy.tenant_context(session, org.id):
         cycle = scaled_quoting_cycle(session, owner)
         measurement = session.scalars(select(Measurement).where(Measurement.cycle_id == cycle.id)).first()
@@ -55,12 +56,14 @@ def one_of_everything(
             select(Membership).where(Membership.user_id == plain.id, Membership.organization_id == org.id)
         ).one()
         candidate = candidates.propose(session, {"title": "Reklamationen"}, plain.id)
+        upload = imports.store_upload(session, cycle, owner.id, "werte.csv", b"Datum;Wert\n01.12.2026;5\n")
         session.commit()
         return {
             "cycle_id": cycle.id,
             "candidate_id": candidate.id,
             "measurement_id": measurement.id,
             "item_id": item.id,
+            "upload_id": upload.id,
             "template_id": template.id,
             "invitation_id": invitation.id,
             "membership_id": target.id,

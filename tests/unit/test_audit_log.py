@@ -76,6 +76,8 @@ DETAIL_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "format": st.sampled_from(["csv", "xlsx", "pdf"]),
     "filters": st.dictionaries(st.sampled_from(["stage", "q", "owner"]), st.one_of(st.none(), words), max_size=3),
     "rows": st.integers(min_value=0, max_value=10**6),
+    "count": st.integers(min_value=0, max_value=10**6),
+    "source": words,
     "expires_at": st.one_of(st.none(), days),
 }
 

@@ -38,6 +38,8 @@ ENDPOINT_ACTIONS = {
     "cycles.indirect_cost_new": (A.edit_cycle, A.edit_cycle),
     "cycles.indirect_cost_edit": (A.edit_cycle, A.edit_cycle),
     "cycles.indirect_cost_delete": (A.edit_cycle, A.edit_cycle),
+    "imports.upload": (A.record_measurement, A.record_measurement),
+    "imports.preview": (A.record_measurement, A.record_measurement),
     "cycles.delete": (A.delete_cycle, A.delete_cycle),
     "cycles.templates": (A.view_templates, A.manage_templates),
     "cycles.template_delete": (A.manage_templates, A.manage_templates),

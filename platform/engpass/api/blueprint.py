@@ -19,6 +19,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 API_PREFIX = "/api/v1"
 BODY_METHODS = ("POST", "PUT", "PATCH")
+# The operations that take a file, as multipart/form-data, instead of JSON.
+MULTIPART_ENDPOINTS = frozenset({"api.import_measurements"})
 
 
 class BodyParser(FlaskParser):
@@ -50,6 +52,8 @@ def _authenticate_and_check_body() -> None:
     authenticate()
     # Refused before anything reads the body: webargs would treat a form post as an empty document.
     if request.method in BODY_METHODS and not request.is_json:
+        if request.endpoint in MULTIPART_ENDPOINTS and request.mimetype == "multipart/form-data":
+            return
         abort(415)
 
 

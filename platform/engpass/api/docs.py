@@ -93,11 +93,18 @@ def operations(document: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "summary": operation.get("summary", ""),
                     "description": operation.get("description", ""),
                     "parameters": shared + operation.get("parameters", []),
-                    "body": operation.get("requestBody", {}).get("content", {}).get("application/json", {}),
+                    "body": _body(operation.get("requestBody", {}).get("content", {})),
                     "responses": sorted(operation.get("responses", {}).items()),
                 }
             )
     return found
+
+
+def _body(content: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body's one media type (JSON, or multipart for a file) and its schema."""
+    for media_type, entry in content.items():
+        return {"media_type": media_type, "schema": entry.get("schema", {})}
+    return {}
 
 
 def response_schema(document: Mapping[str, Any], response: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -13,7 +13,14 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from marshmallow import fields
 
-from engpass.api import candidates, cycles, indirect_costs, organization, overview  # noqa: F401  (their routes are on the blueprint)
+from engpass.api import (  # noqa: F401  (their routes are on the blueprint)
+    candidates,
+    cycles,
+    indirect_costs,
+    measurement_imports,
+    organization,
+    overview,
+)
 from engpass.api.blueprint import API_PREFIX, bp
 from engpass.api.problems import MEDIA_TYPE
 from engpass.api.schemas import CODES, DecimalString, ProblemSchema, UtcDateTime

@@ -221,6 +221,7 @@ class ProblemFieldSchema(Schema):
         metadata={"description": "Where the field was sent."},
     )
     pointer = fields.String(metadata={"description": "JSON pointer into the body (body fields only)."})
+    line = fields.Integer(metadata={"description": "The line of an imported file the message is about."})
     message = fields.String(required=True)
 
 

@@ -54,6 +54,7 @@ ACTIONS: dict[str, Kind] = {
     "indirect_cost.added": _kind(_l("Indirect cost item added"), "item_id", "changes"),
     "indirect_cost.updated": _kind(_l("Indirect cost item changed"), "item_id", "changes"),
     "indirect_cost.deleted": _kind(_l("Indirect cost item deleted"), "item_id", "changes"),
+    "measurements.imported": _kind(_l("Measurements imported"), "count", "source"),
     "consulting.access_granted": _kind(_l("Consultancy access granted"), *_ACCESS, "level"),
     "consulting.access_changed": _kind(_l("Consultancy access changed"), *_ACCESS, "changes"),
     "consulting.access_revoked": _kind(_l("Consultancy access revoked"), *_ACCESS),

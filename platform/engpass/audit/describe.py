@@ -303,6 +303,13 @@ _DESCRIBE: dict[str, Callable[[_Reader, Mapping[str, Any]], list[str]]] = {
         )
     ],
     "cycles.exported": _exported,
+    "measurements.imported": lambda r, d: [
+        _(
+            "%(count)s from %(source)s",
+            count=number(d.get("count") if isinstance(d.get("count"), int) else 0),
+            source=str(d.get("source") or ""),
+        ),
+    ],
     "api_token.created": _token,
     "api_token.revoked": _token,
 }

@@ -323,6 +323,44 @@ def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_
     return measurement
 
 
+def add_measurements(
+    session: Session, cycle: Cycle, rows: list[dict[str, Any]], actor_id: int | None, *, source: str
+) -> list[Measurement]:
+    """Several measured results at once (an import): ``add_measurement``'s rules for each, one audit event
+    with the count and ``source`` (the file's name), one trend recompute from the earliest day.
+
+    Raises MeasuredInFuture like ``add_measurement``; the caller's transaction then holds nothing of them.
+    """
+    if cycle.stage_index() < STAGE_ORDER.index(Stage.prototype):
+        raise StageRuleViolation([_l("Measure results once the prototype has started.")])
+    if not rows:
+        return []
+    for data in rows:
+        _check_measured_on(session, cycle, data)
+    measurements = []
+    for data in rows:
+        measurement = Measurement(cycle_id=cycle.id, created_by_id=actor_id)
+        _apply(measurement, MEASUREMENT_FIELDS, data)
+        measurements.append(measurement)
+    session.add_all(measurements)
+    session.flush()
+    since = _earliest(*(measurement.measured_on for measurement in measurements))
+    if cycle.stage == Stage.prototype:
+        _move(session, cycle, Stage.result, actor_id)
+        since = _earliest(since, utcnow().date())
+    record(
+        session,
+        "measurements.imported",
+        actor_id=actor_id,
+        object_type="cycle",
+        object_id=cycle.id,
+        count=len(measurements),
+        source=source,
+    )
+    mark_changed(session, since)
+    return measurements
+
+
 def update_measurement(
     session: Session, cycle: Cycle, measurement: Measurement, data: dict[str, Any], actor_id: int | None
 ) -> dict:

@@ -1,0 +1,1 @@
+"""Imports: a cycle's measurements from a CSV file or an Excel workbook. See docs/imports.md."""
