@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
+from engpass.api.cycles import second_open_refused
 from engpass.api.paging import decode, page
 from engpass.api.problems import ApiProblem, invalid, rule_violation
 from engpass.api.schemas import (
@@ -214,14 +215,7 @@ def pick_candidate(data: dict[str, Any], candidate_id: int) -> dict[str, Any]:
             confirm_second_open=data["confirm_second_open"],
         )
     except cycles.FocusConfirmationRequired as refused:
-        titles = ", ".join(f"“{c.title}” ({c.id})" for c in refused.open_cycles)
-        message = _(
-            "Another cycle is still open: %(titles)s. The method works on one bottleneck at a time; "
-            "send confirm_second_open: true to start a second one anyway.",
-            titles=titles,
-        )
-        db.session.rollback()
-        raise rule_violation([message], "confirm_second_open") from None
+        raise second_open_refused(refused) from None
     except service.CandidateRefused as refused:
         raise _refused(refused, "status") from None
     db.session.commit()

@@ -220,6 +220,17 @@ def _refused(problems: list[Any], field: str = "stage") -> ApiProblem:
     return rule_violation(problems, field)
 
 
+def second_open_refused(refused: service.FocusConfirmationRequired) -> ApiProblem:
+    """The 409 for starting a second open cycle unconfirmed: creating one and picking a candidate alike."""
+    titles = ", ".join(f"“{c.title}” ({c.id})" for c in refused.open_cycles)
+    message = _(
+        "Another cycle is still open: %(titles)s. The method works on one bottleneck at a time; "
+        "send confirm_second_open: true to start a second one anyway.",
+        titles=titles,
+    )
+    return _refused([message], "confirm_second_open")
+
+
 @endpoint("/cycles", "POST", Action.create_cycle, tag=TAG, errors=(409,))
 @bp.arguments(CycleCreateSchema)
 @bp.response(201, CycleSchema)
@@ -252,13 +263,7 @@ def create_cycle(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, s
         else:
             cycle = service.create_cycle(db.session(), **arguments)
     except service.FocusConfirmationRequired as refused:
-        titles = ", ".join(f"“{c.title}” ({c.id})" for c in refused.open_cycles)
-        message = _(
-            "Another cycle is still open: %(titles)s. The method works on one bottleneck at a time; "
-            "send confirm_second_open: true to start a second one anyway.",
-            titles=titles,
-        )
-        raise _refused([message], "confirm_second_open") from None
+        raise second_open_refused(refused) from None
     except StageRuleViolation as refused:
         raise _refused(refused.problems, "previous_cycle_id") from None
     db.session.commit()
