@@ -34,6 +34,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "outbox",
         "privacy",
         "reminders",
+        "rollouts",
         "team",
         "tokens",
         "trends",

@@ -103,6 +103,8 @@ class Cycle(TenantScoped, Base):
     why: Mapped[str] = mapped_column(Text, default="")
     stage: Mapped[Stage] = mapped_column(string_enum(Stage, "cycle_stage"), default=Stage.bottleneck)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # The management's backing: an owner or admin who decides at the end (scale, iterate, drop).
+    sponsor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     previous_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"), index=True)
     # Started while another cycle was still open: the method asks for one bottleneck at a time.
     focus_warning: Mapped[bool] = mapped_column(default=False)
@@ -148,6 +150,10 @@ class Cycle(TenantScoped, Base):
     # Entscheidung
     decision: Mapped[Decision | None] = mapped_column(string_enum(Decision, "cycle_decision"))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # What the decision learned, in the method's three questions.
+    lessons_worked: Mapped[str | None] = mapped_column(Text)
+    lessons_failed: Mapped[str | None] = mapped_column(Text)
+    lessons_differently: Mapped[str | None] = mapped_column(Text)
 
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
