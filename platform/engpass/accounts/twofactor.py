@@ -1,13 +1,12 @@
 """TOTP two-factor authentication: enrolment, checking a code once, recovery codes. See docs/authentication.md.
 
-The secret is stored encrypted (Fernet) with a key derived from the app's secret key, so a copy of the
-database alone does not yield working codes. Changing the secret key therefore switches 2FA off for
+The secret is stored sealed (``engpass.sealed``, purpose ``totp``), so a copy of the database alone does
+not yield working codes. Changing the secret key therefore switches 2FA off for
 everyone in practice: ``secret_of`` cannot decrypt, and those users sign in with a recovery code.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -15,22 +14,17 @@ from datetime import datetime
 
 import pyotp
 import segno
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import RecoveryCode, User
 from engpass.db import utcnow
+from engpass.sealed import seal, unseal
 
 ISSUER = "Engpass"
 RECOVERY_CODE_COUNT = 10
 # One step either side: a phone clock half a minute off still works, a code older than that does not.
 VALID_WINDOW = 1
-
-
-def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(("engpass.totp:" + secret_key).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
 
 
 def new_secret() -> str:
@@ -49,10 +43,7 @@ def qr_svg(uri: str) -> str:
 def secret_of(user: User, secret_key: str) -> str | None:
     if user.totp_secret is None:
         return None
-    try:
-        return _fernet(secret_key).decrypt(user.totp_secret.encode()).decode()
-    except InvalidToken:
-        return None
+    return unseal("totp", secret_key, user.totp_secret)
 
 
 def _normalize(code: str) -> str:
@@ -81,7 +72,7 @@ def enrolment_step(secret: str, code: str, now: datetime | None = None) -> int |
 def enable(session: Session, user: User, secret: str, step: int, secret_key: str) -> list[str]:
     """Store the secret and make fresh recovery codes; returns the codes, shown once and never again.
     ``step`` is the enrolment code's: that code is used up like one at the login."""
-    user.totp_secret = _fernet(secret_key).encrypt(secret.encode()).decode()
+    user.totp_secret = seal("totp", secret_key, secret)
     user.totp_last_step = step
     user.two_factor_enabled_at = utcnow()
     return new_recovery_codes(session, user)
