@@ -14,8 +14,6 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import IO, Any
 
@@ -29,23 +27,14 @@ from werkzeug.wrappers import Response
 
 from engpass.accounts.models import User
 from engpass.audit.service import record
-from engpass.cycles.business_case import BusinessCase, compute, status_quo_cost
 from engpass.cycles.chart import kpi_chart
-from engpass.cycles.effect_figures import complete_figures
-from engpass.cycles.figures import Figure, guessed_share_figure, status_quo_figure
-from engpass.cycles.forms import (
-    DECISION_LABELS,
-    DIRECTION_LABELS,
-    SOLUTION_TYPE_LABELS,
-    STAGE_LABELS,
-    ConfirmForm,
-)
-from engpass.cycles.models import Cycle, Measurement
+from engpass.cycles.forms import ConfirmForm
+from engpass.cycles.models import Cycle
 from engpass.cycles.table_query import TableQuery
-from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.db import db
 from engpass.exports import csvfile, pdf, rows, service, workbook
 from engpass.exports.models import DataExport
+from engpass.exports.sheet import Sheet, load_sheet
 from engpass.extensions import limiter
 from engpass.formatting import day, money, number, percent
 from engpass.gateway.web import org_blueprint
@@ -159,52 +148,12 @@ def table_xlsx() -> Response:
     return _send(build, "workbook", "xlsx", query, mimetype=XLSX, download_name=_file_name(sheets[0].title, "xlsx"))
 
 
-@dataclass(frozen=True)
-class _Sheet:
-    """What the printable page and the PDF show of a cycle's business case, loaded in one place for both."""
-
-    cycle: Cycle
-    owner: User | None
-    case: BusinessCase
-    measurements: list[Measurement]
-    figures: list[Figure]
-    labels: pdf.Labels
-    today: date
-    # The status quo's cost per year and the share resting on guesses, when the status quo has a number.
-    status_quo: list[Figure]
-
-
-def _sheet(cycle_id: int) -> _Sheet:
+def _sheet(cycle_id: int) -> Sheet:
     # Through the tenancy layer: another organization's cycle is as missing as one that never existed.
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
         abort(404)
-    measurements = list(cycle.measurements)
-    rate, currency = current_org.default_hourly_rate, current_org.currency
-    case = compute(cycle, measurements, rate, current_org.working_weeks_per_year)
-    cost = status_quo_cost(cycle, rate, current_org.working_weeks_per_year)
-    status_quo = []
-    if cost is not None:
-        status_quo.append(status_quo_figure(cycle, cost, rate, currency))
-        if (guessed := guessed_share_figure(cost, currency)) is not None:
-            status_quo.append(guessed)
-    labels = pdf.Labels(
-        category=str(CATEGORY_LABELS[cycle.category]),
-        stage=str(STAGE_LABELS[cycle.stage]),
-        decision=str(DECISION_LABELS[cycle.decision]) if cycle.decision else None,
-        direction=str(DIRECTION_LABELS[cycle.kpi_direction]) if cycle.kpi_direction else None,
-        solution_type=str(SOLUTION_TYPE_LABELS[cycle.solution_type]) if cycle.solution_type else None,
-    )
-    return _Sheet(
-        cycle=cycle,
-        owner=db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None,
-        case=case,
-        measurements=measurements,
-        figures=complete_figures(cycle, measurements, case, rate, current_org.working_weeks_per_year, currency),
-        labels=labels,
-        today=today_in(current_org.timezone),
-        status_quo=status_quo,
-    )
+    return load_sheet(db.session(), current_org, cycle)
 
 
 @bp.route("/cycles/<int:cycle_id>/business-case/print")
