@@ -4,7 +4,8 @@
   ``TableQuery``, every page of it), for everyone who sees the cycles. The file is built before the answer
   starts (bounded memory: a spooled temporary file), so a failure is an error page, never half a file.
 - ``/o/<slug>/cycles/<id>/business-case/print``: one A4 page to take to a meeting, and
-  ``/business-case.pdf`` the same page as a PDF file (``pdf.py``), both from one loader (``_sheet``).
+  ``/business-case.pdf`` the same page as a PDF file (``pdf.py``), both from one loader (``sheet.py``).
+- ``/o/<slug>/cycles/<id>/decision-paper.pdf``: the two-page decision paper (``decision_paper.py``).
 - ``/o/<slug>/exports/data``: an owner asks for a ZIP of all the organization's data, watches its progress
   (``/status``, JSON, polled by ``static/js/export-progress.js``) and downloads it for 24 hours.
 """
@@ -14,11 +15,12 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Callable
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import IO, Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from slugify import slugify
@@ -33,12 +35,13 @@ from engpass.cycles.models import Cycle
 from engpass.cycles.table_query import TableQuery
 from engpass.db import db
 from engpass.exports import csvfile, pdf, rows, service, workbook
+from engpass.exports.decision_paper import export_decision_paper
 from engpass.exports.models import DataExport
 from engpass.exports.sheet import Sheet, load_sheet
 from engpass.extensions import limiter
 from engpass.formatting import day, money, number, percent
 from engpass.gateway.web import org_blueprint
-from engpass.i18n import today_in
+from engpass.i18n import LANGUAGES, today_in
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
 
@@ -212,6 +215,22 @@ def business_case_pdf(cycle_id: int) -> Response:
     )
     db.session.commit()
     name = _file_name(sheet.cycle.title, "pdf")
+    return _private(send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=True, download_name=name))
+
+
+@bp.route("/cycles/<int:cycle_id>/decision-paper.pdf")
+@require_permission(Action.view_cycles)
+@limiter.limit(DOWNLOAD_RATE_LIMIT, key_func=_user_key)
+def decision_paper(cycle_id: int) -> Response:
+    """Two pages for the management, the bank or a funding application, in the user's language or, asked for
+    with ``?lang=en`` or ``?lang=de``, in that one (another value is the user's language)."""
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        abort(404)
+    asked = request.args.get("lang")
+    with force_locale(asked) if asked in LANGUAGES else nullcontext():
+        body, name = export_decision_paper(db.session(), current_org, cycle, current_user.id)
+    db.session.commit()
     return _private(send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=True, download_name=name))
 
 
