@@ -12,11 +12,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from engpass import tenancy
+from engpass.accounts.service import find_user
 from engpass.audit.models import AuditEvent
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle
+from engpass.demo.data import DEMO_ORGS, DEMO_PASSWORD, load_demo
 from engpass.i18n import today_in
-from engpass.organizations.models import Role
+from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member
 from engpass.rollouts.models import Reach, Rollout
 from tests.support.cycles import SCALED_CYCLE_SHEET, SCALED_FORECAST_SHEET, scaled_quoting_cycle, state_a_forecast
@@ -274,3 +276,44 @@ def test_the_longest_texts_still_fit_two_pages(client, session, login, make_user
     assert "Lang GmbH & Co. KG <Test>" in pdf_text
     # Each long text shortened: the why, the solution, the reason and three lessons.
     assert pdf_text.count("nicht aufhört") < 60
+
+
+def test_every_demo_cycle_gets_exactly_two_pages(client, session, login):
+    load_demo(session)
+    session.commit()
+    checked = 0
+    for spec in DEMO_ORGS:
+        org = session.scalars(select(Organization).where(Organization.name == spec.name)).one()
+        if org.kind != OrgKind.company:
+            continue
+        owner = find_user(session, spec.members[0][0])
+        with tenancy.tenant_context(session, org.id):
+            cycle_ids = session.scalars(select(Cycle.id).order_by(Cycle.id)).all()
+        login(owner, DEMO_PASSWORD)
+        for cycle_id in cycle_ids:
+            reader, text = _read(client.get(_url(org, cycle_id)))
+            assert len(reader.pages) == 2, (org.name, cycle_id)
+            assert "None" not in text
+            checked += 1
+        client.post("/logout")
+    assert checked >= 12
+
+
+def test_the_paper_asks_as_many_queries_however_many_measurements(
+    client, session, login, company_with_scaled_cycle, count_queries
+):
+    org, owner, _admin, cycle = company_with_scaled_cycle
+    _with_everything(session, org, cycle, owner)
+    login(owner)
+    url = _url(org, cycle.id)
+    assert client.get(url).status_code == 200
+    with count_queries() as few:
+        assert client.get(url).status_code == 200
+    with tenancy.tenant_context(session, org.id):
+        for days_ago in range(1, 10):
+            measured = {"measured_on": date.today() - timedelta(days=days_ago), "kpi_value": Decimal(5)}
+            cycles.add_measurement(session, session.get(Cycle, cycle.id), measured, owner.id)
+        session.commit()
+    with count_queries() as many:
+        assert client.get(url).status_code == 200
+    assert many.count == few.count, many.statements
