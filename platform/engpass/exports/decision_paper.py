@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engpass.audit.service import record
 from engpass.charts import ACCENT
+from engpass.cycles.business_case import latest
 from engpass.cycles.figures import Figure
 from engpass.cycles.models import Cycle
 from engpass.exports.paper_content import Paper, load_paper, rollout_target
@@ -28,6 +29,7 @@ from engpass.exports.pdf_chart import CHART_W, chart_block
 from engpass.exports.pdf_layout import (
     LINE,
     NAME_LIMIT,
+    TEXT_LIMIT,
     TITLE_LIMIT,
     TONES,
     WIDTH,
@@ -54,7 +56,7 @@ def _heading(text: str, st: dict[str, ParagraphStyle]) -> Paragraph:
     return paragraph(text, st["h2"])
 
 
-def _text(text: str | None, st: dict[str, ParagraphStyle], limit: int = 320) -> Paragraph:
+def _text(text: str | None, st: dict[str, ParagraphStyle], limit: int = TEXT_LIMIT) -> Paragraph:
     return paragraph(shorten_text(text or "–", limit), st["body"])
 
 
@@ -143,11 +145,11 @@ def _measured(paper: Paper, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     sheet = paper.sheet
     cycle, case_ = sheet.cycle, sheet.case
     unit = cycle.kpi_unit
-    latest = sheet.measurements[-1] if sheet.measurements else None
+    current = latest(sheet.measurements)
     count = str(len(sheet.measurements))
     if paper.measured_from is not None and paper.measured_to is not None:
         count += f" · {day(paper.measured_from)} – {day(paper.measured_to)}"
-    hours_now = latest.hours_per_week if latest is not None else None
+    hours_now = current.hours_per_week if current is not None else None
     hours = [f"{number(value)} {_('h')}" if value is not None else "–" for value in (cycle.hours_per_week, hours_now)]
     rows = [
         (_("KPI"), shorten_text(cycle.kpi_name or "–", NAME_LIMIT)),
