@@ -21,7 +21,14 @@ from engpass.i18n import today_in
 from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member
 from engpass.rollouts.models import Reach, Rollout
-from tests.support.cycles import SCALED_CYCLE_SHEET, SCALED_FORECAST_SHEET, scaled_quoting_cycle, state_a_forecast
+from tests.support.cycles import (
+    LEAD_SCORING_SHEET,
+    SCALED_CYCLE_SHEET,
+    SCALED_FORECAST_SHEET,
+    lead_scoring_cycle,
+    scaled_quoting_cycle,
+    state_a_forecast,
+)
 
 LESSONS = {
     "lessons_worked": "Die Vorlage mit Kalkulationsblatt.",
@@ -317,3 +324,18 @@ def test_the_paper_asks_as_many_queries_however_many_measurements(
     with count_queries() as many:
         assert client.get(url).status_code == 200
     assert many.count == few.count, many.statements
+
+
+def test_an_effect_that_is_not_hours_shows_its_additional_contribution(client, session, login, make_user, make_org):
+    owner = make_user()
+    org = make_org("Vertrieb GmbH", owner=owner)
+    with tenancy.tenant_context(session, org.id):
+        cycle = lead_scoring_cycle(session, owner)
+        session.commit()
+    login(owner)
+    reader, text = _read(client.get(_url(org, cycle.id)))
+    assert len(reader.pages) == 2
+    first = _words(reader.pages[0].extract_text())
+    for expected in LEAD_SCORING_SHEET:
+        assert expected in text, expected
+    assert "Zusätzlicher Deckungsbeitrag pro Jahr 16.200 €" in first and "Entscheidung offen" in first
