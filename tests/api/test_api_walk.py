@@ -34,6 +34,7 @@ OPERATIONS = {
     ("api.list_measurements", "GET"): (A.view_cycles, None),
     ("api.add_measurement", "POST"): (A.record_measurement, {"measured_on": date.today().isoformat(), "kpi_value": 1}),
     ("api.business_case", "GET"): (A.view_cycles, None),
+    ("api.decision_paper", "GET"): (A.view_cycles, None),
     ("api.add_indirect_cost", "POST"): (
         A.edit_cycle,
         {"kind": "other", "unit_value": 10, "period": "week", "source": "estimated"},

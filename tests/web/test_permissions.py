@@ -62,6 +62,7 @@ ENDPOINT_ACTIONS = {
     "exports.table_xlsx": (A.export_cycles, None),
     "exports.business_case_print": (A.view_cycles, None),
     "exports.business_case_pdf": (A.view_cycles, None),
+    "exports.decision_paper": (A.view_cycles, None),
     "exports.data": (A.export_organization, A.export_organization),
     "exports.data_status": (A.export_organization, None),
     "exports.data_download": (A.export_organization, None),

@@ -16,6 +16,7 @@ from marshmallow import fields
 from engpass.api import (  # noqa: F401  (their routes are on the blueprint)
     candidates,
     cycles,
+    decision_paper,
     indirect_costs,
     measurement_imports,
     organization,

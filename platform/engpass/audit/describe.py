@@ -136,6 +136,7 @@ EXPORTED_TABLES = {
     "indirect-costs": _l("the indirect costs"),
     "workbook": _l("the Excel workbook"),
     "business_case": _l("the business case"),
+    "decision_paper": _l("the decision paper"),
 }
 
 

@@ -81,6 +81,16 @@ def status_quo_cost(cycle: Cycle, hourly_rate: Decimal, weeks_per_year: int) -> 
     )
 
 
+def payback_weeks(cost: Decimal, savings_per_year: Decimal | None, weeks_per_year: int) -> Decimal | None:
+    """The weeks until ``cost`` is earned back by the weekly share of ``savings_per_year``; None without a
+    saving (nothing, or a loss, never pays back). The prototype's payback takes its effort; the decision paper's
+    at scale the effort plus what scaling costs once against the savings less scaling's running cost."""
+    if savings_per_year is None or savings_per_year <= 0:
+        return None
+    weekly = Decimal(savings_per_year) / Decimal(weeks_per_year)
+    return (Decimal(cost) / weekly).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal, weeks_per_year: int) -> BusinessCase:
     """``hourly_rate`` and ``weeks_per_year`` are the organization's settings."""
     current = latest(measurements)
@@ -116,9 +126,6 @@ def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal,
             target_reached = share.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     effort_cost = _money(Decimal(cycle.effort_days or 0) * HOURS_PER_DAY * rate + Decimal(cycle.one_off_cost or 0))
-    payback = None
-    if euros_per_year is not None and euros_per_year > 0:
-        payback = (effort_cost / (euros_per_year / weeks)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     return BusinessCase(
         hours_saved_per_week=hours_saved,
@@ -130,7 +137,7 @@ def compute(cycle: Cycle, measurements: list[Measurement], hourly_rate: Decimal,
         kpi_improved=improved,
         target_reached_percent=target_reached,
         effort_cost=effort_cost,
-        payback_weeks=payback,
+        payback_weeks=payback_weeks(effort_cost, euros_per_year, weeks_per_year),
         measured=current is not None,
         weeks_per_year=weeks_per_year,
     )

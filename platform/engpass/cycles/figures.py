@@ -37,7 +37,8 @@ def _plural_n(value: Decimal) -> int:
     return int(value) if value == int(value) else 2
 
 
-def _weeks(value: Decimal) -> str:
+def weeks_text(value: Decimal) -> str:
+    """Weeks in the words of the page: "1 Woche", "6 Wochen", "6,5 Wochen"."""
     return ngettext("%(value)s week", "%(value)s weeks", _plural_n(value), value=number(value))
 
 
@@ -253,13 +254,13 @@ def business_case_figures(
             Figure(
                 "payback",
                 _("Payback"),
-                _weeks(case_.payback_weeks),
+                weeks_text(case_.payback_weeks),
                 _(
                     "%(effort)s ÷ (%(savings)s ÷ %(weeks)s working weeks) = %(payback)s",
                     effort=money(case_.effort_cost, cur),
                     savings=money(case_.euros_per_year, cur),
                     weeks=number(case_.weeks_per_year),
-                    payback=_weeks(case_.payback_weeks),
+                    payback=weeks_text(case_.payback_weeks),
                 ),
                 tone="good",
             )

@@ -4,7 +4,8 @@
   ``TableQuery``, every page of it), for everyone who sees the cycles. The file is built before the answer
   starts (bounded memory: a spooled temporary file), so a failure is an error page, never half a file.
 - ``/o/<slug>/cycles/<id>/business-case/print``: one A4 page to take to a meeting, and
-  ``/business-case.pdf`` the same page as a PDF file (``pdf.py``), both from one loader (``_sheet``).
+  ``/business-case.pdf`` the same page as a PDF file (``pdf.py``), both from one loader (``sheet.py``).
+- ``/o/<slug>/cycles/<id>/decision-paper.pdf``: the two-page decision paper (``decision_paper.py``).
 - ``/o/<slug>/exports/data``: an owner asks for a ZIP of all the organization's data, watches its progress
   (``/status``, JSON, polled by ``static/js/export-progress.js``) and downloads it for 24 hours.
 """
@@ -14,13 +15,12 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import IO, Any
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from slugify import slugify
@@ -29,27 +29,19 @@ from werkzeug.wrappers import Response
 
 from engpass.accounts.models import User
 from engpass.audit.service import record
-from engpass.cycles.business_case import BusinessCase, compute, status_quo_cost
 from engpass.cycles.chart import kpi_chart
-from engpass.cycles.effect_figures import complete_figures
-from engpass.cycles.figures import Figure, guessed_share_figure, status_quo_figure
-from engpass.cycles.forms import (
-    DECISION_LABELS,
-    DIRECTION_LABELS,
-    SOLUTION_TYPE_LABELS,
-    STAGE_LABELS,
-    ConfirmForm,
-)
-from engpass.cycles.models import Cycle, Measurement
+from engpass.cycles.forms import ConfirmForm
+from engpass.cycles.models import Cycle
 from engpass.cycles.table_query import TableQuery
-from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.db import db
 from engpass.exports import csvfile, pdf, rows, service, workbook
+from engpass.exports.decision_paper import export_decision_paper
 from engpass.exports.models import DataExport
+from engpass.exports.sheet import Sheet, load_sheet
 from engpass.extensions import limiter
 from engpass.formatting import day, money, number, percent
 from engpass.gateway.web import org_blueprint
-from engpass.i18n import today_in
+from engpass.i18n import LANGUAGES, today_in
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
 
@@ -159,52 +151,12 @@ def table_xlsx() -> Response:
     return _send(build, "workbook", "xlsx", query, mimetype=XLSX, download_name=_file_name(sheets[0].title, "xlsx"))
 
 
-@dataclass(frozen=True)
-class _Sheet:
-    """What the printable page and the PDF show of a cycle's business case, loaded in one place for both."""
-
-    cycle: Cycle
-    owner: User | None
-    case: BusinessCase
-    measurements: list[Measurement]
-    figures: list[Figure]
-    labels: pdf.Labels
-    today: date
-    # The status quo's cost per year and the share resting on guesses, when the status quo has a number.
-    status_quo: list[Figure]
-
-
-def _sheet(cycle_id: int) -> _Sheet:
+def _sheet(cycle_id: int) -> Sheet:
     # Through the tenancy layer: another organization's cycle is as missing as one that never existed.
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
         abort(404)
-    measurements = list(cycle.measurements)
-    rate, currency = current_org.default_hourly_rate, current_org.currency
-    case = compute(cycle, measurements, rate, current_org.working_weeks_per_year)
-    cost = status_quo_cost(cycle, rate, current_org.working_weeks_per_year)
-    status_quo = []
-    if cost is not None:
-        status_quo.append(status_quo_figure(cycle, cost, rate, currency))
-        if (guessed := guessed_share_figure(cost, currency)) is not None:
-            status_quo.append(guessed)
-    labels = pdf.Labels(
-        category=str(CATEGORY_LABELS[cycle.category]),
-        stage=str(STAGE_LABELS[cycle.stage]),
-        decision=str(DECISION_LABELS[cycle.decision]) if cycle.decision else None,
-        direction=str(DIRECTION_LABELS[cycle.kpi_direction]) if cycle.kpi_direction else None,
-        solution_type=str(SOLUTION_TYPE_LABELS[cycle.solution_type]) if cycle.solution_type else None,
-    )
-    return _Sheet(
-        cycle=cycle,
-        owner=db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None,
-        case=case,
-        measurements=measurements,
-        figures=complete_figures(cycle, measurements, case, rate, current_org.working_weeks_per_year, currency),
-        labels=labels,
-        today=today_in(current_org.timezone),
-        status_quo=status_quo,
-    )
+    return load_sheet(db.session(), current_org, cycle)
 
 
 @bp.route("/cycles/<int:cycle_id>/business-case/print")
@@ -263,6 +215,22 @@ def business_case_pdf(cycle_id: int) -> Response:
     )
     db.session.commit()
     name = _file_name(sheet.cycle.title, "pdf")
+    return _private(send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=True, download_name=name))
+
+
+@bp.route("/cycles/<int:cycle_id>/decision-paper.pdf")
+@require_permission(Action.view_cycles)
+@limiter.limit(DOWNLOAD_RATE_LIMIT, key_func=_user_key)
+def decision_paper(cycle_id: int) -> Response:
+    """Two pages for the management, the bank or a funding application, in the user's language or, asked for
+    with ``?lang=en`` or ``?lang=de``, in that one (another value is the user's language)."""
+    cycle = db.session.get(Cycle, cycle_id)
+    if cycle is None:
+        abort(404)
+    asked = request.args.get("lang")
+    with force_locale(asked) if asked in LANGUAGES else nullcontext():
+        body, name = export_decision_paper(db.session(), current_org, cycle, current_user.id)
+    db.session.commit()
     return _private(send_file(io.BytesIO(body), mimetype="application/pdf", as_attachment=True, download_name=name))
 
 
