@@ -190,11 +190,11 @@ def test_rhythm_waits_two_weeks_before_counting_a_missing_next_bottleneck():
 
 
 @pytest.mark.parametrize(("warnings", "level"), [(0, 5), (1, 3)])
-def test_an_open_warning_sign_keeps_the_top_two_levels_out_of_reach(warnings, level):
+def test_an_open_warning_sign_keeps_the_top_two_levels_out_of_reach(app, warnings, level):
     m = compute(chain(6, step=55), TODAY, open_warnings=warnings)
     assert m.level == level
     assert WARNING_FREE_FROM_LEVEL == 4
     if warnings:
         assert Reason("missing_no_warnings", {"count": 1}) in m.missing_for_next
-        with force_locale("de"):
+        with app.test_request_context(), force_locale("de"):
             assert "kein offenes Warnsignal" in " ".join(str(r) for r in m.missing_for_next)
