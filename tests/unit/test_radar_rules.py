@@ -336,3 +336,13 @@ def test_evaluate_finds_each_pattern_in_the_rules_order():
 
 def test_every_rule_has_a_pattern():
     assert set(rules.PATTERN_OF) == set(RadarRule)
+
+
+def test_the_doc_states_every_threshold():
+    from pathlib import Path
+
+    from engpass.api.radar import THRESHOLDS
+
+    doc = (Path(__file__).parents[2] / "docs" / "radar.md").read_text()
+    for name in THRESHOLDS:
+        assert f"`{name}` = {getattr(rules, name)}" in doc, name
