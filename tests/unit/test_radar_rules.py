@@ -346,3 +346,11 @@ def test_the_doc_states_every_threshold():
     doc = (Path(__file__).parents[2] / "docs" / "radar.md").read_text()
     for name in THRESHOLDS:
         assert f"`{name}` = {getattr(rules, name)}" in doc, name
+
+
+def test_a_rollout_whose_cycle_scales_no_more_is_not_judged():
+    rollout = _adoption(_rollout(), 1)
+    scaled = _decided(days_ago=40)
+    moved_back = _cycle(stage=Stage.result, result_at=_at(_ago(50)))
+    assert RadarRule.low_adoption in _rules(_situation([scaled], [_measured(days_ago=2)], [rollout]))
+    assert RadarRule.low_adoption not in _rules(_situation([moved_back], [_measured(days_ago=2)], [rollout]))

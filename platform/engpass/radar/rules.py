@@ -87,7 +87,7 @@ class Situation:
     rollouts: Mapping[int, Rollout]
     hourly_rate: Decimal
     weeks_per_year: int
-    _cases: dict[int, BusinessCase] = field(default_factory=dict)
+    _cases: dict[int, BusinessCase] = field(default_factory=dict, init=False, repr=False)
 
     def case(self, cycle: Cycle) -> BusinessCase:
         if cycle.id not in self._cases:
@@ -290,7 +290,8 @@ def evaluate(situation: Situation, today: date) -> list[Finding]:
     for cycle in situation.cycles:
         found.append(running_cost(cycle, situation))
         rollout = situation.rollouts.get(cycle.id)
-        if rollout is not None:
+        # A cycle moved back from its "scale" decision keeps its rollout's rows, but scales no more.
+        if rollout is not None and _scaled(cycle):
             found.append(low_adoption(rollout, today))
         found.append(scaled_unmeasured(cycle, situation, today))
         found.append(no_rollout(cycle, situation, today))

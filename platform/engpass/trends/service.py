@@ -180,9 +180,7 @@ def recompute(session: Session, today: date | None = None, full: bool = False) -
     if since is not None and first_stored is not None and first_stored <= first_week:
         weeks = [week for week in weeks if week >= week_start(since)]
     # The anti-pattern radar as of today (two queries): its open findings cap the current week's level.
-    facts = radar.situation(
-        session, history.cycles, history.measurements, org.default_hourly_rate, org.working_weeks_per_year
-    )
+    facts = radar.situation(session, history.cycles, history.measurements, history.hourly_rate, history.weeks_per_year)
     warnings = radar.recompute(session, facts, today)
     current = week_start(today)
     rows = [
