@@ -9,6 +9,8 @@ from engpass import task_names, tenancy
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Cycle, Measurement
 from engpass.demo.cycles import METALLBAU, build_chain
+from engpass.maturity.facts import load_history
+from engpass.radar import service as radar
 from engpass.radar.models import RadarFinding, RadarRule
 from engpass.rollouts.models import Reach, Rollout
 from engpass.trends.models import TrendSnapshot
@@ -112,3 +114,18 @@ def test_open_findings_are_missing_for_level_four_in_the_current_week_only(app, 
     assert count and now.level == before.level == 3
     assert {"code": "missing_no_warnings", "params": {"count": count}} in now.missing
     assert all(reason["code"] != "missing_no_warnings" for reason in before.missing)
+
+
+def test_the_radar_adds_two_reads_to_the_recompute(app, session, make_user, make_org, count_queries):
+    owner = make_user()
+    org = make_org("Zählung GmbH", owner=owner)
+    with tenancy.tenant_context(session, org.id):
+        cycle_id = _scaled_weeks_ago(session, owner, 70)
+        session.add(Rollout(cycle_id=cycle_id, reach=Reach.sites, target_count=3, started_on=date.today()))
+        session.commit()
+        history = load_history(session, org.default_hourly_rate, org.working_weeks_per_year)
+        with count_queries() as counter:
+            facts = radar.situation(session, history.cycles, history.measurements, history.hourly_rate, 52)
+            radar.recompute(session, facts, date.today())
+        # The rollouts with their measurements, the stored findings, and the one new finding's insert.
+        assert counter.count == 3, counter.statements

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from engpass.accounts.models import User
 from engpass.cycles.models import Cycle
@@ -46,7 +46,7 @@ def situation(
     weeks_per_year: int,
 ) -> Situation:
     """The rules' input from the cycles and measurements the caller loaded, and the rollouts (one query)."""
-    rollouts = session.scalars(select(Rollout).options(selectinload(Rollout.measurements))).all()
+    rollouts = session.scalars(select(Rollout).options(joinedload(Rollout.measurements))).unique().all()
     return Situation(cycles, measurements, {r.cycle_id: r for r in rollouts}, Decimal(hourly_rate), weeks_per_year)
 
 
