@@ -101,7 +101,9 @@ def test_a_finding_keeps_the_day_it_opened_and_the_nightly_run_finds_what_time_b
     assert again[(RadarRule.no_rollout, cycle_id)].figures == {"days": 15}
 
 
-def test_open_findings_are_missing_for_level_four_in_the_current_week_only(app, celery, session, make_user, make_org):
+def test_open_findings_are_missing_for_level_four_in_the_current_week_only(
+    app, celery, client, session, make_user, make_org, login
+):
     owner = make_user()
     org = make_org("Deckel GmbH", owner=owner)
     with tenancy.tenant_context(session, org.id):
@@ -114,6 +116,11 @@ def test_open_findings_are_missing_for_level_four_in_the_current_week_only(app, 
     assert count and now.level == before.level == 3
     assert {"code": "missing_no_warnings", "params": {"count": count}} in now.missing
     assert all(reason["code"] != "missing_no_warnings" for reason in before.missing)
+
+    login(owner)
+    page = client.get(f"/o/{org.slug}/").text
+    assert "Für Stufe 4 fehlt noch" in page and f"keine offenen Warnsignale ({count} sind offen)" in page
+    assert 'href="#radar"' in page and 'id="radar"' in page
 
 
 def test_the_radar_adds_two_reads_to_the_recompute(app, session, make_user, make_org, count_queries):
