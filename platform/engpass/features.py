@@ -33,6 +33,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "organizations",
         "outbox",
         "privacy",
+        "radar",
         "reminders",
         "rollouts",
         "team",

@@ -43,6 +43,7 @@ OPERATIONS = {
     ("api.delete_indirect_cost", "DELETE"): (A.edit_cycle, None),
     ("api.get_dashboard", "GET"): (A.view_dashboard, None),
     ("api.maturity_history", "GET"): (A.view_dashboard, None),
+    ("api.get_radar", "GET"): (A.view_dashboard, None),
     ("api.get_organization", "GET"): (A.view_cycles, None),
     ("api.update_organization", "PATCH"): (A.edit_org_settings, {"default_hourly_rate": "70.00"}),
     ("api.list_candidates", "GET"): (A.view_candidates, None),

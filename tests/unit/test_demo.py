@@ -13,7 +13,11 @@ from engpass.cycles.models import Cycle, IndirectKind, Measurement, SolutionType
 from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import problems_to_enter
 from engpass.demo.data import DEMO_PASSWORD, load_demo
+from engpass.demo.radar import LOW_ADOPTION
 from engpass.organizations.models import Organization, OrgKind
+from engpass.radar import service as radar
+from engpass.radar.models import Pattern
+from engpass.rollouts.models import Rollout
 
 
 def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(session):
@@ -126,3 +130,17 @@ def test_every_demo_company_has_a_backlog_with_a_picked_a_merged_and_an_unknown_
             assert merged and all(session.get(Candidate, c.merged_into_id).is_open for c in merged)
             assert any(c.is_open and c.hours_per_week is None and c.cost_per_week is None for c in backlog)
             assert all(c.proposed_by_id is not None for c in backlog)
+
+
+def test_each_pattern_of_the_radar_shows_in_a_demo_company(session):
+    load_demo(session)
+    load_demo(session)  # the low adoption's rollout is written once
+    patterns: dict[Pattern, set[str]] = {}
+    for org in session.scalars(select(Organization).where(Organization.kind == OrgKind.company)):
+        with tenancy.tenant_context(session, org.id):
+            for finding in radar.current(session):
+                patterns.setdefault(finding.pattern, set()).add(org.name)
+            if org.name == LOW_ADOPTION[0]:
+                assert session.scalar(select(func.count(Rollout.id))) == 1
+    assert set(patterns) == set(Pattern), patterns
+    assert LOW_ADOPTION[0] in patterns[Pattern.tool_first]

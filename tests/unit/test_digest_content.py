@@ -145,7 +145,7 @@ def test_the_digest_costs_a_fixed_number_of_queries(org_ctx, count_queries):
     with count_queries() as counter:
         build(session, *_this_week(), "Europe/Berlin")
     # Two more (the organization and its open candidates) in the week a quarter's question is asked.
-    assert counter.count == 3 + (2 if asks_for_candidates(_this_week()[0]) else 0)
+    assert counter.count == 4 + (2 if asks_for_candidates(_this_week()[0]) else 0)
 
 
 @pytest.mark.parametrize(

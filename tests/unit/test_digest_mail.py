@@ -56,6 +56,9 @@ def test_german_digest_has_both_parts_and_says_what_happened(app_context, week):
         assert "Neuer Engpass benannt: Angebote" in part
         assert "Angebote entschieden: Skalieren" in part
         assert "Es fehlt eine Messung seit 14 Tagen." in part
+        # The radar: the cycle was decided without a sponsor.
+        assert "Warnsignale" in part and "Einsamer Experte" in part
+        assert "Angebote: Kein Sponsor benannt." in part and "Benennen Sie einen Sponsor" in part
         assert PAGES.dashboard in part and PAGES.todo in part
         assert unsubscribe.replace("&", "&amp;") in part or unsubscribe in part
         assert "€" in part

@@ -5,10 +5,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 
 from engpass.cycles.models import Decision, Stage
 from engpass.maturity.model import (
+    WARNING_FREE_FROM_LEVEL,
     CycleFacts,
+    Reason,
     compute,
     focus_score,
     measurement_score,
@@ -184,3 +187,14 @@ def test_rhythm_next_bottleneck_within_two_weeks(gap, expected_cadence):
 def test_rhythm_waits_two_weeks_before_counting_a_missing_next_bottleneck():
     just_decided = good(1, TODAY - timedelta(days=70), decided_after=60)  # decided 10 days ago
     assert rhythm_score([just_decided], TODAY) == round((100 + 25) / 2)
+
+
+@pytest.mark.parametrize(("warnings", "level"), [(0, 5), (1, 3)])
+def test_an_open_warning_sign_keeps_the_top_two_levels_out_of_reach(app, warnings, level):
+    m = compute(chain(6, step=55), TODAY, open_warnings=warnings)
+    assert m.level == level
+    assert WARNING_FREE_FROM_LEVEL == 4
+    if warnings:
+        assert Reason("missing_no_warnings", {"count": 1}) in m.missing_for_next
+        with app.test_request_context(), force_locale("de"):
+            assert "kein offenes Warnsignal" in " ".join(str(r) for r in m.missing_for_next)

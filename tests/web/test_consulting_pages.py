@@ -26,6 +26,7 @@ from engpass.cycles.models import Category, Cycle
 from engpass.demo.cycles import SHOP, build_chain
 from engpass.organizations.models import Organization, OrgKind
 from engpass.page_cache import page_cache
+from engpass.radar import service as radar
 from engpass.trends import service as trends
 from engpass.trends.models import TrendState
 from tests.support.cycles import BASELINE_FORM
@@ -231,6 +232,7 @@ def _clients(session, consultancy, n, tag):
                 "last_activity": (date.today() - timedelta(days=i)).isoformat(),
                 "forecast_accuracy": str(Decimal(50 + i % 50)),
                 "forecast_cycles": 1 + i % 4,
+                "warnings": i % 3,
             }
             session.add(TrendState(version=1, computed_version=1, portfolio=doc))
             session.flush()
@@ -271,6 +273,8 @@ def test_portfolio_sorts_filters_and_links_into_each_client(client, session, log
     assert names("?sort=name&dir=desc") == [o.slug for o in reversed(orgs)]
     assert names("?sort=saved") == [o.slug for o in reversed(orgs)]
     assert names("?sort=activity&dir=asc")[0] == orgs[-1].slug
+    # The radar's warning signs, most first; equal counts by name.
+    assert names("?sort=warnings") == [orgs[i].slug for i in (2, 5, 1, 4, 0, 3)]
     assert names("?level=2") == [orgs[1].slug]
     assert names("?q=S+003") == [orgs[3].slug]
     assert names("?stage=baseline") == []
@@ -278,7 +282,7 @@ def test_portfolio_sorts_filters_and_links_into_each_client(client, session, log
     assert names("?sort=nonsense&level=9&stage=x") == [o.slug for o in orgs]
     page = client.get(f"/o/{consultancy.slug}/portfolio").text
     assert "Fremder Kunde" not in page
-    assert "6 Kunden" in page and "▲" in page and "▼" in page
+    assert "6 Kunden" in page and "▲" in page and "▼" in page and "Warnsignale" in page
     # One click into a client: its dashboard with the banner.
     entered = client.get(f"/o/{orgs[0].slug}/")
     assert entered.status_code == 200 and "Sie arbeiten als Berater bei Kunde s 000" in entered.text
@@ -317,7 +321,9 @@ def test_portfolio_document_from_a_real_recompute(session, make_user, make_org, 
     assert entry.euros_this_year >= 0
     with tenancy.tenant_context(session, org.id):
         state = session.scalars(select(TrendState)).one()
+        open_findings = len(radar.current(session))
     assert state.portfolio["v"] == 1
+    assert entry.warnings == state.portfolio["warnings"] == open_findings > 0
 
 
 def _cached_portfolio(

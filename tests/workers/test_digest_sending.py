@@ -193,6 +193,7 @@ def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, s
         assert "Angebote entschieden: Skalieren" in part and "… und 3 weitere im Dashboard." in part
         assert f"http://engpass.test/o/{first.slug}/" in part and f"http://engpass.test/o/{second.slug}/" in part
         assert f"http://engpass.test/o/{firm.slug}/portfolio" in part
+        assert "1 Warnsignal" in part, "each client decided without a sponsor"
     assert text.index("Digest GmbH") < text.index("Zweite GmbH")
     assert_fits_a_phone(browser, html, shots / "email-digest_clients-375.png")
     (entry,) = session.scalars(select(SendLog).where(SendLog.user_id == petra.id)).all()

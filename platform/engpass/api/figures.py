@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from engpass.api.schemas import HISTORY_WEEKS_MAX, DecimalString, ForecastSchema, UtcDateTime, code_out
 from engpass.cycles.models import Stage
+from engpass.radar.models import Pattern, RadarRule
 
 # --- figures -------------------------------------------------------------------------------------
 
@@ -148,6 +149,43 @@ class DashboardSchema(Schema):
         allow_none=True,
         metadata={"description": "The organization's forecast accuracy; null until the figures are computed."},
     )
+
+
+class RadarFindingSchema(Schema):
+    """One warning sign of the anti-pattern radar (docs/radar.md), in words in the request's language."""
+
+    pattern = code_out(Pattern, required=True)
+    pattern_name = fields.String(required=True)
+    rule = code_out(RadarRule, required=True)
+    rule_text = fields.String(required=True, metadata={"description": "The rule and its threshold in words."})
+    cycle_id = fields.Integer(required=True, allow_none=True, metadata={"description": "Null: organization-wide."})
+    cycle_title = fields.String(required=True, allow_none=True)
+    person = fields.String(
+        required=True, allow_none=True, metadata={"description": "Whom an organization-wide finding is about."}
+    )
+    figures = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        required=True,
+        metadata={"description": "What triggered it: amounts as decimal strings, counts and days as integers."},
+    )
+    text = fields.String(required=True, metadata={"description": "The figures in a sentence."})
+    next_step = fields.String(required=True)
+    opened_on = fields.Date(required=True, metadata={"description": "The day the workers first found it."})
+
+
+class RadarSchema(Schema):
+    currency = fields.String(required=True)
+    pending = fields.Boolean(
+        required=True, metadata={"description": "The findings are being recomputed after recent changes."}
+    )
+    thresholds = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "Every threshold of the rules, by its name in docs/radar.md."},
+    )
+    findings = fields.List(fields.Nested(RadarFindingSchema), required=True)
 
 
 class HistoryArgsSchema(Schema):

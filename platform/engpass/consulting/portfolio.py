@@ -57,13 +57,15 @@ SORTS: dict[str, Callable[[Entry], Any]] = {
     "trend": lambda e: e.trend,
     "stage": lambda e: (e.stage is None, STAGE_RANK.get(e.stage or "", 0)),
     "overdue": lambda e: (e.overdue_prototypes, e.overdue),
+    # Clients whose count is not written yet sort after those with one, most first.
+    "warnings": lambda e: (e.warnings is not None, e.warnings or 0),
     "saved": lambda e: e.euros_this_year,
     # Clients without an accuracy yet sort after those with one, highest first.
     "forecast": lambda e: (e.forecast_accuracy is not None, e.forecast_accuracy or 0),
     "activity": lambda e: e.last_activity or date.min,
 }
 # Descending first where the interesting end is the high one.
-DEFAULT_DESC = {"level", "trend", "overdue", "saved", "forecast", "activity"}
+DEFAULT_DESC = {"level", "trend", "overdue", "warnings", "saved", "forecast", "activity"}
 STAGE_RANK = {s: i for i, s in enumerate(("bottleneck", "baseline", "solution", "prototype", "result", "decided"))}
 
 

@@ -43,6 +43,7 @@ SORT_LABELS = {
     "trend": _l("Trend"),
     "stage": _l("Current cycle"),
     "overdue": _l("Overdue"),
+    "warnings": _l("Warning signs"),
     "saved": _l("Saved this year"),
     "forecast": _l("Forecast accuracy"),
     "activity": _l("Last activity"),

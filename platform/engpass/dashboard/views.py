@@ -18,9 +18,10 @@ from engpass.db import db
 from engpass.formatting import money, number, percent
 from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
-from engpass.maturity.model import LEVEL_NAMES, Reason
+from engpass.maturity.model import LEVEL_NAMES, WARNING_FREE_FROM_LEVEL, Reason
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, can, require_permission
+from engpass.radar import texts as radar_texts
 from engpass.reminders.texts import describe
 from engpass.trends import charts as trend_charts
 from engpass.trends import dashboard
@@ -37,7 +38,7 @@ def home() -> str:
 
     Everything below the page head depends only on the organization's data, the language and
     the day, so it is rendered once per version of that data and served from the cache: a hit
-    costs one query (the trend state, whose versions are in the key), a miss three more. The
+    costs one query (the trend state, whose versions are in the key), a miss four more. The
     whole page is cached per session as well (``page_cache.serve_cached_page``).
     """
     # The organization's calendar, as on the to-do page: what is overdue there is overdue here.
@@ -95,6 +96,9 @@ def _render_body(data: dashboard.Dashboard, member: bool) -> str:
         missing=[Reason.from_json(r) for r in latest.missing] if latest else [],
         level_names=LEVEL_NAMES,
         describe=describe,
+        radar=radar_texts,
+        currency=current_org.currency,
+        warning_free_from=WARNING_FREE_FROM_LEVEL,
         trend=dashboard.level_trend(data.snapshots),
         # Yearly figures in whole currency units: cents on a projection pretend a precision it lacks.
         money=lambda value: money(round(value), current_org.currency),

@@ -17,6 +17,7 @@ from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess
 from engpass.cycles.models import Cycle
 from engpass.demo.candidates import fill_backlog
 from engpass.demo.cycles import CHAINS, build_chain
+from engpass.demo.radar import add_low_adoption
 from engpass.organizations import memberships
 from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
@@ -156,6 +157,7 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
                 next(cycle for cycle in built if cycle.title == title).owner_id = member.id
                 session.flush()
         fill_backlog(session, org.name)
+        add_low_adoption(session, org.name, date.today())
         # The dashboards read snapshots only; the demo should not wait for a worker to show its trend.
         # Its chain was written with past dates around the services, so every week is rewritten.
         recompute_trends(session, full=True)

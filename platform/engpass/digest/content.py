@@ -1,5 +1,5 @@
 """What one organization's weekly digest says: last week's changes, the savings, the maturity
-level and its trend, and the weeks behind it for a small chart.
+level and its trend, the weeks behind it for a small chart, and the radar's warning signs.
 
 A plain function over a session in the organization's tenant context, so the worker that
 sends digests and the tests call the same code. It reads the precomputed trend snapshots,
@@ -23,6 +23,7 @@ from engpass.candidates.costs import yearly_cost
 from engpass.candidates.service import open_ranked
 from engpass.cycles.models import Cycle, Decision, Measurement, Stage, StageChange
 from engpass.organizations.models import Organization
+from engpass.radar import service as radar
 from engpass.trends.models import TrendSnapshot
 from engpass.trends.service import latest_snapshots, week_start
 
@@ -106,6 +107,8 @@ class OrgDigest:
     # The quarter's question, and the open backlog's top three by cost per year when it is asked.
     asks_for_candidates: bool = False
     backlog: list[BacklogLine] = field(default_factory=list)
+    # The anti-pattern radar's open findings as the workers last computed them (docs/radar.md).
+    warnings: list[radar.Shown] = field(default_factory=list)
 
     @property
     def level(self) -> int | None:
@@ -127,7 +130,7 @@ class OrgDigest:
 
     @property
     def is_empty(self) -> bool:
-        return not self.changes and self.latest is None and not self.open_cycles
+        return not self.changes and self.latest is None and not self.open_cycles and not self.warnings
 
 
 def previous_week(local_day: date) -> tuple[date, date]:
@@ -232,6 +235,7 @@ def build(session: Session, first: date, last: date, timezone: str) -> OrgDigest
         digest.open_cycles = sum(
             count for stage, count in digest.latest.cycles_per_stage.items() if stage != Stage.decided.value
         )
+    digest.warnings = radar.current(session)
     if asks_for_candidates(first):
         # Two more queries, four times a year.
         digest.asks_for_candidates = True

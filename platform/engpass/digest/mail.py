@@ -25,6 +25,7 @@ from engpass.maturity.model import LEVEL_NAMES
 from engpass.notifications.messages import compose
 from engpass.notifications.preferences import Topic
 from engpass.organizations.models import Organization
+from engpass.radar import texts as radar_texts
 from engpass.settings import Settings
 
 # Pixels per maturity level in the bar chart (five levels: 60 px high at most).
@@ -64,6 +65,7 @@ def _week_context() -> dict[str, object]:
         "muted": MUTED,
         "number": number,
         "day": day,
+        "radar": radar_texts,
     }
 
 

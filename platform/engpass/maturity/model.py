@@ -72,6 +72,10 @@ class Reason:
                 )
             case "missing_savings":
                 return gettext("measured savings above zero")
+            case "missing_no_warnings":
+                return ngettext(
+                    "no open warning sign (%(num)d is open)", "no open warning signs (%(num)d are open)", count
+                )
             case "proven":
                 return ngettext(
                     "%(num)d cycle proven with measured numbers", "%(num)d cycles proven with measured numbers", count
@@ -104,15 +108,27 @@ class LevelRule:
     scaled: int = 0
     decided_last_year: int = 0
     positive_savings: bool = False
+    # No open finding of the anti-pattern radar (docs/radar.md): a company failing in one of the method's
+    # three ways is not systematic, however good its numbers.
+    no_warnings: bool = False
 
 
 # What each level asks for, on top of the level below.
 LEVEL_RULES = {
     2: LevelRule(proven=1, min_score=0),
     3: LevelRule(proven=2, min_score=50),
-    4: LevelRule(proven=4, min_score=65, scaled=1),
-    5: LevelRule(proven=6, min_score=80, scaled=2, decided_last_year=CYCLES_PER_YEAR_GOAL, positive_savings=True),
+    4: LevelRule(proven=4, min_score=65, scaled=1, no_warnings=True),
+    5: LevelRule(
+        proven=6,
+        min_score=80,
+        scaled=2,
+        decided_last_year=CYCLES_PER_YEAR_GOAL,
+        positive_savings=True,
+        no_warnings=True,
+    ),
 }
+# The lowest level an open radar finding keeps a company from.
+WARNING_FREE_FROM_LEVEL = min(level for level, rule in LEVEL_RULES.items() if rule.no_warnings)
 
 
 @dataclass(frozen=True)
@@ -144,6 +160,7 @@ class Maturity:
     scaled_cycles: int
     decided_last_year: int
     savings_per_year: Decimal
+    open_warnings: int = 0
     reasons: list[Reason] = field(default_factory=list)
     missing_for_next: list[Reason] = field(default_factory=list)
 
@@ -213,7 +230,8 @@ def rhythm_score(cycles: list[CycleFacts], today: date) -> int:
     return round((cadence + pace) / 2)
 
 
-def compute(cycles: list[CycleFacts], today: date) -> Maturity:
+def compute(cycles: list[CycleFacts], today: date, open_warnings: int = 0) -> Maturity:
+    """``open_warnings``: the radar's open findings, known for the current week only (docs/maturity.md)."""
     scores = {
         "focus": focus_score(cycles),
         "measurement": measurement_score(cycles, today),
@@ -227,16 +245,26 @@ def compute(cycles: list[CycleFacts], today: date) -> Maturity:
     savings = sum((c.euros_per_year for c in cycles if _is_proven(c) and c.euros_per_year is not None), Decimal(0))
     level = 1
     for candidate in (2, 3, 4, 5):
-        if _missing(LEVEL_RULES[candidate], scores, proven, scaled, decided_last_year, savings):
+        if _missing(LEVEL_RULES[candidate], scores, proven, scaled, decided_last_year, savings, open_warnings):
             break
         level = candidate
     reasons = _reasons(scores, proven, scaled, decided_last_year)
-    missing = _missing(LEVEL_RULES[level + 1], scores, proven, scaled, decided_last_year, savings) if level < 5 else []
-    return Maturity(level, scores, proven, scaled, decided_last_year, savings, reasons, missing)
+    missing = (
+        _missing(LEVEL_RULES[level + 1], scores, proven, scaled, decided_last_year, savings, open_warnings)
+        if level < 5
+        else []
+    )
+    return Maturity(level, scores, proven, scaled, decided_last_year, savings, open_warnings, reasons, missing)
 
 
 def _missing(
-    rule: LevelRule, scores: dict[str, int], proven: int, scaled: int, decided_last_year: int, savings: Decimal
+    rule: LevelRule,
+    scores: dict[str, int],
+    proven: int,
+    scaled: int,
+    decided_last_year: int,
+    savings: Decimal,
+    open_warnings: int = 0,
 ) -> list[Reason]:
     missing: list[Reason] = []
     if proven < rule.proven:
@@ -250,6 +278,8 @@ def _missing(
         missing.append(Reason("missing_decided_last_year", {"count": rule.decided_last_year - decided_last_year}))
     if rule.positive_savings and savings <= 0:
         missing.append(Reason("missing_savings"))
+    if rule.no_warnings and open_warnings:
+        missing.append(Reason("missing_no_warnings", {"count": open_warnings}))
     return missing
 
 

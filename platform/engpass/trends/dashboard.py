@@ -1,6 +1,6 @@
 """What an organization's dashboard shows: precomputed snapshots plus the few open items.
 
-Reads three small queries and never computes history in the request: when the
+Reads four small queries and never computes history in the request: when the
 snapshots are missing or behind, the page says so and the workers are asked for them.
 """
 
@@ -17,6 +17,7 @@ from engpass.cycles.forecast import Accuracy
 from engpass.cycles.models import Cycle
 from engpass.cycles.rules import prototype_too_long
 from engpass.outbox.service import enqueue
+from engpass.radar import service as radar
 from engpass.reminders import rules as reminders
 from engpass.trends.models import TrendSnapshot, TrendState
 from engpass.trends.portfolio import forecast_accuracy
@@ -40,6 +41,8 @@ class Dashboard:
     attention: list[reminders.Reminder] = field(default_factory=list)
     hints: list[Hint] = field(default_factory=list)
     has_cycles: bool = False
+    # The anti-pattern radar's open findings, as the workers' last recompute wrote them.
+    warnings: list[radar.Shown] = field(default_factory=list)
 
     @property
     def latest(self) -> TrendSnapshot | None:
@@ -87,7 +90,7 @@ def load(session: Session, today: date, state: TrendState | None, weeks: int = 5
         or situation.latest_decided is not None
         or bool(snapshots and sum(snapshots[-1].cycles_per_stage.values()))
     )
-    return Dashboard(snapshots, state, open_cycles, attention, hints, has_cycles)
+    return Dashboard(snapshots, state, open_cycles, attention, hints, has_cycles, radar.current(session))
 
 
 def request_recompute(session: Session) -> None:

@@ -71,8 +71,11 @@ def _accrued(rows: list[tuple[date, Decimal]], start: date, end: date) -> Decima
     return total
 
 
-def summary(session: Session, history: History, today: date, state: TrendState | None) -> dict[str, Any]:
-    """The current organization's portfolio document, as of ``today``; two queries."""
+def summary(
+    session: Session, history: History, today: date, state: TrendState | None, warnings: int = 0
+) -> dict[str, Any]:
+    """The current organization's portfolio document, as of ``today``; two queries. ``warnings``: the
+    radar's open findings, counted by the same recompute."""
     from engpass.trends.service import week_start
 
     current = week_start(today)
@@ -104,6 +107,7 @@ def summary(session: Session, history: History, today: date, state: TrendState |
         "last_activity": last.isoformat() if last else None,
         "forecast_accuracy": str(forecast.percent) if forecast.percent is not None else None,
         "forecast_cycles": forecast.cycles,
+        "warnings": warnings,
     }
 
 
@@ -137,6 +141,8 @@ class Entry:
     pending: bool
     forecast_accuracy: Decimal | None = None
     forecast_cycles: int = 0
+    # The radar's open findings; None for a document written before the radar counted them.
+    warnings: int | None = None
 
     @classmethod
     def build(
@@ -186,4 +192,5 @@ class Entry:
             pending=has_state and not doc,
             forecast_accuracy=accuracy.percent if accuracy is not None else None,
             forecast_cycles=accuracy.cycles if accuracy is not None else 0,
+            warnings=doc.get("warnings"),
         )

@@ -41,6 +41,7 @@ from engpass.maturity.model import CycleFacts
 from engpass.maturity.model import compute as compute_maturity
 from engpass.organizations.models import Organization
 from engpass.outbox.service import enqueue
+from engpass.radar import service as radar
 from engpass.tenancy import require_org_id
 from engpass.trends import portfolio
 from engpass.trends.models import TrendSnapshot, TrendState
@@ -64,11 +65,12 @@ def _counts_for_savings(c: CycleFacts) -> bool:
     return c.stage in (Stage.result, Stage.decided) and c.decision != Decision.drop
 
 
-def snapshot_values(history: History, week: date) -> dict[str, Any]:
-    """Everything a snapshot holds, as of the Sunday that ends ``week``."""
+def snapshot_values(history: History, week: date, open_warnings: int = 0) -> dict[str, Any]:
+    """Everything a snapshot holds, as of the Sunday that ends ``week``; ``open_warnings``, the radar's open
+    findings, are known for the current week only (earlier weeks keep the level their cycles gave them)."""
     end = week + timedelta(days=6)
     facts = facts_as_of(history, end)
-    maturity = compute_maturity(facts, end)
+    maturity = compute_maturity(facts, end, open_warnings)
     stages = Counter(c.stage.value for c in facts)
     lead_times = [(c.result_on - c.created_on).days for c in facts if c.result_on is not None]
     prototype = [(c.result_on - c.prototype_start).days for c in facts if c.result_on and c.prototype_start]
@@ -177,11 +179,22 @@ def recompute(session: Session, today: date | None = None, full: bool = False) -
     # the services) are incomplete: then every week is rewritten.
     if since is not None and first_stored is not None and first_stored <= first_week:
         weeks = [week for week in weeks if week >= week_start(since)]
-    rows = [{**snapshot_values(history, week), "organization_id": org_id, "computed_at": now} for week in weeks]
+    # The anti-pattern radar as of today (two queries): its open findings cap the current week's level.
+    facts = radar.situation(session, history.cycles, history.measurements, history.hourly_rate, history.weeks_per_year)
+    warnings = radar.recompute(session, facts, today)
+    current = week_start(today)
+    rows = [
+        {
+            **snapshot_values(history, week, warnings if week == current else 0),
+            "organization_id": org_id,
+            "computed_at": now,
+        }
+        for week in weeks
+    ]
     if rows:
         _upsert(session, rows)
     # What a consultancy's portfolio shows of this organization, as of today (two queries).
-    summary = portfolio.summary(session, history, today, state)
+    summary = portfolio.summary(session, history, today, state, warnings)
     if state is None:
         session.add(TrendState(version=0, computed_version=0, computed_at=now, portfolio=summary))
     else:
