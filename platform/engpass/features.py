@@ -35,6 +35,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "privacy",
         "reminders",
         "rollouts",
+        "sso",
         "team",
         "tokens",
         "trends",
