@@ -63,7 +63,7 @@ def _resolve_org() -> Any:
         return redirect(url_for("twofactor.status"))
     if _needs_sso(seat):
         flash(_("%(name)s signs its members in through its identity provider.", name=seat.organization.name), "info")
-        return redirect(url_for("sso.org_login", slug=slug))
+        return redirect(url_for("sso.org_login", org_slug=slug))
     enter(seat)
     if len(_known_org_ids) >= KNOWN_ORG_IDS_MAX:
         _known_org_ids.clear()

@@ -55,7 +55,7 @@ def _render(
         domains=domains,
         records=records,
         report=report,
-        sign_in_url=url_for("sso.org_login", slug=current_org.slug, _external=True),
+        sign_in_url=url_for("sso.org_login", org_slug=current_org.slug, _external=True),
         callback_url=url_for("sso.callback", _external=True),
     )
     return page, status

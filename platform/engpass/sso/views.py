@@ -71,13 +71,13 @@ def by_email() -> Any:
     return render_template("sso/by_email.html", form=form), 422 if form.errors else 200
 
 
-@bp.route("/sso/<slug>")
+@bp.route("/sso/<org_slug>")
 @limiter.limit(_login_limit)
-def org_login(slug: str) -> Response:
+def org_login(org_slug: str) -> Response:
     """An organization's own sign-in link; 404 where there is no such organization or no provider."""
-    if not SLUG_PATTERN.fullmatch(slug):
+    if not SLUG_PATTERN.fullmatch(org_slug):
         abort(404)
-    org = db.session.scalars(select(Organization).where(Organization.slug == slug)).one_or_none()
+    org = db.session.scalars(select(Organization).where(Organization.slug == org_slug)).one_or_none()
     if org is None:
         abort(404)
     return _start(org, None)
