@@ -41,7 +41,9 @@ def _secret_key() -> str:
     return current_app.extensions["engpass.settings"].secret_key
 
 
-def _start(org: Organization, login_hint: str | None) -> Response:
+def _start(org: Organization, login_hint: str | None, from_form: bool = False) -> Any:
+    """To the provider. After a form, by a page that moves on by itself: the content security policy's
+    ``form-action 'self'`` also covers where a form's answer redirects, and a provider is another site."""
     with tenancy.tenant_context(db.session, org.id):
         config = config_of(db.session)
         if config is None:
@@ -55,6 +57,8 @@ def _start(org: Organization, login_hint: str | None) -> Response:
             flash(str(failed.message), "error")
             return redirect(url_for("accounts.login"))
     session[FLOW_KEY] = {"org": org.id, "next": local_target(request.args.get("next"))}
+    if from_form:
+        return render_template("sso/to_provider.html", url=url)
     return redirect(url)
 
 
@@ -66,7 +70,7 @@ def by_email() -> Any:
     if form.validate_on_submit():
         org = signin.organization_for_email(db.session, form.email.data)
         if org is not None:
-            return _start(org, form.email.data)
+            return _start(org, form.email.data, from_form=True)
         form.email.errors.append(_("No single sign-on is set up for this address. Please log in with your password."))
     return render_template("sso/by_email.html", form=form), 422 if form.errors else 200
 

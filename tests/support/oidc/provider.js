@@ -1,7 +1,7 @@
 // A real OpenID provider on loopback for the single sign-on tests (tests/fixtures/oidc.py starts it).
 //
 //   PORT           the port on 127.0.0.1 (the issuer is http://127.0.0.1:<PORT>)
-//   REDIRECT_URIS  the relying party's callback URLs, separated by spaces
+//   REDIRECT_URIS  the relying party's callback URLs on loopback, separated by spaces (any port matches)
 //   ACCOUNTS       JSON {"<e-mail>": {"password": "…", "name": "…", "email_verified": true}}
 //
 // Three clients share the redirect URIs: "engpass" (the usual one), "misdirected" (whose ID tokens name another
@@ -17,8 +17,11 @@ const issuer = `http://127.0.0.1:${port}`;
 const redirectUris = (process.env.REDIRECT_URIS || '').split(' ').filter(Boolean);
 const accounts = JSON.parse(process.env.ACCOUNTS || '{}');
 
+// "native" for the loopback rule of RFC 8252: a redirect URI on 127.0.0.1 or localhost matches on any port, so
+// a test's live server on a port of its own signs in at the provider the whole run shares.
 const client = (clientId) => ({
   client_id: clientId,
+  application_type: 'native',
   client_secret: `${clientId}-secret`,
   redirect_uris: redirectUris,
   grant_types: ['authorization_code'],
@@ -102,6 +105,14 @@ const server = createServer(async (req, res) => {
   }
   try {
     const details = await provider.interactionDetails(req, res);
+    if (details.prompt.name === 'consent') {
+      // Native clients are asked for consent on every sign-in; a first-party client has it at once.
+      const grant = new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+      grant.addOIDCScope(details.params.scope);
+      const grantId = await grant.save();
+      await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      return;
+    }
     if (req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(loginPage(details.uid));
