@@ -13,7 +13,10 @@ from engpass.cycles.models import Cycle, IndirectKind, Measurement, SolutionType
 from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import problems_to_enter
 from engpass.demo.data import DEMO_PASSWORD, load_demo
+from engpass.demo.sso import DEMO_DOMAIN, DEMO_SSO_ORG, connect_provider
 from engpass.organizations.models import Organization, OrgKind
+from engpass.sso import config as sso_config
+from engpass.sso.models import SsoDomain
 
 
 def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(session):
@@ -126,3 +129,15 @@ def test_every_demo_company_has_a_backlog_with_a_picked_a_merged_and_an_unknown_
             assert merged and all(session.get(Candidate, c.merged_into_id).is_open for c in merged)
             assert any(c.is_open and c.hours_per_week is None and c.cost_per_week is None for c in backlog)
             assert all(c.proposed_by_id is not None for c in backlog)
+
+
+def test_the_demo_has_a_single_sign_on_half_set_up(session):
+    load_demo(session)
+    connect_provider(session, "demo-secret")
+    connect_provider(session, "demo-secret")  # idempotent: one provider, one domain
+    org = session.scalars(select(Organization).where(Organization.name == DEMO_SSO_ORG)).one()
+    with tenancy.tenant_context(session, org.id):
+        config = sso_config.config_of(session)
+        assert sso_config.client_secret(config, "demo-secret") == "demo-client-secret"
+    domains = session.scalars(select(SsoDomain).where(SsoDomain.organization_id == org.id)).all()
+    assert [(d.domain, d.verified_at) for d in domains] == [(DEMO_DOMAIN, None)]
