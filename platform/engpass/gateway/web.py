@@ -16,7 +16,7 @@ from flask_login import current_user
 from engpass.consulting.service import seat_for
 from engpass.db import db, utcnow
 from engpass.extensions import login_manager
-from engpass.gateway.seat import enter
+from engpass.gateway.seat import Seat, enter
 from engpass.organizations.context import LAST_ORG_KEY, SSO_ORG_KEY
 from engpass.organizations.models import Membership, Role
 from engpass.organizations.service import SLUG_PATTERN
@@ -76,7 +76,7 @@ def _resolve_org() -> Any:
     return None
 
 
-def _needs_sso(seat: Membership | Any) -> bool:
+def _needs_sso(seat: Seat) -> bool:
     """Where an organization requires single sign-on, its members but the owners (who keep the password and
     2FA as the way back in) must have come through its provider. A consultant's seat is his firm's affair:
     he signs in the way his own organization asks (docs/sso.md)."""

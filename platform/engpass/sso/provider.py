@@ -64,8 +64,11 @@ def _checked_metadata(client: FlaskOAuth2App, issuer: str) -> dict[str, Any]:
     return metadata
 
 
-def authorization_url(config: SsoConfig, secret: str | None, redirect_uri: str, login_hint: str | None) -> str:
-    """The provider's sign-in page for this flow; state, nonce and the PKCE verifier are kept in the session."""
+def authorization_url(
+    config: SsoConfig, secret: str | None, redirect_uri: str, login_hint: str | None
+) -> tuple[str, str]:
+    """The provider's sign-in page for this flow and its state; state, nonce and the PKCE verifier are kept in
+    the session."""
     client = client_for(config, secret)
     _checked_metadata(client, config.issuer)
     extra = {"login_hint": login_hint} if login_hint else {}
@@ -74,7 +77,7 @@ def authorization_url(config: SsoConfig, secret: str | None, redirect_uri: str, 
     except RuntimeError as exc:
         raise SignInFailed("provider_incomplete", _l("The identity provider's settings are incomplete.")) from exc
     client.save_authorize_data(redirect_uri=redirect_uri, **found)
-    return found["url"]
+    return found["url"], found["state"]
 
 
 def finish(config: SsoConfig, secret: str | None) -> dict[str, Any]:
@@ -121,7 +124,7 @@ class DiscoveryReport:
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint")
 
 
-def test_discovery(config: SsoConfig) -> DiscoveryReport:
+def check_discovery(config: SsoConfig) -> DiscoveryReport:
     """Fetch the discovery document and the JWKS, and say in words what is missing or wrong."""
     url = discovery_url(config.issuer)
     report = DiscoveryReport(ok=False)

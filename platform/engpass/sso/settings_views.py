@@ -17,7 +17,7 @@ from engpass.organizations.models import Role
 from engpass.organizations.permissions import Action, require_permission
 from engpass.sso import config as sso_config
 from engpass.sso.forms import DomainForm, EmptyForm, ProviderForm, RequireSsoForm
-from engpass.sso.provider import DiscoveryReport, test_discovery
+from engpass.sso.provider import DiscoveryReport, check_discovery
 
 bp = org_blueprint("sso_settings", __name__, "/settings/sso")
 
@@ -100,7 +100,7 @@ def test() -> Any:
     config = sso_config.config_of(db.session)
     if config is None:
         abort(404)
-    report = test_discovery(config)
+    report = check_discovery(config)
     return _render(200 if report.ok else 422, report=report)
 
 

@@ -53,7 +53,7 @@ def _verified_address(claims: dict[str, Any]) -> str:
 
 
 def sign_in(
-    session: Session, org: Organization, config: SsoConfig, claims: dict[str, Any], address: str | None
+    session: Session, org: Organization, config: SsoConfig, claims: dict[str, Any], ip_address: str | None
 ) -> User:
     """The account the verified claims stand for, joined to ``org`` if new to it; the tenant is ``org``'s."""
     try:
@@ -71,7 +71,7 @@ def sign_in(
     except SignInFailed:
         known = find_user(session, claims["email"]) if isinstance(claims.get("email"), str) else None
         if known is not None:
-            security_log.record(session, known.id, "sso_failed", address)
+            security_log.record(session, known.id, "sso_failed", ip_address)
         raise
     user = find_user(session, email)
     if user is None:
@@ -91,5 +91,5 @@ def sign_in(
             user_id=user.id,
             role=membership.role.value,
         )
-    security_log.record(session, user.id, "sso_login", address)
+    security_log.record(session, user.id, "sso_login", ip_address)
     return user

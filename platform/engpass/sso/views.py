@@ -28,9 +28,11 @@ from engpass.sso.provider import SignInFailed, authorization_url, finish
 bp = Blueprint("sso", __name__)
 log = logging.getLogger(__name__)
 
-# The organization and the target of the flow on its way through the provider; Authlib keeps its own state,
-# nonce and PKCE verifier next to it, and both are gone after the first return.
-FLOW_KEY = "sso_flow"
+# By state: the organization and the target of each flow on its way through the provider (two tabs may start
+# two). Authlib keeps its own state, nonce and PKCE verifier next to it; both are gone after the first return.
+FLOW_KEY = "sso_flows"
+# Flows abandoned at the provider stay until the next sign-in renews the session; a few are plenty.
+FLOWS_KEPT = 5
 
 
 def _login_limit() -> str:
@@ -49,14 +51,16 @@ def _start(org: Organization, login_hint: str | None, from_form: bool = False) -
         if config is None:
             abort(404)
         try:
-            url = authorization_url(
+            url, state = authorization_url(
                 config, client_secret(config, _secret_key()), url_for("sso.callback", _external=True), login_hint
             )
         except SignInFailed as failed:
             log.warning("sso: %s could not start a sign-in: %s", org.slug, failed.reason)
             flash(str(failed.message), "error")
             return redirect(url_for("accounts.login"))
-    session[FLOW_KEY] = {"org": org.id, "next": local_target(request.args.get("next"))}
+    flows = session.get(FLOW_KEY) if isinstance(session.get(FLOW_KEY), dict) else {}
+    kept = dict(list(flows.items())[-(FLOWS_KEPT - 1) :])
+    session[FLOW_KEY] = kept | {state: {"org": org.id, "next": local_target(request.args.get("next"))}}
     if from_form:
         return render_template("sso/to_provider.html", url=url)
     return redirect(url)
@@ -90,7 +94,9 @@ def org_login(org_slug: str) -> Response:
 @bp.route("/sso/callback")
 @limiter.limit(_login_limit)
 def callback() -> Any:
-    flow = session.pop(FLOW_KEY, None)
+    flows = session.get(FLOW_KEY) if isinstance(session.get(FLOW_KEY), dict) else {}
+    flow = flows.pop(request.args.get("state", ""), None)
+    session[FLOW_KEY] = flows
     org = db.session.get(Organization, flow["org"]) if isinstance(flow, dict) and flow.get("org") else None
     if org is None:
         log.warning("sso: a return without a sign-in under way (replayed or expired)")
