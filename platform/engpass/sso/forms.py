@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 
 from engpass.i18n import ROLE_LABELS
 from engpass.organizations.models import Role
+from engpass.single_line import SingleLine
 
 
 def _strip(value: str | None) -> str | None:
@@ -32,9 +33,15 @@ class SsoEmailForm(FlaskForm):
 
 def secure_issuer(_form: FlaskForm, field: Field) -> None:
     """https, or plain http on this machine only (a provider for development and the tests)."""
-    url = urlsplit(field.data or "")
-    loopback = url.scheme == "http" and url.hostname in ("localhost", "127.0.0.1", "::1")
-    if not url.hostname or (url.scheme != "https" and not loopback) or url.query or url.fragment:
+    try:
+        url = urlsplit(field.data or "")
+        host = url.hostname
+    except ValueError:  # a malformed host, such as an unclosed "[" of an IPv6 address
+        host = None
+    if host is None or any(ch.isspace() or ord(ch) < 32 for ch in field.data):
+        raise ValidationError(_l("Please enter a URL starting with https://, without ? or #."))
+    loopback = url.scheme == "http" and host in ("localhost", "127.0.0.1", "::1")
+    if (url.scheme != "https" and not loopback) or url.query or url.fragment:
         raise ValidationError(_l("Please enter a URL starting with https://, without ? or #."))
 
 
@@ -53,7 +60,7 @@ class ProviderForm(FlaskForm):
     client_id = StringField(
         _l("Client ID"),
         filters=[_strip],
-        validators=[DataRequired(message=_l("Please enter the client ID.")), Length(max=255)],
+        validators=[SingleLine(), DataRequired(message=_l("Please enter the client ID.")), Length(max=255)],
     )
     client_secret = PasswordField(_l("Client secret"), validators=[Length(max=1000)], render_kw={"autocomplete": "off"})
     default_role = SelectField(_l("Role of people who join by single sign-on"), choices=_default_roles)
