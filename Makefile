@@ -31,7 +31,12 @@ run: install
 	ENGPASS_BASE_URL="$${ENGPASS_BASE_URL:-http://127.0.0.1:$(PORT)}" PORT=$(PORT) \
 	  exec $(BIN)/honcho --procfile deploy/Procfile.dev --app-root . start --port $(PORT)
 
-test: install
+# The OpenID provider the single sign-on tests start (tests/support/oidc/, Node 20).
+OIDC_PROVIDER := tests/support/oidc/node_modules/.package-lock.json
+$(OIDC_PROVIDER): tests/support/oidc/package-lock.json
+	npm ci --prefix tests/support/oidc --no-audit --no-fund
+
+test: install $(OIDC_PROVIDER)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Not part of `make test`: 1,000 organizations, the real workers, gunicorn under wrk (docs/performance.md).

@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.organizations",
     "tests.fixtures.browser",
     "tests.fixtures.mail",
+    "tests.fixtures.oidc",
 ]
 
 TESTS = Path(__file__).resolve().parent

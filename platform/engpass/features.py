@@ -36,6 +36,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "radar",
         "reminders",
         "rollouts",
+        "sso",
         "team",
         "tokens",
         "trends",

@@ -76,6 +76,8 @@ def one_of_everything(
             "export_id": 999_999,
             # Tokens are one's own: another's or a missing one is the same 404 for an allowed role.
             "token_id": 999_999,
+            # No single sign-on domain exists: an owner gets the 404 of a missing one (and no DNS lookup).
+            "domain_id": 999_999,
         }
 
 

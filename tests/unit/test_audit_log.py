@@ -79,6 +79,11 @@ DETAIL_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "count": st.integers(min_value=0, max_value=10**6),
     "source": words,
     "expires_at": st.one_of(st.none(), days),
+    "issuer": words,
+    "client_id": words,
+    "default_role": st.sampled_from([role.value for role in Role]),
+    "fields": st.lists(st.sampled_from(["issuer", "client_id", "default_role", "client_secret"]), unique=True),
+    "domain": words,
 }
 
 

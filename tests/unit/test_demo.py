@@ -14,10 +14,13 @@ from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import problems_to_enter
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.demo.radar import LOW_ADOPTION
+from engpass.demo.sso import DEMO_DOMAIN, DEMO_SSO_ORG, connect_provider
 from engpass.organizations.models import Organization, OrgKind
 from engpass.radar import service as radar
 from engpass.radar.models import Pattern
 from engpass.rollouts.models import Rollout
+from engpass.sso import config as sso_config
+from engpass.sso.models import SsoDomain
 
 
 def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(session):
@@ -144,3 +147,15 @@ def test_each_pattern_of_the_radar_shows_in_a_demo_company(session):
                 assert session.scalar(select(func.count(Rollout.id))) == 1
     assert set(patterns) == set(Pattern), patterns
     assert LOW_ADOPTION[0] in patterns[Pattern.tool_first]
+
+
+def test_the_demo_has_a_single_sign_on_half_set_up(session):
+    load_demo(session)
+    connect_provider(session, "demo-secret")
+    connect_provider(session, "demo-secret")  # idempotent: one provider, one domain
+    org = session.scalars(select(Organization).where(Organization.name == DEMO_SSO_ORG)).one()
+    with tenancy.tenant_context(session, org.id):
+        config = sso_config.config_of(session)
+        assert sso_config.client_secret(config, "demo-secret") == "demo-client-secret"
+    domains = session.scalars(select(SsoDomain).where(SsoDomain.organization_id == org.id)).all()
+    assert [(d.domain, d.verified_at) for d in domains] == [(DEMO_DOMAIN, None)]

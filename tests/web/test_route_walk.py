@@ -62,6 +62,11 @@ PUBLIC_RULES = {
     # The API's OpenAPI document and its reference page: public, they describe the API and hold no data.
     "/api/v1/openapi.json",
     "/api/v1/docs",
+    # Single sign-on (docs/sso.md): the way in before there is a session — the e-mail that finds the
+    # provider, an organization's own sign-in link, and the provider's return.
+    "/sso",
+    "/sso/<org_slug>",
+    "/sso/callback",
 }
 # The API's operations are authenticated by a bearer token, which names the organization — not by the
 # URL. Their walk (another organization's objects answer 404 on every endpoint and method, for every

@@ -30,6 +30,8 @@ LABELS = {
     "email_changed": _l("E-mail address changed"),
     "reauthenticated": _l("Identity confirmed for a sensitive action"),
     "reauth_failed": _l("Failed confirmation for a sensitive action"),
+    "sso_login": _l("Logged in with single sign-on"),
+    "sso_failed": _l("Failed sign-in with single sign-on"),
     "api_token_revoked": _l("An API token of yours was revoked by an owner or admin of its organization"),
 }
 

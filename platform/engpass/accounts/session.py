@@ -3,6 +3,7 @@ reset, accepting an invitation with a new account) or leaves (logout, switching 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from flask import session
@@ -12,6 +13,10 @@ from engpass.accounts.models import User
 from engpass.accounts.reauth import mark_authenticated
 from engpass.i18n import SESSION_KEY
 from engpass.organizations.context import LAST_ORG_KEY
+
+PENDING_KEY = "two_factor_pending"
+# Five minutes to type the code after the password; then the password is asked for again.
+PENDING_MAX_AGE = 300
 
 
 def renew(keep: Iterable[str] = (SESSION_KEY, LAST_ORG_KEY)) -> None:
@@ -34,3 +39,17 @@ def end_session() -> None:
     """Log out and forget everything of the session but the language the visitor chose."""
     logout_user()
     renew(keep=(SESSION_KEY,))
+
+
+def await_second_factor(user: User, remember: bool, sso_org: int | None = None) -> None:
+    """Not signed in yet: the session only says whose code it waits for, and until when. ``sso_org`` is the
+    organization whose identity provider proved the first factor, marked on the session once the code is in."""
+    renew()
+    # The session token ties the pending step to the password as it was: a reset meanwhile voids it.
+    session[PENDING_KEY] = {
+        "user": user.id,
+        "token": user.session_token,
+        "until": int(time.time()) + PENDING_MAX_AGE,
+        "remember": remember,
+        "sso_org": sso_org,
+    }

@@ -29,11 +29,11 @@ from engpass.accounts.forms import (
 )
 from engpass.accounts.models import User
 from engpass.accounts.reauth import mark_authenticated, require_recent_auth
-from engpass.accounts.session import end_session, renew, start_session
+from engpass.accounts.session import PENDING_KEY, await_second_factor, end_session, renew, start_session
 from engpass.db import db
 from engpass.extensions import limiter
 from engpass.i18n import LANGUAGES, SESSION_KEY
-from engpass.organizations.context import LAST_ORG_KEY, landing_membership, landing_url
+from engpass.organizations.context import LAST_ORG_KEY, SSO_ORG_KEY, landing_membership, landing_url
 from engpass.organizations.service import unique_slug
 from engpass.safe_redirect import local_target
 from engpass.settings import Settings
@@ -130,7 +130,7 @@ def login() -> Any:
         user = service.authenticate(db.session, form.email.data, form.password.data)
         if user is not None and user.has_two_factor:
             # Not signed in yet: the session only says whose code it waits for, and until when.
-            _await_second_factor(user, remember=bool(form.remember.data))
+            await_second_factor(user, remember=bool(form.remember.data))
             target = local_target(request.args.get("next"))
             query = {"next": target} if target is not None else {}
             return redirect(url_for("accounts.login_code", **query))
@@ -150,22 +150,6 @@ def login() -> Any:
     elif form.errors:
         status = 422
     return render_template("accounts/login.html", form=form), status
-
-
-PENDING_KEY = "two_factor_pending"
-# Five minutes to type the code after the password; then the password is asked for again.
-PENDING_MAX_AGE = 300
-
-
-def _await_second_factor(user: User, remember: bool) -> None:
-    renew()
-    # The session token ties the pending step to the password as it was: a reset meanwhile voids it.
-    session[PENDING_KEY] = {
-        "user": user.id,
-        "token": user.session_token,
-        "until": int(time.time()) + PENDING_MAX_AGE,
-        "remember": remember,
-    }
 
 
 def _pending_user() -> User | None:
@@ -204,9 +188,12 @@ def login_code() -> Any:
         used = twofactor.verify(db.session, user, form.code.data, _settings().secret_key)
         if used is not None:
             remember = bool(session[PENDING_KEY].get("remember"))
+            sso_org = session[PENDING_KEY].get("sso_org")
             _log(user.id, "login" if used == "totp" else "recovery_code_used")
             db.session.commit()
             start_session(user, remember=remember)
+            if sso_org is not None:
+                session[SSO_ORG_KEY] = sso_org
             if used == "recovery":
                 left = twofactor.remaining_recovery_codes(db.session, user)
                 flash(_("You used a recovery code. %(count)d are left.", count=left), "info")

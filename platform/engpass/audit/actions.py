@@ -74,6 +74,14 @@ ACTIONS: dict[str, Kind] = {
     "data_export.downloaded": _kind(_l("Data export downloaded")),
     "api_token.created": _kind(_l("API token created"), "name", "user_id", "hint", "expires_at"),
     "api_token.revoked": _kind(_l("API token revoked"), "name", "user_id", "hint"),
+    "sso.configured": _kind(_l("Single sign-on set up or changed"), "issuer", "client_id", "default_role", "fields"),
+    "sso.removed": _kind(_l("Single sign-on switched off")),
+    "sso.required": _kind(_l("Single sign-on required")),
+    "sso.optional": _kind(_l("Single sign-on optional")),
+    "sso.domain_added": _kind(_l("Single sign-on domain added"), "domain"),
+    "sso.domain_verified": _kind(_l("Single sign-on domain verified"), "domain"),
+    "sso.domain_removed": _kind(_l("Single sign-on domain removed"), "domain"),
+    "sso.member_joined": _kind(_l("Joined by single sign-on"), "user_id", "role"),
 }
 
 

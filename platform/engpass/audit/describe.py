@@ -313,6 +313,21 @@ _DESCRIBE: dict[str, Callable[[_Reader, Mapping[str, Any]], list[str]]] = {
     ],
     "api_token.created": _token,
     "api_token.revoked": _token,
+    "sso.configured": lambda r, d: [
+        _(
+            "issuer %(issuer)s, client ID %(client)s, new people join as %(role)s",
+            issuer=str(d.get("issuer") or ""),
+            client=str(d.get("client_id") or ""),
+            role=_role(d.get("default_role")),
+        ),
+        *([_("new client secret")] if "client_secret" in (d.get("fields") or []) else []),
+    ],
+    "sso.domain_added": lambda r, d: [str(d.get("domain") or "")],
+    "sso.domain_verified": lambda r, d: [str(d.get("domain") or "")],
+    "sso.domain_removed": lambda r, d: [str(d.get("domain") or "")],
+    "sso.member_joined": lambda r, d: [
+        _("%(person)s (%(role)s)", person=r.person(d.get("user_id")), role=_role(d.get("role")))
+    ],
 }
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from engpass.db import db
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.demo.scale import load_scale, org_name, owner_email
+from engpass.demo.sso import connect_provider
 
 
 @click.command("demo", help="Load the demo organizations and users (idempotent).")
@@ -41,6 +43,7 @@ def demo_command(scale: int | None, cycles: int, measurements: int, members: int
         return
     with db.transaction() as session:
         logins = load_demo(session)
+        connect_provider(session, current_app.extensions["engpass.settings"].secret_key)
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
     for email, description in logins:
         click.echo(f"  {email:<28} {description}")

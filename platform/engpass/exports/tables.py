@@ -50,12 +50,17 @@ EXCLUDED: dict[str, str] = {
     "measurement_uploads": (
         "Files waiting for an import for at most a day; what was imported is in measurements and audit_events."
     ),
+    "sso_domains": (
+        "Settings of the sign-in, not business data: shown on the single sign-on page, each change with its domain "
+        "in audit_events."
+    ),
 }
 
 # Columns left out of an exported table, each with the reason.
 OMITTED_COLUMNS: dict[str, dict[str, str]] = {
     "invitations": {"token_hash": "The hash of an invitation link's token: a credential, not data."},
     "api_tokens": {"token_hash": "The hash of a personal access token: a credential, not data."},
+    "sso_configs": {"client_secret_sealed": "The identity provider's client secret, sealed: a credential, not data."},
 }
 
 SECRET_COLUMN = re.compile(r"hash|token|secret|password", re.IGNORECASE)

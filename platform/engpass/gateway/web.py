@@ -16,9 +16,9 @@ from flask_login import current_user
 from engpass.consulting.service import seat_for
 from engpass.db import db, utcnow
 from engpass.extensions import login_manager
-from engpass.gateway.seat import enter
-from engpass.organizations.context import LAST_ORG_KEY
-from engpass.organizations.models import Membership
+from engpass.gateway.seat import Seat, enter
+from engpass.organizations.context import LAST_ORG_KEY, SSO_ORG_KEY
+from engpass.organizations.models import Membership, Role
 from engpass.organizations.service import SLUG_PATTERN
 
 # Organizations by slug as this process last resolved them, for lookups before any query (the
@@ -61,6 +61,9 @@ def _resolve_org() -> Any:
         name = seat.organization.name
         flash(_("%(name)s requires two-factor authentication. Please set it up to continue.", name=name), "info")
         return redirect(url_for("twofactor.status"))
+    if _needs_sso(seat):
+        flash(_("%(name)s signs its members in through its identity provider.", name=seat.organization.name), "info")
+        return redirect(url_for("sso.org_login", org_slug=slug))
     enter(seat)
     if len(_known_org_ids) >= KNOWN_ORG_IDS_MAX:
         _known_org_ids.clear()
@@ -71,6 +74,18 @@ def _resolve_org() -> Any:
             seat.last_used_at = utcnow()
             db.session.commit()
     return None
+
+
+def _needs_sso(seat: Seat) -> bool:
+    """Where an organization requires single sign-on, its members but the owners (who keep the password and
+    2FA as the way back in) must have come through its provider. A consultant's seat is his firm's affair:
+    he signs in the way his own organization asks (docs/sso.md)."""
+    return (
+        seat.organization.require_sso
+        and isinstance(seat, Membership)
+        and seat.role != Role.owner
+        and session.get(SSO_ORG_KEY) != seat.organization_id
+    )
 
 
 def known_org_id(slug: str | None) -> int | None:

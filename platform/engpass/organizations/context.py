@@ -16,6 +16,9 @@ from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 
 LAST_ORG_KEY = "last_org"
+# The organization whose identity provider signed this session in (sso/); the gateway asks for it where an
+# organization requires single sign-on.
+SSO_ORG_KEY = "sso_org"
 
 ROLE_RANK = {Role.viewer: 0, Role.member: 1, Role.admin: 2, Role.owner: 3}
 

@@ -45,6 +45,9 @@ class Organization(Base):
     # Set by an owner: members and consultants without two-factor authentication are sent to set it up
     # before any page of this organization (gateway/web.py); the API's tokens are not affected.
     require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Set by an owner with single sign-on configured (sso/): members but the owners who did not sign in
+    # through the organization's provider are sent there before any page of it (gateway/web.py).
+    require_sso: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organization", cascade="all, delete-orphan", passive_deletes=True

@@ -42,6 +42,7 @@ class Action(enum.StrEnum):
     transfer_ownership = "transfer_ownership"
     delete_organization = "delete_organization"
     require_two_factor = "require_two_factor"
+    configure_sso = "configure_sso"
     view_portfolio = "view_portfolio"
     manage_consultants = "manage_consultants"
     manage_clients = "manage_clients"
@@ -85,6 +86,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.delete_organization: _OWNERS,
     # Whether everyone must use two-factor authentication here: the owners', like the organization itself.
     Action.require_two_factor: _OWNERS,
+    # Single sign-on (docs/sso.md): which provider speaks for the organization's people, likewise.
+    Action.configure_sso: _OWNERS,
     # Consulting (docs/consultants.md): a consultancy's portfolio is for all its people; granting a
     # consultancy access to a company, and a consultancy's code and requests, for admins.
     Action.view_portfolio: _EVERYONE,
@@ -128,6 +131,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.transfer_ownership: _l("Transfer ownership"),
     Action.delete_organization: _l("Delete the organization with all its data"),
     Action.require_two_factor: _l("Require two-factor authentication of everyone"),
+    Action.configure_sso: _l("Set up single sign-on: provider, domains, requirement"),
     Action.view_portfolio: _l("See the portfolio of clients (consultancies)"),
     Action.manage_consultants: _l("Grant, approve and revoke consultancies' access (companies)"),
     Action.manage_clients: _l("Invitation code and access requests to clients (consultancies)"),
