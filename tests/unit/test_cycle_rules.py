@@ -29,6 +29,9 @@ def _complete(**overrides):
         prototype_start=date(2026, 11, 2),
         decision=Decision.scale,
         decision_reason="Wirkt",
+        lessons_worked="Vorlage",
+        lessons_failed="Export",
+        lessons_differently="Früher messen",
     )
     data.update(overrides)
     return Cycle(**data)

@@ -120,7 +120,18 @@ def _make_cycle(session, org, owner, title="Angebote dauern 9 Tage", stage=Stage
                 owner.id,
             )
         if stage == Stage.decided:
-            service.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+            service.decide(
+                session,
+                cycle,
+                {
+                    "decision": Decision.scale,
+                    "decision_reason": "Wirkt",
+                    "lessons_worked": "Vorlage",
+                    "lessons_failed": "Export",
+                    "lessons_differently": "Früher messen",
+                },
+                owner.id,
+            )
         session.commit()
         return cycle.id
 
@@ -220,7 +231,15 @@ def test_sabines_journey_through_every_form(client, session, logged_in_owner):
     assert "195" in page  # minutes summed over the process
 
     decided = _post(
-        client, f"{base}/{cycle_id}/decision", {"decision": "scale", "decision_reason": "Partner überzeugt"}
+        client,
+        f"{base}/{cycle_id}/decision",
+        {
+            "decision": "scale",
+            "decision_reason": "Partner überzeugt",
+            "lessons_worked": "Vorlage",
+            "lessons_failed": "Export",
+            "lessons_differently": "Früher messen",
+        },
     )
     assert decided.status_code == 302
     cycle = _cycle(session, org, cycle_id)
@@ -393,7 +412,20 @@ def test_measurements_of_another_cycle_or_organization_answer_404(client, sessio
     # Another organization's cycle through our slug: 404, and nothing of it shows.
     response = _get(client, f"{base}/{theirs}/")
     assert response.status_code == 404 and "Geheim" not in _text(response)
-    assert _post(client, f"{base}/{theirs}/decision", {"decision": "drop", "decision_reason": "x"}).status_code == 404
+    assert (
+        _post(
+            client,
+            f"{base}/{theirs}/decision",
+            {
+                "decision": "drop",
+                "decision_reason": "x",
+                "lessons_worked": "Vorlage",
+                "lessons_failed": "Export",
+                "lessons_differently": "Früher messen",
+            },
+        ).status_code
+        == 404
+    )
     with tenancy.tenant_context(session, other_org.id):
         session.expire_all()
         assert session.scalar(select(func.count(Measurement.id))) == 1
@@ -418,7 +450,13 @@ VALID = {
         "cost_per_week": "",
         "note": "",
     },
-    "decision": {"decision": "scale", "decision_reason": "Wirkt"},
+    "decision": {
+        "decision": "scale",
+        "decision_reason": "Wirkt",
+        "lessons_worked": "Vorlage",
+        "lessons_failed": "Export",
+        "lessons_differently": "Früher messen",
+    },
     "template": {
         "category": "quoting",
         "name": "Metallbau",
