@@ -144,9 +144,7 @@ def _documents(rows: list[tuple[Cycle, str | None, str | None]]) -> list[dict[st
         for item in db.session.scalars(item_stmt):
             items.setdefault(item.cycle_id, []).append(item)
     return [
-        _document(
-            cycle, (owner, sponsor), measured.get(cycle.id, []), steps.get(cycle.id, []), items.get(cycle.id, [])
-        )
+        _document(cycle, (owner, sponsor), measured.get(cycle.id, []), steps.get(cycle.id, []), items.get(cycle.id, []))
         for cycle, owner, sponsor in rows
     ]
 

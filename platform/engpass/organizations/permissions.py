@@ -34,6 +34,7 @@ class Action(enum.StrEnum):
     record_measurement = "record_measurement"
     delete_cycle = "delete_cycle"
     manage_templates = "manage_templates"
+    make_template = "make_template"
     edit_org_settings = "edit_org_settings"
     view_audit_log = "view_audit_log"
     invite_members = "invite_members"
@@ -76,6 +77,9 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.record_measurement: _MEMBERS,
     Action.delete_cycle: _ADMINS,
     Action.manage_templates: _ADMINS,
+    # A decided cycle's numbers and lessons as the organization's template: the owners', who stand for what
+    # the company holds as proven.
+    Action.make_template: _OWNERS,
     Action.edit_org_settings: _ADMINS,
     Action.view_audit_log: _ADMINS,
     Action.invite_members: _ADMINS,
@@ -124,6 +128,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.record_measurement: _l("Add, edit and delete measurements"),
     Action.delete_cycle: _l("Delete a cycle"),
     Action.manage_templates: _l("Add and delete templates"),
+    Action.make_template: _l("Make a template from a decided cycle, with its measured numbers"),
     Action.edit_org_settings: _l("Change the organization's settings"),
     Action.view_audit_log: _l("Read the audit log"),
     Action.invite_members: _l("Invite people, resend and cancel invitations"),
