@@ -170,6 +170,7 @@ def test_sabines_journey_through_every_form(client, session, logged_in_owner):
             "category": "quoting",
             "why": "Wir verlieren Aufträge",
             "owner_id": owner.id,
+            "sponsor_id": owner.id,
         },
     )
     assert created.status_code == 302
@@ -251,7 +252,7 @@ def test_sabines_journey_through_every_form(client, session, logged_in_owner):
     following = _post(
         client,
         f"{base}/{cycle_id}/next",
-        {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline leer", "owner_id": owner.id},
+        {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline leer", "owner_id": owner.id, "sponsor_id": owner.id},
     )
     assert following.status_code == 302
     next_id = int(re.search(r"/cycles/(\d+)/", following.location).group(1))
@@ -326,8 +327,9 @@ def test_every_page_renders_for_every_role_and_forms_for_members(client, login, 
     assert delete_page.status_code == (200 if role in (Role.owner, Role.admin) else 403)
 
     show = _text(_get(client, f"{base}/{cycle_id}/"))
-    # Viewers read everything but see no buttons that would only answer 403.
-    assert (f"{base}/{cycle_id}/decision" in show) == (role != Role.viewer)
+    # Viewers read everything but see no buttons that would only answer 403; the decision is the owners'
+    # here, the cycle having no sponsor.
+    assert (f"{base}/{cycle_id}/decision" in show) == (role == Role.owner)
     assert (f'action="{base}/{cycle_id}/stage"' in show) == (role != Role.viewer)
     assert (f"{base}/{cycle_id}/delete" in show) == (role in (Role.owner, Role.admin))
     board = _text(_get(client, f"{base}/"))
@@ -484,7 +486,9 @@ KPI_RANGE = "Diese Zahl ist zu groß (höchstens 99.999.999.999.999,9999)."
 KPI_LOW = "Diese Zahl ist zu klein (mindestens −99.999.999.999.999,9999)."
 NEGATIVE = "Bitte geben Sie 0 oder mehr ein."
 CHOOSE = "Bitte wählen Sie eine der Möglichkeiten."
-CHOICE_FIELDS = {"category", "owner_id", "kpi_direction", "solution_type", "decision"}
+CHOICE_FIELDS = {"category", "owner_id", "sponsor_id", "kpi_direction", "solution_type", "decision"}
+NOT_A_SPONSOR = "Bitte wählen Sie als Sponsor einen Inhaber oder Administrator dieser Organisation."
+CHOOSE_A_SPONSOR = "Bitte wählen Sie einen Sponsor: einen Inhaber oder Administrator, der am Ende entscheidet."
 
 BAD_INPUT = [
     ("new", {"title": ""}, "Bitte benennen Sie den Engpass."),
@@ -494,6 +498,9 @@ BAD_INPUT = [
     ("new", {"why": TEN_K}, "Höchstens 5000 Zeichen."),
     ("new", {"owner_id": "999999"}, "Bitte wählen Sie ein Mitglied dieser Organisation."),
     ("new", {"owner_id": "abc"}, "Bitte wählen Sie ein Mitglied dieser Organisation."),
+    ("new", {"sponsor_id": "999999"}, NOT_A_SPONSOR),
+    ("new", {"sponsor_id": ""}, CHOOSE_A_SPONSOR),
+    ("bottleneck", {"sponsor_id": "999999"}, NOT_A_SPONSOR),
     ("bottleneck", {"title": "   "}, "Bitte benennen Sie den Engpass."),
     ("bottleneck", {"why": TEN_K}, "Höchstens 5000 Zeichen."),
     ("bottleneck", {"category": "<b>x</b>"}, CHOOSE),
@@ -603,7 +610,7 @@ def test_bad_input_gets_a_message_keeps_the_input_and_saves_nothing(
     )
     base = _base(org)
     url = {"new": f"{base}/new", "template": f"{base}/templates"}.get(form) or f"{base}/{cycle_id}/{path}"
-    data = {**VALID[form], "owner_id": str(owner.id), **bad}
+    data = {**VALID[form], "owner_id": str(owner.id), "sponsor_id": str(owner.id), **bad}
     before = _state(session, org)
 
     response = _post(client, url, data)
@@ -752,7 +759,7 @@ def test_a_second_open_cycle_needs_confirmation_and_shows_a_focus_warning(client
     form = _text(_get(client, f"{base}/new"))
     assert "Ein Engpass nach dem anderen" in form and "Angebote dauern 9 Tage" in form
 
-    data = {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline", "owner_id": owner.id}
+    data = {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline", "owner_id": owner.id, "sponsor_id": owner.id}
     refused = _post(client, f"{base}/new", data)
     assert refused.status_code == 422
     text = _text(refused)
@@ -900,7 +907,7 @@ def test_order_of_the_method_is_kept_for_measurements_and_the_next_bottleneck(cl
     # "Nächster Engpass" before a decision: the page sends back to the decision, a post is refused.
     early = _get(client, f"{base}/{cycle_id}/next")
     assert early.status_code == 302 and early.location.endswith("#decision")
-    data = {"title": "Zu wenige Leads", "category": "leads", "why": "", "owner_id": owner.id, "confirm_focus": "y"}
+    data = {"title": "Zu wenige Leads", "category": "leads", "why": "", "owner_id": owner.id, "sponsor_id": owner.id, "confirm_focus": "y"}
     refused = _post(client, f"{base}/{cycle_id}/next", data)
     assert refused.status_code == 422
     assert "Entscheiden Sie diesen Zyklus, bevor Sie den nächsten Engpass wählen." in _text(refused)
