@@ -65,6 +65,8 @@ def downgrade() -> None:
         batch_op.drop_column("kpi_baseline")
         batch_op.drop_column("result_hours_per_week")
         batch_op.drop_column("baseline_hours_per_week")
+        # The enum's check constraint would outlive its column in SQLite's batch copy of the table.
+        batch_op.drop_constraint(batch_op.f("ck_cycle_templates_cycle_decision"), type_="check")
         batch_op.drop_column("source_decision")
         batch_op.drop_column("source_title")
         batch_op.drop_column("source_cycle_id")

@@ -60,7 +60,7 @@ def test_a_sponsor_who_is_no_owner_or_admin_here_is_refused_alike(client, world,
         ("PATCH", f"/cycles/{cycle_id}", {}),
     ):
         response = call(client, "owner", method, url, json={**body, "sponsor_id": people[who].id})
-        assert response.status_code == 422, response.text
+        assert response.status_code == 409, response.text
         (error,) = response.json["errors"]
         assert error["field"] == "sponsor_id"
         assert error["message"] == "Bitte wählen Sie als Sponsor einen Inhaber oder Administrator dieser Organisation."

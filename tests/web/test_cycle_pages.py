@@ -252,7 +252,13 @@ def test_sabines_journey_through_every_form(client, session, logged_in_owner):
     following = _post(
         client,
         f"{base}/{cycle_id}/next",
-        {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline leer", "owner_id": owner.id, "sponsor_id": owner.id},
+        {
+            "title": "Zu wenige Leads",
+            "category": "leads",
+            "why": "Pipeline leer",
+            "owner_id": owner.id,
+            "sponsor_id": owner.id,
+        },
     )
     assert following.status_code == 302
     next_id = int(re.search(r"/cycles/(\d+)/", following.location).group(1))
@@ -759,7 +765,13 @@ def test_a_second_open_cycle_needs_confirmation_and_shows_a_focus_warning(client
     form = _text(_get(client, f"{base}/new"))
     assert "Ein Engpass nach dem anderen" in form and "Angebote dauern 9 Tage" in form
 
-    data = {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline", "owner_id": owner.id, "sponsor_id": owner.id}
+    data = {
+        "title": "Zu wenige Leads",
+        "category": "leads",
+        "why": "Pipeline",
+        "owner_id": owner.id,
+        "sponsor_id": owner.id,
+    }
     refused = _post(client, f"{base}/new", data)
     assert refused.status_code == 422
     text = _text(refused)
@@ -907,7 +919,14 @@ def test_order_of_the_method_is_kept_for_measurements_and_the_next_bottleneck(cl
     # "Nächster Engpass" before a decision: the page sends back to the decision, a post is refused.
     early = _get(client, f"{base}/{cycle_id}/next")
     assert early.status_code == 302 and early.location.endswith("#decision")
-    data = {"title": "Zu wenige Leads", "category": "leads", "why": "", "owner_id": owner.id, "sponsor_id": owner.id, "confirm_focus": "y"}
+    data = {
+        "title": "Zu wenige Leads",
+        "category": "leads",
+        "why": "",
+        "owner_id": owner.id,
+        "sponsor_id": owner.id,
+        "confirm_focus": "y",
+    }
     refused = _post(client, f"{base}/{cycle_id}/next", data)
     assert refused.status_code == 422
     assert "Entscheiden Sie diesen Zyklus, bevor Sie den nächsten Engpass wählen." in _text(refused)

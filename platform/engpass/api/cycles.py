@@ -240,7 +240,8 @@ def _check_sponsor(sponsor_id: int | None) -> None:
     else:
         allowed = sponsors.may_sponsor(db.session(), g.org.id, sponsor_id)
     if not allowed:
-        raise invalid("sponsor_id", str(sponsors.NOT_A_SPONSOR))
+        # 409 like the owner: whether the person may back a cycle depends on the organization, not the body.
+        raise rule_violation([sponsors.NOT_A_SPONSOR], "sponsor_id")
 
 
 def _check_decider(cycle: Cycle) -> None:

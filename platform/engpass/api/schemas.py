@@ -327,7 +327,7 @@ class CycleCreateSchema(Schema):
         allow_none=True,
         metadata={
             "description": "The sponsor, an owner or admin of the organization, who decides at the end (else "
-            "422); default: the token's user if an owner or admin, else none yet."
+            "409); default: the token's user if an owner or admin, else none yet."
         },
     )
     previous_cycle_id = object_id(
@@ -353,7 +353,7 @@ class CyclePatchSchema(Schema):
     owner_id = object_id()
     sponsor_id = object_id(
         allow_none=True,
-        metadata={"description": "An owner or admin of the organization (else 422); null: no sponsor yet."},
+        metadata={"description": "An owner or admin of the organization (else 409); null: no sponsor yet."},
     )
     # Status quo (Ist-Zustand)
     hours_per_week = number(HOURS_BELOW, 2, allow_none=True)
