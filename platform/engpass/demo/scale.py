@@ -191,8 +191,9 @@ def _cycle_row(plan: _PlannedCycle, org_id: int, owner_id: int, first_day: date,
         "decision_reason": REASONS[plan.decision] if plan.decision else None,
         "sponsor_id": owner_id,
     }
-    if plan.decision:
-        row.update(zip(("lessons_worked", "lessons_failed", "lessons_differently"), LESSONS, strict=True))
+    # Every row names every column: the rows are inserted in batches of one statement each.
+    lessons = LESSONS if plan.decision else (None, None, None)
+    row.update(zip(("lessons_worked", "lessons_failed", "lessons_differently"), lessons, strict=True))
     for stage in STAGE_ORDER:
         row[f"{stage.value}_at"] = at.get(stage)
     quantified = reached >= STAGE_ORDER.index(Stage.baseline)
