@@ -360,7 +360,13 @@ def test_a_whole_cycle_through_the_api(client, world):
     assert response.status_code == 201
     assert response.json["kpi_value"] == "4.0000" and response.json["currency"] == "EUR"
     assert world.call(client, "GET", f"/cycles/{cycle_id}").json["stage"] == "result"
-    decision = {"decision": "scale", "decision_reason": "Wirkt"}
+    decision = {
+        "decision": "scale",
+        "decision_reason": "Wirkt",
+        "lessons_worked": "Vorlage",
+        "lessons_failed": "Export",
+        "lessons_differently": "Früher messen",
+    }
     body = world.call(client, "PATCH", f"/cycles/{cycle_id}", json=decision).json
     assert body["stage"] == "decided" and body["decided_at"] is not None
     assert world.call(client, "GET", f"/cycles/{cycle_id}/business-case").json["savings_per_year"] == "27040.00"

@@ -372,6 +372,9 @@ FILLED = {
     "prototype_start": st.dates(),
     "decision": st.sampled_from(list(Decision)),
     "decision_reason": st.just("Wirkt"),
+    "lessons_worked": st.just("Vorlage"),
+    "lessons_failed": st.just("Export"),
+    "lessons_differently": st.just("Früher messen"),
 }
 
 

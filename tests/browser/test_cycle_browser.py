@@ -174,6 +174,9 @@ def test_one_cycle_through_every_stage_in_a_real_browser(browser, live_server, s
         _next_step(page)
         page.check("input[name=decision][value=scale]")
         page.fill("#decision_reason", "Die Zahlen überzeugen die Partner: ausrollen.")
+        page.fill("#lessons_worked", "Die Vorlage mit Kalkulationsblatt.")
+        page.fill("#lessons_failed", "Der Export aus dem ERP.")
+        page.fill("#lessons_differently", "Früher messen.")
         _submit(page)
         assert "Entscheidung gespeichert." in _flash(page)
         assert page.locator(".stepper__item--current .stepper__label").inner_text() == "Entschieden"

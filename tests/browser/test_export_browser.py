@@ -108,7 +108,18 @@ def _company(session: Session) -> tuple[str, int, int, int]:
                 "note": "Woche",
             }
             cycles.add_measurement(session, long, measured, user.id)
-        cycles.decide(session, long, {"decision": short.decision, "decision_reason": LONG}, user.id)
+        cycles.decide(
+            session,
+            long,
+            {
+                "decision": short.decision,
+                "decision_reason": LONG,
+                "lessons_worked": "Vorlage",
+                "lessons_failed": "Export",
+                "lessons_differently": "Früher messen",
+            },
+            user.id,
+        )
         return org.slug, org.id, short.id, long.id
 
 

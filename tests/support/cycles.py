@@ -56,7 +56,18 @@ def scaled_quoting_cycle(session: Any, owner: Any, title: str = "Angebote") -> A
     cycles.start_prototype(session, cycle, {"prototype_start": date.today() - timedelta(days=20)}, owner.id)
     measured = {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)}
     cycles.add_measurement(session, cycle, measured, owner.id)
-    cycles.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+    cycles.decide(
+        session,
+        cycle,
+        {
+            "decision": Decision.scale,
+            "decision_reason": "Wirkt",
+            "lessons_worked": "Vorlage",
+            "lessons_failed": "Export",
+            "lessons_differently": "Früher messen",
+        },
+        owner.id,
+    )
     return cycle
 
 

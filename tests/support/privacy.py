@@ -70,7 +70,18 @@ def cycle_in(session: Any, owner: User, stage: Stage, title: str) -> Any:
             {"measured_on": date.today(), "kpi_value": Decimal(4), "hours_per_week": Decimal(6)},
             owner.id,
         ),
-        lambda: cycles.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id),
+        lambda: cycles.decide(
+            session,
+            cycle,
+            {
+                "decision": Decision.scale,
+                "decision_reason": "Wirkt",
+                "lessons_worked": "Vorlage",
+                "lessons_failed": "Export",
+                "lessons_differently": "Früher messen",
+            },
+            owner.id,
+        ),
     ]
     order = [Stage.bottleneck, Stage.baseline, Stage.solution, Stage.prototype, Stage.result, Stage.decided]
     for move in moves[: order.index(stage)]:

@@ -246,7 +246,17 @@ def test_a_whole_cycle_on_the_deployments_processes(
         measured = {"measured_on": date.today().isoformat(), "kpi_value": 4, "hours_per_week": 6}
         call("POST", f"/cycles/{cycle_id}/measurements", 201, json=measured)
         assert call("GET", f"/cycles/{cycle_id}")["stage"] == "result"
-        decided = call("PATCH", f"/cycles/{cycle_id}", json={"decision": "scale", "decision_reason": "Wirkt"})
+        decided = call(
+            "PATCH",
+            f"/cycles/{cycle_id}",
+            json={
+                "decision": "scale",
+                "decision_reason": "Wirkt",
+                "lessons_worked": "Vorlage",
+                "lessons_failed": "Export",
+                "lessons_differently": "Früher messen",
+            },
+        )
         assert decided["stage"] == "decided"
         # docs/business-case.md, Sabine's numbers: 8 hours a week saved.
         assert call("GET", f"/cycles/{cycle_id}/business-case")["savings_per_year"] == "27040.00"

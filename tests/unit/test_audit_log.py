@@ -66,6 +66,8 @@ DETAIL_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "item_id": ids,
     "invitation_id": ids,
     "previous_cycle_id": ids,
+    "source_cycle_id": ids,
+    "sponsor_id": ids,
     "cycle_id": ids,
     "into_id": ids,
     "into_title": words,

@@ -29,6 +29,9 @@ def _complete(**overrides):
         prototype_start=date(2026, 11, 2),
         decision=Decision.scale,
         decision_reason="Wirkt",
+        lessons_worked="Vorlage",
+        lessons_failed="Export",
+        lessons_differently="Früher messen",
     )
     data.update(overrides)
     return Cycle(**data)
@@ -79,11 +82,19 @@ def test_decision_needs_a_choice_and_a_reason():
     assert len(problems_to_enter(_complete(decision=None, decision_reason=" "), Stage.decided, 1)) == 2
 
 
+@pytest.mark.parametrize("blank", ["lessons_worked", "lessons_failed", "lessons_differently"])
+def test_every_decision_keeps_its_three_lessons_in_one_message(blank):
+    problems = problems_to_enter(_complete(**{blank: " \n"}), Stage.decided, 1)
+    assert [str(p) for p in problems] == [
+        "Write down what you learned: what worked, what did not, and what you would do differently."
+    ]
+
+
 def test_jumping_ahead_reports_every_missing_step():
     cycle = Cycle(title="Zu wenig Leads", category=Category.leads)
     problems = problems_to_enter(cycle, Stage.decided, 0)
-    # hours, KPI definition, KPI baseline, solution, prototype start, measurement, decision, reason
-    assert len(problems) == 8
+    # hours, KPI definition, KPI baseline, solution, prototype start, measurement, decision, reason, lessons
+    assert len(problems) == 9
 
 
 @pytest.mark.parametrize(

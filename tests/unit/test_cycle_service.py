@@ -73,7 +73,18 @@ def test_sabines_cycle_from_bottleneck_to_decision(ctx):
     assert cycle.prototype_target == date(2026, 11, 30)
     session.commit()
     with pytest.raises(StageRuleViolation):
-        service.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+        service.decide(
+            session,
+            cycle,
+            {
+                "decision": Decision.scale,
+                "decision_reason": "Wirkt",
+                "lessons_worked": "Vorlage",
+                "lessons_failed": "Export",
+                "lessons_differently": "Früher messen",
+            },
+            owner.id,
+        )
     session.rollback()
     assert cycle.stage == Stage.prototype and cycle.decision is None
     service.add_measurement(
@@ -83,7 +94,18 @@ def test_sabines_cycle_from_bottleneck_to_decision(ctx):
         owner.id,
     )
     assert cycle.stage == Stage.result
-    service.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+    service.decide(
+        session,
+        cycle,
+        {
+            "decision": Decision.scale,
+            "decision_reason": "Wirkt",
+            "lessons_worked": "Vorlage",
+            "lessons_failed": "Export",
+            "lessons_differently": "Früher messen",
+        },
+        owner.id,
+    )
     session.commit()
     assert cycle.stage == Stage.decided and cycle.decided_at is not None
     moves = session.scalars(
@@ -141,7 +163,18 @@ def test_next_bottleneck_only_after_a_decision_and_linked(ctx):
     service.save_solution(session, first, SOLUTION, owner.id)
     service.start_prototype(session, first, {"prototype_start": date(2026, 11, 2)}, owner.id)
     service.add_measurement(session, first, {"measured_on": date(2026, 11, 20), "kpi_value": Decimal("4")}, owner.id)
-    service.decide(session, first, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+    service.decide(
+        session,
+        first,
+        {
+            "decision": Decision.scale,
+            "decision_reason": "Wirkt",
+            "lessons_worked": "Vorlage",
+            "lessons_failed": "Export",
+            "lessons_differently": "Früher messen",
+        },
+        owner.id,
+    )
     second = service.start_next_cycle(
         session, first, title="Leads", category=Category.leads, why="", owner_id=owner.id, actor_id=owner.id
     )
@@ -167,7 +200,18 @@ def test_a_decided_cycle_keeps_its_last_measurement(ctx):
     m = service.add_measurement(
         session, cycle, {"measured_on": date(2026, 11, 20), "kpi_value": Decimal("4")}, owner.id
     )
-    service.decide(session, cycle, {"decision": Decision.drop, "decision_reason": "Kein Effekt"}, owner.id)
+    service.decide(
+        session,
+        cycle,
+        {
+            "decision": Decision.drop,
+            "decision_reason": "Kein Effekt",
+            "lessons_worked": "Vorlage",
+            "lessons_failed": "Export",
+            "lessons_differently": "Früher messen",
+        },
+        owner.id,
+    )
     with pytest.raises(StageRuleViolation):
         service.delete_measurement(session, cycle, m, owner.id)
     service.update_measurement(session, cycle, m, {"kpi_value": Decimal("5")}, owner.id)

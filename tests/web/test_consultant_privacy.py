@@ -109,7 +109,13 @@ def test_a_consultant_picks_only_people_already_responsible_or_nobody(client, se
     assert all(name not in page.text for name, _email in PEOPLE.values())
     created = client.post(
         f"/o/{org.slug}/cycles/new",
-        data={"title": "Rechnungen dauern", "category": "quoting", "owner_id": "0", "confirm_focus": "y"},
+        data={
+            "title": "Rechnungen dauern",
+            "category": "quoting",
+            "owner_id": "0",
+            "sponsor_id": "0",
+            "confirm_focus": "y",
+        },
     )
     assert created.status_code == 302, created.text
     with tenancy.tenant_context(session, org.id):
@@ -118,7 +124,13 @@ def test_a_consultant_picks_only_people_already_responsible_or_nobody(client, se
     vera = session.scalars(select(User).where(User.email == PEOPLE[Role.viewer][1])).one()
     refused = client.post(
         f"/o/{org.slug}/cycles/new",
-        data={"title": "Lager", "category": "quoting", "owner_id": str(vera.id), "confirm_focus": "y"},
+        data={
+            "title": "Lager",
+            "category": "quoting",
+            "owner_id": str(vera.id),
+            "sponsor_id": "0",
+            "confirm_focus": "y",
+        },
     )
     assert refused.status_code == 422
 

@@ -485,6 +485,8 @@ def test_an_edit_consultant_names_a_bottleneck_for_a_client_member_and_the_log_s
         "category": "quoting",
         "why": "Aufträge",
         "owner_id": sabine.id,
+        # A consultant leaves the sponsor to the client (docs/decisions.md).
+        "sponsor_id": "0",
         "confirm_focus": "y",
     }
     # Consultants are no members: responsible for a client's cycle is one of the client's people.

@@ -120,7 +120,18 @@ def _make_cycle(session, org, owner, title="Angebote dauern 9 Tage", stage=Stage
                 owner.id,
             )
         if stage == Stage.decided:
-            service.decide(session, cycle, {"decision": Decision.scale, "decision_reason": "Wirkt"}, owner.id)
+            service.decide(
+                session,
+                cycle,
+                {
+                    "decision": Decision.scale,
+                    "decision_reason": "Wirkt",
+                    "lessons_worked": "Vorlage",
+                    "lessons_failed": "Export",
+                    "lessons_differently": "Früher messen",
+                },
+                owner.id,
+            )
         session.commit()
         return cycle.id
 
@@ -159,6 +170,7 @@ def test_sabines_journey_through_every_form(client, session, logged_in_owner):
             "category": "quoting",
             "why": "Wir verlieren Aufträge",
             "owner_id": owner.id,
+            "sponsor_id": owner.id,
         },
     )
     assert created.status_code == 302
@@ -220,7 +232,15 @@ def test_sabines_journey_through_every_form(client, session, logged_in_owner):
     assert "195" in page  # minutes summed over the process
 
     decided = _post(
-        client, f"{base}/{cycle_id}/decision", {"decision": "scale", "decision_reason": "Partner überzeugt"}
+        client,
+        f"{base}/{cycle_id}/decision",
+        {
+            "decision": "scale",
+            "decision_reason": "Partner überzeugt",
+            "lessons_worked": "Vorlage",
+            "lessons_failed": "Export",
+            "lessons_differently": "Früher messen",
+        },
     )
     assert decided.status_code == 302
     cycle = _cycle(session, org, cycle_id)
@@ -232,7 +252,13 @@ def test_sabines_journey_through_every_form(client, session, logged_in_owner):
     following = _post(
         client,
         f"{base}/{cycle_id}/next",
-        {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline leer", "owner_id": owner.id},
+        {
+            "title": "Zu wenige Leads",
+            "category": "leads",
+            "why": "Pipeline leer",
+            "owner_id": owner.id,
+            "sponsor_id": owner.id,
+        },
     )
     assert following.status_code == 302
     next_id = int(re.search(r"/cycles/(\d+)/", following.location).group(1))
@@ -307,8 +333,9 @@ def test_every_page_renders_for_every_role_and_forms_for_members(client, login, 
     assert delete_page.status_code == (200 if role in (Role.owner, Role.admin) else 403)
 
     show = _text(_get(client, f"{base}/{cycle_id}/"))
-    # Viewers read everything but see no buttons that would only answer 403.
-    assert (f"{base}/{cycle_id}/decision" in show) == (role != Role.viewer)
+    # Viewers read everything but see no buttons that would only answer 403; the decision is the owners'
+    # here, the cycle having no sponsor.
+    assert (f"{base}/{cycle_id}/decision" in show) == (role == Role.owner)
     assert (f'action="{base}/{cycle_id}/stage"' in show) == (role != Role.viewer)
     assert (f"{base}/{cycle_id}/delete" in show) == (role in (Role.owner, Role.admin))
     board = _text(_get(client, f"{base}/"))
@@ -393,7 +420,20 @@ def test_measurements_of_another_cycle_or_organization_answer_404(client, sessio
     # Another organization's cycle through our slug: 404, and nothing of it shows.
     response = _get(client, f"{base}/{theirs}/")
     assert response.status_code == 404 and "Geheim" not in _text(response)
-    assert _post(client, f"{base}/{theirs}/decision", {"decision": "drop", "decision_reason": "x"}).status_code == 404
+    assert (
+        _post(
+            client,
+            f"{base}/{theirs}/decision",
+            {
+                "decision": "drop",
+                "decision_reason": "x",
+                "lessons_worked": "Vorlage",
+                "lessons_failed": "Export",
+                "lessons_differently": "Früher messen",
+            },
+        ).status_code
+        == 404
+    )
     with tenancy.tenant_context(session, other_org.id):
         session.expire_all()
         assert session.scalar(select(func.count(Measurement.id))) == 1
@@ -418,7 +458,13 @@ VALID = {
         "cost_per_week": "",
         "note": "",
     },
-    "decision": {"decision": "scale", "decision_reason": "Wirkt"},
+    "decision": {
+        "decision": "scale",
+        "decision_reason": "Wirkt",
+        "lessons_worked": "Vorlage",
+        "lessons_failed": "Export",
+        "lessons_differently": "Früher messen",
+    },
     "template": {
         "category": "quoting",
         "name": "Metallbau",
@@ -446,7 +492,9 @@ KPI_RANGE = "Diese Zahl ist zu groß (höchstens 99.999.999.999.999,9999)."
 KPI_LOW = "Diese Zahl ist zu klein (mindestens −99.999.999.999.999,9999)."
 NEGATIVE = "Bitte geben Sie 0 oder mehr ein."
 CHOOSE = "Bitte wählen Sie eine der Möglichkeiten."
-CHOICE_FIELDS = {"category", "owner_id", "kpi_direction", "solution_type", "decision"}
+CHOICE_FIELDS = {"category", "owner_id", "sponsor_id", "kpi_direction", "solution_type", "decision"}
+NOT_A_SPONSOR = "Bitte wählen Sie als Sponsor einen Inhaber oder Administrator dieser Organisation."
+CHOOSE_A_SPONSOR = "Bitte wählen Sie einen Sponsor: einen Inhaber oder Administrator, der am Ende entscheidet."
 
 BAD_INPUT = [
     ("new", {"title": ""}, "Bitte benennen Sie den Engpass."),
@@ -456,6 +504,9 @@ BAD_INPUT = [
     ("new", {"why": TEN_K}, "Höchstens 5000 Zeichen."),
     ("new", {"owner_id": "999999"}, "Bitte wählen Sie ein Mitglied dieser Organisation."),
     ("new", {"owner_id": "abc"}, "Bitte wählen Sie ein Mitglied dieser Organisation."),
+    ("new", {"sponsor_id": "999999"}, NOT_A_SPONSOR),
+    ("new", {"sponsor_id": ""}, CHOOSE_A_SPONSOR),
+    ("bottleneck", {"sponsor_id": "999999"}, NOT_A_SPONSOR),
     ("bottleneck", {"title": "   "}, "Bitte benennen Sie den Engpass."),
     ("bottleneck", {"why": TEN_K}, "Höchstens 5000 Zeichen."),
     ("bottleneck", {"category": "<b>x</b>"}, CHOOSE),
@@ -565,7 +616,7 @@ def test_bad_input_gets_a_message_keeps_the_input_and_saves_nothing(
     )
     base = _base(org)
     url = {"new": f"{base}/new", "template": f"{base}/templates"}.get(form) or f"{base}/{cycle_id}/{path}"
-    data = {**VALID[form], "owner_id": str(owner.id), **bad}
+    data = {**VALID[form], "owner_id": str(owner.id), "sponsor_id": str(owner.id), **bad}
     before = _state(session, org)
 
     response = _post(client, url, data)
@@ -714,7 +765,13 @@ def test_a_second_open_cycle_needs_confirmation_and_shows_a_focus_warning(client
     form = _text(_get(client, f"{base}/new"))
     assert "Ein Engpass nach dem anderen" in form and "Angebote dauern 9 Tage" in form
 
-    data = {"title": "Zu wenige Leads", "category": "leads", "why": "Pipeline", "owner_id": owner.id}
+    data = {
+        "title": "Zu wenige Leads",
+        "category": "leads",
+        "why": "Pipeline",
+        "owner_id": owner.id,
+        "sponsor_id": owner.id,
+    }
     refused = _post(client, f"{base}/new", data)
     assert refused.status_code == 422
     text = _text(refused)
@@ -862,7 +919,14 @@ def test_order_of_the_method_is_kept_for_measurements_and_the_next_bottleneck(cl
     # "Nächster Engpass" before a decision: the page sends back to the decision, a post is refused.
     early = _get(client, f"{base}/{cycle_id}/next")
     assert early.status_code == 302 and early.location.endswith("#decision")
-    data = {"title": "Zu wenige Leads", "category": "leads", "why": "", "owner_id": owner.id, "confirm_focus": "y"}
+    data = {
+        "title": "Zu wenige Leads",
+        "category": "leads",
+        "why": "",
+        "owner_id": owner.id,
+        "sponsor_id": owner.id,
+        "confirm_focus": "y",
+    }
     refused = _post(client, f"{base}/{cycle_id}/next", data)
     assert refused.status_code == 422
     assert "Entscheiden Sie diesen Zyklus, bevor Sie den nächsten Engpass wählen." in _text(refused)

@@ -47,7 +47,7 @@ def company(session, make_user, make_org):
         session.commit()
     today = date.today()
     with tenancy.tenant_context(session, org.id):
-        scaled_quoting_cycle(session, owner, title="Angebote für größere Aufträge")
+        scaled_quoting_cycle(session, owner, title="Angebote für größere Aufträge").sponsor_id = owner.id
         service.create_cycle(
             session,
             title=INJECTED_TITLE,
@@ -181,7 +181,8 @@ def _database(session, org):
     return cycles, by_cycle, owners
 
 
-def _expected_cycle(cycle, measured, owner_name, rate, text):
+def _expected_cycle(cycle, measured, people, rate, text):
+    owner_name, sponsor_name = people
     case = compute(cycle, measured, rate, 52)
     status_quo = status_quo_cost(cycle, rate, 52)
     current = latest(measured)
@@ -194,6 +195,7 @@ def _expected_cycle(cycle, measured, owner_name, rate, text):
         "stage": cycle.stage.value,
         "stage_label": _label(STAGE_LABELS, cycle.stage),
         "owner": owner_name,
+        "sponsor": sponsor_name,
         "why": text(cycle.why),
         "previous_cycle_id": cycle.previous_cycle_id,
         "created_at": _local(cycle.created_at),
@@ -235,6 +237,9 @@ def _expected_cycle(cycle, measured, owner_name, rate, text):
         "decision": cycle.decision.value if cycle.decision else None,
         "decision_label": _label(DECISION_LABELS, cycle.decision),
         "decision_reason": text(cycle.decision_reason),
+        "lessons_worked": text(cycle.lessons_worked),
+        "lessons_failed": text(cycle.lessons_failed),
+        "lessons_differently": text(cycle.lessons_differently),
         **_expected_effects(cycle, measured, rate),
     }
 
@@ -349,7 +354,10 @@ def _expectations(app, session, org, key, text):
     rate = session.get(Organization, org.id).default_hourly_rate
     with app.test_request_context(), force_locale("de"):
         if key == "cycles":
-            return {c.id: _expected_cycle(c, by_cycle[c.id], names[owners[c.id]], rate, text) for c in cycles}
+            return {
+                c.id: _expected_cycle(c, by_cycle[c.id], (names[owners[c.id]], names[c.sponsor_id]), rate, text)
+                for c in cycles
+            }
         if key == "business-cases":
             return {c.id: _expected_business_case(c, by_cycle[c.id], rate, text) for c in cycles}
         if key == "indirect-costs":

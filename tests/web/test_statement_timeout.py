@@ -83,7 +83,7 @@ def test_a_request_stuck_behind_a_lock_answers_503_and_saves_nothing(postgres, t
     web = app.test_client()
     try:
         assert web.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
-        form = {"title": "Angebote", "category": "quoting", "why": "", "owner_id": user.id}
+        form = {"title": "Angebote", "category": "quoting", "why": "", "owner_id": user.id, "sponsor_id": user.id}
         created = web.post(f"/o/{org.slug}/cycles/new", data=form)
         assert created.status_code == 302
         cycle_id = int(created.headers["Location"].rstrip("/").rsplit("/", 1)[-1])

@@ -14,6 +14,7 @@ from typing import Any
 from flask import abort, current_app, g, url_for
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import aliased
 
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
@@ -33,7 +34,7 @@ from engpass.api.schemas import (
     MeasurementSchema,
     StageChangeSchema,
 )
-from engpass.cycles import people, service
+from engpass.cycles import people, service, sponsors
 from engpass.cycles.business_case import BusinessCase, compute, status_quo_cost
 from engpass.cycles.forecast import Comparison, compare
 from engpass.cycles.models import Cycle, IndirectCostItem, Measurement, ProcessStep, Stage
@@ -43,7 +44,7 @@ from engpass.cycles.rules import StageRuleViolation
 from engpass.db import db
 from engpass.organizations import memberships
 from engpass.organizations.models import Membership
-from engpass.organizations.permissions import Action
+from engpass.organizations.permissions import Action, can_decide
 
 TAG = "Cycles"
 # The response fields read straight from the row; the others are computed per document.
@@ -53,6 +54,7 @@ OUTPUT_FIELDS = tuple(
     if name
     not in (
         "owner_name",
+        "sponsor_name",
         "measurement_count",
         "currency",
         "steps",
@@ -99,7 +101,7 @@ def _effects(cycle: Cycle, measurements: list[Measurement], case: BusinessCase) 
 
 def _document(
     cycle: Cycle,
-    owner_name: str | None,
+    names: tuple[str | None, str | None],
     measurements: list[Measurement],
     steps: list[ProcessStep],
     items: list[IndirectCostItem],
@@ -109,7 +111,8 @@ def _document(
     case = compute(cycle, measurements, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     document.update(
         _effects(cycle, measurements, case),
-        owner_name=owner_name,
+        owner_name=names[0],
+        sponsor_name=names[1],
         measurement_count=len(measurements),
         currency=g.org.currency,
         steps=[{"position": s.position, "name": s.name, "role": s.role, "minutes": s.minutes} for s in steps],
@@ -119,10 +122,10 @@ def _document(
     return document
 
 
-def _documents(rows: list[tuple[Cycle, str | None]]) -> list[dict[str, Any]]:
-    """Cycles with their owners' names as documents: three more queries however many there are (their
-    measurements, which give the count and the figures, their steps and their indirect cost items)."""
-    ids = [cycle.id for cycle, _name in rows]
+def _documents(rows: list[tuple[Cycle, str | None, str | None]]) -> list[dict[str, Any]]:
+    """Cycles with their owners' and sponsors' names as documents: three more queries however many there are
+    (their measurements, which give the count and the figures, their steps and their indirect cost items)."""
+    ids = [cycle.id for cycle, _owner, _sponsor in rows]
     measured: dict[int, list[Measurement]] = {}
     steps: dict[int, list[ProcessStep]] = {}
     items: dict[int, list[IndirectCostItem]] = {}
@@ -141,18 +144,29 @@ def _documents(rows: list[tuple[Cycle, str | None]]) -> list[dict[str, Any]]:
         for item in db.session.scalars(item_stmt):
             items.setdefault(item.cycle_id, []).append(item)
     return [
-        _document(cycle, name, measured.get(cycle.id, []), steps.get(cycle.id, []), items.get(cycle.id, []))
-        for cycle, name in rows
+        _document(cycle, (owner, sponsor), measured.get(cycle.id, []), steps.get(cycle.id, []), items.get(cycle.id, []))
+        for cycle, owner, sponsor in rows
     ]
 
 
+def _name(user_id: int | None) -> str | None:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return user.name if user is not None else None
+
+
 def _one(cycle: Cycle) -> dict[str, Any]:
-    owner = db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None
-    return _documents([(cycle, owner.name if owner else None)])[0]
+    return _documents([(cycle, _name(cycle.owner_id), _name(cycle.sponsor_id))])[0]
 
 
-def _with_owner() -> Select[tuple[Cycle, str | None]]:
-    return select(Cycle, User.name).outerjoin(User, User.id == Cycle.owner_id)
+SPONSOR = aliased(User)
+
+
+def _with_owner() -> Select[tuple[Cycle, str | None, str | None]]:
+    return (
+        select(Cycle, User.name, SPONSOR.name)
+        .outerjoin(User, User.id == Cycle.owner_id)
+        .outerjoin(SPONSOR, SPONSOR.id == Cycle.sponsor_id)
+    )
 
 
 @endpoint("/cycles", "GET", Action.view_cycles, tag=TAG)
@@ -186,7 +200,8 @@ def list_cycles(args: dict[str, Any]) -> dict[str, Any]:
             )
         stmt = stmt.where(Cycle.id > after)
     limit = args["limit"]
-    rows = [(cycle, name) for cycle, name in db.session.execute(stmt.order_by(Cycle.id).limit(limit + 1))]
+    found = db.session.execute(stmt.order_by(Cycle.id).limit(limit + 1))
+    rows = [(cycle, owner, sponsor) for cycle, owner, sponsor in found]
     more = len(rows) > limit
     rows = rows[:limit]
     return page(_documents(rows), limit, [rows[-1][0].id] if more else None)
@@ -213,6 +228,26 @@ def _check_owner(owner_id: int | None) -> None:
         member = memberships.membership_of(db.session(), g.org.id, owner_id) is not None
     if not member:
         raise rule_violation([_("Please choose a member of this organization.")], "owner_id")
+
+
+def _check_sponsor(sponsor_id: int | None) -> None:
+    """An owner or admin of this organization, or None; a consultant names only those already backing a
+    cycle (the web offers them no more). One answer for everyone else, whichever organization they are in."""
+    if sponsor_id is None:
+        return
+    if g.consulting is not None:
+        allowed = any(user_id == sponsor_id for user_id, _name in sponsors.sponsoring(db.session(), g.org.id))
+    else:
+        allowed = sponsors.may_sponsor(db.session(), g.org.id, sponsor_id)
+    if not allowed:
+        # 409 like the owner: whether the person may back a cycle depends on the organization, not the body.
+        raise rule_violation([sponsors.NOT_A_SPONSOR], "sponsor_id")
+
+
+def _check_decider(cycle: Cycle) -> None:
+    """The decision is the sponsor's or an owner's (docs/decisions.md): 403 for everyone else."""
+    if not can_decide(cycle.sponsor_id):
+        raise ApiProblem(403, _("Only the cycle's sponsor or an owner of the organization records its decision."))
 
 
 def _refused(problems: list[Any], field: str = "stage") -> ApiProblem:
@@ -246,11 +281,17 @@ def create_cycle(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, s
         owner_id = data["owner_id"]
     else:
         owner_id = actor.id if isinstance(g.membership, Membership) else None
+    if "sponsor_id" in data:
+        _check_sponsor(data["sponsor_id"])
+        sponsor_id = data["sponsor_id"]
+    else:
+        sponsor_id = sponsors.default_sponsor(db.session(), g.org.id, actor.id) if g.consulting is None else None
     arguments = {
         "title": data["title"],
         "category": data["category"],
         "why": data["why"],
         "owner_id": owner_id,
+        "sponsor_id": sponsor_id,
         "actor_id": actor.id,
         "confirm_second_open": data["confirm_second_open"],
     }
@@ -304,6 +345,8 @@ def _save_sections(cycle: Cycle, data: dict[str, Any], actor_id: int) -> None:
 
     if (values := part(service.BOTTLENECK_FIELDS)) is not None:
         service.update_bottleneck(session, cycle, values, actor_id)
+    if "sponsor_id" in data:
+        sponsors.set_sponsor(session, cycle, data["sponsor_id"], actor_id)
     if (values := part(service.BASELINE_FIELDS)) is not None or "steps" in data:
         steps = (
             [service.StepInput(s["name"], s["role"], s["minutes"]) for s in data["steps"]] if "steps" in data else None
@@ -332,6 +375,12 @@ def update_cycle(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     cycle = _cycle_or_404(cycle_id)
     if "owner_id" in data:
         _check_owner(data["owner_id"])
+    if "sponsor_id" in data:
+        _check_sponsor(data["sponsor_id"])
+    if data.keys() & set(service.DECISION_FIELDS):
+        # Asked of the sponsor as it is before this request: naming oneself sponsor and deciding at once
+        # still needs the right to name the sponsor, which a member editing the cycle has not.
+        _check_decider(cycle)
     _check_dates(cycle, data)
     _check_period(cycle, data)
     # The week's figures as they will be, asked about when this request changes them.
@@ -364,6 +413,9 @@ def change_stage(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     back always, recorded in the history.
     """
     cycle = _cycle_or_404(cycle_id)
+    if data["stage"] == Stage.decided and cycle.stage != Stage.decided:
+        # Entering "decided" records the decision the cycle holds.
+        _check_decider(cycle)
     try:
         service.change_stage(db.session(), cycle, data["stage"], g.api_user.id)
     except StageRuleViolation as refused:

@@ -27,6 +27,7 @@ from engpass.cycles.forms import (
     HOURS_BELOW,
     KPI_BELOW,
     LATEST_DATE,
+    LESSON_MAX,
     MINUTES_MAX,
     MONEY_BELOW,
     NOTE_MAX,
@@ -322,6 +323,13 @@ class CycleCreateSchema(Schema):
     owner_id = object_id(
         metadata={"description": "A member of the organization; default: the token's user if a member."}
     )
+    sponsor_id = object_id(
+        allow_none=True,
+        metadata={
+            "description": "The sponsor, an owner or admin of the organization, who decides at the end (else "
+            "409); default: the token's user if an owner or admin, else none yet."
+        },
+    )
     previous_cycle_id = object_id(
         metadata={"description": "Start the next cycle after this decided one (\u201cNext bottleneck\u201d)."}
     )
@@ -343,6 +351,10 @@ class CyclePatchSchema(Schema):
     category = code(Category)
     why = text(TEXT_MAX, multiline=True)
     owner_id = object_id()
+    sponsor_id = object_id(
+        allow_none=True,
+        metadata={"description": "An owner or admin of the organization (else 409); null: no sponsor yet."},
+    )
     # Status quo (Ist-Zustand)
     hours_per_week = number(HOURS_BELOW, 2, allow_none=True)
     direct_cost_per_week = number(MONEY_BELOW, 2, allow_none=True)
@@ -388,6 +400,11 @@ class CyclePatchSchema(Schema):
     # Decision
     decision = code(Decision, allow_none=True)
     decision_reason = text(TEXT_MAX, multiline=True, allow_none=True)
+    lessons_worked = text(LESSON_MAX, multiline=True, allow_none=True, metadata={"description": "What worked."})
+    lessons_failed = text(LESSON_MAX, multiline=True, allow_none=True, metadata={"description": "What did not."})
+    lessons_differently = text(
+        LESSON_MAX, multiline=True, allow_none=True, metadata={"description": "What we would do differently."}
+    )
     confirm_implausible = confirm_implausible()
 
     @pre_load
@@ -467,6 +484,10 @@ class CycleSchema(Schema):
     stage = code_out(Stage, required=True)
     owner_id = fields.Integer(required=True, allow_none=True)
     owner_name = fields.String(required=True, allow_none=True)
+    sponsor_id = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "The owner or admin who decides at the end."}
+    )
+    sponsor_name = fields.String(required=True, allow_none=True)
     previous_cycle_id = fields.Integer(required=True, allow_none=True)
     focus_warning = fields.Boolean(required=True, metadata={"description": "Started while another was open."})
     measurement_count = fields.Integer(required=True)
@@ -517,6 +538,9 @@ class CycleSchema(Schema):
     prototype_target = fields.Date(required=True, allow_none=True)
     decision = code_out(Decision, required=True, allow_none=True)
     decision_reason = fields.String(required=True, allow_none=True)
+    lessons_worked = fields.String(required=True, allow_none=True)
+    lessons_failed = fields.String(required=True, allow_none=True)
+    lessons_differently = fields.String(required=True, allow_none=True)
     bottleneck_at = UtcDateTime(required=True, metadata={"description": "When the cycle entered each stage."})
     baseline_at = UtcDateTime(required=True, allow_none=True)
     solution_at = UtcDateTime(required=True, allow_none=True)

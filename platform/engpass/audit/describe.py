@@ -33,6 +33,10 @@ FIELD_LABELS = {
     "category": _l("Category"),
     "why": _l("Why this is the biggest lever"),
     "owner_id": _l("Responsible"),
+    "sponsor_id": _l("Sponsor"),
+    "lessons_worked": _l("What worked"),
+    "lessons_failed": _l("What did not work"),
+    "lessons_differently": _l("What we would do differently"),
     "hours_per_week": _l("Hours per week"),
     "direct_cost_per_week": _l("Direct cost per week"),
     "indirect_cost_per_week": _l("Indirect cost per week"),
@@ -156,7 +160,7 @@ class _Reader:
         """``raw`` in words, or None when it is empty."""
         if raw is None or raw == "" or raw == "None":
             return None
-        if field == "owner_id":
+        if field in ("owner_id", "sponsor_id"):
             return self.person(raw)
         if field in CODE_LABELS:
             return str(CODE_LABELS[field].get(raw, _("unknown")))
@@ -201,6 +205,8 @@ def _cycle_created(r: _Reader, d: Mapping[str, Any]) -> list[str]:
         parts.append(_("the next bottleneck of its chain"))
     if d.get("focus_warning"):
         parts.append(_("named while another cycle was still open"))
+    if isinstance(d.get("sponsor_id"), int):
+        parts.append(_("sponsor: %(person)s", person=r.person(d["sponsor_id"])))
     return parts
 
 
@@ -347,7 +353,10 @@ def people_named(events: list[AuditEvent]) -> set[int]:
         for key in ("user_id", "previous_owner_id"):
             if isinstance(details.get(key), int):
                 ids.add(details[key])
-        owner = (details.get("changes") or {}).get("owner_id") if isinstance(details.get("changes"), dict) else None
-        if isinstance(owner, list):
-            ids.update(value for value in owner if isinstance(value, int))
+        if isinstance(details.get("sponsor_id"), int):
+            ids.add(details["sponsor_id"])
+        changes = details.get("changes") if isinstance(details.get("changes"), dict) else {}
+        for field in ("owner_id", "sponsor_id"):
+            if isinstance(changes.get(field), list):
+                ids.update(value for value in changes[field] if isinstance(value, int))
     return ids

@@ -22,6 +22,7 @@ from engpass.candidates.costs import YearlyCost, ranked, yearly_cost
 from engpass.candidates.models import Candidate, CandidateStatus, DataAvailable, Effort
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, Stage
+from engpass.cycles.sponsors import default_sponsor
 
 FIELDS = (
     "title",
@@ -230,6 +231,8 @@ def pick(
         why=why_of(candidate, who_label),
         owner_id=owner_id,
         actor_id=actor_id,
+        # Whoever picks it (an owner or admin) backs it, as when they name a bottleneck themselves.
+        sponsor_id=default_sponsor(session, candidate.organization_id, actor_id),
         previous=cycle_to_follow(session),
         confirm_second_open=confirm_second_open,
     )

@@ -30,11 +30,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
 from engpass.cycles.models import Decision, KpiDirection, Period, SolutionType, Stage
+from engpass.cycles.sponsors import NOT_A_SPONSOR
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.form_fields import HOURS_BELOW, ConfirmDoubts, NumberField, Required
 from engpass.single_line import SingleLine
 
 TEXT_MAX = 5000
+# A lesson is a few lines, not a report.
+LESSON_MAX = 2000
 NOTE_MAX = 2000
 TITLE_MAX = 200
 STEP_ROWS_MAX = 60
@@ -45,6 +48,7 @@ MONEY_BELOW = Decimal(10) ** 12
 KPI_BELOW = Decimal(10) ** 14
 MINUTES_MAX = 100_000
 MEASURED_IN_FUTURE = _l("A measurement cannot be dated after today.")
+CHOOSE_A_SPONSOR = _l("Please choose a sponsor: an owner or admin who decides at the end.")
 EARLIEST_DATE = date(1990, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 
@@ -82,6 +86,11 @@ DECISION_HINTS = {
     Decision.iterate: _l("Almost: improve the solution and measure again."),
     Decision.drop: _l("It does not pay off: stop it and keep what you learned."),
 }
+
+
+def _id_or_none(value: Any) -> int | None:
+    """A picker's id; its empty placeholder is None (nothing chosen yet), not an unreadable value."""
+    return None if value is None or value == "" else int(value)
 
 
 def _strip(value: Any) -> Any:
@@ -163,9 +172,24 @@ class BottleneckForm(FlaskForm):
         invalid_value_message=_l("Please choose a member of this organization."),
     )
 
-    def __init__(self, *args: Any, owners: list[SelectChoice] | None = None, **kwargs: Any) -> None:
+    sponsor_id = SelectField(
+        _l("Sponsor (the management's backing)"),
+        coerce=_id_or_none,
+        validators=[Required(CHOOSE_A_SPONSOR)],
+        invalid_choice_message=NOT_A_SPONSOR,
+        invalid_value_message=CHOOSE_A_SPONSOR,
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        owners: list[SelectChoice] | None = None,
+        sponsors: list[SelectChoice] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.owner_id.choices = owners or []
+        self.sponsor_id.choices = sponsors or []
 
 
 class NewCycleForm(BottleneckForm):
@@ -276,6 +300,18 @@ class MeasurementForm(ConfirmDoubts, FlaskForm):
 class DecisionForm(FlaskForm):
     decision = _enum_radio(_l("Decision"), DECISION_LABELS, _l("Please choose: scale, iterate or drop."))
     decision_reason = _long_text(_l("Why?"), required=_l("Please write down why you decided this way."))
+    lessons_worked = _long_text(
+        _l("What worked?"), LESSON_MAX, _l("Please write down what worked, in a few lines."), rows=3
+    )
+    lessons_failed = _long_text(
+        _l("What did not work?"), LESSON_MAX, _l("Please write down what did not work, in a few lines."), rows=3
+    )
+    lessons_differently = _long_text(
+        _l("What would we do differently?"),
+        LESSON_MAX,
+        _l("Please write down what you would do differently next time, in a few lines."),
+        rows=3,
+    )
 
 
 class StageForm(FlaskForm):

@@ -273,6 +273,23 @@ class CycleTemplate(TenantScoped, Base):
     solutions: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # Made from a decided cycle (cycles/proven_templates.py): the numbers it measured, kept as they were when
+    # the template was made, so the reference stays true when the cycle changes or is deleted.
+    source_cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id", ondelete="SET NULL"), index=True)
+    source_title: Mapped[str | None] = mapped_column(String(200))
+    source_decision: Mapped[Decision | None] = mapped_column(string_enum(Decision, "cycle_decision"))
+    baseline_hours_per_week: Mapped[Decimal | None] = mapped_column(HOURS)
+    result_hours_per_week: Mapped[Decimal | None] = mapped_column(HOURS)
+    kpi_baseline: Mapped[Decimal | None] = mapped_column(KPI)
+    kpi_result: Mapped[Decimal | None] = mapped_column(KPI)
+    kpi_change_percent: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    savings_per_year: Mapped[Decimal | None] = mapped_column(MONEY)
+    lessons: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def proven(self) -> bool:
+        return self.source_title is not None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "category": self.category.value,

@@ -81,6 +81,11 @@ RESULT = (Requirement(_l("Measure the result at least once before deciding."), m
 DECISION = (
     Requirement(_l("Decide: scale, iterate or drop."), values=("decision",)),
     Requirement(_l("Write down why you decided this way."), texts=("decision_reason",)),
+    # Every decision keeps what was learned, so the next cycle and the templates start from it.
+    Requirement(
+        _l("Write down what you learned: what worked, what did not, and what you would do differently."),
+        texts=("lessons_worked", "lessons_failed", "lessons_differently"),
+    ),
 )
 
 # What entering each stage needs of the one before it; entering a stage needs the gates of every stage

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Session
 from engpass.audit.service import audit_value, record
 from engpass.cycles.models import STAGE_ORDER, Cycle, Measurement, ProcessStep, Stage, StageChange
 from engpass.cycles.rules import StageRuleViolation, default_target, problems_to_enter
+from engpass.cycles.sponsors import check_sponsor
 from engpass.db import utcnow
 from engpass.i18n import today_in
 from engpass.organizations.models import Organization
+from engpass.tenancy import require_org_id
 from engpass.trends.service import mark_changed
 
 BOTTLENECK_FIELDS = ("title", "category", "why", "owner_id")
@@ -46,7 +48,8 @@ SOLUTION_FIELDS = (
     "forecast_cost_per_week",
 )
 PROTOTYPE_FIELDS = ("prototype_start", "prototype_target")
-DECISION_FIELDS = ("decision", "decision_reason")
+LESSON_FIELDS = ("lessons_worked", "lessons_failed", "lessons_differently")
+DECISION_FIELDS = ("decision", "decision_reason", *LESSON_FIELDS)
 MEASUREMENT_FIELDS = ("measured_on", "kpi_value", "hours_per_week", "cost_per_week", "note")
 
 
@@ -192,9 +195,13 @@ def create_cycle(
     why: str,
     owner_id: int | None,
     actor_id: int | None,
+    sponsor_id: int | None = None,
     previous: Cycle | None = None,
     confirm_second_open: bool = False,
 ) -> Cycle:
+    """A new cycle in the stage *bottleneck*. Raises SponsorRefused for a sponsor who is no owner or admin
+    here, FocusConfirmationRequired while another cycle is open and unconfirmed."""
+    check_sponsor(session, require_org_id(), sponsor_id)
     others = open_cycles(session, exclude_id=previous.id if previous is not None else None)
     if others and not confirm_second_open:
         raise FocusConfirmationRequired(others)
@@ -203,6 +210,7 @@ def create_cycle(
         category=category,
         why=why.strip(),
         owner_id=owner_id,
+        sponsor_id=sponsor_id,
         created_by_id=actor_id,
         previous_cycle_id=previous.id if previous is not None else None,
         focus_warning=bool(others),
@@ -219,6 +227,7 @@ def create_cycle(
         title=cycle.title,
         previous_cycle_id=cycle.previous_cycle_id,
         focus_warning=cycle.focus_warning,
+        sponsor_id=cycle.sponsor_id,
     )
     # A new cycle, and its link to the cycle it follows, are part of the facts from today on.
     mark_changed(session, utcnow().date())
@@ -267,6 +276,8 @@ def start_prototype(session: Session, cycle: Cycle, data: dict[str, Any], actor_
 
 
 def decide(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> dict:
+    """Record the decision with its reason and lessons. Who may decide (the sponsor or an owner) is the
+    caller's question: ``organizations.permissions.may_decide``."""
     return _save_section(session, cycle, Stage.decided, DECISION_FIELDS, data, actor_id, "cycle.decided")
 
 
@@ -392,6 +403,7 @@ def start_next_cycle(
     why: str,
     owner_id: int | None,
     actor_id: int | None,
+    sponsor_id: int | None = None,
     confirm_second_open: bool = False,
 ) -> Cycle:
     """ "Nächster Engpass": only after a decision, linked to the decided cycle."""
@@ -404,6 +416,7 @@ def start_next_cycle(
         why=why,
         owner_id=owner_id,
         actor_id=actor_id,
+        sponsor_id=sponsor_id,
         previous=previous,
         confirm_second_open=confirm_second_open,
     )

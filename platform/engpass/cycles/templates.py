@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass.cycles.models import Category, CycleTemplate, KpiDirection
+from engpass.cycles.proven_templates import reference
 
 CATEGORY_LABELS = {
     Category.leads: _l("Leads / lead generation"),
@@ -29,6 +30,8 @@ class Suggestion:
     kpi_direction: KpiDirection
     solutions: list[str] = field(default_factory=list)
     builtin: bool = True
+    # A template made from a decided cycle: what that cycle measured, in one line.
+    reference: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -94,7 +97,16 @@ def suggestions_for(session: Session, category: Category | None = None) -> list[
     if category is not None:
         stmt = stmt.where(CycleTemplate.category == category)
     own = [
-        Suggestion(t.category, t.name, t.kpi_name, t.kpi_unit, t.kpi_direction, list(t.solutions), builtin=False)
+        Suggestion(
+            t.category,
+            t.name,
+            t.kpi_name,
+            t.kpi_unit,
+            t.kpi_direction,
+            list(t.solutions),
+            builtin=False,
+            reference=reference(t),
+        )
         for t in session.scalars(stmt)
     ]
     builtin = [s for s in builtin_suggestions() if category is None or s.category == category]

@@ -27,6 +27,7 @@ from engpass.cycles.models import (
     Stage,
     StageChange,
 )
+from engpass.demo.lessons import LESSONS
 from engpass.organizations.models import Organization
 
 
@@ -125,12 +126,18 @@ def _plan(chain: list[DemoCycle], rng: random.Random) -> tuple[list[_Plan], int]
 
 
 def build_chain(
-    session: Session, chain: list[DemoCycle], end: date, owner_id: int, seed: int, quiet_days: int = 0
+    session: Session,
+    chain: list[DemoCycle],
+    end: date,
+    owner_id: int,
+    seed: int,
+    quiet_days: int = 0,
+    sponsor_id: int | None = None,
 ) -> list[Cycle]:
     """Create the chain so that its last planned day is ``end``; each cycle starts after the previous decision.
 
     ``quiet_days``: no measurements in that many days before ``end`` (a cycle in the result stage is then due
-    for one), yet at least one per measured cycle.
+    for one), yet at least one per measured cycle. ``sponsor_id`` backs every cycle of the chain.
     """
     rng = random.Random(seed)
     plans, span = _plan(chain, rng)
@@ -146,6 +153,7 @@ def build_chain(
             category=spec.category,
             why=spec.why,
             owner_id=owner_id,
+            sponsor_id=sponsor_id,
             created_by_id=owner_id,
             previous_cycle_id=built[-1].id if built else None,
             stage=spec.reached,
@@ -175,6 +183,7 @@ def build_chain(
             cycle.prototype_target = cycle.prototype_start + timedelta(weeks=4)
         if reached == 5:
             cycle.decision, cycle.decision_reason = spec.decision, spec.reason
+            cycle.lessons_worked, cycle.lessons_failed, cycle.lessons_differently = LESSONS[spec.title]
         items = _indirect_items(spec) if reached >= 1 else []
         if items:
             # The weekly figure the service derives from the items, by the organization's rate and weeks.

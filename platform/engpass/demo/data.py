@@ -15,8 +15,10 @@ from engpass.accounts.service import create_user, find_user
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess
 from engpass.cycles.models import Cycle
+from engpass.cycles.proven_templates import make_template
 from engpass.demo.candidates import fill_backlog
 from engpass.demo.cycles import CHAINS, build_chain
+from engpass.demo.lessons import ADMIN_SPONSOR, PROVEN_TEMPLATE, WITHOUT_SPONSOR
 from engpass.demo.radar import add_low_adoption
 from engpass.organizations import memberships
 from engpass.organizations.models import Organization, OrgKind, Role
@@ -151,13 +153,37 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
             company, title, email = MEMBER_CYCLE
             ours = org.name == company
             end = date.today() - timedelta(days=DAYS_SINCE_CHAIN_END)
-            built = build_chain(session, chain, end, owner.id, seed, MEASUREMENT_DUE_DAYS + 1 if ours else 0)
+            sponsor_id = None if org.name == WITHOUT_SPONSOR else owner.id
+            quiet = MEASUREMENT_DUE_DAYS + 1 if ours else 0
+            built = build_chain(session, chain, end, owner.id, seed, quiet, sponsor_id)
             member = find_user(session, email) if ours else None
             if member is not None:
                 next(cycle for cycle in built if cycle.title == title).owner_id = member.id
                 session.flush()
+            _back_open_cycles_by_an_admin(session, org, built)
+            _make_proven_template(session, org, owner, built)
         fill_backlog(session, org.name)
         add_low_adoption(session, org.name, date.today())
         # The dashboards read snapshots only; the demo should not wait for a worker to show its trend.
         # Its chain was written with past dates around the services, so every week is rewritten.
         recompute_trends(session, full=True)
+
+
+def _back_open_cycles_by_an_admin(session: Session, org: Organization, built: list[Cycle]) -> None:
+    """In one company an admin backs the open cycles: the sponsor who decides there is not the owner."""
+    company, email = ADMIN_SPONSOR
+    admin = find_user(session, email) if org.name == company else None
+    if admin is None:
+        return
+    for cycle in built:
+        if cycle.is_open:
+            cycle.sponsor_id = admin.id
+    session.flush()
+
+
+def _make_proven_template(session: Session, org: Organization, owner: User, built: list[Cycle]) -> None:
+    """The demo's one template made from a decided cycle, through the owners' own service."""
+    company, title = PROVEN_TEMPLATE
+    source = next((cycle for cycle in built if org.name == company and cycle.title == title), None)
+    if source is not None:
+        make_template(session, source, org.default_hourly_rate, org.working_weeks_per_year, owner.id)

@@ -63,6 +63,11 @@ REASONS = {
     Decision.iterate: "Besser als vorher, aber noch nicht am Ziel.",
     Decision.drop: "Kaum Wirkung: wir lassen es und nehmen den nächsten Engpass.",
 }
+LESSONS = (
+    "Die einfachste Lösung war schnell gebaut.",
+    "Ein Teil der Fälle lief an ihr vorbei.",
+    "Früher und öfter messen.",
+)
 MEMBER_ROLES = (Role.admin, Role.member, Role.member, Role.member, Role.viewer)
 STEPS = (("Anfrage aufnehmen", "Vertrieb", 20), ("Daten zusammensuchen", "Innendienst", 90), ("Freigabe", "GF", 15))
 
@@ -184,7 +189,11 @@ def _cycle_row(plan: _PlannedCycle, org_id: int, owner_id: int, first_day: date,
         "updated_at": max(at.values()),
         "decision": plan.decision,
         "decision_reason": REASONS[plan.decision] if plan.decision else None,
+        "sponsor_id": owner_id,
     }
+    # Every row names every column: the rows are inserted in batches of one statement each.
+    lessons = LESSONS if plan.decision else (None, None, None)
+    row.update(zip(("lessons_worked", "lessons_failed", "lessons_differently"), lessons, strict=True))
     for stage in STAGE_ORDER:
         row[f"{stage.value}_at"] = at.get(stage)
     quantified = reached >= STAGE_ORDER.index(Stage.baseline)

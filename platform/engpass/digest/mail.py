@@ -123,11 +123,13 @@ def compose_digest(
     settings: Settings | None = None,
     *,
     rendered: dict[tuple[str, str], str] | None = None,
+    decisions: list[TodoLine] | None = None,
 ) -> OutgoingMail:
     """The message for ``user``, with the digest's unsubscribe headers; needs an application context.
 
     ``rendered``: what was rendered of this ``digest`` for earlier readers, by part and language; a batch
-    passes the same dict for every member of the organization, which fills it.
+    passes the same dict for every member of the organization, which fills it. ``decisions``: the "as
+    sponsor" block, the decisions waiting for this reader.
     """
     week = _WeekPart(org, digest, {} if rendered is None else rendered)
     # The quarter's question goes to those who may answer it.
@@ -141,6 +143,7 @@ def compose_digest(
         settings=settings,
         week=week,
         todo=todo,
+        decisions=decisions or [],
         pages=pages,
         muted=MUTED,
         day=day,

@@ -20,6 +20,7 @@ from typing import Any, Self
 
 import redis
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -46,7 +47,9 @@ from engpass.notifications.preferences import (
 from engpass.organizations.memberships import role_of
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.organizations.permissions import Action, allows
-from engpass.reminders.rules import Reminder, addressed_to, open_reminders
+from engpass.reminders.decisions import WaitingDecision, waiting
+from engpass.reminders.decisions import addressed_to as decisions_for
+from engpass.reminders.rules import Reminder, addressed_to, evaluate, load
 from engpass.reminders.texts import describe
 from engpass.settings import Settings
 
@@ -57,6 +60,7 @@ KIND_PREFIX = "digest."
 CLIENTS_KIND = f"{KIND_PREFIX}clients"
 # The to-do part of a digest lists the most urgent items; the to-do page has the rest.
 TODO_LINES = 8
+DECISION_DUE = _l("The result is measured: your decision as sponsor is due.")
 
 
 def kind_for(org_id: int) -> str:
@@ -75,6 +79,8 @@ class _OrgPart:
 
     digest: content.OrgDigest
     reminders: list[Reminder]
+    # The measured, undecided cycles: each reader's "as sponsor" block (reminders/decisions.py).
+    decisions: list[WaitingDecision]
     # The parts of the e-mail rendered so far, by part and language (``compose_digest``).
     rendered: dict[tuple[str, str], str]
 
@@ -92,8 +98,10 @@ class _Batch:
         if key not in self.digests:
             with tenancy.tenant_context(self.session, org.id):
                 digest = content.build(self.session, first, last, timezone)
-                reminders = open_reminders(self.session, today_in(org.timezone))
-                self.digests[key] = _OrgPart(digest, reminders, {})
+                # One read of the open cycles gives the reminders and the decisions waiting.
+                situation = load(self.session)
+                reminders = evaluate(situation, today_in(org.timezone))
+                self.digests[key] = _OrgPart(digest, reminders, waiting(situation), {})
         return self.digests[key]
 
 
@@ -111,6 +119,20 @@ def _todo(settings: Settings, org: Organization, reminders: list[Reminder], user
     ]
 
 
+def _decisions(
+    settings: Settings, org: Organization, decisions: list[WaitingDecision], user_id: int, role: Role
+) -> list[TodoLine]:
+    return [
+        TodoLine(
+            cycle_title=d.cycle_title,
+            what=DECISION_DUE,
+            since=d.last_measured,
+            url=external_url(settings, "cycles.decision", org_slug=org.slug, cycle_id=d.cycle_id),
+        )
+        for d in decisions_for(decisions, user_id, role)[:TODO_LINES]
+    ]
+
+
 def _compose(
     batch: _Batch, user: User, org: Organization, role: Role, prefs: Preferences, period: str, *, again: bool = False
 ) -> OutgoingMail | None:
@@ -120,8 +142,9 @@ def _compose(
     first, last = week_of_period(period)
     part = batch.org_part(org, first, last, prefs.timezone)
     todo = _todo(settings, org, part.reminders, user.id, role)
+    decisions = _decisions(settings, org, part.decisions, user.id, role)
     # An organization that has not begun has nothing to report; its members are not written to.
-    if part.digest.is_empty and not todo and not again:
+    if part.digest.is_empty and not todo and not decisions and not again:
         return None
     pages = DigestPages(
         dashboard=external_url(settings, "organizations.home", org_slug=org.slug),
@@ -130,7 +153,7 @@ def _compose(
         if allows(role, Action.propose_candidate)
         else None,
     )
-    return compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered)
+    return compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered, decisions=decisions)
 
 
 def _compose_for_clients(

@@ -99,7 +99,8 @@ def _percent(key: str, label: str) -> Column:
 
 
 def _with_latest_measurement(query: TableQuery) -> Any:
-    """Cycles with their owner's name, their latest measurement and their number of measurements: one query.
+    """Cycles with their owner's name, their latest measurement, their number of measurements and their
+    sponsor's name: one query.
 
     The business case needs only the latest measurement (``business_case.latest``: the latest date, ties
     broken by the later entry); a window picks it per cycle.
@@ -112,9 +113,11 @@ def _with_latest_measurement(query: TableQuery) -> Any:
         func.count().over(partition_by=Measurement.cycle_id).label("total"),
     ).subquery()
     latest = aliased(Measurement, ranked)
+    sponsor = aliased(User)
     stmt = (
-        select(Cycle, User.name, latest, ranked.c.total)
+        select(Cycle, User.name, latest, ranked.c.total, sponsor.name)
         .outerjoin(User, User.id == Cycle.owner_id)
+        .outerjoin(sponsor, sponsor.id == Cycle.sponsor_id)
         .outerjoin(latest, and_(ranked.c.cycle_id == Cycle.id, ranked.c.position == 1))
     )
     return query.order(query.filter(stmt))
@@ -144,6 +147,7 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
         Column("stage", _("Stage (code)"), Kind.text, 12),
         Column("stage_label", _("Stage"), Kind.text, 14),
         Column("owner", _("Responsible"), Kind.text, 22),
+        Column("sponsor", _("Sponsor"), Kind.text, 22),
         Column("why", _("Why this is the biggest lever"), Kind.text, 40),
         Column("previous_cycle_id", _("Previous cycle (ID)"), Kind.integer, 10),
         Column("created_at", _("Created"), Kind.datetime, 18),
@@ -185,12 +189,17 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
         Column("decision", _("Decision (code)"), Kind.text, 10),
         Column("decision_label", _("Decision"), Kind.text, 14),
         Column("decision_reason", _("Reason for the decision"), Kind.text, 40),
+        Column("lessons_worked", _("What worked"), Kind.text, 40),
+        Column("lessons_failed", _("What did not work"), Kind.text, 40),
+        Column("lessons_differently", _("What we would do differently"), Kind.text, 40),
         *effect_columns.columns(cur),
     ]
 
     def rows() -> Iterator[list[Any]]:
         items = _items_by_cycle(session)
-        for cycle, owner, measurement, total in _stream(session, _with_latest_measurement(query or TableQuery())):
+        for cycle, owner, measurement, total, sponsor in _stream(
+            session, _with_latest_measurement(query or TableQuery())
+        ):
             case = compute(
                 cycle,
                 [measurement] if measurement is not None else [],
@@ -208,6 +217,7 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
                 "stage": _code(cycle.stage),
                 "stage_label": _label(STAGE_LABELS, cycle.stage),
                 "owner": owner,
+                "sponsor": sponsor,
                 "why": cycle.why or None,
                 "previous_cycle_id": cycle.previous_cycle_id,
                 "created_at": local(cycle.created_at),
@@ -250,6 +260,9 @@ def cycles(session: AnySession, org: Organization, query: TableQuery | None = No
                 "decision": _code(cycle.decision),
                 "decision_label": _label(DECISION_LABELS, cycle.decision),
                 "decision_reason": cycle.decision_reason,
+                "lessons_worked": cycle.lessons_worked,
+                "lessons_failed": cycle.lessons_failed,
+                "lessons_differently": cycle.lessons_differently,
                 **effect_columns.values(cycle, measurement, case, org),
             }
             yield [values[column.key] for column in columns]
@@ -336,7 +349,9 @@ def business_cases(session: AnySession, org: Organization, query: TableQuery | N
     rate = org.default_hourly_rate
 
     def rows() -> Iterator[list[Any]]:
-        for cycle, _owner, measurement, _total in _stream(session, _with_latest_measurement(query or TableQuery())):
+        for cycle, _owner, measurement, _total, _sponsor in _stream(
+            session, _with_latest_measurement(query or TableQuery())
+        ):
             case = compute(cycle, [measurement] if measurement is not None else [], rate, org.working_weeks_per_year)
             measured = measurement is not None
             cost_before = None

@@ -99,11 +99,16 @@ def user_ids(session: Session, org_ids: Iterable[int]) -> list[int]:
     return list(session.scalars(select(Membership.user_id).where(Membership.organization_id.in_(list(org_ids)))))
 
 
-def people(session: Session, org_id: int, among: Select[Any] | None = None) -> list[tuple[int, str]]:
-    """The organization's members as (user id, name), by name; only those in ``among`` (user ids) if given."""
+def people(
+    session: Session, org_id: int, among: Select[Any] | None = None, roles: Iterable[Role] | None = None
+) -> list[tuple[int, str]]:
+    """The organization's members as (user id, name), by name; only those in ``among`` (user ids) and with one
+    of ``roles`` if given."""
     stmt = select(User.id, User.name).join(Membership, Membership.user_id == User.id).where(in_org(org_id))
     if among is not None:
         stmt = stmt.where(User.id.in_(among))
+    if roles is not None:
+        stmt = stmt.where(Membership.role.in_(list(roles)))
     stmt = stmt.order_by(func.lower(User.name), User.id)
     return [(user_id, name) for user_id, name in session.execute(stmt)]
 

@@ -30,9 +30,11 @@ class Action(enum.StrEnum):
     leave_organization = "leave_organization"
     create_cycle = "create_cycle"
     edit_cycle = "edit_cycle"
+    decide_cycle = "decide_cycle"
     record_measurement = "record_measurement"
     delete_cycle = "delete_cycle"
     manage_templates = "manage_templates"
+    make_template = "make_template"
     edit_org_settings = "edit_org_settings"
     view_audit_log = "view_audit_log"
     invite_members = "invite_members"
@@ -70,9 +72,15 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.leave_organization: _EVERYONE,
     Action.create_cycle: _MEMBERS,
     Action.edit_cycle: _MEMBERS,
+    # The decision at the end of a cycle (scale, iterate, drop): the owners' for every cycle; a cycle's
+    # sponsor, an admin, decides it too (``may_decide``) — the one rule that depends on the object.
+    Action.decide_cycle: _OWNERS,
     Action.record_measurement: _MEMBERS,
     Action.delete_cycle: _ADMINS,
     Action.manage_templates: _ADMINS,
+    # A decided cycle's numbers and lessons as the organization's template: the owners', who stand for what
+    # the company holds as proven.
+    Action.make_template: _OWNERS,
     Action.edit_org_settings: _ADMINS,
     Action.view_audit_log: _ADMINS,
     Action.invite_members: _ADMINS,
@@ -118,10 +126,12 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.view_team: _l("See the team"),
     Action.leave_organization: _l("Leave the organization"),
     Action.create_cycle: _l("Name a bottleneck (new cycle, next cycle)"),
-    Action.edit_cycle: _l("Edit a cycle: bottleneck, baseline, solution, prototype, decision, stage"),
+    Action.edit_cycle: _l("Edit a cycle: bottleneck, sponsor, baseline, solution, prototype, stage"),
+    Action.decide_cycle: _l("Record the decision of any cycle (its sponsor, an admin, decides it too)"),
     Action.record_measurement: _l("Add, edit and delete measurements"),
     Action.delete_cycle: _l("Delete a cycle"),
     Action.manage_templates: _l("Add and delete templates"),
+    Action.make_template: _l("Make a template from a decided cycle, with its measured numbers"),
     Action.edit_org_settings: _l("Change the organization's settings"),
     Action.view_audit_log: _l("Read the audit log"),
     Action.invite_members: _l("Invite people, resend and cancel invitations"),
@@ -176,10 +186,35 @@ def can(action: Action | str) -> bool:
     return allows(membership.role, action)
 
 
-def require_permission(action: Action, *, write: Action | None = None) -> Callable[[F], F]:
+# Whom a cycle's sponsor must be, and who, being its sponsor, decides it beside the owners.
+SPONSOR_ROLES: frozenset[Role] = _ADMINS
+
+
+def may_decide(role: Role | str | None, user_id: int | None, sponsor_id: int | None) -> bool:
+    """Whether a member with ``role`` may record the decision of a cycle backed by ``sponsor_id``: an owner
+    always, the sponsor while an owner or admin; a member, a viewer or another admin never."""
+    if allows(role, Action.decide_cycle):
+        return True
+    return role is not None and sponsor_id is not None and user_id == sponsor_id and Role(role) in SPONSOR_ROLES
+
+
+def can_decide(sponsor_id: int | None) -> bool:
+    """``may_decide`` for the current request's membership; a consultant's seat never decides for a client."""
+    membership = g.get("membership")
+    if membership is None or g.get("consulting") is not None:
+        return False
+    return may_decide(membership.role, getattr(membership, "user_id", None), sponsor_id)
+
+
+def require_permission(
+    action: Action, *, write: Action | None = None, sponsor_of: Callable[..., int | None] | None = None
+) -> Callable[[F], F]:
     """Refuse with 403 unless the membership's role allows ``action`` (``write`` for POST and
     other non-reading methods, when it differs). 403, not 404: inside one's own organization
     existence is no secret; other organizations already answered 404 in ``gateway.web._resolve_org``.
+
+    ``sponsor_of`` (called with the view's arguments; it answers 404 for a missing cycle) names the sponsor
+    of the cycle a ``decide_cycle`` route is about, who may do it beside the owners (``may_decide``).
 
     The actions are kept on the view (``view.permissions``) so the tests can walk them.
     """
@@ -191,7 +226,11 @@ def require_permission(action: Action, *, write: Action | None = None) -> Callab
             needed = by_method.get(request.method, write or action)
             if needed in MEMBERS_ONLY and g.get("consulting") is not None:
                 abort(404)
-            if not can(needed):
+            if needed == Action.decide_cycle and sponsor_of is not None:
+                allowed = can_decide(sponsor_of(**kwargs))
+            else:
+                allowed = can(needed)
+            if not allowed:
                 abort(403)
             return view(*args, **kwargs)
 

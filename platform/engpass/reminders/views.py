@@ -26,7 +26,8 @@ from engpass.organizations.context import current_membership, current_org
 from engpass.organizations.memberships import memberships_of
 from engpass.organizations.models import Organization, Role
 from engpass.organizations.permissions import Action, allows, require_permission
-from engpass.reminders.rules import Reminder, addressed_to, open_reminders
+from engpass.reminders.decisions import WaitingDecision, waiting_for
+from engpass.reminders.rules import Reminder, addressed_to, evaluate, load
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe, since_text
 
 bp = org_blueprint("reminders", __name__)
@@ -44,6 +45,8 @@ class TodoList:
     today: date
     mine: list[Reminder]
     everything: list[Reminder]
+    # The decisions waiting for this member as the sponsor (or as an owner, of cycles without one).
+    decisions: list[WaitingDecision]
 
     @property
     def can_act(self) -> bool:
@@ -62,9 +65,10 @@ def _view() -> str:
 
 def _todo_list(session: Session, org: Organization, role: Role) -> TodoList:
     today = today_in(org.timezone)
-    everything = open_reminders(session, today)
+    situation = load(session)
+    everything = evaluate(situation, today)
     mine = [reminder for reminder in everything if addressed_to(reminder, current_user.id, role)]
-    return TodoList(org, role, today, mine, everything)
+    return TodoList(org, role, today, mine, everything, waiting_for(situation, current_user.id, role))
 
 
 @bp.context_processor
@@ -109,8 +113,8 @@ def todo_everywhere() -> Any:
     return render_template(
         "reminders/todo_everywhere.html",
         view=view,
-        busy=[todo for todo in lists if todo.shown(view)],
-        quiet=[todo.org for todo in lists if not todo.shown(view)],
+        busy=[todo for todo in lists if todo.shown(view) or todo.decisions],
+        quiet=[todo.org for todo in lists if not todo.shown(view) and not todo.decisions],
         mine_total=sum(len(todo.mine) for todo in lists),
         all_total=sum(len(todo.everything) for todo in lists),
     )

@@ -62,7 +62,7 @@ def test_the_app_survives_a_postgresql_restart_without_being_restarted(tmp_path,
 
         assert web.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
         assert [get(dashboard), get("/healthz")] == [200, 200]
-        form = {"title": "Angebote", "category": "quoting", "why": "", "owner_id": user.id}
+        form = {"title": "Angebote", "category": "quoting", "why": "", "owner_id": user.id, "sponsor_id": user.id}
         created = web.post(f"/o/{org.slug}/cycles/new", data=form)
         assert created.status_code == 302
         cycle_id = int(created.headers["Location"].rstrip("/").rsplit("/", 1)[-1])

@@ -69,13 +69,25 @@ def test_redis_down_the_web_saves_and_the_work_waits_in_the_outbox(tmp_path, dat
             assert web.get("/livez").status_code == 200
             created = web.post(
                 f"{base}/cycles/new",
-                data={"title": "Lieferscheine", "category": "order_errors", "why": "", "owner_id": owner.id},
+                data={
+                    "title": "Lieferscheine",
+                    "category": "order_errors",
+                    "why": "",
+                    "owner_id": owner.id,
+                    "sponsor_id": owner.id,
+                },
             )
             assert created.status_code == 302, created.get_data(as_text=True)[:2000]
             cycle_id = int(created.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
             edited = web.post(
                 f"{base}/cycles/{cycle_id}/bottleneck",
-                data={"title": "Lieferscheine fehlen", "category": "order_errors", "why": "", "owner_id": owner.id},
+                data={
+                    "title": "Lieferscheine fehlen",
+                    "category": "order_errors",
+                    "why": "",
+                    "owner_id": owner.id,
+                    "sponsor_id": owner.id,
+                },
             )
             assert edited.status_code == 302
             with Session(live_engine) as s, tenancy.tenant_context(s, org.id):

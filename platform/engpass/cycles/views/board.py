@@ -9,6 +9,7 @@ from typing import Any
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
 
 from engpass.accounts.models import User
 from engpass.cycles import service
@@ -28,24 +29,31 @@ SORT_LABELS = {"updated": _l("Last change"), "created": _l("Created"), "title": 
 class CycleRow:
     cycle: Cycle
     owner_name: str | None
+    sponsor_name: str | None
     measurement_count: int
     flags: list[Flag] = field(default_factory=list)
 
 
 def _rows(stmt: Select[Any], today: date) -> tuple[list[CycleRow], list[Any]]:
-    """Cycles with their owners (one query) and their measurement counts (one more); also the raw rows."""
+    """Cycles with their owners and sponsors (one query) and their measurement counts (one more); also the raw rows."""
     result = db.session.execute(stmt).all()
     counts = service.measurement_counts(db.session(), [row[0].id for row in result])
     rows = []
     for row in result:
-        cycle, owner_name = row[0], row[1]
+        cycle, owner_name, sponsor_name = row[0], row[1], row[2]
         count = counts.get(cycle.id, 0)
-        rows.append(CycleRow(cycle, owner_name, count, flags_of(cycle, count, today)))
+        rows.append(CycleRow(cycle, owner_name, sponsor_name, count, flags_of(cycle, count, today)))
     return rows, result
 
 
 def _with_owner() -> Select[Any]:
-    return select(Cycle, User.name).outerjoin(User, User.id == Cycle.owner_id)
+    """Cycles with the names of the person responsible and of the sponsor."""
+    sponsor = aliased(User)
+    return (
+        select(Cycle, User.name, sponsor.name)
+        .outerjoin(User, User.id == Cycle.owner_id)
+        .outerjoin(sponsor, sponsor.id == Cycle.sponsor_id)
+    )
 
 
 @bp.route("/")

@@ -19,7 +19,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from engpass.cycles import people, service
+from engpass.accounts.models import User
+from engpass.cycles import people, service, sponsors
 from engpass.cycles.forms import (
     DECISION_HINTS,
     DECISION_LABELS,
@@ -104,6 +105,20 @@ def cycle_or_404(cycle_id: int) -> Cycle:
     return cycle
 
 
+def sponsor_of_cycle(cycle_id: int) -> int | None:
+    """Who backs the cycle of a route, for ``require_permission``; 404 before 403 for a missing cycle."""
+    return cycle_or_404(cycle_id).sponsor_id
+
+
+def deciders(cycle: Cycle, sponsor: User | None = None) -> str:
+    """Who may record the cycle's decision, in words for the pages that tell the others."""
+    if sponsor is None and cycle.sponsor_id is not None:
+        sponsor = db.session.get(User, cycle.sponsor_id)
+    if sponsor is None:
+        return _("An owner of the organization records the decision; this cycle has no sponsor yet.")
+    return _("%(sponsor)s, the sponsor, or an owner of the organization records the decision.", sponsor=sponsor.name)
+
+
 # A consultant's "Responsible" may stay empty: the people they could pick are only those already
 # responsible for a cycle (cycles/people.py), and a new client has none yet.
 NOBODY = 0
@@ -124,6 +139,25 @@ def owner_choices() -> list[SelectChoice]:
     if g.get("consulting") is not None:
         choices.insert(0, SelectChoice(str(NOBODY), _("Nobody responsible")))
     return choices
+
+
+def sponsor_choices() -> list[SelectChoice]:
+    """The pickers of a cycle's sponsor: the owners and admins. A consultant sees only those already
+    backing a cycle, and may leave it to the client."""
+    if g.get("consulting") is None:
+        found = sponsors.candidates(db.session(), current_org.id)
+        return [SelectChoice("", _("Choose a sponsor …")), *(SelectChoice(str(i), name) for i, name in found)]
+    found = sponsors.sponsoring(db.session(), current_org.id)
+    return [SelectChoice(str(NOBODY), _("No sponsor yet: the client names one"))] + [
+        SelectChoice(str(user_id), name) for user_id, name in found
+    ]
+
+
+def default_sponsor() -> int | None:
+    """A new cycle's sponsor before anyone picks: whoever names it when they may back it."""
+    if g.get("consulting") is not None:
+        return NOBODY
+    return sponsors.default_sponsor(db.session(), current_org.id, current_user.id)
 
 
 def self_or_nobody() -> int:

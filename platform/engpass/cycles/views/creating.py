@@ -15,7 +15,16 @@ from engpass.cycles.forms import NewCycleForm
 from engpass.cycles.models import Category, Cycle, Stage
 from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.templates import Suggestion, suggestions_for
-from engpass.cycles.views.common import bp, cycle_or_404, owner_choices, self_or_nobody, status_of, to_show
+from engpass.cycles.views.common import (
+    bp,
+    cycle_or_404,
+    default_sponsor,
+    owner_choices,
+    self_or_nobody,
+    sponsor_choices,
+    status_of,
+    to_show,
+)
 from engpass.db import db
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, can, require_permission
@@ -68,6 +77,7 @@ def _create(form: NewCycleForm, previous: Cycle | None) -> Any:
         "category": Category(form.category.data),
         "why": form.why.data or "",
         "owner_id": form.owner_id.data or None,
+        "sponsor_id": form.sponsor_id.data or None,
         "actor_id": current_user.id,
         "confirm_second_open": bool(form.confirm_focus.data),
     }
@@ -94,9 +104,10 @@ def _create(form: NewCycleForm, previous: Cycle | None) -> Any:
 @bp.route("/new", methods=["GET", "POST"])
 @require_permission(Action.create_cycle)
 def new() -> Any:
-    form = NewCycleForm(owners=owner_choices())
+    form = NewCycleForm(owners=owner_choices(), sponsors=sponsor_choices())
     if request.method == "GET":
         form.owner_id.data = self_or_nobody()
+        form.sponsor_id.data = default_sponsor()
         if request.args.get("category") in Category.__members__:
             form.category.data = request.args["category"]
     return _create(form, None)
@@ -109,7 +120,8 @@ def next_cycle(cycle_id: int) -> Any:
     if previous.stage != Stage.decided and request.method == "GET":
         flash(_("Decide this cycle before picking the next bottleneck."), "warning")
         return to_show(previous.id, "decision")
-    form = NewCycleForm(owners=owner_choices())
+    form = NewCycleForm(owners=owner_choices(), sponsors=sponsor_choices())
     if request.method == "GET":
         form.owner_id.data = previous.owner_id or self_or_nobody()
+        form.sponsor_id.data = previous.sponsor_id or default_sponsor()
     return _create(form, previous)

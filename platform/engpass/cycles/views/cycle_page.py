@@ -28,11 +28,11 @@ from engpass.cycles.indirect_costs import ItemCost, formula
 from engpass.cycles.models import STAGE_ORDER, Cycle, Stage
 from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import StageRuleViolation, problems_to_enter
-from engpass.cycles.views.common import bp, cycle_or_404, flags_of, org_today, status_of, to_show
+from engpass.cycles.views.common import bp, cycle_or_404, deciders, flags_of, org_today, status_of, to_show
 from engpass.cycles.views.guidance import GUIDANCE, NEXT_ACTION
 from engpass.db import db
 from engpass.organizations.context import current_org
-from engpass.organizations.permissions import Action, require_permission
+from engpass.organizations.permissions import Action, can_decide, require_permission
 from engpass.trends.dashboard import trend_state
 from engpass.trends.portfolio import forecast_accuracy
 
@@ -49,6 +49,7 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
     steps = list(cycle.steps)
     chain = service.chain_of(db.session(), cycle)
     owner = db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None
+    sponsor = db.session.get(User, cycle.sponsor_id) if cycle.sponsor_id is not None else None
     case_ = compute(cycle, measurements, current_org.default_hourly_rate, current_org.working_weeks_per_year)
     status_quo = status_quo_cost(cycle, current_org.default_hourly_rate, current_org.working_weeks_per_year)
     rate, weeks, currency = current_org.default_hourly_rate, current_org.working_weeks_per_year, current_org.currency
@@ -70,6 +71,9 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
             "cycles/show.html",
             cycle=cycle,
             owner=owner,
+            sponsor=sponsor,
+            may_decide=can_decide(cycle.sponsor_id),
+            deciders=deciders(cycle, sponsor),
             steps=steps,
             minutes_total=sum(step.minutes for step in steps),
             measurements=measurements,
@@ -129,6 +133,9 @@ def stage(cycle_id: int) -> Any:
         return render_show(cycle, [_("Please choose one of the stages.")], 422)
     target = Stage(form.target.data)
     backwards = STAGE_ORDER.index(target) < cycle.stage_index()
+    if target == Stage.decided and not backwards and not can_decide(cycle.sponsor_id):
+        # Entering "decided" records the decision the cycle holds: the sponsor's or an owner's to make.
+        return render_show(cycle, [deciders(cycle)], 403)
     refused = change_on_page(cycle, lambda: service.change_stage(db.session(), cycle, target, current_user.id))
     if refused is not None:
         return refused

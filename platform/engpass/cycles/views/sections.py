@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import request
+from flask import g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from engpass.cycles import service
+from engpass.cycles import service, sponsors
 from engpass.cycles.business_case import compute
 from engpass.cycles.effect_figures import complete_figures
 from engpass.cycles.forms import (
@@ -39,12 +39,24 @@ from engpass.cycles.models import (
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
 from engpass.cycles.rules import default_target, problems_to_enter
 from engpass.cycles.templates import Suggestion, suggestions_for
-from engpass.cycles.views.common import attempt, bp, cycle_or_404, form_data, org_today, owner_choices, render_section
+from engpass.cycles.views.common import (
+    NOBODY,
+    attempt,
+    bp,
+    cycle_or_404,
+    deciders,
+    form_data,
+    org_today,
+    owner_choices,
+    render_section,
+    sponsor_choices,
+    sponsor_of_cycle,
+)
 from engpass.cycles.views.process_steps import row_action, step_rows, with_rows
 from engpass.db import db
 from engpass.form_fields import ask_about
 from engpass.organizations.context import current_org
-from engpass.organizations.permissions import Action, require_permission
+from engpass.organizations.permissions import Action, can_decide, require_permission
 
 # What a section's service gets: the session, the cycle, the measurement edited (or None), the form's
 # data, the form itself and the acting user's id.
@@ -127,17 +139,33 @@ def _with_suggestion(cycle: Cycle, _subject: Any) -> dict[str, Any]:
 def _bottleneck_prepare(data: dict[str, Any]) -> None:
     data["why"] = data["why"] or ""
     data["owner_id"] = data["owner_id"] or None
+    data["sponsor_id"] = data["sponsor_id"] or None
+
+
+def _bottleneck_form(cycle: Cycle, _subject: Any, _context: dict[str, Any]) -> BottleneckForm:
+    form = BottleneckForm(obj=cycle, owners=owner_choices(), sponsors=sponsor_choices())
+    if request.method == "GET" and cycle.sponsor_id is None and g.get("consulting") is not None:
+        form.sponsor_id.data = NOBODY
+    return form
+
+
+def _save_bottleneck(
+    session: Session, cycle: Cycle, _subject: Any, data: dict[str, Any], _form: Any, actor: int
+) -> None:
+    sponsor_id = data.pop("sponsor_id")
+    service.update_bottleneck(session, cycle, data, actor)
+    sponsors.set_sponsor(session, cycle, sponsor_id, actor)
 
 
 BOTTLENECK = Section(
     anchor="bottleneck",
     stage=Stage.bottleneck,
     template="cycles/form_bottleneck.html",
-    form=lambda cycle, _subject, _context: BottleneckForm(obj=cycle, owners=owner_choices()),
-    fields=service.BOTTLENECK_FIELDS,
+    form=_bottleneck_form,
+    fields=(*service.BOTTLENECK_FIELDS, "sponsor_id"),
     enums={"category": Category},
     prepare=_bottleneck_prepare,
-    save=_plain(service.update_bottleneck),
+    save=_save_bottleneck,
     saved=_l("Bottleneck saved."),
 )
 
@@ -287,7 +315,7 @@ def _decision_context(cycle: Cycle, _subject: Any) -> dict[str, Any]:
         current_org.working_weeks_per_year,
         current_org.currency,
     )
-    return {"figures": figures}
+    return {"figures": figures, "deciders": deciders(cycle), "may_decide": can_decide(cycle.sponsor_id)}
 
 
 DECISION = Section(
@@ -321,6 +349,12 @@ for _endpoint, _section in (
     ("baseline", BASELINE),
     ("solution", SOLUTION),
     ("prototype", PROTOTYPE),
-    ("decision", DECISION),
 ):
     _register(_endpoint, _section)
+
+
+@bp.route("/<int:cycle_id>/decision", methods=["GET", "POST"])
+@require_permission(Action.edit_cycle, write=Action.decide_cycle, sponsor_of=sponsor_of_cycle)
+def decision(cycle_id: int) -> Any:
+    """Everyone who edits the cycle sees the form and who may decide; the sponsor or an owner saves it."""
+    return handle(DECISION, cycle_or_404(cycle_id))

@@ -1,4 +1,5 @@
-"""The organization's own cycle templates beside the built-in ones: list, add, delete."""
+"""The organization's own cycle templates beside the built-in ones: list, add, delete, and make one from a
+decided cycle."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from sqlalchemy import select
 from engpass.audit.service import record
 from engpass.cycles.forms import ConfirmForm, TemplateForm
 from engpass.cycles.models import Category, CycleTemplate, KpiDirection
+from engpass.cycles.proven_templates import make_template, reference
+from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.templates import CATEGORY_LABELS, Suggestion, builtin_suggestions
-from engpass.cycles.views.common import bp, status_of
+from engpass.cycles.views.common import bp, cycle_or_404, status_of, to_show
 from engpass.db import db
+from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
 
 
@@ -24,7 +28,14 @@ def _render_templates(form: TemplateForm) -> tuple[str, int]:
     for suggestion in builtin_suggestions():
         builtin.setdefault(suggestion.category.value, []).append(suggestion)
     return (
-        render_template("cycles/templates.html", form=form, own=own, builtin=builtin, categories=CATEGORY_LABELS),
+        render_template(
+            "cycles/templates.html",
+            form=form,
+            own=own,
+            builtin=builtin,
+            categories=CATEGORY_LABELS,
+            proven_reference=reference,
+        ),
         status_of(form),
     )
 
@@ -75,4 +86,33 @@ def template_delete(template_id: int) -> Any:
     db.session.delete(template)
     db.session.commit()
     flash(_("Template deleted."), "success")
+    return redirect(url_for("cycles.templates", _anchor="own"))
+
+
+@bp.route("/<int:cycle_id>/template", methods=["GET", "POST"])
+@require_permission(Action.make_template)
+def template_from_cycle(cycle_id: int) -> Any:
+    """A decided cycle becomes a template of the organization, carrying its measured numbers."""
+    cycle = cycle_or_404(cycle_id)
+    if request.method == "GET":
+        return to_show(cycle.id, "decision")
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        make_template(
+            db.session(), cycle, current_org.default_hourly_rate, current_org.working_weeks_per_year, current_user.id
+        )
+    except StageRuleViolation as refused:
+        db.session.rollback()
+        for problem in refused.problems:
+            flash(str(problem), "warning")
+        return to_show(cycle.id, "decision")
+    db.session.commit()
+    flash(
+        _(
+            "Template saved with the cycle's measured numbers. "
+            "It is suggested first for new bottlenecks of this category."
+        ),
+        "success",
+    )
     return redirect(url_for("cycles.templates", _anchor="own"))
