@@ -38,6 +38,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "team",
         "tokens",
         "trends",
+        "webhooks",
     )
 )
 

@@ -74,6 +74,11 @@ ACTIONS: dict[str, Kind] = {
     "data_export.downloaded": _kind(_l("Data export downloaded")),
     "api_token.created": _kind(_l("API token created"), "name", "user_id", "hint", "expires_at"),
     "api_token.revoked": _kind(_l("API token revoked"), "name", "user_id", "hint"),
+    "webhook.created": _kind(_l("Webhook added"), "url", "events"),
+    "webhook.updated": _kind(_l("Webhook changed"), "changes"),
+    "webhook.deleted": _kind(_l("Webhook deleted"), "url"),
+    "webhook.secret_rotated": _kind(_l("Webhook secret rotated"), "url"),
+    "webhook.redelivered": _kind(_l("Webhook delivery sent again"), "delivery_id"),
 }
 
 

@@ -71,6 +71,9 @@ FIELD_LABELS = {
     "level": _l("Access"),
     "who_feels_it": _l("Who feels it"),
     "description": _l("Description"),
+    "url": _l("URL"),
+    "events": _l("Events"),
+    "enabled": _l("Active"),
     "effort": _l("Effort"),
     "data_available": _l("Data available"),
     "label": _l("Description"),
@@ -312,6 +315,10 @@ _DESCRIBE: dict[str, Callable[[_Reader, Mapping[str, Any]], list[str]]] = {
     ],
     "api_token.created": _token,
     "api_token.revoked": _token,
+    "webhook.created": lambda r, d: [str(d.get("url") or "")],
+    "webhook.deleted": lambda r, d: [str(d.get("url") or "")],
+    "webhook.secret_rotated": lambda r, d: [str(d.get("url") or "")],
+    "webhook.redelivered": lambda r, d: [_("delivery %(id)s", id=d.get("delivery_id"))],
 }
 
 
