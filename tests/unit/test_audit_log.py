@@ -79,6 +79,9 @@ DETAIL_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "count": st.integers(min_value=0, max_value=10**6),
     "source": words,
     "expires_at": st.one_of(st.none(), days),
+    "url": st.from_regex(r"https://[a-z]{1,12}\.example/[a-z]{0,12}", fullmatch=True),
+    "events": st.lists(st.sampled_from(["cycle.created", "measurement.created"]), max_size=2),
+    "delivery_id": ids,
 }
 
 

@@ -132,6 +132,8 @@ CODE_LABELS: dict[str, Mapping[str, Any]] = {
         ("source", SOURCE_LABELS),
     )
 }
+# Whether a webhook sends (webhooks/endpoints.py records the switch as it is).
+CODE_LABELS["enabled"] = {True: _l("active"), False: _l("paused")}
 EXPORTED_TABLES = {
     "cycles": _l("the cycle table"),
     "measurements": _l("the measurements"),
@@ -318,7 +320,9 @@ _DESCRIBE: dict[str, Callable[[_Reader, Mapping[str, Any]], list[str]]] = {
     "webhook.created": lambda r, d: [str(d.get("url") or "")],
     "webhook.deleted": lambda r, d: [str(d.get("url") or "")],
     "webhook.secret_rotated": lambda r, d: [str(d.get("url") or "")],
-    "webhook.redelivered": lambda r, d: [_("delivery %(id)s", id=d.get("delivery_id"))],
+    "webhook.redelivered": lambda r, d: [
+        _("delivery %(id)s", id=d["delivery_id"]) if isinstance(d.get("delivery_id"), int) else ""
+    ],
 }
 
 

@@ -112,7 +112,8 @@ def update_endpoint(
     for name in ("url", "description", "events", "enabled"):
         old, new = getattr(endpoint, name), getattr(data, name)
         if old != new:
-            changes[name] = [old, new]
+            # The audit log shows the event types as the API names them, one line.
+            changes[name] = [", ".join(old), ", ".join(new)] if name == "events" else [old, new]
             setattr(endpoint, name, new)
     if changes:
         record(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField, widgets
+from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length
 
 from engpass.single_line import SingleLine
@@ -49,7 +49,7 @@ class WebhookForm(FlaskForm):
     )
     events = SelectMultipleField(
         _l("Events"),
-        choices=[(name, EVENT_LABELS[name]) for name in EVENT_TYPES],
+        choices=[SelectChoice(name, EVENT_LABELS[name]) for name in EVENT_TYPES],
         validators=[DataRequired(_l("Choose at least one event."))],
         option_widget=widgets.CheckboxInput(),
         widget=widgets.ListWidget(prefix_label=False),
