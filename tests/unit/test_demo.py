@@ -13,7 +13,10 @@ from engpass.cycles.models import Cycle, IndirectKind, Measurement, SolutionType
 from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import problems_to_enter
 from engpass.demo.data import DEMO_PASSWORD, load_demo
+from engpass.demo.webhooks import DEMO_WEBHOOK_ORG
 from engpass.organizations.models import Organization, OrgKind
+from engpass.webhooks.endpoints import secrets_in_use
+from engpass.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(session):
@@ -126,3 +129,15 @@ def test_every_demo_company_has_a_backlog_with_a_picked_a_merged_and_an_unknown_
             assert merged and all(session.get(Candidate, c.merged_into_id).is_open for c in merged)
             assert any(c.is_open and c.hours_per_week is None and c.cost_per_week is None for c in backlog)
             assert all(c.proposed_by_id is not None for c in backlog)
+
+
+def test_the_demo_company_has_a_paused_webhook_with_a_delivery_log(app_context, session, settings):
+    load_demo(session)
+    load_demo(session)
+    org = session.scalars(select(Organization).where(Organization.name == DEMO_WEBHOOK_ORG)).one()
+    with tenancy.tenant_context(session, org.id):
+        [endpoint] = session.scalars(select(WebhookEndpoint)).all()
+        assert endpoint.enabled is False
+        assert len(secrets_in_use(endpoint, settings.secret_key)) == 1
+        statuses = sorted(d.status.value for d in session.scalars(select(WebhookDelivery)))
+        assert statuses == ["delivered", "failed"]
