@@ -29,10 +29,9 @@ class Answer:
 
 
 def post(target: Target, body: bytes, headers: dict[str, str], *, timeout: urllib3.Timeout = TIMEOUT) -> Answer:
+    host = f"[{target.host}]" if ":" in target.host else target.host
     default_port = 443 if target.scheme == "https" else 80
-    host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
-    if ":" in target.host:
-        host_header = f"[{target.host}]" if target.port == default_port else f"[{target.host}]:{target.port}"
+    host_header = host if target.port == default_port else f"{host}:{target.port}"
     all_headers = {
         **headers,
         "Host": host_header,
