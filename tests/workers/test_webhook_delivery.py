@@ -195,7 +195,7 @@ def test_a_worker_killed_mid_delivery_is_taken_over_after_the_lease_and_recorded
     session.refresh(pending)
     assert (pending.status, pending.attempts) == ("delivered", 2)
     dead_worker = SimpleNamespace(id=pending.id, attempts=dead_claim_attempts)
-    assert delivery.record(session, dead_worker, outcome, after).status is None
+    assert delivery.record_outcome(session, dead_worker, outcome, after).status is None
     session.refresh(pending)
     assert (pending.status, pending.attempts) == ("delivered", 2)
     assert delivery.deliver(session, pending.id, local, after + LEASE).status is None

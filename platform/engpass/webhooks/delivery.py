@@ -5,7 +5,7 @@
 2. ``attempt`` checks the target again (``targets.resolve``), signs the event's fixed body with the endpoint's
    secrets and POSTs it to the checked address (``transport.post``). Every attempt carries the event's
    ``webhook-id``, so a receiver that got an attempt whose answer we never saw can drop the repeat.
-3. ``record`` writes the outcome only if the claim is still the caller's (same ``attempts``), and commits:
+3. ``record_outcome`` writes the outcome only if the claim is still the caller's (same ``attempts``), and commits:
    a success is recorded once. Network errors, 408, 429 and 5xx are tried again after an exponential backoff
    (or the receiver's ``Retry-After`` when longer); any other answer, a refused target, or ``MAX_ATTEMPTS``
    attempts give up with the reason in the delivery log.
@@ -21,7 +21,7 @@ from email.utils import parsedate_to_datetime
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from engpass.audit.service import record as audit
+from engpass.audit.service import record
 from engpass.db import utcnow
 from engpass.settings import Settings
 from engpass.webhooks import signing, transport
@@ -143,7 +143,7 @@ class Delivered:
     next_attempt_at: datetime | None = None
 
 
-def record(session: Session, delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> Delivered:
+def record_outcome(session: Session, delivery: WebhookDelivery, outcome: Outcome, now: datetime) -> Delivered:
     """Write the outcome if the caller still holds the claim (status None when it does not). Commits."""
     status, next_at, error = outcome.status, None, outcome.error
     if status == DeliveryStatus.retry:
@@ -181,7 +181,7 @@ def deliver(session: Session, delivery_id: int, settings: Settings, now: datetim
     delivery = claim(session, delivery_id, now)
     if delivery is None:
         return Delivered(None)
-    return record(session, delivery, attempt(session, delivery, settings, now), now)
+    return record_outcome(session, delivery, attempt(session, delivery, settings, now), now)
 
 
 def due(session: Session, now: datetime | None = None) -> list[int]:
@@ -223,7 +223,7 @@ def redeliver(session: Session, delivery: WebhookDelivery, actor_id: int | None,
     delivery.lease_until = None
     delivery.next_attempt_at = now
     delivery.delivered_at = None
-    audit(
+    record(
         session,
         "webhook.redelivered",
         actor_id=actor_id,
