@@ -8,7 +8,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook
 
 from engpass import task_names, tenancy
@@ -18,7 +18,7 @@ from engpass.db import utcnow
 from engpass.outbox.models import OutboxMessage
 from engpass.webhooks import delivery, endpoints
 from engpass.webhooks.delivery import LEASE, MAX_ATTEMPTS, MAX_DELAY, DeliveryStatus
-from engpass.webhooks.models import WebhookEvent
+from engpass.webhooks.models import WebhookDelivery, WebhookEvent
 from tests.support.webhook_receiver import Reply, running_receiver
 from tests.support.webhooks import add_endpoint, deliveries
 
@@ -298,3 +298,33 @@ def test_the_payload_of_a_deleted_cycle_keeps_its_last_state(session, org, local
     payload = json.loads(receiver.received[0].body)
     assert payload["type"] == "cycle.deleted"
     assert payload["data"]["id"] == cycle_id and payload["data"]["title"] == "Wird gelöscht"
+
+
+def test_the_worker_task_schedules_its_retry_and_the_sweep_finds_what_was_lost(
+    app, celery, session, org, local, receiver, monkeypatch
+):
+    _org, owner = org
+    add_endpoint(session, local, receiver.url, ["cycle.created"])
+    _name_a_bottleneck(session, owner)
+    [pending] = deliveries(session)
+    sent = []
+    monkeypatch.setattr(
+        "workers.tasks.webhooks.current_app",
+        SimpleNamespace(send_task=lambda name, kwargs, countdown=None: sent.append((name, kwargs, countdown))),
+    )
+    receiver.script(Reply(503, b"busy"), Reply(200))
+    deliver = celery.tasks[task_names.DELIVER_WEBHOOK]
+    kwargs = {"org_id": _org.id, "delivery_id": pending.id}
+    assert deliver.apply(kwargs=kwargs, throw=True).get() == "retry"
+    [(name, retry_kwargs, countdown)] = sent
+    assert (name, retry_kwargs) == (task_names.DELIVER_WEBHOOK, kwargs) and 25 <= countdown <= 30
+    # The retry's message is lost; once it is due, the sweep sends the delivery again.
+    assert deliver.apply(kwargs=kwargs, throw=True).get() is None
+    session.execute(update(WebhookDelivery).where(WebhookDelivery.id == pending.id).values(next_attempt_at=utcnow()))
+    session.commit()
+    tenancy.clear()
+    assert celery.tasks[task_names.SWEEP_WEBHOOKS].apply(throw=True).get() == 1
+    assert sent[-1] == (task_names.DELIVER_WEBHOOK, kwargs, None)
+    assert deliver.apply(kwargs=kwargs, throw=True).get() == "delivered"
+    assert len(receiver.received) == 2
+    assert celery.conf.beat_schedule["webhooks-sweep"]["task"] == task_names.SWEEP_WEBHOOKS
