@@ -19,7 +19,7 @@ from engpass.outbox.models import OutboxMessage
 from engpass.webhooks import delivery, endpoints
 from engpass.webhooks.delivery import LEASE, MAX_ATTEMPTS, MAX_DELAY, DeliveryStatus
 from engpass.webhooks.models import WebhookDelivery, WebhookEvent
-from tests.support.webhook_receiver import Reply, running_receiver
+from tests.support.webhook_receiver import Reply, running_receiver, self_signed
 from tests.support.webhooks import add_endpoint, deliveries
 
 
@@ -328,3 +328,29 @@ def test_the_worker_task_schedules_its_retry_and_the_sweep_finds_what_was_lost(
     assert deliver.apply(kwargs=kwargs, throw=True).get() == "delivered"
     assert len(receiver.received) == 2
     assert celery.conf.beat_schedule["webhooks-sweep"]["task"] == task_names.SWEEP_WEBHOOKS
+
+
+def test_https_is_verified_against_the_url_s_host_while_connecting_to_the_checked_address(
+    session, org, local, tmp_path, monkeypatch
+):
+    _org, owner = org
+    trusted = self_signed(tmp_path, "127.0.0.1")
+    # The certificate is the only authority the client trusts (OpenSSL reads SSL_CERT_FILE for its defaults).
+    monkeypatch.setenv("SSL_CERT_FILE", str(trusted[0]))
+    local.webhooks_allow_http = False
+    with running_receiver(tls=trusted) as receiver:
+        _endpoint, secret = add_endpoint(session, local, receiver.url, ["cycle.created"])
+        _name_a_bottleneck(session, owner)
+        [pending] = deliveries(session)
+        assert delivery.deliver(session, pending.id, local).status == DeliveryStatus.delivered
+        _verified(secret, receiver.received[0])
+
+    other = self_signed(tmp_path, "other.example")
+    monkeypatch.setenv("SSL_CERT_FILE", str(other[0]))
+    with running_receiver(tls=other) as receiver:
+        add_endpoint(session, local, receiver.url, ["cycle.created"])
+        _name_a_bottleneck(session, owner, "Zweiter")
+        waiting = [d for d in deliveries(session) if d.status == DeliveryStatus.pending]
+        # A certificate for another name is a failed connection: tried again, nothing delivered.
+        assert {delivery.deliver(session, d.id, local).status for d in waiting} == {DeliveryStatus.retry}
+        assert receiver.received == []
