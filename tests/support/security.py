@@ -79,6 +79,7 @@ def one_of_everything(
             # Tokens are one's own: another's or a missing one is the same 404 for an allowed role.
             "token_id": 999_999,
             "endpoint_id": endpoint.id,
+            "webhook_id": endpoint.id,
             "delivery_id": webhook_delivery.id,
         }
 
