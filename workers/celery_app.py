@@ -24,6 +24,8 @@ TASK_MODULES = features.task_modules()
 SWEEP_INTERVAL = 30.0
 # Mails due for another attempt wait at least five minutes (notifications.sendlog.RETRY_DELAYS).
 RESEND_INTERVAL = 300.0
+# Webhook retries go to the broker with their countdown; this sweep only finds what was lost on the way.
+WEBHOOKS_SWEEP_INTERVAL = 120.0
 # Reminders: every hour at seven past, for the organizations whose local clock shows the morning hour
 # (reminders.mailing.MORNING_HOUR). Every time zone is offset by a multiple of 15 minutes, so each
 # organization's morning hour holds exactly one run, at least seven minutes from either end of it: a
@@ -115,6 +117,12 @@ def make_celery(flask_app: Flask) -> Celery:
                 "task": task_names.SWEEP_DIGESTS,
                 "schedule": float(settings.digest_sweep_interval_seconds),
                 "options": {"expires": float(settings.digest_sweep_interval_seconds)},
+            },
+            # Webhook deliveries that nothing is working on: a lost message, a dead worker's claim.
+            "webhooks-sweep": {
+                "task": task_names.SWEEP_WEBHOOKS,
+                "schedule": WEBHOOKS_SWEEP_INTERVAL,
+                "options": {"expires": WEBHOOKS_SWEEP_INTERVAL},
             },
             # Hourly: a data export is downloadable for 24 hours, then its file and row go.
             "exports-clean-up": {

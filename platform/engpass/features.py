@@ -40,6 +40,7 @@ FEATURES: tuple[Feature, ...] = tuple(
         "team",
         "tokens",
         "trends",
+        "webhooks",
     )
 )
 

@@ -74,6 +74,11 @@ class Settings:
     # first looks, so that it does not race the round's own batches still in the queue.
     digest_sweep_interval_seconds: int = 300
     digest_sweep_grace_seconds: int = 900
+    # Webhooks (docs/webhooks.md): targets on loopback, private, link-local and other non-public addresses are
+    # refused unless this is on (a receiver inside the company network, the tests' local receiver); plain
+    # http:// targets likewise. Both stay off on a server reachable from outside.
+    webhooks_allow_private_targets: bool = False
+    webhooks_allow_http: bool = False
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:

@@ -18,6 +18,7 @@ from engpass.organizations.models import Role
 from engpass.organizations.permissions import Action, allows
 from tests.support.api import bearer, in_org, make_token
 from tests.support.cycles import scaled_quoting_cycle
+from tests.support.webhooks import webhook_with_a_delivery
 
 A = Action
 SECRET = "Geheimprojekt Opfer"
@@ -55,6 +56,17 @@ OPERATIONS = {
     ("api.dismiss_candidate", "POST"): (A.manage_candidates, {"reason": "Kein Hebel"}),
     ("api.reopen_candidate", "POST"): (A.manage_candidates, {}),
     ("api.import_measurements", "POST"): (A.record_measurement, "multipart"),
+    ("api.list_webhooks", "GET"): (A.manage_webhooks, None),
+    ("api.create_webhook", "POST"): (
+        A.manage_webhooks,
+        {"url": "https://93.184.215.14/hook", "events": ["cycle.created"]},
+    ),
+    ("api.get_webhook", "GET"): (A.manage_webhooks, None),
+    ("api.update_webhook", "PATCH"): (A.manage_webhooks, {"description": "Gekapert"}),
+    ("api.delete_webhook", "DELETE"): (A.manage_webhooks, None),
+    ("api.rotate_webhook_secret", "POST"): (A.manage_webhooks, {}),
+    ("api.list_webhook_deliveries", "GET"): (A.manage_webhooks, None),
+    ("api.redeliver_webhook", "POST"): (A.manage_webhooks, {}),
 }
 # Reopening needs a dismissed candidate; every other operation on a candidate takes an open one.
 DISMISSED_FOR = {"api.reopen_candidate"}
@@ -83,11 +95,12 @@ def _api_rules(app):
     return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")]
 
 
-def _url(rule, cycle_id, candidates=None, item_id=None):
-    """The rule's address for this cycle, its indirect cost item and, from ``candidates`` (open, other open,
-    dismissed), the candidate the operation needs; an int for every candidate of another organization or a
-    missing one."""
+def _url(rule, cycle_id, candidates=None, item_id=None, webhook=(999_999, 999_999)):
+    """The rule's address for this cycle, its indirect cost item, the webhook and its delivery and, from
+    ``candidates`` (open, other open, dismissed), the candidate the operation needs; an int for every candidate
+    of another organization or a missing one."""
     url = rule.rule.replace("<int:cycle_id>", str(cycle_id)).replace("<int:item_id>", str(item_id or 999_999))
+    url = url.replace("<int:webhook_id>", str(webhook[0])).replace("<int:delivery_id>", str(webhook[1]))
     if isinstance(candidates, int) or candidates is None:
         return url.replace("<int:candidate_id>", str(candidates if candidates is not None else cycle_id))
     candidate = candidates[2] if rule.endpoint in DISMISSED_FOR else candidates[0]
@@ -136,7 +149,13 @@ def victim(session, make_user, make_org):
     org = make_org("Opfer GmbH", owner=owner)
     cycle = in_org(session, org, lambda s: _with_an_item(s, scaled_quoting_cycle(s, owner, title=SECRET), owner))
     candidate = in_org(session, org, lambda s: candidates.propose(s, {"title": SECRET}, owner.id))
-    return org, cycle, candidate.id
+    return org, cycle, candidate.id, _webhook(session, org)
+
+
+def _webhook(session, org):
+    """A webhook with a delivery in ``org``: their ids."""
+    endpoint, delivery = in_org(session, org, webhook_with_a_delivery)
+    return endpoint.id, delivery.id
 
 
 def _answer(response):
@@ -148,7 +167,7 @@ def _answer(response):
 def test_another_organizations_objects_are_missing_objects_on_every_operation(
     app, client, session, make_user, make_org, victim, role
 ):
-    victim_org, victim_cycle, victim_candidate = victim
+    victim_org, victim_cycle, victim_candidate, victim_webhook = victim
     person = make_user()
     org = make_org("Eigene Firma", owner=make_user(), members={person: role} if role != Role.owner else {})
     if role == Role.owner:
@@ -158,13 +177,15 @@ def test_another_organizations_objects_are_missing_objects_on_every_operation(
     for rule, method in _operations(app):
         _action, body = OPERATIONS[(rule.endpoint, method)]
         # A body each: the file import's upload is read once.
-        their_url = _url(rule, victim_cycle.id, victim_candidate, victim_cycle.indirect_cost_items[0].id)
+        their_url = _url(
+            rule, victim_cycle.id, victim_candidate, victim_cycle.indirect_cost_items[0].id, victim_webhook
+        )
         theirs = client.open(their_url, method=method, headers=bearer(token), **_kwargs(rule.endpoint, body, 999_998))
         missing = client.open(
             _url(rule, 999_999), method=method, headers=bearer(token), **_kwargs(rule.endpoint, body, 999_998)
         )
         assert SECRET not in theirs.text and "Opfer" not in theirs.text
-        if not any(f"<int:{name}>" in rule.rule for name in ("cycle_id", "candidate_id", "item_id")):
+        if not any(f"<int:{name}>" in rule.rule for name in ("cycle_id", "candidate_id", "item_id", "webhook_id")):
             continue
         # Exactly the answer for an id that does not exist: nothing tells the two apart.
         assert _answer(theirs) == _answer(missing), f"{role} {method} {rule.rule}"
@@ -189,7 +210,7 @@ def own(session, make_user, make_org):
         person = owner if role == Role.owner else make_user()
         org = make_org("Rechte GmbH", owner=owner, members={} if role == Role.owner else {person: role})
         cycle = in_org(session, org, lambda s: _with_an_item(s, scaled_quoting_cycle(s, owner), owner))
-        return cycle, _own_candidates(session, org, person), make_token(session, org, person)
+        return cycle, _own_candidates(session, org, person), make_token(session, org, person), _webhook(session, org)
 
     return _build
 
@@ -201,10 +222,10 @@ def own(session, make_user, make_org):
 )
 def test_every_cell_of_the_matrix_operation_by_operation(app, client, own, endpoint, method, role):
     action, body = OPERATIONS[(endpoint, method)]
-    cycle, candidates, token = own(role)
+    cycle, candidates, token, webhook = own(role)
     rule = next(r for r in _api_rules(app) if r.endpoint == endpoint)
     kwargs = _kwargs(endpoint, body, candidates)
-    url = _url(rule, cycle.id, candidates, cycle.indirect_cost_items[0].id)
+    url = _url(rule, cycle.id, candidates, cycle.indirect_cost_items[0].id, webhook)
     response = client.open(url, method=method, headers=bearer(token), **kwargs)
     if allows(role, action):
         assert response.status_code < 400, f"{role} {method} {rule.rule}: {response.status_code} {response.text}"

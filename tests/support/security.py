@@ -22,6 +22,7 @@ from engpass.notifications.preferences import Topic
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.team import service as team
 from tests.support.cycles import scaled_quoting_cycle
+from tests.support.webhooks import webhook_with_a_delivery
 
 SECRET_KEY = "test-secret-key"  # the tests' settings (tests/fixtures/app.py): real signed links for the public pages
 
@@ -57,6 +58,7 @@ def one_of_everything(
         ).one()
         candidate = candidates.propose(session, {"title": "Reklamationen"}, plain.id)
         upload = imports.store_upload(session, cycle, owner.id, "werte.csv", b"Datum;Wert\n01.12.2026;5\n")
+        endpoint, webhook_delivery = webhook_with_a_delivery(session)
         session.commit()
         return {
             "cycle_id": cycle.id,
@@ -78,6 +80,9 @@ def one_of_everything(
             "token_id": 999_999,
             # No single sign-on domain exists: an owner gets the 404 of a missing one (and no DNS lookup).
             "domain_id": 999_999,
+            "endpoint_id": endpoint.id,
+            "webhook_id": endpoint.id,
+            "delivery_id": webhook_delivery.id,
         }
 
 

@@ -86,6 +86,9 @@ DETAIL_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "default_role": st.sampled_from([role.value for role in Role]),
     "fields": st.lists(st.sampled_from(["issuer", "client_id", "default_role", "client_secret"]), unique=True),
     "domain": words,
+    "url": st.from_regex(r"https://[a-z]{1,12}\.example/[a-z]{0,12}", fullmatch=True),
+    "events": st.lists(st.sampled_from(["cycle.created", "measurement.created"]), max_size=2),
+    "delivery_id": ids,
 }
 
 

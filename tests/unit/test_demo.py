@@ -15,12 +15,15 @@ from engpass.cycles.rules import problems_to_enter
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.demo.radar import LOW_ADOPTION
 from engpass.demo.sso import DEMO_DOMAIN, DEMO_SSO_ORG, connect_provider
+from engpass.demo.webhooks import DEMO_WEBHOOK_ORG
 from engpass.organizations.models import Organization, OrgKind
 from engpass.radar import service as radar
 from engpass.radar.models import Pattern
 from engpass.rollouts.models import Rollout
 from engpass.sso import config as sso_config
 from engpass.sso.models import SsoDomain
+from engpass.webhooks.endpoints import secrets_in_use
+from engpass.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(session):
@@ -159,3 +162,15 @@ def test_the_demo_has_a_single_sign_on_half_set_up(session):
         assert sso_config.client_secret(config, "demo-secret") == "demo-client-secret"
     domains = session.scalars(select(SsoDomain).where(SsoDomain.organization_id == org.id)).all()
     assert [(d.domain, d.verified_at) for d in domains] == [(DEMO_DOMAIN, None)]
+
+
+def test_the_demo_company_has_a_paused_webhook_with_a_delivery_log(app_context, session, settings):
+    load_demo(session)
+    load_demo(session)
+    org = session.scalars(select(Organization).where(Organization.name == DEMO_WEBHOOK_ORG)).one()
+    with tenancy.tenant_context(session, org.id):
+        [endpoint] = session.scalars(select(WebhookEndpoint)).all()
+        assert endpoint.enabled is False
+        assert len(secrets_in_use(endpoint, settings.secret_key)) == 1
+        statuses = sorted(d.status.value for d in session.scalars(select(WebhookDelivery)))
+        assert statuses == ["delivered", "failed"]

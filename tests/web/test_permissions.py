@@ -83,6 +83,11 @@ ENDPOINT_ACTIONS = {
     "candidates.reopen": (None, A.manage_candidates),
     "tokens.index": (A.use_api, A.use_api),
     "tokens.revoke": (A.use_api, A.use_api),
+    "webhooks.index": (A.manage_webhooks, A.manage_webhooks),
+    "webhooks.show": (A.manage_webhooks, A.manage_webhooks),
+    "webhooks.rotate": (None, A.manage_webhooks),
+    "webhooks.delete": (None, A.manage_webhooks),
+    "webhooks.redeliver": (None, A.manage_webhooks),
 }
 
 CELLS = [

@@ -83,6 +83,11 @@ ACTIONS: dict[str, Kind] = {
     "sso.domain_verified": _kind(_l("Single sign-on domain verified"), "domain"),
     "sso.domain_removed": _kind(_l("Single sign-on domain removed"), "domain"),
     "sso.member_joined": _kind(_l("Joined by single sign-on"), "user_id", "role"),
+    "webhook.created": _kind(_l("Webhook added"), "url", "events"),
+    "webhook.updated": _kind(_l("Webhook changed"), "changes"),
+    "webhook.deleted": _kind(_l("Webhook deleted"), "url"),
+    "webhook.secret_rotated": _kind(_l("Webhook secret rotated"), "url"),
+    "webhook.redelivered": _kind(_l("Webhook delivery sent again"), "delivery_id"),
 }
 
 

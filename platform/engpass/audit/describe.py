@@ -75,6 +75,9 @@ FIELD_LABELS = {
     "level": _l("Access"),
     "who_feels_it": _l("Who feels it"),
     "description": _l("Description"),
+    "url": _l("URL"),
+    "events": _l("Events"),
+    "enabled": _l("Active"),
     "effort": _l("Effort"),
     "data_available": _l("Data available"),
     "label": _l("Description"),
@@ -133,6 +136,8 @@ CODE_LABELS: dict[str, Mapping[str, Any]] = {
         ("source", SOURCE_LABELS),
     )
 }
+# Whether a webhook sends (webhooks/endpoints.py records the switch as it is).
+CODE_LABELS["enabled"] = {True: _l("active"), False: _l("paused")}
 EXPORTED_TABLES = {
     "cycles": _l("the cycle table"),
     "measurements": _l("the measurements"),
@@ -333,6 +338,12 @@ _DESCRIBE: dict[str, Callable[[_Reader, Mapping[str, Any]], list[str]]] = {
     "sso.domain_removed": lambda r, d: [str(d.get("domain") or "")],
     "sso.member_joined": lambda r, d: [
         _("%(person)s (%(role)s)", person=r.person(d.get("user_id")), role=_role(d.get("role")))
+    ],
+    "webhook.created": lambda r, d: [str(d.get("url") or "")],
+    "webhook.deleted": lambda r, d: [str(d.get("url") or "")],
+    "webhook.secret_rotated": lambda r, d: [str(d.get("url") or "")],
+    "webhook.redelivered": lambda r, d: [
+        _("delivery %(id)s", id=d["delivery_id"]) if isinstance(d.get("delivery_id"), int) else ""
     ],
 }
 

@@ -23,6 +23,7 @@ from engpass.i18n import today_in
 from engpass.organizations.models import Organization
 from engpass.tenancy import require_org_id
 from engpass.trends.service import mark_changed
+from engpass.webhooks.events import emit
 
 BOTTLENECK_FIELDS = ("title", "category", "why", "owner_id")
 BASELINE_FIELDS = (
@@ -156,7 +157,9 @@ def _move(session: Session, cycle: Cycle, target: Stage, actor_id: int | None) -
         changes={"stage": [cycle.stage.value, target.value]},
         backwards=backwards,
     )
+    previous = cycle.stage
     cycle.stage = target
+    emit(session, "cycle.stage_changed", cycle=cycle, extra={"previous_stage": previous.value, "backwards": backwards})
 
 
 def change_stage(session: Session, cycle: Cycle, target: Stage, actor_id: int | None) -> None:
@@ -183,6 +186,7 @@ def _save_section(
         _move(session, cycle, stage, actor_id)
     if changes:
         record(session, action, actor_id=actor_id, object_type="cycle", object_id=cycle.id, changes=changes)
+        emit(session, "cycle.updated", cycle=cycle, extra={"changed": sorted(changes)})
     mark_changed(session, _earliest(before, _first_day(cycle)))
     return changes
 
@@ -229,6 +233,7 @@ def create_cycle(
         focus_warning=cycle.focus_warning,
         sponsor_id=cycle.sponsor_id,
     )
+    emit(session, "cycle.created", cycle=cycle)
     # A new cycle, and its link to the cycle it follows, are part of the facts from today on.
     mark_changed(session, utcnow().date())
     return cycle
@@ -261,6 +266,7 @@ def save_baseline(
                 changes={"steps": [len(before), len(after)]},
             )
             session.flush()
+            emit(session, "cycle.updated", cycle=cycle, extra={"changed": sorted([*changes, "steps"])})
     return changes
 
 
@@ -278,7 +284,10 @@ def start_prototype(session: Session, cycle: Cycle, data: dict[str, Any], actor_
 def decide(session: Session, cycle: Cycle, data: dict[str, Any], actor_id: int | None) -> dict:
     """Record the decision with its reason and lessons. Who may decide (the sponsor or an owner) is the
     caller's question: ``organizations.permissions.may_decide``."""
-    return _save_section(session, cycle, Stage.decided, DECISION_FIELDS, data, actor_id, "cycle.decided")
+    changes = _save_section(session, cycle, Stage.decided, DECISION_FIELDS, data, actor_id, "cycle.decided")
+    if "decision" in changes and cycle.decision is not None:
+        emit(session, "decision.recorded", cycle=cycle)
+    return changes
 
 
 def _record_measurement(
@@ -330,6 +339,7 @@ def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_
         _move(session, cycle, Stage.result, actor_id)
         since = _earliest(since, utcnow().date())
     _record_measurement(session, "measurement.added", cycle, measurement, changes, actor_id)
+    emit(session, "measurement.created", measurement=measurement)
     mark_changed(session, since)
     return measurement
 
@@ -368,6 +378,8 @@ def add_measurements(
         count=len(measurements),
         source=source,
     )
+    for measurement in measurements:
+        emit(session, "measurement.created", measurement=measurement)
     mark_changed(session, since)
     return measurements
 
@@ -380,6 +392,7 @@ def update_measurement(
     changes = _apply(measurement, MEASUREMENT_FIELDS, data)
     if changes:
         _record_measurement(session, "measurement.updated", cycle, measurement, changes, actor_id)
+        emit(session, "measurement.updated", measurement=measurement, extra={"changed": sorted(changes)})
     mark_changed(session, _earliest(measured_before, measurement.measured_on))
     return changes
 
@@ -390,6 +403,7 @@ def delete_measurement(session: Session, cycle: Cycle, measurement: Measurement,
         raise StageRuleViolation([_l("A decided cycle keeps at least one measurement. Go back a stage first.")])
     changes = {name: [audit_value(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS}
     _record_measurement(session, "measurement.deleted", cycle, measurement, changes, actor_id)
+    emit(session, "measurement.deleted", measurement=measurement)
     session.delete(measurement)
     mark_changed(session, measurement.measured_on)
 
@@ -424,6 +438,7 @@ def start_next_cycle(
 
 def delete_cycle(session: Session, cycle: Cycle, actor_id: int | None) -> None:
     record(session, "cycle.deleted", actor_id=actor_id, object_type="cycle", object_id=cycle.id, title=cycle.title)
+    emit(session, "cycle.deleted", cycle=cycle)
     since = _first_day(cycle)
     session.delete(cycle)
     mark_changed(session, since)

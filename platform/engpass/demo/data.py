@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from engpass.demo.candidates import fill_backlog
 from engpass.demo.cycles import CHAINS, build_chain
 from engpass.demo.lessons import ADMIN_SPONSOR, PROVEN_TEMPLATE, WITHOUT_SPONSOR
 from engpass.demo.radar import add_low_adoption
+from engpass.demo.webhooks import DEMO_WEBHOOK_ORG, add_demo_webhook
 from engpass.organizations import memberships
 from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
@@ -164,6 +166,9 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
             _make_proven_template(session, org, owner, built)
         fill_backlog(session, org.name)
         add_low_adoption(session, org.name, date.today())
+        # Its secret is sealed with the app's key: only inside the app, as `engpass demo` runs.
+        if org.name == DEMO_WEBHOOK_ORG and has_app_context():
+            add_demo_webhook(session, current_app.extensions["engpass.settings"].secret_key)
         # The dashboards read snapshots only; the demo should not wait for a worker to show its trend.
         # Its chain was written with past dates around the services, so every week is rewritten.
         recompute_trends(session, full=True)

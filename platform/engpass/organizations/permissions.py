@@ -55,6 +55,7 @@ class Action(enum.StrEnum):
     view_candidates = "view_candidates"
     propose_candidate = "propose_candidate"
     manage_candidates = "manage_candidates"
+    manage_webhooks = "manage_webhooks"
 
 
 _EVERYONE = frozenset(Role)
@@ -116,6 +117,8 @@ MATRIX: Mapping[Action, frozenset[Role]] = {
     Action.view_candidates: _EVERYONE,
     Action.propose_candidate: _MEMBERS,
     Action.manage_candidates: _ADMINS,
+    # Webhooks (docs/webhooks.md) send the organization's cycles to another system: the admins' decision.
+    Action.manage_webhooks: _ADMINS,
 }
 
 DESCRIPTIONS: Mapping[Action, str] = {
@@ -152,6 +155,7 @@ DESCRIPTIONS: Mapping[Action, str] = {
     Action.view_candidates: _l("See the backlog of bottleneck candidates"),
     Action.propose_candidate: _l("Propose a bottleneck candidate, edit one's own while open"),
     Action.manage_candidates: _l("Merge, pick, dismiss and reopen candidates, edit anyone's"),
+    Action.manage_webhooks: _l("Add, change and delete webhooks, see their deliveries"),
 }
 
 ROLE_ORDER: tuple[Role, ...] = (Role.owner, Role.admin, Role.member, Role.viewer)
