@@ -107,7 +107,7 @@ def test_sustained_at_exactly_the_threshold_and_just_below(kpi_at_90, retained, 
     cycle = _cycle()
     rollout = _rollout(_m(90, kpi=kpi_at_90, hours="6"))
     scale = scale_case(cycle, rollout, _case(cycle), Decimal(65), 52, _on(100))
-    assert SUSTAINED_MIN_PERCENT == Decimal(80)
+    assert Decimal(80) == SUSTAINED_MIN_PERCENT
     assert scale.retained_percent == retained
     assert scale.sustained is sustained
 

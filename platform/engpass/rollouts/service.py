@@ -87,8 +87,14 @@ def save_rollout(session: Session, cycle: Cycle, data: dict[str, Any], actor_id:
     changes = _apply(rollout, ROLLOUT_FIELDS, values)
     session.flush()
     if created or changes:
-        action = "rollout.opened" if created else "rollout.updated"
-        record(session, action, actor_id=actor_id, object_type="cycle", object_id=cycle.id, changes=changes)
+        record(
+            session,
+            "rollout.opened" if created else "rollout.updated",
+            actor_id=actor_id,
+            object_type="cycle",
+            object_id=cycle.id,
+            changes=changes,
+        )
     return rollout
 
 
@@ -102,7 +108,7 @@ def _check_measured_on(session: Session, cycle: Cycle, rollout: Rollout, measure
         raise StageRuleViolation([BEFORE_START])
 
 
-def _record(
+def _record_measurement(
     session: Session, action: str, cycle: Cycle, measurement: RolloutMeasurement, changes: dict, actor_id: int | None
 ) -> None:
     record(
@@ -126,7 +132,7 @@ def add_measurement(
     session.add(measurement)
     session.flush()
     session.expire(rollout, ["measurements"])
-    _record(session, "rollout_measurement.added", cycle, measurement, changes, actor_id)
+    _record_measurement(session, "rollout_measurement.added", cycle, measurement, changes, actor_id)
     return measurement
 
 
@@ -142,7 +148,7 @@ def update_measurement(
     values = {**data, "note": data["note"] or ""} if "note" in data else data
     changes = _apply(measurement, MEASUREMENT_FIELDS, values)
     if changes:
-        _record(session, "rollout_measurement.updated", cycle, measurement, changes, actor_id)
+        _record_measurement(session, "rollout_measurement.updated", cycle, measurement, changes, actor_id)
     return changes
 
 
@@ -150,7 +156,7 @@ def delete_measurement(
     session: Session, cycle: Cycle, rollout: Rollout, measurement: RolloutMeasurement, actor_id: int | None
 ) -> None:
     changes = {name: [audit_value(getattr(measurement, name)), None] for name in MEASUREMENT_FIELDS}
-    _record(session, "rollout_measurement.deleted", cycle, measurement, changes, actor_id)
+    _record_measurement(session, "rollout_measurement.deleted", cycle, measurement, changes, actor_id)
     session.delete(measurement)
     session.flush()
     session.expire(rollout, ["measurements"])
