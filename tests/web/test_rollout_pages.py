@@ -183,6 +183,14 @@ def test_another_organizations_rollout_is_404(client, session, world, make_user,
     assert _post(client, delete, {}).status_code == 404
 
 
+def test_a_due_re_measurement_is_on_the_todo_list(client, session, world):
+    owner, org, cycle_id = world
+    _open(session, org, owner, cycle_id, days_ago=30)
+    page = _text(_get(client, f"/o/{org.slug}/todo"))
+    assert "Nachmessung des Rollouts fällig" in page
+    assert f"/cycles/{cycle_id}/rollout/measurements/new" in page
+
+
 def _measurements(session, org, rollout_id: int, count: int, start: int = 0) -> None:
     with tenancy.tenant_context(session, org.id):
         for i in range(start, start + count):

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy import ColumnElement, or_
+
 from engpass.rollouts.models import RolloutMeasurement
 
 # Days after the start at which the effect is measured again.
@@ -83,3 +85,26 @@ def checkpoints(started_on: date, measurements: Iterable[RolloutMeasurement], to
 def due(started_on: date, measurements: Iterable[RolloutMeasurement], today: date) -> Checkpoint | None:
     """The checkpoint that reminds today: from its day to its window's end, while no measurement meets it."""
     return next((c for c in checkpoints(started_on, measurements, today) if c.state == State.due), None)
+
+
+def reminding(started_on: date, last_effect: date | None, today: date) -> int | None:
+    """``due`` from the latest day an effect was measured alone, which the reminders read in their one query.
+
+    While a checkpoint is due, today is at most its window's end and no measurement is dated after today, so
+    the latest effect meets it exactly when it is on or after the window's start.
+    """
+    for days in CHECKPOINT_DAYS:
+        on = started_on + timedelta(days=days)
+        if on <= today <= on + timedelta(days=WINDOW_DAYS):
+            met = last_effect is not None and last_effect >= on - timedelta(days=WINDOW_DAYS)
+            return None if met else days
+    return None
+
+
+def has_effect_clause() -> ColumnElement[bool]:
+    """``has_effect`` in SQL, for the reminders' one query."""
+    return or_(
+        RolloutMeasurement.kpi_value.is_not(None),
+        RolloutMeasurement.hours_per_week.is_not(None),
+        RolloutMeasurement.cost_per_week.is_not(None),
+    )
