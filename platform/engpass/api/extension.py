@@ -20,6 +20,7 @@ from engpass.api import (  # noqa: F401  (their routes are on the blueprint)
     measurement_imports,
     organization,
     overview,
+    rollouts,
 )
 from engpass.api.blueprint import API_PREFIX, bp
 from engpass.api.problems import MEDIA_TYPE
