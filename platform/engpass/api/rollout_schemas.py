@@ -91,11 +91,8 @@ class RolloutSchema(Schema):
 
 
 class RolloutMeasurementCreateSchema(Schema):
-    """Adoption, and optionally the effect at scale; at least one of them. Not before the rollout's start and
-    not after today in the organization's time zone (409)."""
-
-    class Meta:
-        json_schema: dict[str, Any] = {"anyOf": [{"required": [name]} for name in EFFECT_FIELDS]}
+    """Adoption, and optionally the effect at scale; at least one of them not null, not before the rollout's
+    start and not after today in the organization's time zone (else 409)."""
 
     measured_on = day(required=True)
     reached = JsonInteger(allow_none=True, load_default=None, validate=validate.Range(min=0, max=COUNT_MAX))
@@ -103,11 +100,6 @@ class RolloutMeasurementCreateSchema(Schema):
     hours_per_week = number(HOURS_BELOW, 2, allow_none=True, load_default=None)
     cost_per_week = number(MONEY_BELOW, 2, allow_none=True, load_default=None)
     note = text(NOTE_MAX, multiline=True, load_default="")
-
-    @validates_schema
-    def _something(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if all(data.get(name) is None for name in EFFECT_FIELDS):
-            raise ValidationError("Send `reached` or one figure of the effect.")
 
 
 class RolloutMeasurementPatchSchema(Schema):

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from engpass.api.blueprint import bp, endpoint
 from engpass.api.problems import ApiProblem, rule_violation
 from engpass.api.rollout_schemas import (
+    EFFECT_FIELDS,
     RolloutMeasurementCreateSchema,
     RolloutMeasurementPatchSchema,
     RolloutMeasurementSchema,
@@ -119,6 +120,13 @@ def _refused(error: Exception, field: str) -> ApiProblem:
     return rule_violation([_("Only a cycle decided “scale” has a rollout.")], "decision")
 
 
+def _check_figures(data: dict[str, Any]) -> None:
+    """A measurement says how many are reached, or the effect, or both: the form's rule, a 409 here."""
+    if all(data.get(name) is None for name in EFFECT_FIELDS):
+        message = _("Please enter how many are reached, or the effect measured at scale.")
+        raise rule_violation([message], "reached")
+
+
 @endpoint("/cycles/<int:cycle_id>/rollout", "GET", Action.view_cycles, tag=TAG)
 @bp.response(200, RolloutSchema)
 def get_rollout(cycle_id: int) -> dict[str, Any]:
@@ -156,6 +164,7 @@ def add_rollout_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[s
     """Record adoption and, optionally, the effect at scale."""
     cycle = _cycle_or_404(cycle_id)
     rollout = _rollout_or_404(cycle)
+    _check_figures(data)
     try:
         measurement = service.add_measurement(db.session(), cycle, rollout, data, g.api_user.id)
     except (MeasuredInFuture, StageRuleViolation) as refused:
@@ -178,10 +187,7 @@ def update_rollout_measurement(data: dict[str, Any], cycle_id: int, measurement_
     cycle = _cycle_or_404(cycle_id)
     rollout = _rollout_or_404(cycle)
     measurement = _measurement_or_404(rollout, measurement_id)
-    figures = {name: data.get(name, getattr(measurement, name)) for name in ("reached", "kpi_value")}
-    figures |= {name: data.get(name, getattr(measurement, name)) for name in ("hours_per_week", "cost_per_week")}
-    if all(value is None for value in figures.values()):
-        raise rule_violation([_("A measurement keeps how many are reached, or a figure of the effect.")], "reached")
+    _check_figures({name: data.get(name, getattr(measurement, name)) for name in EFFECT_FIELDS})
     try:
         service.update_measurement(db.session(), cycle, rollout, measurement, data, g.api_user.id)
     except (MeasuredInFuture, StageRuleViolation) as refused:
