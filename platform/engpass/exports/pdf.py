@@ -40,6 +40,7 @@ from engpass.cycles.figures import Figure
 from engpass.cycles.models import Cycle, Measurement
 from engpass.formatting import day, money, number
 from engpass.organizations.models import Organization
+from engpass.rollouts.figures import AtScale
 
 FONTS = Path(__file__).resolve().parents[1] / "static" / "fonts"
 REGULAR, BOLD = "DejaVuSans", "DejaVuSans-Bold"
@@ -363,6 +364,18 @@ def _figures(
     return [_p(_("Business case"), st["h2"]), _p(intro, st["small"]), Spacer(0, 2), table]
 
 
+def _at_scale(at_scale: AtScale | None, width: float, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The prototype's proven effect beside the effect at scale, and whether it held at 90 days."""
+    if at_scale is None:
+        return []
+    head = [_p("", st["dt"]), _p(_("Prototype (proven)"), st["dt"]), _p(_("At scale"), st["dt"])]
+    rows = [[_p(r.label, st["dt"]), _p(r.prototype, st["dd"]), _p(r.at_scale, st["dd"])] for r in at_scale.rows]
+    table = _table(
+        [head, *rows], [width * 0.42, width * 0.29, width * 0.29], ("LINEBELOW", (0, 0), (-1, -1), 0.5, LINE)
+    )
+    return [_p(_("Business case: prototype and at scale"), st["h2"]), table, _p(at_scale.sustained, st["body"])]
+
+
 def _decision(cycle: Cycle, labels: Labels, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     out: list[Flowable] = [_p(_("Decision"), st["h2"])]
     if labels.decision is None:
@@ -386,12 +399,14 @@ def business_case_pdf(
     labels: Labels,
     today: date,
     status_quo: Sequence[Figure] = (),
+    at_scale: AtScale | None = None,
 ) -> bytes:
     """The cycle's business case on one A4 page, in the current language, amounts in the organization's currency.
 
     ``figures`` are ``business_case_figures`` for the cycle with the organization's hourly rate; ``today`` is
     the organization's date (the sheet's "as of"); ``status_quo`` the status quo's cost per year and the share
-    resting on guesses (``status_quo_figure``, ``guessed_share_figure``), shown with the status quo.
+    resting on guesses (``status_quo_figure``, ``guessed_share_figure``), shown with the status quo;
+    ``at_scale`` a scaled cycle's rollout figures (``rollouts.figures``).
     """
     _register_fonts()
     st = _styles()
@@ -438,6 +453,7 @@ def business_case_pdf(
         *_result(cycle, measurements, figures, labels, today, width, st),
         *_figures(figures, money(org.default_hourly_rate, currency), org.working_weeks_per_year, width, st),
         *_decision(cycle, labels, st),
+        *_at_scale(at_scale, width, st),
     ]
     footer_left = f"{org.name} · {_('Amounts in %(currency)s', currency=currency)}"
     footer_right = f"Engpass · {_('One bottleneck at a time.')}"

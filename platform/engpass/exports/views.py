@@ -52,6 +52,9 @@ from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
+from engpass.rollouts import service as rollouts
+from engpass.rollouts.figures import AtScale, at_scale_sheet
+from engpass.rollouts.models import Rollout
 
 bp = org_blueprint("exports", __name__)
 
@@ -172,6 +175,8 @@ class _Sheet:
     today: date
     # The status quo's cost per year and the share resting on guesses, when the status quo has a number.
     status_quo: list[Figure]
+    # A scaled cycle's rollout: the prototype's effect beside the effect at scale.
+    at_scale: AtScale | None
 
 
 def _sheet(cycle_id: int) -> _Sheet:
@@ -204,7 +209,12 @@ def _sheet(cycle_id: int) -> _Sheet:
         labels=labels,
         today=today_in(current_org.timezone),
         status_quo=status_quo,
+        at_scale=at_scale_sheet(cycle, rollout, case, current_org) if (rollout := _rollout(cycle)) else None,
     )
+
+
+def _rollout(cycle: Cycle) -> Rollout | None:
+    return rollouts.rollout_of(db.session(), cycle) if rollouts.is_scaled(cycle) else None
 
 
 @bp.route("/cycles/<int:cycle_id>/business-case/print")
@@ -220,6 +230,7 @@ def business_case_print(cycle_id: int) -> str:
         measurements=sheet.measurements,
         figures=sheet.figures,
         status_quo=sheet.status_quo,
+        at_scale=sheet.at_scale,
         chart=kpi_chart(sheet.cycle, sheet.measurements, sheet.today),
         today=sheet.today,
         category_label=sheet.labels.category,
@@ -249,6 +260,7 @@ def business_case_pdf(cycle_id: int) -> Response:
         labels=sheet.labels,
         today=sheet.today,
         status_quo=sheet.status_quo,
+        at_scale=sheet.at_scale,
     )
     # Audited like the table's downloads: the figures leave the application.
     record(

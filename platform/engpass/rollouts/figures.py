@@ -15,6 +15,8 @@ from flask_babel import gettext as _
 from engpass.cycles.business_case import MONTHS_PER_YEAR, BusinessCase
 from engpass.cycles.models import Cycle, KpiDirection
 from engpass.formatting import money, number, percent
+from engpass.i18n import today_in
+from engpass.organizations.models import Organization
 from engpass.rollouts.checkpoints import SUSTAINED_CHECKPOINT, Checkpoint, checkpoints, has_effect
 from engpass.rollouts.costs import ScalingCost, scaling_cost
 from engpass.rollouts.models import Rollout, RolloutMeasurement
@@ -190,3 +192,20 @@ def sustained_text(scale: ScaleCase) -> str:
         kept=percent(scale.retained_percent),
         rule=rule,
     )
+
+
+@dataclass(frozen=True)
+class AtScale:
+    """What the printable business case and its PDF show of a scaled cycle's rollout."""
+
+    rows: list[Row]
+    sustained: str
+
+
+def at_scale_sheet(cycle: Cycle, rollout: Rollout | None, case_: BusinessCase, org: Organization) -> AtScale | None:
+    """The side-by-side rows and the sustained line for the organization's settings; None without a rollout."""
+    if rollout is None:
+        return None
+    today = today_in(org.timezone)
+    scale = scale_case(cycle, rollout, case_, org.default_hourly_rate, org.working_weeks_per_year, today)
+    return AtScale(side_by_side(scale, org.currency), sustained_text(scale))
