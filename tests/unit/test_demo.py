@@ -14,6 +14,8 @@ from engpass.cycles.revenue import contribution
 from engpass.cycles.rules import problems_to_enter
 from engpass.demo.data import DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization, OrgKind
+from engpass.rollouts import service as rollouts
+from engpass.rollouts.figures import scale_case
 
 
 def test_demo_companies_have_chains_in_several_stages_that_follow_the_rules(session):
@@ -126,3 +128,22 @@ def test_every_demo_company_has_a_backlog_with_a_picked_a_merged_and_an_unknown_
             assert merged and all(session.get(Candidate, c.merged_into_id).is_open for c in merged)
             assert any(c.is_open and c.hours_per_week is None and c.cost_per_week is None for c in backlog)
             assert all(c.proposed_by_id is not None for c in backlog)
+
+
+def test_one_demo_rollout_held_its_effect_and_another_is_used_by_under_half_its_target(session):
+
+    load_demo(session)
+    found = {}
+    for name in ("Müller Metallbau GmbH", "Krause Outdoor Online-Shop"):
+        org = session.scalars(select(Organization).where(Organization.name == name)).one()
+        with tenancy.tenant_context(session, org.id):
+            cycle = next(
+                c for c in session.scalars(select(Cycle)) if rollouts.is_scaled(c) and rollouts.rollout_of(session, c)
+            )
+            rollout = rollouts.rollout_of(session, cycle)
+            case = compute(cycle, list(cycle.measurements), org.default_hourly_rate, org.working_weeks_per_year)
+            found[name] = (rollout, scale_case(cycle, rollout, case, org.default_hourly_rate, 52, date.today()))
+    held_rollout, held = found["Müller Metallbau GmbH"]
+    assert held.sustained is True and held.adoption_percent == 100
+    low_rollout, low = found["Krause Outdoor Online-Shop"]
+    assert (date.today() - low_rollout.started_on).days >= 30 and low.adoption_percent < 50

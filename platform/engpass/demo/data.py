@@ -17,6 +17,7 @@ from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess
 from engpass.cycles.models import Cycle
 from engpass.demo.candidates import fill_backlog
 from engpass.demo.cycles import CHAINS, build_chain
+from engpass.demo.rollouts import add_rollout
 from engpass.organizations import memberships
 from engpass.organizations.models import Organization, OrgKind, Role
 from engpass.organizations.service import add_member, create_organization
@@ -151,6 +152,7 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
             ours = org.name == company
             end = date.today() - timedelta(days=DAYS_SINCE_CHAIN_END)
             built = build_chain(session, chain, end, owner.id, seed, MEASUREMENT_DUE_DAYS + 1 if ours else 0)
+            add_rollout(session, org.name, built, date.today())
             member = find_user(session, email) if ours else None
             if member is not None:
                 next(cycle for cycle in built if cycle.title == title).owner_id = member.id
