@@ -208,12 +208,18 @@ def test_another_organizations_rollout_is_404(client, session, world, make_user,
     assert _post(client, delete, {}).status_code == 404
 
 
-def test_a_due_re_measurement_is_on_the_todo_list(client, session, world):
+def test_a_due_re_measurement_is_on_the_todo_list_and_the_dashboard_until_measured(client, session, world):
     owner, org, cycle_id = world
+    _get(client, f"/o/{org.slug}/")  # the dashboard before the rollout: its cache must not hide it after
     _open(session, org, owner, cycle_id, days_ago=30)
     page = _text(_get(client, f"/o/{org.slug}/todo"))
     assert "Nachmessung des Rollouts fällig" in page
     assert f"/cycles/{cycle_id}/rollout/measurements/new" in page
+    assert "Die Wirkung des Rollouts ist am" in _text(_get(client, f"/o/{org.slug}/"))
+    url = _url(org, cycle_id, "rollout/measurements/new")
+    assert _post(client, url, {"measured_on": date.today().isoformat(), "hours_per_week": "6"}).status_code == 302
+    assert "Die Wirkung des Rollouts ist am" not in _text(_get(client, f"/o/{org.slug}/"))
+    assert "Nachmessung des Rollouts fällig" not in _text(_get(client, f"/o/{org.slug}/todo"))
 
 
 def _measurements(session, org, rollout_id: int, count: int, start: int = 0) -> None:

@@ -2,7 +2,9 @@
 share. Each change lands in the audit log in the caller's transaction; the rules refuse with words the
 form or the problem document shows.
 
-Only a cycle decided "scale" has a rollout: iterate and drop set nothing out to reach.
+Only a cycle decided "scale" has a rollout: iterate and drop set nothing out to reach. A change marks the
+trends changed from today: no weekly figure reads a rollout, but the dashboard's cached attention list (whose
+key is the trends' version) shows its due re-measurements.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from engpass.cycles.models import Cycle, Decision, Stage
 from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.service import MeasuredInFuture, organization_today
 from engpass.rollouts.models import Reach, Rollout, RolloutMeasurement
+from engpass.trends.service import mark_changed
 
 ROLLOUT_FIELDS = (
     "reach",
@@ -95,6 +98,7 @@ def save_rollout(session: Session, cycle: Cycle, data: dict[str, Any], actor_id:
             object_id=cycle.id,
             changes=changes,
         )
+        mark_changed(session, organization_today(session, cycle))
     return rollout
 
 
@@ -133,6 +137,7 @@ def add_measurement(
     session.flush()
     session.expire(rollout, ["measurements"])
     _record_measurement(session, "rollout_measurement.added", cycle, measurement, changes, actor_id)
+    mark_changed(session, organization_today(session, cycle))
     return measurement
 
 
@@ -149,6 +154,7 @@ def update_measurement(
     changes = _apply(measurement, MEASUREMENT_FIELDS, values)
     if changes:
         _record_measurement(session, "rollout_measurement.updated", cycle, measurement, changes, actor_id)
+        mark_changed(session, organization_today(session, cycle))
     return changes
 
 
@@ -160,3 +166,4 @@ def delete_measurement(
     session.delete(measurement)
     session.flush()
     session.expire(rollout, ["measurements"])
+    mark_changed(session, organization_today(session, cycle))
