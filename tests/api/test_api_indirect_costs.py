@@ -163,3 +163,14 @@ def test_viewers_read_the_items_but_cannot_change_them(api, client, session, mak
     assert client.get(f"/api/v1/cycles/{cycle_id}", headers=headers).json["indirect_cost_items"][0]["id"] == item["id"]
     assert client.post(f"/api/v1/cycles/{cycle_id}/indirect-costs", json=ERRORS, headers=headers).status_code == 403
     assert in_org(session, org, lambda s: s.get(Cycle, cycle_id).indirect_cost_per_week) == Decimal("117.69")
+
+
+def test_items_that_together_exceed_the_weekly_column_are_a_409_and_nothing_is_saved(api, session):
+    call, cycle_id, org = api
+    huge = {"kind": "other", "unit_value": "999999999990.00", "period": "week", "source": "guess"}
+    assert call("POST", f"/cycles/{cycle_id}/indirect-costs", json=huge).status_code == 201
+    refused = call("POST", f"/cycles/{cycle_id}/indirect-costs", json=huge | {"unit_value": "10.00"})
+    assert _errors(refused, 409) == {"unit_value": refused.json["errors"][0]["message"]}
+    assert "mehr pro Woche" in refused.json["detail"]
+    with tenancy.tenant_context(session, org.id):
+        assert session.scalar(select(func.count(IndirectCostItem.id))) == 1

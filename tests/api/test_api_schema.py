@@ -4,7 +4,7 @@ reference page that loads nothing from outside the app."""
 import re
 import sys
 import zlib
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import jsonschema_rs
@@ -29,6 +29,8 @@ from engpass.candidates import service as candidates
 from engpass.cycles import indirect_service, service
 from engpass.cycles.models import Category, Cycle, Decision, KpiDirection, SolutionType, Stage
 from engpass.cycles.rules import NOT_BLANK, problems_to_enter
+from engpass.rollouts import service as rollouts
+from engpass.rollouts.models import Reach
 from engpass.routing import ID_MAX
 from engpass.trends.service import recompute
 from tests.support.api import bearer, in_org, make_token
@@ -81,13 +83,19 @@ def test_the_document_is_openapi_3_1_and_secured_by_bearer_tokens(document):
         ("/api/v1/candidates/{candidate_id}/pick", "post"),
         ("/api/v1/candidates/{candidate_id}/dismiss", "post"),
         ("/api/v1/candidates/{candidate_id}/reopen", "post"),
+        ("/api/v1/cycles/{cycle_id}/rollout", "get"),
+        ("/api/v1/cycles/{cycle_id}/rollout", "put"),
+        ("/api/v1/cycles/{cycle_id}/rollout/measurements", "get"),
+        ("/api/v1/cycles/{cycle_id}/rollout/measurements", "post"),
+        ("/api/v1/cycles/{cycle_id}/rollout/measurements/{measurement_id}", "patch"),
+        ("/api/v1/cycles/{cycle_id}/rollout/measurements/{measurement_id}", "delete"),
     }
     ids = [op["operationId"] for _path, _method, op in operations]
     assert len(set(ids)) == len(ids) and all(op["summary"] for _p, _m, op in operations)
     for path, method, op in operations:
         assert {"401", "429"} <= set(op["responses"]), (path, method)
         assert ("404" in op["responses"]) == ("{cycle_id}" in path or "{candidate_id}" in path)
-        assert ("422" in op["responses"]) == (method in ("post", "patch") or "parameters" in op)
+        assert ("422" in op["responses"]) == (method in ("post", "put", "patch") or "parameters" in op)
     for response in document["components"]["responses"].values():
         assert list(response["content"]) == ["application/problem+json"]
 
@@ -179,6 +187,12 @@ OPERATIONS = [
     ("/api/v1/webhooks/{webhook_id}/rotate-secret", "POST"),
     ("/api/v1/webhooks/{webhook_id}/deliveries", "GET"),
     ("/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", "POST"),
+    ("/api/v1/cycles/{cycle_id}/rollout", "GET"),
+    ("/api/v1/cycles/{cycle_id}/rollout", "PUT"),
+    ("/api/v1/cycles/{cycle_id}/rollout/measurements", "GET"),
+    ("/api/v1/cycles/{cycle_id}/rollout/measurements", "POST"),
+    ("/api/v1/cycles/{cycle_id}/rollout/measurements/{measurement_id}", "PATCH"),
+    ("/api/v1/cycles/{cycle_id}/rollout/measurements/{measurement_id}", "DELETE"),
 ]
 CHECKS = [
     not_a_server_error,
@@ -257,6 +271,13 @@ def api_world(session, make_user, make_org):
             item = {"label": "Porto", "kind": "other", "quantity": None, "unit_value": Decimal(10)}
             item |= {"people_affected": None, "period": "week", "source": "guess", "source_note": ""}
             items[cycle.id] = indirect_service.add_item(s, cycle, item, owner.id).id
+        # A rollout with a measurement on the decided cycle, so that its operations reach real ones.
+        start = date.today() - timedelta(days=40)
+        rollout = rollouts.save_rollout(
+            s, decided, {"reach": Reach.people, "target_count": 40, "started_on": start}, None
+        )
+        measured = rollouts.add_measurement(s, decided, rollout, {"measured_on": start, "reached": 4}, owner.id)
+        items["rollout_measurement"] = measured.id
         # Weekly figures too, so the dashboard and the history answer with data, not only nulls.
         recompute(s, full=True)
         return items
@@ -267,7 +288,8 @@ def api_world(session, make_user, make_org):
         return [c.id for c in found]
 
     items = in_org(session, org, build)
-    return make_token(session, org, owner), list(items) + in_org(session, org, backlog), member.id, items
+    cycle_ids = [key for key in items if key != "rollout_measurement"]
+    return make_token(session, org, owner), cycle_ids + in_org(session, org, backlog), member.id, items
 
 
 def _aim(case, cycle_ids, member_id, items):
@@ -280,6 +302,8 @@ def _aim(case, cycle_ids, member_id, items):
         case.path_parameters["cycle_id"] = cycle_ids[coin % 2]
         if isinstance(case.path_parameters.get("item_id"), int):
             case.path_parameters["item_id"] = items[cycle_ids[coin % 2]]
+        if isinstance(case.path_parameters.get("measurement_id"), int):
+            case.path_parameters["measurement_id"] = items["rollout_measurement"]
     candidate_id = (case.path_parameters or {}).get("candidate_id")
     if isinstance(candidate_id, int) and coin:
         case.path_parameters["candidate_id"] = cycle_ids[2 + coin % 3]
@@ -332,14 +356,15 @@ def test_bodies_nested_beyond_the_parser_are_a_400_problem(client, api_world, do
             .replace("{candidate_id}", str(cycle_ids[2]))
             .replace("{item_id}", str(items[cycle_ids[1]]))
             .replace("{webhook_id}", "999999")
-            .replace("{delivery_id}", "999999"),
+            .replace("{delivery_id}", "999999")
+            .replace("{measurement_id}", str(items["rollout_measurement"])),
             method.upper(),
         )
         for path, item in document["paths"].items()
         for method, op in item.items()
         if method != "parameters" and "requestBody" in op
     ]
-    assert len(operations) == 18
+    assert len(operations) == 21
 
     @given(operation=st.sampled_from(operations), body=nested_json)
     @settings(max_examples=40, deadline=None, derandomize=True, database=None)

@@ -6,7 +6,7 @@ organization comes from the token, so it is walked here, operation by operation.
 """
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,6 +16,8 @@ from engpass.cycles import indirect_service
 from engpass.extensions import limiter
 from engpass.organizations.models import Role
 from engpass.organizations.permissions import Action, allows
+from engpass.rollouts import service as rollouts
+from engpass.rollouts.models import Reach
 from tests.support.api import bearer, in_org, make_token
 from tests.support.cycles import scaled_quoting_cycle
 from tests.support.webhooks import webhook_with_a_delivery
@@ -67,17 +69,36 @@ OPERATIONS = {
     ("api.rotate_webhook_secret", "POST"): (A.manage_webhooks, {}),
     ("api.list_webhook_deliveries", "GET"): (A.manage_webhooks, None),
     ("api.redeliver_webhook", "POST"): (A.manage_webhooks, {}),
+    ("api.get_rollout", "GET"): (A.view_cycles, None),
+    ("api.put_rollout", "PUT"): (
+        A.edit_cycle,
+        {"reach": "sites", "target_count": 3, "started_on": (date.today() - timedelta(days=10)).isoformat()},
+    ),
+    ("api.list_rollout_measurements", "GET"): (A.view_cycles, None),
+    ("api.add_rollout_measurement", "POST"): (
+        A.record_measurement,
+        {"measured_on": date.today().isoformat(), "reached": 2},
+    ),
+    ("api.update_rollout_measurement", "PATCH"): (A.record_measurement, {"note": "Gekapert"}),
+    ("api.delete_rollout_measurement", "DELETE"): (A.record_measurement, None),
 }
 # Reopening needs a dismissed candidate; every other operation on a candidate takes an open one.
 DISMISSED_FOR = {"api.reopen_candidate"}
 
 
 def _with_an_item(session, cycle, owner):
-    """The cycle with one indirect cost item, so that the item's operations reach a real one."""
+    """The cycle with one indirect cost item and a rollout with one measurement, so that the item's and the
+    measurement's operations reach real ones."""
     values = {"label": "Porto", "kind": "other", "quantity": None, "unit_value": Decimal(10), "people_affected": None}
     values |= {"period": "week", "source": "estimated", "source_note": ""}
     indirect_service.add_item(session, cycle, values, owner.id)
     list(cycle.indirect_cost_items)  # loaded while the tenant is set
+    start = date.today() - timedelta(days=10)
+    rollout = rollouts.save_rollout(
+        session, cycle, {"reach": Reach.people, "target_count": 40, "started_on": start}, None
+    )
+    measured = rollouts.add_measurement(session, cycle, rollout, {"measured_on": start, "reached": 4}, owner.id)
+    cycle.walk_measurement_id = measured.id
     return cycle
 
 
@@ -95,12 +116,13 @@ def _api_rules(app):
     return [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")]
 
 
-def _url(rule, cycle_id, candidates=None, item_id=None, webhook=(999_999, 999_999)):
-    """The rule's address for this cycle, its indirect cost item, the webhook and its delivery and, from
-    ``candidates`` (open, other open, dismissed), the candidate the operation needs; an int for every candidate
-    of another organization or a missing one."""
+def _url(rule, cycle_id, candidates=None, item_id=None, webhook=(999_999, 999_999), measurement_id=None):
+    """The rule's address for this cycle, its indirect cost item, its rollout measurement, the webhook and its
+    delivery and, from ``candidates`` (open, other open, dismissed), the candidate the operation needs; an int
+    for every candidate of another organization or a missing one."""
     url = rule.rule.replace("<int:cycle_id>", str(cycle_id)).replace("<int:item_id>", str(item_id or 999_999))
     url = url.replace("<int:webhook_id>", str(webhook[0])).replace("<int:delivery_id>", str(webhook[1]))
+    url = url.replace("<int:measurement_id>", str(measurement_id or 999_999))
     if isinstance(candidates, int) or candidates is None:
         return url.replace("<int:candidate_id>", str(candidates if candidates is not None else cycle_id))
     candidate = candidates[2] if rule.endpoint in DISMISSED_FOR else candidates[0]
@@ -178,14 +200,20 @@ def test_another_organizations_objects_are_missing_objects_on_every_operation(
         _action, body = OPERATIONS[(rule.endpoint, method)]
         # A body each: the file import's upload is read once.
         their_url = _url(
-            rule, victim_cycle.id, victim_candidate, victim_cycle.indirect_cost_items[0].id, victim_webhook
+            rule,
+            victim_cycle.id,
+            victim_candidate,
+            victim_cycle.indirect_cost_items[0].id,
+            victim_webhook,
+            victim_cycle.walk_measurement_id,
         )
         theirs = client.open(their_url, method=method, headers=bearer(token), **_kwargs(rule.endpoint, body, 999_998))
         missing = client.open(
             _url(rule, 999_999), method=method, headers=bearer(token), **_kwargs(rule.endpoint, body, 999_998)
         )
         assert SECRET not in theirs.text and "Opfer" not in theirs.text
-        if not any(f"<int:{name}>" in rule.rule for name in ("cycle_id", "candidate_id", "item_id", "webhook_id")):
+        names = ("cycle_id", "candidate_id", "item_id", "webhook_id", "measurement_id")
+        if not any(f"<int:{name}>" in rule.rule for name in names):
             continue
         # Exactly the answer for an id that does not exist: nothing tells the two apart.
         assert _answer(theirs) == _answer(missing), f"{role} {method} {rule.rule}"
@@ -225,7 +253,7 @@ def test_every_cell_of_the_matrix_operation_by_operation(app, client, own, endpo
     cycle, candidates, token, webhook = own(role)
     rule = next(r for r in _api_rules(app) if r.endpoint == endpoint)
     kwargs = _kwargs(endpoint, body, candidates)
-    url = _url(rule, cycle.id, candidates, cycle.indirect_cost_items[0].id, webhook)
+    url = _url(rule, cycle.id, candidates, cycle.indirect_cost_items[0].id, webhook, cycle.walk_measurement_id)
     response = client.open(url, method=method, headers=bearer(token), **kwargs)
     if allows(role, action):
         assert response.status_code < 400, f"{role} {method} {rule.rule}: {response.status_code} {response.text}"

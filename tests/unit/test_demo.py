@@ -19,6 +19,8 @@ from engpass.demo.webhooks import DEMO_WEBHOOK_ORG
 from engpass.organizations.models import Organization, OrgKind
 from engpass.radar import service as radar
 from engpass.radar.models import Pattern
+from engpass.rollouts import service as rollouts
+from engpass.rollouts.figures import scale_case
 from engpass.rollouts.models import Rollout
 from engpass.sso import config as sso_config
 from engpass.sso.models import SsoDomain
@@ -174,3 +176,22 @@ def test_the_demo_company_has_a_paused_webhook_with_a_delivery_log(app_context, 
         assert len(secrets_in_use(endpoint, settings.secret_key)) == 1
         statuses = sorted(d.status.value for d in session.scalars(select(WebhookDelivery)))
         assert statuses == ["delivered", "failed"]
+
+
+def test_one_demo_rollout_held_its_effect_and_another_is_used_by_under_half_its_target(session):
+
+    load_demo(session)
+    found = {}
+    for name in ("Müller Metallbau GmbH", "Krause Outdoor Online-Shop"):
+        org = session.scalars(select(Organization).where(Organization.name == name)).one()
+        with tenancy.tenant_context(session, org.id):
+            cycle = next(
+                c for c in session.scalars(select(Cycle)) if rollouts.is_scaled(c) and rollouts.rollout_of(session, c)
+            )
+            rollout = rollouts.rollout_of(session, cycle)
+            case = compute(cycle, list(cycle.measurements), org.default_hourly_rate, org.working_weeks_per_year)
+            found[name] = (rollout, scale_case(cycle, rollout, case, org.default_hourly_rate, 52, date.today()))
+    held_rollout, held = found["Müller Metallbau GmbH"]
+    assert held.sustained is True and held.adoption_percent == 100
+    low_rollout, low = found["Krause Outdoor Online-Shop"]
+    assert (date.today() - low_rollout.started_on).days >= 30 and low.adoption_percent < 50

@@ -22,6 +22,7 @@ from engpass.api.figures import BusinessCaseSchema
 from engpass.api.indirect_costs import document as indirect_cost_document
 from engpass.api.paging import decode, page
 from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
+from engpass.api.rollouts import at_scale_document, rollout_of_scaled
 from engpass.api.schemas import (
     CycleCreateSchema,
     CycleListArgsSchema,
@@ -525,4 +526,5 @@ def business_case(cycle_id: int) -> dict[str, Any]:
         "kpi_improved": case.kpi_improved,
         "target_reached_percent": case.target_reached_percent,
         **_effects(cycle, list(cycle.measurements), case),
+        "at_scale": at_scale_document(cycle, rollout) if (rollout := rollout_of_scaled(cycle)) else None,
     }

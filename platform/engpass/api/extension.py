@@ -22,6 +22,7 @@ from engpass.api import (  # noqa: F401  (their routes are on the blueprint)
     organization,
     overview,
     radar,
+    rollouts,
     webhooks,
 )
 from engpass.api.blueprint import API_PREFIX, bp

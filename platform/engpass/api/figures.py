@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from engpass.api.rollout_schemas import AtScaleSchema
 from engpass.api.schemas import HISTORY_WEEKS_MAX, DecimalString, ForecastSchema, UtcDateTime, code_out
 from engpass.cycles.models import Stage
 from engpass.radar.models import Pattern, RadarRule
@@ -75,6 +76,12 @@ class BusinessCaseSchema(Schema):
         metadata={"description": "Beside `savings_per_year`, never added to it; null without the KPI's value."},
     )
     forecast = fields.Nested(ForecastSchema, required=True)
+    at_scale = fields.Nested(
+        AtScaleSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "A cycle decided “scale” with its rollout opened: the effect at scale beside this."},
+    )
 
 
 class ForecastAccuracySchema(Schema):

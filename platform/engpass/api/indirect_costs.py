@@ -17,6 +17,7 @@ from engpass.api.problems import rule_violation
 from engpass.api.schemas import IndirectCostItemCreateSchema, IndirectCostItemPatchSchema, IndirectCostItemSchema
 from engpass.cycles import indirect_costs, indirect_service
 from engpass.cycles.models import Cycle, IndirectCostItem, IndirectKind
+from engpass.cycles.rules import StageRuleViolation
 from engpass.db import db
 from engpass.organizations.permissions import Action
 
@@ -73,7 +74,11 @@ def add_indirect_cost(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, An
     cycle = _cycle_or_404(cycle_id)
     values = {name: data.get(name) for name in indirect_service.ITEM_FIELDS}
     _check_needs(values)
-    item = indirect_service.add_item(db.session(), cycle, values, g.api_user.id)
+    try:
+        item = indirect_service.add_item(db.session(), cycle, values, g.api_user.id)
+    except StageRuleViolation as refused:
+        db.session.rollback()
+        raise rule_violation(refused.problems, "unit_value") from None
     db.session.commit()
     return document(item), 201
 
@@ -87,7 +92,11 @@ def update_indirect_cost(data: dict[str, Any], cycle_id: int, item_id: int) -> d
     item = _item_or_404(cycle, item_id)
     values = {name: data.get(name, getattr(item, name)) for name in indirect_service.ITEM_FIELDS}
     _check_needs(values)
-    indirect_service.update_item(db.session(), cycle, item, values, g.api_user.id)
+    try:
+        indirect_service.update_item(db.session(), cycle, item, values, g.api_user.id)
+    except StageRuleViolation as refused:
+        db.session.rollback()
+        raise rule_violation(refused.problems, "unit_value") from None
     db.session.commit()
     return document(item)
 

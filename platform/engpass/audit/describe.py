@@ -25,6 +25,7 @@ from engpass.cycles.indirect_costs import PERIOD_LABELS as COST_PERIOD_LABELS
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.formatting import day, money, number
 from engpass.i18n import role_label
+from engpass.rollouts.labels import REACH_LABELS
 
 TEXT_SHOWN = 80
 # What a changed field is called on its form.
@@ -88,6 +89,12 @@ FIELD_LABELS = {
     "period": _l("Period"),
     "source": _l("Source"),
     "source_note": _l("Where the number comes from"),
+    "reach": _l("Reaches"),
+    "target_description": _l("Who or what it should reach"),
+    "target_count": _l("Target number"),
+    "started_on": _l("Start"),
+    "target_on": _l("Target date"),
+    "reached": _l("Reached"),
 }
 MONEY_FIELDS = frozenset(
     {
@@ -114,9 +121,11 @@ NUMBER_FIELDS = frozenset(
         "forecast_kpi",
         "quantity",
         "people_affected",
+        "target_count",
+        "reached",
     }
 )
-DATE_FIELDS = frozenset({"prototype_start", "prototype_target", "measured_on", "expires_at"})
+DATE_FIELDS = frozenset({"prototype_start", "prototype_target", "measured_on", "expires_at", "started_on", "target_on"})
 # Codes people know as they are: "CHF", "Europe/Zurich".
 PLAIN_FIELDS = frozenset({"currency", "timezone"})
 CODE_LABELS: dict[str, Mapping[str, Any]] = {
@@ -134,6 +143,7 @@ CODE_LABELS: dict[str, Mapping[str, Any]] = {
         ("kind", KIND_LABELS),
         ("period", COST_PERIOD_LABELS),
         ("source", SOURCE_LABELS),
+        ("reach", REACH_LABELS),
     )
 }
 # Whether a webhook sends (webhooks/endpoints.py records the switch as it is).

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from engpass.audit.service import audit_value, record
 from engpass.cycles import indirect_costs
+from engpass.cycles.forms import MONEY_BELOW
 from engpass.cycles.models import Cycle, IndirectCostItem, IndirectKind
+from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.service import _first_day
 from engpass.organizations.models import Organization
 from engpass.trends.service import mark_changed
+
+TOO_MUCH = _l("Together the indirect costs would be more per week than can be stored. Please check the amounts.")
 
 ITEM_FIELDS = ("label", "kind", "quantity", "unit_value", "people_affected", "period", "source", "source_note")
 
@@ -64,9 +69,12 @@ def refresh_organization(session: Session, org: Organization) -> None:
 
 
 def _changed(session: Session, cycle: Cycle) -> None:
+    """Raises StageRuleViolation when the items together are more per week than the cycle's column holds."""
     session.flush()
     session.expire(cycle, ["indirect_cost_items"])
     refresh_weekly(cycle, _org(session, cycle))
+    if cycle.indirect_cost_per_week is not None and cycle.indirect_cost_per_week >= MONEY_BELOW:
+        raise StageRuleViolation([TOO_MUCH])
     mark_changed(session, _first_day(cycle))
 
 

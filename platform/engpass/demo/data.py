@@ -21,6 +21,7 @@ from engpass.demo.candidates import fill_backlog
 from engpass.demo.cycles import CHAINS, build_chain
 from engpass.demo.lessons import ADMIN_SPONSOR, PROVEN_TEMPLATE, WITHOUT_SPONSOR
 from engpass.demo.radar import add_low_adoption
+from engpass.demo.rollouts import add_rollout
 from engpass.demo.webhooks import DEMO_WEBHOOK_ORG, add_demo_webhook
 from engpass.organizations import memberships
 from engpass.organizations.models import Organization, OrgKind, Role
@@ -158,6 +159,7 @@ def _fill_cycles(session: Session, org: Organization, owner: User, seed: int) ->
             sponsor_id = None if org.name == WITHOUT_SPONSOR else owner.id
             quiet = MEASUREMENT_DUE_DAYS + 1 if ours else 0
             built = build_chain(session, chain, end, owner.id, seed, quiet, sponsor_id)
+            add_rollout(session, org.name, built, date.today())
             member = find_user(session, email) if ours else None
             if member is not None:
                 next(cycle for cycle in built if cycle.title == title).owner_id = member.id

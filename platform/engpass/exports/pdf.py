@@ -43,6 +43,7 @@ from engpass.exports.pdf_layout import (
 from engpass.exports.sheet import Labels
 from engpass.formatting import day, money, number
 from engpass.organizations.models import Organization
+from engpass.rollouts.figures import AtScale
 
 KEY_FIGURES = ("euros", "kpi", "payback")
 
@@ -192,6 +193,25 @@ def _figures(figures: list[Figure], org: Organization, st: dict[str, ParagraphSt
     return [paragraph(_("Business case"), st["h2"]), rate_note(org, st), Spacer(0, 2), figure_table(figures, WIDTH, st)]
 
 
+def _at_scale(at_scale: AtScale | None, st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The prototype's proven effect beside the effect at scale, and whether it held at 90 days."""
+    if at_scale is None:
+        return []
+    head = [paragraph("", st["dt"]), paragraph(_("Prototype (proven)"), st["dt"]), paragraph(_("At scale"), st["dt"])]
+    rows = [
+        [paragraph(r.label, st["dt"]), paragraph(r.prototype, st["dd"]), paragraph(r.at_scale, st["dd"])]
+        for r in at_scale.rows
+    ]
+    table = layout_table(
+        [head, *rows], [WIDTH * 0.42, WIDTH * 0.29, WIDTH * 0.29], ("LINEBELOW", (0, 0), (-1, -1), 0.5, LINE)
+    )
+    return [
+        paragraph(_("Business case: prototype and at scale"), st["h2"]),
+        table,
+        paragraph(at_scale.sustained, st["body"]),
+    ]
+
+
 def _decision(cycle: Cycle, labels: Labels, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     out: list[Flowable] = [paragraph(_("Decision"), st["h2"])]
     if labels.decision is None:
@@ -215,12 +235,14 @@ def business_case_pdf(
     labels: Labels,
     today: date,
     status_quo: Sequence[Figure] = (),
+    at_scale: AtScale | None = None,
 ) -> bytes:
     """The cycle's business case on one A4 page, in the current language, amounts in the organization's currency.
 
     ``figures`` are ``business_case_figures`` for the cycle with the organization's hourly rate; ``today`` is
     the organization's date (the sheet's "as of"); ``status_quo`` the status quo's cost per year and the share
-    resting on guesses (``status_quo_figure``, ``guessed_share_figure``), shown with the status quo.
+    resting on guesses (``status_quo_figure``, ``guessed_share_figure``), shown with the status quo;
+    ``at_scale`` a scaled cycle's rollout figures (``rollouts.figures``).
     """
     st = styles()
     currency = org.currency
@@ -254,5 +276,6 @@ def business_case_pdf(
         *_result(cycle, measurements, figures, labels, today, WIDTH, st),
         *_figures(figures, org, st),
         *_decision(cycle, labels, st),
+        *_at_scale(at_scale, st),
     ]
     return render(org, f"{_('Business case')}: {cycle.title}", [story])

@@ -17,6 +17,9 @@ from engpass.cycles.models import Cycle, Measurement
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.i18n import today_in
 from engpass.organizations.models import Organization
+from engpass.rollouts import service as rollouts
+from engpass.rollouts.figures import AtScale, at_scale_sheet
+from engpass.rollouts.models import Rollout
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Sheet:
     today: date
     # The status quo's cost per year and the share resting on guesses, when the status quo has a number.
     status_quo: list[Figure]
+    # A scaled cycle's rollout: the prototype's effect beside the effect at scale.
+    at_scale: AtScale | None
 
 
 def labels_of(cycle: Cycle) -> Labels:
@@ -76,4 +81,9 @@ def load_sheet(session: Session, org: Organization, cycle: Cycle) -> Sheet:
         labels=labels_of(cycle),
         today=today_in(org.timezone),
         status_quo=status_quo,
+        at_scale=at_scale_sheet(cycle, rollout, case, org) if (rollout := _rollout(session, cycle)) else None,
     )
+
+
+def _rollout(session: Session, cycle: Cycle) -> Rollout | None:
+    return rollouts.rollout_of(session, cycle) if rollouts.is_scaled(cycle) else None

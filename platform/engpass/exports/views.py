@@ -172,6 +172,7 @@ def business_case_print(cycle_id: int) -> str:
         measurements=sheet.measurements,
         figures=sheet.figures,
         status_quo=sheet.status_quo,
+        at_scale=sheet.at_scale,
         chart=kpi_chart(sheet.cycle, sheet.measurements, sheet.today),
         today=sheet.today,
         category_label=sheet.labels.category,
@@ -201,6 +202,7 @@ def business_case_pdf(cycle_id: int) -> Response:
         labels=sheet.labels,
         today=sheet.today,
         status_quo=sheet.status_quo,
+        at_scale=sheet.at_scale,
     )
     # Audited like the table's downloads: the figures leave the application.
     record(

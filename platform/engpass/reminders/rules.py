@@ -9,7 +9,7 @@ tests call the same plain functions. See docs/reminders.md.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,10 +18,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
-from engpass.cycles.models import Cycle, Measurement, Stage
+from engpass.cycles.models import Cycle, Decision, Measurement, Stage
 from engpass.cycles.rules import baseline_problems, prototype_overdue
 from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Role
+from engpass.rollouts.checkpoints import has_effect_clause, reminding
+from engpass.rollouts.models import Rollout, RolloutMeasurement
 from engpass.tenancy import require_org_id
 
 # After the bottleneck was named, a week to quantify the status quo.
@@ -39,6 +41,7 @@ class Rule(enum.StrEnum):
     missing_measurement = "missing_measurement"
     no_next_bottleneck = "no_next_bottleneck"
     no_owner = "no_owner"
+    rollout_checkpoint = "rollout_checkpoint"
 
 
 RULE_ORDER = {rule: index for index, rule in enumerate(Rule)}
@@ -51,6 +54,7 @@ RESOLVED_BY: dict[Rule, tuple[str, str]] = {
     Rule.missing_measurement: ("cycles.measurement_new", "result"),
     Rule.no_next_bottleneck: ("cycles.next_cycle", "decision"),
     Rule.no_owner: ("cycles.bottleneck", "bottleneck"),
+    Rule.rollout_checkpoint: ("rollouts.measurement_new", "rollout"),
 }
 
 # Who acts for a cycle that nobody (or a former member) is responsible for.
@@ -184,6 +188,19 @@ def no_owner(cycle: Cycle, owner_is_member: bool) -> Due | None:
     return Due(named, named, f"{cycle.id}:{named.isoformat()}")
 
 
+def rollout_checkpoint(cycle: Cycle, started_on: date | None, last_effect: date | None, today: date) -> Due | None:
+    """A scaled cycle's rollout 30, 60 or 90 days after its start without the effect measured again
+    (rollouts.checkpoints): open from the checkpoint's day to its window's end."""
+    if started_on is None or cycle.decision != Decision.scale:
+        return None
+    days = reminding(started_on, last_effect, today)
+    if days is None:
+        return None
+    on = started_on + timedelta(days=days)
+    # One period per checkpoint of a start: a new start date is a new plan with checkpoints of its own.
+    return Due(on, on, f"{cycle.id}:{started_on.isoformat()}:{days}")
+
+
 @dataclass(frozen=True)
 class CycleState:
     """A cycle with what its rules read besides the row."""
@@ -193,6 +210,9 @@ class CycleState:
     # The owner while a member of the organization; None otherwise.
     owner_id: int | None
     owner_name: str | None
+    # A scaled cycle's rollout: its start, and the latest day its effect was measured again.
+    rollout_started_on: date | None = None
+    last_effect: date | None = None
 
 
 @dataclass(frozen=True)
@@ -201,14 +221,23 @@ class Situation:
 
     open: list[CycleState]
     latest_decided: CycleState | None
+    # The cycles decided "scale" that have a rollout.
+    scaled: list[CycleState] = field(default_factory=list)
 
 
 def load(session: Session) -> Situation:
-    """The current organization's open cycles and latest decision, in one query however many there are."""
+    """The current organization's open cycles, latest decision and scaled cycles with a rollout, in one query
+    however many there are."""
     org_id = require_org_id()
     last_measured = (
         select(Measurement.cycle_id, func.max(Measurement.measured_on).label("last_measured"))
         .group_by(Measurement.cycle_id)
+        .subquery()
+    )
+    last_effect = (
+        select(RolloutMeasurement.rollout_id, func.max(RolloutMeasurement.measured_on).label("last_effect"))
+        .where(has_effect_clause())
+        .group_by(RolloutMeasurement.rollout_id)
         .subquery()
     )
     latest_decided_id = (
@@ -218,19 +247,36 @@ def load(session: Session) -> Situation:
         .limit(1)
         .scalar_subquery()
     )
+    scaled = and_(Cycle.stage == Stage.decided, Cycle.decision == Decision.scale, Rollout.id.is_not(None))
     rows = session.execute(
-        select(Cycle, last_measured.c.last_measured, Membership.user_id, User.name)
+        select(
+            Cycle,
+            last_measured.c.last_measured,
+            Membership.user_id,
+            User.name,
+            Cycle.id == latest_decided_id,
+            Rollout.started_on,
+            last_effect.c.last_effect,
+        )
         .outerjoin(last_measured, last_measured.c.cycle_id == Cycle.id)
+        .outerjoin(Rollout, Rollout.cycle_id == Cycle.id)
+        .outerjoin(last_effect, last_effect.c.rollout_id == Rollout.id)
         # Memberships are not tenant rows: the organization is named here, not by the tenancy filter.
         .outerjoin(Membership, and_(Membership.user_id == Cycle.owner_id, memberships.in_org(org_id)))
         .outerjoin(User, User.id == Membership.user_id)
-        .where(or_(Cycle.stage != Stage.decided, Cycle.id == latest_decided_id))
+        .where(or_(Cycle.stage != Stage.decided, Cycle.id == latest_decided_id, scaled))
         .order_by(Cycle.created_at, Cycle.id)
     ).all()
-    states = [CycleState(cycle, last, owner_id, owner_name) for cycle, last, owner_id, owner_name in rows]
-    open_states = [state for state in states if state.cycle.is_open]
-    latest = next((state for state in states if not state.cycle.is_open), None)
-    return Situation(open_states, latest)
+    open_states, latest, scaled_states = [], None, []
+    for cycle, last, owner_id, owner_name, is_latest, started_on, effect in rows:
+        state = CycleState(cycle, last, owner_id, owner_name, started_on, effect)
+        if cycle.is_open:
+            open_states.append(state)
+        if is_latest:
+            latest = state
+        if not cycle.is_open and started_on is not None:
+            scaled_states.append(state)
+    return Situation(open_states, latest, scaled_states)
 
 
 def _reminder(rule: Rule, state: CycleState, due: Due) -> Reminder:
@@ -262,6 +308,10 @@ def evaluate(situation: Situation, today: date) -> list[Reminder]:
         ):
             if due is not None:
                 reminders.append(_reminder(rule, state, due))
+    for state in situation.scaled:
+        due = rollout_checkpoint(state.cycle, state.rollout_started_on, state.last_effect, today)
+        if due is not None:
+            reminders.append(_reminder(Rule.rollout_checkpoint, state, due))
     latest = situation.latest_decided
     if latest is not None:
         due = no_next_bottleneck(latest.cycle, bool(situation.open), today)

@@ -17,6 +17,7 @@ RULE_LABELS = {
     Rule.missing_measurement: _l("No recent measurement"),
     Rule.no_next_bottleneck: _l("Next bottleneck not named"),
     Rule.no_owner: _l("Nobody responsible"),
+    Rule.rollout_checkpoint: _l("Rollout re-measurement due"),
 }
 
 ACTION_LABELS = {
@@ -25,6 +26,7 @@ ACTION_LABELS = {
     Rule.missing_measurement: _l("Enter a measurement"),
     Rule.no_next_bottleneck: _l("Name the next bottleneck"),
     Rule.no_owner: _l("Choose who is responsible"),
+    Rule.rollout_checkpoint: _l("Measure the rollout"),
 }
 
 
@@ -46,6 +48,8 @@ def describe(reminder: Reminder) -> str:
             return _("Decided on %(day)s, and no next bottleneck is named yet.", day=on)
         case Rule.no_owner:
             return _("Nobody is responsible for this cycle. Its reminders go to the owners and admins.")
+        case Rule.rollout_checkpoint:
+            return _("The rollout's effect is due to be measured again on %(day)s: does it hold at scale?", day=on)
 
 
 def since_text(reminder: Reminder, today: date) -> str:

@@ -6,5 +6,6 @@ from engpass.feature import Feature
 
 FEATURE = Feature(
     name="rollouts",
+    blueprints=("engpass.rollouts.views:bp",),
     models=("engpass.rollouts.models",),
 )

@@ -33,6 +33,7 @@ from engpass.cycles.views.guidance import GUIDANCE, NEXT_ACTION
 from engpass.db import db
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, can_decide, require_permission
+from engpass.rollouts.panel import panel_for
 from engpass.trends.dashboard import trend_state
 from engpass.trends.portfolio import forecast_accuracy
 
@@ -99,6 +100,7 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
             problems=problems or [],
             stage_form=stage_form,
             today=today,
+            rollout=panel_for(db.session(), cycle, case_, rate, weeks, currency, today),
         ),
         status,
     )
