@@ -24,8 +24,12 @@ def generated(client, tmp_path):
     document = tmp_path / "openapi.json"
     document.write_text(client.get("/api/v1/openapi.json").text)
     config = tmp_path / "config.json"
-    # Not formatted afterwards: the generator would run ruff from PATH, which the test does not need.
-    config.write_text(json.dumps({"post_hooks": []}))
+    # Not formatted afterwards: the generator would run ruff from PATH, which the test does not need. The
+    # generator reads only JSON and octet streams; the decision paper's PDF is an octet stream to it
+    # (docs/api.md says so for client authors).
+    config.write_text(
+        json.dumps({"post_hooks": [], "content_type_overrides": {"application/pdf": "application/octet-stream"}})
+    )
     result = subprocess.run(
         [
             str(GENERATOR),
