@@ -40,4 +40,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
+        # The kind's CHECK names the column: it goes first, or SQLite's table copy still asks for the column.
+        batch_op.drop_constraint(batch_op.f("ck_webhook_endpoints_webhook_endpoint_kind"), type_="check")
         batch_op.drop_column("kind")
