@@ -8,7 +8,7 @@ a name may resolve elsewhere later.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,7 +114,8 @@ def create_endpoint(
 def update_endpoint(
     session: SessionLike, endpoint: WebhookEndpoint, data: EndpointInput, settings: Settings, actor_id: int | None
 ) -> dict[str, list[Any]]:
-    data = _checked(data, settings)
+    # The kind was chosen when the endpoint was added; its rules hold for every change.
+    data = _checked(replace(data, kind=endpoint.kind), settings)
     changes: dict[str, list[Any]] = {}
     for name in ("url", "description", "events", "enabled"):
         old, new = getattr(endpoint, name), getattr(data, name)
