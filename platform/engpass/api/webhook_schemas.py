@@ -11,8 +11,8 @@ from engpass.webhooks.events import EVENT_TYPES
 from engpass.webhooks.models import DESCRIPTION_MAX, URL_MAX, DeliveryStatus, EndpointKind
 
 URL_HELP = (
-    "https:// (http:// only where the operator allows it). A host that does not resolve, or resolves to a loopback, "
-    "private, link-local or otherwise non-public address, is refused with 422 (docs/webhooks.md)."
+    "An HTTPS URL (plain HTTP only where the operator allows it). A host that does not resolve, or resolves to a "
+    "loopback, private, link-local or otherwise non-public address, is refused with 422 (docs/webhooks.md)."
 )
 
 
