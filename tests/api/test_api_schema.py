@@ -89,12 +89,22 @@ def test_the_document_is_openapi_3_1_and_secured_by_bearer_tokens(document):
         ("/api/v1/cycles/{cycle_id}/rollout/measurements", "post"),
         ("/api/v1/cycles/{cycle_id}/rollout/measurements/{measurement_id}", "patch"),
         ("/api/v1/cycles/{cycle_id}/rollout/measurements/{measurement_id}", "delete"),
+        ("/api/v1/webhooks", "get"),
+        ("/api/v1/webhooks", "post"),
+        ("/api/v1/webhooks/{webhook_id}", "get"),
+        ("/api/v1/webhooks/{webhook_id}", "patch"),
+        ("/api/v1/webhooks/{webhook_id}", "delete"),
+        ("/api/v1/webhooks/{webhook_id}/rotate-secret", "post"),
+        ("/api/v1/webhooks/{webhook_id}/deliveries", "get"),
+        ("/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", "post"),
     }
     ids = [op["operationId"] for _path, _method, op in operations]
     assert len(set(ids)) == len(ids) and all(op["summary"] for _p, _m, op in operations)
     for path, method, op in operations:
         assert {"401", "429"} <= set(op["responses"]), (path, method)
-        assert ("404" in op["responses"]) == ("{cycle_id}" in path or "{candidate_id}" in path)
+        assert ("404" in op["responses"]) == any(
+            name in path for name in ("{cycle_id}", "{candidate_id}", "{webhook_id}")
+        )
         assert ("422" in op["responses"]) == (method in ("post", "put", "patch") or "parameters" in op)
     for response in document["components"]["responses"].values():
         assert list(response["content"]) == ["application/problem+json"]

@@ -166,20 +166,20 @@ def test_the_demo_has_a_single_sign_on_half_set_up(session):
     assert [(d.domain, d.verified_at) for d in domains] == [(DEMO_DOMAIN, None)]
 
 
-def test_the_demo_company_has_a_paused_webhook_with_a_delivery_log(app_context, session, settings):
+def test_the_demo_company_has_a_paused_webhook_and_slack_channel_with_a_delivery_log(app_context, session, settings):
     load_demo(session)
     load_demo(session)
     org = session.scalars(select(Organization).where(Organization.name == DEMO_WEBHOOK_ORG)).one()
     with tenancy.tenant_context(session, org.id):
-        [endpoint] = session.scalars(select(WebhookEndpoint)).all()
-        assert endpoint.enabled is False
+        endpoint, slack = session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all()
+        assert endpoint.enabled is False and slack.enabled is False
+        assert (endpoint.kind.value, slack.kind.value) == ("webhook", "slack")
         assert len(secrets_in_use(endpoint, settings.secret_key)) == 1
-        statuses = sorted(d.status.value for d in session.scalars(select(WebhookDelivery)))
-        assert statuses == ["delivered", "failed"]
+        statuses = sorted((d.endpoint_id == slack.id, d.status.value) for d in session.scalars(select(WebhookDelivery)))
+        assert statuses == [(False, "delivered"), (False, "failed"), (True, "failed")]
 
 
 def test_one_demo_rollout_held_its_effect_and_another_is_used_by_under_half_its_target(session):
-
     load_demo(session)
     found = {}
     for name in ("Müller Metallbau GmbH", "Krause Outdoor Online-Shop"):

@@ -8,11 +8,11 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from engpass.api.schemas import UtcDateTime, text
 from engpass.webhooks.events import EVENT_TYPES
-from engpass.webhooks.models import DESCRIPTION_MAX, URL_MAX, DeliveryStatus
+from engpass.webhooks.models import DESCRIPTION_MAX, URL_MAX, DeliveryStatus, EndpointKind
 
 URL_HELP = (
-    "https:// (http:// only where the operator allows it). A host that does not resolve, or resolves to a loopback, "
-    "private, link-local or otherwise non-public address, is refused with 422 (docs/webhooks.md)."
+    "An HTTPS URL (plain HTTP only where the operator allows it). A host that does not resolve, or resolves to a "
+    "loopback, private, link-local or otherwise non-public address, is refused with 422 (docs/webhooks.md)."
 )
 
 
@@ -25,8 +25,17 @@ def _events(**kwargs: Any) -> fields.List:
     )
 
 
+KINDS = [kind.value for kind in EndpointKind]
+KIND_HELP = (
+    "webhook: signed JSON per Standard Webhooks; teams: a Microsoft Teams workflow webhook URL (Adaptive Card); "
+    "slack: a Slack incoming webhook URL (Block Kit). Chat channels take only cycle.stage_changed and "
+    "decision.recorded, in the organization's language, unsigned. Fixed when the endpoint is added."
+)
+
+
 class WebhookCreateSchema(Schema):
     url = text(URL_MAX, blank=False, required=True, metadata={"description": URL_HELP})
+    kind = fields.String(load_default="webhook", validate=validate.OneOf(KINDS), metadata={"description": KIND_HELP})
     description = text(DESCRIPTION_MAX, load_default="")
     events = _events(required=True)
     enabled = fields.Boolean(load_default=True)
@@ -58,6 +67,7 @@ class EmptySchema(Schema):
 class WebhookSchema(Schema):
     id = fields.Integer(required=True)
     url = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS), metadata={"description": KIND_HELP})
     description = fields.String(required=True)
     events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), required=True)
     enabled = fields.Boolean(required=True)
@@ -73,7 +83,11 @@ class WebhookSchema(Schema):
 class WebhookSecretSchema(WebhookSchema):
     secret = fields.String(
         required=True,
-        metadata={"description": "The signing secret (whsec_…): shown only in this answer, never again."},
+        allow_none=True,
+        metadata={
+            "description": "The signing secret (whsec_…): shown only in this answer, never again. "
+            "null for a Teams or Slack channel, whose messages are not signed."
+        },
     )
 
 

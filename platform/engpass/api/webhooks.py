@@ -28,10 +28,10 @@ from engpass.db import db
 from engpass.organizations.permissions import Action
 from engpass.outbox.service import enqueue
 from engpass.webhooks import delivery, endpoints
-from engpass.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from engpass.webhooks.models import EndpointKind, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 TAG = "Webhooks"
-FIELDS = ("id", "url", "description", "events", "enabled", "previous_secret_until", "created_at", "updated_at")
+FIELDS = ("id", "url", "kind", "description", "events", "enabled", "previous_secret_until", "created_at", "updated_at")
 
 
 def _endpoint_or_404(webhook_id: int) -> WebhookEndpoint:
@@ -42,7 +42,7 @@ def _endpoint_or_404(webhook_id: int) -> WebhookEndpoint:
 
 
 def _document(found: WebhookEndpoint) -> dict[str, Any]:
-    return {name: getattr(found, name) for name in FIELDS}
+    return {name: getattr(found, name) for name in FIELDS} | {"kind": found.kind.value}
 
 
 def _delivery_document(found: WebhookDelivery, event: WebhookEvent) -> dict[str, Any]:
@@ -82,7 +82,9 @@ def list_webhooks() -> dict[str, Any]:
 def create_webhook(data: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Add an endpoint. The answer carries its signing secret, which no later answer shows."""
     settings = current_app.extensions["engpass.settings"]
-    given = endpoints.EndpointInput(data["url"], data["description"], data["events"], data["enabled"])
+    given = endpoints.EndpointInput(
+        data["url"], data["description"], data["events"], data["enabled"], EndpointKind(data["kind"])
+    )
     found, secret = _saved(lambda: endpoints.create_endpoint(db.session, given, settings, g.api_user.id))
     db.session.commit()
     return _document(found) | {"secret": secret}, 201, {"Location": url_for("api.get_webhook", webhook_id=found.id)}
@@ -126,8 +128,11 @@ def delete_webhook(webhook_id: int) -> tuple[str, int]:
 @bp.arguments(EmptySchema)
 @bp.response(200, WebhookSecretSchema)
 def rotate_webhook_secret(_data: dict[str, Any], webhook_id: int) -> dict[str, Any]:
-    """A new signing secret (in this answer only); the previous one keeps signing beside it for 24 hours."""
+    """A new signing secret (in this answer only); the previous one keeps signing beside it for 24 hours. A Teams
+    or Slack channel has no secret to rotate: 404."""
     found = _endpoint_or_404(webhook_id)
+    if found.kind != EndpointKind.webhook:
+        abort(404)
     secret = endpoints.rotate_secret(db.session, found, current_app.extensions["engpass.settings"], g.api_user.id)
     db.session.commit()
     return _document(found) | {"secret": secret}

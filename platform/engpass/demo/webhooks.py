@@ -1,5 +1,6 @@
 """The demo company's webhook to its ERP, paused (its address resolves nowhere), with a short delivery log:
-one delivered, one given up."""
+one delivered, one given up; and its Slack channel for decisions and stage changes, paused too, whose last
+message Slack refused ("channel_not_found")."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from engpass.db import utcnow
 from engpass.sealed import seal
 from engpass.webhooks import signing
 from engpass.webhooks.endpoints import PURPOSE
-from engpass.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from engpass.webhooks.models import DeliveryStatus, EndpointKind, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 DEMO_WEBHOOK_ORG = "Müller Metallbau GmbH"
 # A name that resolves nowhere: the demo's deliveries never leave the machine.
 DEMO_URL = "https://erp.mueller-metallbau.example/engpass/webhook"
+DEMO_SLACK_URL = "https://hooks.slack.example/services/T000/B000/demo"
 
 
 def add_demo_webhook(session: Session, secret_key: str) -> None:
@@ -30,11 +32,21 @@ def add_demo_webhook(session: Session, secret_key: str) -> None:
         events=["cycle.stage_changed", "decision.recorded", "measurement.created"],
         secret_sealed=seal(PURPOSE, secret_key, signing.new_secret()),
     )
-    session.add(endpoint)
+    slack = WebhookEndpoint(
+        url=DEMO_SLACK_URL,
+        kind=EndpointKind.slack,
+        description="#verbesserung",
+        enabled=False,
+        events=["cycle.stage_changed", "decision.recorded"],
+        secret_sealed=seal(PURPOSE, secret_key, signing.new_secret()),
+    )
+    session.add_all([endpoint, slack])
+    session.flush()
     now = utcnow()
     outcomes = [
-        ("decision.recorded", DeliveryStatus.delivered, 1, 200, "ok", None),
+        (endpoint, "decision.recorded", DeliveryStatus.delivered, 1, 200, "ok", None),
         (
+            endpoint,
             "measurement.created",
             DeliveryStatus.failed,
             8,
@@ -42,8 +54,9 @@ def add_demo_webhook(session: Session, secret_key: str) -> None:
             "Service Unavailable",
             "gave up after 8 attempts: HTTP 503",
         ),
+        (slack, "decision.recorded", DeliveryStatus.failed, 1, 404, "channel_not_found", "HTTP 404: channel_not_found"),
     ]
-    for number, (event_type, status, attempts, code, answer, error) in enumerate(outcomes):
+    for number, (target, event_type, status, attempts, code, answer, error) in enumerate(outcomes):
         moment = now - timedelta(days=2 - number)
         event = WebhookEvent(
             message_id=f"msg_demo{number}",
@@ -55,7 +68,7 @@ def add_demo_webhook(session: Session, secret_key: str) -> None:
         session.flush()
         session.add(
             WebhookDelivery(
-                endpoint_id=endpoint.id,
+                endpoint_id=target.id,
                 event_id=event.id,
                 status=status,
                 attempts=attempts,

@@ -9,6 +9,10 @@
    a success is recorded once. Network errors, 408, 429 and 5xx are tried again after an exponential backoff
    (or the receiver's ``Retry-After`` when longer); any other answer, a refused target, or ``MAX_ATTEMPTS``
    attempts give up with the reason in the delivery log.
+
+A Teams or Slack channel gets the same path with a different body: the event's message as an Adaptive Card or
+Block Kit (``chat_messages``, ``cards``) in the organization's language, unsigned; its refusals ("invalid_token",
+"channel_not_found") are the reason in the log.
 """
 
 from __future__ import annotations
@@ -23,10 +27,19 @@ from sqlalchemy.orm import Session
 
 from engpass.audit.service import record
 from engpass.db import utcnow
+from engpass.organizations.models import Organization
 from engpass.settings import Settings
-from engpass.webhooks import signing, transport
+from engpass.webhooks import cards, signing, transport
+from engpass.webhooks.chat_messages import compose
 from engpass.webhooks.endpoints import secrets_in_use
-from engpass.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent, as_utc
+from engpass.webhooks.models import (
+    CHAT_KINDS,
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    as_utc,
+)
 from engpass.webhooks.targets import TargetRefused, TargetUnresolved, resolve
 
 # Longer than an attempt can take (5 s to connect, 5 s per read), shorter than anyone waits for a retry.
@@ -109,8 +122,9 @@ def attempt(session: Session, delivery: WebhookDelivery, settings: Settings, now
         return Outcome(DeliveryStatus.failed, error="the endpoint or the event was deleted")
     if not endpoint.enabled:
         return Outcome(DeliveryStatus.failed, error="the endpoint is disabled")
-    secrets = secrets_in_use(endpoint, settings.secret_key, now)
-    if not secrets:
+    chat = endpoint.kind in CHAT_KINDS
+    secrets = [] if chat else secrets_in_use(endpoint, settings.secret_key, now)
+    if not chat and not secrets:
         return Outcome(DeliveryStatus.failed, error="the signing secret cannot be read: rotate it")
     try:
         target = resolve(
@@ -122,9 +136,12 @@ def attempt(session: Session, delivery: WebhookDelivery, settings: Settings, now
         return Outcome(DeliveryStatus.failed, error=f"target refused: {exc}")
     except TargetUnresolved as exc:
         return Outcome(DeliveryStatus.retry, error=str(exc), delay=backoff(delivery.attempts))
-    body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    # The signature's time is the clock's, never the schedule's: receivers refuse old timestamps.
-    headers = signing.headers(secrets, event.message_id, int(utcnow().timestamp()), body)
+    if chat:
+        body, headers = _chat_body(session, endpoint, event), {}
+    else:
+        body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        # The signature's time is the clock's, never the schedule's: receivers refuse old timestamps.
+        headers = signing.headers(secrets, event.message_id, int(utcnow().timestamp()), body)
     try:
         answer = transport.post(target, body, headers)
     except transport.NetworkError as exc:
@@ -134,7 +151,17 @@ def attempt(session: Session, delivery: WebhookDelivery, settings: Settings, now
     if answer.status in RETRYABLE_STATUS or answer.status >= 500:
         wait = max(backoff(delivery.attempts), retry_after(answer.retry_after, now) or timedelta(0))
         return Outcome(DeliveryStatus.retry, answer.status, answer.excerpt, f"HTTP {answer.status}", wait)
+    if chat and answer.excerpt.strip():
+        # Slack and Teams say why in the body ("channel_not_found"): that is the reason people need.
+        reason = f"HTTP {answer.status}: {answer.excerpt.strip()}"
+        return Outcome(DeliveryStatus.failed, answer.status, answer.excerpt, reason)
     return Outcome(DeliveryStatus.failed, answer.status, answer.excerpt, f"HTTP {answer.status}: not retried")
+
+
+def _chat_body(session: Session, endpoint: WebhookEndpoint, event: WebhookEvent) -> bytes:
+    org = session.get(Organization, endpoint.organization_id)
+    message = compose(event.payload, org.locale if org is not None else "de")
+    return json.dumps(cards.BUILDERS[endpoint.kind](message), ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
 """Managing an organization's webhook endpoints: create (the secret shown once), change, rotate, delete.
+A Teams or Slack channel is an endpoint of that ``kind``: it takes only the chat event types and its secret is
+never shown (nothing signs its messages). The kind is chosen once, when the endpoint is added.
 
 Every change is audited. The URL is checked when it is saved (``check_url``) and again at every delivery:
 a name may resolve elsewhere later.
@@ -6,7 +8,7 @@ a name may resolve elsewhere later.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,8 +20,8 @@ from engpass.db import utcnow
 from engpass.sealed import seal, unseal
 from engpass.settings import Settings
 from engpass.webhooks import signing
-from engpass.webhooks.events import EVENT_TYPES
-from engpass.webhooks.models import DESCRIPTION_MAX, URL_MAX, WebhookEndpoint, as_utc
+from engpass.webhooks.events import CHAT_EVENT_TYPES, EVENT_TYPES
+from engpass.webhooks.models import CHAT_KINDS, DESCRIPTION_MAX, URL_MAX, EndpointKind, WebhookEndpoint, as_utc
 from engpass.webhooks.targets import TargetRefused, TargetUnresolved, resolve
 
 PURPOSE = "webhook"
@@ -35,6 +37,7 @@ class EndpointInput:
     description: str
     events: list[str]
     enabled: bool
+    kind: EndpointKind = EndpointKind.webhook
 
 
 class InvalidEndpoint(ValueError):
@@ -69,8 +72,10 @@ def _checked(data: EndpointInput, settings: Settings) -> EndpointInput:
         raise InvalidEndpoint("events", f"unknown event types: {', '.join(unknown)}")
     if not data.events:
         raise InvalidEndpoint("events", "choose at least one event")
+    if data.kind in CHAT_KINDS and not set(data.events) <= set(CHAT_EVENT_TYPES):
+        raise InvalidEndpoint("events", f"a chat channel takes only: {', '.join(CHAT_EVENT_TYPES)}")
     events = [name for name in EVENT_TYPES if name in data.events]
-    return EndpointInput(url, data.description.strip()[:DESCRIPTION_MAX], events, data.enabled)
+    return EndpointInput(url, data.description.strip()[:DESCRIPTION_MAX], events, data.enabled, data.kind)
 
 
 def endpoints(session: SessionLike) -> list[WebhookEndpoint]:
@@ -79,12 +84,14 @@ def endpoints(session: SessionLike) -> list[WebhookEndpoint]:
 
 def create_endpoint(
     session: SessionLike, data: EndpointInput, settings: Settings, actor_id: int | None
-) -> tuple[WebhookEndpoint, str]:
-    """A new endpoint in the current organization and its secret, which is returned only here."""
+) -> tuple[WebhookEndpoint, str | None]:
+    """A new endpoint in the current organization and its secret, which is returned only here (None for a chat
+    channel, whose messages are not signed)."""
     data = _checked(data, settings)
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(
         url=data.url,
+        kind=data.kind,
         description=data.description,
         events=data.events,
         enabled=data.enabled,
@@ -101,13 +108,14 @@ def create_endpoint(
         url=endpoint.url,
         events=endpoint.events,
     )
-    return endpoint, secret
+    return endpoint, None if endpoint.kind in CHAT_KINDS else secret
 
 
 def update_endpoint(
     session: SessionLike, endpoint: WebhookEndpoint, data: EndpointInput, settings: Settings, actor_id: int | None
 ) -> dict[str, list[Any]]:
-    data = _checked(data, settings)
+    # The kind was chosen when the endpoint was added; its rules hold for every change.
+    data = _checked(replace(data, kind=endpoint.kind), settings)
     changes: dict[str, list[Any]] = {}
     for name in ("url", "description", "events", "enabled"):
         old, new = getattr(endpoint, name), getattr(data, name)

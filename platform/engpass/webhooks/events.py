@@ -41,6 +41,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "measurement.deleted",
 )
 
+# What a Teams or Slack channel can be told: the moments people talk about, not every edit.
+CHAT_EVENT_TYPES: tuple[str, ...] = ("cycle.stage_changed", "decision.recorded")
+
 CYCLE_FIELDS = (
     "id",
     "title",

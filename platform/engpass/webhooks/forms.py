@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField, widgets
+from wtforms import BooleanField, RadioField, SelectChoice, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length
 
 from engpass.single_line import SingleLine
 from engpass.webhooks.events import EVENT_TYPES
-from engpass.webhooks.models import DESCRIPTION_MAX, URL_MAX
+from engpass.webhooks.models import DESCRIPTION_MAX, URL_MAX, EndpointKind
 
 EVENT_LABELS = {
     "cycle.created": _l("A bottleneck was named (new cycle)"),
@@ -20,6 +20,12 @@ EVENT_LABELS = {
     "measurement.created": _l("A measurement was added"),
     "measurement.updated": _l("A measurement was changed"),
     "measurement.deleted": _l("A measurement was deleted"),
+}
+
+KIND_LABELS = {
+    EndpointKind.webhook: _l("Webhook (signed JSON for another system)"),
+    EndpointKind.teams: _l("Microsoft Teams channel (workflow webhook URL)"),
+    EndpointKind.slack: _l("Slack channel (incoming webhook URL)"),
 }
 
 
@@ -55,3 +61,14 @@ class WebhookForm(FlaskForm):
         widget=widgets.ListWidget(prefix_label=False),
     )
     enabled = BooleanField(_l("Active: send events to this URL"), default=True)
+
+
+class NewWebhookForm(WebhookForm):
+    """Adding an endpoint: its kind is chosen here, once."""
+
+    kind = RadioField(
+        _l("Kind"),
+        choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
+        default=EndpointKind.webhook.value,
+        invalid_choice_message=_l("Please choose a webhook, Teams or Slack."),
+    )

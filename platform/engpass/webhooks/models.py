@@ -21,15 +21,29 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+class EndpointKind(enum.StrEnum):
+    webhook = "webhook"  # signed JSON per Standard Webhooks, for integrators
+    teams = "teams"  # a Microsoft Teams workflow webhook: an Adaptive Card, unsigned
+    slack = "slack"  # a Slack incoming webhook: Block Kit, unsigned
+
+
+CHAT_KINDS = frozenset({EndpointKind.teams, EndpointKind.slack})
+
+
 class WebhookEndpoint(TenantScoped, Base):
     """Where an organization wants its events: a URL, the event types, and the signing secret sealed at rest
     (``engpass.sealed``, purpose ``webhook``). After a rotation the previous secret keeps signing beside the
-    new one until ``previous_secret_until``, so receivers can switch without losing a message."""
+    new one until ``previous_secret_until``, so receivers can switch without losing a message. A chat channel
+    (``kind`` teams or slack) gets a message instead of the event's JSON, unsigned: its secret is kept only so
+    every endpoint has one."""
 
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(URL_MAX))
+    kind: Mapped[EndpointKind] = mapped_column(
+        string_enum(EndpointKind, "webhook_endpoint_kind"), default=EndpointKind.webhook, server_default="webhook"
+    )
     description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX), default="")
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(default=True)

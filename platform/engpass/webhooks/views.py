@@ -19,8 +19,8 @@ from engpass.organizations.permissions import Action, require_permission
 from engpass.outbox.service import enqueue
 from engpass.settings import Settings
 from engpass.webhooks import delivery, endpoints
-from engpass.webhooks.forms import EVENT_LABELS, WebhookForm
-from engpass.webhooks.models import WebhookDelivery, WebhookEndpoint
+from engpass.webhooks.forms import EVENT_LABELS, KIND_LABELS, NewWebhookForm, WebhookForm
+from engpass.webhooks.models import EndpointKind, WebhookDelivery, WebhookEndpoint
 
 bp = org_blueprint("webhooks", __name__, "/settings/webhooks")
 
@@ -37,8 +37,9 @@ def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
 
 
 def _input(form: WebhookForm) -> endpoints.EndpointInput:
+    kind = EndpointKind(form.kind.data) if isinstance(form, NewWebhookForm) else EndpointKind.webhook
     return endpoints.EndpointInput(
-        form.url.data or "", form.description.data or "", form.events.data or [], form.enabled.data
+        form.url.data or "", form.description.data or "", form.events.data or [], form.enabled.data, kind
     )
 
 
@@ -53,12 +54,13 @@ def _saved(form: WebhookForm, save: Any) -> Any:
         return None
 
 
-def _render_index(form: WebhookForm, status: int = 200, new_secret: str | None = None) -> tuple[str, int]:
+def _render_index(form: NewWebhookForm, status: int = 200, new_secret: str | None = None) -> tuple[str, int]:
     page = render_template(
         "webhooks/index.html",
         form=form,
         endpoints=endpoints.endpoints(db.session),
         labels=EVENT_LABELS,
+        kinds=KIND_LABELS,
         new_secret=new_secret,
     )
     return page, status
@@ -68,15 +70,17 @@ def _render_index(form: WebhookForm, status: int = 200, new_secret: str | None =
 @require_permission(Action.manage_webhooks)
 @require_recent_auth(methods=("POST",))
 def index() -> Any:
-    form = WebhookForm()
+    form = NewWebhookForm()
     if not form.validate_on_submit():
         return _render_index(form, 422 if form.errors else 200)
     created = _saved(form, lambda data: endpoints.create_endpoint(db.session, data, _settings(), current_user.id))
     if created is None:
         return _render_index(form, 422)
     db.session.commit()
+    if created[1] is None:
+        flash(_("The channel was added."), "success")
     # Shown in this response only: never stored readable, never in a cookie or a redirect.
-    return _render_index(WebhookForm(formdata=None), 201, new_secret=created[1])
+    return _render_index(NewWebhookForm(formdata=None), 201, new_secret=created[1])
 
 
 def _render_endpoint(
@@ -88,6 +92,7 @@ def _render_endpoint(
         form=form,
         deliveries=delivery.log(db.session, endpoint.id),
         labels=EVENT_LABELS,
+        kinds=KIND_LABELS,
         new_secret=new_secret,
     )
     return page, status
@@ -115,6 +120,9 @@ def show(endpoint_id: int) -> Any:
 @require_recent_auth(methods=("POST",))
 def rotate(endpoint_id: int) -> Any:
     endpoint = _endpoint_or_404(endpoint_id)
+    if endpoint.kind != EndpointKind.webhook:
+        # Nothing signs a chat channel's messages: there is no secret to show.
+        abort(404)
     secret = endpoints.rotate_secret(db.session, endpoint, _settings(), current_user.id)
     db.session.commit()
     return _render_endpoint(endpoint, WebhookForm(obj=endpoint, formdata=None), 200, new_secret=secret)
