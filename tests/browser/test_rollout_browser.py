@@ -105,6 +105,9 @@ def test_scale_rollout_adoption_reminder_and_sustained_effect(browser, live_serv
         page.goto(f"{cycle_url}/decision")
         page.check("input[name=decision][value=scale]")
         page.fill("#decision_reason", "Angebote in 4 Tagen: auf alle Standorte ausrollen.")
+        page.fill("#lessons_worked", "Die Vorlage mit Kalkulationsblatt.")
+        page.fill("#lessons_failed", "Der Export aus dem ERP.")
+        page.fill("#lessons_differently", "Früher messen.")
         _save(page)
 
         page.click("#rollout >> text=Rollout eröffnen")

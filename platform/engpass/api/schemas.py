@@ -50,7 +50,10 @@ from engpass.cycles.rules import NOT_BLANK
 from engpass.i18n import LANGUAGES
 from engpass.number_input import NumberInputError, parse_number
 from engpass.organizations.forms import CURRENCIES, HOURLY_RATE_BELOW, WORKING_WEEKS_MAX, timezone_choices
+from engpass.rollouts.models import Reach
 from engpass.routing import ID_MAX
+from engpass.webhooks.events import EventType
+from engpass.webhooks.models import EndpointKind
 
 # The models' enums, each one named schema of the document that every field of its codes refers to
 # (api/extension.py): a client generator makes one type of each, not one per field.
@@ -66,6 +69,9 @@ CODES = (
     Effort,
     DataAvailable,
     CandidateStatus,
+    Reach,
+    EventType,
+    EndpointKind,
 )
 
 PAGE_LIMIT_DEFAULT = 50

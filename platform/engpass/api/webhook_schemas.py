@@ -6,8 +6,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from engpass.api.schemas import UtcDateTime, text
-from engpass.webhooks.events import EVENT_TYPES
+from engpass.api.schemas import UtcDateTime, code_out, text
+from engpass.webhooks.events import EVENT_TYPES, EventType
 from engpass.webhooks.models import DESCRIPTION_MAX, URL_MAX, DeliveryStatus, EndpointKind
 
 URL_HELP = (
@@ -18,14 +18,13 @@ URL_HELP = (
 
 def _events(**kwargs: Any) -> fields.List:
     return fields.List(
-        fields.String(validate=validate.OneOf(EVENT_TYPES)),
+        code_out(EventType),
         validate=validate.Length(min=1, max=len(EVENT_TYPES)),
         metadata={"description": "The event types sent to this URL.", "uniqueItems": True},
         **kwargs,
     )
 
 
-KINDS = [kind.value for kind in EndpointKind]
 KIND_HELP = (
     "webhook: signed JSON per Standard Webhooks; teams: a Microsoft Teams workflow webhook URL (Adaptive Card); "
     "slack: a Slack incoming webhook URL (Block Kit). Chat channels take only cycle.stage_changed and "
@@ -35,7 +34,7 @@ KIND_HELP = (
 
 class WebhookCreateSchema(Schema):
     url = text(URL_MAX, blank=False, required=True, metadata={"description": URL_HELP})
-    kind = fields.String(load_default="webhook", validate=validate.OneOf(KINDS), metadata={"description": KIND_HELP})
+    kind = code_out(EndpointKind, load_default="webhook", metadata={"description": KIND_HELP})
     description = text(DESCRIPTION_MAX, load_default="")
     events = _events(required=True)
     enabled = fields.Boolean(load_default=True)
@@ -67,9 +66,9 @@ class EmptySchema(Schema):
 class WebhookSchema(Schema):
     id = fields.Integer(required=True)
     url = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS), metadata={"description": KIND_HELP})
+    kind = code_out(EndpointKind, required=True, metadata={"description": KIND_HELP})
     description = fields.String(required=True)
-    events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), required=True)
+    events = fields.List(code_out(EventType), required=True)
     enabled = fields.Boolean(required=True)
     previous_secret_until = UtcDateTime(
         required=True,
@@ -97,7 +96,7 @@ class WebhookListSchema(Schema):
 
 class DeliverySchema(Schema):
     id = fields.Integer(required=True)
-    event_type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
+    event_type = code_out(EventType, required=True)
     message_id = fields.String(required=True, metadata={"description": "The webhook-id header of every attempt."})
     status = fields.String(required=True, validate=validate.OneOf([status.value for status in DeliveryStatus]))
     attempts = fields.Integer(required=True)

@@ -12,6 +12,7 @@ moments in ISO 8601, moments in UTC).
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,16 +31,21 @@ from engpass.outbox.service import enqueue
 from engpass.tenancy import require_org_id
 from engpass.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
-EVENT_TYPES: tuple[str, ...] = (
-    "cycle.created",
-    "cycle.updated",
-    "cycle.stage_changed",
-    "cycle.deleted",
-    "decision.recorded",
-    "measurement.created",
-    "measurement.updated",
-    "measurement.deleted",
-)
+
+class EventType(enum.StrEnum):
+    """What happened, as a receiver reads it in ``type`` (one schema of these codes in the API's document)."""
+
+    cycle_created = "cycle.created"
+    cycle_updated = "cycle.updated"
+    cycle_stage_changed = "cycle.stage_changed"
+    cycle_deleted = "cycle.deleted"
+    decision_recorded = "decision.recorded"
+    measurement_created = "measurement.created"
+    measurement_updated = "measurement.updated"
+    measurement_deleted = "measurement.deleted"
+
+
+EVENT_TYPES: tuple[str, ...] = tuple(event_type.value for event_type in EventType)
 
 # What a Teams or Slack channel can be told: the moments people talk about, not every edit.
 CHAT_EVENT_TYPES: tuple[str, ...] = ("cycle.stage_changed", "decision.recorded")
