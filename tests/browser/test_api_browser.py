@@ -81,7 +81,9 @@ def test_a_token_is_made_shown_once_used_and_revoked(browser, live_server, shots
 
         page.goto(f"{url}/api/v1/docs")
         assert page.locator("h1").inner_text() == "Engpass API"
-        assert page.locator(".apidocs__op").count() == 25
+        document = page.request.get(f"{url}/api/v1/openapi.json").json()
+        operations = [m for item in document["paths"].values() for m in item if m != "parameters"]
+        assert page.locator(".apidocs__op").count() == len(operations) > 25
         assert_fits(page, width)
         page.screenshot(path=shots / f"api-docs-{width}.png")
         assert not watch.problems, "\n".join(watch.problems)

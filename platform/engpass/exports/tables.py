@@ -60,6 +60,10 @@ EXCLUDED: dict[str, str] = {
 OMITTED_COLUMNS: dict[str, dict[str, str]] = {
     "invitations": {"token_hash": "The hash of an invitation link's token: a credential, not data."},
     "api_tokens": {"token_hash": "The hash of a personal access token: a credential, not data."},
+    "webhook_endpoints": {
+        "secret_sealed": "A webhook's signing secret, sealed: a credential, not data.",
+        "previous_secret_sealed": "The signing secret before a rotation, sealed: a credential, not data.",
+    },
     "sso_configs": {"client_secret_sealed": "The identity provider's client secret, sealed: a credential, not data."},
 }
 

@@ -24,6 +24,7 @@ class SsoEmailForm(FlaskForm):
         filters=[_strip],
         render_kw={"autocomplete": "email"},
         validators=[
+            SingleLine(),
             DataRequired(message=_l("Please enter your e-mail address.")),
             Length(max=254, message=_l("The e-mail address is too long.")),
             Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False),
@@ -54,7 +55,12 @@ class ProviderForm(FlaskForm):
     issuer = StringField(
         _l("Issuer URL"),
         filters=[_strip],
-        validators=[DataRequired(message=_l("Please enter the issuer URL.")), Length(max=500), secure_issuer],
+        validators=[
+            SingleLine(),
+            DataRequired(message=_l("Please enter the issuer URL.")),
+            Length(max=500),
+            secure_issuer,
+        ],
         render_kw={"placeholder": "https://login.microsoftonline.com/<tenant>/v2.0", "inputmode": "url"},
     )
     client_id = StringField(
@@ -69,7 +75,7 @@ class ProviderForm(FlaskForm):
 class DomainForm(FlaskForm):
     domain = StringField(
         _l("Domain"),
-        validators=[DataRequired(message=_l("Please enter a domain.")), Length(max=253)],
+        validators=[SingleLine(), DataRequired(message=_l("Please enter a domain.")), Length(max=253)],
         render_kw={"placeholder": "firma.de"},
     )
 
