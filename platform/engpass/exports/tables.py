@@ -63,6 +63,7 @@ OMITTED_COLUMNS: dict[str, dict[str, str]] = {
     "webhook_endpoints": {
         "secret_sealed": "A webhook's signing secret, sealed: a credential, not data.",
         "previous_secret_sealed": "The signing secret before a rotation, sealed: a credential, not data.",
+        "previous_secret_until": "When the previous signing secret stops signing: the credential's handling.",
     },
     "sso_configs": {"client_secret_sealed": "The identity provider's client secret, sealed: a credential, not data."},
 }
