@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,22 @@ def audit_value(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     return value
+
+
+def apply_changes(row: Any, fields: Iterable[str], data: dict[str, Any]) -> dict[str, list[Any]]:
+    """Set those of ``fields`` that ``data`` names on ``row`` (text stripped); what changed as
+    {field: [old, new]} in the audit log's values, for the caller's event."""
+    changes = {}
+    for name in fields:
+        if name not in data:
+            continue
+        old, new = getattr(row, name), data[name]
+        if isinstance(new, str):
+            new = new.strip()
+        if old != new:
+            changes[name] = [audit_value(old), audit_value(new)]
+            setattr(row, name, new)
+    return changes
 
 
 def record(

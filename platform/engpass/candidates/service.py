@@ -17,7 +17,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
-from engpass.audit.service import audit_value, record
+from engpass.audit.service import apply_changes, audit_value, record
 from engpass.candidates.costs import YearlyCost, ranked, yearly_cost
 from engpass.candidates.models import Candidate, CandidateStatus, DataAvailable, Effort
 from engpass.cycles import service as cycles
@@ -61,25 +61,10 @@ class NotYours(CandidateRefused):
 NOT_OPEN = _l("This candidate is no longer in the open backlog.")
 
 
-def _apply(candidate: Candidate, data: dict[str, Any]) -> dict[str, list[Any]]:
-    """Set the given fields; returns what changed as {field: [old, new]} for the audit log."""
-    changes = {}
-    for name in FIELDS:
-        if name not in data:
-            continue
-        old, new = getattr(candidate, name), data[name]
-        if isinstance(new, str):
-            new = new.strip()
-        if old != new:
-            changes[name] = [audit_value(old), audit_value(new)]
-            setattr(candidate, name, new)
-    return changes
-
-
 def propose(session: Session, data: dict[str, Any], actor_id: int | None) -> Candidate:
     """A new open candidate; only the title is needed, every number may stay unknown."""
     candidate = Candidate(proposed_by_id=actor_id, category=Category.other, **UNKNOWN)
-    _apply(candidate, data)
+    apply_changes(candidate, FIELDS, data)
     if not candidate.title:
         raise CandidateRefused([_l("Please name the bottleneck.")])
     session.add(candidate)
@@ -111,7 +96,7 @@ def edit(
         raise NotYours([_l("Only its proposer or an owner or admin may change this candidate.")])
     if "title" in data and not str(data["title"] or "").strip():
         raise CandidateRefused([_l("Please name the bottleneck.")])
-    changes = _apply(candidate, data)
+    changes = apply_changes(candidate, FIELDS, data)
     if changes:
         record(
             session,

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engpass.audit.service import audit_value, record
+from engpass.audit.service import apply_changes, audit_value, record
 from engpass.cycles.models import STAGE_ORDER, Cycle, Measurement, ProcessStep, Stage, StageChange
 from engpass.cycles.rules import StageRuleViolation, default_target, problems_to_enter
 from engpass.cycles.sponsors import check_sponsor
@@ -76,21 +76,6 @@ class StepInput:
     name: str
     role: str
     minutes: int
-
-
-def _apply(cycle: Any, fields: tuple[str, ...], data: dict[str, Any]) -> dict[str, list[Any]]:
-    """Set the given fields; returns what changed as {field: [old, new]} for the audit log."""
-    changes = {}
-    for name in fields:
-        if name not in data:
-            continue
-        old, new = getattr(cycle, name), data[name]
-        if isinstance(new, str):
-            new = new.strip()
-        if old != new:
-            changes[name] = [audit_value(old), audit_value(new)]
-            setattr(cycle, name, new)
-    return changes
 
 
 def _first_day(cycle: Cycle) -> date | None:
@@ -180,7 +165,7 @@ def _save_section(
 ) -> dict[str, list[Any]]:
     """Edit one stage's data; saving a later stage's data moves the cycle there, rules permitting."""
     before = _first_day(cycle)
-    changes = _apply(cycle, fields, data)
+    changes = apply_changes(cycle, fields, data)
     if STAGE_ORDER.index(stage) > cycle.stage_index():
         # Check with the new data in place; the caller's transaction is rolled back on refusal.
         _move(session, cycle, stage, actor_id)
@@ -331,7 +316,7 @@ def add_measurement(session: Session, cycle: Cycle, data: dict[str, Any], actor_
         raise StageRuleViolation([_l("Measure results once the prototype has started.")])
     _check_measured_on(session, cycle, data)
     measurement = Measurement(cycle_id=cycle.id, created_by_id=actor_id)
-    changes = _apply(measurement, MEASUREMENT_FIELDS, data)
+    changes = apply_changes(measurement, MEASUREMENT_FIELDS, data)
     session.add(measurement)
     session.flush()
     since = measurement.measured_on
@@ -361,7 +346,7 @@ def add_measurements(
     measurements = []
     for data in rows:
         measurement = Measurement(cycle_id=cycle.id, created_by_id=actor_id)
-        _apply(measurement, MEASUREMENT_FIELDS, data)
+        apply_changes(measurement, MEASUREMENT_FIELDS, data)
         measurements.append(measurement)
     session.add_all(measurements)
     session.flush()
@@ -389,7 +374,7 @@ def update_measurement(
 ) -> dict:
     _check_measured_on(session, cycle, data)
     measured_before = measurement.measured_on
-    changes = _apply(measurement, MEASUREMENT_FIELDS, data)
+    changes = apply_changes(measurement, MEASUREMENT_FIELDS, data)
     if changes:
         _record_measurement(session, "measurement.updated", cycle, measurement, changes, actor_id)
         emit(session, "measurement.updated", measurement=measurement, extra={"changed": sorted(changes)})

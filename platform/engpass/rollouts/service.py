@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from engpass.audit.service import audit_value, record
+from engpass.audit.service import apply_changes, audit_value, record
 from engpass.cycles.models import Cycle, Decision, Stage
 from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.service import MeasuredInFuture, organization_today
@@ -53,21 +53,6 @@ def rollout_of(session: Session, cycle: Cycle) -> Rollout | None:
     )
 
 
-def _apply(row: Any, fields: tuple[str, ...], data: dict[str, Any]) -> dict[str, list[Any]]:
-    """Set the given fields; what changed as {field: [old, new]} for the audit log."""
-    changes = {}
-    for name in fields:
-        if name not in data:
-            continue
-        old, new = getattr(row, name), data[name]
-        if isinstance(new, str):
-            new = new.strip()
-        if old != new:
-            changes[name] = [audit_value(old), audit_value(new)]
-            setattr(row, name, new)
-    return changes
-
-
 def _check_rollout(data: dict[str, Any]) -> None:
     start, target = data.get("started_on"), data.get("target_on")
     if start is not None and target is not None and target < start:
@@ -87,7 +72,7 @@ def save_rollout(session: Session, cycle: Cycle, data: dict[str, Any], actor_id:
     values = {**data, "target_description": data.get("target_description") or ""}
     if "reach" in values:
         values["reach"] = Reach(values["reach"])
-    changes = _apply(rollout, ROLLOUT_FIELDS, values)
+    changes = apply_changes(rollout, ROLLOUT_FIELDS, values)
     session.flush()
     if created or changes:
         record(
@@ -132,7 +117,7 @@ def add_measurement(
     """Raises MeasuredInFuture for a day after the organization's today."""
     _check_measured_on(session, cycle, rollout, data.get("measured_on"))
     measurement = RolloutMeasurement(rollout_id=rollout.id, created_by_id=actor_id)
-    changes = _apply(measurement, MEASUREMENT_FIELDS, {**data, "note": data.get("note") or ""})
+    changes = apply_changes(measurement, MEASUREMENT_FIELDS, {**data, "note": data.get("note") or ""})
     session.add(measurement)
     session.flush()
     session.expire(rollout, ["measurements"])
@@ -151,7 +136,7 @@ def update_measurement(
 ) -> dict[str, list[Any]]:
     _check_measured_on(session, cycle, rollout, data.get("measured_on"))
     values = {**data, "note": data["note"] or ""} if "note" in data else data
-    changes = _apply(measurement, MEASUREMENT_FIELDS, values)
+    changes = apply_changes(measurement, MEASUREMENT_FIELDS, values)
     if changes:
         _record_measurement(session, "rollout_measurement.updated", cycle, measurement, changes, actor_id)
         mark_changed(session, organization_today(session, cycle))
