@@ -18,11 +18,9 @@ from sqlalchemy.orm import aliased
 
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
-from engpass.api.figures import BusinessCaseSchema
 from engpass.api.indirect_costs import document as indirect_cost_document
 from engpass.api.paging import decode, page
 from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
-from engpass.api.rollouts import at_scale_document, rollout_of_scaled
 from engpass.api.schemas import (
     CycleCreateSchema,
     CycleListArgsSchema,
@@ -36,7 +34,7 @@ from engpass.api.schemas import (
     StageChangeSchema,
 )
 from engpass.cycles import people, service, sponsors
-from engpass.cycles.business_case import BusinessCase, compute, status_quo_cost
+from engpass.cycles.business_case import BusinessCase, compute
 from engpass.cycles.forecast import Comparison, compare
 from engpass.cycles.models import Cycle, IndirectCostItem, Measurement, ProcessStep, Stage
 from engpass.cycles.plausibility import BASELINE_COSTS, MEASUREMENT_COSTS, Doubt, week_doubts
@@ -71,7 +69,7 @@ MEASUREMENT_FIELDS = tuple(name for name in MeasurementSchema().fields if name !
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _cycle_or_404(cycle_id: int) -> Cycle:
+def cycle_or_404(cycle_id: int) -> Cycle:
     cycle = db.session.get(Cycle, cycle_id)
     if cycle is None:
         abort(404)
@@ -82,7 +80,7 @@ def _comparison(comparison: Comparison) -> dict[str, Any]:
     return {"forecast": comparison.forecast, "actual": comparison.actual, "deviation": comparison.deviation}
 
 
-def _effects(cycle: Cycle, measurements: list[Measurement], case: BusinessCase) -> dict[str, Any]:
+def effects(cycle: Cycle, measurements: list[Measurement], case: BusinessCase) -> dict[str, Any]:
     """The additional contribution and the forecast against the result (docs/business-case.md)."""
     rate, weeks = g.org.default_hourly_rate, g.org.working_weeks_per_year
     added = contribution(cycle, case.kpi_current, weeks)
@@ -111,7 +109,7 @@ def _document(
     document = {name: getattr(cycle, name) for name in OUTPUT_FIELDS}
     case = compute(cycle, measurements, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     document.update(
-        _effects(cycle, measurements, case),
+        effects(cycle, measurements, case),
         owner_name=names[0],
         sponsor_name=names[1],
         measurement_count=len(measurements),
@@ -212,7 +210,7 @@ def list_cycles(args: dict[str, Any]) -> dict[str, Any]:
 @bp.response(200, CycleSchema)
 def get_cycle(cycle_id: int) -> dict[str, Any]:
     """One cycle with everything the cycle page shows."""
-    return _one(_cycle_or_404(cycle_id))
+    return _one(cycle_or_404(cycle_id))
 
 
 # --- changing ------------------------------------------------------------------------------------
@@ -373,7 +371,7 @@ def update_cycle(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     rules allow it — the solution only after the status quo is quantified, the decision only after
     a measurement. A refusal is a 409 with what is missing, and nothing is saved.
     """
-    cycle = _cycle_or_404(cycle_id)
+    cycle = cycle_or_404(cycle_id)
     if "owner_id" in data:
         _check_owner(data["owner_id"])
     if "sponsor_id" in data:
@@ -399,7 +397,7 @@ def update_cycle(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
 @bp.response(204)
 def delete_cycle(cycle_id: int) -> tuple[str, int]:
     """Delete a cycle with its measurements (admins and owners)."""
-    service.delete_cycle(db.session(), _cycle_or_404(cycle_id), g.api_user.id)
+    service.delete_cycle(db.session(), cycle_or_404(cycle_id), g.api_user.id)
     db.session.commit()
     return "", 204
 
@@ -413,7 +411,7 @@ def change_stage(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     Forwards only when everything the stages before need is there (409 with what is missing);
     back always, recorded in the history.
     """
-    cycle = _cycle_or_404(cycle_id)
+    cycle = cycle_or_404(cycle_id)
     if data["stage"] == Stage.decided and cycle.stage != Stage.decided:
         # Entering "decided" records the decision the cycle holds.
         _check_decider(cycle)
@@ -425,7 +423,7 @@ def change_stage(data: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     return _one(cycle)
 
 
-# --- measurements and the business case ----------------------------------------------------------
+# --- measurements -------------------------------------------------------------------------------
 
 
 def _measurement_document(measurement: Measurement) -> dict[str, Any]:
@@ -439,7 +437,7 @@ def _measurement_document(measurement: Measurement) -> dict[str, Any]:
 @bp.response(200, MeasurementPageSchema)
 def list_measurements(args: dict[str, Any], cycle_id: int) -> dict[str, Any]:
     """The cycle's measured results, by date."""
-    cycle = _cycle_or_404(cycle_id)
+    cycle = cycle_or_404(cycle_id)
     stmt = select(Measurement).where(Measurement.cycle_id == cycle.id)
     if "cursor" in args:
         after_day, after_id = decode(args["cursor"], 2)
@@ -471,7 +469,7 @@ def list_measurements(args: dict[str, Any], cycle_id: int) -> dict[str, Any]:
 @bp.response(201, MeasurementSchema)
 def add_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, Any], int]:
     """Record a measured result. The first one moves a running prototype into the stage *result*."""
-    cycle = _cycle_or_404(cycle_id)
+    cycle = cycle_or_404(cycle_id)
     if cycle.prototype_start is not None and data["measured_on"] < cycle.prototype_start:
         raise rule_violation([_("A result can only be measured from the prototype's start on.")], "measured_on")
     _check_plausible(data, _week_doubts(data, MEASUREMENT_COSTS, None))
@@ -489,42 +487,3 @@ def add_measurement(data: dict[str, Any], cycle_id: int) -> tuple[dict[str, Any]
         raise rule_violation([message], "measured_on") from None
     db.session.commit()
     return _measurement_document(measurement), 201
-
-
-@endpoint("/cycles/<int:cycle_id>/business-case", "GET", Action.view_cycles, tag=TAG)
-@bp.response(200, BusinessCaseSchema)
-def business_case(cycle_id: int) -> dict[str, Any]:
-    """The cycle's business case from its own numbers (docs/business-case.md), in the organization's currency."""
-    cycle = _cycle_or_404(cycle_id)
-    case = compute(cycle, list(cycle.measurements), g.org.default_hourly_rate, g.org.working_weeks_per_year)
-    status_quo = status_quo_cost(cycle, g.org.default_hourly_rate, g.org.working_weeks_per_year)
-    return {
-        "cycle_id": cycle.id,
-        "currency": g.org.currency,
-        "hourly_rate": g.org.default_hourly_rate,
-        "working_weeks_per_year": g.org.working_weeks_per_year,
-        "status_quo_cost": None
-        if status_quo is None
-        else {
-            "per_year": status_quo.total,
-            "hours": status_quo.hours_cost,
-            "direct_cost": status_quo.direct_cost,
-            "indirect_cost": status_quo.indirect_cost,
-            "guessed_cost": status_quo.guessed_cost,
-            "guessed_share": status_quo.guessed_share,
-            "guessed_item_ids": [cost.item.id for cost in status_quo.indirect_items if cost.guessed],
-        },
-        "measured": case.measured,
-        "hours_saved_per_week": case.hours_saved_per_week,
-        "cost_saved_per_week": case.cost_saved_per_week,
-        "running_cost_per_year": case.running_cost_per_year,
-        "savings_per_year": case.euros_per_year,
-        "effort_cost": case.effort_cost,
-        "payback_weeks": case.payback_weeks,
-        "kpi_current": case.kpi_current,
-        "kpi_change_percent": case.kpi_change_percent,
-        "kpi_improved": case.kpi_improved,
-        "target_reached_percent": case.target_reached_percent,
-        **_effects(cycle, list(cycle.measurements), case),
-        "at_scale": at_scale_document(cycle, rollout) if (rollout := rollout_of_scaled(cycle)) else None,
-    }

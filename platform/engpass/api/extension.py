@@ -14,6 +14,7 @@ from flask_smorest.utils import prepare_response
 from marshmallow import fields
 
 from engpass.api import (  # noqa: F401  (their routes are on the blueprint)
+    business_case,
     candidates,
     cycles,
     decision_paper,
