@@ -550,7 +550,7 @@ def recompute_one(bench: Bench, app: Any) -> None:
     from engpass.cycles.models import Cycle, Stage
     from engpass.cycles.service import add_measurement
     from engpass.db import db
-    from engpass.demo.scale import org_slug
+    from engpass.demo.scale_roster import org_slug
     from engpass.organizations.models import Organization
     from engpass.trends.service import recompute
 
@@ -620,7 +620,7 @@ def visit_counting_statements(app: Any, email: str, path: str) -> tuple[Any, Any
 
 def count_dashboard_queries(bench: Bench, app: Any) -> None:
     """SQL statements of one dashboard request, counted in-process on the same app and data."""
-    from engpass.demo.scale import org_slug, owner_email
+    from engpass.demo.scale_roster import org_slug, owner_email
 
     path = f"/o/{org_slug(1)}/"
     client, response, statements = visit_counting_statements(app, owner_email(1), path)
@@ -755,7 +755,7 @@ def run_wrk(
 
 def load_test(bench: Bench, wrk: str) -> None:
     from engpass.demo.data import DEMO_PASSWORD
-    from engpass.demo.scale import org_slug, owner_email
+    from engpass.demo.scale_roster import org_slug, owner_email
 
     port = free_port()
     gunicorn = start_gunicorn(bench, port)
@@ -883,7 +883,7 @@ def load_cycles(bench: Bench, org_number: int) -> tuple[int, int, str, int]:
 
     from engpass.accounts.models import User
     from engpass.cycles.models import Cycle, Stage
-    from engpass.demo.scale import org_slug, owner_email
+    from engpass.demo.scale_roster import org_slug, owner_email
     from engpass.organizations.models import Organization
 
     with monitor_engine(bench) as engine, engine.connect() as connection:
@@ -915,7 +915,7 @@ def api_token(app: Any, bench: Bench, org_number: int, owner_id: int) -> str:
 
     from engpass import tenancy
     from engpass.db import db
-    from engpass.demo.scale import org_slug
+    from engpass.demo.scale_roster import org_slug
     from engpass.organizations.models import Organization
     from engpass.tokens.service import create_token
 
@@ -932,7 +932,7 @@ def api_token(app: Any, bench: Bench, org_number: int, owner_id: int) -> str:
 def load_targets(bench: Bench, app: Any, base: str, org_number: int) -> list[LoadTarget]:
     """One rotation of ``LOAD_MIX`` for the owner of one organization, in the browser and through the API."""
     from engpass.demo.data import DEMO_PASSWORD
-    from engpass.demo.scale import org_slug, owner_email
+    from engpass.demo.scale_roster import org_slug, owner_email
 
     slug = org_slug(org_number)
     owner_id, edited, category, measured = load_cycles(bench, org_number)
@@ -1056,7 +1056,7 @@ def setup_portfolio(bench: Bench, app: Any) -> str:
     from engpass.consulting.service import active_access, grant
     from engpass.db import db
     from engpass.demo.data import DEMO_PASSWORD
-    from engpass.demo.scale import org_slug
+    from engpass.demo.scale_roster import org_slug
     from engpass.organizations.models import Organization, OrgKind, Role
     from engpass.organizations.service import add_member, create_organization
 

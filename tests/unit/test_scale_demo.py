@@ -15,7 +15,7 @@ from engpass.cycles.business_case import status_quo_cost
 from engpass.cycles.indirect_costs import weekly
 from engpass.cycles.models import Cycle, Measurement, Stage, StageChange
 from engpass.cycles.rules import problems_to_enter
-from engpass.demo.scale import NAME_PREFIX, member_email, member_role, org_name, org_slug, owner_email
+from engpass.demo.scale_roster import NAME_PREFIX, member_email, member_role, org_name, org_slug, owner_email
 from engpass.organizations.models import Membership, Organization, Role
 from engpass.trends.models import TrendSnapshot
 

@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 
 from engpass.db import db
 from engpass.demo.data import DEMO_PASSWORD, load_demo
-from engpass.demo.scale import load_scale, org_name, owner_email
+from engpass.demo.scale import load_scale
+from engpass.demo.scale_roster import org_name, owner_email
 from engpass.demo.sso import connect_provider
 
 

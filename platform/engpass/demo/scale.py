@@ -43,11 +43,17 @@ from engpass.cycles.models import (
     StageChange,
 )
 from engpass.demo.cycles import CHAINS, DemoCycle
+from engpass.demo.scale_roster import (
+    NAME_PREFIX,
+    member_email,
+    member_locale,
+    member_role,
+    org_name,
+    org_slug,
+    owner_email,
+)
 from engpass.organizations.models import Membership, Organization, OrgKind, Role
 
-NAME_PREFIX = "Bench Firma"
-SLUG_PREFIX = "bench-firma"
-EMAIL_DOMAIN = "demo.example"
 ORGS_PER_COMMIT = 50
 # The open cycles at the end of each chain, furthest first; a chain has one to three of them.
 OPEN_STAGES = (Stage.result, Stage.prototype, Stage.baseline)
@@ -68,34 +74,7 @@ LESSONS = (
     "Ein Teil der Fälle lief an ihr vorbei.",
     "Früher und öfter messen.",
 )
-MEMBER_ROLES = (Role.admin, Role.member, Role.member, Role.member, Role.viewer)
 STEPS = (("Anfrage aufnehmen", "Vertrieb", 20), ("Daten zusammensuchen", "Innendienst", 90), ("Freigabe", "GF", 15))
-
-
-def org_name(number: int) -> str:
-    return f"{NAME_PREFIX} {number:04d}"
-
-
-def org_slug(number: int) -> str:
-    return f"{SLUG_PREFIX}-{number:04d}"
-
-
-def owner_email(number: int) -> str:
-    return f"bench-{number:04d}@{EMAIL_DOMAIN}"
-
-
-def member_email(number: int, member: int) -> str:
-    return f"bench-{number:04d}-{member:02d}@{EMAIL_DOMAIN}"
-
-
-def member_role(member: int) -> Role:
-    """Members 1, 2, … take these roles in turn: an admin, mostly members, a viewer now and then."""
-    return MEMBER_ROLES[(member - 1) % len(MEMBER_ROLES)]
-
-
-def member_locale(member: int) -> str:
-    """Every third member reads in English, so a batch of digests switches languages as real ones do."""
-    return "en" if member % 3 == 0 else "de"
 
 
 @dataclass(frozen=True)
