@@ -73,3 +73,18 @@ def test_another_organizations_channel_is_missing(client, session, make_user, ma
     token = make_token(session, org, owner)
     assert client.get(f"/api/v1/webhooks/{channel.id}", headers=bearer(token)).status_code == 404
     assert client.delete(f"/api/v1/webhooks/{channel.id}", headers=bearer(token)).status_code == 404
+
+
+def test_a_teams_channel_takes_the_overdue_list_and_the_weekly_summary(client, owner_token):
+    _org, token = owner_token
+    created = client.post(
+        "/api/v1/webhooks",
+        json={"kind": "teams", "url": PUBLIC_URL, "events": ["digest.weekly", "reminders.overdue"]},
+        headers=bearer(token),
+    )
+    assert created.status_code == 201, created.text
+    assert created.json["events"] == ["reminders.overdue", "digest.weekly"]
+    schema = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    assert {"reminders.overdue", "digest.weekly"} <= {
+        value for found in schema.values() for value in found.get("enum", [])
+    }

@@ -1,5 +1,6 @@
 """The demo company's webhook to its ERP, paused (its address resolves nowhere), with a short delivery log:
-one delivered, one given up; and its Slack channel for decisions and stage changes, paused too, whose last
+one delivered, one given up; and its Slack channel for decisions, stage changes, the overdue list and the weekly
+summary, paused too, whose last
 message Slack refused ("channel_not_found")."""
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def add_demo_webhook(session: Session, secret_key: str) -> None:
         kind=EndpointKind.slack,
         description="#verbesserung",
         enabled=False,
-        events=["cycle.stage_changed", "decision.recorded"],
+        events=["cycle.stage_changed", "decision.recorded", "reminders.overdue", "digest.weekly"],
         secret_sealed=seal(PURPOSE, secret_key, signing.new_secret()),
     )
     session.add_all([endpoint, slack])

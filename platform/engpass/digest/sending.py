@@ -52,6 +52,7 @@ from engpass.reminders.decisions import addressed_to as decisions_for
 from engpass.reminders.rules import Reminder, addressed_to, evaluate, load
 from engpass.reminders.texts import describe
 from engpass.settings import Settings
+from engpass.webhooks.summaries import announce_week
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ class _Batch:
         if key not in self.digests:
             with tenancy.tenant_context(self.session, org.id):
                 digest = content.build(self.session, first, last, timezone)
+                if announce_week(self.session, org, digest, self.settings) is not None:
+                    # The batch's session otherwise only reads: its one write is committed at once.
+                    self.session.commit()
                 # One read of the open cycles gives the reminders and the decisions waiting.
                 situation = load(self.session)
                 reminders = evaluate(situation, today_in(org.timezone))

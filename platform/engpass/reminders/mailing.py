@@ -37,6 +37,7 @@ from engpass.organizations.models import Membership, Organization, Role
 from engpass.reminders.rules import Reminder, addressed_to, open_reminders
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe
 from engpass.settings import Settings
+from engpass.webhooks.summaries import announce_overdue
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,12 @@ def _send_due(session: Session, org_id: int, now_utc: datetime, settings: Settin
     org = session.get(Organization, org_id)
     if org is None:
         return 0
-    reminders = open_reminders(session, today_in(org.timezone, now_utc))
+    today = today_in(org.timezone, now_utc)
+    reminders = open_reminders(session, today)
     if not reminders:
         return 0
+    # Written with the first claims' commit below, or the run's last one.
+    announce_overdue(session, org, reminders, today, settings)
     sent = 0
     # One connection for the organization's messages, opened only when there is one to send.
     with Mailer(settings) as mailer:

@@ -8,16 +8,22 @@ formatted in ``locale``; ``cards`` turns the message into each service's JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from engpass.cycles.forms import DECISION_LABELS, STAGE_LABELS
 from engpass.cycles.models import Decision, Stage
-from engpass.formatting import number
+from engpass.formatting import day, money, number
 from engpass.i18n import DEFAULT_LOCALE, LANGUAGES
+from engpass.reminders.rules import Rule
+from engpass.reminders.texts import RULE_LABELS
+
+# Overdue items a chat message lists; "and 3 more" and the to-do page's link stand for the rest.
+MAX_OVERDUE_ITEMS = 5
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,7 @@ class ChatMessage:
         return f"{self.headline}: {self.title}"
 
 
-def _label(labels: dict[Any, Any], kind: type[Stage] | type[Decision], value: str | None) -> str:
+def _label(labels: dict[Any, Any], kind: type[Stage] | type[Decision] | type[Rule], value: str | None) -> str:
     try:
         return str(labels[kind(value)])
     except ValueError:
@@ -79,7 +85,61 @@ def _decision_recorded(data: dict[str, Any]) -> tuple[str, list[tuple[str, str]]
     return _("Decision: %(decision)s", decision=decision), [*facts, *_kpi_facts(data)]
 
 
-COMPOSERS = {"cycle.stage_changed": _stage_changed, "decision.recorded": _decision_recorded}
+def _day(value: str | None) -> str:
+    try:
+        return day(date.fromisoformat(value or ""))
+    except ValueError:
+        return value or ""
+
+
+def _overdue(data: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    items = data.get("items") or []
+    headline = ngettext("%(num)d item is overdue", "%(num)d items are overdue", len(items))
+    facts = [
+        (
+            str(item.get("cycle_title") or ""),
+            _(
+                "%(what)s, since %(day)s",
+                what=_label(RULE_LABELS, Rule, item.get("rule")),
+                day=_day(item.get("since")),
+            ),
+        )
+        for item in items[:MAX_OVERDUE_ITEMS]
+    ]
+    more = len(items) - MAX_OVERDUE_ITEMS
+    if more > 0:
+        facts.append(("…", _("and %(num)d more", num=more)))
+    return headline, facts
+
+
+def _money(data: dict[str, Any], key: str) -> str:
+    try:
+        return money(Decimal(data[key]), str(data.get("currency") or "EUR"))
+    except (KeyError, TypeError, InvalidOperation):
+        return "–"
+
+
+def _weekly(data: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    headline = _(
+        "Weekly summary %(first)s – %(last)s", first=_day(data.get("week_start")), last=_day(data.get("week_end"))
+    )
+    level = data.get("level")
+    facts = [
+        (_("Maturity level"), number(level) if level is not None else "–"),
+        (_("Savings per year"), _money(data, "euros_per_year")),
+        (_("Added this week"), _money(data, "euros_gained")),
+        (_("Changes this week"), number(data.get("changes") or 0)),
+        (_("Open warning signs"), number(data.get("open_warnings") or 0)),
+    ]
+    return headline, facts
+
+
+COMPOSERS = {
+    "cycle.stage_changed": _stage_changed,
+    "decision.recorded": _decision_recorded,
+    "reminders.overdue": _overdue,
+    "digest.weekly": _weekly,
+}
 
 
 def compose(payload: dict[str, Any], locale: str) -> ChatMessage:

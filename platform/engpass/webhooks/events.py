@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engpass import task_names
@@ -43,12 +45,19 @@ class EventType(enum.StrEnum):
     measurement_created = "measurement.created"
     measurement_updated = "measurement.updated"
     measurement_deleted = "measurement.deleted"
+    reminders_overdue = "reminders.overdue"
+    digest_weekly = "digest.weekly"
 
 
 EVENT_TYPES: tuple[str, ...] = tuple(event_type.value for event_type in EventType)
 
 # What a Teams or Slack channel can be told: the moments people talk about, not every edit.
-CHAT_EVENT_TYPES: tuple[str, ...] = ("cycle.stage_changed", "decision.recorded")
+CHAT_EVENT_TYPES: tuple[str, ...] = (
+    "cycle.stage_changed",
+    "decision.recorded",
+    "reminders.overdue",
+    "digest.weekly",
+)
 
 CYCLE_FIELDS = (
     "id",
@@ -144,9 +153,48 @@ def emit(
     )
     session.add(event)
     session.flush()
+    _deliver(session, event, endpoints)
+    return event
+
+
+def _deliver(session: Session, event: WebhookEvent, endpoints: list[WebhookEndpoint]) -> None:
+    now = event.created_at
     deliveries = [WebhookDelivery(endpoint_id=e.id, event_id=event.id, next_attempt_at=now) for e in endpoints]
     session.add_all(deliveries)
     session.flush()
     for delivery in deliveries:
         enqueue(session, task_names.DELIVER_WEBHOOK, delivery_id=delivery.id)
+
+
+def periodic_message_id(event_type: str, org_id: int, period: str) -> str:
+    """The one ``message_id`` of an organization's event for a day or a week: a second run finds it taken."""
+    return f"msg_{uuid.uuid5(uuid.NAMESPACE_URL, f'engpass:{event_type}:{org_id}:{period}').hex}"
+
+
+def emit_once(
+    session: Session, event_type: str, period: str, build: Callable[[], dict[str, Any]]
+) -> WebhookEvent | None:
+    """Record the current organization's ``event_type`` for ``period`` (a day or an ISO week) unless a run wrote
+    it before; ``build`` makes its data, only when someone listens. Runs in a savepoint: a run that wrote the
+    same event meanwhile (the unique ``message_id``) leaves this one nothing to do, and the caller's work stands."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    message_id = periodic_message_id(event_type, require_org_id(), period)
+    endpoints = subscribed(session, event_type)
+    if not endpoints or session.scalar(select(WebhookEvent.id).where(WebhookEvent.message_id == message_id)):
+        return None
+    now = utcnow()
+    event = WebhookEvent(
+        message_id=message_id,
+        type=event_type,
+        payload={"type": event_type, "timestamp": json_value(now), "data": {"period": period, **build()}},
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(event)
+            session.flush()
+    except IntegrityError:
+        return None
+    _deliver(session, event, endpoints)
     return event

@@ -20,6 +20,8 @@ EVENT_LABELS = {
     "measurement.created": _l("A measurement was added"),
     "measurement.updated": _l("A measurement was changed"),
     "measurement.deleted": _l("A measurement was deleted"),
+    "reminders.overdue": _l("Overdue items, once a day"),
+    "digest.weekly": _l("The weekly summary"),
 }
 
 KIND_LABELS = {
