@@ -69,16 +69,24 @@ class RolloutMeasurementForm(FlaskForm):
     cost_per_week = NumberField(_l("Cost per week"), below=MONEY_BELOW)
     note = TextAreaField(_l("Note"), filters=[_strip], validators=[_max_length(NOTE_MAX)], render_kw={"rows": 2})
 
-    def __init__(self, *args: Any, not_before: date, not_after: date, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, not_before: date | None = None, not_after: date | None = None, **kwargs: Any
+    ) -> None:
+        """``not_before``/``not_after``: the days a measurement may fall on (the rollout's start, the
+        organization's today); the pages always give them, the service checks the same days again."""
         super().__init__(*args, **kwargs)
         self.not_before = not_before
         self.not_after = not_after
-        self.measured_on.render_kw = {"min": not_before.isoformat(), "max": not_after.isoformat()}
+        self.measured_on.render_kw = {
+            name: day.isoformat() for name, day in (("min", not_before), ("max", not_after)) if day is not None
+        }
 
     def validate_measured_on(self, field: Field) -> None:
-        if field.data is not None and field.data > self.not_after:
+        if field.data is None:
+            return
+        if self.not_after is not None and field.data > self.not_after:
             raise ValidationError(MEASURED_IN_FUTURE)
-        if field.data is not None and field.data < self.not_before:
+        if self.not_before is not None and field.data < self.not_before:
             raise ValidationError(BEFORE_START)
 
     def validate_reached(self, field: Field) -> None:
