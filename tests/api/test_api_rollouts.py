@@ -1,12 +1,13 @@
 """A scaled cycle's rollout over the API: put and read, measured, corrected and deleted like on the cycle
 page; refused for other decisions and for days outside the rollout; the business case's figures at scale."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Cycle, Decision
+from engpass.i18n import today_in
 from tests.support.api import bearer, in_org, make_token
 from tests.support.cycles import scaled_quoting_cycle
 
@@ -25,7 +26,7 @@ def api(client, session, make_user, make_org):
 
 
 def _days_ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (today_in("Europe/Berlin") - timedelta(days=days)).isoformat()
 
 
 ROLLOUT = {"reach": "people", "target_count": 40, "one_off_cost": "2600.00", "running_cost_per_month": 100}
@@ -38,7 +39,7 @@ def test_a_rollout_is_put_measured_and_shown_at_scale(api):
     assert put.status_code == 200, put.text
     assert put.json["target_count"] == 40 and put.json["one_off_cost"] == "2600.00"
     assert [c["state"] for c in put.json["at_scale"]["checkpoints"]] == ["missed", "missed", "due"]
-    day_90 = (date.today() - timedelta(days=5)).isoformat()
+    day_90 = (today_in("Europe/Berlin") - timedelta(days=5)).isoformat()
     added = call("POST", f"/cycles/{cycle_id}/rollout/measurements", json={"measured_on": day_90, "reached": 30})
     assert added.status_code == 201, added.text
     patched = call(
@@ -64,7 +65,7 @@ def test_a_rollout_is_put_measured_and_shown_at_scale(api):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"measured_on": (date.today() + timedelta(days=1)).isoformat(), "reached": 3}, "measured_on"),
+        ({"measured_on": (today_in("Europe/Berlin") + timedelta(days=1)).isoformat(), "reached": 3}, "measured_on"),
         ({"measured_on": _days_ago(20), "reached": 3}, "measured_on"),  # before the start
         ({"measured_on": _days_ago(1), "reached": None}, "reached"),
     ],

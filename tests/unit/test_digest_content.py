@@ -37,7 +37,7 @@ def test_the_weeks_changes_in_reading_order_with_one_event_per_measurement(org_c
     session, owner, _ = org_ctx
     scaled_quoting_cycle(session, owner)
     session.commit()
-    digest = build(session, *_this_week(), "Europe/Berlin")
+    digest = build(session, *_this_week(), "UTC")
     kinds = [c.kind for c in reversed(digest.changes)]
     # Named, baseline, solution, prototype, then the measurement (which moved it to result), then the decision.
     assert kinds == [
@@ -58,7 +58,7 @@ def test_a_step_back_is_reported_as_such(org_ctx):
     c = scaled_quoting_cycle(session, owner)
     cycles.change_stage(session, c, Stage.result, owner.id)
     session.commit()
-    digest = build(session, *_this_week(), "Europe/Berlin")
+    digest = build(session, *_this_week(), "UTC")
     assert digest.changes[0].kind == ChangeKind.moved_back
     assert digest.changes[0].stage == Stage.result
 
@@ -69,7 +69,7 @@ def test_a_quiet_week_has_no_changes_but_keeps_the_standing(org_ctx):
     trends.recompute(session, full=True)
     session.commit()
     first, last = _this_week()
-    quiet = build(session, first + timedelta(days=7), last + timedelta(days=7), "Europe/Berlin")
+    quiet = build(session, first + timedelta(days=7), last + timedelta(days=7), "UTC")
     assert quiet.changes == []
     assert quiet.latest is not None and quiet.latest.week_start == first
     assert quiet.euros_gained == 0
@@ -80,7 +80,7 @@ def test_savings_level_and_chart_come_from_the_snapshots(org_ctx):
     scaled_quoting_cycle(session, owner)
     trends.recompute(session, full=True)
     session.commit()
-    digest = build(session, *_this_week(), "Europe/Berlin")
+    digest = build(session, *_this_week(), "UTC")
     assert digest.latest is not None
     assert digest.level == digest.latest.level >= 1
     assert digest.euros_gained == digest.latest.euros_per_year > 0
@@ -120,7 +120,7 @@ def test_a_busy_week_is_cut_with_a_count_of_the_rest(org_ctx):
             confirm_second_open=True,
         )
     session.commit()
-    digest = build(session, *_this_week(), "Europe/Berlin")
+    digest = build(session, *_this_week(), "UTC")
     assert len(digest.changes) == MAX_CHANGES
     assert digest.more_changes == 3
 
@@ -131,7 +131,7 @@ def test_another_organizations_changes_never_show(org_ctx, make_user, make_org):
     session.commit()
     other = make_org("Andere GmbH", owner=make_user())
     with tenancy.tenant_context(session, other.id):
-        digest = build(session, *_this_week(), "Europe/Berlin")
+        digest = build(session, *_this_week(), "UTC")
         assert digest.changes == [] and digest.latest is None
         assert session.scalars(select(Measurement)).all() == []
 
@@ -143,7 +143,7 @@ def test_the_digest_costs_a_fixed_number_of_queries(org_ctx, count_queries):
     trends.recompute(session, full=True)
     session.commit()
     with count_queries() as counter:
-        build(session, *_this_week(), "Europe/Berlin")
+        build(session, *_this_week(), "UTC")
     # Two more (the organization and its open candidates) in the week a quarter's question is asked.
     assert counter.count == 4 + (2 if asks_for_candidates(_this_week()[0]) else 0)
 

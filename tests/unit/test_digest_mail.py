@@ -7,6 +7,7 @@ import pytest
 from engpass import tenancy
 from engpass.digest import content
 from engpass.digest.mail import DigestPages, TodoLine, compose_digest
+from engpass.i18n import today_in
 from engpass.trends import service as trends
 from engpass.trends.service import week_start
 from tests.support.browser import assert_fits_a_phone
@@ -28,7 +29,7 @@ def week(session, make_user, make_org):
         scaled_quoting_cycle(session, owner)
         trends.recompute(session, full=True)
         session.commit()
-        first = week_start(date.today())
+        first = week_start(today_in("Europe/Berlin"))
         digest = content.build(session, first, first + timedelta(days=6), owner.timezone)
     return owner, org, digest
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,6 +14,7 @@ from engpass.audit.models import AuditEvent
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, KpiDirection, Measurement, SolutionType, Stage
 from engpass.cycles.rules import StageRuleViolation
+from engpass.i18n import today_in
 from engpass.imports import service
 from engpass.imports.models import MeasurementUpload
 from engpass.imports.parsing import read_table
@@ -44,7 +45,9 @@ def ctx(app, session, make_user, make_org):
 
 
 def _start(session, cycle, owner, days_ago: int = 30) -> None:
-    cycles.start_prototype(session, cycle, {"prototype_start": date.today() - timedelta(days=days_ago)}, owner.id)
+    cycles.start_prototype(
+        session, cycle, {"prototype_start": today_in("Europe/Berlin") - timedelta(days=days_ago)}, owner.id
+    )
     session.commit()
 
 
@@ -54,7 +57,7 @@ def _preview(session, cycle, text: str):
 
 
 def _day(days_ago: int) -> str:
-    return (date.today() - timedelta(days=days_ago)).strftime("%d.%m.%Y")
+    return (today_in("Europe/Berlin") - timedelta(days=days_ago)).strftime("%d.%m.%Y")
 
 
 def test_valid_rows_are_imported_in_one_go_with_one_audit_event(ctx):
@@ -69,7 +72,7 @@ def test_valid_rows_are_imported_in_one_go_with_one_audit_event(ctx):
     events = session.scalars(select(AuditEvent).where(AuditEvent.action == "measurements.imported")).all()
     assert [event.details for event in events] == [{"count": 2, "source": "werte.csv"}]
     state = session.scalars(select(TrendState).execution_options(populate_existing=True)).one()
-    assert state.dirty_since is not None and state.dirty_since <= date.today() - timedelta(days=10)
+    assert state.dirty_since is not None and state.dirty_since <= today_in("Europe/Berlin") - timedelta(days=10)
 
 
 def test_nothing_is_imported_while_a_row_has_an_error(ctx):
@@ -88,7 +91,10 @@ def test_dates_follow_the_forms_rules_and_duplicates_are_flagged(ctx):
     session, owner, cycle = ctx
     _start(session, cycle, owner, days_ago=20)
     cycles.add_measurement(
-        session, cycle, {"measured_on": date.today() - timedelta(days=5), "kpi_value": Decimal(5)}, owner.id
+        session,
+        cycle,
+        {"measured_on": today_in("Europe/Berlin") - timedelta(days=5), "kpi_value": Decimal(5)},
+        owner.id,
     )
     session.commit()
     text = f"Datum;Wert\n{_day(-1)};1\n{_day(25)};1\n{_day(5)};1\n{_day(4)};1\n{_day(4)};2\n"

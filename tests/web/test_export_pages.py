@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -82,7 +82,7 @@ def test_progress_as_json_then_the_download_for_24_hours(
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert response.headers["Cache-Control"] == "private, no-store"
     disposition = response.headers["Content-Disposition"]
-    assert f"{org.slug}-datenexport-{date.today().isoformat()}.zip" in disposition
+    assert f"{org.slug}-datenexport-{today_in('Europe/Berlin').isoformat()}.zip" in disposition
     with zipfile.ZipFile(io.BytesIO(response.data)) as zf:
         assert "data/cycles.json" in zf.namelist()
     response.close()

@@ -26,6 +26,7 @@ from engpass.cycles.revenue import contribution
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.exports import rows
 from engpass.exports.rows import Kind
+from engpass.i18n import today_in
 from engpass.organizations.models import Organization, Role
 from tests.support.cycles import scaled_quoting_cycle
 
@@ -45,7 +46,7 @@ def company(session, make_user, make_org):
     with tenancy.tenant_context(session, other.id):
         scaled_quoting_cycle(session, owner, title="Fremder Zyklus")
         session.commit()
-    today = date.today()
+    today = today_in("Europe/Berlin")
     with tenancy.tenant_context(session, org.id):
         scaled_quoting_cycle(session, owner, title="Angebote für größere Aufträge").sponsor_id = owner.id
         service.create_cycle(
@@ -558,7 +559,7 @@ def test_viewers_export_what_they_can_see_and_file_names_say_what_and_when(clien
     assert response.status_code == 200
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith("attachment;")
-    assert f"{org.slug}-business-cases-{date.today().isoformat()}.csv" in disposition
+    assert f"{org.slug}-business-cases-{today_in('Europe/Berlin').isoformat()}.csv" in disposition
     assert response.headers["Cache-Control"] == "private, no-store"
     workbook = client.get(f"/o/{org.slug}/exports/cycles.xlsx")
     assert f"{org.slug}-zyklen-" in workbook.headers["Content-Disposition"]
@@ -599,7 +600,7 @@ def _grow(session, org, owner, count):
                 session.add(
                     Measurement(
                         cycle_id=cycle.id,
-                        measured_on=date.today() - timedelta(days=day),
+                        measured_on=today_in("Europe/Berlin") - timedelta(days=day),
                         kpi_value=Decimal(4 - day),
                         hours_per_week=Decimal(8),
                     )

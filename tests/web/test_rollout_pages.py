@@ -4,7 +4,7 @@ organization's ids, decisions other than "scale", and the page's query count wit
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,6 +16,7 @@ from engpass import tenancy
 from engpass.audit.models import AuditEvent
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Cycle, Decision
+from engpass.i18n import today_in
 from engpass.organizations.models import Organization, Role
 from engpass.organizations.service import add_member
 from engpass.rollouts import service
@@ -65,7 +66,11 @@ def _url(org, cycle_id, tail=""):
 def _open(session, org, owner, cycle_id, days_ago: int = 100) -> int:
     with tenancy.tenant_context(session, org.id):
         cycle = session.get(Cycle, cycle_id)
-        data = {"reach": Reach.people, "target_count": 40, "started_on": date.today() - timedelta(days=days_ago)}
+        data = {
+            "reach": Reach.people,
+            "target_count": 40,
+            "started_on": today_in("Europe/Berlin") - timedelta(days=days_ago),
+        }
         data |= {"one_off_cost": Decimal(2600), "running_cost_per_month": Decimal("100.50")}
         rollout = service.save_rollout(session, cycle, data, owner.id)
         session.commit()
@@ -76,7 +81,7 @@ def test_a_scaled_cycle_opens_its_rollout_with_numbers_in_german(client, session
     owner, org, cycle_id = world
     page = _text(_get(client, _url(org, cycle_id)))
     assert 'id="rollout"' in page and "Rollout eröffnen" in page
-    start = (date.today() - timedelta(days=3)).isoformat()
+    start = (today_in("Europe/Berlin") - timedelta(days=3)).isoformat()
     response = _post(client, _url(org, cycle_id, "rollout"), ROLLOUT | {"started_on": start})
     assert response.status_code == 302
     with tenancy.tenant_context(session, org.id):
@@ -100,7 +105,7 @@ def test_a_scaled_cycle_opens_its_rollout_with_numbers_in_german(client, session
 )
 def test_bad_numbers_get_a_message_and_nothing_is_lost(client, session, world, field, value, message):
     owner, org, cycle_id = world
-    data = ROLLOUT | {"started_on": date.today().isoformat(), field: value}
+    data = ROLLOUT | {"started_on": today_in("Europe/Berlin").isoformat(), field: value}
     response = _post(client, _url(org, cycle_id, "rollout"), data)
     assert response.status_code == 422
     page = _text(response)
@@ -114,12 +119,14 @@ def test_measuring_adoption_shows_it_and_refuses_a_future_day(client, session, w
     _open(session, org, owner, cycle_id, days_ago=35)
     url = _url(org, cycle_id, "rollout/measurements/new")
     assert _get(client, url).status_code == 200
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (today_in("Europe/Berlin") + timedelta(days=1)).isoformat()
     refused = _post(client, url, {"measured_on": tomorrow, "reached": "12"})
     assert refused.status_code == 422 and "nach heute" in _text(refused)
-    empty = _post(client, url, {"measured_on": date.today().isoformat()})
+    empty = _post(client, url, {"measured_on": today_in("Europe/Berlin").isoformat()})
     assert empty.status_code == 422 and "Bitte geben Sie an, wie viele erreicht sind" in _text(empty)
-    assert _post(client, url, {"measured_on": date.today().isoformat(), "reached": "12"}).status_code == 302
+    assert (
+        _post(client, url, {"measured_on": today_in("Europe/Berlin").isoformat(), "reached": "12"}).status_code == 302
+    )
     page = _text(_get(client, _url(org, cycle_id)))
     assert '<progress max="100" value="30"' in page and "12 von 40 Personen erreicht" in page
 
@@ -195,7 +202,9 @@ def test_another_organizations_rollout_is_404(client, session, world, make_user,
     with tenancy.tenant_context(session, org.id):
         cycle = session.get(Cycle, cycle_id)
         rollout = service.rollout_of(session, cycle)
-        measured = service.add_measurement(session, cycle, rollout, {"measured_on": date.today(), "reached": 3}, None)
+        measured = service.add_measurement(
+            session, cycle, rollout, {"measured_on": today_in("Europe/Berlin"), "reached": 3}, None
+        )
         session.commit()
         measurement_id = measured.id
     other = make_user(name="Olaf", email="olaf@example.com")
@@ -217,7 +226,10 @@ def test_a_due_re_measurement_is_on_the_todo_list_and_the_dashboard_until_measur
     assert f"/cycles/{cycle_id}/rollout/measurements/new" in page
     assert "Die Wirkung des Rollouts ist am" in _text(_get(client, f"/o/{org.slug}/"))
     url = _url(org, cycle_id, "rollout/measurements/new")
-    assert _post(client, url, {"measured_on": date.today().isoformat(), "hours_per_week": "6"}).status_code == 302
+    assert (
+        _post(client, url, {"measured_on": today_in("Europe/Berlin").isoformat(), "hours_per_week": "6"}).status_code
+        == 302
+    )
     assert "Die Wirkung des Rollouts ist am" not in _text(_get(client, f"/o/{org.slug}/"))
     assert "Nachmessung des Rollouts fällig" not in _text(_get(client, f"/o/{org.slug}/todo"))
 
@@ -228,7 +240,7 @@ def _measurements(session, org, rollout_id: int, count: int, start: int = 0) -> 
             session.add(
                 RolloutMeasurement(
                     rollout_id=rollout_id,
-                    measured_on=date.today() - timedelta(days=90 - i),
+                    measured_on=today_in("Europe/Berlin") - timedelta(days=90 - i),
                     reached=i,
                     kpi_value=Decimal(5),
                     note="",
