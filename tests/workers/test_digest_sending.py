@@ -13,7 +13,7 @@ from engpass import tenancy
 from engpass.cli import cli
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel
-from engpass.cycles.models import StageChange
+from engpass.cycles.models import Measurement, StageChange
 from engpass.digest.sending import CLIENTS_KIND, kind_for, send_round, week_of_period
 from engpass.notifications import preferences
 from engpass.notifications.models import SendLog, SendStatus
@@ -179,8 +179,24 @@ def _mails_to(smtp, address):
     return [r.message for r in smtp.handler.received if r.rcpt_tos == [address]]
 
 
+def _into_the_digests_week(session, org) -> None:
+    """Move the organization's stage changes and measurements, in their order, to the Sunday before
+    ``BERLIN_MONDAY_7``: the fixtures make them now, which is a later week from that Monday on."""
+    latest = BERLIN_MONDAY_7 - timedelta(days=1)
+    with tenancy.tenant_context(session, org.id):
+        rows = [*session.scalars(select(StageChange)), *session.scalars(select(Measurement))]
+        # SQLite hands back naive UTC, PostgreSQL aware moments.
+        moments = [row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC) for row in rows]
+        shift = max(moments) - latest
+        for row, moment in zip(rows, moments, strict=True):
+            row.created_at = moment - shift
+        session.commit()
+
+
 def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, smtp, consultant, browser, shots):
     petra, firm, first, second = consultant
+    for client in (first, second):
+        _into_the_digests_week(session, client)
     assert send_round(session, BERLIN_MONDAY_7) == 3, "the two companies' owners and Petra once"
     (mail,) = _mails_to(smtp, "petra@weber.example")
     assert mail["Subject"].startswith("Ihre Mandanten: die Woche 30.11.26")
