@@ -1,6 +1,6 @@
 """The dashboard's data: snapshots, pending state and the attention list, without HTTP."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -8,13 +8,14 @@ from engpass import task_names, tenancy
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, SolutionType, Stage
 from engpass.demo.data import load_demo
+from engpass.i18n import today_in
 from engpass.organizations.models import Organization
 from engpass.outbox.models import OutboxMessage
 from engpass.trends import dashboard
 from engpass.trends import service as trends
 from tests.support.cycles import save_a_baseline
 
-TODAY = date.today()
+TODAY = today_in("Europe/Berlin")
 
 
 def test_empty_organization_has_no_cycles_and_nothing_pending(session, make_org):

@@ -15,7 +15,7 @@ from engpass.webhooks import delivery, endpoints
 from engpass.webhooks.delivery import DeliveryStatus
 from engpass.webhooks.models import EndpointKind, WebhookEvent
 from tests.support.cycles import named_cycle
-from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
+from tests.support.digests import described_week, monday_7, scaled_cycle_with_trends
 from tests.support.webhook_receiver import running_receiver
 from tests.support.webhooks import deliveries
 
@@ -88,14 +88,15 @@ def test_the_weekly_summary_reaches_slack_once_a_week_however_often_the_round_re
     with tenancy.tenant_context(session, org.id):
         _channel(session, local, receiver.url, EndpointKind.slack, "digest.weekly")
 
-    assert digests.send_round(session, BERLIN_MONDAY_7) == 1
-    digests.send_round(session, BERLIN_MONDAY_7, everyone=True)
+    assert digests.send_round(session, monday_7()) == 1
+    digests.send_round(session, monday_7(), everyone=True)
     with tenancy.tenant_context(session, org.id):
         assert _deliver_all(session, local) == [DeliveryStatus.delivered]
 
     [request] = receiver.received
     sent = json.loads(request.body)
-    assert sent["text"] == "Wochenüberblick 30.11.2026 – 06.12.2026: Digest GmbH"
+    first, last = described_week(monday_7())
+    assert sent["text"] == f"Wochenüberblick {first:%d.%m.%Y} – {last:%d.%m.%Y}: Digest GmbH"
     fields = [field["text"] for field in sent["blocks"][2]["fields"]]
     assert fields[0].startswith("*Reifegrad*\n")
     assert fields[1] == "*Einsparung pro Jahr*\n27.040\xa0€"

@@ -21,7 +21,7 @@ from engpass.notifications import preferences, sendlog
 from engpass.notifications.models import SendLog, SendStatus
 from engpass.organizations.models import Role
 from engpass.transient import backoff, is_transient, span
-from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
+from tests.support.digests import monday_7, period, scaled_cycle_with_trends
 from workers.tasks.digest import BATCH_RETRIES
 
 GRACE = timedelta(minutes=15)
@@ -30,7 +30,7 @@ OUTAGE = sa_exc.OperationalError("UPDATE send_log", {}, ConnectionRefusedError("
 
 @pytest.fixture
 def company(session, make_user, make_org):
-    """Three people in one company with a cycle, all due at ``BERLIN_MONDAY_7``, in id order; the company."""
+    """Three people in one company with a cycle, all due at ``monday_7()``, in id order; the company."""
     owner = make_user(email="sabine@example.com")
     members = [make_user(email="jonas@example.com"), make_user(email="lea@example.com")]
     org = make_org("Ausfall GmbH", owner=owner, members=dict.fromkeys(members, Role.member))
@@ -62,7 +62,7 @@ def test_a_batch_that_loses_the_send_log_resumes_without_sending_twice(
     readers, _org = company
     ids = [user.id for user in readers]
     with pytest.raises(BatchInterrupted) as interrupted:
-        send_batch(session, ids, BERLIN_MONDAY_7)
+        send_batch(session, ids, monday_7())
     resume = interrupted.value.resume
     assert interrupted.value.__cause__ is OUTAGE
     assert [(claim.user_id, message_id.startswith("<")) for claim, message_id in resume.accepted] == [(ids[1], True)]
@@ -76,7 +76,7 @@ def test_a_batch_that_loses_the_send_log_resumes_without_sending_twice(
     monkeypatch.setattr(sendlog, "record", real_record)
     again = Resume.from_json(**resume.as_json())
     assert again == resume
-    assert send_batch(session, ids, BERLIN_MONDAY_7, resume=again) == 1
+    assert send_batch(session, ids, monday_7(), resume=again) == 1
     assert [mail.rcpt_tos for mail in smtp.handler.received] == [[user.email] for user in readers]
     assert _statuses(session) == [
         (ids[0], SendStatus.sent, 1),
@@ -87,7 +87,7 @@ def test_a_batch_that_loses_the_send_log_resumes_without_sending_twice(
 
 def test_a_batch_takes_over_only_its_own_live_claims(session, make_user):
     users = [make_user() for _ in range(2)]
-    keys = [(user.id, "digest.1", "2026-W50") for user in users]
+    keys = [(user.id, "digest.1", period(monday_7())) for user in users]
     first = sendlog.claim_many(session, keys)
     session.commit()
     assert sendlog.claim_many(session, keys) == {}, "nobody takes a live claim"
@@ -153,24 +153,24 @@ def _found(session, now) -> dict:
 def test_the_sweep_finds_due_digests_nothing_claimed_until_their_week_is_over(app_context, session, smtp, company):
     readers, org = company
     ids = sorted(user.id for user in readers)
-    assert _found(session, BERLIN_MONDAY_7 + timedelta(minutes=10)) == {}, "the round's batches still have time"
-    assert _found(session, BERLIN_MONDAY_7 + timedelta(minutes=20)) == {BERLIN_MONDAY_7: ids}
-    assert _found(session, BERLIN_MONDAY_7 + timedelta(hours=3, minutes=30)) == {BERLIN_MONDAY_7: ids}, "10:30"
-    assert _found(session, BERLIN_MONDAY_7 + timedelta(days=1, minutes=20)) == {}, "beyond the look back"
+    assert _found(session, monday_7() + timedelta(minutes=10)) == {}, "the round's batches still have time"
+    assert _found(session, monday_7() + timedelta(minutes=20)) == {monday_7(): ids}
+    assert _found(session, monday_7() + timedelta(hours=3, minutes=30)) == {monday_7(): ids}, "10:30"
+    assert _found(session, monday_7() + timedelta(days=1, minutes=20)) == {}, "beyond the look back"
     # Due on Sunday at 23:00 in Berlin: at 01:00 on Monday that week is over for them.
     sunday = readers[0]
     preferences.save(session, sunday.id, digest_weekday=6, digest_hour=23)
-    sunday_23 = BERLIN_MONDAY_7 - timedelta(hours=8)
+    sunday_23 = monday_7() - timedelta(hours=8)
     assert _found(session, sunday_23 + timedelta(minutes=30)) == {sunday_23: [sunday.id]}
     assert _found(session, sunday_23 + timedelta(hours=2)) == {}, "last week's digest stays unsent"
     preferences.save(session, sunday.id, digest_weekday=0, digest_hour=7)
 
     # A live claim is somebody's: not the sweep's.
-    keys = [(readers[1].id, sending.kind_for(org.id), "2026-W50")]
+    keys = [(readers[1].id, sending.kind_for(org.id), period(monday_7()))]
     sendlog.claim_many(session, keys)
-    assert _found(session, BERLIN_MONDAY_7 + timedelta(minutes=20)) == {BERLIN_MONDAY_7: [ids[0], ids[2]]}
-    assert send_round(session, BERLIN_MONDAY_7) == 2
-    assert _found(session, BERLIN_MONDAY_7 + timedelta(minutes=20)) == {}
+    assert _found(session, monday_7() + timedelta(minutes=20)) == {monday_7(): [ids[0], ids[2]]}
+    assert send_round(session, monday_7()) == 2
+    assert _found(session, monday_7() + timedelta(minutes=20)) == {}
 
 
 def test_beat_runs_the_digest_sweep_every_few_minutes(celery, settings):

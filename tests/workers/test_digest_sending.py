@@ -3,8 +3,9 @@ once per user, organization and week, nothing lost when the server fails."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from engpass.notifications.resend import resend_due
 from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.service import add_member
 from tests.support.browser import assert_fits_a_phone
-from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
+from tests.support.digests import BERLIN, described_week, monday_7, period, scaled_cycle_with_trends
 
 
 @pytest.fixture
@@ -38,19 +39,19 @@ def _log(session, user, org):
 
 def test_the_digest_arrives_at_the_readers_hour_once(app_context, session, smtp, company):
     owner, org = company
-    assert send_round(session, BERLIN_MONDAY_7 - timedelta(hours=1)) == 0
-    assert send_round(session, BERLIN_MONDAY_7) == 1
-    assert send_round(session, BERLIN_MONDAY_7) == 0, "the send log keeps it to one"
+    assert send_round(session, monday_7() - timedelta(hours=1)) == 0
+    assert send_round(session, monday_7()) == 1
+    assert send_round(session, monday_7()) == 0, "the send log keeps it to one"
     (received,) = smtp.handler.received
     mail = received.message
     assert received.rcpt_tos == ["sabine@example.com"]
-    assert mail["Subject"].startswith("Digest GmbH: Ihre Woche 30.11.26")
+    assert mail["Subject"].startswith(f"Digest GmbH: Ihre Woche {described_week(monday_7())[0]:%d.%m.%y}")
     assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = mail.get_body(("plain",)).get_content()
     assert "Hallo Sabine Müller" in text and "http://engpass.test/o/digest-gmbh/" in text
     (entry,) = _log(session, owner, org)
-    assert (entry.status, entry.period) == (SendStatus.sent, "2026-W50")
+    assert (entry.status, entry.period) == (SendStatus.sent, period(monday_7()))
     assert entry.message_id == mail["Message-ID"]
 
 
@@ -63,8 +64,9 @@ def test_a_reader_in_new_york_gets_it_at_seven_in_new_york(app_context, session,
     owner, org = company
     owner.timezone = "America/New_York"
     session.commit()
-    assert send_round(session, BERLIN_MONDAY_7) == 0
-    assert send_round(session, datetime(2026, 12, 7, 12, 0, tzinfo=UTC)) == 1  # 07:00 EST
+    assert send_round(session, monday_7()) == 0
+    seven_in_new_york = datetime.combine(monday_7().date(), time(7), tzinfo=ZoneInfo("America/New_York"))
+    assert send_round(session, seven_in_new_york.astimezone(UTC)) == 1
 
 
 def test_after_the_spring_change_seven_oclock_is_five_utc(app_context, session, smtp, company):
@@ -77,16 +79,17 @@ def test_the_readers_weekday_and_hour(app_context, session, smtp, company):
     owner, _ = company
     preferences.save(session, owner.id, digest_weekday=4, digest_hour=16)
     session.commit()
-    assert send_round(session, BERLIN_MONDAY_7) == 0
-    assert send_round(session, datetime(2026, 12, 11, 15, 0, tzinfo=UTC)) == 1  # Friday 16:00 CET
+    assert send_round(session, monday_7()) == 0
+    friday_16 = datetime.combine(monday_7().date() + timedelta(days=4), time(16), tzinfo=BERLIN)
+    assert send_round(session, friday_16.astimezone(UTC)) == 1
 
 
 def test_switched_off_means_no_digest_even_by_hand(app_context, session, smtp, company):
     owner, _ = company
     preferences.save(session, owner.id, digest_enabled=False)
     session.commit()
-    assert send_round(session, BERLIN_MONDAY_7) == 0
-    assert send_round(session, BERLIN_MONDAY_7, everyone=True) == 0
+    assert send_round(session, monday_7()) == 0
+    assert send_round(session, monday_7(), everyone=True) == 0
     assert smtp.handler.received == []
 
 
@@ -96,7 +99,7 @@ def test_one_digest_per_organization_in_the_readers_language(app_context, sessio
     second = make_org("Zweite GmbH", owner=owner)
     scaled_cycle_with_trends(session, second, owner)
     make_org("Leer GmbH", owner=owner)  # nothing happened there yet: no e-mail
-    assert send_round(session, BERLIN_MONDAY_7) == 2
+    assert send_round(session, monday_7()) == 2
     subjects = sorted(r.message["Subject"] for r in smtp.handler.received)
     assert subjects[0].startswith("Digest GmbH: your week") and subjects[1].startswith("Zweite GmbH: your week")
 
@@ -107,7 +110,7 @@ def test_members_get_their_own_to_do_and_other_tenants_nothing(app_context, sess
     add_member(session, org, viewer, Role.viewer)
     stranger = make_user(email="stranger@example.com")
     session.commit()
-    assert send_round(session, BERLIN_MONDAY_7) == 2
+    assert send_round(session, monday_7()) == 2
     recipients = sorted(r.rcpt_tos[0] for r in smtp.handler.received)
     assert recipients == ["sabine@example.com", "viewer@example.com"]
     assert stranger.email not in recipients
@@ -117,7 +120,7 @@ def test_a_failing_server_loses_nothing(app_context, session, smtp_server, setti
     owner, org = company
     down = smtp_server(mode="451")
     settings.smtp_url = down.url
-    assert send_round(session, BERLIN_MONDAY_7) == 0
+    assert send_round(session, monday_7()) == 0
     (entry,) = _log(session, owner, org)
     assert entry.status == SendStatus.retry and "451" in entry.last_error
     up = smtp_server()
@@ -135,7 +138,7 @@ def test_a_failing_server_loses_nothing(app_context, session, smtp_server, setti
 def test_a_refusing_server_is_recorded_and_not_retried(app_context, session, smtp_server, settings, company):
     owner, org = company
     settings.smtp_url = smtp_server(mode="550").url
-    assert send_round(session, BERLIN_MONDAY_7) == 0
+    assert send_round(session, monday_7()) == 0
     (entry,) = _log(session, owner, org)
     assert entry.status == SendStatus.failed
     assert resend_due(session) == 0
@@ -181,8 +184,8 @@ def _mails_to(smtp, address):
 
 def _into_the_digests_week(session, org) -> None:
     """Move the organization's stage changes and measurements, in their order, to the Sunday before
-    ``BERLIN_MONDAY_7``: the fixtures make them now, which is a later week from that Monday on."""
-    latest = BERLIN_MONDAY_7 - timedelta(days=1)
+    ``monday_7()``: the fixtures make them now, which is a later week from that Monday on."""
+    latest = monday_7() - timedelta(days=1)
     with tenancy.tenant_context(session, org.id):
         rows = [*session.scalars(select(StageChange)), *session.scalars(select(Measurement))]
         # SQLite hands back naive UTC, PostgreSQL aware moments.
@@ -197,9 +200,9 @@ def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, s
     petra, firm, first, second = consultant
     for client in (first, second):
         _into_the_digests_week(session, client)
-    assert send_round(session, BERLIN_MONDAY_7) == 3, "the two companies' owners and Petra once"
+    assert send_round(session, monday_7()) == 3, "the two companies' owners and Petra once"
     (mail,) = _mails_to(smtp, "petra@weber.example")
-    assert mail["Subject"].startswith("Ihre Mandanten: die Woche 30.11.26")
+    assert mail["Subject"].startswith(f"Ihre Mandanten: die Woche {described_week(monday_7())[0]:%d.%m.%y}")
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = mail.get_body(("plain",)).get_content()
     html = mail.get_body(("html",)).get_content()
@@ -213,8 +216,8 @@ def test_a_consultant_gets_one_digest_across_all_clients(app_context, session, s
     assert text.index("Digest GmbH") < text.index("Zweite GmbH")
     assert_fits_a_phone(browser, html, shots / "email-digest_clients-375.png")
     (entry,) = session.scalars(select(SendLog).where(SendLog.user_id == petra.id)).all()
-    assert (entry.kind, entry.status, entry.period) == (CLIENTS_KIND, SendStatus.sent, "2026-W50")
-    assert send_round(session, BERLIN_MONDAY_7) == 0, "once per week"
+    assert (entry.kind, entry.status, entry.period) == (CLIENTS_KIND, SendStatus.sent, period(monday_7()))
+    assert send_round(session, monday_7()) == 0, "once per week"
 
 
 def test_a_revoked_client_is_no_longer_in_it_and_without_clients_there_is_none(app_context, session, smtp, consultant):
@@ -222,14 +225,14 @@ def test_a_revoked_client_is_no_longer_in_it_and_without_clients_there_is_none(a
     (access,) = [a for a in consulting.accesses_of_client(session, second.id) if a.revoked_at is None]
     consulting.revoke(session, second, access.id, actor_id=None)
     session.commit()
-    send_round(session, BERLIN_MONDAY_7)
+    send_round(session, monday_7())
     (mail,) = _mails_to(smtp, "petra@weber.example")
     text = mail.get_body(("plain",)).get_content()
     assert "Digest GmbH" in text and "Zweite GmbH" not in text
     (access,) = [a for a in consulting.accesses_of_client(session, first.id) if a.revoked_at is None]
     consulting.revoke(session, first, access.id, actor_id=None)
     session.commit()
-    assert send_round(session, BERLIN_MONDAY_7 + timedelta(days=7)) == 2, "the owners only"
+    assert send_round(session, monday_7() + timedelta(days=7)) == 2, "the owners only"
     assert len(_mails_to(smtp, "petra@weber.example")) == 1
 
 
@@ -237,7 +240,7 @@ def test_a_client_the_consultant_belongs_to_is_in_the_consultants_digest_only(ap
     petra, _firm, first, _second = consultant
     add_member(session, first, petra, Role.member)
     session.commit()
-    assert send_round(session, BERLIN_MONDAY_7) == 3
+    assert send_round(session, monday_7()) == 3
     (mail,) = _mails_to(smtp, "petra@weber.example")
     assert mail["Subject"].startswith("Ihre Mandanten")
 
@@ -245,7 +248,7 @@ def test_a_client_the_consultant_belongs_to_is_in_the_consultants_digest_only(ap
 def test_a_consultants_digest_refused_for_now_is_sent_later(app_context, session, smtp_server, settings, consultant):
     petra, *_ = consultant
     settings.smtp_url = smtp_server(mode="451").url
-    assert send_round(session, BERLIN_MONDAY_7) == 0
+    assert send_round(session, monday_7()) == 0
     up = smtp_server()
     settings.smtp_url = up.url
     for entry in session.scalars(select(SendLog)):
@@ -272,7 +275,7 @@ def test_two_workers_racing_send_one_digest(tmp_path, databases, redis_url, live
         owner, org = sign_up(s, name="Rennen", email=f"race-{tag}@example.com", password="x" * 12, company=tag)
         s.commit()
         scaled_cycle_with_trends(s, org, owner)
-    kwargs = {"user_ids": [owner.id], "now": BERLIN_MONDAY_7.isoformat()}
+    kwargs = {"user_ids": [owner.id], "now": monday_7().isoformat()}
     try:
         with (
             private_queue(redis_url) as (queue, publish),
@@ -321,7 +324,7 @@ def test_a_batch_on_the_embedded_broker_goes_out_once(tmp_path, databases, live_
         }
     )
     publish = create_app(settings).extensions[EXTENSION_KEY]
-    kwargs = {"user_ids": [owner.id], "now": BERLIN_MONDAY_7.isoformat()}
+    kwargs = {"user_ids": [owner.id], "now": monday_7().isoformat()}
     try:
         with running_worker(tmp_path, databases, smtp_url=server.url) as worker:
             publish(SEND_DIGEST_BATCH, kwargs, f"digest-{tag}-1")
@@ -339,7 +342,7 @@ def test_a_batch_on_the_embedded_broker_goes_out_once(tmp_path, databases, live_
 def test_the_digests_one_click_unsubscribe_works_and_cannot_be_forged(app, session, smtp, company):
     owner, _ = company
     with app.app_context():
-        assert send_round(session, BERLIN_MONDAY_7) == 1
+        assert send_round(session, monday_7()) == 1
     link = smtp.handler.received[0].message["List-Unsubscribe"].strip("<>")
     path = link.removeprefix("http://engpass.test")
     client = app.test_client()
@@ -351,7 +354,7 @@ def test_the_digests_one_click_unsubscribe_works_and_cannot_be_forged(app, sessi
     session.expire_all()
     assert not preferences.preferences_of(session, owner).digest_enabled
     with app.app_context():
-        assert send_round(session, BERLIN_MONDAY_7 + timedelta(days=7)) == 0
+        assert send_round(session, monday_7() + timedelta(days=7)) == 0
 
 
 def _monday_a_quarter_begins() -> datetime:

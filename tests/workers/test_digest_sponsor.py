@@ -6,7 +6,7 @@ from engpass import tenancy
 from engpass.digest.sending import send_round
 from engpass.organizations.models import Role
 from tests.support.cycles import lead_scoring_cycle
-from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
+from tests.support.digests import monday_7, scaled_cycle_with_trends
 
 BLOCK = "Als Sponsor: Entscheidungen, die auf Sie warten"
 
@@ -22,8 +22,8 @@ def test_the_sponsor_reads_the_decisions_waiting_for_them(app_context, session, 
         session.commit()
         cycle_id = cycle.id
 
-    assert send_round(session, BERLIN_MONDAY_7) == 2
-    assert send_round(session, BERLIN_MONDAY_7) == 0, "once per reader and week"
+    assert send_round(session, monday_7()) == 2
+    assert send_round(session, monday_7()) == 0, "once per reader and week"
     mails = {received.rcpt_tos[0]: received.message for received in smtp.handler.received}
     aylins = mails["aylin@example.com"].get_body(("plain",)).get_content()
     assert BLOCK in aylins and "Zu wenige Aufträge: Das Ergebnis ist gemessen" in aylins

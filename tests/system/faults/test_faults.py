@@ -18,7 +18,7 @@ from engpass.db import make_engine, utcnow
 from engpass.notifications.models import SendLog, SendStatus
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.task_names import RESEND_MAIL, SEND_DIGEST_BATCH, SEND_DUE_DIGESTS
-from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
+from tests.support.digests import monday_7, scaled_cycle_with_trends
 from tests.support.faults import HoldingHandler, kill_group, private_redis, require_services
 from tests.support.smtp import LoopbackController
 from tests.support.workers import running_worker, wait_for
@@ -28,7 +28,7 @@ READERS = 5
 
 @pytest.fixture
 def readers(databases, live_engine) -> Iterator[list[str]]:
-    """``READERS`` people with a company each, a cycle in it, and the digest due at ``BERLIN_MONDAY_7``."""
+    """``READERS`` people with a company each, a cycle in it, and the digest due at ``monday_7()``."""
     require_services(databases)
     tag = uuid4().hex[:8]
     orgs, users, emails = [], [], []
@@ -80,7 +80,7 @@ def test_two_schedulers_at_once_send_each_digest_once(tmp_path, databases, live_
     smtp = LoopbackController(handler)
     smtp.start()
     publish = CeleryPublisher(redis_server.url)
-    moment = BERLIN_MONDAY_7.isoformat()
+    moment = monday_7().isoformat()
     try:
         with (
             running_worker(tmp_path, databases, redis_url=redis_server.url, smtp_url=_url(smtp), name="a") as a,
@@ -125,7 +125,7 @@ def test_a_worker_killed_mid_batch_sends_the_rest_once_after_the_lease(
     smtp = LoopbackController(handler)
     smtp.start()
     publish = CeleryPublisher(redis_server.url)
-    kwargs = {"user_ids": _user_ids(live_engine, readers), "now": BERLIN_MONDAY_7.isoformat()}
+    kwargs = {"user_ids": _user_ids(live_engine, readers), "now": monday_7().isoformat()}
     owner_engine = make_engine(databases["owner"])
     try:
         with running_worker(tmp_path, databases, redis_url=redis_server.url, smtp_url=_url(smtp), name="a") as a:

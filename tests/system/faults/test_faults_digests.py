@@ -21,7 +21,7 @@ from engpass.db import make_engine
 from engpass.notifications.models import SendLog, SendStatus
 from engpass.outbox.publisher import CeleryPublisher
 from engpass.task_names import RESEND_MAIL, SEND_DUE_DIGESTS, SWEEP_DIGESTS
-from tests.support.digests import BERLIN_MONDAY_7, scaled_cycle_with_trends
+from tests.support.digests import monday_7, scaled_cycle_with_trends
 from tests.support.faults import HoldingHandler, PrivatePostgres, private_postgres, private_redis, require_services
 from tests.support.smtp import LoopbackController
 from tests.support.workers import running_worker, wait_for
@@ -36,14 +36,17 @@ FAST_RETRIES = {
     "ENGPASS_DIGEST_BATCH_SIZE": str(BATCH),
 }
 OUTAGE = 15.0
-# The sweep looks at due hours at least its grace period (15 minutes) ago: run as if 20 minutes into the hour.
-SWEEP_AT = (BERLIN_MONDAY_7 + timedelta(minutes=20)).isoformat()
+
+
+def _sweep_at() -> str:
+    """The sweep looks at due hours at least its grace period (15 minutes) ago: as if 20 minutes into the hour."""
+    return (monday_7() + timedelta(minutes=20)).isoformat()
 
 
 @pytest.fixture
 def cluster(databases) -> Iterator[tuple[PrivatePostgres, dict[str, str], list[str]]]:
     """A private cluster with a migrated database, the app's role, and ``READERS`` people with a company each, a
-    cycle in it and the digest due at ``BERLIN_MONDAY_7`` — nobody else."""
+    cycle in it and the digest due at ``monday_7()`` — nobody else."""
     require_services(databases)
     with private_postgres() as server:
         owner_url, app_url = server.migrated_database()
@@ -114,7 +117,7 @@ def test_postgresql_stopped_mid_round_every_digest_goes_out_once(tmp_path, clust
             running_worker(tmp_path, databases, name="a", **workers) as a,
             running_worker(tmp_path, databases, name="b", **workers) as b,
         ):
-            publish(SEND_DUE_DIGESTS, {"now": BERLIN_MONDAY_7.isoformat()}, "round")
+            publish(SEND_DUE_DIGESTS, {"now": monday_7().isoformat()}, "round")
             assert wait_for(lambda: a.successes("round") + b.successes("round"), "the round") == [str(READERS)]
 
             def mid_round_with_a_message_held() -> bool:
@@ -136,7 +139,7 @@ def test_postgresql_stopped_mid_round_every_digest_goes_out_once(tmp_path, clust
             assert any(int(m.group(1)) >= 1 for m in interrupted if m), "the message held at DATA was accepted"
             publish(RESEND_MAIL, {}, "resend")
             assert wait_for(lambda: a.successes("resend") + b.successes("resend"), "the resend sweep") == ["0"]
-            publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep")
+            publish(SWEEP_DIGESTS, {"now": _sweep_at()}, "sweep")
             assert wait_for(lambda: a.successes("sweep") + b.successes("sweep"), "the digest sweep") == ["0"]
     assert _received(handler) == Counter(dict.fromkeys(emails, 1)), "every reader exactly one digest"
     assert _statuses(owner_url) == {SendStatus.sent: READERS}
@@ -153,7 +156,7 @@ def test_redis_restarted_mid_round_the_sweep_sends_what_vanished(tmp_path, clust
         publish = CeleryPublisher(redis_server.url)
         settings = dict(redis_url=redis_server.url, smtp_url=smtp_url, settings=FAST_RETRIES)
         with running_worker(tmp_path, databases, name="a", **settings) as a:
-            publish(SEND_DUE_DIGESTS, {"now": BERLIN_MONDAY_7.isoformat()}, "round")
+            publish(SEND_DUE_DIGESTS, {"now": monday_7().isoformat()}, "round")
             assert wait_for(lambda: a.successes("round"), "the round", worker=a) == [str(READERS)]
             wait_for(lambda: _statuses(owner_url)[SendStatus.sent] >= 2, "the first batch sending", worker=a)
             redis_server.stop()
@@ -164,11 +167,11 @@ def test_redis_restarted_mid_round_the_sweep_sends_what_vanished(tmp_path, clust
             with_row = _users_with_a_row(owner_url)
             assert 0 < with_row < READERS, "some batches ran, the rest vanished with Redis"
             assert Counter(_statuses(owner_url)) == {SendStatus.sent: with_row}
-            publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep")
+            publish(SWEEP_DIGESTS, {"now": _sweep_at()}, "sweep")
             found = wait_for(lambda: a.successes("sweep"), "the digest sweep", worker=a)
             assert found == [str(READERS - with_row)], "exactly the readers nothing claimed"
             wait_for(lambda: _statuses(owner_url)[SendStatus.sent] == READERS, "every digest recorded", worker=a)
-            publish(SWEEP_DIGESTS, {"now": SWEEP_AT}, "sweep-again")
+            publish(SWEEP_DIGESTS, {"now": _sweep_at()}, "sweep-again")
             assert wait_for(lambda: a.successes("sweep-again"), "the second sweep", worker=a) == ["0"]
     assert _received(handler) == Counter(dict.fromkeys(emails, 1)), "every reader exactly one digest"
     assert _statuses(owner_url) == {SendStatus.sent: READERS}
