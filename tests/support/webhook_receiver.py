@@ -27,9 +27,16 @@ class Received:
 
 @dataclass(frozen=True)
 class Reply:
+    """One scripted answer; with ``hold``, given only once the event is set (at most ``HOLD_LIMIT`` seconds):
+    the request is recorded on arrival, so a test can kill the sender while it waits for the answer."""
+
     status: int = 200
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None
+
+
+HOLD_LIMIT = 60.0
 
 
 class Receiver:
@@ -66,6 +73,8 @@ def _handler(receiver_box: list[Receiver]) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length)
             headers = {name.lower(): value for name, value in self.headers.items()}
             reply = receiver_box[0].take(Received(self.path, headers, body))
+            if reply.hold is not None:
+                reply.hold.wait(HOLD_LIMIT)
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
