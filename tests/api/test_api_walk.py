@@ -24,6 +24,8 @@ from tests.support.webhooks import webhook_with_a_delivery
 
 A = Action
 SECRET = "Geheimprojekt Opfer"
+# Fixed at import: yesterday stays in the past however long the run takes.
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 
 # Every API operation, the action it requires (the web page's), and a valid body: so that what decides
 # the answer is the object and the role, never a validation error.
@@ -35,7 +37,7 @@ OPERATIONS = {
     ("api.delete_cycle", "DELETE"): (A.delete_cycle, None),
     ("api.change_stage", "POST"): (A.edit_cycle, {"stage": "result"}),
     ("api.list_measurements", "GET"): (A.view_cycles, None),
-    ("api.add_measurement", "POST"): (A.record_measurement, {"measured_on": date.today().isoformat(), "kpi_value": 1}),
+    ("api.add_measurement", "POST"): (A.record_measurement, {"measured_on": YESTERDAY, "kpi_value": 1}),
     ("api.business_case", "GET"): (A.view_cycles, None),
     ("api.decision_paper", "GET"): (A.view_cycles, None),
     ("api.add_indirect_cost", "POST"): (
@@ -77,7 +79,7 @@ OPERATIONS = {
     ("api.list_rollout_measurements", "GET"): (A.view_cycles, None),
     ("api.add_rollout_measurement", "POST"): (
         A.record_measurement,
-        {"measured_on": date.today().isoformat(), "reached": 2},
+        {"measured_on": YESTERDAY, "reached": 2},
     ),
     ("api.update_rollout_measurement", "PATCH"): (A.record_measurement, {"note": "Gekapert"}),
     ("api.delete_rollout_measurement", "DELETE"): (A.record_measurement, None),
