@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,6 +29,7 @@ from engpass.reminders.rules import (
 from tests.support.cycles import named_cycle, save_a_baseline
 
 TODAY = date(2026, 11, 25)
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def _at(day: date) -> datetime:
@@ -68,7 +70,7 @@ AROUND = [(-1, False), (0, False), (1, True)]  # days past the threshold, due?
 @pytest.mark.parametrize(("past", "due"), AROUND)
 def test_missing_baseline_opens_the_day_after_its_week(past, due):
     named = TODAY - timedelta(days=BASELINE_DUE_DAYS + past)
-    result = rules.missing_baseline(_cycle(bottleneck_at=_at(named)), TODAY)
+    result = rules.missing_baseline(_cycle(bottleneck_at=_at(named)), TODAY, zone=BERLIN)
     assert (result is not None) is due
     if due:
         assert (result.reference, result.since) == (named, TODAY)
@@ -77,14 +79,17 @@ def test_missing_baseline_opens_the_day_after_its_week(past, due):
 @pytest.mark.parametrize("stage", [Stage.bottleneck, Stage.baseline])
 def test_missing_baseline_means_the_methods_quantified_status_quo(stage):
     named = _at(TODAY - timedelta(days=30))
-    assert rules.missing_baseline(_quantified(stage=stage, bottleneck_at=named), TODAY) is None
+    assert rules.missing_baseline(_quantified(stage=stage, bottleneck_at=named), TODAY, zone=BERLIN) is None
     # Hours and a KPI without its baseline value are not a quantified status quo yet.
-    assert rules.missing_baseline(_quantified(stage=stage, bottleneck_at=named, kpi_baseline=None), TODAY)
+    assert rules.missing_baseline(_quantified(stage=stage, bottleneck_at=named, kpi_baseline=None), TODAY, zone=BERLIN)
 
 
 @pytest.mark.parametrize("stage", [Stage.solution, Stage.prototype, Stage.result, Stage.decided])
 def test_missing_baseline_is_over_once_the_cycle_passed_the_gate(stage):
-    assert rules.missing_baseline(_cycle(stage=stage, bottleneck_at=_at(TODAY - timedelta(days=60))), TODAY) is None
+    assert (
+        rules.missing_baseline(_cycle(stage=stage, bottleneck_at=_at(TODAY - timedelta(days=60))), TODAY, zone=BERLIN)
+        is None
+    )
 
 
 @pytest.mark.parametrize(("past", "due"), AROUND)
@@ -108,7 +113,7 @@ def test_a_measured_or_decided_prototype_is_not_overdue(stage):
 def test_missing_measurement_opens_after_two_weeks_without_one(past, due):
     measured = TODAY - timedelta(days=MEASUREMENT_DUE_DAYS + past)
     cycle = _cycle(stage=Stage.result, result_at=_at(measured - timedelta(days=30)))
-    result = rules.missing_measurement(cycle, measured, TODAY)
+    result = rules.missing_measurement(cycle, measured, TODAY, zone=BERLIN)
     assert (result is not None) is due
     if due:
         assert (result.reference, result.since) == (measured, TODAY)
@@ -118,9 +123,9 @@ def test_missing_measurement_counts_from_entering_the_result_stage_when_that_is_
     entered = TODAY - timedelta(days=MEASUREMENT_DUE_DAYS)
     cycle = _cycle(stage=Stage.result, result_at=_at(entered))
     # The one measurement was entered with an older date: the cycle only just got here.
-    assert rules.missing_measurement(cycle, TODAY - timedelta(days=40), TODAY) is None
-    assert rules.missing_measurement(cycle, None, TODAY) is None
-    result = rules.missing_measurement(cycle, None, TODAY + timedelta(days=1))
+    assert rules.missing_measurement(cycle, TODAY - timedelta(days=40), TODAY, zone=BERLIN) is None
+    assert rules.missing_measurement(cycle, None, TODAY, zone=BERLIN) is None
+    result = rules.missing_measurement(cycle, None, TODAY + timedelta(days=1), zone=BERLIN)
     assert result is not None and result.reference == entered
 
 
@@ -129,14 +134,14 @@ def test_missing_measurement_only_in_the_result_stage(stage):
     # A prototype is still being built (its own deadline is the target date); a decided cycle is done.
     long_ago = TODAY - timedelta(days=60)
     cycle = _cycle(stage=stage, prototype_start=long_ago, result_at=_at(long_ago), decided_at=_at(long_ago))
-    assert rules.missing_measurement(cycle, long_ago, TODAY) is None
+    assert rules.missing_measurement(cycle, long_ago, TODAY, zone=BERLIN) is None
 
 
 @pytest.mark.parametrize(("past", "due"), AROUND)
 def test_no_next_bottleneck_opens_two_weeks_after_the_decision(past, due):
     decided = TODAY - timedelta(days=NEXT_BOTTLENECK_DUE_DAYS + past)
     cycle = _cycle(stage=Stage.decided, decision=Decision.scale, decided_at=_at(decided))
-    result = rules.no_next_bottleneck(cycle, False, TODAY)
+    result = rules.no_next_bottleneck(cycle, False, TODAY, zone=BERLIN)
     assert (result is not None) is due
     if due:
         assert (result.reference, result.since) == (decided, TODAY)
@@ -145,8 +150,8 @@ def test_no_next_bottleneck_opens_two_weeks_after_the_decision(past, due):
 @pytest.mark.parametrize("decision", list(Decision))
 def test_no_next_bottleneck_after_every_decision_but_not_while_a_cycle_is_open(decision):
     cycle = _cycle(stage=Stage.decided, decision=decision, decided_at=_at(TODAY - timedelta(days=40)))
-    assert rules.no_next_bottleneck(cycle, False, TODAY) is not None
-    assert rules.no_next_bottleneck(cycle, True, TODAY) is None
+    assert rules.no_next_bottleneck(cycle, False, TODAY, zone=BERLIN) is not None
+    assert rules.no_next_bottleneck(cycle, True, TODAY, zone=BERLIN) is None
 
 
 def test_next_bottleneck_window_is_the_maturitys_rhythm():
@@ -155,11 +160,11 @@ def test_next_bottleneck_window_is_the_maturitys_rhythm():
 
 def test_no_owner_applies_to_open_cycles_at_once():
     named = TODAY - timedelta(days=1)
-    result = rules.no_owner(_cycle(owner_id=None, bottleneck_at=_at(named)), owner_is_member=False)
+    result = rules.no_owner(_cycle(owner_id=None, bottleneck_at=_at(named)), owner_is_member=False, zone=BERLIN)
     assert result is not None and result.since == named
-    assert rules.no_owner(_cycle(), owner_is_member=True) is None
+    assert rules.no_owner(_cycle(), owner_is_member=True, zone=BERLIN) is None
     decided = _cycle(owner_id=None, stage=Stage.decided, decision=Decision.drop, decided_at=_at(named))
-    assert rules.no_owner(decided, owner_is_member=False) is None
+    assert rules.no_owner(decided, owner_is_member=False, zone=BERLIN) is None
 
 
 # --- periods ----------------------------------------------------------------------------------------
@@ -170,7 +175,7 @@ def test_missing_measurement_periods_are_fortnights_since_the_last_measurement()
     cycle = _cycle(stage=Stage.result, result_at=_at(measured - timedelta(days=10)))
 
     def period(days_after: int) -> str:
-        due = rules.missing_measurement(cycle, measured, measured + timedelta(days=days_after))
+        due = rules.missing_measurement(cycle, measured, measured + timedelta(days=days_after), zone=BERLIN)
         assert due is not None
         return due.period
 
@@ -179,7 +184,7 @@ def test_missing_measurement_periods_are_fortnights_since_the_last_measurement()
     assert {period(day) for day in range(29, 43)} == {second}
     assert len({first, second, period(43)}) == 3
     # A new measurement starts the count again, with periods of its own.
-    later = rules.missing_measurement(cycle, measured + timedelta(days=20), measured + timedelta(days=40))
+    later = rules.missing_measurement(cycle, measured + timedelta(days=20), measured + timedelta(days=40), zone=BERLIN)
     assert later is not None and later.period not in {first, second}
 
 
@@ -194,20 +199,20 @@ def test_once_per_deadline_rules_keep_their_period_until_the_deadline_changes():
     assert rules.overdue_prototype(prototype(target + timedelta(days=5)), TODAY).period not in periods
 
     named = _cycle(bottleneck_at=_at(TODAY - timedelta(days=20)))
-    assert len({rules.missing_baseline(named, day).period for day in later_days}) == 1
+    assert len({rules.missing_baseline(named, day, zone=BERLIN).period for day in later_days}) == 1
 
     decided = _cycle(stage=Stage.decided, decided_at=_at(TODAY - timedelta(days=20)))
-    periods = {rules.no_next_bottleneck(decided, False, day).period for day in later_days}
+    periods = {rules.no_next_bottleneck(decided, False, day, zone=BERLIN).period for day in later_days}
     assert len(periods) == 1
     # Deciding again (after going back a stage) is a new decision.
     redecided = _cycle(stage=Stage.decided, decided_at=_at(TODAY - timedelta(days=16)))
-    assert rules.no_next_bottleneck(redecided, False, TODAY).period not in periods
+    assert rules.no_next_bottleneck(redecided, False, TODAY, zone=BERLIN).period not in periods
 
 
 def test_periods_name_the_cycle_so_two_cycles_never_share_an_e_mail():
     named = _at(TODAY - timedelta(days=20))
-    first = rules.missing_baseline(_cycle(id=1, bottleneck_at=named), TODAY)
-    second = rules.missing_baseline(_cycle(id=2, bottleneck_at=named), TODAY)
+    first = rules.missing_baseline(_cycle(id=1, bottleneck_at=named), TODAY, zone=BERLIN)
+    second = rules.missing_baseline(_cycle(id=2, bottleneck_at=named), TODAY, zone=BERLIN)
     assert first.period != second.period
 
 
@@ -220,7 +225,8 @@ def _decide(cycle, days_ago, decision=Decision.scale):
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    """The organization's day (``make_org`` is in Berlin): the rules count instants by it."""
+    return today_in("Europe/Berlin")
 
 
 def test_open_reminders_in_one_query_sorted_longest_open_first(session, make_user, make_org, count_queries):
@@ -357,3 +363,28 @@ def test_today_in_the_organizations_time_zone():
     assert today_in("Europe/Berlin", late_evening) == date(2026, 11, 26)
     assert today_in("America/New_York", late_evening) == date(2026, 11, 25)
     assert today_in("Not/AZone", late_evening) == date(2026, 11, 25)
+
+
+def test_an_instant_counts_by_the_organizations_day():
+    # 23:30 UTC on the 17th is 00:30 on the 18th in Berlin: named on the 18th, due from the 26th there.
+    named = datetime(2026, 11, 17, 23, 30, tzinfo=UTC)
+    assert rules.missing_baseline(_cycle(bottleneck_at=named), TODAY, zone=BERLIN) is None
+    assert rules.missing_baseline(_cycle(bottleneck_at=named), TODAY + timedelta(days=1), zone=BERLIN).reference == (
+        date(2026, 11, 18)
+    )
+    assert rules.missing_baseline(_cycle(bottleneck_at=named), TODAY, zone=UTC).reference == date(2026, 11, 17)
+    # Naive instants (SQLite) are UTC.
+    naive = named.replace(tzinfo=None)
+    assert rules.no_owner(_cycle(owner_id=None, bottleneck_at=naive), False, zone=BERLIN).since == date(2026, 11, 18)
+
+
+def test_the_situation_carries_the_organizations_time_zone(session, make_user, make_org):
+    owner = make_user()
+    org = make_org(owner=owner)
+    org.timezone = "America/New_York"
+    session.commit()
+    with tenancy.tenant_context(session, org.id):
+        assert rules.load(session).zone == UTC, "no cycles, no days to count"
+        named_cycle(session, owner.id, "Angebote")
+        session.commit()
+        assert rules.load(session).zone == ZoneInfo("America/New_York")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import url_for
 from sqlalchemy import and_, func, or_, select
@@ -21,7 +22,7 @@ from engpass.accounts.models import User
 from engpass.cycles.models import Cycle, Decision, Measurement, Stage
 from engpass.cycles.rules import baseline_problems, prototype_overdue
 from engpass.organizations import memberships
-from engpass.organizations.models import Membership, Role
+from engpass.organizations.models import Membership, Organization, Role
 from engpass.rollouts.checkpoints import has_effect_clause, reminding
 from engpass.rollouts.models import Rollout, RolloutMeasurement
 from engpass.tenancy import require_org_id
@@ -107,9 +108,10 @@ class Reminder:
         return url_for("cycles.show", cycle_id=self.cycle_id, _anchor=self.anchor, **values)
 
 
-def _day(at: datetime) -> date:
-    """Stage timestamps are instants; a rule counts them by their UTC day."""
-    return (at.astimezone(UTC) if at.tzinfo is not None else at).date()
+def _day(at: datetime, zone: tzinfo) -> date:
+    """Stage timestamps are instants (naive ones in UTC); a rule counts them by the organization's day, the
+    same calendar its ``today`` comes from, so a cycle named at half past midnight counts from that day."""
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(zone).date()
 
 
 def _after(reference: date, days: int) -> date:
@@ -117,11 +119,11 @@ def _after(reference: date, days: int) -> date:
     return reference + timedelta(days=days + 1)
 
 
-def missing_baseline(cycle: Cycle, today: date) -> Due | None:
+def missing_baseline(cycle: Cycle, today: date, *, zone: tzinfo) -> Due | None:
     """Named a week ago and the status quo is still not quantified as the method's gate to a solution asks."""
     if cycle.stage not in (Stage.bottleneck, Stage.baseline) or not baseline_problems(cycle):
         return None
-    named = _day(cycle.bottleneck_at)
+    named = _day(cycle.bottleneck_at, zone)
     since = _after(named, BASELINE_DUE_DAYS)
     if today < since:
         return None
@@ -138,7 +140,7 @@ def overdue_prototype(cycle: Cycle, today: date) -> Due | None:
     return Due(target, target + timedelta(days=1), f"{cycle.id}:{target.isoformat()}")
 
 
-def missing_measurement(cycle: Cycle, last_measured: date | None, today: date) -> Due | None:
+def missing_measurement(cycle: Cycle, last_measured: date | None, today: date, *, zone: tzinfo) -> Due | None:
     """In the result stage without a new measurement for two weeks.
 
     Counted from the latest measurement or from entering the result stage, whichever is later: a
@@ -146,7 +148,7 @@ def missing_measurement(cycle: Cycle, last_measured: date | None, today: date) -
     """
     if cycle.stage != Stage.result:
         return None
-    days = [day for day in (last_measured, cycle.result_at and _day(cycle.result_at)) if day is not None]
+    days = [day for day in (last_measured, cycle.result_at and _day(cycle.result_at, zone)) if day is not None]
     if not days:
         return None
     reference = max(days)
@@ -159,7 +161,7 @@ def missing_measurement(cycle: Cycle, last_measured: date | None, today: date) -
     return Due(reference, _after(reference, MEASUREMENT_DUE_DAYS), f"{cycle.id}:{reference.isoformat()}:{window}")
 
 
-def no_next_bottleneck(latest_decided: Cycle, any_open: bool, today: date) -> Due | None:
+def no_next_bottleneck(latest_decided: Cycle, any_open: bool, today: date, *, zone: tzinfo) -> Due | None:
     """Two weeks after the organization's latest decision no cycle is open: the loop has stopped.
 
     Only the latest decision counts, and only while nothing is open: an organization working on
@@ -167,7 +169,7 @@ def no_next_bottleneck(latest_decided: Cycle, any_open: bool, today: date) -> Du
     """
     if any_open or latest_decided.stage != Stage.decided or latest_decided.decided_at is None:
         return None
-    decided = _day(latest_decided.decided_at)
+    decided = _day(latest_decided.decided_at, zone)
     since = _after(decided, NEXT_BOTTLENECK_DUE_DAYS)
     if today < since:
         return None
@@ -175,7 +177,7 @@ def no_next_bottleneck(latest_decided: Cycle, any_open: bool, today: date) -> Du
     return Due(decided, since, f"{latest_decided.id}:{decided.isoformat()}")
 
 
-def no_owner(cycle: Cycle, owner_is_member: bool) -> Due | None:
+def no_owner(cycle: Cycle, owner_is_member: bool, *, zone: tzinfo) -> Due | None:
     """An open cycle nobody in the organization is responsible for: its reminders would reach no one.
 
     Open since the cycle was named: the cycle row does not say when an owner was removed (the audit
@@ -183,7 +185,7 @@ def no_owner(cycle: Cycle, owner_is_member: bool) -> Due | None:
     """
     if not cycle.is_open or owner_is_member:
         return None
-    named = _day(cycle.bottleneck_at)
+    named = _day(cycle.bottleneck_at, zone)
     # One period per cycle: the organization's owners and admins hear of it once.
     return Due(named, named, f"{cycle.id}:{named.isoformat()}")
 
@@ -223,6 +225,8 @@ class Situation:
     latest_decided: CycleState | None
     # The cycles decided "scale" that have a rollout.
     scaled: list[CycleState] = field(default_factory=list)
+    # The organization's time zone: the rules count instants by its days.
+    zone: tzinfo = UTC
 
 
 def load(session: Session) -> Situation:
@@ -257,6 +261,8 @@ def load(session: Session) -> Situation:
             Cycle.id == latest_decided_id,
             Rollout.started_on,
             last_effect.c.last_effect,
+            # In the same query: an organization without cycles needs no time zone.
+            select(Organization.timezone).where(Organization.id == org_id).scalar_subquery(),
         )
         .outerjoin(last_measured, last_measured.c.cycle_id == Cycle.id)
         .outerjoin(Rollout, Rollout.cycle_id == Cycle.id)
@@ -268,7 +274,8 @@ def load(session: Session) -> Situation:
         .order_by(Cycle.created_at, Cycle.id)
     ).all()
     open_states, latest, scaled_states = [], None, []
-    for cycle, last, owner_id, owner_name, is_latest, started_on, effect in rows:
+    zone: tzinfo = ZoneInfo(rows[0][-1]) if rows else UTC
+    for cycle, last, owner_id, owner_name, is_latest, started_on, effect, _timezone in rows:
         state = CycleState(cycle, last, owner_id, owner_name, started_on, effect)
         if cycle.is_open:
             open_states.append(state)
@@ -276,7 +283,7 @@ def load(session: Session) -> Situation:
             latest = state
         if not cycle.is_open and started_on is not None:
             scaled_states.append(state)
-    return Situation(open_states, latest, scaled_states)
+    return Situation(open_states, latest, scaled_states, zone)
 
 
 def _reminder(rule: Rule, state: CycleState, due: Due) -> Reminder:
@@ -298,13 +305,14 @@ def _reminder(rule: Rule, state: CycleState, due: Due) -> Reminder:
 def evaluate(situation: Situation, today: date) -> list[Reminder]:
     """Every open reminder, the longest open first."""
     reminders = []
+    zone = situation.zone
     for state in situation.open:
         cycle = state.cycle
         for rule, due in (
-            (Rule.missing_baseline, missing_baseline(cycle, today)),
+            (Rule.missing_baseline, missing_baseline(cycle, today, zone=zone)),
             (Rule.overdue_prototype, overdue_prototype(cycle, today)),
-            (Rule.missing_measurement, missing_measurement(cycle, state.last_measured, today)),
-            (Rule.no_owner, no_owner(cycle, state.owner_id is not None)),
+            (Rule.missing_measurement, missing_measurement(cycle, state.last_measured, today, zone=zone)),
+            (Rule.no_owner, no_owner(cycle, state.owner_id is not None, zone=zone)),
         ):
             if due is not None:
                 reminders.append(_reminder(rule, state, due))
@@ -314,7 +322,7 @@ def evaluate(situation: Situation, today: date) -> list[Reminder]:
             reminders.append(_reminder(Rule.rollout_checkpoint, state, due))
     latest = situation.latest_decided
     if latest is not None:
-        due = no_next_bottleneck(latest.cycle, bool(situation.open), today)
+        due = no_next_bottleneck(latest.cycle, bool(situation.open), today, zone=zone)
         if due is not None:
             reminders.append(_reminder(Rule.no_next_bottleneck, latest, due))
     return sorted(reminders, key=lambda r: (r.since, RULE_ORDER[r.rule], r.cycle_id))
