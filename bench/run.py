@@ -61,6 +61,8 @@ USER_AGENT = "engpass-bench"
 # Several organizations per wrk run, so the dashboard figure is not one organization's cached rows.
 DASHBOARD_ORGS = 8
 RECOMPUTE_ONE_RUNS = 50
+# The nightly run's share of organizations with a change it must catch up with (at least one).
+NIGHTLY_CHANGED_EVERY = 100
 UNCACHED_DASHBOARD_RUNS = 200
 RECOMPUTE_ALL_TIMEOUT = 1800
 DIGEST_TIMEOUT = 1800
@@ -470,7 +472,30 @@ def purge_broker(bench: Bench) -> None:
     redis.Redis.from_url(bench.broker_url).delete("celery", "unacked", "unacked_index")
 
 
-def recompute_all(bench: Bench) -> None:
+@dataclass
+class FanOut:
+    """What one run of ``engpass.trends.recompute_all`` cost, timed from sending it until every organization
+    it was to recompute has snapshots computed since."""
+
+    organizations: int
+    elapsed: float
+    worker_cpu: float
+    machine_cpu: float
+    database_cpu: float | None
+
+
+def due_count(engine: Any) -> int:
+    """How many organizations the nightly run will pick, by the run's own query."""
+    from sqlalchemy.orm import Session
+
+    from engpass.trends.service import due_organizations
+
+    with Session(engine) as session:
+        return len(due_organizations(session))
+
+
+def time_fan_out(bench: Bench, name: str, full: bool) -> FanOut:
+    """Start a worker, send recompute-all (``full``: the explicit rebuild, else the nightly run) and wait."""
     from celery import Celery
 
     from engpass import task_names
@@ -484,41 +509,83 @@ def recompute_all(bench: Bench) -> None:
     sampler = RssSampler(worker.pid)
     with monitor_engine(bench) as engine:
         check_monitor_sees_all(engine)
+        expected = None if full else due_count(engine)
         sampler.start()
-        bench.figures["recompute_all_loadavg_before"] = load_average()
+        bench.figures[f"{name}_loadavg_before"] = load_average()
         workers_cpu = CpuMeter(lambda: process_tree(worker.pid))
         database_cpu = CpuMeter(lambda: database_backends(DB_NAME)) if bench.admin_url else None
         since = datetime.now(UTC)
         started = time.perf_counter()
-        client.send_task(task_names.RECOMPUTE_ALL_TRENDS)
+        client.send_task(task_names.RECOMPUTE_ALL_TRENDS, kwargs={"full": full})
         last_report = 0.0
         while True:
             done, total = organizations_done(engine, since)
+            target = total if expected is None else expected
             elapsed = time.perf_counter() - started
-            if done >= total:
+            if done >= target:
                 break
             if worker.poll() is not None:
-                raise SystemExit("the worker exited during recompute-all; see its log")
+                raise SystemExit(f"the worker exited during {name}; see its log")
             if elapsed > RECOMPUTE_ALL_TIMEOUT:
-                raise SystemExit(f"recompute-all: only {done}/{total} organizations after {elapsed:.0f} s")
+                raise SystemExit(f"{name}: only {done}/{target} organizations after {elapsed:.0f} s")
             if elapsed - last_report >= 10:
-                log(f"  recompute-all: {done}/{total} organizations after {elapsed:.0f} s")
+                log(f"  {name}: {done}/{target} organizations after {elapsed:.0f} s")
                 last_report = elapsed
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
         worker_cpu, machine_cpu = workers_cpu.stop()
         sampler.stop()
     client.close()
-    bench.figures["recompute_all_s"] = round(elapsed, 1)
-    bench.figures["recompute_all_worker_cpu_s"] = round(worker_cpu, 1)
-    if database_cpu is not None:
-        bench.figures["recompute_all_db_cpu_s"] = round(database_cpu.stop()[0], 1)
-    # Everything the machine's cores did meanwhile, the bench's own polling included.
-    bench.figures["recompute_all_machine_cpu_s"] = round(machine_cpu, 1)
-    bench.figures["worker_peak_rss_mb"] = round(sampler.peak_total)
-    bench.figures["worker_process_peak_rss_mb"] = round(sampler.peak_single)
-    log(f"  recompute-all: {total} organizations in {bench.figures['recompute_all_s']} s")
+    bench.figures["worker_peak_rss_mb"] = max(bench.figures.get("worker_peak_rss_mb", 0), round(sampler.peak_total))
+    bench.figures["worker_process_peak_rss_mb"] = max(
+        bench.figures.get("worker_process_peak_rss_mb", 0), round(sampler.peak_single)
+    )
+    # Before the worker stops: its database backends end with it.
+    database_seconds = database_cpu.stop()[0] if database_cpu is not None else None
     stop(worker)
+    log(f"  {name}: {target} organizations in {elapsed:.1f} s")
+    return FanOut(target, elapsed, worker_cpu, machine_cpu, database_seconds)
+
+
+def record_fan_out(bench: Bench, name: str, run: FanOut) -> None:
+    bench.figures[f"{name}_s"] = round(run.elapsed, 1)
+    bench.figures[f"{name}_worker_cpu_s"] = round(run.worker_cpu, 1)
+    if run.database_cpu is not None:
+        bench.figures[f"{name}_db_cpu_s"] = round(run.database_cpu, 1)
+    # Everything the machine's cores did meanwhile, the bench's own polling included.
+    bench.figures[f"{name}_machine_cpu_s"] = round(run.machine_cpu, 1)
+
+
+def recompute_all(bench: Bench) -> None:
+    """The explicit full rebuild: every organization, every week."""
+    record_fan_out(bench, "recompute_all", time_fan_out(bench, "recompute_all", full=True))
+
+
+def recompute_nightly(bench: Bench, app: Any) -> None:
+    """The nightly run after one organization in NIGHTLY_CHANGED_EVERY changed (a measurement of today whose
+    own recompute never ran): it picks those and recomputes their latest weeks."""
+    from sqlalchemy import select
+
+    from engpass import tenancy
+    from engpass.db import db
+    from engpass.demo.scale_roster import org_slug
+    from engpass.organizations.models import Organization
+
+    with app.app_context():
+        session = db.factory()
+        slugs = [org_slug(n) for n in range(1, bench.orgs + 1, NIGHTLY_CHANGED_EVERY)]
+        orgs = session.scalars(select(Organization).where(Organization.slug.in_(slugs))).all()
+        session.commit()
+        for org in orgs:
+            with tenancy.tenant_context(session, org.id):
+                add_todays_measurement(session)
+                session.commit()
+            session.expunge_all()
+        session.close()
+    run = time_fan_out(bench, "recompute_nightly", full=False)
+    record_fan_out(bench, "recompute_nightly", run)
+    bench.figures["recompute_nightly_changed"] = len(orgs)
+    bench.figures["recompute_nightly_orgs"] = run.organizations
 
 
 def build_app(bench: Bench) -> Any:
@@ -541,14 +608,39 @@ def build_app(bench: Bench) -> Any:
     return app
 
 
+def add_todays_measurement(session: Any) -> None:
+    """A measurement of today on the current organization's latest measured cycle, through the service as the
+    web adds it (it records the change's day for the recompute); its outbox message goes to the in-process
+    app's own embedded broker, which no worker reads."""
+    from sqlalchemy import select
+
+    from engpass.cycles.models import Cycle, Stage
+    from engpass.cycles.service import add_measurement
+
+    cycle = session.scalars(
+        select(Cycle).where(Cycle.stage.in_([Stage.result, Stage.decided])).order_by(Cycle.id.desc())
+    ).first()
+    if cycle is not None:
+        add_measurement(
+            session,
+            cycle,
+            {
+                "measured_on": date.today(),
+                "kpi_value": Decimal(cycle.kpi_baseline or 0),
+                "hours_per_week": Decimal(cycle.hours_per_week or 0),
+                "cost_per_week": None,
+                "note": "bench",
+            },
+            actor_id=None,
+        )
+
+
 def recompute_one(bench: Bench, app: Any) -> None:
     """One organization after one change: a new measurement, then what the worker's task does. The change's
     outbox message goes to the in-process app's own embedded broker, which no worker reads."""
     from sqlalchemy import select
 
     from engpass import tenancy
-    from engpass.cycles.models import Cycle, Stage
-    from engpass.cycles.service import add_measurement
     from engpass.db import db
     from engpass.demo.scale_roster import org_slug
     from engpass.organizations.models import Organization
@@ -563,23 +655,7 @@ def recompute_one(bench: Bench, app: Any) -> None:
         for run in range(RECOMPUTE_ONE_RUNS):
             org = orgs[run % len(orgs)]
             with tenancy.tenant_context(session, org.id):
-                cycle = session.scalars(
-                    select(Cycle).where(Cycle.stage.in_([Stage.result, Stage.decided])).order_by(Cycle.id.desc())
-                ).first()
-                if cycle is not None:
-                    # Through the service, as the web does: it records the change's day for the recompute.
-                    add_measurement(
-                        session,
-                        cycle,
-                        {
-                            "measured_on": date.today(),
-                            "kpi_value": Decimal(cycle.kpi_baseline or 0),
-                            "hours_per_week": Decimal(cycle.hours_per_week or 0),
-                            "cost_per_week": None,
-                            "note": "bench",
-                        },
-                        actor_id=None,
-                    )
+                add_todays_measurement(session)
                 session.commit()
                 started = time.perf_counter()
                 recompute(session)
@@ -1328,6 +1404,7 @@ FIGURES = (
     "dashboard_p95_ms",
     "dashboard_queries",
     "recompute_all_s",
+    "recompute_nightly_s",
     "recompute_one_ms_p50",
     "worker_peak_rss_mb",
     "portfolio_vs_trivial_rps_ratio",
@@ -1371,6 +1448,8 @@ def main() -> None:
         log("recompute-all with the real worker")
         recompute_all(bench)
         app = build_app(bench)
+        log("recompute-nightly with the real worker")
+        recompute_nightly(bench, app)
         log("recompute-one in-process")
         recompute_one(bench, app)
         count_dashboard_queries(bench, app)

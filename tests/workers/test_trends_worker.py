@@ -88,7 +88,7 @@ def test_recompute_task_skips_when_current_unless_forced(app, celery, session, m
     assert task.apply(kwargs={"org_id": org.id, "force": True}, throw=True).get() == 1
 
 
-def test_after_a_change_the_task_rewrites_the_weeks_it_affects_and_the_nightly_batch_all(
+def test_after_a_change_the_task_rewrites_the_weeks_it_affects_and_the_full_batch_all(
     app, celery, session, make_user, make_org
 ):
     owner = make_user()
@@ -107,6 +107,7 @@ def test_after_a_change_the_task_rewrites_the_weeks_it_affects_and_the_nightly_b
     assert task.apply(kwargs={"org_id": org.id, "force": True}, throw=True).get() == every_week
     with tenancy.tenant_context(session, org.id):
         last_run = session.scalar(select(func.max(TrendSnapshot.computed_at)))
-    celery.tasks[task_names.RECOMPUTE_TRENDS_BATCH].apply(kwargs={"org_ids": [org.id]}, throw=True).get()
+    batch = celery.tasks[task_names.RECOMPUTE_TRENDS_BATCH]
+    batch.apply(kwargs={"org_ids": [org.id], "full": True}, throw=True).get()
     with tenancy.tenant_context(session, org.id):
         assert session.scalar(select(func.min(TrendSnapshot.computed_at))) > last_run

@@ -12,6 +12,7 @@ from engpass.cli.orgs import orgs_group, users_group
 from engpass.cli.outbox import outbox_group
 from engpass.cli.reminders import reminders_group
 from engpass.cli.tokens import tokens_group
+from engpass.cli.trends import trends_group
 
 
 def _build() -> FlaskGroup:
@@ -25,6 +26,7 @@ def _build() -> FlaskGroup:
         outbox_group,
         reminders_group,
         tokens_group,
+        trends_group,
     ):
         group.add_command(command)
     return group

@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from engpass.audit.service import record
 from engpass.cycles.models import Cycle
 from engpass.cycles.rules import StageRuleViolation
+from engpass.db import utcnow
 from engpass.organizations import memberships
 from engpass.organizations.permissions import SPONSOR_ROLES
+from engpass.trends.service import mark_changed
 
 # One message for a stranger, a member without the role and another organization's user: nobody learns
 # whether the id exists elsewhere.
@@ -74,4 +76,6 @@ def set_sponsor(session: Session, cycle: Cycle, sponsor_id: int | None, actor_id
         changes={"sponsor_id": [cycle.sponsor_id, sponsor_id]},
     )
     cycle.sponsor_id = sponsor_id
+    # The radar's "no sponsor" finding follows at once; the snapshots' weeks do not count sponsors.
+    mark_changed(session, utcnow().date())
     return True

@@ -42,6 +42,7 @@ BATCH = 500
 # Tables that refer to an organization and stay out of its export, each with the reason.
 EXCLUDED: dict[str, str] = {
     "outbox_messages": "Internal work queue of the workers: task names and ids, deleted once done; no business data.",
+    "trend_schedules": "The workers' day for the next trend recompute; derived from the data, no business data.",
     "consultancy_invitation_codes": (
         "A live credential: whoever has the code grants the consultancy access. Shown to the consultancy's "
         "admins on its clients page; a copy in a file would outlive a regeneration."

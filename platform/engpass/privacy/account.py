@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.audit.models import AuditEvent
-from engpass.db import Base
+from engpass.db import Base, utcnow
 from engpass.organizations import memberships
 from engpass.organizations.models import Organization
 from engpass.page_cache import ORG, changed
@@ -31,6 +31,7 @@ from engpass.privacy.models import DeletionRecord, Subject
 from engpass.privacy.schema import links_to
 from engpass.team.models import Invitation
 from engpass.tenancy import TenantScoped
+from engpass.trends.service import mark_changed
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ def delete_account(session: Session, user: User) -> DeletionRecord:
     for org_id in org_ids:
         with tenancy.tenant_context(session, org_id):
             rows.update(_forget_address(session, user))
+            # The cycles they own or sponsor lose them (the keys' SET NULL, around the services): the radar's
+            # sponsor and owner rules must hear of it, and the nightly run recomputes only what it is told.
+            mark_changed(session, utcnow().date())
     # Cycles they were responsible for now show nobody: the organizations' cached pages must not name them.
     for org_id in org_ids:
         changed(session, (ORG, org_id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -300,3 +300,39 @@ def evaluate(situation: Situation, today: date) -> list[Finding]:
     found.append(one_owner(situation.cycles, today))
     found.extend(stuck_iterations(situation))
     return sorted((f for f in found if f is not None), key=lambda f: (RULE_ORDER[f.rule], f.cycle_id or 0))
+
+
+def _days_after(anchor: date | None, days: int) -> date | None:
+    """The first day a rule counted ``days`` from ``anchor`` applies (its deadline day is still in time)."""
+    return anchor + timedelta(days=days + 1) if anchor is not None else None
+
+
+def next_change(situation: Situation, today: date) -> date | None:
+    """The first day after ``today`` on which a rule counted in days may start or stop applying with nothing
+    else changed; None when none will. Every threshold any cycle or rollout will cross counts, whether or not
+    its other conditions hold: a day too early costs one recompute that finds nothing new, a day too late a
+    finding shown late. The figures' day counts are not thresholds (``service.current`` moves them on)."""
+    days: list[date | None] = []
+    for cycle in situation.cycles:
+        # A rule's other conditions count only where they change with an edit alone (stage, decision, sponsor):
+        # an edit recomputes at once and asks this again.
+        days.append(_days_after(_day(cycle.bottleneck_at), OWNER_WINDOW_DAYS))
+        if cycle.stage == Stage.result:
+            days.append(_days_after(_day(cycle.result_at), UNDECIDED_DAYS))
+        decided = _day(cycle.decided_at)
+        if cycle.stage == Stage.decided and cycle.sponsor_id is None:
+            days.append(_days_after(decided, SPONSOR_DECIDED_DAYS))
+        if not _scaled(cycle):
+            continue
+        measured = [m.measured_on for m in situation.measurements.get(cycle.id, ())]
+        rollout = situation.rollouts.get(cycle.id)
+        if rollout is not None:
+            days.append(_days_after(rollout.started_on, ADOPTION_CHECK_DAYS))
+            measured += [m.measured_on for m in rollout.measurements]
+        last = max((day for day in (decided, *measured) if day is not None), default=None)
+        days += [
+            _days_after(decided, SCALE_WATCH_DAYS),
+            _days_after(last, SCALED_UNMEASURED_DAYS),
+            _days_after(decided, ROLLOUT_DUE_DAYS),
+        ]
+    return min((day for day in days if day is not None and day > today), default=None)

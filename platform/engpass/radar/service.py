@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -76,13 +76,37 @@ def recompute(session: Session, facts: Situation, today: date) -> int:
     return len(found)
 
 
-def current(session: Session) -> list[Shown]:
-    """The current organization's findings, in the rules' order; one query."""
+def _utc_day(at: datetime) -> date:
+    """SQLite hands back naive datetimes; they are UTC like everything stored here."""
+    return (at.astimezone(UTC) if at.tzinfo is not None else at).date()
+
+
+# The figures that count days up to the day of the recompute that wrote them.
+DAY_COUNTS = ("days",)
+
+
+def _as_of(figures: dict[str, Any], computed_on: date, today: date) -> dict[str, Any]:
+    """``figures`` moved on from the day they were computed to ``today``: a recompute runs when a change or a
+    threshold asks for one, not every day, and a day count moves on by itself in between."""
+    elapsed = (today - computed_on).days
+    if elapsed <= 0:
+        return dict(figures)
+    return {key: value + elapsed if key in DAY_COUNTS else value for key, value in figures.items()}
+
+
+def current(session: Session, today: date | None = None) -> list[Shown]:
+    """The current organization's findings as of ``today`` (UTC, like the rules), in the rules' order; one query."""
+    today = today or utcnow().date()
     rows = session.execute(
         select(RadarFinding, Cycle.title, User.name)
         .outerjoin(Cycle, Cycle.id == RadarFinding.cycle_id)
         .outerjoin(User, User.id == RadarFinding.user_id)
         .order_by(RadarFinding.id)
     ).all()
-    shown = [Shown(f.pattern, f.rule, f.cycle_id, title, name, dict(f.figures), f.opened_on) for f, title, name in rows]
+    shown = [
+        Shown(
+            f.pattern, f.rule, f.cycle_id, title, name, _as_of(f.figures, _utc_day(f.computed_at), today), f.opened_on
+        )
+        for f, title, name in rows
+    ]
     return sorted(shown, key=lambda s: (RULE_ORDER[s.rule], s.cycle_id or 0))

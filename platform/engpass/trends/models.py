@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Numeric, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engpass.db import Base, utcnow
@@ -56,3 +56,18 @@ class TrendState(TenantScoped, Base):
     # What a consultancy's portfolio shows of this organization, written with the snapshots
     # (``trends.portfolio.summary``); consultants with active access may read it (row-level security).
     portfolio: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class TrendSchedule(Base):
+    """The day an organization's trends next need a recompute with no change made: the next week's Monday, or
+    an earlier day on which a radar rule counted in days may start or stop applying; a change makes it today.
+
+    Not tenant-owned, on purpose: the nightly run picks the organizations due in one query across all of them,
+    which row-level security would not let it do on ``trend_states``. It holds a day and nothing of the data.
+    No row: never computed, due now.
+    """
+
+    __tablename__ = "trend_schedules"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, index=True)

@@ -4,7 +4,9 @@ Recompute is idempotent: the weeks it writes are upserted on (organization, week
 running it twice, or two workers at once, leaves the same rows. Facts as of a day depend
 only on data dated on or before that day, so a change dated D leaves every week that ends
 before D as it was: after a change only the weeks from the earliest changed day on are
-rewritten (plus the weeks that began since the last run), the nightly run rewrites all.
+rewritten (plus the weeks that began since the last run). The nightly run recomputes only the
+organizations due (``due_organizations``): a change pending, a new week begun, or a radar threshold
+crossed since their last run; ``full`` rewrites every week, for the explicit rebuild.
 """
 
 from __future__ import annotations
@@ -35,16 +37,17 @@ from sqlalchemy.orm import Session, scoped_session
 
 from engpass import task_names, tenancy
 from engpass.cycles.models import STAGE_ORDER, Decision, Stage
-from engpass.db import utcnow
+from engpass.db import dialect_insert, utcnow
 from engpass.maturity.facts import History, facts_as_of, load_history
 from engpass.maturity.model import CycleFacts
 from engpass.maturity.model import compute as compute_maturity
 from engpass.organizations.models import Organization
 from engpass.outbox.service import enqueue
+from engpass.radar import rules as radar_rules
 from engpass.radar import service as radar
 from engpass.tenancy import require_org_id
 from engpass.trends import portfolio
-from engpass.trends.models import TrendSnapshot, TrendState
+from engpass.trends.models import TrendSchedule, TrendSnapshot, TrendState
 
 MARKED_KEY = "engpass.trends.marked"
 # Stage timestamps are UTC instants read back in the database session's zone, measurement and
@@ -195,6 +198,7 @@ def recompute(session: Session, today: date | None = None, full: bool = False) -
         _upsert(session, rows)
     # What a consultancy's portfolio shows of this organization, as of today (two queries).
     summary = portfolio.summary(session, history, today, state, warnings)
+    _schedule(session, org_id, next_due(facts, today))
     if state is None:
         session.add(TrendState(version=0, computed_version=0, computed_at=now, portfolio=summary))
     else:
@@ -204,6 +208,36 @@ def recompute(session: Session, today: date | None = None, full: bool = False) -
         state.portfolio = summary
     session.flush()
     return len(rows)
+
+
+def next_due(facts: radar_rules.Situation, today: date) -> date:
+    """The day this organization needs its next recompute if nothing changes: next week's Monday (the new
+    week's snapshot, the portfolio's level four weeks before), or the day a radar threshold is crossed (the
+    findings, and the current week's level they cap). Nothing else a recompute writes moves with the calendar:
+    a snapshot is as of its week's Sunday, the portfolio's reminders are stored with the day each opens and
+    its savings extrapolated when read, the findings' day counts moved on when read."""
+    monday = week_start(today) + timedelta(weeks=1)
+    threshold = radar_rules.next_change(facts, today)
+    return min(monday, threshold) if threshold is not None else monday
+
+
+def _schedule(session: Session, org_id: int, due_on: date) -> None:
+    stmt = dialect_insert(session, TrendSchedule).values(organization_id=org_id, due_on=due_on)
+    session.execute(stmt.on_conflict_do_update(index_elements=["organization_id"], set_={"due_on": due_on}))
+
+
+def due_organizations(session: Session, today: date | None = None) -> list[int]:
+    """Every organization whose trends need a recompute on ``today`` (UTC): a change pending, a new week,
+    a radar threshold, or never computed. One query, across organizations (no tenant context)."""
+    today = today or utcnow().date()
+    return list(
+        session.scalars(
+            select(Organization.id)
+            .outerjoin(TrendSchedule, TrendSchedule.organization_id == Organization.id)
+            .where((TrendSchedule.due_on <= today) | TrendSchedule.organization_id.is_(None))
+            .order_by(Organization.id)
+        )
+    )
 
 
 def is_current(session: Session) -> bool:
@@ -238,6 +272,14 @@ def mark_changed(session: Session | scoped_session[Session], since: date | None 
     if not bumped:
         # Nothing computed yet: the first recompute rewrites every week whatever this says.
         session.add(TrendState(version=1, computed_version=0, dirty_since=since))
+    # Due tonight should the recompute this asks for be lost; no schedule yet is due already.
+    today = utcnow().date()
+    session.execute(
+        update(TrendSchedule)
+        .where(TrendSchedule.organization_id == org_id, TrendSchedule.due_on > today)
+        .values(due_on=today),
+        execution_options={"synchronize_session": False},
+    )
     # One message per organization and (innermost) transaction, however many edits it holds; keyed on the
     # savepoint, so a rolled-back savepoint that took the message with it does not suppress the next one.
     transaction = session.get_nested_transaction() or session.get_transaction()
