@@ -1,14 +1,15 @@
-"""A cycle's measurements: entering, correcting and deleting one (the form is the measurement section's)."""
+"""A cycle's measurements: the list of all of them, page by page, and entering, correcting and deleting one
+(the form is the measurement section's)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from engpass.cycles import service
+from engpass.cycles import measurement_reads, service
 from engpass.cycles.forms import ConfirmForm
 from engpass.cycles.models import Cycle, Measurement
 from engpass.cycles.views.common import bp, cycle_or_404, to_show
@@ -18,11 +19,33 @@ from engpass.db import db
 from engpass.organizations.permissions import Action, require_permission
 
 
+def _page_number(raw: str | None) -> int:
+    """The list's page from the query string: absent is the first; anything but a page number is a 404."""
+    if raw is None:
+        return 1
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 7) or int(raw) < 1:
+        abort(404)
+    return int(raw)
+
+
 def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
     measurement = db.session.get(Measurement, measurement_id)
     if measurement is None or measurement.cycle_id != cycle.id:
         abort(404)
     return measurement
+
+
+@bp.route("/<int:cycle_id>/measurements/")
+@require_permission(Action.view_cycles)
+def measurement_list(cycle_id: int) -> str:
+    """Every measurement of the cycle, newest first, ``PAGE_SIZE`` a page: the cycle page shows the latest few."""
+    cycle = cycle_or_404(cycle_id)
+    number = _page_number(request.args.get("page"))
+    session = db.session()
+    total = service.measurement_count(session, cycle)
+    return render_template(
+        "cycles/measurements.html", cycle=cycle, page=measurement_reads.page(session, cycle, number, total)
+    )
 
 
 @bp.route("/<int:cycle_id>/measurements/new", methods=["GET", "POST"])
@@ -56,4 +79,9 @@ def measurement_delete(cycle_id: int, measurement_id: int) -> Any:
     if refused is not None:
         return refused
     flash(_("Measurement deleted."), "success")
+    # Deleted from a page of the list: back to that page (the list shows its last page for one past it).
+    page = request.form.get("page", "")
+    if page.isascii() and page.isdigit() and len(page) < 7:
+        number = int(page)
+        return redirect(url_for("cycles.measurement_list", cycle_id=cycle_id, page=number if number > 1 else None))
     return to_show(cycle_id, "result")
