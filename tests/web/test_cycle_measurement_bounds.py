@@ -13,9 +13,14 @@ from flask_babel import refresh
 
 from engpass import tenancy
 from engpass.charts import downsample
+from engpass.cycles.business_case import compute
 from engpass.cycles.chart import CHART_POINTS
 from engpass.cycles.measurement_reads import LATEST_SHOWN, PAGE_SIZE, chart_sample
 from engpass.cycles.models import Cycle, Measurement
+from engpass.rollouts import measurement_reads as rollout_reads
+from engpass.rollouts import service as rollouts
+from engpass.rollouts.figures import scale_case
+from engpass.rollouts.models import Reach, Rollout, RolloutMeasurement
 from tests.support.cycles import scaled_quoting_cycle
 
 ROW = re.compile(r'<td class="nowrap measuretable__date">')
@@ -213,3 +218,98 @@ def test_the_chart_sample_chosen_in_the_database_is_the_downsampling_of_all_meas
         expected = downsample(every, CHART_POINTS, lambda m: float(m.kpi_value))
         assert [m.id for m in sample] == [m.id for m in expected]
         assert len(sample) <= CHART_POINTS
+
+
+# --- the rollout panel ------------------------------------------------------------------------------
+
+
+def _open_rollout(session, org, owner, cycle_id: int, days_ago: int = 250) -> int:
+    with tenancy.tenant_context(session, org.id):
+        cycle = session.get(Cycle, cycle_id)
+        data = {"reach": Reach.people, "target_count": 40, "started_on": date.today() - timedelta(days=days_ago)}
+        rollout = rollouts.save_rollout(session, cycle, data, owner.id)
+        session.commit()
+        return rollout.id
+
+
+def _rollout_measurements(session, org, rollout_id: int, count: int, start: int = 0) -> None:
+    """Measurements spread over the 200 days after the start, several on a day and inside each checkpoint's
+    window, some with the number reached only, some with an effect only."""
+    with tenancy.tenant_context(session, org.id):
+        rollout = session.get(Rollout, rollout_id)
+        session.add_all(
+            RolloutMeasurement(
+                rollout_id=rollout_id,
+                measured_on=rollout.started_on + timedelta(days=(i * 7) % 200),
+                reached=i if i % 4 else None,
+                kpi_value=Decimal(4 + i % 5) if i % 3 else None,
+                hours_per_week=Decimal(5 + i % 2) if i % 5 == 1 else None,
+                note="",
+            )
+            for i in range(start, start + count)
+        )
+        session.commit()
+
+
+def _panel(page: str) -> str:
+    return page.split('id="rollout"')[1]
+
+
+def test_the_rollout_panel_shows_the_latest_few_with_the_same_queries_for_3_and_300(
+    client, session, world, count_queries
+):
+    owner, org, cycle_id = world
+    rollout_id = _open_rollout(session, org, owner, cycle_id)
+    _rollout_measurements(session, org, rollout_id, 3)
+    url = f"/o/{org.slug}/cycles/{cycle_id}/"
+    small = _count(client, count_queries, url)
+    assert len(ROW.findall(_panel(_text(_get(client, url))))) == 3
+
+    _rollout_measurements(session, org, rollout_id, 297, start=3)
+    assert _count(client, count_queries, url) == small
+    panel = _panel(_text(_get(client, url)))
+    assert len(ROW.findall(panel)) == rollout_reads.LATEST_SHOWN
+    assert f"Die neuesten {rollout_reads.LATEST_SHOWN} von 300 Messungen." in panel
+    assert f'href="/o/{org.slug}/cycles/{cycle_id}/rollout/measurements/">Alle 300 Messungen</a>' in panel
+
+
+def test_the_figures_at_scale_from_the_rows_they_read_are_those_from_all(session, world):
+    owner, org, cycle_id = world
+    rollout_id = _open_rollout(session, org, owner, cycle_id)
+    _rollout_measurements(session, org, rollout_id, 300)
+    with tenancy.tenant_context(session, org.id):
+        cycle = session.get(Cycle, cycle_id)
+        rollout = session.get(Rollout, rollout_id)
+        case_ = compute(cycle, list(cycle.measurements), Decimal(50), 46)
+        rows = rollout_reads.figure_rows(session, rollout)
+        assert len(rows) < 300
+        everything = scale_case(cycle, rollout, case_, Decimal(50), 46, date.today())
+        assert scale_case(cycle, rollout, case_, Decimal(50), 46, date.today(), rows) == everything
+        assert everything.reached is not None and all(c.measurement is not None for c in everything.checkpoints)
+
+
+def test_the_list_of_all_rollout_measurements_pages_and_is_404_elsewhere(client, session, world, make_user, make_org):
+    owner, org, cycle_id = world
+    url = f"/o/{org.slug}/cycles/{cycle_id}/rollout/measurements/"
+    assert _get(client, url).status_code == 404  # no rollout opened yet
+    rollout_id = _open_rollout(session, org, owner, cycle_id)
+    _rollout_measurements(session, org, rollout_id, PAGE_SIZE + 3)
+    first = _text(_get(client, url))
+    assert len(ROW.findall(first)) == PAGE_SIZE and f'href="{url}?page=2">Ältere</a>' in first
+    last = _text(_get(client, f"{url}?page=2"))
+    assert len(ROW.findall(last)) == 3 and "Seite 2 von 2" in last and f'href="{url}">Neuere</a>' in last
+    assert 'name="page" value="2"' in last
+    delete = re.findall(r'action="([^"]+/delete)"', last)[0]
+    refresh()
+    response = client.post(delete, data={"page": "2"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"{url}?page=2")
+    assert _get(client, f"{url}?page=x").status_code == 404
+
+    stranger = make_user(name="Fremd")
+    theirs = make_org("Fremde AG", owner=stranger)
+    with tenancy.tenant_context(session, theirs.id):
+        their_cycle = scaled_quoting_cycle(session, stranger, title="Geheim").id
+        session.commit()
+    _open_rollout(session, theirs, stranger, their_cycle)
+    assert _get(client, f"/o/{org.slug}/cycles/{their_cycle}/rollout/measurements/").status_code == 404
+    assert _get(client, f"/o/{theirs.slug}/cycles/{their_cycle}/rollout/measurements/").status_code == 404

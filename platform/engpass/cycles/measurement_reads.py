@@ -7,8 +7,9 @@ the count comes from ``service.measurement_count``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from engpass.charts import evenly_spaced
@@ -19,6 +20,8 @@ from engpass.cycles.models import Cycle, Measurement
 LATEST_SHOWN = 20
 # One page of the list of all measurements.
 PAGE_SIZE = 50
+
+Row = TypeVar("Row")
 
 _NEWEST_FIRST = (Measurement.measured_on.desc(), Measurement.id.desc())
 _OLDEST_FIRST = (Measurement.measured_on, Measurement.id)
@@ -31,10 +34,10 @@ def latest(session: Session, cycle: Cycle, limit: int = LATEST_SHOWN) -> list[Me
 
 
 @dataclass(frozen=True)
-class MeasurementPage:
-    """One page of a cycle's measurements, newest first: page 1 holds the newest."""
+class MeasurementPage(Generic[Row]):
+    """One page of measurements (a cycle's, a rollout's), newest first: page 1 holds the newest."""
 
-    rows: list[Measurement]
+    rows: list[Row]
     number: int
     pages: int
     total: int
@@ -62,19 +65,30 @@ def page_count(total: int, size: int = PAGE_SIZE) -> int:
     return max(1, -(-total // size))
 
 
-def page(session: Session, cycle: Cycle, number: int, total: int, size: int = PAGE_SIZE) -> MeasurementPage:
-    """Page ``number`` (from 1) of the cycle's ``total`` measurements; a number past the last page shows the
-    last page, so a link kept from before a deletion still lands somewhere."""
+def paged(session: Session, stmt: Select[tuple[Row]], number: int, total: int, size: int) -> MeasurementPage[Row]:
+    """Page ``number`` (from 1) of ``stmt``'s ``total`` rows; a number past the last page shows the last page,
+    so a link kept from before a deletion still lands somewhere."""
     pages = page_count(total, size)
     number = min(max(1, number), pages)
-    stmt = (
-        select(Measurement)
-        .where(Measurement.cycle_id == cycle.id)
-        .order_by(*_NEWEST_FIRST)
-        .limit(size)
-        .offset((number - 1) * size)
-    )
-    return MeasurementPage(list(session.scalars(stmt)), number, pages, total, size)
+    rows = list(session.scalars(stmt.limit(size).offset((number - 1) * size)))
+    return MeasurementPage(rows, number, pages, total, size)
+
+
+def page(
+    session: Session, cycle: Cycle, number: int, total: int, size: int = PAGE_SIZE
+) -> MeasurementPage[Measurement]:
+    """Page ``number`` of the cycle's ``total`` measurements, newest first."""
+    stmt = select(Measurement).where(Measurement.cycle_id == cycle.id).order_by(*_NEWEST_FIRST)
+    return paged(session, stmt, number, total, size)
+
+
+def page_number(raw: str | None) -> int | None:
+    """A list's page from the query string: absent is the first; None for anything but a page number."""
+    if raw is None:
+        return 1
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 7) or int(raw) < 1:
+        return None
+    return int(raw)
 
 
 def chart_sample(session: Session, cycle: Cycle, total: int, limit: int = CHART_POINTS) -> list[Measurement]:

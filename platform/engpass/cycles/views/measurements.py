@@ -19,15 +19,6 @@ from engpass.db import db
 from engpass.organizations.permissions import Action, require_permission
 
 
-def _page_number(raw: str | None) -> int:
-    """The list's page from the query string: absent is the first; anything but a page number is a 404."""
-    if raw is None:
-        return 1
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 7) or int(raw) < 1:
-        abort(404)
-    return int(raw)
-
-
 def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
     measurement = db.session.get(Measurement, measurement_id)
     if measurement is None or measurement.cycle_id != cycle.id:
@@ -40,7 +31,9 @@ def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
 def measurement_list(cycle_id: int) -> str:
     """Every measurement of the cycle, newest first, ``PAGE_SIZE`` a page: the cycle page shows the latest few."""
     cycle = cycle_or_404(cycle_id)
-    number = _page_number(request.args.get("page"))
+    number = measurement_reads.page_number(request.args.get("page"))
+    if number is None:
+        abort(404)
     session = db.session()
     total = service.measurement_count(session, cycle)
     return render_template(
@@ -80,8 +73,8 @@ def measurement_delete(cycle_id: int, measurement_id: int) -> Any:
         return refused
     flash(_("Measurement deleted."), "success")
     # Deleted from a page of the list: back to that page (the list shows its last page for one past it).
-    page = request.form.get("page", "")
-    if page.isascii() and page.isdigit() and len(page) < 7:
-        number = int(page)
+    back = request.form.get("page")
+    number = measurement_reads.page_number(back) if back else None
+    if number is not None:
         return redirect(url_for("cycles.measurement_list", cycle_id=cycle_id, page=number if number > 1 else None))
     return to_show(cycle_id, "result")
