@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from markupsafe import Markup, escape
 
@@ -21,6 +22,8 @@ WARN = "#8a5300"
 GRID = "#e2e6ec"
 AXIS = "#5b6577"
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -170,3 +173,26 @@ def bar_chart(
         )
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def evenly_spaced(count: int, limit: int) -> list[int]:
+    """At most ``limit`` (at least 2) of the indices ``0 … count - 1``, spread evenly, the first and the last
+    always among them; every index when there are no more than ``limit``."""
+    if count <= limit:
+        return list(range(count))
+    step = (count - 1) / (limit - 1)
+    # The step exceeds 1, so the rounded indices are distinct and the last one is count - 1.
+    return [round(i * step) for i in range(limit)]
+
+
+def downsample(points: Sequence[T], limit: int, value: Callable[[T], float]) -> list[T]:
+    """At most ``limit`` (at least 4) of ``points``, in their order: evenly spaced ones with the first and the
+    last, plus the lowest and the highest ``value`` (the first of equals), so the drawn line spans the same
+    days and the same range of values as all of them. ``points`` as they are when there are no more."""
+    if len(points) <= limit:
+        return list(points)
+    values = [value(point) for point in points]
+    lowest = min(range(len(values)), key=values.__getitem__)
+    highest = max(range(len(values)), key=values.__getitem__)
+    kept = {*evenly_spaced(len(points), limit - 2), lowest, highest}
+    return [points[index] for index in sorted(kept)]

@@ -1,7 +1,8 @@
 """Every main page fits a phone and a desk: nothing sticks out, nothing is cut off, the header stays one row.
 
 The pages are generated from the URL map (every organization page a GET reaches without further arguments),
-plus the cycle page of a cycle whose follower has a long title, the to-do list and the account settings,
+plus the cycle page of a cycle whose follower has a long title with the list of its measurements, the list of
+a rollout's measurements, the to-do list and the account settings,
 each seen by the demo owner and by the demo consultant inside the same client and in the consultancy.
 """
 
@@ -20,6 +21,7 @@ from engpass import tenancy
 from engpass.cycles.models import Cycle
 from engpass.demo.data import DEMO_CONSULTANCY, DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization
+from engpass.rollouts.models import Rollout
 from tests.support.browser import live_app, log_in, watched_page
 
 WIDTHS = (1280, 375)
@@ -105,7 +107,16 @@ def _demo(session: Session) -> dict[str, list[str]]:
         follower.title = LONG_TITLE
         session.flush()
         decided = follower.previous_cycle_id
-    inside = [*_main_pages(client.slug), f"/o/{client.slug}/cycles/{decided}/", "/todo", "/account/settings"]
+        scaled = session.scalars(select(Rollout.cycle_id).order_by(Rollout.id)).first()
+    cycles = f"/o/{client.slug}/cycles"
+    inside = [
+        *_main_pages(client.slug),
+        f"{cycles}/{decided}/",
+        f"{cycles}/{decided}/measurements/",
+        f"{cycles}/{scaled}/rollout/measurements/",
+        "/todo",
+        "/account/settings",
+    ]
     return {OWNER: inside, CONSULTANT: [*inside, *_main_pages(firm)]}
 
 

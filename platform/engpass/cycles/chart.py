@@ -17,7 +17,7 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from engpass.charts import ACCENT, AXIS, FONT, GRID, Scale, value_scale
+from engpass.charts import ACCENT, AXIS, FONT, GRID, Scale, downsample, value_scale
 from engpass.cycles.models import Cycle, KpiDirection, Measurement
 from engpass.formatting import day, number
 
@@ -48,6 +48,10 @@ class Layout:
 
 WIDE = Layout("wide", 720, 300, 64, 150, 24, 44, 5, True)
 COMPACT = Layout("compact", 340, 250, 40, 14, 24, 36, 3, False)
+
+# The most points a drawing holds however many measurements there are: a point every 6 px of the wide plot,
+# more than a phone's plot can tell apart. See ``engpass.charts.downsample`` for which ones.
+CHART_POINTS = 120
 
 BASELINE = "#8a5300"
 TARGET = "#1d4f91"
@@ -132,18 +136,22 @@ def with_unit(value: Decimal | float, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
-def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date) -> Markup | None:
-    """The KPI over time against its baseline and target, in a wide and a compact drawing (CSS shows one).
+def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date, total: int | None = None) -> Markup | None:
+    """The KPI over time against its baseline and target, in a wide and a compact drawing (CSS shows one),
+    with at most ``CHART_POINTS`` points.
 
-    None until the KPI has a baseline or a measurement.
+    ``measurements`` may be a sample already (``cycles.measurement_reads.chart_sample``); ``total`` is then
+    how many there are, for the description. None until the KPI has a baseline or a measurement.
     """
-    points = sorted(measurements, key=lambda m: (m.measured_on, m.id or 0))
+    ordered = sorted(measurements, key=lambda m: (m.measured_on, m.id or 0))
+    points = downsample(ordered, CHART_POINTS, lambda m: float(m.kpi_value))
     if cycle.kpi_baseline is None and not points:
         return None
-    return Markup("").join(_draw(cycle, points, today, layout) for layout in (WIDE, COMPACT))
+    count = len(ordered) if total is None else total
+    return Markup("").join(_draw(cycle, points, count, today, layout) for layout in (WIDE, COMPACT))
 
 
-def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) -> Markup:
+def _draw(cycle: Cycle, points: list[Measurement], count: int, today: date, layout: Layout) -> Markup:
     unit = cycle.kpi_unit or ""
     kpi_name = cycle.kpi_name or _("KPI")
     # Translated outside the f-strings below: Babel's extractor does not look inside them.
@@ -166,7 +174,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
         f'width="{layout.width}" height="{layout.height}" role="img" aria-labelledby="{ident}-title {ident}-desc" '
         f'font-family="{FONT}" font-size="12" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(_describe(cycle, points, unit))}</desc>',
+        f'<desc id="{ident}-desc">{escape(_describe(cycle, points, count, unit))}</desc>',
     ]
 
     # Grid and value axis.
@@ -278,7 +286,7 @@ def _draw(cycle: Cycle, points: list[Measurement], today: date, layout: Layout) 
     return Markup("".join(out))
 
 
-def _describe(cycle: Cycle, points: list[Measurement], unit: str) -> str:
+def _describe(cycle: Cycle, points: list[Measurement], count: int, unit: str) -> str:
     parts = []
     if cycle.kpi_baseline is not None:
         parts.append(_("Baseline %(value)s.", value=with_unit(cycle.kpi_baseline, unit)))
@@ -291,7 +299,7 @@ def _describe(cycle: Cycle, points: list[Measurement], unit: str) -> str:
             ngettext(
                 "%(num)d measurement on %(first)s: %(value)s.",
                 "%(num)d measurements from %(first)s to %(last)s, latest %(value)s.",
-                len(points),
+                count,
                 first=day(points[0].measured_on),
                 last=day(points[-1].measured_on),
                 value=with_unit(points[-1].kpi_value, unit),

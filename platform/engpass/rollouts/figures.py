@@ -109,11 +109,17 @@ def retained(cycle: Cycle, prototype_kpi: Decimal | None, at_90: RolloutMeasurem
 
 
 def scale_case(
-    cycle: Cycle, rollout: Rollout, case_: BusinessCase, hourly_rate: Decimal, weeks: int, today: date
+    cycle: Cycle,
+    rollout: Rollout,
+    case_: BusinessCase,
+    hourly_rate: Decimal,
+    weeks: int,
+    today: date,
+    rows: list[RolloutMeasurement] | None = None,
 ) -> ScaleCase:
-    """``case_`` is the cycle's business case (the prototype's proven effect); ``rollout.measurements``
-    loaded."""
-    rows = list(rollout.measurements)
+    """``case_`` is the cycle's business case (the prototype's proven effect); ``rows`` the rollout's
+    measurements it reads (``measurement_reads.figure_rows``), by default all of ``rollout.measurements``."""
+    rows = list(rollout.measurements) if rows is None else rows
     reached, share = adoption(rollout, rows)
     at_scale = scale_euros_per_year(cycle, rollout, _latest(rows, ""), hourly_rate, weeks)
     cost = scaling_cost(rollout)

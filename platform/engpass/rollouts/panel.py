@@ -1,5 +1,6 @@
-"""What the cycle page shows of a scaled cycle's rollout: the rollout, its measurements, adoption, the
-checkpoints and the business case at scale beside the prototype's. Two queries however many measurements."""
+"""What the cycle page shows of a scaled cycle's rollout: the rollout, its latest measurements, adoption, the
+checkpoints and the business case at scale beside the prototype's. Four queries, each loading a bounded number
+of rows, however many measurements."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from engpass.cycles.business_case import BusinessCase
 from engpass.cycles.models import Cycle
-from engpass.rollouts import service
+from engpass.rollouts import measurement_reads, service
 from engpass.rollouts.figures import SUSTAINED_MIN_PERCENT, Row, ScaleCase, scale_case, side_by_side, sustained_text
 from engpass.rollouts.labels import REACH_LABELS, REACHED_UNITS, STATE_LABELS
 from engpass.rollouts.models import Reach, Rollout, RolloutMeasurement
@@ -20,13 +21,14 @@ from engpass.rollouts.models import Reach, Rollout, RolloutMeasurement
 @dataclass(frozen=True)
 class RolloutPanel:
     rollout: Rollout | None  # None: decided "scale" and not opened yet
-    measurements: list[RolloutMeasurement]
+    measurements: list[RolloutMeasurement]  # the latest, newest first
     scale: ScaleCase | None
     rows: list[Row]
     sustained: str
     reach_label: str
     unit: str
     state_labels: dict
+    measurement_total: int = 0
     threshold: Decimal = SUSTAINED_MIN_PERCENT
 
 
@@ -36,14 +38,16 @@ def panel_for(
     """None for a cycle not decided "scale": it has no rollout to show."""
     if not service.is_scaled(cycle):
         return None
-    rollout = service.rollout_of(session, cycle)
+    rollout = measurement_reads.rollout_alone(session, cycle)
     if rollout is None:
         return RolloutPanel(None, [], None, [], "", "", "", STATE_LABELS)
-    scale = scale_case(cycle, rollout, case_, hourly_rate, weeks, today)
+    rows = measurement_reads.figure_rows(session, rollout)
+    scale = scale_case(cycle, rollout, case_, hourly_rate, weeks, today, rows)
     reach = Reach(rollout.reach)
     return RolloutPanel(
         rollout=rollout,
-        measurements=sorted(rollout.measurements, key=lambda m: (m.measured_on, m.id), reverse=True),
+        measurements=measurement_reads.latest(session, rollout),
+        measurement_total=measurement_reads.count(session, rollout),
         scale=scale,
         rows=side_by_side(scale, currency),
         sustained=sustained_text(scale),

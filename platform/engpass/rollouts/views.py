@@ -1,5 +1,6 @@
-"""The rollout's pages under a cycle: opening or changing it, and its measurements. The cycle page shows it
-(``panel.py``); these are the forms behind its buttons.
+"""The rollout's pages under a cycle: opening or changing it, its measurements, and the list of all of them
+page by page. The cycle page shows it with its latest measurements (``panel.py``); these are the forms and the
+list behind its buttons.
 
 Who may edit the cycle opens and changes the rollout; who may record measurements measures it. Only a
 cycle decided "scale" has one: for any other the forms answer 404, as for a cycle of another organization.
@@ -17,6 +18,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engpass.cycles.forms import MEASURED_IN_FUTURE, ConfirmForm
+from engpass.cycles.measurement_reads import page_number
 from engpass.cycles.models import Cycle
 from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.service import MeasuredInFuture
@@ -26,7 +28,7 @@ from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
-from engpass.rollouts import service
+from engpass.rollouts import measurement_reads, service
 from engpass.rollouts.forms import RolloutForm, RolloutMeasurementForm
 from engpass.rollouts.labels import REACHED_UNITS
 from engpass.rollouts.models import Reach, Rollout, RolloutMeasurement
@@ -53,7 +55,7 @@ def _scaled_or_404(cycle_id: int) -> Cycle:
 
 
 def _rollout_or_404(cycle: Cycle) -> Rollout:
-    rollout = service.rollout_of(db.session(), cycle)
+    rollout = measurement_reads.rollout_alone(db.session(), cycle)
     if rollout is None:
         abort(404)
     return rollout
@@ -156,6 +158,21 @@ def _measurement_page(cycle: Cycle, rollout: Rollout, measurement: RolloutMeasur
     )
 
 
+@bp.route("/<int:cycle_id>/rollout/measurements/")
+@require_permission(Action.view_cycles)
+def measurement_list(cycle_id: int) -> str:
+    """Every measurement of the rollout, newest first: the cycle page shows the latest few."""
+    cycle = _scaled_or_404(cycle_id)
+    rollout = _rollout_or_404(cycle)
+    number = page_number(request.args.get("page"))
+    if number is None:
+        abort(404)
+    session = db.session()
+    total = measurement_reads.count(session, rollout)
+    page = measurement_reads.page(session, rollout, number, total)
+    return render_template("rollouts/measurements.html", cycle=cycle, rollout=rollout, page=page)
+
+
 @bp.route("/<int:cycle_id>/rollout/measurements/new", methods=["GET", "POST"])
 @require_permission(Action.record_measurement)
 def measurement_new(cycle_id: int) -> Any:
@@ -186,4 +203,9 @@ def measurement_delete(cycle_id: int, measurement_id: int) -> Any:
     service.delete_measurement(db.session(), cycle, rollout, measurement, current_user.id)
     db.session.commit()
     flash(_("Rollout measurement deleted."), "success")
+    # Deleted from a page of the list: back to that page (the list shows its last page for one past it).
+    back = request.form.get("page")
+    number = page_number(back) if back else None
+    if number is not None:
+        return redirect(url_for("rollouts.measurement_list", cycle_id=cycle.id, page=number if number > 1 else None))
     return _to_cycle(cycle)

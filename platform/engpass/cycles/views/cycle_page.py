@@ -11,7 +11,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from engpass.accounts.models import User
-from engpass.cycles import service
+from engpass.cycles import measurement_reads, service
 from engpass.cycles.business_case import compute, status_quo_cost
 from engpass.cycles.chart import kpi_chart
 from engpass.cycles.effect_figures import (
@@ -46,7 +46,12 @@ def _indirect_rows(costs: tuple[ItemCost, ...]) -> list[tuple[ItemCost, str]]:
 
 def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 200) -> tuple[str, int]:
     today = org_today()
-    measurements = list(cycle.measurements)
+    session = db.session()
+    # The page reads a bounded number of rows however many measurements there are: the count, the latest few
+    # (which hold the latest one, all the business case needs) and the chart's sample.
+    total = service.measurement_count(session, cycle)
+    measurements = measurement_reads.latest(session, cycle) if total else []
+    sample = measurement_reads.chart_sample(session, cycle, total) if total else []
     steps = list(cycle.steps)
     chain = service.chain_of(db.session(), cycle)
     owner = db.session.get(User, cycle.owner_id) if cycle.owner_id is not None else None
@@ -78,6 +83,7 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
             steps=steps,
             minutes_total=sum(step.minutes for step in steps),
             measurements=measurements,
+            measurement_total=total,
             chain=chain,
             case=case_,
             figures=with_contribution(business_case_figures(cycle, measurements, case_, rate, currency), added),
@@ -90,13 +96,13 @@ def render_show(cycle: Cycle, problems: list[Any] | None = None, status: int = 2
             else None,
             guessed_share=guessed_share_figure(status_quo, current_org.currency) if status_quo is not None else None,
             indirect_rows=_indirect_rows(status_quo.indirect_items) if status_quo is not None else [],
-            chart=kpi_chart(cycle, measurements, today),
-            flags=flags_of(cycle, len(measurements), today),
+            chart=kpi_chart(cycle, sample, today, total),
+            flags=flags_of(cycle, total, today),
             guidance=GUIDANCE[cycle.stage],
             next_action=NEXT_ACTION[cycle.stage],
             follower=follower,
             next_stage=next_stage,
-            open_for_next=problems_to_enter(cycle, next_stage, len(measurements)) if next_stage else [],
+            open_for_next=problems_to_enter(cycle, next_stage, total) if next_stage else [],
             problems=problems or [],
             stage_form=stage_form,
             today=today,

@@ -1,14 +1,15 @@
-"""A cycle's measurements: entering, correcting and deleting one (the form is the measurement section's)."""
+"""A cycle's measurements: the list of all of them, page by page, and entering, correcting and deleting one
+(the form is the measurement section's)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from engpass.cycles import service
+from engpass.cycles import measurement_reads, service
 from engpass.cycles.forms import ConfirmForm
 from engpass.cycles.models import Cycle, Measurement
 from engpass.cycles.views.common import bp, cycle_or_404, to_show
@@ -23,6 +24,21 @@ def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
     if measurement is None or measurement.cycle_id != cycle.id:
         abort(404)
     return measurement
+
+
+@bp.route("/<int:cycle_id>/measurements/")
+@require_permission(Action.view_cycles)
+def measurement_list(cycle_id: int) -> str:
+    """Every measurement of the cycle, newest first, ``PAGE_SIZE`` a page: the cycle page shows the latest few."""
+    cycle = cycle_or_404(cycle_id)
+    number = measurement_reads.page_number(request.args.get("page"))
+    if number is None:
+        abort(404)
+    session = db.session()
+    total = service.measurement_count(session, cycle)
+    return render_template(
+        "cycles/measurements.html", cycle=cycle, page=measurement_reads.page(session, cycle, number, total)
+    )
 
 
 @bp.route("/<int:cycle_id>/measurements/new", methods=["GET", "POST"])
@@ -56,4 +72,9 @@ def measurement_delete(cycle_id: int, measurement_id: int) -> Any:
     if refused is not None:
         return refused
     flash(_("Measurement deleted."), "success")
+    # Deleted from a page of the list: back to that page (the list shows its last page for one past it).
+    back = request.form.get("page")
+    number = measurement_reads.page_number(back) if back else None
+    if number is not None:
+        return redirect(url_for("cycles.measurement_list", cycle_id=cycle_id, page=number if number > 1 else None))
     return to_show(cycle_id, "result")

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from engpass.cycles import service, sponsors
+from engpass.cycles import measurement_reads, service, sponsors
 from engpass.cycles.business_case import compute
 from engpass.cycles.effect_figures import complete_figures
 from engpass.cycles.forms import (
@@ -305,7 +305,8 @@ MEASUREMENT = Section(
 
 
 def _decision_context(cycle: Cycle, _subject: Any) -> dict[str, Any]:
-    measurements = list(cycle.measurements)
+    # The figures read only the latest measurement: one row, however many the cycle has.
+    measurements = measurement_reads.latest(db.session(), cycle, 1)
     case_ = compute(cycle, measurements, current_org.default_hourly_rate, current_org.working_weeks_per_year)
     figures = complete_figures(
         cycle,

@@ -1,0 +1,119 @@
+"""Bounded reads of a cycle's measurements: the latest few for the cycle page, one page of them all, and the
+chart's sample. Each is one query that loads only the rows it returns, however many the cycle has.
+
+The business case needs only the latest measurement (``business_case.latest``), which the latest few hold;
+the count comes from ``service.measurement_count``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from engpass.charts import evenly_spaced
+from engpass.cycles.chart import CHART_POINTS
+from engpass.cycles.models import Cycle, Measurement
+
+# The cycle page's table: enough to see the recent course; the rest is a link away.
+LATEST_SHOWN = 20
+# One page of the list of all measurements.
+PAGE_SIZE = 50
+
+Row = TypeVar("Row")
+
+_NEWEST_FIRST = (Measurement.measured_on.desc(), Measurement.id.desc())
+_OLDEST_FIRST = (Measurement.measured_on, Measurement.id)
+
+
+def latest(session: Session, cycle: Cycle, limit: int = LATEST_SHOWN) -> list[Measurement]:
+    """The cycle's ``limit`` latest measurements, newest first."""
+    stmt = select(Measurement).where(Measurement.cycle_id == cycle.id).order_by(*_NEWEST_FIRST).limit(limit)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class MeasurementPage(Generic[Row]):
+    """One page of measurements (a cycle's, a rollout's), newest first: page 1 holds the newest."""
+
+    rows: list[Row]
+    number: int
+    pages: int
+    total: int
+    size: int
+
+    @property
+    def newer(self) -> int | None:
+        return self.number - 1 if self.number > 1 else None
+
+    @property
+    def older(self) -> int | None:
+        return self.number + 1 if self.number < self.pages else None
+
+    @property
+    def first_shown(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last_shown(self) -> int:
+        return (self.number - 1) * self.size + len(self.rows)
+
+
+def page_count(total: int, size: int = PAGE_SIZE) -> int:
+    """At least one page: a cycle without measurements still has its (empty) first page."""
+    return max(1, -(-total // size))
+
+
+def paged(session: Session, stmt: Select[tuple[Row]], number: int, total: int, size: int) -> MeasurementPage[Row]:
+    """Page ``number`` (from 1) of ``stmt``'s ``total`` rows; a number past the last page shows the last page,
+    so a link kept from before a deletion still lands somewhere."""
+    pages = page_count(total, size)
+    number = min(max(1, number), pages)
+    rows = list(session.scalars(stmt.limit(size).offset((number - 1) * size)))
+    return MeasurementPage(rows, number, pages, total, size)
+
+
+def page(
+    session: Session, cycle: Cycle, number: int, total: int, size: int = PAGE_SIZE
+) -> MeasurementPage[Measurement]:
+    """Page ``number`` of the cycle's ``total`` measurements, newest first."""
+    stmt = select(Measurement).where(Measurement.cycle_id == cycle.id).order_by(*_NEWEST_FIRST)
+    return paged(session, stmt, number, total, size)
+
+
+def page_number(raw: str | None) -> int | None:
+    """A list's page from the query string: absent is the first; None for anything but a page number."""
+    if raw is None:
+        return 1
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 7) or int(raw) < 1:
+        return None
+    return int(raw)
+
+
+def chart_sample(session: Session, cycle: Cycle, total: int, limit: int = CHART_POINTS) -> list[Measurement]:
+    """The measurements the KPI chart draws, oldest first: all of them up to ``limit``, else the ones
+    ``engpass.charts.downsample`` would keep — evenly spaced by position with the first and the last, plus
+    the lowest and the highest KPI value (the earliest of equals) — chosen in the database, so only those
+    rows are loaded. ``total`` is the cycle's count of measurements."""
+    stmt = select(Measurement).where(Measurement.cycle_id == cycle.id).order_by(*_OLDEST_FIRST)
+    if total > limit:
+        numbered = (
+            select(
+                Measurement.id,
+                (func.row_number().over(order_by=_OLDEST_FIRST) - 1).label("position"),
+                func.row_number().over(order_by=(Measurement.kpi_value, *_OLDEST_FIRST)).label("lowest"),
+                func.row_number().over(order_by=(Measurement.kpi_value.desc(), *_OLDEST_FIRST)).label("highest"),
+            )
+            .where(Measurement.cycle_id == cycle.id)
+            .subquery()
+        )
+        chosen = select(numbered.c.id).where(
+            or_(
+                numbered.c.position.in_(evenly_spaced(total, limit - 2)),
+                numbered.c.lowest == 1,
+                numbered.c.highest == 1,
+            )
+        )
+        stmt = stmt.where(Measurement.id.in_(chosen))
+    return list(session.scalars(stmt))
