@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from engpass import (
+    compression,
     features,
     models,  # noqa: F401  (every mapper configured before the first query)
     routing,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
     cache.init_app(app)
     static_assets.init_app(app)
+    compression.init_app(app)
 
     _register_user_loader()
     _register_blueprints(app)
