@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from engpass import (
+    compression,
     features,
     models,  # noqa: F401  (every mapper configured before the first query)
     routing,
@@ -28,6 +29,7 @@ from engpass.db import db
 from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.feature import load
 from engpass.formatting import file_size
+from engpass.gateway.web import load_user
 from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
 from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership, landing_url
 from engpass.organizations.memberships import memberships_of
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.init_app(app)
     cache.init_app(app)
     static_assets.init_app(app)
+    compression.init_app(app)
 
     _register_user_loader()
     _register_blueprints(app)
@@ -101,13 +104,12 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_user_loader() -> None:
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
+    def _load_user(user_id: str) -> User | None:
         ident, _, token = user_id.partition(":")
         if not ident.isdigit() or not token:
             return None
-        user = db.session.get(User, int(ident))
-        # A changed password rotates the token: every older session ends here.
-        return user if user is not None and user.session_token == token else None
+        # The token is checked there: a changed password rotates it, which ends every older session.
+        return load_user(int(ident), token)
 
     login_manager.localize_callback = _lazy_login_message
 

@@ -76,6 +76,46 @@ def test_seat_for_prefers_membership_and_gives_consultants_an_effective_role(ses
     assert isinstance(consulting.seat_for(session, client.slug, petra.id), Membership)
 
 
+def test_the_user_and_the_seat_come_in_one_statement(session, make_org, make_user, firm, count_queries):
+    consultancy, petra = firm
+    client = make_org("Kunde GmbH")
+    other_firm = make_org("Andere Beratung", kind=OrgKind.consultancy)
+    consulting.grant(session, client, other_firm, AccessLevel.edit, None)
+    consulting.grant(session, client, consultancy, AccessLevel.read, None)
+    session.commit()
+
+    def lookup(user_id, slug):
+        session.expunge_all()
+        with count_queries() as counter:
+            found = consulting.user_and_seat(session, user_id, slug)
+        assert counter.count == 1, counter.statements
+        return found
+
+    user, seat = lookup(petra.id, consultancy.slug)
+    assert user.id == petra.id and isinstance(seat, Membership) and seat.role == Role.owner
+    assert seat.organization.slug == consultancy.slug
+    # Through her own firm's read access, not the other firm's edit access.
+    user, seat = lookup(petra.id, client.slug)
+    assert isinstance(seat, ConsultantSeat) and user.id == petra.id
+    assert (seat.organization.id, seat.consultancy.id, seat.role) == (client.id, consultancy.id, Role.viewer)
+    # Signed in, but no such organization: the user still comes back (the 404 page knows who is there).
+    user, seat = lookup(petra.id, "gibt-es-nicht")
+    assert user.id == petra.id and seat is None
+    assert lookup(petra.id + 1000, consultancy.slug) == (None, None)
+    access = consulting.active_access(session, consultancy.id, client.id)
+    consulting.revoke(session, client, access.id, None)
+    session.commit()
+    user, seat = lookup(petra.id, client.slug)
+    assert user.id == petra.id and seat is None
+    stranger = make_user()
+    session.add(Membership(user_id=stranger.id, organization_id=client.id, role=Role.member))
+    session.commit()
+    assert isinstance(lookup(stranger.id, client.slug)[1], Membership)
+    session.delete(session.scalars(select(Membership).where(Membership.user_id == stranger.id)).one())
+    session.commit()
+    assert lookup(stranger.id, client.slug)[1] is None
+
+
 def test_grant_by_code_and_regenerate(session, make_org, make_user, firm):
     consultancy, petra = firm
     client = make_org("Kunde GmbH")

@@ -44,8 +44,8 @@ def test_the_owner_sees_what_will_be_deleted(client, doomed, count_queries):
     assert "Müller Metallbau GmbH löschen?" in page.text
     assert "7 Zyklen" in page.text and "2 Mitgliedschaften" in page.text
     assert "1 Beratung verliert ihren Zugang" in page.text
-    # The user, the organization with the membership, the figures, the navigation's organizations.
-    assert counter.count == 4, counter.statements
+    # The user with the organization and the membership, the figures, the navigation's organizations.
+    assert counter.count == 3, counter.statements
     settings = client.get(f"/o/{doomed.org.slug}/settings").text
     assert f'href="/o/{doomed.org.slug}/settings/delete"' in settings
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engpass import tenancy
 from engpass.accounts.models import User
@@ -40,6 +40,15 @@ def _bearer_token() -> str:
     return credentials.strip()
 
 
+# Built once: every request runs it with another hash (see consulting.service's seat statement).
+_TOKEN = (
+    select(ApiToken, User, Organization.slug)
+    .join(User, User.id == ApiToken.user_id)
+    .join(Organization, Organization.id == ApiToken.organization_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def authenticate() -> None:
     """The blueprint's ``before_request``: 401 unless the token is valid and its user still has a seat."""
     # Even with a session cookie in the request, nobody is logged in for the API.
@@ -50,13 +59,7 @@ def authenticate() -> None:
         raise unauthorized(_("This is not an Engpass token (engp_…)."))
     # The token's rows are the organization's: look for it inside it, under row-level security.
     tenancy.activate(db.session, org_id)
-    stmt = (
-        select(ApiToken, User, Organization.slug)
-        .join(User, User.id == ApiToken.user_id)
-        .join(Organization, Organization.id == ApiToken.organization_id)
-        .where(ApiToken.token_hash == tokens.hash_token(token))
-    )
-    row = db.session.execute(stmt).first()
+    row = db.session.execute(_TOKEN, {"token_hash": tokens.hash_token(token)}).first()
     if row is None:
         raise unauthorized(_("This token is unknown."))
     api_token, user, slug = row

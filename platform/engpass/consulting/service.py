@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, bindparam, case, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from engpass import tenancy
+from engpass.accounts.models import User
 from engpass.audit.service import record
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess, InvitationCode, RequestStatus
 from engpass.db import utcnow
@@ -100,39 +101,57 @@ class ConsultantSeat:
         return self.organization.id
 
 
-def seat_for(session: Session, slug: str, user_id: int) -> Membership | ConsultantSeat | None:
-    """The user's membership in the organization with ``slug`` or, without one, their seat as a consultant
-    through an active access of a consultancy they belong to; None for neither. One query."""
-    via = aliased(Membership)
-    consultancy = aliased(Organization)
-    stmt = (
-        select(Organization, Membership, ClientAccess.level, via.role, consultancy)
-        .outerjoin(Membership, and_(Membership.organization_id == Organization.id, Membership.user_id == user_id))
-        # Accesses are looked at only when there is no membership: a member works as a member.
-        .outerjoin(
-            ClientAccess,
-            and_(Membership.id.is_(None), ClientAccess.client_id == Organization.id, ClientAccess.revoked_at.is_(None)),
-        )
-        .outerjoin(via, and_(memberships.in_org(ClientAccess.consultancy_id, via), via.user_id == user_id))
-        .outerjoin(consultancy, consultancy.id == via.organization_id)
-        .where(Organization.slug == slug, or_(Membership.id.is_not(None), via.id.is_not(None)))
-        .order_by(
-            Membership.id.is_(None),
-            case((and_(ClientAccess.level == AccessLevel.edit, via.role != Role.viewer), 0), else_=1),
-            consultancy.name,
-        )
-        .limit(1)
-        # The membership's organization is the row's: no second query for it.
-        .options(contains_eager(Membership.organization))
+# Built once, at import: every request runs the same statement with other parameters, so no request builds
+# it again or works out its cache key again; SQLAlchemy compiles it once per dialect. The user is the
+# statement's root, so the user comes back even without a seat (the 404 page still knows who is signed in).
+# A membership wins; without one, an active access of a consultancy the user belongs to, edit before read
+# (a consultancy's viewer only reads), then by the consultancy's name.
+_VIA = aliased(Membership, name="via")
+_FIRM = aliased(Organization, name="consultancy")
+_SEAT = (
+    select(User, Membership, Organization, ClientAccess.level, _VIA.role, _FIRM)
+    .select_from(User)
+    .outerjoin(Organization, Organization.slug == bindparam("slug"))
+    .outerjoin(Membership, and_(memberships.in_org(Organization.id), Membership.user_id == User.id))
+    # Accesses are looked at only when there is no membership: a member works as a member.
+    .outerjoin(
+        ClientAccess,
+        and_(Membership.id.is_(None), ClientAccess.client_id == Organization.id, ClientAccess.revoked_at.is_(None)),
     )
-    row = session.execute(stmt).first()
+    .outerjoin(_VIA, and_(memberships.in_org(ClientAccess.consultancy_id, _VIA), _VIA.user_id == User.id))
+    .outerjoin(_FIRM, _FIRM.id == _VIA.organization_id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(
+        Membership.id.is_(None),
+        _VIA.id.is_(None),
+        case((and_(ClientAccess.level == AccessLevel.edit, _VIA.role != Role.viewer), 0), else_=1),
+        _FIRM.name,
+    )
+    .limit(1)
+    # The membership's organization is the row's: no second query for it.
+    .options(contains_eager(Membership.organization))
+)
+
+
+def user_and_seat(session: Session, user_id: int, slug: str) -> tuple[User | None, Membership | ConsultantSeat | None]:
+    """The user and their seat in the organization with ``slug``: their membership or, without one, their seat
+    as a consultant through an active access of a consultancy they belong to. One statement; the user is None
+    when there is no such user, the seat when there is neither (or no such organization)."""
+    row = session.execute(_SEAT, {"user_id": user_id, "slug": slug}).first()
     if row is None:
-        return None
-    org, membership, level, role, firm = row
+        return None, None
+    user, membership, org, level, role, firm = row
     if membership is not None:
-        return membership
+        return user, membership
+    if role is None:
+        return user, None
     level = effective_level(level, role)
-    return ConsultantSeat(org, effective_role(level), user_id, firm, level)
+    return user, ConsultantSeat(org, effective_role(level), user_id, firm, level)
+
+
+def seat_for(session: Session, slug: str, user_id: int) -> Membership | ConsultantSeat | None:
+    """The user's seat in the organization with ``slug`` (see ``user_and_seat``); None for none. One query."""
+    return user_and_seat(session, user_id, slug)[1]
 
 
 # -- invitation codes -------------------------------------------------------------------------------

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, session, url_for
+from flask import Blueprint, abort, flash, g, has_request_context, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from engpass.consulting.service import seat_for
+from engpass.accounts.models import User
+from engpass.consulting.service import seat_for, user_and_seat
 from engpass.db import db, utcnow
 from engpass.extensions import login_manager
 from engpass.gateway.seat import Seat, enter
@@ -52,8 +53,13 @@ def _resolve_org() -> Any:
     slug = g.get("org_slug")
     if not slug or not SLUG_PATTERN.fullmatch(slug):
         abort(404)
-    # A membership, or else a consultant's seat through an active ClientAccess: one query either way.
-    seat = seat_for(db.session, slug, current_user.id)
+    # A membership, or else a consultant's seat through an active ClientAccess: found with the user by the
+    # user loader, or (a user loaded before the slug was known) in one query here.
+    found = g.pop("seat_found", None)
+    if found is not None and found[0] == (current_user.id, slug):
+        seat = found[1]
+    else:
+        seat = seat_for(db.session, slug, current_user.id)
     if seat is None:
         abort(404)
     if seat.organization.require_two_factor and not current_user.has_two_factor:
@@ -74,6 +80,21 @@ def _resolve_org() -> Any:
             seat.last_used_at = utcnow()
             db.session.commit()
     return None
+
+
+def load_user(user_id: int, session_token: str) -> User | None:
+    """Flask-Login's user for the session's id and token; None when the token no longer matches (the password
+    was changed). On an organization's page the user comes with their seat there, in one statement, which
+    ``_resolve_org`` then takes instead of asking again."""
+    slug = g.get("org_slug") if has_request_context() else None
+    if not slug or not SLUG_PATTERN.fullmatch(slug):
+        user = db.session.get(User, user_id)
+        return user if user is not None and user.session_token == session_token else None
+    user, seat = user_and_seat(db.session, user_id, slug)
+    if user is None or user.session_token != session_token:
+        return None
+    g.seat_found = ((user_id, slug), seat)
+    return user
 
 
 def _needs_sso(seat: Seat) -> bool:
