@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from engpass.digest.sending import send_batch
+from engpass.digest.sending import by_organization, send_batch
 from engpass.organizations.models import Role
 from tests.support.digests import monday_7, scaled_cycle_with_trends
 
@@ -86,3 +86,12 @@ def test_readers_of_one_organization_get_their_own_language_and_number_format(
     assert "27.040" in german_html and "27,040" in english_html
     # Each reader's own unsubscribe link.
     assert mails["sabine@example.com"]["List-Unsubscribe"] != mails["ann@example.com"]["List-Unsubscribe"]
+
+
+def test_the_round_puts_an_organizations_readers_next_to_each_other(session, make_user, make_org):
+    first, second, third, fourth, loner = (make_user() for _ in range(5))
+    one = make_org("Eins GmbH", owner=first, members={third: Role.viewer})
+    make_org("Zwei GmbH", owner=second, members={fourth: Role.viewer})
+    assert one.id is not None
+    ids = [first.id, second.id, third.id, fourth.id, loner.id]
+    assert by_organization(session, ids) == [first.id, third.id, second.id, fourth.id, loner.id]
