@@ -33,7 +33,7 @@ def _batch_statements(session, count_queries, user_ids) -> tuple[int, list[str]]
 
 def _shape(statements: list[str]) -> list[str]:
     """The statements without their parameter lists, which grow with the batch's ids."""
-    return [re.sub(r"\((\?|%\(\w+\)s|\$\d+|, )+\)", "(…)", s).split("VALUES")[0] for s in statements]
+    return [re.sub(r"IN \((?:[^()]|\([^()]*\))*\)", "IN (…)", s).split("VALUES")[0] for s in statements]
 
 
 def _is_recording(statement: str) -> bool:
