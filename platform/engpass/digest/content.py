@@ -1,10 +1,11 @@
 """What one organization's weekly digest says: last week's changes, the savings, the maturity
 level and its trend, the weeks behind it for a small chart, and the radar's warning signs.
 
-A plain function over a session in the organization's tenant context, so the worker that
+Plain functions over a session in the organization's tenant context, so the worker that
 sends digests and the tests call the same code. It reads the precomputed trend snapshots,
 never the whole history: a digest costs a fixed handful of queries however old the
-organization is.
+organization is, and one read of a week (``load``) serves readers in every time zone
+(``OrgWeek.in_zone``).
 """
 
 from __future__ import annotations

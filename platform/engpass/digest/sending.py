@@ -117,15 +117,14 @@ class _Batch:
         key = (org.id, first)
         if key not in self.parts:
             with tenancy.tenant_context(self.session, org.id):
-                part = _OrgPart(content.load(self.session, first, last), [], [])
+                week = content.load(self.session, first, last)
+                # One read of the open cycles gives the reminders and the decisions waiting.
+                situation = load(self.session)
+                part = _OrgPart(week, evaluate(situation, today_in(org.timezone)), waiting(situation))
                 # The chat channels' weekly summary tells the week as its first reader's time zone sees it.
                 if announce_week(self.session, org, part.in_zone(timezone).digest, self.settings) is not None:
                     # The batch's session otherwise only reads: its one write is committed at once.
                     self.session.commit()
-                # One read of the open cycles gives the reminders and the decisions waiting.
-                situation = load(self.session)
-                part.reminders = evaluate(situation, today_in(org.timezone))
-                part.decisions = waiting(situation)
                 self.parts[key] = part
         part = self.parts[key]
         return part, part.in_zone(timezone)
