@@ -1,10 +1,11 @@
 """What one organization's weekly digest says: last week's changes, the savings, the maturity
 level and its trend, the weeks behind it for a small chart, and the radar's warning signs.
 
-A plain function over a session in the organization's tenant context, so the worker that
+Plain functions over a session in the organization's tenant context, so the worker that
 sends digests and the tests call the same code. It reads the precomputed trend snapshots,
 never the whole history: a digest costs a fixed handful of queries however old the
-organization is.
+organization is, and one read of a week (``load``) serves readers in every time zone
+(``OrgWeek.in_zone``).
 """
 
 from __future__ import annotations
@@ -170,6 +171,10 @@ def _utc_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datet
     return start.replace(tzinfo=None), end.replace(tzinfo=None)
 
 
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
 def _change_of(move: StageChange) -> ChangeKind:
     if move.from_stage is None:
         return ChangeKind.named
@@ -178,11 +183,76 @@ def _change_of(move: StageChange) -> ChangeKind:
     return ChangeKind.decided if move.to_stage == Stage.decided else ChangeKind.moved
 
 
-def build(session: Session, first: date, last: date, timezone: str) -> OrgDigest:
-    """The current organization's digest for the days ``first`` to ``last`` in ``timezone``."""
-    start, end = _utc_bounds(first, last, timezone)
-    digest = OrgDigest(week_start=first, week_end=last)
+@dataclass(frozen=True)
+class _Timed:
+    """A change with its naive UTC instant, to cut a reader's week by; ``starts_result``: a move forwards into
+    the result stage, which a measurement of its cycle in the same week tells instead."""
 
+    at: datetime
+    change: Change
+    starts_result: bool = False
+
+
+@dataclass(frozen=True)
+class OrgWeek:
+    """What one organization's digest of one week is made of, for readers in any time zone: the week's
+    changes over a window wide enough for every zone, and what does not depend on the zone. Read once per
+    organization and week (``load``); ``in_zone`` cuts each reader's week from it without a query. Plain
+    values and the snapshots' figures, no text: each reader's language formats them."""
+
+    week_start: date
+    week_end: date
+    moves: list[_Timed]
+    measurements: list[_Timed]
+    snapshots: list[Standing]
+    warnings: list[radar.Shown]
+    asks_for_candidates: bool
+    backlog: list[BacklogLine]
+
+    def in_zone(self, timezone: str) -> OrgDigest:
+        """The digest for readers in ``timezone``: the week from their Monday 00:00 to their Sunday 24:00."""
+        first = self.week_start
+        start, end = _utc_bounds(first, self.week_end, timezone)
+        measured = [m.change for m in self.measurements if start <= m.at < end]
+        measured_cycles = {m.cycle_id for m in measured}
+        changes = [
+            move.change
+            for move in self.moves
+            if start <= move.at < end and not (move.starts_result and move.change.cycle_id in measured_cycles)
+        ]
+        changes += measured
+        changes.sort(key=lambda c: c.at, reverse=True)
+        digest = OrgDigest(
+            week_start=first,
+            week_end=self.week_end,
+            changes=changes[:MAX_CHANGES],
+            more_changes=max(0, len(changes) - MAX_CHANGES),
+            warnings=list(self.warnings),
+            asks_for_candidates=self.asks_for_candidates,
+            backlog=list(self.backlog),
+        )
+        snapshots = self.snapshots
+        if snapshots:
+            digest.latest = snapshots[-1]
+            digest.series = [WeekPoint(s.week_start, s.level, s.euros_per_year) for s in snapshots[-CHART_WEEKS:]]
+            earlier = [s for s in snapshots if s.week_start <= first - timedelta(weeks=4)]
+            digest.level_before = earlier[-1].level if earlier else snapshots[0].level
+            week_before = [s for s in snapshots if s.week_start < first]
+            digest.euros_before = week_before[-1].euros_per_year if week_before else Decimal(0)
+            digest.open_cycles = sum(
+                count for stage, count in digest.latest.cycles_per_stage.items() if stage != Stage.decided.value
+            )
+        return digest
+
+
+# Time zones lie at most 14 hours from UTC: a day on each side holds the week as any of them sees it.
+_ANY_ZONE = timedelta(days=1)
+
+
+def load(session: Session, first: date, last: date) -> OrgWeek:
+    """The current organization's week from ``first`` to ``last``, for readers in any time zone."""
+    start = datetime.combine(first, time.min) - _ANY_ZONE
+    end = datetime.combine(last + timedelta(days=1), time.min) + _ANY_ZONE
     moves = session.execute(
         select(StageChange, Cycle.title, Cycle.decision)
         .join(Cycle, Cycle.id == StageChange.cycle_id)
@@ -195,49 +265,48 @@ def build(session: Session, first: date, last: date, timezone: str) -> OrgDigest
         .where(Measurement.created_at >= start, Measurement.created_at < end)
         .order_by(Measurement.created_at, Measurement.id)
     ).all()
-    measured_cycles = {m.cycle_id for m in measured}
-    changes = [
-        Change(
-            kind=_change_of(move),
-            cycle_id=move.cycle_id,
-            cycle_title=title,
-            at=move.created_at,
-            stage=move.to_stage,
-            decision=decision if move.to_stage == Stage.decided else None,
-        )
-        for move, title, decision in moves
-        # A measurement that starts the result stage is one event for the reader, not two.
-        if not (move.to_stage == Stage.result and not move.backwards and move.cycle_id in measured_cycles)
-    ]
-    changes += [
-        Change(
-            kind=ChangeKind.measured,
-            cycle_id=m.cycle_id,
-            cycle_title=m.title,
-            at=m.created_at,
-            measured_on=m.measured_on,
-        )
-        for m in measured
-    ]
-    changes.sort(key=lambda c: c.at, reverse=True)
-    digest.changes = changes[:MAX_CHANGES]
-    digest.more_changes = max(0, len(changes) - MAX_CHANGES)
-
     # Snapshots up to the week that ended: a digest sent late still describes that week.
-    snapshots = [s for s in latest_snapshots(session, CHART_WEEKS + 8) if s.week_start <= first]
-    if snapshots:
-        digest.latest = Standing.of(snapshots[-1])
-        digest.series = [WeekPoint(s.week_start, s.level, s.euros_per_year) for s in snapshots[-CHART_WEEKS:]]
-        earlier = [s for s in snapshots if s.week_start <= first - timedelta(weeks=4)]
-        digest.level_before = earlier[-1].level if earlier else snapshots[0].level
-        week_before = [s for s in snapshots if s.week_start < first]
-        digest.euros_before = week_before[-1].euros_per_year if week_before else Decimal(0)
-        digest.open_cycles = sum(
-            count for stage, count in digest.latest.cycles_per_stage.items() if stage != Stage.decided.value
-        )
-    digest.warnings = radar.current(session)
-    if asks_for_candidates(first):
+    snapshots = [Standing.of(s) for s in latest_snapshots(session, CHART_WEEKS + 8) if s.week_start <= first]
+    asks = asks_for_candidates(first)
+    return OrgWeek(
+        week_start=first,
+        week_end=last,
+        moves=[
+            _Timed(
+                _naive_utc(move.created_at),
+                Change(
+                    kind=_change_of(move),
+                    cycle_id=move.cycle_id,
+                    cycle_title=title,
+                    at=move.created_at,
+                    stage=move.to_stage,
+                    decision=decision if move.to_stage == Stage.decided else None,
+                ),
+                starts_result=move.to_stage == Stage.result and not move.backwards,
+            )
+            for move, title, decision in moves
+        ],
+        measurements=[
+            _Timed(
+                _naive_utc(m.created_at),
+                Change(
+                    kind=ChangeKind.measured,
+                    cycle_id=m.cycle_id,
+                    cycle_title=m.title,
+                    at=m.created_at,
+                    measured_on=m.measured_on,
+                ),
+            )
+            for m in measured
+        ],
+        snapshots=snapshots,
+        warnings=radar.current(session),
+        asks_for_candidates=asks,
         # Two more queries, four times a year.
-        digest.asks_for_candidates = True
-        digest.backlog = _backlog(session)
-    return digest
+        backlog=_backlog(session) if asks else [],
+    )
+
+
+def build(session: Session, first: date, last: date, timezone: str) -> OrgDigest:
+    """The current organization's digest for the days ``first`` to ``last`` in ``timezone``."""
+    return load(session, first, last).in_zone(timezone)

@@ -7,13 +7,14 @@ claimed and committed before the message leaves (a batch's keys in one statement
 right after each message, so a redelivered task, a second scheduler or the resend sweep never
 send a key twice (docs/email.md names the one window SMTP leaves open). A batch shares one
 SMTP connection, and the part of a digest that is the same for every member of an
-organization is built once per batch.
+organization is read once per batch, organization and week, whatever its readers' time zones and
+languages; each reader's part (to-dos, greeting, language, links) is their own.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any, Self
@@ -22,7 +23,7 @@ import redis
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from engpass import tenancy
@@ -61,6 +62,8 @@ KIND_PREFIX = "digest."
 CLIENTS_KIND = f"{KIND_PREFIX}clients"
 # The to-do part of a digest lists the most urgent items; the to-do page has the rest.
 TODO_LINES = 8
+# Users per query when the due users are ordered by organization: well inside every database's parameter limit.
+_ORDER_CHUNK = 1000
 DECISION_DUE = _l("The result is measured: your decision as sponsor is due.")
 
 
@@ -75,38 +78,56 @@ def week_of_period(period: str) -> tuple[date, date]:
 
 
 @dataclass
-class _OrgPart:
-    """What the digests of one organization, week and time zone share within a batch."""
+class _ZonePart:
+    """One organization's digest as readers in one time zone see the week, and what was rendered of it."""
 
     digest: content.OrgDigest
+    # The parts of the e-mail rendered so far, by part and language (``compose_digest``).
+    rendered: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+@dataclass
+class _OrgPart:
+    """What the digests of one organization and week share within a batch: read once, whatever the readers'
+    time zones and languages (each zone's week is cut from ``week`` without a query)."""
+
+    week: content.OrgWeek
     reminders: list[Reminder]
     # The measured, undecided cycles: each reader's "as sponsor" block (reminders/decisions.py).
     decisions: list[WaitingDecision]
-    # The parts of the e-mail rendered so far, by part and language (``compose_digest``).
-    rendered: dict[tuple[str, str], str]
+    zones: dict[str, _ZonePart] = field(default_factory=dict)
+
+    def in_zone(self, timezone: str) -> _ZonePart:
+        if timezone not in self.zones:
+            self.zones[timezone] = _ZonePart(self.week.in_zone(timezone))
+        return self.zones[timezone]
 
 
 @dataclass
 class _Batch:
-    """What one batch computes once and reuses: each organization's digest per week and time zone."""
+    """What one batch computes once and reuses: each organization's part per week, for all its readers in the
+    batch, the consultants' per-client lines included."""
 
     session: Session
     settings: Settings
-    digests: dict[tuple[int, date, str], _OrgPart]
+    parts: dict[tuple[int, date], _OrgPart] = field(default_factory=dict)
 
-    def org_part(self, org: Organization, first: date, last: date, timezone: str) -> _OrgPart:
-        key = (org.id, first, timezone)
-        if key not in self.digests:
+    def org_part(self, org: Organization, first: date, last: date, timezone: str) -> tuple[_OrgPart, _ZonePart]:
+        """``org``'s part of the week from ``first``, and the week as readers in ``timezone`` see it."""
+        key = (org.id, first)
+        if key not in self.parts:
             with tenancy.tenant_context(self.session, org.id):
-                digest = content.build(self.session, first, last, timezone)
-                if announce_week(self.session, org, digest, self.settings) is not None:
-                    # The batch's session otherwise only reads: its one write is committed at once.
-                    self.session.commit()
+                week = content.load(self.session, first, last)
                 # One read of the open cycles gives the reminders and the decisions waiting.
                 situation = load(self.session)
-                reminders = evaluate(situation, today_in(org.timezone))
-                self.digests[key] = _OrgPart(digest, reminders, waiting(situation), {})
-        return self.digests[key]
+                part = _OrgPart(week, evaluate(situation, today_in(org.timezone)), waiting(situation))
+                # The chat channels' weekly summary tells the week as its first reader's time zone sees it.
+                if announce_week(self.session, org, part.in_zone(timezone).digest, self.settings) is not None:
+                    # The batch's session otherwise only reads: its one write is committed at once.
+                    self.session.commit()
+                self.parts[key] = part
+        part = self.parts[key]
+        return part, part.in_zone(timezone)
 
 
 def _todo(settings: Settings, org: Organization, reminders: list[Reminder], user_id: int, role: Role) -> list[TodoLine]:
@@ -144,11 +165,11 @@ def _compose(
     of a digest that was meant to go out, which goes out even if the week has since become empty."""
     settings = batch.settings
     first, last = week_of_period(period)
-    part = batch.org_part(org, first, last, prefs.timezone)
+    part, zoned = batch.org_part(org, first, last, prefs.timezone)
     todo = _todo(settings, org, part.reminders, user.id, role)
     decisions = _decisions(settings, org, part.decisions, user.id, role)
     # An organization that has not begun has nothing to report; its members are not written to.
-    if part.digest.is_empty and not todo and not decisions and not again:
+    if zoned.digest.is_empty and not todo and not decisions and not again:
         return None
     pages = DigestPages(
         dashboard=external_url(settings, "organizations.home", org_slug=org.slug),
@@ -157,7 +178,7 @@ def _compose(
         if allows(role, Action.propose_candidate)
         else None,
     )
-    return compose_digest(user, org, part.digest, todo, pages, settings, rendered=part.rendered, decisions=decisions)
+    return compose_digest(user, org, zoned.digest, todo, pages, settings, rendered=zoned.rendered, decisions=decisions)
 
 
 def _compose_for_clients(
@@ -175,9 +196,9 @@ def _compose_for_clients(
     first, last = week_of_period(period)
     weeks = []
     for org in clients:
-        part = batch.org_part(org, first, last, prefs.timezone)
+        part, zoned = batch.org_part(org, first, last, prefs.timezone)
         dashboard = external_url(settings, "organizations.home", org_slug=org.slug)
-        weeks.append(ClientWeek(org, part.digest, len(part.reminders), dashboard))
+        weeks.append(ClientWeek(org, zoned.digest, len(part.reminders), dashboard))
     if not again and all(week.digest.is_empty and not week.open_items for week in weeks):
         return None
     consultancy = next((org for org, _role in memberships if org.kind == OrgKind.consultancy), None)
@@ -335,7 +356,7 @@ def send_batch(
     reader_ids = [user.id for user, _prefs in readers]
     memberships = _memberships(session, reader_ids)
     clients = clients_of_users(session, reader_ids)
-    batch = _Batch(session, settings, {})
+    batch = _Batch(session, settings)
     outgoing = []
     with mail_context(settings):
         for user, prefs in readers:
@@ -359,7 +380,24 @@ def send_batch(
 
 
 def due_user_ids(session: Session, now_utc: datetime) -> list[int]:
-    return [user.id for user, _prefs in users_due_for_digest(session, now_utc)]
+    """Whose digest is due at ``now_utc``, one organization's members next to each other (``by_organization``)."""
+    return by_organization(session, [user.id for user, _prefs in users_due_for_digest(session, now_utc)])
+
+
+def by_organization(session: Session, user_ids: list[int]) -> list[int]:
+    """``user_ids`` ordered by the first organization each belongs to, then by id (a query per thousand users):
+    cut into batches, an organization's readers share a batch, and with it the organization's part of the
+    digest, instead of each batch reading it again."""
+    first_org: dict[int, int] = {}
+    for chunk in batches(user_ids, _ORDER_CHUNK):
+        rows = session.execute(
+            select(Membership.user_id, func.min(Membership.organization_id))
+            .where(Membership.user_id.in_(chunk))
+            .group_by(Membership.user_id)
+        )
+        first_org.update((user_id, org_id) for user_id, org_id in rows)
+    # Users without an organization (a consultant reaching clients only) come last.
+    return sorted(user_ids, key=lambda user_id: (user_id not in first_org, first_org.get(user_id, 0), user_id))
 
 
 def batches(user_ids: list[int], size: int) -> list[list[int]]:
@@ -382,7 +420,7 @@ def resend(session: Session, entry: SendLog) -> bool:
     if not prefs.digest_enabled:
         return sendlog.give_up(session, entry, "the digest was switched off")
     settings: Settings = current_app.extensions["engpass.settings"]
-    message = _compose(_Batch(session, settings, {}), user, org, role, prefs, entry.period, again=True)
+    message = _compose(_Batch(session, settings), user, org, role, prefs, entry.period, again=True)
     assert message is not None
     return _deliver(session, settings, [((user.id, entry.kind, entry.period), message)]) == 1
 
@@ -397,7 +435,7 @@ def _resend_for_clients(session: Session, entry: SendLog) -> bool:
         return sendlog.give_up(session, entry, "the digest was switched off")
     settings: Settings = current_app.extensions["engpass.settings"]
     memberships = _memberships(session, [user.id]).get(user.id, [])
-    batch = _Batch(session, settings, {})
+    batch = _Batch(session, settings)
     with mail_context(settings):
         message = _compose_for_clients(batch, user, clients, memberships, prefs, entry.period, again=True)
     assert message is not None
@@ -431,6 +469,9 @@ def first_round_of_the_hour(settings: Settings, moment: datetime) -> bool:
 def send_round(session: Session, moment: datetime, settings: Settings | None = None, *, everyone: bool = False) -> int:
     """One round in this process, batch after batch: what ``engpass digest send-due`` does."""
     settings = settings or current_app.extensions["engpass.settings"]
-    user_ids = list(session.scalars(select(User.id).order_by(User.id))) if everyone else due_user_ids(session, moment)
+    if everyone:
+        user_ids = by_organization(session, list(session.scalars(select(User.id).order_by(User.id))))
+    else:
+        user_ids = due_user_ids(session, moment)
     size = settings.digest_batch_size
     return sum(send_batch(session, ids, moment, settings, everyone=everyone) for ids in batches(user_ids, size))

@@ -1,0 +1,97 @@
+"""A batch reads an organization's part of the digest once, whatever how many of its members read it, in which
+time zone and language; each reader still gets their own language, number format and links."""
+
+from __future__ import annotations
+
+import re
+
+from engpass.digest.sending import by_organization, send_batch
+from engpass.organizations.models import Role
+from tests.support.digests import monday_7, scaled_cycle_with_trends
+
+
+def _org_with_readers(session, make_user, make_org, readers: int):
+    """An organization with a week to tell and ``readers`` members, every other one in New York and in English."""
+    owner = make_user()
+    members = {}
+    for n in range(readers - 1):
+        member = make_user()
+        if n % 2:
+            member.locale, member.timezone = "en", "America/New_York"
+        members[member] = Role.viewer
+    org = make_org(f"Zählung {readers} GmbH", owner=owner, members=members)
+    scaled_cycle_with_trends(session, org, owner)
+    return [owner.id, *(member.id for member in members)]
+
+
+def _batch_statements(session, count_queries, user_ids) -> tuple[int, list[str]]:
+    session.expire_all()
+    with count_queries() as counter:
+        sent = send_batch(session, user_ids, monday_7(), everyone=True)
+    return sent, counter.statements
+
+
+def _shape(statements: list[str]) -> list[str]:
+    """The statements without their parameter lists, which grow with the batch's ids."""
+    return [re.sub(r"IN \((?:[^()]|\([^()]*\))*\)", "IN (…)", s).split("VALUES")[0] for s in statements]
+
+
+def _is_recording(statement: str) -> bool:
+    return statement.lstrip().startswith("UPDATE send_log")
+
+
+def test_the_organizations_part_is_read_once_per_batch_however_many_read_it(
+    app_context, session, smtp, make_user, make_org, count_queries
+):
+    few = _org_with_readers(session, make_user, make_org, 2)
+    many = _org_with_readers(session, make_user, make_org, 10)
+
+    sent_few, few_statements = _batch_statements(session, count_queries, few)
+    sent_many, many_statements = _batch_statements(session, count_queries, many)
+
+    assert (sent_few, sent_many) == (2, 10)
+    # Per reader only the send log's record of their message (exactly once: docs/email.md); the readers,
+    # their memberships and clients, the organization's week, snapshots, radar, webhook summary, open
+    # cycles and the one INSERT of the batch's claims are the same statements for 2 readers as for 10,
+    # although the readers live in two time zones and speak two languages.
+    assert _shape([s for s in few_statements if not _is_recording(s)]) == _shape(
+        [s for s in many_statements if not _is_recording(s)]
+    )
+    assert sum(map(_is_recording, few_statements)) == 2
+    assert sum(map(_is_recording, many_statements)) == 10
+
+
+def test_readers_of_one_organization_get_their_own_language_and_number_format(
+    app_context, session, smtp, make_user, make_org, count_queries
+):
+    german = make_user(email="sabine@example.com", name="Sabine Müller")
+    english = make_user(email="ann@example.com", name="Ann Smith", locale="en")
+    org = make_org("Digest GmbH", owner=german, members={english: Role.admin})
+    scaled_cycle_with_trends(session, org, german)
+
+    sent, statements = _batch_statements(session, count_queries, [german.id, english.id])
+
+    assert sent == 2
+    assert sum(map(_is_recording, statements)) == 2
+    mails = {received.rcpt_tos[0]: received.message for received in smtp.handler.received}
+    german_text = mails["sabine@example.com"].get_body(("plain",)).get_content()
+    english_text = mails["ann@example.com"].get_body(("plain",)).get_content()
+    assert mails["sabine@example.com"]["Subject"].startswith("Digest GmbH: Ihre Woche")
+    assert mails["ann@example.com"]["Subject"].startswith("Digest GmbH: your week")
+    assert "Hallo Sabine Müller" in german_text and "Einsparung pro Jahr: 27.040" in german_text
+    assert "Hello Ann Smith" in english_text and "Savings per year: €27,040" in english_text
+    assert "Ihre Woche" not in english_text and "27,040" not in german_text
+    german_html = mails["sabine@example.com"].get_body(("html",)).get_content()
+    english_html = mails["ann@example.com"].get_body(("html",)).get_content()
+    assert "27.040" in german_html and "27,040" in english_html
+    # Each reader's own unsubscribe link.
+    assert mails["sabine@example.com"]["List-Unsubscribe"] != mails["ann@example.com"]["List-Unsubscribe"]
+
+
+def test_the_round_puts_an_organizations_readers_next_to_each_other(session, make_user, make_org):
+    first, second, third, fourth, loner = (make_user() for _ in range(5))
+    one = make_org("Eins GmbH", owner=first, members={third: Role.viewer})
+    make_org("Zwei GmbH", owner=second, members={fourth: Role.viewer})
+    assert one.id is not None
+    ids = [first.id, second.id, third.id, fourth.id, loner.id]
+    assert by_organization(session, ids) == [first.id, third.id, second.id, fourth.id, loner.id]
