@@ -2,8 +2,9 @@
 
 The pages are generated from the URL map (every organization page a GET reaches without further arguments),
 plus the cycle page of a cycle whose follower has a long title with the list of its measurements, the list of
-a rollout's measurements, the to-do list and the account settings,
-each seen by the demo owner and by the demo consultant inside the same client and in the consultancy.
+a rollout's measurements, the to-do lists, a second page of the to-do list and of the portfolio (pages of one
+row here, so that the demo's few rows show the pager) and the account settings, each seen by the demo owner
+and by the demo consultant inside the same client and in the consultancy.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass import tenancy
+from engpass.consulting import views as consulting_views
 from engpass.cycles.models import Cycle
 from engpass.demo.data import DEMO_CONSULTANCY, DEMO_PASSWORD, load_demo
 from engpass.organizations.models import Organization
+from engpass.reminders import views as reminder_views
 from engpass.rollouts.models import Rollout
 from tests.support.browser import live_app, log_in, watched_page
 
@@ -114,16 +117,20 @@ def _demo(session: Session) -> dict[str, list[str]]:
         f"{cycles}/{decided}/",
         f"{cycles}/{decided}/measurements/",
         f"{cycles}/{scaled}/rollout/measurements/",
+        f"/o/{client.slug}/todo?show=all&page=2",
         "/todo",
         "/account/settings",
     ]
-    return {OWNER: inside, CONSULTANT: [*inside, *_main_pages(firm)]}
+    return {OWNER: inside, CONSULTANT: [*inside, *_main_pages(firm), f"/o/{firm}/portfolio?page=2"]}
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    with live_app(tmp_path_factory.mktemp("layout"), _demo) as (url, pages):
-        yield Demo(url=url, pages=pages)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reminder_views, "PAGE_SIZE", 1)
+        patch.setattr(consulting_views, "PAGE_SIZE", 1)
+        with live_app(tmp_path_factory.mktemp("layout"), _demo) as (url, pages):
+            yield Demo(url=url, pages=pages)
 
 
 def _shot_name(who: str, path: str, width: int) -> str:

@@ -21,6 +21,7 @@ from engpass.audit.models import AuditEvent
 from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel, AccessRequest, ClientAccess, RequestStatus
 from engpass.consulting.portfolio import reflects_nothing
+from engpass.consulting.views import PAGE_SIZE as PORTFOLIO_PAGE
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle
 from engpass.demo.cycles import SHOP, build_chain
@@ -240,22 +241,81 @@ def _clients(session, consultancy, n, tag):
     return orgs
 
 
-def test_portfolio_query_count_is_the_same_at_20_and_200_clients(
+def test_portfolio_query_count_is_the_same_at_3_40_and_200_clients_and_a_page_is_bounded(
     client, session, login, make_user, make_org, count_queries
 ):
     counts = []
-    for n in (20, 200):
+    for n in (3, 40, 200):
         owner = make_user()
         consultancy = make_org(f"Beratung {n}", owner=owner, kind=OrgKind.consultancy)
         _clients(session, consultancy, n, f"q{n}")
         _switch(client, login, owner)
         client.get(f"/o/{consultancy.slug}/portfolio")  # records the organization as last used
-        with count_queries() as counter:
-            page = client.get(f"/o/{consultancy.slug}/portfolio?sort=overdue")
-        assert page.status_code == 200
-        assert page.text.count('class="portfolio__client"') == n
-        counts.append(counter.count)
-    assert counts[0] == counts[1] <= 4, counts
+        for query in ("?sort=overdue", "?sort=overdue&page=2"):
+            with count_queries() as counter:
+                page = client.get(f"/o/{consultancy.slug}/portfolio{query}")
+            assert page.status_code == 200
+            counts.append(counter.count)
+        # Page 2, or the only page when there is one.
+        second = min(n - PORTFOLIO_PAGE, PORTFOLIO_PAGE) if n > PORTFOLIO_PAGE else n
+        assert page.text.count('class="portfolio__client"') == second
+        first = client.get(f"/o/{consultancy.slug}/portfolio").text
+        assert first.count('class="portfolio__client"') == min(n, PORTFOLIO_PAGE)
+        assert f"{n} Kunden" in first
+    assert len(set(counts)) == 1 and counts[0] <= 4, counts
+
+
+def _portfolio_slugs(client, consultancy, query=""):
+    text = client.get(f"/o/{consultancy.slug}/portfolio{query}").text
+    return re.findall(r'class="portfolio__client" href="/o/([a-z0-9-]+)/"', text)
+
+
+def test_the_portfolio_pages_through_clients_sorted_across_pages(client, session, login, make_user, make_org):
+    owner = make_user()
+    consultancy = make_org("Beratung Seiten", owner=owner, kind=OrgKind.consultancy)
+    orgs = _clients(session, consultancy, 40, "p")
+    login(owner)
+    first = client.get(f"/o/{consultancy.slug}/portfolio?sort=saved")
+    assert "Seite 1 von 2" in first.text and "Kunden 1 bis 25 von 40." in first.text
+    # The pager keeps the sort and the filters; sorting starts again on the first page.
+    assert f'href="/o/{consultancy.slug}/portfolio?page=2&amp;sort=saved&amp;dir=desc"' in first.text
+    assert f'href="/o/{consultancy.slug}/portfolio?sort=saved&amp;dir=asc"' in first.text
+    # Sorted before paging: the pages in a row are the whole sorted list, each client once.
+    by_saving = [o.slug for o in reversed(orgs)]
+    pages = [_portfolio_slugs(client, consultancy, f"?sort=saved&page={n}") for n in (1, 2)]
+    assert pages[0] + pages[1] == by_saving
+    ascending = _portfolio_slugs(client, consultancy, "?sort=saved&dir=asc&page=2")
+    assert ascending == [o.slug for o in orgs[25:]]
+    # Filtered, then paged: page numbers count the matching clients.
+    assert _portfolio_slugs(client, consultancy, "?level=2&page=1") == [orgs[i].slug for i in range(1, 40, 5)]
+    # Past the last page: the last page; anything but a page number: 404.
+    assert _portfolio_slugs(client, consultancy, "?page=9") == [o.slug for o in orgs[25:]]
+    for bad in ("0", "-1", "x", "1.5", "9999999", ""):
+        assert client.get(f"/o/{consultancy.slug}/portfolio?page={bad}").status_code == 404, bad
+
+
+def test_the_portfolio_pages_answer_404_to_a_consultant_of_another_firm(
+    client, session, login, make_user, make_org, firm
+):
+    owner = make_user()
+    consultancy = make_org("Beratung Fremd", owner=owner, kind=OrgKind.consultancy)
+    _clients(session, consultancy, 30, "f")
+    _consultancy, petra = firm
+    login(petra)
+    for query in ("", "?page=2", "?sort=saved&page=2"):
+        response = client.get(f"/o/{consultancy.slug}/portfolio{query}")
+        assert response.status_code == 404 and "Kunde f" not in response.text
+
+
+def test_the_portfolio_pages_in_english(client, session, login, make_user, make_org):
+    owner = make_user()
+    owner.locale = "en"
+    consultancy = make_org("Beratung Englisch", owner=owner, kind=OrgKind.consultancy)
+    _clients(session, consultancy, 30, "e")
+    session.commit()
+    login(owner)
+    page = client.get(f"/o/{consultancy.slug}/portfolio?page=2").text
+    assert "Page 2 of 2" in page and "Clients 26 to 30 of 30." in page and ">Previous<" in page
 
 
 def test_portfolio_sorts_filters_and_links_into_each_client(client, session, login, make_user, make_org):
@@ -373,6 +433,33 @@ def test_the_portfolio_from_the_page_cache_changes_with_every_client(
     assert "Neukunde GmbH" in page and page.count('class="portfolio__client"') == 3
 
 
+def test_the_cached_portfolio_keys_on_page_and_sort_and_moves_rows_between_pages(
+    client, session, login, make_user, make_org, cached, count_queries
+):
+    owner = make_user()
+    consultancy = make_org("Beratung Seitencache", owner=owner, kind=OrgKind.consultancy)
+    orgs = _clients(session, consultancy, 30, "k")
+    login(owner)
+    queries = ("", "?page=2", "?sort=saved", "?sort=saved&page=2")
+    rendered = {}
+    for query in queries:
+        for _ in range(3):
+            rendered[query] = _portfolio_slugs(client, consultancy, query)
+    for query in queries:
+        with count_queries() as counter:
+            assert _portfolio_slugs(client, consultancy, query) == rendered[query]
+        assert counter.count == 0, query
+    assert rendered[""][0] == orgs[0].slug and rendered["?page=2"][0] == orgs[25].slug
+    assert rendered["?sort=saved"][0] == orgs[-1].slug and rendered["?sort=saved&page=2"][-1] == orgs[0].slug
+    # A client on page 2 saves the most: the next visit of page 1 shows it first, though it was not shown there.
+    with tenancy.tenant_context(session, orgs[0].id):
+        state = session.scalars(select(TrendState)).one()
+        state.portfolio = {**state.portfolio, "euros_this_year": "999999"}
+        session.commit()
+    assert _portfolio_slugs(client, consultancy, "?sort=saved")[0] == orgs[0].slug
+    assert orgs[0].slug not in _portfolio_slugs(client, consultancy, "?sort=saved&page=2")
+
+
 def test_the_cached_portfolio_goes_out_compressed_only_where_its_address_reflects_nothing(
     client, session, login, make_user, make_org, cached
 ):
@@ -418,6 +505,11 @@ def test_the_cached_portfolio_goes_out_compressed_only_where_its_address_reflect
         (b"sort=name%26x", False),
         (b"sort=NAME", False),
         (b"q", True),
+        (b"sort=saved&page=2", True),
+        (b"page=999", True),
+        (b"page=1000", False),
+        (b"page=02", False),
+        (b"page=", False),
     ],
 )
 def test_which_portfolio_addresses_reflect_nothing(query, compressed):

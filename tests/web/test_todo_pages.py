@@ -13,6 +13,8 @@ from engpass.cycles import service
 from engpass.cycles.models import Category, KpiDirection, SolutionType
 from engpass.demo.cycles import METALLBAU, SHOP, build_chain
 from engpass.organizations.models import Role
+from engpass.reminders.views import EVERYWHERE_SHOWN
+from engpass.reminders.views import PAGE_SIZE as TODO_PAGE
 
 
 def _today() -> date:
@@ -308,3 +310,93 @@ def test_the_list_across_organizations_on_a_database_of_its_own(settings, databa
     finally:
         delete_committed(databases, second.id, user.id)
         delete_committed(databases, first.id, user.id)
+
+
+# --- pages --------------------------------------------------------------------------------------------
+
+
+def _titles(html: str) -> list[str]:
+    return re.findall(r'class="todo__title" href="[^"]+">([^<]+)<', html)
+
+
+@pytest.fixture
+def crowded(session, make_user, make_org):
+    """60 open cycles nobody is responsible for, each due since it was named: 60 items for the owner."""
+    owner = make_user(name="Olga")
+    org = make_org("Voll GmbH", owner=owner)
+    org.timezone = "UTC"
+    session.commit()
+    for i in range(60):
+        _cycle(session, org, None, f"Engpass {i:02d}", named_days_ago=i)
+    return org, owner
+
+
+def test_the_list_pages_its_items_and_counts_them_all(client, login, crowded):
+    org, owner = crowded
+    login(owner)
+    first = _text(client.get(f"/o/{org.slug}/todo?show=all"))
+    assert len(_titles(first)) == TODO_PAGE
+    counts = re.findall(r'class="viewswitch__count">(\d+)<', first)
+    total = int(counts[1])
+    # Each cycle is unowned, and those named more than a week ago lack their numbers too.
+    assert total > 60 and int(counts[0]) == total
+    last = -(-total // TODO_PAGE)
+    assert f"Seite 1 von {last}" in first and f"Punkte 1 bis {TODO_PAGE} von {total}" in first
+    assert f'href="/o/{org.slug}/todo?page=2&amp;show=all"' in first
+    pages = [_titles(_text(client.get(f"/o/{org.slug}/todo?show=all&page={n}"))) for n in range(1, last + 1)]
+    assert sum(map(len, pages)) == total and pages[0] == _titles(first)
+    # The longest open first, across pages.
+    assert pages[0][0] == "Engpass 59" and pages[-1][-1] == "Engpass 00"
+    # Past the last page: the last page; anything but a page number: 404.
+    assert _titles(_text(client.get(f"/o/{org.slug}/todo?show=all&page=40"))) == pages[-1]
+    for bad in ("0", "-2", "zwei", "1e3", ""):
+        assert client.get(f"/o/{org.slug}/todo?page={bad}").status_code == 404, bad
+
+
+def test_a_page_of_the_list_answers_404_in_another_organization(client, make_user, make_org, login, crowded):
+    org, _owner = crowded
+    outsider = make_user()
+    make_org("Eigene Firma", owner=outsider)
+    login(outsider)
+    response = client.get(f"/o/{org.slug}/todo?show=all&page=2")
+    assert response.status_code == 404 and "Engpass 0" not in response.text and "Voll GmbH" not in response.text
+
+
+def test_the_list_pages_in_english(client, session, login, crowded):
+    org, owner = crowded
+    owner.locale = "en"
+    session.commit()
+    login(owner)
+    page = _text(client.get(f"/o/{org.slug}/todo?page=2"))
+    assert re.search(r"Page 2 of \d", page) and ">Previous<" in page and ">Next<" in page
+    assert f"Items {TODO_PAGE + 1} to {2 * TODO_PAGE} of" in page
+
+
+def test_the_list_across_organizations_shows_each_ones_longest_open_and_links_to_the_rest(
+    client, session, login, crowded
+):
+    org, owner = crowded
+    login(owner)
+    page = _text(client.get("/todo?show=all"))
+    assert len(_titles(page)) == EVERYWHERE_SHOWN
+    total = int(re.findall(r'class="viewswitch__count">(\d+)<', page)[1])
+    assert f'href="/o/{org.slug}/todo?show=all">Alle {total} offenen Punkte in Voll GmbH<' in page
+
+
+def test_query_count_of_a_page_does_not_grow_from_3_to_60_open_cycles(
+    client, session, make_user, make_org, login, count_queries, crowded
+):
+    large, owner = crowded
+    small = make_org("Klein GmbH", owner=owner)
+    for i in range(3):
+        _cycle(session, small, None, f"Klein {i}", named_days_ago=i)
+    login(owner)
+    counts = []
+    for org in (small, large):
+        client.get(f"/o/{org.slug}/cycles/")  # records the organization as last used, outside the count
+        for query in ("?show=all", "?show=all&page=2", "?show=mine&page=3"):
+            with count_queries() as counted:
+                response = client.get(f"/o/{org.slug}/todo{query}")
+            assert response.status_code == 200
+            counts.append(counted.count)
+    assert len(set(counts)) == 1 and counts[0] <= 4, counts

@@ -139,6 +139,8 @@ FIXED_VALUES: dict[str, frozenset[str]] = {
     "stage": frozenset({*STAGE_RANK, "none", ""}),
     "level": frozenset({"1", "2", "3", "4", "5", ""}),
     "overdue": frozenset({"1", ""}),
+    # The page links' numbers, written as the pager writes them; a longer or padded number goes out plain.
+    "page": frozenset(str(number) for number in range(1, 1000)),
 }
 _PLAIN_QUERY = re.compile(rb"[a-z0-9_=&]*")
 

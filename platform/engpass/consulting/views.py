@@ -33,8 +33,11 @@ from engpass.organizations.context import current_org
 from engpass.organizations.models import OrgKind
 from engpass.organizations.permissions import Action, require_permission
 from engpass.page_cache import compress, compressed_response, page_cache
+from engpass.paging import Page, page_number, page_of
 
 bp = org_blueprint("consulting", __name__)
+# Clients a page of the portfolio: all of them are read and sorted (one query), a page is rendered.
+PAGE_SIZE = 25
 # The portfolio's columns in order, each a sort key (engpass.consulting.portfolio.SORTS); the trend sorts
 # from the filter form only.
 SORT_LABELS = {
@@ -213,8 +216,10 @@ def regenerate_code() -> Any:
     return redirect(url_for("consulting.clients"))
 
 
-# Per consultancy, the clients its portfolio showed last in this process, with the consultancy's page-cache
-# token of then: a grant or revocation replaces that token, so a list is only used while it is current.
+# Per consultancy, the clients its portfolio read last in this process (all of them, whichever page showed:
+# any client's figures can move a row from page to page), with the consultancy's page-cache token of then:
+# a grant or revocation replaces that token, so a list is only used while it is current. The page and the
+# sort are in the address, which is part of the key.
 _client_lists: dict[int, tuple[str, tuple[int, ...]]] = {}
 CLIENT_LISTS_MAX = 10_000
 
@@ -253,12 +258,16 @@ def _serve_cached_portfolio() -> Response | None:
 @only_for(OrgKind.consultancy)
 @require_permission(Action.view_portfolio)
 def portfolio() -> str:
-    """Every client in one table, from their precomputed documents: one query for them all."""
+    """The clients in one table, from their precomputed documents: one query for them all, filtered and
+    sorted before paging, so the sort runs across pages; ``PAGE_SIZE`` of them rendered."""
+    number = page_number(request.args.get("page"))
+    if number is None:
+        abort(404)
     today = today_in(current_org.timezone)
     everyone = entries(db.session, current_org.id, today)
     view = View.from_args(request.args)
-    rows = view.apply(everyone)
-    page = _render_portfolio(rows, everyone, view, today)
+    shown = page_of(view.apply(everyone), number, PAGE_SIZE)
+    page = _render_portfolio(shown, everyone, view, today)
     cached = g.get("portfolio_cache")
     if cached is not None and cached[0] == current_org.id:
         org_id, org_token, related, key = cached
@@ -274,10 +283,11 @@ def portfolio() -> str:
     return page
 
 
-def _render_portfolio(rows: list[Any], everyone: list[Any], view: View, today: Any) -> str:
+def _render_portfolio(shown: Page[Any], everyone: list[Any], view: View, today: Any) -> str:
     return render_template(
         "consulting/portfolio.html",
-        rows=rows,
+        page=shown,
+        rows=shown.rows,
         total=len(everyone),
         view=view,
         today=today,

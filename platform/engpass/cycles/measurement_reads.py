@@ -6,8 +6,7 @@ the count comes from ``service.measurement_count``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from engpass.charts import evenly_spaced
 from engpass.cycles.chart import CHART_POINTS
 from engpass.cycles.models import Cycle, Measurement
+from engpass.paging import Page, clamped, page_count
 
 # The cycle page's table: enough to see the recent course; the rest is a link away.
 LATEST_SHOWN = 20
@@ -33,62 +33,18 @@ def latest(session: Session, cycle: Cycle, limit: int = LATEST_SHOWN) -> list[Me
     return list(session.scalars(stmt))
 
 
-@dataclass(frozen=True)
-class MeasurementPage(Generic[Row]):
-    """One page of measurements (a cycle's, a rollout's), newest first: page 1 holds the newest."""
-
-    rows: list[Row]
-    number: int
-    pages: int
-    total: int
-    size: int
-
-    @property
-    def newer(self) -> int | None:
-        return self.number - 1 if self.number > 1 else None
-
-    @property
-    def older(self) -> int | None:
-        return self.number + 1 if self.number < self.pages else None
-
-    @property
-    def first_shown(self) -> int:
-        return (self.number - 1) * self.size + 1 if self.rows else 0
-
-    @property
-    def last_shown(self) -> int:
-        return (self.number - 1) * self.size + len(self.rows)
-
-
-def page_count(total: int, size: int = PAGE_SIZE) -> int:
-    """At least one page: a cycle without measurements still has its (empty) first page."""
-    return max(1, -(-total // size))
-
-
-def paged(session: Session, stmt: Select[tuple[Row]], number: int, total: int, size: int) -> MeasurementPage[Row]:
+def paged(session: Session, stmt: Select[tuple[Row]], number: int, total: int, size: int) -> Page[Row]:
     """Page ``number`` (from 1) of ``stmt``'s ``total`` rows; a number past the last page shows the last page,
     so a link kept from before a deletion still lands somewhere."""
-    pages = page_count(total, size)
-    number = min(max(1, number), pages)
+    number = clamped(number, total, size)
     rows = list(session.scalars(stmt.limit(size).offset((number - 1) * size)))
-    return MeasurementPage(rows, number, pages, total, size)
+    return Page(rows, number, page_count(total, size), total, size)
 
 
-def page(
-    session: Session, cycle: Cycle, number: int, total: int, size: int = PAGE_SIZE
-) -> MeasurementPage[Measurement]:
+def page(session: Session, cycle: Cycle, number: int, total: int, size: int = PAGE_SIZE) -> Page[Measurement]:
     """Page ``number`` of the cycle's ``total`` measurements, newest first."""
     stmt = select(Measurement).where(Measurement.cycle_id == cycle.id).order_by(*_NEWEST_FIRST)
     return paged(session, stmt, number, total, size)
-
-
-def page_number(raw: str | None) -> int | None:
-    """A list's page from the query string: absent is the first; None for anything but a page number."""
-    if raw is None:
-        return 1
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 7) or int(raw) < 1:
-        return None
-    return int(raw)
 
 
 def chart_sample(session: Session, cycle: Cycle, total: int, limit: int = CHART_POINTS) -> list[Measurement]:

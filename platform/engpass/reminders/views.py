@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from engpass.organizations.context import current_membership, current_org
 from engpass.organizations.memberships import memberships_of
 from engpass.organizations.models import Organization, Role
 from engpass.organizations.permissions import Action, allows, require_permission
+from engpass.paging import page_number, page_of
 from engpass.reminders.decisions import WaitingDecision, waiting_for
 from engpass.reminders.rules import Reminder, addressed_to, evaluate, load
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe, since_text
@@ -34,6 +35,10 @@ bp = org_blueprint("reminders", __name__)
 public_bp = Blueprint("reminders_public", __name__)
 
 VIEWS = ("mine", "all")
+# One organization's list, a page: the longest open first, the rest a page away.
+PAGE_SIZE = 25
+# Each organization's part of the list across organizations: its longest open, then a link to its own list.
+EVERYWHERE_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,14 @@ def _helpers() -> dict[str, Any]:
 @bp.route("/todo")
 @require_permission(Action.view_todo)
 def todo() -> str:
+    """Rules are evaluated over the open cycles (one query); only the page of the view's list is rendered."""
+    number = page_number(request.args.get("page"))
+    if number is None:
+        abort(404)
+    todo_list = _todo_list(db.session(), current_org, current_membership.role)
+    view = _view()
     return render_template(
-        "reminders/todo.html", todo=_todo_list(db.session(), current_org, current_membership.role), view=_view()
+        "reminders/todo.html", todo=todo_list, view=view, page=page_of(todo_list.shown(view), number, PAGE_SIZE)
     )
 
 
@@ -117,4 +128,5 @@ def todo_everywhere() -> Any:
         quiet=[todo.org for todo in lists if not todo.shown(view) and not todo.decisions],
         mine_total=sum(len(todo.mine) for todo in lists),
         all_total=sum(len(todo.everything) for todo in lists),
+        shown_max=EVERYWHERE_SHOWN,
     )

@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, ScalarSelect, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engpass.cycles.measurement_reads import PAGE_SIZE, MeasurementPage, paged
+from engpass.cycles.measurement_reads import PAGE_SIZE, paged
 from engpass.cycles.models import Cycle
+from engpass.paging import Page
 from engpass.rollouts.checkpoints import CHECKPOINT_DAYS, WINDOW_DAYS, has_effect_clause
 from engpass.rollouts.models import Rollout, RolloutMeasurement
 
@@ -42,7 +43,7 @@ def latest(session: Session, rollout: Rollout, limit: int = LATEST_SHOWN) -> lis
 
 def page(
     session: Session, rollout: Rollout, number: int, total: int, size: int = PAGE_SIZE
-) -> MeasurementPage[RolloutMeasurement]:
+) -> Page[RolloutMeasurement]:
     """Page ``number`` of the rollout's ``total`` measurements, newest first."""
     stmt = select(RolloutMeasurement).where(RolloutMeasurement.rollout_id == rollout.id).order_by(*_NEWEST_FIRST)
     return paged(session, stmt, number, total, size)

@@ -18,7 +18,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from engpass.cycles.forms import MEASURED_IN_FUTURE, ConfirmForm
-from engpass.cycles.measurement_reads import page_number
 from engpass.cycles.models import Cycle
 from engpass.cycles.rules import StageRuleViolation
 from engpass.cycles.service import MeasuredInFuture
@@ -28,6 +27,7 @@ from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
+from engpass.paging import page_number
 from engpass.rollouts import measurement_reads, service
 from engpass.rollouts.forms import RolloutForm, RolloutMeasurementForm
 from engpass.rollouts.labels import REACHED_UNITS

@@ -17,6 +17,7 @@ from engpass.cycles.views.cycle_page import change_on_page, render_show
 from engpass.cycles.views.sections import MEASUREMENT, handle
 from engpass.db import db
 from engpass.organizations.permissions import Action, require_permission
+from engpass.paging import page_number
 
 
 def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
@@ -31,7 +32,7 @@ def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
 def measurement_list(cycle_id: int) -> str:
     """Every measurement of the cycle, newest first, ``PAGE_SIZE`` a page: the cycle page shows the latest few."""
     cycle = cycle_or_404(cycle_id)
-    number = measurement_reads.page_number(request.args.get("page"))
+    number = page_number(request.args.get("page"))
     if number is None:
         abort(404)
     session = db.session()
@@ -74,7 +75,7 @@ def measurement_delete(cycle_id: int, measurement_id: int) -> Any:
     flash(_("Measurement deleted."), "success")
     # Deleted from a page of the list: back to that page (the list shows its last page for one past it).
     back = request.form.get("page")
-    number = measurement_reads.page_number(back) if back else None
+    number = page_number(back) if back else None
     if number is not None:
         return redirect(url_for("cycles.measurement_list", cycle_id=cycle_id, page=number if number > 1 else None))
     return to_show(cycle_id, "result")
