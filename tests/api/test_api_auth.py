@@ -150,6 +150,23 @@ def test_a_consultants_token_works_with_the_access_and_stops_with_it(client, ses
     _unauthorized(client.get("/api/v1/cycles", headers=bearer(token)))
 
 
+@pytest.mark.parametrize("seat", ["member", "consultant"])
+def test_the_token_and_its_seat_are_read_in_one_statement(client, session, make_user, make_org, count_queries, seat):
+    owner, user = make_user(), make_user()
+    company = make_org("Kunde GmbH", owner=owner, members={user: Role.member} if seat == "member" else {})
+    if seat == "consultant":
+        firm = make_org("Beratung", owner=make_user(), kind=OrgKind.consultancy, members={user: Role.member})
+        consulting.grant(session, company, firm, AccessLevel.edit, None)
+        session.commit()
+    token = make_token(session, company, user)
+    assert client.get("/api/v1/organization", headers=bearer(token)).status_code == 200  # last use written
+    with count_queries() as counter:
+        assert client.get("/api/v1/organization", headers=bearer(token)).json["slug"] == company.slug
+    # The organization document needs nothing beyond the seat's row: authentication is the request's only read.
+    assert counter.count == 1, counter.statements
+    assert "api_tokens" in counter.statements[0] and "memberships" in counter.statements[0]
+
+
 def test_messages_follow_accept_language(client, owner_token):
     _org, _user, token = owner_token
     german = client.get("/api/v1/cycles/1", headers=bearer(token))

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 from engpass import tenancy
 from engpass.accounts.models import User
 from engpass.api.problems import ApiProblem
-from engpass.consulting.service import seat_for
+from engpass.consulting.service import seat_from, with_seat
 from engpass.db import db
 from engpass.extensions import limiter, login_manager
 from engpass.gateway.seat import enter
@@ -40,9 +40,10 @@ def _bearer_token() -> str:
     return credentials.strip()
 
 
-# Built once: every request runs it with another hash (see consulting.service's seat statement).
-_TOKEN = (
-    select(ApiToken, User, Organization.slug)
+# Built once: every request runs it with another hash (see consulting.service's seat statement). The token,
+# its user and the user's seat in the token's organization come in one statement.
+_TOKEN = with_seat(
+    select(ApiToken, User)
     .join(User, User.id == ApiToken.user_id)
     .join(Organization, Organization.id == ApiToken.organization_id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
@@ -62,13 +63,13 @@ def authenticate() -> None:
     row = db.session.execute(_TOKEN, {"token_hash": tokens.hash_token(token)}).first()
     if row is None:
         raise unauthorized(_("This token is unknown."))
-    api_token, user, slug = row
+    api_token, user = row[0], row[1]
     if api_token.revoked_at is not None:
         raise unauthorized(_("This token was revoked."))
     if api_token.is_expired():
         raise unauthorized(_("This token has expired."))
     # The role is the user's role today: a demoted member's token is demoted too, a removed one stops.
-    seat = seat_for(db.session, slug, user.id)
+    seat = seat_from(user.id, row[2:])
     if seat is None or not user.is_active:
         raise unauthorized(_("The token's user no longer belongs to this organization."))
     enter(seat)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, select
+from sqlalchemy import Select, and_, bindparam, case, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from engpass import tenancy
@@ -101,35 +102,57 @@ class ConsultantSeat:
         return self.organization.id
 
 
+_VIA = aliased(Membership, name="via")
+_FIRM = aliased(Organization, name="consultancy")
+
+
+def with_seat(stmt: Select[Any]) -> Select[Any]:
+    """``stmt``, whose FROM holds ``User`` and the ``Organization`` in question, with the user's seat there
+    added as the row's last five columns (membership, organization, access level, role in the consultancy,
+    consultancy), read by ``seat_from``. One row: a membership wins; without one, an active access of a
+    consultancy the user belongs to, edit before read (a consultancy's viewer only reads), then by the
+    consultancy's name."""
+    return (
+        stmt.add_columns(Membership, Organization, ClientAccess.level, _VIA.role, _FIRM)
+        .outerjoin(Membership, and_(memberships.in_org(Organization.id), Membership.user_id == User.id))
+        # Accesses are looked at only when there is no membership: a member works as a member.
+        .outerjoin(
+            ClientAccess,
+            and_(Membership.id.is_(None), ClientAccess.client_id == Organization.id, ClientAccess.revoked_at.is_(None)),
+        )
+        .outerjoin(_VIA, and_(memberships.in_org(ClientAccess.consultancy_id, _VIA), _VIA.user_id == User.id))
+        .outerjoin(_FIRM, _FIRM.id == _VIA.organization_id)
+        .order_by(
+            Membership.id.is_(None),
+            _VIA.id.is_(None),
+            case((and_(ClientAccess.level == AccessLevel.edit, _VIA.role != Role.viewer), 0), else_=1),
+            _FIRM.name,
+        )
+        .limit(1)
+        # The membership's organization is the row's: no second query for it.
+        .options(contains_eager(Membership.organization))
+    )
+
+
+def seat_from(user_id: int, seat_columns: Sequence[Any]) -> Membership | ConsultantSeat | None:
+    """The seat in the last five columns of a ``with_seat`` row; None for neither membership nor access."""
+    membership, org, level, role, firm = seat_columns
+    if membership is not None:
+        return membership
+    if role is None:
+        return None
+    level = effective_level(level, role)
+    return ConsultantSeat(org, effective_role(level), user_id, firm, level)
+
+
 # Built once, at import: every request runs the same statement with other parameters, so no request builds
 # it again or works out its cache key again; SQLAlchemy compiles it once per dialect. The user is the
 # statement's root, so the user comes back even without a seat (the 404 page still knows who is signed in).
-# A membership wins; without one, an active access of a consultancy the user belongs to, edit before read
-# (a consultancy's viewer only reads), then by the consultancy's name.
-_VIA = aliased(Membership, name="via")
-_FIRM = aliased(Organization, name="consultancy")
-_SEAT = (
-    select(User, Membership, Organization, ClientAccess.level, _VIA.role, _FIRM)
+_SEAT = with_seat(
+    select(User)
     .select_from(User)
     .outerjoin(Organization, Organization.slug == bindparam("slug"))
-    .outerjoin(Membership, and_(memberships.in_org(Organization.id), Membership.user_id == User.id))
-    # Accesses are looked at only when there is no membership: a member works as a member.
-    .outerjoin(
-        ClientAccess,
-        and_(Membership.id.is_(None), ClientAccess.client_id == Organization.id, ClientAccess.revoked_at.is_(None)),
-    )
-    .outerjoin(_VIA, and_(memberships.in_org(ClientAccess.consultancy_id, _VIA), _VIA.user_id == User.id))
-    .outerjoin(_FIRM, _FIRM.id == _VIA.organization_id)
     .where(User.id == bindparam("user_id"))
-    .order_by(
-        Membership.id.is_(None),
-        _VIA.id.is_(None),
-        case((and_(ClientAccess.level == AccessLevel.edit, _VIA.role != Role.viewer), 0), else_=1),
-        _FIRM.name,
-    )
-    .limit(1)
-    # The membership's organization is the row's: no second query for it.
-    .options(contains_eager(Membership.organization))
 )
 
 
@@ -140,13 +163,7 @@ def user_and_seat(session: Session, user_id: int, slug: str) -> tuple[User | Non
     row = session.execute(_SEAT, {"user_id": user_id, "slug": slug}).first()
     if row is None:
         return None, None
-    user, membership, org, level, role, firm = row
-    if membership is not None:
-        return user, membership
-    if role is None:
-        return user, None
-    level = effective_level(level, role)
-    return user, ConsultantSeat(org, effective_role(level), user_id, firm, level)
+    return row[0], seat_from(user_id, row[1:])
 
 
 def seat_for(session: Session, slug: str, user_id: int) -> Membership | ConsultantSeat | None:
