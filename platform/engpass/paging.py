@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from flask import abort, request
+
 Row = TypeVar("Row")
 
 
@@ -56,6 +58,15 @@ def page_number(raw: str | None) -> int | None:
     if not (raw.isascii() and raw.isdigit() and len(raw) < 7) or int(raw) < 1:
         return None
     return int(raw)
+
+
+def requested_page() -> int:
+    """The page the request's ``page`` parameter asks for; 404 for anything but a page number, as for an
+    address that does not exist."""
+    number = page_number(request.args.get("page"))
+    if number is None:
+        abort(404)
+    return number
 
 
 def page_of(rows: Sequence[Row], number: int, size: int) -> Page[Row]:

@@ -33,7 +33,7 @@ from engpass.organizations.context import current_org
 from engpass.organizations.models import OrgKind
 from engpass.organizations.permissions import Action, require_permission
 from engpass.page_cache import compress, compressed_response, page_cache
-from engpass.paging import Page, page_number, page_of
+from engpass.paging import Page, page_of, requested_page
 
 bp = org_blueprint("consulting", __name__)
 # Clients a page of the portfolio: all of them are read and sorted (one query), a page is rendered.
@@ -260,9 +260,7 @@ def _serve_cached_portfolio() -> Response | None:
 def portfolio() -> str:
     """The clients in one table, from their precomputed documents: one query for them all, filtered and
     sorted before paging, so the sort runs across pages; ``PAGE_SIZE`` of them rendered."""
-    number = page_number(request.args.get("page"))
-    if number is None:
-        abort(404)
+    number = requested_page()
     today = today_in(current_org.timezone)
     everyone = entries(db.session, current_org.id, today)
     view = View.from_args(request.args)

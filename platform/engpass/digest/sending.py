@@ -62,8 +62,11 @@ KIND_PREFIX = "digest."
 CLIENTS_KIND = f"{KIND_PREFIX}clients"
 # The to-do part of a digest lists the most urgent items; the to-do page has the rest.
 TODO_LINES = 8
-# Users per query when the due users are ordered by organization: well inside every database's parameter limit.
-_ORDER_CHUNK = 1000
+# Users by the first organization each belongs to, then by id: cut into batches, an organization's readers share
+# a batch, and with it the organization's part of the digest, instead of each batch reading it again. Users
+# without an organization (a consultant reaching clients only) come last.
+_FIRST_ORG = select(func.min(Membership.organization_id)).where(Membership.user_id == User.id).scalar_subquery()
+BY_ORGANIZATION = (_FIRST_ORG.is_(None), _FIRST_ORG, User.id)
 DECISION_DUE = _l("The result is measured: your decision as sponsor is due.")
 
 
@@ -380,24 +383,8 @@ def send_batch(
 
 
 def due_user_ids(session: Session, now_utc: datetime) -> list[int]:
-    """Whose digest is due at ``now_utc``, one organization's members next to each other (``by_organization``)."""
-    return by_organization(session, [user.id for user, _prefs in users_due_for_digest(session, now_utc)])
-
-
-def by_organization(session: Session, user_ids: list[int]) -> list[int]:
-    """``user_ids`` ordered by the first organization each belongs to, then by id (a query per thousand users):
-    cut into batches, an organization's readers share a batch, and with it the organization's part of the
-    digest, instead of each batch reading it again."""
-    first_org: dict[int, int] = {}
-    for chunk in batches(user_ids, _ORDER_CHUNK):
-        rows = session.execute(
-            select(Membership.user_id, func.min(Membership.organization_id))
-            .where(Membership.user_id.in_(chunk))
-            .group_by(Membership.user_id)
-        )
-        first_org.update((user_id, org_id) for user_id, org_id in rows)
-    # Users without an organization (a consultant reaching clients only) come last.
-    return sorted(user_ids, key=lambda user_id: (user_id not in first_org, first_org.get(user_id, 0), user_id))
+    """Whose digest is due at ``now_utc``, one organization's members next to each other (``BY_ORGANIZATION``)."""
+    return [user.id for user, _prefs in users_due_for_digest(session, now_utc, BY_ORGANIZATION)]
 
 
 def batches(user_ids: list[int], size: int) -> list[list[int]]:
@@ -470,7 +457,7 @@ def send_round(session: Session, moment: datetime, settings: Settings | None = N
     """One round in this process, batch after batch: what ``engpass digest send-due`` does."""
     settings = settings or current_app.extensions["engpass.settings"]
     if everyone:
-        user_ids = by_organization(session, list(session.scalars(select(User.id).order_by(User.id))))
+        user_ids = list(session.scalars(select(User.id).order_by(*BY_ORGANIZATION)))
     else:
         user_ids = due_user_ids(session, moment)
     size = settings.digest_batch_size

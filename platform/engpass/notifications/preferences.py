@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
@@ -131,13 +133,16 @@ def digest_period(prefs: Preferences, now_utc: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _digest_readers(session: Session, *criteria: ColumnElement[bool]) -> list[tuple[User, Preferences]]:
-    """Users with the digest switched on, by id, with their preferences: one query however many."""
+def _digest_readers(
+    session: Session, *criteria: ColumnElement[bool], order: Sequence[ColumnElement[Any]] = (User.id,)
+) -> list[tuple[User, Preferences]]:
+    """Users with the digest switched on, by id unless ``order`` says otherwise, with their preferences: one
+    query however many."""
     rows = session.execute(
         select(User, NotificationPreferences)
         .outerjoin(NotificationPreferences, NotificationPreferences.user_id == User.id)
         .where(func.coalesce(NotificationPreferences.digest_enabled, DEFAULTS.digest_enabled), *criteria)
-        .order_by(User.id)
+        .order_by(*order)
     ).all()
     return [(user, _from_row(row, user.timezone or DEFAULT_TIMEZONE)) for user, row in rows]
 
@@ -152,6 +157,9 @@ def every_digest_reader(session: Session) -> list[tuple[User, Preferences]]:
     return _digest_readers(session)
 
 
-def users_due_for_digest(session: Session, now_utc: datetime) -> list[tuple[User, Preferences]]:
-    """Every user whose digest is due now, with their preferences (one query, the time check in Python)."""
-    return [(user, prefs) for user, prefs in _digest_readers(session) if due_for_digest(prefs, now_utc)]
+def users_due_for_digest(
+    session: Session, now_utc: datetime, order: Sequence[ColumnElement[Any]] = (User.id,)
+) -> list[tuple[User, Preferences]]:
+    """Every user whose digest is due now, with their preferences, by id unless ``order`` says otherwise (one
+    query, the time check in Python)."""
+    return [(user, prefs) for user, prefs in _digest_readers(session, order=order) if due_for_digest(prefs, now_utc)]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
@@ -26,7 +26,7 @@ from engpass.organizations.context import current_membership, current_org
 from engpass.organizations.memberships import memberships_of
 from engpass.organizations.models import Organization, Role
 from engpass.organizations.permissions import Action, allows, require_permission
-from engpass.paging import page_number, page_of
+from engpass.paging import page_of, requested_page
 from engpass.reminders.decisions import WaitingDecision, waiting_for
 from engpass.reminders.rules import Reminder, addressed_to, evaluate, load
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe, since_text
@@ -92,9 +92,7 @@ def _helpers() -> dict[str, Any]:
 @require_permission(Action.view_todo)
 def todo() -> str:
     """Rules are evaluated over the open cycles (one query); only the page of the view's list is rendered."""
-    number = page_number(request.args.get("page"))
-    if number is None:
-        abort(404)
+    number = requested_page()
     todo_list = _todo_list(db.session(), current_org, current_membership.role)
     view = _view()
     return render_template(

@@ -27,7 +27,7 @@ from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
-from engpass.paging import page_number
+from engpass.paging import page_number, requested_page
 from engpass.rollouts import measurement_reads, service
 from engpass.rollouts.forms import RolloutForm, RolloutMeasurementForm
 from engpass.rollouts.labels import REACHED_UNITS
@@ -164,9 +164,7 @@ def measurement_list(cycle_id: int) -> str:
     """Every measurement of the rollout, newest first: the cycle page shows the latest few."""
     cycle = _scaled_or_404(cycle_id)
     rollout = _rollout_or_404(cycle)
-    number = page_number(request.args.get("page"))
-    if number is None:
-        abort(404)
+    number = requested_page()
     session = db.session()
     total = measurement_reads.count(session, rollout)
     page = measurement_reads.page(session, rollout, number, total)

@@ -17,7 +17,7 @@ from engpass.cycles.views.cycle_page import change_on_page, render_show
 from engpass.cycles.views.sections import MEASUREMENT, handle
 from engpass.db import db
 from engpass.organizations.permissions import Action, require_permission
-from engpass.paging import page_number
+from engpass.paging import page_number, requested_page
 
 
 def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
@@ -32,9 +32,7 @@ def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
 def measurement_list(cycle_id: int) -> str:
     """Every measurement of the cycle, newest first, ``PAGE_SIZE`` a page: the cycle page shows the latest few."""
     cycle = cycle_or_404(cycle_id)
-    number = page_number(request.args.get("page"))
-    if number is None:
-        abort(404)
+    number = requested_page()
     session = db.session()
     total = service.measurement_count(session, cycle)
     return render_template(
