@@ -22,6 +22,7 @@ database and the work folder for a look afterwards.
 from __future__ import annotations
 
 import http.cookiejar
+import math
 import os
 import re
 import secrets
@@ -724,6 +725,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Each request's line in gunicorn's access log (which the deployment's config already writes) with the time its
+# worker spent on it: %(D)s is microseconds from reading the request to the answer written, without the wait in
+# the listen queue before a worker took it.
+ACCESS_FORMAT = "ACCESS %(m)s %(U)s %(s)s %(D)s"
+ACCESS_LINE = re.compile(r"^ACCESS (\S+) (\S+) (\d{3}) (\d+)$", re.MULTILINE)
+
+
 def start_gunicorn(bench: Bench, port: int) -> subprocess.Popen[bytes]:
     bench.env["GUNICORN_WORKERS"] = str(bench.web_workers)
     command = [
@@ -732,6 +740,8 @@ def start_gunicorn(bench: Bench, port: int) -> subprocess.Popen[bytes]:
         str(REPO / "deploy" / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
+        "--access-logformat",
+        ACCESS_FORMAT,
         "engpass:create_app()",
     ]
     process = start(bench, "gunicorn", command)
@@ -1021,7 +1031,15 @@ def load_targets(bench: Bench, app: Any, base: str, org_number: int) -> list[Loa
     api_json = {**api, "Content-Type": "application/json"}
     today = date.today().isoformat()
     edit = urllib.parse.urlencode(
-        {"title": f"Engpass {org_number}", "category": category, "why": "", "owner_id": owner_id, "csrf_token": csrf}
+        {
+            "title": f"Engpass {org_number}",
+            "category": category,
+            "why": "",
+            "owner_id": owner_id,
+            # The form asks who backs the cycle; an owner may.
+            "sponsor_id": owner_id,
+            "csrf_token": csrf,
+        }
     )
     measurement = urllib.parse.urlencode(
         {"measured_on": today, "kpi_value": "12", "hours_per_week": "", "cost_per_week": "", "note": LOAD_NOTE}
@@ -1048,6 +1066,33 @@ def load_targets(bench: Bench, app: Any, base: str, org_number: int) -> list[Loa
         options = by_kind[kind]
         targets += [options[n % len(options)] for n in range(weight)]
     return targets
+
+
+def service_times(access_log: str, targets: list[LoadTarget]) -> dict[str, list[float]]:
+    """Milliseconds each request of the load spent in a gunicorn worker, by kind, from the access log."""
+    kind_of = {(t.method, t.path.partition("?")[0]): t.kind for t in targets}
+    times: dict[str, list[float]] = {}
+    for method, path, _status, micros in ACCESS_LINE.findall(access_log):
+        kind = kind_of.get((method, path))
+        if kind is not None:
+            times.setdefault(kind, []).append(int(micros) / 1000)
+    return times
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile: the value below which ``fraction`` of ``values`` lie."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def report_kinds(bench: Bench, times: dict[str, list[float]]) -> None:
+    """Per kind of request: p50 and p95 of its time in a worker, and its share of all the workers' time — the
+    kind with the largest share is the next page to make cheaper."""
+    total = sum(sum(values) for values in times.values()) or 1.0
+    for kind, values in times.items():
+        bench.figures[f"load_{kind}_p50_ms"] = round(percentile(values, 0.50), 2)
+        bench.figures[f"load_{kind}_p95_ms"] = round(percentile(values, 0.95), 2)
+        bench.figures[f"load_{kind}_worker_share"] = round(sum(values) / total, 3)
 
 
 def saved_load_measurements(bench: Bench) -> int:
@@ -1079,11 +1124,16 @@ def mixed_load(bench: Bench, app: Any, wrk: str) -> None:
     script = bench.workdir / "mixed.lua"
     script.write_text(MIXED_LUA % (",\n".join(t.lua() for t in targets), ", ".join(map(lua_string, kinds))))
     before = saved_load_measurements(bench)
+    access_log = bench.workdir / "gunicorn.log"
+    logins_end = access_log.stat().st_size
     log(f"  wrk mixed load: {seconds} s × {bench.connections} connections over {len(numbers)} organizations")
     command = [wrk, f"-t{bench.threads}", f"-c{bench.connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
     output = subprocess.run([*command, base + "/"], capture_output=True, text=True, check=True).stdout
     (bench.workdir / "mixed.wrk.txt").write_text(output)
     stop(gunicorn)
+    with access_log.open("rb") as lines:
+        lines.seek(logins_end)
+        report_kinds(bench, service_times(lines.read().decode(errors="replace"), targets))
     match = re.search(r"WRK (.*)", output)
     if not match:
         raise SystemExit(f"wrk printed no summary:\n{output}")
@@ -1375,7 +1425,7 @@ def send_digests(bench: Bench) -> None:
 # --- cleanup and report ----------------------------------------------------------------------------------
 
 
-def cleanup(bench: Bench) -> None:
+def cleanup(bench: Bench, *, failed: bool = False) -> None:
     for process in reversed(bench.processes):
         stop(process)
     if bench.keep:
@@ -1394,6 +1444,10 @@ def cleanup(bench: Bench) -> None:
     if bench.broker_url:
         purge_broker(bench)
         release_redis_database(bench.broker_url)
+    if failed:
+        # The logs of gunicorn, the workers and wrk are what tells why: kept, without the database.
+        log(f"failed: the logs are kept in {bench.workdir}")
+        return
     shutil.rmtree(bench.workdir, ignore_errors=True)
 
 
@@ -1464,8 +1518,10 @@ def main() -> None:
         mixed_load(bench, app, wrk)
         log(f"{bench.digests} digests by one worker process to an SMTP sink")
         send_digests(bench)
-    finally:
-        cleanup(bench)
+    except BaseException:
+        cleanup(bench, failed=True)
+        raise
+    cleanup(bench)
     report(bench)
 
 
