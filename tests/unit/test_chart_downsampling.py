@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from reportlab.graphics.shapes import Circle, PolyLine
 
 from engpass.charts import downsample, evenly_spaced
+from engpass.cycles.chart import CHART_POINTS
+from engpass.cycles.models import Cycle, Measurement
+from engpass.exports.pdf_chart import kpi_drawing
 
 
 @pytest.mark.parametrize(("count", "limit"), [(0, 5), (1, 5), (5, 5), (6, 5), (1000, 118), (119, 118), (10**6, 2)])
@@ -55,3 +62,22 @@ def test_downsample_is_bounded_ordered_and_keeps_the_shape(values, limit):
     if values:
         assert kept[0] == points[0] and kept[-1] == points[-1]
         assert min(v for _, v in kept) == min(values) and max(v for _, v in kept) == max(values)
+
+
+def test_the_pdf_chart_draws_no_more_points_than_the_page(app):
+    """The PDF and the decision paper draw the same bounded sample as the cycle page, over the same days."""
+    start = date(2025, 1, 6)
+    values = [Decimal(9 + (n * 7) % 13) for n in range(500)]
+    values[321] = Decimal(-4)  # the lowest, between the evenly spaced ones
+    every = [
+        Measurement(id=n + 1, measured_on=start + timedelta(days=n), kpi_value=value) for n, value in enumerate(values)
+    ]
+    cycle = Cycle(title="Angebote", kpi_unit="Tage", kpi_baseline=Decimal(12), kpi_target=Decimal(6))
+    with app.test_request_context():
+        drawing = kpi_drawing(cycle, every, start + timedelta(days=600))
+    drawn = [shape for shape in drawing.contents if isinstance(shape, Circle)]
+    expected = downsample(every, CHART_POINTS, lambda m: float(m.kpi_value))
+    assert len(drawn) == len(expected) <= CHART_POINTS
+    (line,) = [shape for shape in drawing.contents if isinstance(shape, PolyLine)]
+    xs = line.points[0::2]
+    assert (xs[0], xs[-1]) == (drawn[0].cx, drawn[-1].cx) and min(line.points[1::2]) == min(c.cy for c in drawn)

@@ -14,8 +14,17 @@ from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Flowable, Paragraph
 
-from engpass.charts import ACCENT, GRID, value_scale
-from engpass.cycles.chart import BASELINE, TARGET, date_range, date_ticks, short_date, shorten, with_unit
+from engpass.charts import ACCENT, GRID, downsample, value_scale
+from engpass.cycles.chart import (
+    BASELINE,
+    CHART_POINTS,
+    TARGET,
+    date_range,
+    date_ticks,
+    short_date,
+    shorten,
+    with_unit,
+)
 from engpass.cycles.models import Cycle, Measurement
 from engpass.exports.pdf_layout import BOLD, MUTED, REGULAR, paragraph, register_fonts
 from engpass.formatting import number
@@ -24,9 +33,11 @@ CHART_W, CHART_H = 300, 150
 
 
 def kpi_drawing(cycle: Cycle, measurements: list[Measurement], today: date) -> Drawing:
-    """The KPI over time: the measured values as a line, baseline and target dashed, as on the print page."""
+    """The KPI over time: the measured values as a line, baseline and target dashed, as on the print page, with
+    at most ``CHART_POINTS`` of them as there (the first, the last, the lowest and the highest among them)."""
     register_fonts()
-    points = sorted(measurements, key=lambda m: (m.measured_on, m.id or 0))
+    ordered = sorted(measurements, key=lambda m: (m.measured_on, m.id or 0))
+    points = downsample(ordered, CHART_POINTS, lambda m: float(m.kpi_value))
     unit = cycle.kpi_unit or ""
     drawing = Drawing(CHART_W, CHART_H)
     left, right, top, bottom = 40, CHART_W - 6, CHART_H - 14, 22
