@@ -137,7 +137,10 @@ def test_scale_rollout_adoption_reminder_and_sustained_effect(browser, live_serv
         page.goto(f"{base}/dev/mail/")
         page.locator("table a", has_text="Nachmessung des Rollouts fällig").first.click()
         frame = page.frame_locator("iframe.mailframe")
-        assert frame.locator("a", has_text="Rollout messen").count() >= 1
+        # The mail loads into its frame after the page: wait for the link rather than count what is there yet.
+        action = frame.locator("a", has_text="Rollout messen").first
+        action.wait_for()
+        assert "Rollout messen" in action.inner_text()
         assert_fits(page, width)
         page.screenshot(path=shots / f"rollout-reminder-{width}.png", full_page=True)
 
