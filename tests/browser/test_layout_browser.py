@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engpass import tenancy
+from engpass.candidates import service as candidates
 from engpass.consulting import views as consulting_views
 from engpass.cycles.models import Cycle
 from engpass.demo.data import DEMO_CONSULTANCY, DEMO_PASSWORD, load_demo
@@ -118,6 +119,7 @@ def _demo(session: Session) -> dict[str, list[str]]:
         f"{cycles}/{decided}/measurements/",
         f"{cycles}/{scaled}/rollout/measurements/",
         f"/o/{client.slug}/todo?show=all&page=2",
+        f"/o/{client.slug}/candidates/?page=2",
         "/todo",
         "/account/settings",
     ]
@@ -129,6 +131,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(reminder_views, "PAGE_SIZE", 1)
         patch.setattr(consulting_views, "PAGE_SIZE", 1)
+        patch.setattr(candidates, "OPEN_PAGE", 2)
         with live_app(tmp_path_factory.mktemp("layout"), _demo) as (url, pages):
             yield Demo(url=url, pages=pages)
 

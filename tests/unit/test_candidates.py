@@ -144,8 +144,8 @@ def test_merge_keeps_the_kept_numbers_fills_its_unknowns_and_lists_the_merged(ct
     ctx.session.refresh(older)
     assert older.merged_into_id == kept.id  # what was merged into the duplicate follows it
     found = service.backlog(ctx.session, Decimal(65), 52)
-    assert [e.candidate.id for e in found.open] == [kept.id]
-    assert {(m.candidate.title, m.proposer) for m in found.open[0].merged} == {
+    assert [e.candidate.id for e in found.open.rows] == [kept.id]
+    assert {(m.candidate.title, m.proposer) for m in found.open.rows[0].merged} == {
         ("Angebote dauern ewig", "Olga Other"),
         ("Angebote!", "Sabine Owner"),
     }
@@ -245,4 +245,4 @@ def test_candidates_of_another_organization_are_not_found(session, make_user, ma
     session.expunge_all()
     with tenancy.tenant_context(session, two.id):
         assert session.get(Candidate, candidate_id) is None
-        assert service.backlog(session, Decimal(65), 52).open == []
+        assert service.backlog(session, Decimal(65), 52).open.rows == []

@@ -81,6 +81,8 @@ ENDPOINT_ACTIONS = {
     "exports.data_status": (A.export_organization, None),
     "exports.data_download": (A.export_organization, None),
     "candidates.index": (A.view_candidates, None),
+    "candidates.picked": (A.view_candidates, None),
+    "candidates.dismissed": (A.view_candidates, None),
     "candidates.new": (A.propose_candidate, A.propose_candidate),
     "candidates.edit": (A.propose_candidate, A.propose_candidate),
     "candidates.merge": (A.manage_candidates, A.manage_candidates),

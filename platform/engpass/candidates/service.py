@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
@@ -23,6 +23,7 @@ from engpass.candidates.models import Candidate, CandidateStatus, DataAvailable,
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Cycle, Stage
 from engpass.cycles.sponsors import default_sponsor
+from engpass.paging import Page, clamped, page_count, page_of
 
 FIELDS = (
     "title",
@@ -267,37 +268,103 @@ class Entry:
     merged: list[Entry] = field(default_factory=list)
 
 
+# The open backlog a page at a time: all open candidates are ranked (the ranking is the product), a page of
+# them is rendered.
+OPEN_PAGE = 25
+# Picked and dismissed candidates only pile up: the backlog shows the latest few, their own lists the rest.
+LATEST_SHOWN = 10
+LIST_PAGE = 25
+
+
 @dataclass(frozen=True)
 class Backlog:
-    open: list[Entry]
+    open: Page[Entry]
     picked: list[Entry]
+    picked_total: int
     dismissed: list[Entry]
+    dismissed_total: int
 
 
-def backlog(session: Session, hourly_rate: Decimal, weeks_per_year: int) -> Backlog:
-    """Every candidate of the organization in one query: the open ones ranked (each with those merged into
-    it), the picked ones with their cycle's title, the dismissed ones; newest first where not ranked."""
-    stmt = (
-        select(Candidate, User.name, Cycle.title)
-        .outerjoin(User, User.id == Candidate.proposed_by_id)
+def _with_people(stmt: Select[Any]) -> Select[Any]:
+    """A candidate with its proposer's name and its cycle's title, newest first (the order of every list but
+    the ranked one)."""
+    return (
+        stmt.outerjoin(User, User.id == Candidate.proposed_by_id)
         .outerjoin(Cycle, Cycle.id == Candidate.cycle_id)
         .order_by(Candidate.created_at.desc(), Candidate.id.desc())
     )
-    entries = [
-        Entry(candidate, name, yearly_cost(candidate, hourly_rate, weeks_per_year), title)
-        for candidate, name, title in session.execute(stmt)
+
+
+def _entries(rows: Any, hourly_rate: Decimal, weeks_per_year: int) -> list[Entry]:
+    """Rows of (candidate, proposer's name[, cycle's title, …]) as entries."""
+    return [
+        Entry(candidate, name, yearly_cost(candidate, hourly_rate, weeks_per_year), rest[0] if rest else None)
+        for candidate, name, *rest in rows
     ]
+
+
+def _attach_merged(session: Session, entries: list[Entry], hourly_rate: Decimal, weeks_per_year: int) -> None:
+    """The candidates merged into ``entries``, for all of them in one query."""
     by_id = {entry.candidate.id: entry for entry in entries}
-    for entry in entries:
-        target = by_id.get(entry.candidate.merged_into_id or 0)
-        if entry.candidate.status == CandidateStatus.merged and target is not None:
-            target.merged.append(entry)
-    order = {c.id: i for i, c in enumerate(ranked([e.candidate for e in entries], hourly_rate, weeks_per_year))}
-    return Backlog(
-        open=sorted((e for e in entries if e.candidate.is_open), key=lambda e: order[e.candidate.id]),
-        picked=[e for e in entries if e.candidate.status == CandidateStatus.picked],
-        dismissed=[e for e in entries if e.candidate.status == CandidateStatus.dismissed],
+    if not by_id:
+        return
+    stmt = _with_people(
+        select(Candidate, User.name, Cycle.title).where(
+            Candidate.status == CandidateStatus.merged, Candidate.merged_into_id.in_(by_id)
+        )
     )
+    for merged in _entries(session.execute(stmt), hourly_rate, weeks_per_year):
+        by_id[merged.candidate.merged_into_id or 0].merged.append(merged)
+
+
+def _latest(
+    session: Session, status: CandidateStatus, hourly_rate: Decimal, weeks_per_year: int
+) -> tuple[list[Entry], int]:
+    """The newest ``LATEST_SHOWN`` of a status and how many there are: the window count is taken before the
+    LIMIT, so one statement answers both."""
+    stmt = _with_people(
+        select(Candidate, User.name, Cycle.title, func.count().over()).where(Candidate.status == status)
+    ).limit(LATEST_SHOWN)
+    rows = session.execute(stmt).all()
+    return _entries(rows, hourly_rate, weeks_per_year), (rows[0][3] if rows else 0)
+
+
+def backlog(session: Session, hourly_rate: Decimal, weeks_per_year: int, page: int = 1) -> Backlog:
+    """The backlog page in a fixed number of queries, however many candidates there are: every open
+    candidate ranked and one page of them (each with those merged into it), the latest picked ones with
+    their cycle's title and the latest dismissed ones, with how many there are of each."""
+    stmt = (
+        select(Candidate, User.name)
+        .outerjoin(User, User.id == Candidate.proposed_by_id)
+        .where(Candidate.status == CandidateStatus.open)
+    )
+    entries = _entries(session.execute(stmt), hourly_rate, weeks_per_year)
+    order = {c.id: i for i, c in enumerate(ranked([e.candidate for e in entries], hourly_rate, weeks_per_year))}
+    shown = page_of(sorted(entries, key=lambda e: order[e.candidate.id]), page, OPEN_PAGE)
+    picked, picked_total = _latest(session, CandidateStatus.picked, hourly_rate, weeks_per_year)
+    dismissed, dismissed_total = _latest(session, CandidateStatus.dismissed, hourly_rate, weeks_per_year)
+    # A candidate can be merged into one that was picked later; its entry keeps it, as an open one does.
+    _attach_merged(session, [*shown.rows, *picked], hourly_rate, weeks_per_year)
+    return Backlog(shown, picked, picked_total, dismissed, dismissed_total)
+
+
+def decided_page(
+    session: Session, status: CandidateStatus, hourly_rate: Decimal, weeks_per_year: int, number: int
+) -> Page[Entry]:
+    """Page ``number`` (clamped to the last) of the picked or dismissed candidates, newest first: counted,
+    then read with LIMIT and OFFSET (a picked one's merged candidates in one more), so any page of any
+    length costs the same queries."""
+    total = session.scalar(select(func.count(Candidate.id)).where(Candidate.status == status)) or 0
+    number = clamped(number, total, LIST_PAGE)
+    stmt = (
+        _with_people(select(Candidate, User.name, Cycle.title).where(Candidate.status == status))
+        .limit(LIST_PAGE)
+        .offset((number - 1) * LIST_PAGE)
+    )
+    entries = _entries(session.execute(stmt), hourly_rate, weeks_per_year)
+    if status == CandidateStatus.picked:
+        _attach_merged(session, entries, hourly_rate, weeks_per_year)
+    return Page(entries, number, page_count(total, LIST_PAGE), total, LIST_PAGE)
 
 
 def open_ranked(session: Session, hourly_rate: Decimal, weeks_per_year: int) -> list[Candidate]:

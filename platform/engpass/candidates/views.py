@@ -8,6 +8,7 @@ accepted from owners and admins only (``manage_candidates``). A refusal rolls ba
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -21,7 +22,7 @@ from engpass.candidates.costs import yearly_cost
 from engpass.candidates.figures import CostFigure, cost_figure
 from engpass.candidates.forms import CandidateForm, ConfirmForm, DismissForm, MergeForm, PickForm
 from engpass.candidates.labels import DATA_LABELS, EFFORT_LABELS, STATUS_LABELS
-from engpass.candidates.models import Candidate
+from engpass.candidates.models import Candidate, CandidateStatus
 from engpass.cycles import service as cycles
 from engpass.cycles.templates import CATEGORY_LABELS
 from engpass.db import db
@@ -29,6 +30,7 @@ from engpass.formatting import day, money, number
 from engpass.gateway.web import org_blueprint
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, can, require_permission
+from engpass.paging import requested_page
 
 bp = org_blueprint("candidates", __name__, "/candidates")
 
@@ -77,24 +79,58 @@ def _status(form: Any, problems: list[Any] | None = None) -> int:
     return 422 if form.errors or problems else 200
 
 
+def _hide_people(entries: Iterable[service.Entry]) -> bool:
+    """A consultancy never sees the client's members (docs/consultants.md): no proposer's name. True when
+    the names were hidden."""
+    if g.get("consulting") is None:
+        return False
+    for entry in entries:
+        entry.proposer = None
+        for merged in entry.merged:
+            merged.proposer = None
+    return True
+
+
 @bp.route("/")
 @require_permission(Action.view_candidates)
 def index() -> Any:
-    found = service.backlog(db.session(), current_org.default_hourly_rate, current_org.working_weeks_per_year)
-    people_hidden = g.get("consulting") is not None
-    if people_hidden:
-        # A consultancy never sees the client's members (docs/consultants.md): no proposer's name.
-        for entry in (*found.open, *found.picked, *found.dismissed):
-            entry.proposer = None
-            for merged in entry.merged:
-                merged.proposer = None
+    found = service.backlog(
+        db.session(), current_org.default_hourly_rate, current_org.working_weeks_per_year, requested_page()
+    )
     return render_template(
         "candidates/index.html",
         backlog=found,
         manager=_manager(),
         reopen_form=ConfirmForm(),
-        people_hidden=people_hidden,
+        people_hidden=_hide_people((*found.open.rows, *found.picked, *found.dismissed)),
     )
+
+
+def _decided_list(status: CandidateStatus, template: str) -> Any:
+    page = service.decided_page(
+        db.session(), status, current_org.default_hourly_rate, current_org.working_weeks_per_year, requested_page()
+    )
+    return render_template(
+        template,
+        page=page,
+        manager=_manager(),
+        reopen_form=ConfirmForm(),
+        people_hidden=_hide_people(page.rows),
+    )
+
+
+@bp.route("/picked/")
+@require_permission(Action.view_candidates)
+def picked() -> Any:
+    """Every picked candidate, a page at a time, newest first; the backlog shows the latest few."""
+    return _decided_list(CandidateStatus.picked, "candidates/picked.html")
+
+
+@bp.route("/dismissed/")
+@require_permission(Action.view_candidates)
+def dismissed() -> Any:
+    """Every dismissed candidate, a page at a time, newest first; the backlog shows the latest few."""
+    return _decided_list(CandidateStatus.dismissed, "candidates/dismissed.html")
 
 
 def _render_form(form: CandidateForm, candidate: Candidate | None, problems: list[Any] | None = None) -> Any:
