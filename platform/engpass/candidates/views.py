@@ -106,12 +106,13 @@ def index() -> Any:
     )
 
 
-def _decided_list(status: CandidateStatus, template: str) -> Any:
+def _decided_list(status: CandidateStatus) -> Any:
     page = service.decided_page(
         db.session(), status, current_org.default_hourly_rate, current_org.working_weeks_per_year, requested_page()
     )
     return render_template(
-        template,
+        "candidates/decided.html",
+        status=status.value,
         page=page,
         manager=_manager(),
         reopen_form=ConfirmForm(),
@@ -123,14 +124,14 @@ def _decided_list(status: CandidateStatus, template: str) -> Any:
 @require_permission(Action.view_candidates)
 def picked() -> Any:
     """Every picked candidate, a page at a time, newest first; the backlog shows the latest few."""
-    return _decided_list(CandidateStatus.picked, "candidates/picked.html")
+    return _decided_list(CandidateStatus.picked)
 
 
 @bp.route("/dismissed/")
 @require_permission(Action.view_candidates)
 def dismissed() -> Any:
     """Every dismissed candidate, a page at a time, newest first; the backlog shows the latest few."""
-    return _decided_list(CandidateStatus.dismissed, "candidates/dismissed.html")
+    return _decided_list(CandidateStatus.dismissed)
 
 
 def _render_form(form: CandidateForm, candidate: Candidate | None, problems: list[Any] | None = None) -> Any:
