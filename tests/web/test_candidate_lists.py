@@ -18,6 +18,7 @@ from engpass.consulting import service as consulting
 from engpass.consulting.models import AccessLevel
 from engpass.organizations.models import OrgKind, Role
 from engpass.organizations.service import add_member
+from tests.support.candidates import backlog_url, candidate_team, picked_with_a_merged_one
 
 OPEN_PAGE = service.OPEN_PAGE
 LIST_PAGE = service.LIST_PAGE
@@ -42,15 +43,7 @@ def _listed_titles(html: str) -> list[str]:
 
 @pytest.fixture
 def world(make_user, make_org):
-    owner = make_user(name="Sabine Müller")
-    member = make_user(name="Max Mitarbeiter")
-    viewer = make_user(name="Vera Viewer")
-    org = make_org("Müller Metallbau GmbH", owner=owner, members={member: Role.member, viewer: Role.viewer})
-    return org, owner, member, viewer
-
-
-def _base(org) -> str:
-    return f"/o/{org.slug}/candidates"
+    return candidate_team(make_user, make_org)
 
 
 def _open(session, org, user, count: int) -> None:
@@ -103,18 +96,18 @@ def test_the_open_backlog_is_ranked_over_all_and_shown_a_page_at_a_time(client, 
     org, owner, member, _viewer = world
     _open(session, org, member, OPEN_PAGE + 5)
     login(owner)
-    first = _text(client.get(f"{_base(org)}/"))
+    first = _text(client.get(f"{backlog_url(org)}/"))
     assert len(_ranked_titles(first)) == OPEN_PAGE and _ranks(first) == list(range(1, OPEN_PAGE + 1))
     assert _ranked_titles(first)[0] == f"Offen {OPEN_PAGE + 4:02d}"
-    assert f'href="{_base(org)}/?page=2"' in first and "Seite 1 von 2" in first
+    assert f'href="{backlog_url(org)}/?page=2"' in first and "Seite 1 von 2" in first
     assert f"Kandidaten 1 bis {OPEN_PAGE} von {OPEN_PAGE + 5}, nach Kosten pro Jahr geordnet." in first
-    second = _text(client.get(f"{_base(org)}/?page=2"))
+    second = _text(client.get(f"{backlog_url(org)}/?page=2"))
     # The 26th-ranked opens page 2, with its rank, and the cheapest closes it.
     assert _ranked_titles(second) == [f"Offen {i:02d}" for i in range(4, -1, -1)]
     assert _ranks(second) == list(range(OPEN_PAGE + 1, OPEN_PAGE + 6))
-    assert f'href="{_base(org)}/"' in second and 'rel="prev"' in second and 'rel="next"' not in second
+    assert f'href="{backlog_url(org)}/"' in second and 'rel="prev"' in second and 'rel="next"' not in second
     # Past the last page: the last page.
-    assert _ranked_titles(_text(client.get(f"{_base(org)}/?page=40"))) == _ranked_titles(second)
+    assert _ranked_titles(_text(client.get(f"{backlog_url(org)}/?page=40"))) == _ranked_titles(second)
 
 
 @pytest.mark.parametrize("path", ["/", "/picked/", "/dismissed/"])
@@ -122,15 +115,15 @@ def test_anything_but_a_page_number_is_404(client, session, login, world, path):
     org, owner, _member, _viewer = world
     login(owner)
     for bad in ("0", "-2", "zwei", "1e3", "", "9999999"):
-        assert client.get(f"{_base(org)}{path}?page={bad}").status_code == 404, bad
-    assert client.get(f"{_base(org)}{path}?page=1").status_code == 200
+        assert client.get(f"{backlog_url(org)}{path}?page={bad}").status_code == 404, bad
+    assert client.get(f"{backlog_url(org)}{path}?page=1").status_code == 200
 
 
 def test_a_short_backlog_has_no_pager(client, session, login, world):
     org, owner, member, _viewer = world
     _open(session, org, member, 3)
     login(owner)
-    page = _text(client.get(f"{_base(org)}/"))
+    page = _text(client.get(f"{backlog_url(org)}/"))
     assert len(_ranked_titles(page)) == 3 and 'class="pager"' not in page and "?page=" not in page
 
 
@@ -142,22 +135,22 @@ def test_the_backlog_shows_the_latest_decided_ones_and_links_to_all(client, sess
     _decided(session, org, member, CandidateStatus.picked, LATEST + 2)
     _decided(session, org, member, CandidateStatus.dismissed, LATEST + 5)
     login(owner)
-    page = _text(client.get(f"{_base(org)}/"))
+    page = _text(client.get(f"{backlog_url(org)}/"))
     listed = _listed_titles(page)
     newest_picked = [f"picked {i:02d}" for i in range(LATEST + 1, 1, -1)]
     newest_dismissed = [f"dismissed {i:02d}" for i in range(LATEST + 4, 4, -1)]
     assert listed == newest_picked + newest_dismissed
-    assert f'href="{_base(org)}/picked/">Alle {LATEST + 2} gewählten Kandidaten<' in page
-    assert f'href="{_base(org)}/dismissed/">Alle {LATEST + 5} verworfenen Kandidaten<' in page
+    assert f'href="{backlog_url(org)}/picked/">Alle {LATEST + 2} gewählten Kandidaten<' in page
+    assert f'href="{backlog_url(org)}/dismissed/">Alle {LATEST + 5} verworfenen Kandidaten<' in page
 
 
 def test_no_link_to_all_while_the_backlog_shows_them_all(client, session, login, world):
     org, owner, member, _viewer = world
     _decided(session, org, member, CandidateStatus.dismissed, 2)
     login(owner)
-    page = _text(client.get(f"{_base(org)}/"))
+    page = _text(client.get(f"{backlog_url(org)}/"))
     assert _listed_titles(page) == ["dismissed 01", "dismissed 00"]
-    assert f"{_base(org)}/dismissed/" not in page and f"{_base(org)}/picked/" not in page
+    assert f"{backlog_url(org)}/dismissed/" not in page and f"{backlog_url(org)}/picked/" not in page
 
 
 @pytest.mark.parametrize("status", [CandidateStatus.picked, CandidateStatus.dismissed])
@@ -166,7 +159,7 @@ def test_a_decided_list_pages_newest_first(client, session, login, world, status
     total = LIST_PAGE + 3
     _decided(session, org, member, status, total)
     login(owner)
-    url = f"{_base(org)}/{status.value}/"
+    url = f"{backlog_url(org)}/{status.value}/"
     first = _text(client.get(url))
     assert _listed_titles(first) == [f"{status.value} {i:02d}" for i in range(total - 1, 2, -1)]
     assert f"Kandidaten 1 bis {LIST_PAGE} von {total}, die neuesten zuerst." in first
@@ -181,20 +174,15 @@ def test_a_decided_list_pages_newest_first(client, session, login, world, status
 def test_an_empty_decided_list_says_so(client, session, login, world):
     org, owner, _member, _viewer = world
     login(owner)
-    assert "Noch kein Kandidat wurde gewählt." in _text(client.get(f"{_base(org)}/picked/"))
-    assert "Noch kein Kandidat wurde verworfen." in _text(client.get(f"{_base(org)}/dismissed/"))
+    assert "Noch kein Kandidat wurde gewählt." in _text(client.get(f"{backlog_url(org)}/picked/"))
+    assert "Noch kein Kandidat wurde verworfen." in _text(client.get(f"{backlog_url(org)}/dismissed/"))
 
 
 def test_a_picked_list_shows_what_was_merged_into_each(client, session, login, world):
     org, owner, member, _viewer = world
-    with tenancy.tenant_context(session, org.id):
-        kept = service.propose(session, {"title": "Angebote zu langsam"}, owner.id)
-        duplicate = service.propose(session, {"title": "Angebote dauern"}, member.id)
-        service.merge(session, duplicate, kept, owner.id)
-        service.pick(session, kept, actor_id=owner.id, owner_id=owner.id, who_label="Wer")
-        session.commit()
+    picked_with_a_merged_one(session, org, owner, member)
     login(owner)
-    for url in (f"{_base(org)}/", f"{_base(org)}/picked/"):
+    for url in (f"{backlog_url(org)}/", f"{backlog_url(org)}/picked/"):
         page = _text(client.get(url))
         assert "„Angebote dauern“ (Max Mitarbeiter)" in page, url
 
@@ -205,7 +193,7 @@ def test_a_viewer_reads_the_lists_without_the_reopen_button(client, session, log
     _decided(session, org, member, CandidateStatus.picked, 3)
     login(viewer)
     for path in ("/picked/", "/dismissed/"):
-        response = client.get(f"{_base(org)}{path}")
+        response = client.get(f"{backlog_url(org)}{path}")
         assert response.status_code == 200 and len(_listed_titles(_text(response))) == 3
         assert "/reopen" not in response.text
 
@@ -213,7 +201,7 @@ def test_a_viewer_reads_the_lists_without_the_reopen_button(client, session, log
 def test_anonymous_visitors_are_sent_to_login(client, world):
     org, *_people = world
     for path in ("/?page=2", "/picked/", "/dismissed/?page=2"):
-        response = client.get(f"{_base(org)}{path}")
+        response = client.get(f"{backlog_url(org)}{path}")
         assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
@@ -224,17 +212,14 @@ def test_another_organizations_lists_answer_404(client, session, make_user, make
     make_org("Eigene Firma", owner=outsider)
     login(outsider)
     for path in ("/?page=2", "/picked/", "/dismissed/", "/dismissed/?page=2"):
-        response = client.get(f"{_base(org)}{path}")
+        response = client.get(f"{backlog_url(org)}{path}")
         assert response.status_code == 404 and "dismissed 0" not in response.text, path
 
 
 def test_a_consultant_sees_no_proposer_on_the_lists(client, session, make_user, make_org, login, world):
     org, owner, member, _viewer = world
+    picked_with_a_merged_one(session, org, owner, member)
     with tenancy.tenant_context(session, org.id):
-        kept = service.propose(session, {"title": "Angebote zu langsam"}, owner.id)
-        duplicate = service.propose(session, {"title": "Angebote dauern"}, member.id)
-        service.merge(session, duplicate, kept, owner.id)
-        service.pick(session, kept, actor_id=owner.id, owner_id=owner.id, who_label="Wer")
         service.dismiss(session, service.propose(session, {"title": "Reporting"}, member.id), "nein", owner.id)
         session.commit()
     firm = make_org("Beratung Klug", owner=make_user(), kind=OrgKind.consultancy)
@@ -244,7 +229,7 @@ def test_a_consultant_sees_no_proposer_on_the_lists(client, session, make_user, 
     session.commit()
     login(consultant)
     for path in ("/", "/picked/", "/dismissed/"):
-        response = client.get(f"{_base(org)}{path}")
+        response = client.get(f"{backlog_url(org)}{path}")
         page = _text(response)
         assert response.status_code == 200 and ("Angebote" in page or "Reporting" in page), path
         assert "Max Mitarbeiter" not in page and "Sabine Müller" not in page, path
@@ -272,7 +257,7 @@ def test_the_backlog_and_its_lists_cost_the_same_queries_for_3_and_60_candidates
     counts: dict[str, list[int]] = {}
     for one in (small, org):
         for path in ("/", "/?page=2", "/picked/", "/picked/?page=2", "/dismissed/"):
-            counts.setdefault(path, []).append(_counted(client, f"{_base(one)}{path}", count_queries))
+            counts.setdefault(path, []).append(_counted(client, f"{backlog_url(one)}{path}", count_queries))
     for path, (few, many) in counts.items():
         assert few == many, (path, counts)
     # The page shell's two; the open candidates, the page's merged ones, the latest picked and the latest

@@ -13,7 +13,7 @@ from engpass import tenancy
 from engpass.candidates import service
 from engpass.candidates.models import Candidate, CandidateStatus
 from engpass.cycles.models import Cycle, Stage
-from engpass.organizations.models import Role
+from tests.support.candidates import backlog_url, candidate_team
 from tests.support.cycles import scaled_quoting_cycle
 
 
@@ -23,15 +23,7 @@ def _text(response) -> str:
 
 @pytest.fixture
 def world(make_user, make_org):
-    owner = make_user(name="Sabine Müller")
-    member = make_user(name="Max Mitarbeiter")
-    viewer = make_user(name="Vera Viewer")
-    org = make_org("Müller Metallbau GmbH", owner=owner, members={member: Role.member, viewer: Role.viewer})
-    return org, owner, member, viewer
-
-
-def _base(org) -> str:
-    return f"/o/{org.slug}/candidates"
+    return candidate_team(make_user, make_org)
 
 
 def _propose(session, org, user, title, **data) -> int:
@@ -53,9 +45,9 @@ def test_a_member_proposes_in_german_notation_and_sees_the_ranked_backlog_withou
     org, owner, member, _viewer = world
     login(member)
     refresh()
-    assert client.get(f"{_base(org)}/new").status_code == 200
+    assert client.get(f"{backlog_url(org)}/new").status_code == 200
     response = client.post(
-        f"{_base(org)}/new",
+        f"{backlog_url(org)}/new",
         data={
             "title": "Angebote dauern 9 Tage",
             "category": "quoting",
@@ -67,32 +59,32 @@ def test_a_member_proposes_in_german_notation_and_sees_the_ranked_backlog_withou
         },
     )
     assert response.status_code == 302
-    assert client.post(f"{_base(org)}/new", data={"title": "Nur ein Titel"}).status_code == 302
+    assert client.post(f"{backlog_url(org)}/new", data={"title": "Nur ein Titel"}).status_code == 302
     (first, second) = _candidates(session, org)
     assert first.hours_per_week == Decimal("12.5") and first.cost_per_week == Decimal("1200.50")
     assert second.hours_per_week is None and second.cost_per_week is None and second.category.value == "other"
-    page = _text(client.get(f"{_base(org)}/"))
+    page = _text(client.get(f"{backlog_url(org)}/"))
     assert page.index("Angebote dauern 9 Tage") < page.index("Nur ein Titel")
     # (12,5 × 65 € + 1.200,50 €) × 52 = 104.676 €
     assert "104.676 €" in page and "× 52 Arbeitswochen" in page
     assert "unbekannt" in page
-    assert f"{_base(org)}/{first.id}/pick" not in page and f"{_base(org)}/{first.id}/merge" not in page
-    assert f"{_base(org)}/{first.id}/edit" in page
-    assert f'href="{_base(org)}/"' in page  # the main navigation
+    assert f"{backlog_url(org)}/{first.id}/pick" not in page and f"{backlog_url(org)}/{first.id}/merge" not in page
+    assert f"{backlog_url(org)}/{first.id}/edit" in page
+    assert f'href="{backlog_url(org)}/"' in page  # the main navigation
 
 
 def test_the_owner_sees_the_decisions_and_a_viewer_only_reads(client, session, login, world):
     org, owner, member, viewer = world
     candidate_id = _propose(session, org, member, "Reklamationen")
     login(owner)
-    page = client.get(f"{_base(org)}/").text
+    page = client.get(f"{backlog_url(org)}/").text
     for action in ("pick", "merge", "dismiss", "edit"):
-        assert f"{_base(org)}/{candidate_id}/{action}" in page
+        assert f"{backlog_url(org)}/{candidate_id}/{action}" in page
     client.post("/logout")
     login(viewer)
-    page = client.get(f"{_base(org)}/").text
-    assert "Reklamationen" in page and f"{_base(org)}/new" not in page and "/edit" not in page
-    assert client.post(f"{_base(org)}/new", data={"title": "x"}).status_code == 403
+    page = client.get(f"{backlog_url(org)}/").text
+    assert "Reklamationen" in page and f"{backlog_url(org)}/new" not in page and "/edit" not in page
+    assert client.post(f"{backlog_url(org)}/new", data={"title": "x"}).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -112,7 +104,7 @@ def test_bad_input_is_refused_with_a_message_and_saves_nothing(client, session, 
     login(member)
     refresh()
     data = {"title": "Angebote", field: value}
-    response = client.post(f"{_base(org)}/new", data=data)
+    response = client.post(f"{backlog_url(org)}/new", data=data)
     assert response.status_code == 422
     assert message in _text(response)
     assert _candidates(session, org) == []
@@ -123,10 +115,10 @@ def test_a_member_edits_only_their_own_open_candidate(client, session, login, wo
     own = _propose(session, org, member, "Meins")
     others = _propose(session, org, owner, "Nicht meins")
     login(member)
-    assert client.get(f"{_base(org)}/{own}/edit").status_code == 200
-    response = client.post(f"{_base(org)}/{own}/edit", data={"title": "Meins, genauer", "hours_per_week": "3"})
+    assert client.get(f"{backlog_url(org)}/{own}/edit").status_code == 200
+    response = client.post(f"{backlog_url(org)}/{own}/edit", data={"title": "Meins, genauer", "hours_per_week": "3"})
     assert response.status_code == 302
-    response = client.post(f"{_base(org)}/{others}/edit", data={"title": "Gekapert"}, follow_redirects=True)
+    response = client.post(f"{backlog_url(org)}/{others}/edit", data={"title": "Gekapert"}, follow_redirects=True)
     assert "nur, solange er offen ist" in _text(response)
     titles = [c.title for c in _candidates(session, org)]
     assert titles == ["Meins, genauer", "Nicht meins"]
@@ -137,23 +129,23 @@ def test_merge_dismiss_and_reopen_through_the_pages(client, session, login, worl
     kept = _propose(session, org, owner, "Angebote zu langsam", hours_per_week=Decimal(8))
     duplicate = _propose(session, org, member, "Angebote dauern", cost_per_week=Decimal(100))
     login(owner)
-    assert client.get(f"{_base(org)}/{duplicate}/merge").status_code == 200
-    assert client.post(f"{_base(org)}/{duplicate}/merge", data={"into": str(duplicate)}).status_code == 422
-    assert client.post(f"{_base(org)}/{duplicate}/merge", data={"into": "abc"}).status_code == 422
-    assert client.post(f"{_base(org)}/{duplicate}/merge", data={"into": str(kept)}).status_code == 302
+    assert client.get(f"{backlog_url(org)}/{duplicate}/merge").status_code == 200
+    assert client.post(f"{backlog_url(org)}/{duplicate}/merge", data={"into": str(duplicate)}).status_code == 422
+    assert client.post(f"{backlog_url(org)}/{duplicate}/merge", data={"into": "abc"}).status_code == 422
+    assert client.post(f"{backlog_url(org)}/{duplicate}/merge", data={"into": str(kept)}).status_code == 302
     first, second = _candidates(session, org)
     assert first.cost_per_week == Decimal(100) and second.status == CandidateStatus.merged
-    page = _text(client.get(f"{_base(org)}/"))
+    page = _text(client.get(f"{backlog_url(org)}/"))
     assert "Zusammengeführt:" in page and "„Angebote dauern“ (Max Mitarbeiter)" in page
 
-    assert client.post(f"{_base(org)}/{kept}/dismiss", data={"reason": " "}).status_code == 422
-    assert client.post(f"{_base(org)}/{kept}/dismiss", data={"reason": "Kein Hebel"}).status_code == 302
+    assert client.post(f"{backlog_url(org)}/{kept}/dismiss", data={"reason": " "}).status_code == 422
+    assert client.post(f"{backlog_url(org)}/{kept}/dismiss", data={"reason": "Kein Hebel"}).status_code == 302
     assert _candidates(session, org)[0].status == CandidateStatus.dismissed
-    assert "Kein Hebel" in client.get(f"{_base(org)}/").text
-    assert client.post(f"{_base(org)}/{kept}/reopen").status_code == 302
+    assert "Kein Hebel" in client.get(f"{backlog_url(org)}/").text
+    assert client.post(f"{backlog_url(org)}/{kept}/reopen").status_code == 302
     assert _candidates(session, org)[0].status == CandidateStatus.open
     # Reopening an open one is refused with a message, not an error.
-    assert client.post(f"{_base(org)}/{kept}/reopen").status_code == 302
+    assert client.post(f"{backlog_url(org)}/{kept}/reopen").status_code == 302
 
 
 def test_pick_asks_for_focus_then_opens_the_cycle_with_the_candidates_numbers(client, session, login, world):
@@ -170,12 +162,12 @@ def test_pick_asks_for_focus_then_opens_the_cycle_with_the_candidates_numbers(cl
     )
     login(owner)
     refresh()
-    assert client.get(f"{_base(org)}/{first}/pick").status_code == 200
-    response = client.post(f"{_base(org)}/{first}/pick")
+    assert client.get(f"{backlog_url(org)}/{first}/pick").status_code == 200
+    response = client.post(f"{backlog_url(org)}/{first}/pick")
     assert response.status_code == 302 and "/cycles/" in response.headers["Location"]
-    response = client.post(f"{_base(org)}/{second}/pick")
+    response = client.post(f"{backlog_url(org)}/{second}/pick")
     assert response.status_code == 422 and "zwei Engpässen" in _text(response)
-    response = client.post(f"{_base(org)}/{second}/pick", data={"confirm_focus": "y"})
+    response = client.post(f"{backlog_url(org)}/{second}/pick", data={"confirm_focus": "y"})
     assert response.status_code == 302
     page = _text(client.get(response.headers["Location"]))
     assert "Angebote dauern" in page
@@ -186,7 +178,7 @@ def test_pick_asks_for_focus_then_opens_the_cycle_with_the_candidates_numbers(cl
         assert cycle.focus_warning and cycle.stage == Stage.bottleneck and cycle.owner_id == owner.id
         assert "Betroffen: Vertrieb" in cycle.why
     # Picked already: back to the backlog with a message.
-    assert client.post(f"{_base(org)}/{second}/pick").status_code == 302
+    assert client.post(f"{backlog_url(org)}/{second}/pick").status_code == 302
 
 
 def test_the_next_bottleneck_step_starts_from_the_backlog(client, session, login, world):
@@ -198,9 +190,9 @@ def test_the_next_bottleneck_step_starts_from_the_backlog(client, session, login
     candidate = _propose(session, org, member, "Leads gehen verloren", hours_per_week=Decimal(6))
     login(owner)
     page = _text(client.get(f"/o/{org.slug}/cycles/{decided_id}/next"))
-    assert "Leads gehen verloren" in page and f"{_base(org)}/{candidate}/pick" in page
+    assert "Leads gehen verloren" in page and f"{backlog_url(org)}/{candidate}/pick" in page
     assert page.index("Leads gehen verloren") < page.index('name="title"')
-    assert client.post(f"{_base(org)}/{candidate}/pick").status_code == 302
+    assert client.post(f"{backlog_url(org)}/{candidate}/pick").status_code == 302
     with tenancy.tenant_context(session, org.id):
         session.expire_all()
         follower = session.scalars(select(Cycle).where(Cycle.title == "Leads gehen verloren")).one()
@@ -218,12 +210,12 @@ def test_another_organizations_candidates_are_404(client, session, login, world,
     foreign = _propose(session, other, stranger, "Geheim")
     login(owner)
     for action in ("edit", "merge", "dismiss", "pick"):
-        assert client.get(f"{_base(org)}/{foreign}/{action}").status_code == 404
-        assert client.post(f"{_base(org)}/{foreign}/{action}", data={"reason": "x"}).status_code == 404
-    assert client.post(f"{_base(org)}/{foreign}/reopen").status_code == 404
+        assert client.get(f"{backlog_url(org)}/{foreign}/{action}").status_code == 404
+        assert client.post(f"{backlog_url(org)}/{foreign}/{action}", data={"reason": "x"}).status_code == 404
+    assert client.post(f"{backlog_url(org)}/{foreign}/reopen").status_code == 404
     own = _propose(session, org, owner, "Eigen")
-    assert client.post(f"{_base(org)}/{own}/merge", data={"into": str(foreign)}).status_code == 422
-    assert "Geheim" not in client.get(f"{_base(org)}/").text
+    assert client.post(f"{backlog_url(org)}/{own}/merge", data={"into": str(foreign)}).status_code == 422
+    assert "Geheim" not in client.get(f"{backlog_url(org)}/").text
     with tenancy.tenant_context(session, other.id):
         assert session.scalar(select(func.count(Candidate.id)).where(Candidate.status == "open")) == 1
 
@@ -245,7 +237,7 @@ def _bulk(session, org, user, count: int) -> None:
 def test_the_backlog_query_count_does_not_grow_with_the_candidates(client, session, login, world, count_queries):
     org, owner, member, _viewer = world
     login(owner)
-    url = f"{_base(org)}/"
+    url = f"{backlog_url(org)}/"
 
     def count() -> int:
         client.get(url)
