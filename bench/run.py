@@ -1128,7 +1128,12 @@ def mixed_load(bench: Bench, app: Any, wrk: str) -> None:
     logins_end = access_log.stat().st_size
     log(f"  wrk mixed load: {seconds} s × {bench.connections} connections over {len(numbers)} organizations")
     command = [wrk, f"-t{bench.threads}", f"-c{bench.connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    # Where the two cores went: the web workers' share says whether more of them could be kept busy.
+    web_cpu = CpuMeter(lambda: process_tree(gunicorn.pid))
     output = subprocess.run([*command, base + "/"], capture_output=True, text=True, check=True).stdout
+    cpu, machine = web_cpu.stop()
+    bench.figures["load_web_cpu_cores"] = round(cpu / seconds, 2)
+    bench.figures["load_machine_cpu_share"] = round(machine / seconds / (os.cpu_count() or 1), 2)
     (bench.workdir / "mixed.wrk.txt").write_text(output)
     stop(gunicorn)
     with access_log.open("rb") as lines:

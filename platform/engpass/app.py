@@ -30,7 +30,7 @@ from engpass.extensions import babel, cache, csrf, limiter, login_manager
 from engpass.feature import load
 from engpass.formatting import file_size
 from engpass.gateway.web import load_user
-from engpass.i18n import LANGUAGES, role_label, select_locale, select_timezone
+from engpass.i18n import LANGUAGES, bound_template_gettext, role_label, select_locale, select_timezone
 from engpass.organizations.context import LAST_ORG_KEY, has_role, landing_membership, landing_url
 from engpass.organizations.memberships import memberships_of
 from engpass.organizations.permissions import can
@@ -193,6 +193,9 @@ def _register_request_hooks(app: Flask) -> None:
             "format_date": format_date,
             "format_datetime": format_datetime,
             "file_size": file_size,
+            # A page's dozens to hundreds of ``_()`` take the catalogue bound here instead of asking
+            # Flask-Babel for it string by string; a rendering for someone else (an e-mail) binds its own.
+            **bound_template_gettext(),
         }
 
     @app.after_request

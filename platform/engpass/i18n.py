@@ -79,12 +79,13 @@ def bound_template_gettext() -> dict[str, Callable[..., str]]:
     translations = get_translations()
 
     @pass_context
-    def gettext(context: Context, text: str, **variables: Any) -> str:
+    # Positional-only, as Jinja's own: a template may name a variable ``text`` or ``num``.
+    def gettext(context: Context, text: str, /, **variables: Any) -> str:
         translated = translations.ugettext(text)
         return (Markup(translated) if context.eval_ctx.autoescape else translated) % variables
 
     @pass_context
-    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+    def ngettext(context: Context, singular: str, plural: str, num: int, /, **variables: Any) -> str:
         variables.setdefault("num", num)
         translated = translations.ungettext(singular, plural, num)
         return (Markup(translated) if context.eval_ctx.autoescape else translated) % variables

@@ -51,12 +51,28 @@ def _version_and_gzip(filename: str) -> tuple[str, bytes | None] | None:
     return _digest(path, stat.st_mtime_ns, stat.st_size)
 
 
+@lru_cache(maxsize=256)
+def _deployed_version(folder: str, filename: str) -> str | None:
+    path = _file(folder, filename)
+    if path is None:
+        return None
+    stat = path.stat()
+    return _digest(path, stat.st_mtime_ns, stat.st_size)[0]
+
+
 def _add_version(endpoint: str, values: dict[str, Any]) -> None:
     if endpoint != "static" or VERSION_ARG in values or "filename" not in values:
         return
-    found = _version_and_gzip(values["filename"])
-    if found is not None:
-        values[VERSION_ARG] = found[0]
+    if current_app.debug:
+        # A developer edits the files while the server runs: each link looks at the file as it is now.
+        found = _version_and_gzip(values["filename"])
+        version = None if found is None else found[0]
+    else:
+        # Deployed files change only with a deploy, which starts new processes: a page's links to them take
+        # the version found once, not a path resolution and a stat each.
+        version = _deployed_version(current_app.static_folder or "", values["filename"])
+    if version is not None:
+        values[VERSION_ARG] = version
 
 
 def _serve(filename: str) -> Response:

@@ -148,10 +148,15 @@ def kpi_chart(cycle: Cycle, measurements: list[Measurement], today: date, total:
     if cycle.kpi_baseline is None and not points:
         return None
     count = len(ordered) if total is None else total
-    return Markup("").join(_draw(cycle, points, count, today, layout) for layout in (WIDE, COMPACT))
+    unit = cycle.kpi_unit or ""
+    # A point's tooltip reads the same in both drawings; worded once, it is half the formatting of the chart.
+    tips = [escape(f"{day(m.measured_on)}: {with_unit(m.kpi_value, unit)}") for m in points]
+    return Markup("").join(_draw(cycle, points, tips, count, today, layout) for layout in (WIDE, COMPACT))
 
 
-def _draw(cycle: Cycle, points: list[Measurement], count: int, today: date, layout: Layout) -> Markup:
+def _draw(
+    cycle: Cycle, points: list[Measurement], tips: list[Markup], count: int, today: date, layout: Layout
+) -> Markup:
     unit = cycle.kpi_unit or ""
     kpi_name = cycle.kpi_name or _("KPI")
     # Translated outside the f-strings below: Babel's extractor does not look inside them.
@@ -262,11 +267,10 @@ def _draw(cycle: Cycle, points: list[Measurement], count: int, today: date, layo
                 'stroke-linejoin="round" stroke-linecap="round"/>'
             )
         out.append('<g class="chart__points">')
-        for (x, y), m in zip(coords, points, strict=True):
-            tip = f"{day(m.measured_on)}: {with_unit(m.kpi_value, unit)}"
+        for (x, y), tip in zip(coords, tips, strict=True):
             out.append(
                 f'<circle class="chart__point" cx="{_f(x)}" cy="{_f(y)}" r="5" fill="#ffffff" stroke="{ACCENT}" '
-                f'stroke-width="3"><title>{escape(tip)}</title></circle>'
+                f'stroke-width="3"><title>{tip}</title></circle>'
             )
         last_x, last_y = coords[-1]
         # The latest value, near its point and kept inside the plot, off the baseline's and target's lines.
