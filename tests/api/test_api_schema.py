@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 
+from engpass.api.cycle_schemas import CycleSchema
 from engpass.api.paging import encode
-from engpass.api.schemas import CycleSchema
 from engpass.candidates import service as candidates
 from engpass.cycles import indirect_service, service
 from engpass.cycles.models import Category, Cycle, Decision, KpiDirection, SolutionType, Stage
@@ -229,7 +229,7 @@ def _checks(path: str) -> list:
 JSON = "application/json"
 
 
-# The cursors' formats (api/schemas.py ``cursor``): what the lists hand out, for any position.
+# The cursors' formats (api/page_schemas.py ``cursor``): what the lists hand out, for any position.
 schemathesis.openapi.format("cycle-cursor", st.integers(min_value=0, max_value=ID_MAX).map(lambda id_: encode([id_])))
 schemathesis.openapi.format(
     "measurement-cursor",

@@ -78,15 +78,23 @@ def test_a_stored_name_with_a_line_break_still_makes_a_valid_mail_on_one_subject
 
 def _request_text_fields():
     """Every string field of the API's request bodies, with its multi-line flag (query arguments such as the
-    opaque paging cursor are no text anyone reads)."""
+    opaque paging cursor are no text anyone reads). The schemas are found by walking the ``*_schemas`` modules,
+    so a new resource's module is checked too."""
     from marshmallow import Schema, fields
 
-    from engpass.api import schemas
+    from engpass import api
+    from engpass.api import schema_fields
 
-    for name, cls in vars(schemas).items():
-        if isinstance(cls, type) and issubclass(cls, Schema) and cls is not Schema and not name.endswith("ArgsSchema"):
+    for module in pkgutil.iter_modules(api.__path__):
+        if not module.name.endswith("_schemas"):
+            continue
+        for name, cls in vars(import_module(f"engpass.api.{module.name}")).items():
+            if not (isinstance(cls, type) and issubclass(cls, Schema) and cls is not Schema):
+                continue
+            if name.endswith("ArgsSchema"):
+                continue
             for field_name, field in cls().fields.items():
-                if isinstance(field, fields.String) and schemas._no_control_characters in field.validators:
+                if isinstance(field, fields.String) and schema_fields._no_control_characters in field.validators:
                     yield f"{name}.{field_name}", field, single_line.validate not in field.validators
 
 

@@ -20,10 +20,7 @@ from sqlalchemy import select
 
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
-from engpass.api.cycles import second_open_refused
-from engpass.api.paging import decode, page
-from engpass.api.problems import ApiProblem, invalid, rule_violation
-from engpass.api.schemas import (
+from engpass.api.candidate_schemas import (
     CandidateCreateSchema,
     CandidateDismissSchema,
     CandidateListArgsSchema,
@@ -34,6 +31,9 @@ from engpass.api.schemas import (
     CandidateReopenSchema,
     CandidateSchema,
 )
+from engpass.api.cycles import second_open_refused
+from engpass.api.paging import decode, page
+from engpass.api.problems import ApiProblem, invalid, rule_violation
 from engpass.candidates import service
 from engpass.candidates.costs import rank_key, yearly_cost
 from engpass.candidates.figures import cost_figure

@@ -18,21 +18,23 @@ from sqlalchemy.orm import aliased
 
 from engpass.accounts.models import User
 from engpass.api.blueprint import bp, endpoint
-from engpass.api.indirect_costs import document as indirect_cost_document
-from engpass.api.paging import decode, page
-from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
-from engpass.api.schemas import (
+from engpass.api.cycle_schemas import (
     CycleCreateSchema,
     CycleListArgsSchema,
     CyclePageSchema,
     CyclePatchSchema,
     CycleSchema,
+    StageChangeSchema,
+)
+from engpass.api.indirect_costs import document as indirect_cost_document
+from engpass.api.measurement_schemas import (
     MeasurementCreateSchema,
     MeasurementListArgsSchema,
     MeasurementPageSchema,
     MeasurementSchema,
-    StageChangeSchema,
 )
+from engpass.api.paging import decode, page
+from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
 from engpass.cycles import people, service, sponsors
 from engpass.cycles.business_case import BusinessCase, compute
 from engpass.cycles.forecast import Comparison, compare

@@ -27,8 +27,9 @@ from engpass.api import (  # noqa: F401  (their routes are on the blueprint)
     webhooks,
 )
 from engpass.api.blueprint import API_PREFIX, bp
+from engpass.api.problem_schemas import ProblemSchema
 from engpass.api.problems import MEDIA_TYPE
-from engpass.api.schemas import CODES, DecimalString, ProblemSchema, UtcDateTime
+from engpass.api.schema_fields import CODES, DecimalString, UtcDateTime
 
 DESCRIPTION = """\
 The Engpass API for integrations (Power Automate, Zapier, scripts): the same cycles, rules,

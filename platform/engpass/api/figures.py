@@ -1,15 +1,18 @@
 """The API's documents of computed figures: a cycle's business case, the maturity, the dashboard and the
 weekly history. Read-only documents, apart from the history's query arguments; the field types and
-conventions are those of ``api/schemas.py``."""
+conventions are those of ``api/schema_fields.py``."""
 
 from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from engpass.api.cycle_schemas import ForecastSchema
 from engpass.api.rollout_schemas import AtScaleSchema
-from engpass.api.schemas import HISTORY_WEEKS_MAX, DecimalString, ForecastSchema, UtcDateTime, code_out
+from engpass.api.schema_fields import DecimalString, UtcDateTime, code_out
 from engpass.cycles.models import Stage
 from engpass.radar.models import Pattern, RadarRule
+
+HISTORY_WEEKS_MAX = 520
 
 # --- figures -------------------------------------------------------------------------------------
 

@@ -13,8 +13,12 @@ from flask import abort, g
 from flask_babel import gettext as _
 
 from engpass.api.blueprint import bp, endpoint
+from engpass.api.indirect_cost_schemas import (
+    IndirectCostItemCreateSchema,
+    IndirectCostItemPatchSchema,
+    IndirectCostItemSchema,
+)
 from engpass.api.problems import rule_violation
-from engpass.api.schemas import IndirectCostItemCreateSchema, IndirectCostItemPatchSchema, IndirectCostItemSchema
 from engpass.cycles import indirect_costs, indirect_service
 from engpass.cycles.models import Cycle, IndirectCostItem, IndirectKind
 from engpass.cycles.rules import StageRuleViolation

@@ -20,7 +20,7 @@ from marshmallow import Schema, fields
 
 from engpass.api.blueprint import bp, endpoint
 from engpass.api.problems import ApiProblem, invalid, rule_violation
-from engpass.api.schemas import DecimalString
+from engpass.api.schema_fields import DecimalString
 from engpass.cycles.models import Cycle
 from engpass.cycles.rules import StageRuleViolation
 from engpass.db import db

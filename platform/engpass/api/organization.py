@@ -10,8 +10,8 @@ from typing import Any
 from flask import g
 
 from engpass.api.blueprint import bp, endpoint
+from engpass.api.organization_schemas import OrganizationPatchSchema, OrganizationSchema
 from engpass.api.problems import implausible
-from engpass.api.schemas import OrganizationPatchSchema, OrganizationSchema
 from engpass.cycles.plausibility import rate_doubts
 from engpass.dashboard.org_settings import SETTINGS_FIELDS, update_settings
 from engpass.db import db

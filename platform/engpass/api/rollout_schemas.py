@@ -1,5 +1,5 @@
 """The API's documents of a scaled cycle's rollout: the rollout, its measurements and the business case at
-scale; the field types and conventions are those of ``api/schemas.py``."""
+scale; the field types and conventions are those of ``api/schema_fields.py``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from engpass.api.schemas import (
+from engpass.api.schema_fields import (
     DecimalString,
     JsonInteger,
     UtcDateTime,

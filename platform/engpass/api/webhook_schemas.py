@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from engpass.api.schemas import UtcDateTime, code_out, text
+from engpass.api.schema_fields import UtcDateTime, code_out, text
 from engpass.webhooks.events import EVENT_TYPES, EventType
 from engpass.webhooks.models import DESCRIPTION_MAX, URL_MAX, DeliveryStatus, EndpointKind
 
