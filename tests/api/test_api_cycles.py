@@ -5,7 +5,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from engpass import task_names, tenancy
 from engpass.audit.models import AuditEvent
@@ -276,6 +276,46 @@ def test_the_list_costs_the_same_queries_for_few_and_many(client, session, world
     with count_queries() as many:
         assert len(world.call(client, "GET", "/cycles").json["items"]) == 14
     assert few.count == many.count <= 6, many.statements
+
+
+def test_a_cycles_documents_cost_the_same_for_few_and_many_measurements(client, session, world, count_queries):
+    """The documents' figures need only the latest measurement: 300 older ones change the count, not the
+    queries, the figures or the rows read."""
+    with tenancy.tenant_context(session, world.org.id):
+        cycle_id = scaled_quoting_cycle(session, world.owner).id
+        session.commit()
+
+    def read():
+        world.call(client, "GET", "/cycles")  # the token's last use is written once a minute
+        loaded = []
+
+        def remember(measurement, _context):
+            loaded.append(measurement.id)
+
+        event.listen(Measurement, "load", remember)
+        try:
+            with count_queries() as counter:
+                one = world.call(client, "GET", f"/cycles/{cycle_id}").json
+                listed = world.call(client, "GET", "/cycles").json["items"]
+                case = world.call(client, "GET", f"/cycles/{cycle_id}/business-case").json
+        finally:
+            event.remove(Measurement, "load", remember)
+        assert len(loaded) <= 3, "one measurement per document"
+        return counter, one, listed, case
+
+    few_queries, few, _, few_case = read()
+    with tenancy.tenant_context(session, world.org.id):
+        for n in range(300):
+            day = date.today() - timedelta(days=1 + n % 19)
+            session.add(Measurement(cycle_id=cycle_id, measured_on=day, kpi_value=Decimal(8)))
+        session.commit()
+    many_queries, many, listed, many_case = read()
+    assert few_queries.count == many_queries.count, many_queries.statements
+    assert many["measurement_count"] == few["measurement_count"] + 300 == 301
+    assert listed == [many]
+    changing = {"measurement_count", "updated_at"}
+    assert {k: v for k, v in many.items() if k not in changing} == {k: v for k, v in few.items() if k not in changing}
+    assert many_case == few_case
 
 
 # --- changing ------------------------------------------------------------------------------------

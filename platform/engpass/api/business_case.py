@@ -10,7 +10,9 @@ from engpass.api.blueprint import bp, endpoint
 from engpass.api.cycles import TAG, cycle_or_404, effects
 from engpass.api.figures import BusinessCaseSchema
 from engpass.api.rollouts import at_scale_document, rollout_of_scaled
+from engpass.cycles import measurement_reads
 from engpass.cycles.business_case import compute, status_quo_cost
+from engpass.db import db
 from engpass.organizations.permissions import Action
 
 
@@ -19,7 +21,9 @@ from engpass.organizations.permissions import Action
 def business_case(cycle_id: int) -> dict[str, Any]:
     """The cycle's business case from its own numbers (docs/business-case.md), in the organization's currency."""
     cycle = cycle_or_404(cycle_id)
-    case = compute(cycle, list(cycle.measurements), g.org.default_hourly_rate, g.org.working_weeks_per_year)
+    # The latest measurement is all the figures need, however many the cycle has.
+    measurements = list(measurement_reads.latest(db.session(), cycle, limit=1))
+    case = compute(cycle, measurements, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     status_quo = status_quo_cost(cycle, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     return {
         "cycle_id": cycle.id,
@@ -48,6 +52,6 @@ def business_case(cycle_id: int) -> dict[str, Any]:
         "kpi_change_percent": case.kpi_change_percent,
         "kpi_improved": case.kpi_improved,
         "target_reached_percent": case.target_reached_percent,
-        **effects(cycle, list(cycle.measurements), case),
+        **effects(cycle, measurements, case),
         "at_scale": at_scale_document(cycle, rollout) if (rollout := rollout_of_scaled(cycle)) else None,
     }

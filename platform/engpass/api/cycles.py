@@ -35,7 +35,7 @@ from engpass.api.measurement_schemas import (
 )
 from engpass.api.paging import decode, page
 from engpass.api.problems import ApiProblem, implausible, invalid, rule_violation
-from engpass.cycles import people, service, sponsors
+from engpass.cycles import measurement_reads, people, service, sponsors
 from engpass.cycles.business_case import BusinessCase, compute
 from engpass.cycles.forecast import Comparison, compare
 from engpass.cycles.models import Cycle, IndirectCostItem, Measurement, ProcessStep, Stage
@@ -103,18 +103,20 @@ def effects(cycle: Cycle, measurements: list[Measurement], case: BusinessCase) -
 def _document(
     cycle: Cycle,
     names: tuple[str | None, str | None],
-    measurements: list[Measurement],
+    measured: tuple[Measurement | None, int],
     steps: list[ProcessStep],
     items: list[IndirectCostItem],
 ) -> dict[str, Any]:
     settings = current_app.extensions["engpass.settings"]
     document = {name: getattr(cycle, name) for name in OUTPUT_FIELDS}
+    latest, count = measured
+    measurements = [latest] if latest is not None else []
     case = compute(cycle, measurements, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     document.update(
         effects(cycle, measurements, case),
         owner_name=names[0],
         sponsor_name=names[1],
-        measurement_count=len(measurements),
+        measurement_count=count,
         currency=g.org.currency,
         steps=[{"position": s.position, "name": s.name, "role": s.role, "minutes": s.minutes} for s in steps],
         indirect_cost_items=[indirect_cost_document(item) for item in items],
@@ -124,16 +126,15 @@ def _document(
 
 
 def _documents(rows: list[tuple[Cycle, str | None, str | None]]) -> list[dict[str, Any]]:
-    """Cycles with their owners' and sponsors' names as documents: three more queries however many there are
-    (their measurements, which give the count and the figures, their steps and their indirect cost items)."""
+    """Cycles with their owners' and sponsors' names as documents: three more queries however many cycles and
+    measurements there are (the latest measurement of each, which is all the figures need, with their count;
+    their steps and their indirect cost items)."""
     ids = [cycle.id for cycle, _owner, _sponsor in rows]
-    measured: dict[int, list[Measurement]] = {}
+    measured: dict[int, tuple[Measurement, int]] = {}
     steps: dict[int, list[ProcessStep]] = {}
     items: dict[int, list[IndirectCostItem]] = {}
     if ids:
-        measurement_stmt = select(Measurement).where(Measurement.cycle_id.in_(ids))
-        for measurement in db.session.scalars(measurement_stmt):
-            measured.setdefault(measurement.cycle_id, []).append(measurement)
+        measured = measurement_reads.latest_of(db.session(), ids)
         step_stmt = select(ProcessStep).where(ProcessStep.cycle_id.in_(ids)).order_by(ProcessStep.position)
         for step in db.session.scalars(step_stmt):
             steps.setdefault(step.cycle_id, []).append(step)
@@ -145,7 +146,13 @@ def _documents(rows: list[tuple[Cycle, str | None, str | None]]) -> list[dict[st
         for item in db.session.scalars(item_stmt):
             items.setdefault(item.cycle_id, []).append(item)
     return [
-        _document(cycle, (owner, sponsor), measured.get(cycle.id, []), steps.get(cycle.id, []), items.get(cycle.id, []))
+        _document(
+            cycle,
+            (owner, sponsor),
+            measured.get(cycle.id, (None, 0)),
+            steps.get(cycle.id, []),
+            items.get(cycle.id, []),
+        )
         for cycle, owner, sponsor in rows
     ]
 

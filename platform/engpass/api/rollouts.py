@@ -21,6 +21,7 @@ from engpass.api.rollout_schemas import (
     RolloutPutSchema,
     RolloutSchema,
 )
+from engpass.cycles import measurement_reads
 from engpass.cycles.business_case import compute
 from engpass.cycles.models import Cycle
 from engpass.cycles.rules import StageRuleViolation
@@ -38,7 +39,9 @@ MEASUREMENT_FIELDS = tuple(name for name in RolloutMeasurementSchema().fields if
 
 def at_scale_document(cycle: Cycle, rollout: Rollout) -> dict[str, Any]:
     """The business case at scale; ``rollout.measurements`` loaded."""
-    case = compute(cycle, list(cycle.measurements), g.org.default_hourly_rate, g.org.working_weeks_per_year)
+    # The latest measurement is all the business case needs, however many the cycle has.
+    latest = measurement_reads.latest(db.session(), cycle, limit=1)
+    case = compute(cycle, latest, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     today = today_in(g.org.timezone)
     scale = scale_case(cycle, rollout, case, g.org.default_hourly_rate, g.org.working_weeks_per_year, today)
     return {

@@ -1,5 +1,6 @@
-"""Bounded reads of a cycle's measurements: the latest few for the cycle page, one page of them all, and the
-chart's sample. Each is one query that loads only the rows it returns, however many the cycle has.
+"""Bounded reads of a cycle's measurements: the latest few for the cycle page, the latest of several cycles
+for the API's documents, one page of them all, and the chart's sample. Each is one query that loads only
+the rows it returns, however many the cycle has.
 
 The business case needs only the latest measurement (``business_case.latest``), which the latest few hold;
 the count comes from ``service.measurement_count``."""
@@ -31,6 +32,24 @@ def latest(session: Session, cycle: Cycle, limit: int = LATEST_SHOWN) -> list[Me
     """The cycle's ``limit`` latest measurements, newest first."""
     stmt = select(Measurement).where(Measurement.cycle_id == cycle.id).order_by(*_NEWEST_FIRST).limit(limit)
     return list(session.scalars(stmt))
+
+
+def latest_of(session: Session, cycle_ids: list[int]) -> dict[int, tuple[Measurement, int]]:
+    """Each of these cycles' latest measurement and count of measurements (cycles without any are left out),
+    in one query that loads only the latest rows: the business case and the forecast need no other."""
+    if not cycle_ids:
+        return {}
+    ranked = (
+        select(
+            Measurement.id,
+            func.row_number().over(partition_by=Measurement.cycle_id, order_by=_NEWEST_FIRST).label("rank"),
+            func.count().over(partition_by=Measurement.cycle_id).label("total"),
+        )
+        .where(Measurement.cycle_id.in_(cycle_ids))
+        .subquery()
+    )
+    stmt = select(Measurement, ranked.c.total).join(ranked, ranked.c.id == Measurement.id).where(ranked.c.rank == 1)
+    return {measurement.cycle_id: (measurement, total) for measurement, total in session.execute(stmt)}
 
 
 def paged(session: Session, stmt: Select[tuple[Row]], number: int, total: int, size: int) -> Page[Row]:
