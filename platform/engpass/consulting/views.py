@@ -33,7 +33,8 @@ from engpass.organizations.context import current_org
 from engpass.organizations.models import OrgKind
 from engpass.organizations.permissions import Action, require_permission
 from engpass.page_cache import compress, compressed_response, page_cache
-from engpass.paging import Page, page_of, requested_page
+from engpass.page_request import requested_page
+from engpass.paging import Page, page_of
 
 bp = org_blueprint("consulting", __name__)
 # Clients a page of the portfolio: all of them are read and sorted (one query), a page is rendered.
