@@ -286,7 +286,6 @@ def _render_portfolio(shown: Page[Any], everyone: list[Any], view: View, today: 
     return render_template(
         "consulting/portfolio.html",
         page=shown,
-        rows=shown.rows,
         total=len(everyone),
         view=view,
         today=today,
