@@ -26,10 +26,8 @@ import struct
 import zlib
 
 import brotli
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
-
-from engpass.organizations.context import LAST_ORG_KEY
 
 HTML = "text/html"
 JSON = frozenset({"application/json", "application/problem+json"})
@@ -86,17 +84,16 @@ def _encode(response: Response, encoding: str, body: bytes) -> None:
 
 def address_reflects_nothing() -> bool:
     """Whether the request's address is fixed by its route: a route matched, only numbers among the path's
-    values, the organization's slug (popped from them) one the session entered last, and a query string of
+    values, the organization's slug (popped from them) one the session entered, and a query string of
     ``NUMBER_PARAMETERS`` with digits only, if any.
 
     The slug of an organization page that answered has to name an organization of the user's; an error page's
-    slug may be anything until the gateway entered it (``LAST_ORG_KEY``)."""
+    slug may be anything until the gateway entered it (``g.org_slug_entered``, set by ``gateway.web``)."""
     if request.url_rule is None:
         return False
     if request.query_string and not _numbers_only(request.query_string):
         return False
-    slug = g.get("org_slug")
-    if slug is not None and slug != session.get(LAST_ORG_KEY):
+    if g.get("org_slug") is not None and not g.get("org_slug_entered"):
         return False
     return all(isinstance(value, int) for value in (request.view_args or {}).values())
 
