@@ -23,9 +23,7 @@ import gzip
 import hashlib
 import logging
 import secrets
-import struct
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -278,29 +276,6 @@ class PageCache:
 
 
 page_cache = PageCache()
-
-
-def compress(body: bytes, hidden: bytes = b"") -> bytes:
-    """A page as it is stored when it is large: gzip-compressed once, served as it is to most browsers.
-
-    Every occurrence of ``hidden`` (the page's CSRF token) is left uncompressed, in a stored block of its
-    own, and the compressor starts afresh after it: nothing before or after can refer to it, so the
-    compressed length is the same whatever its value, and text on the page that resembles it shortens
-    nothing (BREACH).
-    """
-    stretches = body.split(hidden) if hidden and len(hidden) <= 0xFFFF else [body]
-    deflated = []
-    for index, stretch in enumerate(stretches):
-        if index:
-            # A stored block (BFINAL 0, BTYPE 00, byte-aligned): LEN, its complement, the bytes as they are.
-            deflated.append(struct.pack("<BHH", 0, len(hidden), 0xFFFF ^ len(hidden)) + hidden)
-        # Raw deflate with a fresh history for every stretch; a full flush ends each on a byte boundary.
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-        last = index == len(stretches) - 1
-        deflated.append(compressor.compress(stretch) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH))
-    # The gzip header (no name, no time, OS unknown), the deflate stream, CRC-32 and length.
-    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-    return header + b"".join(deflated) + struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)
 
 
 def compressed_response(stored: bytes, may_compress: bool) -> Response:

@@ -1,4 +1,4 @@
-"""Pages of a long list: the page a query string asks for, and one page of rows with its neighbours.
+"""Pages of a long list: the page number a query string's value names, and one page of rows with its neighbours.
 
 Every list page (a cycle's measurements, the to-do list, the portfolio) shows a bounded number of rows
 and links to the pages before and after it; ``templates/_pager.html`` draws those links."""
@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
-
-from flask import abort, request
 
 Row = TypeVar("Row")
 
@@ -58,15 +56,6 @@ def page_number(raw: str | None) -> int | None:
     if not (raw.isascii() and raw.isdigit() and len(raw) < 7) or int(raw) < 1:
         return None
     return int(raw)
-
-
-def requested_page() -> int:
-    """The page the request's ``page`` parameter asks for; 404 for anything but a page number, as for an
-    address that does not exist."""
-    number = page_number(request.args.get("page"))
-    if number is None:
-        abort(404)
-    return number
 
 
 def page_of(rows: Sequence[Row], number: int, size: int) -> Page[Row]:

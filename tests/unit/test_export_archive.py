@@ -118,7 +118,7 @@ def world(session, make_user, make_org):
             ).first()
             candidates.propose(session, {"title": f"Kandidat {title}", "cost_per_week": Decimal("150.00")}, person.id)
             invitation = team.invite(session, company, membership, f"neu-{company.id}@example.com", Role.viewer)
-            invitation.token_hash = SECRET_HASH[:-3] + str(company.id).zfill(3)
+            invitation.token_hash = SECRET_HASH[:-9] + str(company.id).zfill(9)
             session.flush()
             trends.recompute(session, full=True)
             session.commit()

@@ -460,7 +460,7 @@ def test_the_cached_portfolio_keys_on_page_and_sort_and_moves_rows_between_pages
     assert orgs[0].slug not in _portfolio_slugs(client, consultancy, "?sort=saved&page=2")
 
 
-def test_the_cached_portfolio_goes_out_compressed_only_where_its_address_reflects_nothing(
+def test_the_cached_portfolio_goes_out_compressed_where_its_address_reflects_nothing_or_from_inside(
     client, session, login, make_user, make_org, cached
 ):
     owner = make_user()
@@ -485,6 +485,10 @@ def test_the_cached_portfolio_goes_out_compressed_only_where_its_address_reflect
             # The CSRF token went into the stream as it is (a stored block of its own), not compressed.
             token = re.search(r'name="csrf_token" value="([^"]+)"', plain.text).group(1)
             assert token.encode() in hit.data
+    # Asked for from our own pages (the filter form), a filtered page goes out compressed too.
+    inside = client.get(url + "?q=Kunde", headers={"Sec-Fetch-Site": "same-origin", **gzip_ok})
+    assert inside.headers["Content-Encoding"] == "gzip" and "Sec-Fetch-Site" in inside.headers["Vary"]
+    assert gzip.decompress(inside.data) == client.get(url + "?q=Kunde").data
     # A browser that refuses gzip gets the page as it is.
     refused = client.get(url, headers={"Accept-Encoding": "gzip;q=0, identity"})
     assert refused.headers.get("Content-Encoding") is None and refused.text.count('class="portfolio__client"') == 3

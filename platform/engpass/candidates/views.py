@@ -30,7 +30,7 @@ from engpass.formatting import day, money, number
 from engpass.gateway.web import org_blueprint
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, can, require_permission
-from engpass.paging import requested_page
+from engpass.page_request import requested_page
 
 bp = org_blueprint("candidates", __name__, "/candidates")
 

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from engpass.accounts.reauth import require_recent_auth
+from engpass.compression import gzipped, page_may_be_compressed, page_token
 from engpass.consulting import service as consulting
 from engpass.consulting.forms import (
     LEVEL_LABELS,
@@ -32,8 +33,9 @@ from engpass.maturity.model import LEVEL_NAMES
 from engpass.organizations.context import current_org
 from engpass.organizations.models import OrgKind
 from engpass.organizations.permissions import Action, require_permission
-from engpass.page_cache import compress, compressed_response, page_cache
-from engpass.paging import Page, page_of, requested_page
+from engpass.page_cache import compressed_response, page_cache
+from engpass.page_request import requested_page
+from engpass.paging import Page, page_of
 
 bp = org_blueprint("consulting", __name__)
 # Clients a page of the portfolio: all of them are read and sorted (one query), a page is rendered.
@@ -231,8 +233,9 @@ def _serve_cached_portfolio() -> Response | None:
     client shown, read in one round trip before anything is rendered.
 
     The page (a quarter of a megabyte for 200 clients) is stored gzip-compressed, and sent so to browsers
-    that accept it when its address reflects nothing a third party could choose (see
-    ``portfolio.reflects_nothing``)."""
+    that accept it when its address reflects nothing a third party could choose (``portfolio.reflects_nothing``
+    admits the portfolio's own fixed values too) or the browser says our own pages asked for it
+    (``compression.page_may_be_compressed``)."""
     if request.endpoint != "consulting.portfolio":
         return None
     org_id = cached_page_org_id()
@@ -251,7 +254,7 @@ def _serve_cached_portfolio() -> Response | None:
     stored = page_cache.get(key)
     if stored is None:
         return None
-    return compressed_response(stored, may_compress=reflects_nothing(request.query_string))
+    return compressed_response(stored, may_compress=reflects_nothing(request.query_string) or page_may_be_compressed())
 
 
 @bp.route("/portfolio")
@@ -276,8 +279,7 @@ def portfolio() -> str:
         # Only under the key made from the very clients rendered, with tokens read before the query.
         if shown == related:
             # The CSRF token in the forms of the page stays out of the compression.
-            token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
-            page_cache.put(key, compress(page.encode(), hidden=str(token).encode()))
+            page_cache.put(key, gzipped(page.encode(), hidden=page_token()))
     return page
 
 
@@ -285,7 +287,6 @@ def _render_portfolio(shown: Page[Any], everyone: list[Any], view: View, today: 
     return render_template(
         "consulting/portfolio.html",
         page=shown,
-        rows=shown.rows,
         total=len(everyone),
         view=view,
         today=today,

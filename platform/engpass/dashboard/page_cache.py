@@ -7,12 +7,12 @@ import logging
 from typing import Any
 
 import redis
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 
-from engpass.compression import address_reflects_nothing
+from engpass.compression import gzipped, page_may_be_compressed, page_token
 from engpass.extensions import cache
 from engpass.gateway.web import cached_page_org_id
-from engpass.page_cache import compress, compressed_response, page_cache
+from engpass.page_cache import compressed_response, page_cache
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +39,14 @@ def serve_cached_page() -> Response | None:
     if stored is None:
         return None
     # Sent as stored to browsers that take gzip, without compressing it on every visit.
-    return compressed_response(stored, may_compress=address_reflects_nothing())
+    return compressed_response(stored, may_compress=page_may_be_compressed())
 
 
 def store_page(org_id: int, page: str) -> None:
     """Keep the page rendered on a miss, gzip-compressed with the CSRF token outside the compression, under
     the key ``serve_cached_page`` formed, if the slug still names the organization it was formed for."""
     if g.get("page_org_id") == org_id:
-        token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), "")
-        page_cache.put(g.page_key, compress(page.encode(), hidden=str(token).encode()))
+        page_cache.put(g.page_key, gzipped(page.encode(), hidden=page_token()))
 
 
 def cached_part(key: str) -> dict[str, Any] | None:

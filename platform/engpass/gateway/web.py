@@ -40,6 +40,9 @@ def org_blueprint(name: str, import_name: str, url_prefix: str = "") -> Blueprin
 
 def _pull_slug(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     g.org_slug = (values or {}).pop("org_slug", None)
+    # Whether the slug names an organization this session entered: then it is no text of anyone else's choosing
+    # that a page reflects (compression.py). Set again once ``_resolve_org`` entered it.
+    g.org_slug_entered = g.org_slug is not None and session.get(LAST_ORG_KEY) == g.org_slug
 
 
 def _add_slug(_endpoint: str, values: dict[str, Any]) -> None:
@@ -71,6 +74,7 @@ def _resolve_org() -> Any:
         flash(_("%(name)s signs its members in through its identity provider.", name=seat.organization.name), "info")
         return redirect(url_for("sso.org_login", org_slug=slug))
     enter(seat)
+    g.org_slug_entered = True
     if len(_known_org_ids) >= KNOWN_ORG_IDS_MAX:
         _known_org_ids.clear()
     _known_org_ids[slug] = seat.organization_id

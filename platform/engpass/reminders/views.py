@@ -26,7 +26,8 @@ from engpass.organizations.context import current_membership, current_org
 from engpass.organizations.memberships import memberships_of
 from engpass.organizations.models import Organization, Role
 from engpass.organizations.permissions import Action, allows, require_permission
-from engpass.paging import page_of, requested_page
+from engpass.page_request import requested_page
+from engpass.paging import page_of
 from engpass.reminders.decisions import WaitingDecision, waiting_for
 from engpass.reminders.rules import Reminder, addressed_to, evaluate, load
 from engpass.reminders.texts import ACTION_LABELS, RULE_LABELS, describe, since_text

@@ -27,7 +27,8 @@ from engpass.gateway.web import org_blueprint
 from engpass.i18n import today_in
 from engpass.organizations.context import current_org
 from engpass.organizations.permissions import Action, require_permission
-from engpass.paging import page_number, requested_page
+from engpass.page_request import requested_page
+from engpass.paging import page_number
 from engpass.rollouts import measurement_reads, service
 from engpass.rollouts.forms import RolloutForm, RolloutMeasurementForm
 from engpass.rollouts.labels import REACHED_UNITS

@@ -17,7 +17,8 @@ from engpass.cycles.views.cycle_page import change_on_page, render_show
 from engpass.cycles.views.sections import MEASUREMENT, handle
 from engpass.db import db
 from engpass.organizations.permissions import Action, require_permission
-from engpass.paging import page_number, requested_page
+from engpass.page_request import requested_page
+from engpass.paging import page_number
 
 
 def _measurement_or_404(cycle: Cycle, measurement_id: int) -> Measurement:
