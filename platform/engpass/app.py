@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from engpass import (
+    cached_pages,
     compression,
     features,
     models,  # noqa: F401  (every mapper configured before the first query)
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     cache.init_app(app)
     static_assets.init_app(app)
     compression.init_app(app)
+    cached_pages.init_app(app)
 
     _register_user_loader()
     _register_blueprints(app)

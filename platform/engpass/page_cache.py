@@ -3,7 +3,8 @@
 A cached page's key holds the session (the user with its session token, the CSRF secret
 the page's forms are signed with, its language), the path, the day, and two version tokens: one for
 what the page shows of the user (name, language, memberships and roles, the session
-token) and one for what it shows of the organization (its settings, trend data and consultants' accesses).
+token) and one for what it shows of the organization (its settings, every row it owns, its members and
+their names, and consultants' accesses).
 Every change to those rows replaces the token with a fresh random one, so an older page
 is never looked up again and expires on its own. Tokens are random rather than counters:
 a token lost from Redis is replaced by a new one that no old page was stored under.
@@ -36,12 +37,10 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from engpass import tenancy
 from engpass.accounts.models import User
-from engpass.candidates.models import Candidate
 from engpass.consulting.models import ClientAccess
 from engpass.db import utcnow
 from engpass.organizations import memberships
 from engpass.organizations.models import Membership, Organization
-from engpass.trends.models import TrendState
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +278,7 @@ page_cache = PageCache()
 
 
 def compressed_response(stored: bytes, may_compress: bool) -> Response:
-    """A page stored by ``compress``: sent gzip-encoded when ``may_compress`` and the browser accepts it,
+    """A page stored by ``compression.gzipped``: sent gzip-encoded when ``may_compress`` and the browser accepts it,
     else decompressed here.
 
     Only the caller knows whether the page may go out compressed: a compressed page that reflects text from
@@ -310,38 +309,48 @@ def changed(session: Session, target: Target) -> None:
 def _targets_of(session: Session, objects: Iterable[Any]) -> set[Target]:
     targets: set[Target] = set()
     renamed: list[int] = []
+    renamed_people: list[int] = []
     for obj in objects:
         if isinstance(obj, User) and obj.id is not None:
             targets.add((USER, obj.id))
+            if inspect(obj).attrs.name.history.has_changes():
+                renamed_people.append(obj.id)
         elif isinstance(obj, Membership) and obj.user_id is not None:
             targets.add((USER, obj.user_id))
             history = inspect(obj).attrs.user_id.history
             targets.update((USER, old) for old in history.deleted or () if old is not None)
+            # A cycle's page names who may decide: the organization's members and their roles.
+            if obj.organization_id is not None:
+                targets.add((ORG, obj.organization_id))
         elif isinstance(obj, Organization) and obj.id is not None:
             targets.add((ORG, obj.id))
             renamed.append(obj.id)
-        elif isinstance(obj, TrendState | Candidate) and obj.organization_id is not None:
-            # The dashboard shows the trend and the backlog's top three.
+        elif isinstance(obj, tenancy.TenantScoped) and obj.organization_id is not None:
+            # Every row an organization owns shows on one of its cached pages (the dashboard its trend and
+            # backlog, a cycle's page the cycle, its measurements, steps, costs, rollout and neighbours):
+            # any change to one is a new version of them all, never a stale page.
             targets.add((ORG, obj.organization_id))
         elif isinstance(obj, ClientAccess) and obj.client_id is not None:
             # A revoked consultant's cached client pages carry the client's token: the next request misses,
             # resolves again and answers 404. The consultancy's token keys its portfolio.
             targets.update(((ORG, obj.client_id), (ORG, obj.consultancy_id)))
-    if renamed:
-        # Every member's switcher names the organization, on all of their organizations' pages.
+    if renamed or renamed_people:
         with session.no_autoflush:
-            members = memberships.user_ids(session, renamed)
-            targets.update((USER, user_id) for user_id in members)
+            # Every member's switcher names the organization, on all of their organizations' pages.
+            targets.update((USER, user_id) for user_id in memberships.user_ids(session, renamed))
+            # A cycle's page names its owner and sponsor, in each organization they belong to.
+            for user_id in renamed_people:
+                targets.update((ORG, org_id) for org_id in memberships.organization_ids(session, user_id))
     return targets
 
 
 def _bulk_statement(state: ORMExecuteState) -> None:
-    """``update(TrendState)``, ``update(Candidate)`` and the like bypass the unit of work; the tenant names the
-    organization."""
+    """``update(TrendState)`` and other bulk statements on an organization's rows bypass the unit of work; the
+    tenant names the organization."""
     if not page_cache.enabled or not (state.is_update or state.is_delete):
         return
     mapper = state.bind_mapper
-    bulk = mapper is not None and mapper.class_ in (TrendState, Candidate)
+    bulk = mapper is not None and issubclass(mapper.class_, tenancy.TenantScoped)
     if bulk and (org_id := tenancy.current_org_id()) is not None:
         changed(state.session, (ORG, org_id))
 

@@ -10,8 +10,8 @@ from engpass.settings import REPO_ROOT
 
 SOURCE = REPO_ROOT / "platform" / "engpass"
 FEATURES = frozenset(p.name for p in SOURCE.iterdir() if (p / "__init__.py").exists())
-# Above the rooms: they wire or version every room's rows.
-ABOVE_THE_ROOMS = frozenset({"__init__", "app", "features", "models", "page_cache"})
+# Above the rooms: they wire or version every room's rows, or serve rooms' pages.
+ABOVE_THE_ROOMS = frozenset({"__init__", "app", "cached_pages", "features", "models", "page_cache"})
 GROUND_FLOOR = sorted(p for p in SOURCE.glob("*.py") if p.stem not in ABOVE_THE_ROOMS)
 # Users and memberships refer to each other's models (User.memberships <-> Membership.user).
 ORGANIZATIONS_MAY_IMPORT = frozenset({"engpass.accounts.models"})

@@ -10,6 +10,7 @@ from flask import render_template
 from flask_babel import get_locale
 from markupsafe import Markup
 
+from engpass.cached_pages import store_page
 from engpass.candidates import service as candidates
 from engpass.candidates.views import template_helpers
 from engpass.cycles.forms import STAGE_LABELS
@@ -28,7 +29,6 @@ from engpass.trends import dashboard
 
 bp = org_blueprint("organizations", __name__)
 TOP_CANDIDATES = 3
-bp.before_app_request(page_cache.serve_cached_page)
 
 
 @bp.route("/")
@@ -39,7 +39,7 @@ def home() -> str:
     Everything below the page head depends only on the organization's data, the language and
     the day, so it is rendered once per version of that data and served from the cache: a hit
     costs one query (the trend state, whose versions are in the key), a miss four more. The
-    whole page is cached per session as well (``page_cache.serve_cached_page``).
+    whole page is cached per session as well (``engpass.cached_pages``).
     """
     # The organization's calendar, as on the to-do page: what is overdue there is overdue here.
     today = today_in(current_org.timezone)
@@ -72,7 +72,7 @@ def home() -> str:
         open_candidates=len(top),
         candidate_figure=helpers["figure_of"],
     )
-    page_cache.store_page(current_org.id, page)
+    store_page(current_org.id, page)
     return page
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from engpass.accounts.models import User
+from engpass.cached_pages import store_page
 from engpass.cycles import measurement_reads, service
 from engpass.cycles.business_case import compute, status_quo_cost
 from engpass.cycles.chart import kpi_chart
@@ -127,7 +128,9 @@ def change_on_page(cycle: Cycle, change: Callable[[], object]) -> tuple[str, int
 @bp.route("/<int:cycle_id>/")
 @require_permission(Action.view_cycles)
 def show(cycle_id: int) -> tuple[str, int]:
-    return render_show(cycle_or_404(cycle_id))
+    page, status = render_show(cycle_or_404(cycle_id))
+    store_page(current_org.id, page)
+    return page, status
 
 
 @bp.route("/<int:cycle_id>/stage", methods=["GET", "POST"])
