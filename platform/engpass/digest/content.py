@@ -5,7 +5,8 @@ Plain functions over a session in the organization's tenant context, so the work
 sends digests and the tests call the same code. It reads the precomputed trend snapshots,
 never the whole history: a digest costs a fixed handful of queries however old the
 organization is, and one read of a week (``load``) serves readers in every time zone
-(``OrgWeek.in_zone``).
+(``OrgWeek.in_zone``). The trends recompute stores the week before its own as a document
+(``week_document``), which the digests take in one query while it is current (``load_current``).
 """
 
 from __future__ import annotations
