@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
 from babel import Locale, dates
-from babel.numbers import format_currency, format_percent, get_decimal_symbol, parse_pattern
+from babel.numbers import NumberPattern, format_currency, format_percent, get_decimal_symbol, parse_pattern
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
@@ -43,11 +44,18 @@ def money(value: Decimal | int | None, currency: str) -> str:
     if value is None:
         return ""
     value = Decimal(value)
+    locale = _locale()
     if value == value.to_integral_value():
-        pattern = _locale().currency_formats["standard"].pattern.split(";")[0]
-        whole = pattern.replace(".00", "").replace(".##", "")
-        return _minus(format_currency(value, currency, format=whole, currency_digits=False, locale=_locale()))
-    return _minus(format_currency(value, currency, locale=_locale()))
+        return _minus(format_currency(value, currency, format=_whole(locale), currency_digits=False, locale=locale))
+    return _minus(format_currency(value, currency, locale=locale))
+
+
+@cache
+def _whole(locale: Locale) -> NumberPattern:
+    """The locale's currency pattern without cents, parsed once per locale: parsing it cost as much as
+    formatting with it, and a digest formats a dozen amounts."""
+    pattern = locale.currency_formats["standard"].pattern.split(";")[0]
+    return parse_pattern(pattern.replace(".00", "").replace(".##", ""))
 
 
 def percent(value_in_percent: Decimal | None) -> str:

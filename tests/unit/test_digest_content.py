@@ -1,6 +1,7 @@
 """What a weekly digest says about one organization: the week's changes in the reader's timezone,
 the savings and the maturity trend, from the snapshots only."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -9,7 +10,19 @@ from sqlalchemy import select, update
 from engpass import tenancy
 from engpass.cycles import service as cycles
 from engpass.cycles.models import Category, Decision, Measurement, Stage, StageChange
-from engpass.digest.content import MAX_CHANGES, ChangeKind, asks_for_candidates, build, previous_week
+from engpass.db import utcnow
+from engpass.digest.content import (
+    MAX_CHANGES,
+    ChangeKind,
+    OrgWeek,
+    asks_for_candidates,
+    build,
+    load,
+    load_current,
+    previous_week,
+)
+from engpass.radar import service as radar
+from engpass.radar.models import Pattern, RadarRule
 from engpass.trends import service as trends
 from engpass.trends.service import week_start
 from tests.support.cycles import scaled_quoting_cycle
@@ -194,3 +207,80 @@ def test_the_quarters_digest_carries_the_backlogs_top_three(org_ctx):
     assert build(session, date(2027, 3, 22), date(2027, 3, 28), "Europe/Berlin") == asked
     quiet = build(session, date(2027, 3, 29), date(2027, 4, 4), "Europe/Berlin")
     assert not quiet.asks_for_candidates and quiet.backlog == []
+
+
+# What the stored week spares: the week's rows, read from these tables.
+WEEK_TABLES = ("stage_changes", "measurements", "trend_snapshots", "radar_findings")
+
+
+def _reads_week_rows(statements: list[str]) -> bool:
+    return any(f"FROM {table}" in s or f"JOIN {table}" in s for s in statements for table in WEEK_TABLES)
+
+
+def _recompute_as_of_next_monday(session):
+    """The recompute that runs on the Monday after this week: it stores this week for the digests."""
+    trends.recompute(session, today=week_start(date.today()) + timedelta(weeks=1), full=True)
+    session.commit()
+
+
+def test_the_stored_week_tells_what_the_rows_tell_in_one_query(org_ctx, count_queries):
+    session, owner, _ = org_ctx
+    scaled_quoting_cycle(session, owner)
+    _recompute_as_of_next_monday(session)
+    first, last = _this_week()
+
+    with count_queries() as counter:
+        stored = load_current(session, first, last)
+
+    assert not _reads_week_rows(counter.statements)
+    # The state's one row; the quarter's backlog is read as it is, four times a year.
+    assert len(counter.statements) == (3 if asks_for_candidates(first) else 1)
+    assert stored == load(session, first, last)
+    assert [c.kind for c in stored.in_zone("UTC").changes][0] == ChangeKind.decided
+    assert stored.snapshots and stored.in_zone("Europe/Berlin") == build(session, first, last, "Europe/Berlin")
+
+
+def test_a_change_after_the_recompute_is_read_from_the_rows(org_ctx, count_queries):
+    session, owner, _ = org_ctx
+    cycle = scaled_quoting_cycle(session, owner)
+    _recompute_as_of_next_monday(session)
+    cycles.change_stage(session, cycle, Stage.result, owner.id)
+    session.commit()
+    first, last = _this_week()
+
+    with count_queries() as counter:
+        week = load_current(session, first, last)
+
+    assert _reads_week_rows(counter.statements)
+    assert week == load(session, first, last)
+    assert week.in_zone("UTC").changes[0].kind == ChangeKind.moved_back
+
+
+def test_a_week_stored_for_another_week_is_not_taken(org_ctx, count_queries):
+    session, owner, _ = org_ctx
+    scaled_quoting_cycle(session, owner)
+    # Recomputed today: it stores last week, not this one.
+    trends.recompute(session, full=True)
+    session.commit()
+    first, last = _this_week()
+
+    with count_queries() as counter:
+        week = load_current(session, first, last)
+
+    assert _reads_week_rows(counter.statements)
+    assert week == load(session, first, last) and week.moves
+
+
+def test_the_stored_findings_count_their_days_on_when_read():
+    first, last = _this_week()
+    finding = radar.Shown(Pattern.isolated_pilot, RadarRule.no_rollout, 7, "Angebote", None, {"days": 20}, first)
+    week = OrgWeek(first, last, [], [], [], [finding], False, [])
+    # Written today (UTC, like the radar).
+    document = week.as_document()
+
+    later = OrgWeek.from_document(document, first, utcnow().date() + timedelta(days=3))
+
+    assert later is not None and later.warnings == [replace(finding, figures={"days": 23})]
+    assert OrgWeek.from_document(document, first, utcnow().date()) == week
+    assert OrgWeek.from_document(document, first - timedelta(weeks=1), utcnow().date()) is None
+    assert OrgWeek.from_document({**document, "v": 0}, first, utcnow().date()) is None

@@ -4,10 +4,13 @@ time zone and language; each reader still gets their own language, number format
 from __future__ import annotations
 
 import re
+from collections import Counter
 
+from engpass import tenancy
 from engpass.digest.sending import due_user_ids, send_batch
 from engpass.organizations.models import Role
-from tests.support.digests import monday_7, scaled_cycle_with_trends
+from engpass.trends import service as trends
+from tests.support.digests import BERLIN, monday_7, scaled_cycle_with_trends
 
 
 def _org_with_readers(session, make_user, make_org, readers: int):
@@ -51,9 +54,10 @@ def test_the_organizations_part_is_read_once_per_batch_however_many_read_it(
 
     assert (sent_few, sent_many) == (2, 10)
     # Per reader only the send log's record of their message (exactly once: docs/email.md); the readers,
-    # their memberships and clients, the organization's week, snapshots, radar, webhook summary, open
-    # cycles and the one INSERT of the batch's claims are the same statements for 2 readers as for 10,
-    # although the readers live in two time zones and speak two languages.
+    # their memberships and clients, the organization's stored week (here not of this week, so then its
+    # changes, snapshots and radar), webhook summary, open cycles and the one INSERT of the batch's claims
+    # are the same statements for 2 readers as for 10, although the readers live in two time zones and speak
+    # two languages.
     assert _shape([s for s in few_statements if not _is_recording(s)]) == _shape(
         [s for s in many_statements if not _is_recording(s)]
     )
@@ -96,3 +100,48 @@ def test_the_round_puts_an_organizations_readers_next_to_each_other(session, mak
     ids = {first.id, second.id, third.id, fourth.id, loner.id}
     due = [user_id for user_id in due_user_ids(session, monday_7()) if user_id in ids]
     assert due == [first.id, third.id, second.id, fourth.id, loner.id]
+
+
+def _orgs_with_a_reader_each(session, make_user, make_org, count: int, label: str) -> list[int]:
+    """``count`` organizations with one member each and their week stored by the recompute that runs on the
+    Monday the digest goes out (the nightly run before the digests)."""
+    readers = []
+    for n in range(count):
+        owner = make_user()
+        org = make_org(f"Einzeln {label} {n} GmbH", owner=owner)
+        scaled_cycle_with_trends(session, org, owner)
+        with tenancy.tenant_context(session, org.id):
+            trends.recompute(session, today=monday_7().astimezone(BERLIN).date())
+            session.commit()
+        readers.append(owner.id)
+    return readers
+
+
+# Each organization's part: its stored week (trend_states), its open cycles (the reminders' one query) and its
+# chat channels (the weekly summary); then the send log's record of its reader's message.
+PER_ORGANIZATION = ("FROM trend_states", "FROM cycles", "FROM webhook_endpoints", "UPDATE send_log")
+
+
+def test_an_organizations_part_is_three_reads_of_stored_or_open_rows(
+    app_context, session, smtp, make_user, make_org, count_queries
+):
+    two = _orgs_with_a_reader_each(session, make_user, make_org, 2, "zwei")
+    ten = _orgs_with_a_reader_each(session, make_user, make_org, 10, "zehn")
+
+    sent_two, two_statements = _batch_statements(session, count_queries, two)
+    sent_ten, ten_statements = _batch_statements(session, count_queries, ten)
+
+    assert (sent_two, sent_ten) == (2, 10)
+    two_shapes, ten_shapes = Counter(_shape(two_statements)), Counter(_shape(ten_statements))
+    per_org = {shape for shape in ten_shapes if any(part in shape for part in PER_ORGANIZATION)}
+    assert [sum(part in shape for shape in per_org) for part in PER_ORGANIZATION] == [1, 1, 1, 1]
+    # The batch's own statements (the readers, their memberships and clients, the claims) once, whatever how many
+    # organizations it holds; four per organization; none reads the week's changes, snapshots or findings.
+    assert {shape: n for shape, n in ten_shapes.items() if shape not in per_org} == {
+        shape: n for shape, n in two_shapes.items() if shape not in per_org
+    }
+    assert {shape: ten_shapes[shape] for shape in per_org} == {shape: 10 for shape in per_org}
+    assert {shape: two_shapes[shape] for shape in per_org} == {shape: 2 for shape in per_org}
+    assert not any(
+        table in shape for shape in ten_shapes for table in ("stage_changes", "trend_snapshots", "radar_findings")
+    )

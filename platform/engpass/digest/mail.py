@@ -25,6 +25,7 @@ from engpass.maturity.model import LEVEL_NAMES
 from engpass.notifications.messages import compose
 from engpass.notifications.preferences import Topic
 from engpass.organizations.models import Organization
+from engpass.radar import service as radar
 from engpass.radar import texts as radar_texts
 from engpass.settings import Settings
 
@@ -65,8 +66,15 @@ def _week_context() -> dict[str, object]:
         "muted": MUTED,
         "number": number,
         "day": day,
-        "radar": radar_texts,
     }
+
+
+def _worded_warnings(digest: OrgDigest, currency: str) -> list[tuple[str, list[tuple[radar.Shown, str, str]]]]:
+    """The radar's findings under their pattern's name, each with its trigger and next step in words."""
+    return [
+        (name, [(f, radar_texts.trigger_text(f, currency), radar_texts.next_step(f.rule)) for f in findings])
+        for _pattern, name, findings in radar_texts.by_pattern(digest.warnings)
+    ]
 
 
 def _subject(org: Organization, digest: OrgDigest) -> str:
@@ -93,25 +101,30 @@ class _WeekPart:
     rendered: dict[tuple[str, str], str]
 
     def __call__(self, part: str) -> str:
-        key = (part, str(get_locale()))
-        if key not in self.rendered:
-            self.rendered[key] = self._render(part)
-        return self.rendered[key]
+        language = str(get_locale())
+        if (part, language) not in self.rendered:
+            if part == "subject":
+                self.rendered[part, language] = _subject(self.org, self.digest)
+            else:
+                # Every message has both bodies: rendered together, they word the radar's findings once.
+                self.rendered.update(((body, language), text) for body, text in self._bodies().items())
+        return self.rendered[part, language]
 
-    def _render(self, part: str) -> str:
-        if part == "subject":
-            return _subject(self.org, self.digest)
+    def _bodies(self) -> dict[str, str]:
         org = self.org
-        text = render_template(
-            f"email/_digest_week.{part}",
-            org=org,
-            digest=self.digest,
-            bar_step=BAR_STEP,
-            money=lambda value: money(round(Decimal(value)), org.currency),
+        context = {
+            "org": org,
+            "digest": self.digest,
+            "bar_step": BAR_STEP,
+            "money": lambda value: money(round(Decimal(value)), org.currency),
+            "warnings": _worded_warnings(self.digest, org.currency),
             **_week_context(),
-        )
-        # Rendered (and so escaped) by its own template; the digest's HTML template puts it in as it is.
-        return Markup(text) if part == "html" else text
+        }
+        return {
+            # Rendered (and so escaped) by its own template; the digest's HTML template puts it in as it is.
+            "html": Markup(render_template("email/_digest_week.html", **context)),
+            "txt": render_template("email/_digest_week.txt", **context),
+        }
 
 
 def compose_digest(

@@ -120,7 +120,7 @@ class _Batch:
         key = (org.id, first)
         if key not in self.parts:
             with tenancy.tenant_context(self.session, org.id):
-                week = content.load(self.session, first, last)
+                week = content.load_current(self.session, first, last)
                 # One read of the open cycles gives the reminders and the decisions waiting.
                 situation = load(self.session)
                 part = _OrgPart(week, evaluate(situation, today_in(org.timezone)), waiting(situation))

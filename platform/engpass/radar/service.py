@@ -8,7 +8,7 @@ findings. ``current`` reads the findings with their cycle's title and person's n
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -92,6 +92,11 @@ def _as_of(figures: dict[str, Any], computed_on: date, today: date) -> dict[str,
     if elapsed <= 0:
         return dict(figures)
     return {key: value + elapsed if key in DAY_COUNTS else value for key, value in figures.items()}
+
+
+def moved_on(shown: Shown, since: date, today: date) -> Shown:
+    """``shown`` as ``current`` gave it on ``since``, as of ``today`` (the digest's stored week keeps findings)."""
+    return replace(shown, figures=_as_of(shown.figures, since, today))
 
 
 def current(session: Session, today: date | None = None) -> list[Shown]:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import url_for
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
@@ -229,10 +229,9 @@ class Situation:
     zone: tzinfo = UTC
 
 
-def load(session: Session) -> Situation:
-    """The current organization's open cycles, latest decision and scaled cycles with a rollout, in one query
-    however many there are."""
-    org_id = require_org_id()
+def _situation_statement() -> Select[Any]:
+    """The reminders' one query, with the organization as the parameter ``org_id``."""
+    org_id = bindparam("org_id")
     last_measured = (
         select(Measurement.cycle_id, func.max(Measurement.measured_on).label("last_measured"))
         .group_by(Measurement.cycle_id)
@@ -252,7 +251,7 @@ def load(session: Session) -> Situation:
         .scalar_subquery()
     )
     scaled = and_(Cycle.stage == Stage.decided, Cycle.decision == Decision.scale, Rollout.id.is_not(None))
-    rows = session.execute(
+    return (
         select(
             Cycle,
             last_measured.c.last_measured,
@@ -272,7 +271,17 @@ def load(session: Session) -> Situation:
         .outerjoin(User, User.id == Membership.user_id)
         .where(or_(Cycle.stage != Stage.decided, Cycle.id == latest_decided_id, scaled))
         .order_by(Cycle.created_at, Cycle.id)
-    ).all()
+    )
+
+
+# Built once: a digest batch runs it for every organization, and building it cost as much as running it.
+_SITUATION = _situation_statement()
+
+
+def load(session: Session) -> Situation:
+    """The current organization's open cycles, latest decision and scaled cycles with a rollout, in one query
+    however many there are."""
+    rows = session.execute(_SITUATION, {"org_id": require_org_id()}).all()
     open_states, latest, scaled_states = [], None, []
     zone: tzinfo = ZoneInfo(rows[0][-1]) if rows else UTC
     for cycle, last, owner_id, owner_name, is_latest, started_on, effect, _timezone in rows:

@@ -56,6 +56,10 @@ class TrendState(TenantScoped, Base):
     # What a consultancy's portfolio shows of this organization, written with the snapshots
     # (``trends.portfolio.summary``); consultants with active access may read it (row-level security).
     portfolio: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The organization's part of the digest about the week that last ended, written with the snapshots
+    # (``digest.content.OrgWeek.as_document``): the digest reads it instead of the week's rows while no change
+    # came after it.
+    digest: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class TrendSchedule(Base):

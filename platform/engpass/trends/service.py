@@ -198,16 +198,26 @@ def recompute(session: Session, today: date | None = None, full: bool = False) -
         _upsert(session, rows)
     # What a consultancy's portfolio shows of this organization, as of today (two queries).
     summary = portfolio.summary(session, history, today, state, warnings)
+    # The digests of this week tell the week before from the rows just written (four queries).
+    digest_week = _digest_week(session, today)
     _schedule(session, org_id, next_due(facts, today))
     if state is None:
-        session.add(TrendState(version=0, computed_version=0, computed_at=now, portfolio=summary))
+        session.add(TrendState(version=0, computed_version=0, computed_at=now, portfolio=summary, digest=digest_week))
     else:
         state.computed_version = version
         state.computed_at = now
         state.dirty_since = None
         state.portfolio = summary
+        state.digest = digest_week
     session.flush()
     return len(rows)
+
+
+def _digest_week(session: Session, today: date) -> dict[str, Any]:
+    # Imported here: the digest's content reads the snapshots through this module.
+    from engpass.digest.content import week_document
+
+    return week_document(session, today)
 
 
 def next_due(facts: radar_rules.Situation, today: date) -> date:
