@@ -145,6 +145,18 @@ def test_a_change_shows_on_the_next_visit(client, session, shop, change):
     assert shown in page.text
 
 
+def test_a_name_changed_outside_any_organization_shows_on_the_next_visit(client, session, shop):
+    """A person renames themselves on their profile, outside any organization: every organization they
+    belong to shows the new name."""
+    _, org, ids = shop
+    warm(client, org, ids[-1])
+    with tenancy.tenant_context(session, org.id):
+        sponsor_id = session.get(Cycle, ids[-1]).sponsor_id
+    session.get(User, sponsor_id).name = "Zebra Selbst"
+    session.commit()
+    assert "Zebra Selbst" in client.get(url(org, ids[-1])).text
+
+
 def test_a_new_member_elsewhere_in_the_organization_renders_the_page_again(
     client, session, shop, make_user, count_queries
 ):
