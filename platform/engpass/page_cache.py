@@ -334,13 +334,13 @@ def _targets_of(session: Session, objects: Iterable[Any]) -> set[Target]:
             # A revoked consultant's cached client pages carry the client's token: the next request misses,
             # resolves again and answers 404. The consultancy's token keys its portfolio.
             targets.update(((ORG, obj.client_id), (ORG, obj.consultancy_id)))
-    if renamed or renamed_people:
-        with session.no_autoflush:
+    with session.no_autoflush:
+        if renamed:
             # Every member's switcher names the organization, on all of their organizations' pages.
             targets.update((USER, user_id) for user_id in memberships.user_ids(session, renamed))
+        for user_id in renamed_people:
             # A cycle's page names its owner and sponsor, in each organization they belong to.
-            for user_id in renamed_people:
-                targets.update((ORG, org_id) for org_id in memberships.organization_ids(session, user_id))
+            targets.update((ORG, org_id) for org_id in memberships.organization_ids(session, user_id))
     return targets
 
 

@@ -43,21 +43,22 @@ def _file(folder: str, filename: str) -> Path | None:
     return path
 
 
-def _version_and_gzip(filename: str) -> tuple[str, bytes | None] | None:
-    path = _file(current_app.static_folder or "", filename)
+def _found_in(folder: str, filename: str) -> tuple[str, bytes | None] | None:
+    path = _file(folder, filename)
     if path is None:
         return None
     stat = path.stat()
     return _digest(path, stat.st_mtime_ns, stat.st_size)
 
 
+def _version_and_gzip(filename: str) -> tuple[str, bytes | None] | None:
+    return _found_in(current_app.static_folder or "", filename)
+
+
 @lru_cache(maxsize=256)
 def _deployed_version(folder: str, filename: str) -> str | None:
-    path = _file(folder, filename)
-    if path is None:
-        return None
-    stat = path.stat()
-    return _digest(path, stat.st_mtime_ns, stat.st_size)[0]
+    found = _found_in(folder, filename)
+    return None if found is None else found[0]
 
 
 def _add_version(endpoint: str, values: dict[str, Any]) -> None:

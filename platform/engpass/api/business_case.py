@@ -22,7 +22,7 @@ def business_case(cycle_id: int) -> dict[str, Any]:
     """The cycle's business case from its own numbers (docs/business-case.md), in the organization's currency."""
     cycle = cycle_or_404(cycle_id)
     # The latest measurement is all the figures need, however many the cycle has.
-    measurements = list(measurement_reads.latest(db.session(), cycle, limit=1))
+    measurements = measurement_reads.latest(db.session(), cycle, limit=1)
     case = compute(cycle, measurements, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     status_quo = status_quo_cost(cycle, g.org.default_hourly_rate, g.org.working_weeks_per_year)
     return {
