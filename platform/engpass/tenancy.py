@@ -6,11 +6,15 @@ with it, and writes to another organization's rows are refused. Beneath that, on
 PostgreSQL, row-level security policies compare ``organization_id`` with the
 transaction-local setting ``app.org_id`` that this module sets at the start of every
 transaction in an organization, so even raw SQL sees only the current organization.
+
+Work that reads many organizations the same way (a digest batch) may instead read a named set of them at
+once, never writing (``reading``): the filter and a read-only policy then admit those organizations' rows
+(``app.read_org_ids``), and every row keeps its ``organization_id`` for the caller to sort them by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -27,6 +31,9 @@ from sqlalchemy.orm import (
 )
 
 RLS_SETTING = "app.org_id"
+# The organizations a ``reading`` block may read (never write), comma-separated.
+RLS_READ_SETTING = "app.read_org_ids"
+BATCH_READ = "batch_read"
 # The owner role reads every row (backups need it; it could switch the policies off anyway); the app
 # role, which the web, workers and CLI connect as, stays bound to one organization.
 OWNER_READS_ALL = "owner_reads_all"
@@ -34,6 +41,7 @@ OWNER_READS_ALL = "owner_reads_all"
 _NO_TENANT = 0
 
 _current_org_id: ContextVar[int | None] = ContextVar("engpass_current_org_id", default=None)
+_read_org_ids: ContextVar[tuple[int, ...] | None] = ContextVar("engpass_read_org_ids", default=None)
 
 
 class TenantContextMissing(RuntimeError):
@@ -92,6 +100,7 @@ def check_core_rows(table: str, rows: Iterable[Mapping[str, Any]]) -> None:
 def activate(session: Session | scoped_session[Session], org_id: int | None) -> None:
     """Switch the current organization; a transaction already open gets the new RLS setting too."""
     _current_org_id.set(org_id)
+    _read_org_ids.set(None)
     if isinstance(session, scoped_session):
         session = session()
     if session.in_transaction():
@@ -101,6 +110,7 @@ def activate(session: Session | scoped_session[Session], org_id: int | None) -> 
 def clear() -> None:
     """End of a request or task: no organization any more."""
     _current_org_id.set(None)
+    _read_org_ids.set(None)
 
 
 @contextmanager
@@ -109,33 +119,64 @@ def tenant_context(session: Session | scoped_session[Session], org_id: int | Non
     if isinstance(session, scoped_session):
         session = session()
     token = _current_org_id.set(org_id)
+    # Inside a ``reading`` block: one organization again, with nothing of the others readable.
+    read_token = _read_org_ids.set(None)
     try:
         if session.in_transaction():
             _apply_rls_setting(session.connection())
         yield
     finally:
+        _read_org_ids.reset(read_token)
         _current_org_id.reset(token)
         if session.is_active and session.in_transaction():
             _apply_rls_setting(session.connection())
 
 
-# Made once: this runs at the start of most transactions.
-_SET_RLS = text("SELECT set_config(:name, :value, true)")
+@contextmanager
+def reading(session: Session | scoped_session[Session], org_ids: Collection[int]) -> Iterator[None]:
+    """Read the rows of every organization in ``org_ids`` in one statement instead of one per organization; no
+    organization is current, so nothing can be written (``CrossTenantWrite``, ``TenantContextMissing``) and
+    ``session.get`` of a tenant row is refused. The caller keeps each row with its ``organization_id``.
+    Restores the previous context afterwards."""
+    ids = tuple(sorted(set(org_ids)))
+    if not ids:
+        raise ValueError("reading needs at least one organization")
+    if isinstance(session, scoped_session):
+        session = session()
+    org_token = _current_org_id.set(None)
+    read_token = _read_org_ids.set(ids)
+    try:
+        if session.in_transaction():
+            _apply_rls_setting(session.connection())
+        yield
+    finally:
+        _read_org_ids.reset(read_token)
+        _current_org_id.reset(org_token)
+        if session.is_active and session.in_transaction():
+            _apply_rls_setting(session.connection())
+
+
+# Made once: this runs at the start of most transactions. Both settings every time, so that leaving one kind
+# of context inside a transaction never leaves the other's setting behind.
+_SET_RLS = text(f"SELECT set_config('{RLS_SETTING}', :org, true), set_config('{RLS_READ_SETTING}', :read, true)")
 
 
 def _apply_rls_setting(connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
-    org_id = _current_org_id.get()
-    connection.execute(_SET_RLS, {"name": RLS_SETTING, "value": "" if org_id is None else str(org_id)})
+    org_id, read_ids = _current_org_id.get(), _read_org_ids.get()
+    connection.execute(
+        _SET_RLS,
+        {"org": "" if org_id is None else str(org_id), "read": ",".join(map(str, read_ids)) if read_ids else ""},
+    )
 
 
 @event.listens_for(Session, "after_begin")
 def _set_rls_on_begin(_session: Session, _transaction: SessionTransaction, connection: Connection) -> None:
-    # Without an organization there is nothing to set: the setting is only ever set transaction-locally, so
-    # every transaction starts without one (no row visible) — and work outside any tenant, such as a digest
+    # Without an organization there is nothing to set: the settings are only ever set transaction-locally, so
+    # every transaction starts without them (no row visible) — and work outside any tenant, such as a digest
     # batch committing each e-mail, is spared a round trip per transaction.
-    if _current_org_id.get() is not None:
+    if _current_org_id.get() is not None or _read_org_ids.get() is not None:
         _apply_rls_setting(connection)
 
 
@@ -148,6 +189,18 @@ def _filter_to_tenant(state: ORMExecuteState) -> None:
     if state.is_column_load or not (state.is_select or state.is_update or state.is_delete):
         return
     org_id = _current_org_id.get()
+    read_ids = _read_org_ids.get()
+    if org_id is None and read_ids is not None:
+        if not state.is_select and _touches_tenant_model(state):
+            raise CrossTenantWrite("tenant rows cannot be changed while reading several organizations")
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                TenantScoped,
+                lambda cls: cls.organization_id.in_(read_ids),
+                include_aliases=True,
+            )
+        )
+        return
     if org_id is None and _touches_tenant_model(state):
         raise TenantContextMissing(
             "a tenant-owned model was queried without an organization in context; "
@@ -190,7 +243,15 @@ def rls_statements(table: str) -> list[str]:
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
         f"CREATE POLICY tenant_isolation ON {table} USING ({predicate}) WITH CHECK ({predicate})",
         owner_reads_all_statement(table),
+        batch_read_statement(table),
     ]
+
+
+def batch_read_statement(table: str) -> str:
+    """The read-only policy that admits the rows of the organizations a ``reading`` block names."""
+    # A sub-select: PostgreSQL parses the setting once per statement (an InitPlan), not once per row.
+    named = f"(SELECT string_to_array(NULLIF(current_setting('{RLS_READ_SETTING}', true), ''), ','))::integer[]"
+    return f"CREATE POLICY {BATCH_READ} ON {table} FOR SELECT USING (organization_id = ANY ({named}))"
 
 
 def owner_reads_all_statement(table: str) -> str:
@@ -202,6 +263,7 @@ def drop_rls_statements(table: str) -> list[str]:
     return [
         f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
         f"DROP POLICY IF EXISTS {OWNER_READS_ALL} ON {table}",
+        f"DROP POLICY IF EXISTS {BATCH_READ} ON {table}",
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
     ]
@@ -221,3 +283,32 @@ def disable_row_level_security(op: Any, tables: tuple[str, ...]) -> None:
         for table in tables:
             for statement in drop_rls_statements(table):
                 op.execute(statement)
+
+
+_FORCED_TABLES = text(
+    "SELECT c.relname FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace "
+    "AND c.relkind = 'r' AND c.relforcerowsecurity ORDER BY c.relname"
+)
+_HAS_POLICY = text(
+    "SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = :t AND policyname = :p"
+)
+
+
+def add_policy_where_missing(op: Any, policy: str, statement_of: Callable[[str], str]) -> None:
+    """For migrations that add a policy to every tenant table (those under forced row-level security) that lacks
+    it: on a fresh database, the older migrations already ran today's ``rls_statements``. PostgreSQL only."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    for table in bind.execute(_FORCED_TABLES).scalars().all():
+        if bind.execute(_HAS_POLICY, {"t": table, "p": policy}).first() is None:
+            op.execute(statement_of(table))
+
+
+def drop_policy_everywhere(op: Any, policy: str) -> None:
+    """The reverse of ``add_policy_where_missing``."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    for table in bind.execute(_FORCED_TABLES).scalars().all():
+        op.execute(f"DROP POLICY IF EXISTS {policy} ON {table}")

@@ -100,3 +100,52 @@ def test_session_applies_the_tenant_setting_to_raw_sql(postgres, committed_orgs)
         rows = session.execute(text("SELECT organization_id FROM audit_events WHERE action = 'rls.seed'")).all()
     engine.dispose()
     assert [r[0] for r in rows] == [committed_orgs["rls-b"]]
+
+
+def _insert_seed(session, org_id):
+    session.execute(
+        text("INSERT INTO audit_events (organization_id, action, details, created_at) VALUES (:o, 'x', '{}', now())"),
+        {"o": org_id},
+    )
+
+
+def test_reading_several_admits_their_rows_to_raw_sql_and_writes_none(postgres, committed_orgs):
+    """``tenancy.reading``'s policy: SELECT sees the named organizations only; UPDATE, DELETE and INSERT need one
+    organization in context (``app.org_id``), so they change nothing."""
+    a, b = committed_orgs["rls-a"], committed_orgs["rls-b"]
+    engine = make_engine(postgres["app"])
+    with Session(engine) as session:
+        with tenancy.reading(session, [a]):
+            assert _seeds(session) == [a]
+            assert session.execute(text("UPDATE audit_events SET action = 'x' WHERE action = 'rls.seed'")).rowcount == 0
+            assert session.execute(text("DELETE FROM audit_events WHERE action = 'rls.seed'")).rowcount == 0
+        session.rollback()
+        with tenancy.reading(session, [a, b]):
+            assert sorted(_seeds(session)) == sorted([a, b])
+            with pytest.raises(ProgrammingError, match="row-level security"):
+                _insert_seed(session, a)
+            session.rollback()
+        with tenancy.reading(session, [a, b]), tenancy.tenant_context(session, b):
+            # One organization inside: the other is out of reach again.
+            assert _seeds(session) == [b]
+        session.rollback()
+        # Leaving the block inside the transaction clears the setting.
+        with tenancy.reading(session, [a, b]):
+            assert len(_seeds(session)) == 2
+        assert _seeds(session) == []
+    engine.dispose()
+
+
+def test_every_tenant_table_has_the_batch_read_policy_and_nothing_wider(postgres):
+    engine = make_engine(postgres["owner"])
+    with engine.connect() as conn:
+        forced = set(
+            conn.execute(text("SELECT relname FROM pg_class WHERE relkind = 'r' AND relforcerowsecurity")).scalars()
+        )
+        rows = conn.execute(
+            text("SELECT tablename, cmd, qual FROM pg_policies WHERE policyname = :p"), {"p": tenancy.BATCH_READ}
+        ).all()
+    engine.dispose()
+    assert forced and {table for table, _cmd, _qual in rows} == forced
+    assert {cmd for _table, cmd, _qual in rows} == {"SELECT"}
+    assert all(tenancy.RLS_READ_SETTING in qual for _table, _cmd, qual in rows)

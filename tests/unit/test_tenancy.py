@@ -135,3 +135,78 @@ def test_get_does_not_hand_out_an_object_loaded_under_another_organization(sessi
         session.get(AuditEvent, b_event.id)
     with tenancy.tenant_context(session, b.id):
         assert session.get(AuditEvent, b_event.id) is b_event
+
+
+@pytest.fixture
+def three_orgs(session, make_org, two_orgs):
+    c = make_org("Gamma AG")
+    with tenancy.tenant_context(session, c.id):
+        session.add(AuditEvent(action="test.event", details={"org": c.slug}))
+        session.commit()
+    return (*two_orgs, c)
+
+
+def _test_events(session):
+    return session.scalars(select(AuditEvent).where(AuditEvent.action == "test.event").order_by(AuditEvent.id)).all()
+
+
+def test_reading_several_sees_those_and_no_other(session, three_orgs):
+    a, b, c = three_orgs
+    with tenancy.reading(session, [a.id, c.id]):
+        events = _test_events(session)
+        per_org = dict(
+            session.execute(
+                select(AuditEvent.organization_id, func.count())
+                .where(AuditEvent.action == "test.event")
+                .group_by(AuditEvent.organization_id)
+            ).all()
+        )
+    assert [e.details["org"] for e in events] == [a.slug, c.slug]
+    assert per_org == {a.id: 1, c.id: 1}
+
+
+def test_reading_writes_nothing(session, three_orgs):
+    a, b, _c = three_orgs
+    with tenancy.reading(session, [a.id, b.id]):
+        event = _test_events(session)[0]
+        with pytest.raises(tenancy.CrossTenantWrite):
+            session.execute(
+                update(AuditEvent).where(AuditEvent.action == "test.event").values(action="renamed"),
+                execution_options={"synchronize_session": False},
+            )
+        event.action = "tampered"
+        with pytest.raises(tenancy.CrossTenantWrite):
+            session.flush()
+        session.rollback()
+    with tenancy.reading(session, [a.id]):
+        session.add(AuditEvent(action="test.event", details={}))
+        with pytest.raises(tenancy.TenantContextMissing):
+            session.flush()
+        session.rollback()
+        with pytest.raises(tenancy.TenantContextMissing):
+            session.get(AuditEvent, event.id)
+        with pytest.raises(tenancy.TenantContextMissing):
+            tenancy.check_core_rows("audit_events", [{"organization_id": a.id}])
+    with tenancy.tenant_context(session, a.id):
+        assert [e.details["org"] for e in _test_events(session)] == [a.slug]
+
+
+def test_one_organization_inside_reading_sees_only_itself(session, three_orgs):
+    a, b, c = three_orgs
+    with tenancy.reading(session, [a.id, b.id]):
+        with tenancy.tenant_context(session, c.id):
+            assert [e.details["org"] for e in _test_events(session)] == [c.slug]
+        assert [e.details["org"] for e in _test_events(session)] == [a.slug, b.slug]
+        assert tenancy.current_org_id() is None
+    with tenancy.tenant_context(session, b.id):
+        with tenancy.reading(session, [a.id]):
+            assert [e.details["org"] for e in _test_events(session)] == [a.slug]
+        assert tenancy.current_org_id() == b.id
+        assert [e.details["org"] for e in _test_events(session)] == [b.slug]
+    with pytest.raises(tenancy.TenantContextMissing):
+        _test_events(session)
+
+
+def test_reading_nobody_is_refused(session):
+    with pytest.raises(ValueError, match="at least one"), tenancy.reading(session, []):
+        pass

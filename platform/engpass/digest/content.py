@@ -6,12 +6,13 @@ sends digests and the tests call the same code. It reads the precomputed trend s
 never the whole history: a digest costs a fixed handful of queries however old the
 organization is, and one read of a week (``load``) serves readers in every time zone
 (``OrgWeek.in_zone``). The trends recompute stores the week before its own as a document
-(``week_document``), which the digests take in one query while it is current (``load_current``).
+(``week_document``), which the digests take in one query while it is current (``current_weeks``).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -354,26 +355,47 @@ def load(session: Session, first: date, last: date) -> OrgWeek:
     return _with_backlog(session, _read(session, first, last))
 
 
-def load_current(session: Session, first: date, last: date) -> OrgWeek:
-    """``load``, taken from the document the trends recompute stored (``week_document``) while it describes
-    this week and no change to the cycles came after it; one query instead of four, else ``load``."""
-    row = session.execute(select(TrendState.version, TrendState.computed_version, TrendState.digest)).first()
-    if row is not None and row.computed_version >= row.version:
-        week = OrgWeek.from_document(row.digest, first, utcnow().date())
-        if week is not None:
-            return _with_backlog(session, week)
-    return load(session, first, last)
+def current_weeks(session: Session, org_ids: Collection[int], first: date, last: date) -> dict[int, OrgWeek]:
+    """``load`` for each organization of ``org_ids``: the week the trends recompute stored (``week_document``)
+    while it describes this week and no change to the cycles came after it, read for all of them in one query
+    (``tenancy.reading``); else, for that organization alone, from its rows in its own context."""
+    with tenancy.reading(session, org_ids):
+        weeks = stored_weeks(session, first)
+    for org_id in org_ids:
+        week = weeks.get(org_id)
+        if week is None or asks_for_candidates(first):
+            with tenancy.tenant_context(session, org_id):
+                weeks[org_id] = load(session, first, last) if week is None else _with_backlog(session, week)
+    return weeks
+
+
+def stored_weeks(session: Session, first: date) -> dict[int, OrgWeek]:
+    """The week from ``first`` by organization, as the trends recompute stored it, of every organization the
+    session may read whose stored week is of this week and current; in one query. Without the quarter's
+    question (``_with_backlog``)."""
+    today = utcnow().date()
+    weeks = {}
+    for row in session.execute(_STORED).all():
+        if row.computed_version >= row.version:
+            week = OrgWeek.from_document(row.digest, first, today)
+            if week is not None:
+                weeks[row.organization_id] = week
+    return weeks
+
+
+_STORED = select(TrendState.organization_id, TrendState.version, TrendState.computed_version, TrendState.digest)
 
 
 def week_document(session: Session, today: date) -> dict[str, Any]:
     """The current organization's week before ``today``'s as a JSON document, for the trends recompute to
-    store: what the digests sent in ``today``'s week read (``load_current``)."""
+    store: what the digests sent in ``today``'s week read (``current_weeks``)."""
     first, last = previous_week(today)
     return _read(session, first, last).as_document()
 
 
 def _with_backlog(session: Session, week: OrgWeek) -> OrgWeek:
-    """``week`` with the quarter's question: the backlog changes without a recompute, so it is never stored."""
+    """``week`` with the quarter's question (the current organization's): the backlog changes without a
+    recompute, so it is never stored."""
     if not asks_for_candidates(week.week_start):
         return week
     # Two more queries, four times a year.

@@ -14,6 +14,7 @@ languages; each reader's part (to-dos, greeting, language, links) is their own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, date, datetime
 from functools import partial
@@ -50,9 +51,10 @@ from engpass.organizations.models import Membership, Organization, OrgKind, Role
 from engpass.organizations.permissions import Action, allows
 from engpass.reminders.decisions import WaitingDecision, waiting
 from engpass.reminders.decisions import addressed_to as decisions_for
-from engpass.reminders.rules import Reminder, addressed_to, evaluate, load
+from engpass.reminders.rules import Reminder, Situation, addressed_to, evaluate, load_many
 from engpass.reminders.texts import describe
 from engpass.settings import Settings
+from engpass.webhooks.events import EventType, subscribed_organizations
 from engpass.webhooks.summaries import announce_week
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,8 @@ class _OrgPart:
     reminders: list[Reminder]
     # The measured, undecided cycles: each reader's "as sponsor" block (reminders/decisions.py).
     decisions: list[WaitingDecision]
+    # A chat channel listens for the weekly summary, which the batch has not yet written.
+    announce: bool = False
     zones: dict[str, _ZonePart] = field(default_factory=dict)
 
     def in_zone(self, timezone: str) -> _ZonePart:
@@ -115,21 +119,35 @@ class _Batch:
     settings: Settings
     parts: dict[tuple[int, date], _OrgPart] = field(default_factory=dict)
 
+    def read(self, orgs: Iterable[Organization], first: date, last: date) -> None:
+        """The parts of ``orgs`` for the week from ``first`` that the batch has not read yet: the stored weeks,
+        the open cycles (for the reminders and the decisions waiting) and which have a chat channel listening,
+        one statement each for all of them (``tenancy.reading``). Only an organization whose week is not
+        stored, or in the week of the quarter's question, reads on in its own context."""
+        todo = {org.id: org for org in orgs if (org.id, first) not in self.parts}
+        if not todo:
+            return
+        with tenancy.reading(self.session, todo):
+            situations = load_many(self.session)
+            chats = subscribed_organizations(self.session, EventType.digest_weekly)
+        weeks = content.current_weeks(self.session, todo, first, last)
+        for org_id, org in todo.items():
+            situation = situations.get(org_id, Situation([], None))
+            self.parts[org_id, first] = _OrgPart(
+                weeks[org_id], evaluate(situation, today_in(org.timezone)), waiting(situation), announce=org_id in chats
+            )
+
     def org_part(self, org: Organization, first: date, last: date, timezone: str) -> tuple[_OrgPart, _ZonePart]:
         """``org``'s part of the week from ``first``, and the week as readers in ``timezone`` see it."""
-        key = (org.id, first)
-        if key not in self.parts:
+        self.read([org], first, last)
+        part = self.parts[org.id, first]
+        if part.announce:
+            part.announce = False
+            # The chat channels' weekly summary tells the week as its first reader's time zone sees it.
             with tenancy.tenant_context(self.session, org.id):
-                week = content.load_current(self.session, first, last)
-                # One read of the open cycles gives the reminders and the decisions waiting.
-                situation = load(self.session)
-                part = _OrgPart(week, evaluate(situation, today_in(org.timezone)), waiting(situation))
-                # The chat channels' weekly summary tells the week as its first reader's time zone sees it.
                 if announce_week(self.session, org, part.in_zone(timezone).digest, self.settings) is not None:
                     # The batch's session otherwise only reads: its one write is committed at once.
                     self.session.commit()
-                self.parts[key] = part
-        part = self.parts[key]
         return part, part.in_zone(timezone)
 
 
@@ -359,19 +377,28 @@ def send_batch(
     reader_ids = [user.id for user, _prefs in readers]
     memberships = _memberships(session, reader_ids)
     clients = clients_of_users(session, reader_ids)
+    due = []
+    for user, prefs in readers:
+        if not (everyone or due_for_digest(prefs, now_utc)):
+            continue
+        their_clients = [org for org, _level in clients.get(user.id, [])]
+        client_ids = {org.id for org in their_clients}
+        # A client they also belong to is in the consultant's digest, not in one of its own.
+        own = [(org, role) for org, role in memberships.get(user.id, []) if org.id not in client_ids]
+        due.append((user, prefs, digest_period(prefs, now_utc), own, their_clients))
     batch = _Batch(session, settings)
+    # Every organization's part before the first e-mail, a few statements per week described for all of them.
+    weeks: dict[str, dict[int, Organization]] = {}
+    for _user, _prefs, period, own, their_clients in due:
+        orgs = weeks.setdefault(period, {})
+        orgs.update((org.id, org) for org, _role in own)
+        orgs.update((org.id, org) for org in their_clients)
+    for period, orgs in weeks.items():
+        batch.read(orgs.values(), *week_of_period(period))
     outgoing = []
     with mail_context(settings):
-        for user, prefs in readers:
-            if not (everyone or due_for_digest(prefs, now_utc)):
-                continue
-            period = digest_period(prefs, now_utc)
-            their_clients = [org for org, _level in clients.get(user.id, [])]
-            client_ids = {org.id for org in their_clients}
-            for org, role in memberships.get(user.id, []):
-                # A client they also belong to is in the consultant's digest, not in one of its own.
-                if org.id in client_ids:
-                    continue
+        for user, prefs, period, own, their_clients in due:
+            for org, role in own:
                 message = _compose(batch, user, org, role, prefs, period)
                 if message is not None:
                     outgoing.append(((user.id, kind_for(org.id), period), message))

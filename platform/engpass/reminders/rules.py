@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import url_for
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from engpass.accounts.models import User
@@ -230,47 +230,53 @@ class Situation:
 
 
 def _situation_statement() -> Select[Any]:
-    """The reminders' one query, with the organization as the parameter ``org_id``."""
-    org_id = bindparam("org_id")
-    last_measured = (
-        select(Measurement.cycle_id, func.max(Measurement.measured_on).label("last_measured"))
-        .group_by(Measurement.cycle_id)
-        .subquery()
-    )
+    """The reminders' one query, for the organization in context or every organization of a
+    ``tenancy.reading`` block: each row names its organization (``Cycle.organization_id``)."""
+    # Per cycle, from the index on (cycle, day): aggregating every measurement of a batch's organizations first
+    # would read them all.
+    last_measured = select(func.max(Measurement.measured_on)).where(Measurement.cycle_id == Cycle.id).scalar_subquery()
     last_effect = (
         select(RolloutMeasurement.rollout_id, func.max(RolloutMeasurement.measured_on).label("last_effect"))
         .where(has_effect_clause())
         .group_by(RolloutMeasurement.rollout_id)
         .subquery()
     )
-    latest_decided_id = (
-        select(Cycle.id)
+    # Each organization's latest decided cycle: the first by decision time, newest first.
+    decided = (
+        select(
+            Cycle.id,
+            func.row_number()
+            .over(
+                partition_by=Cycle.organization_id,
+                order_by=(Cycle.decided_at.desc().nulls_last(), Cycle.id.desc()),
+            )
+            .label("rank"),
+        )
         .where(Cycle.stage == Stage.decided)
-        .order_by(Cycle.decided_at.desc().nulls_last(), Cycle.id.desc())
-        .limit(1)
-        .scalar_subquery()
+        .subquery()
     )
+    is_latest = decided.c.id.is_not(None)
     scaled = and_(Cycle.stage == Stage.decided, Cycle.decision == Decision.scale, Rollout.id.is_not(None))
     return (
         select(
             Cycle,
-            last_measured.c.last_measured,
+            last_measured,
             Membership.user_id,
             User.name,
-            Cycle.id == latest_decided_id,
+            is_latest,
             Rollout.started_on,
             last_effect.c.last_effect,
-            # In the same query: an organization without cycles needs no time zone.
-            select(Organization.timezone).where(Organization.id == org_id).scalar_subquery(),
+            Organization.timezone,
         )
-        .outerjoin(last_measured, last_measured.c.cycle_id == Cycle.id)
+        .join(Organization, Organization.id == Cycle.organization_id)
         .outerjoin(Rollout, Rollout.cycle_id == Cycle.id)
         .outerjoin(last_effect, last_effect.c.rollout_id == Rollout.id)
+        .outerjoin(decided, and_(decided.c.id == Cycle.id, decided.c.rank == 1))
         # Memberships are not tenant rows: the organization is named here, not by the tenancy filter.
-        .outerjoin(Membership, and_(Membership.user_id == Cycle.owner_id, memberships.in_org(org_id)))
+        .outerjoin(Membership, and_(Membership.user_id == Cycle.owner_id, memberships.in_org(Cycle.organization_id)))
         .outerjoin(User, User.id == Membership.user_id)
-        .where(or_(Cycle.stage != Stage.decided, Cycle.id == latest_decided_id, scaled))
-        .order_by(Cycle.created_at, Cycle.id)
+        .where(or_(Cycle.stage != Stage.decided, is_latest, scaled))
+        .order_by(Cycle.organization_id, Cycle.created_at, Cycle.id)
     )
 
 
@@ -281,9 +287,20 @@ _SITUATION = _situation_statement()
 def load(session: Session) -> Situation:
     """The current organization's open cycles, latest decision and scaled cycles with a rollout, in one query
     however many there are."""
-    rows = session.execute(_SITUATION, {"org_id": require_org_id()}).all()
+    return load_many(session).get(require_org_id(), Situation([], None))
+
+
+def load_many(session: Session) -> dict[int, Situation]:
+    """``load`` for every organization the session may read (``tenancy.reading``), in one query; an
+    organization without cycles is not in the answer."""
+    rows: dict[int, list[Any]] = {}
+    for row in session.execute(_SITUATION).all():
+        rows.setdefault(row[0].organization_id, []).append(row)
+    return {org_id: _situation(org_rows) for org_id, org_rows in rows.items()}
+
+
+def _situation(rows: list[Any]) -> Situation:
     open_states, latest, scaled_states = [], None, []
-    zone: tzinfo = ZoneInfo(rows[0][-1]) if rows else UTC
     for cycle, last, owner_id, owner_name, is_latest, started_on, effect, _timezone in rows:
         state = CycleState(cycle, last, owner_id, owner_name, started_on, effect)
         if cycle.is_open:
@@ -292,7 +309,7 @@ def load(session: Session) -> Situation:
             latest = state
         if not cycle.is_open and started_on is not None:
             scaled_states.append(state)
-    return Situation(open_states, latest, scaled_states, zone)
+    return Situation(open_states, latest, scaled_states, ZoneInfo(rows[0][-1]))
 
 
 def _reminder(rule: Rule, state: CycleState, due: Due) -> Reminder:

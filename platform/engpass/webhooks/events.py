@@ -126,6 +126,15 @@ def subscribed(session: Session, event_type: str) -> list[WebhookEndpoint]:
     return [endpoint for endpoint in endpoints if event_type in endpoint.events]
 
 
+def subscribed_organizations(session: Session, event_type: str) -> set[int]:
+    """Which of the organizations the session may read (``tenancy.reading``) have an endpoint for ``event_type``,
+    in one query."""
+    rows = session.execute(
+        select(WebhookEndpoint.organization_id, WebhookEndpoint.events).where(WebhookEndpoint.enabled.is_(True))
+    )
+    return {org_id for org_id, events in rows if event_type in events}
+
+
 def emit(
     session: Session,
     event_type: str,
