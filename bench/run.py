@@ -12,7 +12,8 @@ Knobs (environment): BENCH_ORGS (1000), BENCH_CYCLES (20), BENCH_MEASUREMENTS (3
 BENCH_DURATION seconds per wrk run (10), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
 BENCH_WORKERS gunicorn workers (2), BENCH_CONCURRENCY Celery processes (2),
 BENCH_DIGESTS weekly digests sent to a local SMTP sink by one worker process (10000) with
-Celery's BENCH_DIGEST_POOL (solo; or threads, BENCH_DIGEST_THREADS of them, 2),
+Celery's BENCH_DIGEST_POOL (solo; or threads, BENCH_DIGEST_THREADS of them, 2), then again by the deployed
+worker (prefork, BENCH_CONCURRENCY processes),
 BENCH_PORTFOLIO_CLIENTS clients of the benchmark consultancy (200),
 BENCH_LOAD_SECONDS of mixed traffic (dashboards, cycle pages and edits, measurements, API; 180),
 BENCH_REDIS_URL (else the first free of redis://127.0.0.1:6379/14, 11, 10, … if it answers), BENCH_KEEP=1 keeps the
@@ -1330,6 +1331,17 @@ def digest_log_counts(engine: Any) -> dict[str, int]:
     return {getattr(status, "value", status): count for status, count in rows}
 
 
+def forget_digests(bench: Bench) -> None:
+    """The digests' send log emptied, as the owner: the next run sends the same week's digests again."""
+    from sqlalchemy import delete
+
+    from engpass.digest.sending import KIND_PREFIX
+    from engpass.notifications.models import SendLog
+
+    with monitor_engine(bench) as engine, engine.begin() as connection:
+        connection.execute(delete(SendLog).where(SendLog.kind.startswith(KIND_PREFIX)))
+
+
 def sink_status(path: Path) -> tuple[int, float, float]:
     """Messages the sink accepted, and the monotonic time of the first and the latest."""
     with suppress(FileNotFoundError):
@@ -1338,9 +1350,10 @@ def sink_status(path: Path) -> tuple[int, float, float]:
     return 0, 0.0, 0.0
 
 
-def send_digests(bench: Bench) -> None:
-    """``BENCH_DIGESTS`` weekly digests, rendered and sent over SMTP by one worker process, batch after batch
-    as the hourly round hands them out; timed until the sink has the last one."""
+def send_digests(bench: Bench, pool: str, concurrency: int, prefix: str = "digest_") -> None:
+    """``BENCH_DIGESTS`` weekly digests, rendered and sent over SMTP by a worker with ``pool`` and
+    ``concurrency``, batch after batch as the hourly round hands them out; timed until the sink has the last
+    one. Its figures are named ``<prefix>…``."""
     from celery import Celery
 
     from engpass import task_names
@@ -1349,18 +1362,20 @@ def send_digests(bench: Bench) -> None:
 
     purge_broker(bench)
     port = free_port()
-    status = bench.workdir / "smtp-sink.status"
-    sink = start(bench, "smtp-sink", [sys.executable, str(REPO / "bench" / "smtp_sink.py"), str(port), str(status)])
-    wait_for_log(bench, "smtp-sink", r"listening", sink, timeout=30)
+    status = bench.workdir / f"{prefix}smtp-sink.status"
+    sink = start(
+        bench, f"{prefix}smtp-sink", [sys.executable, str(REPO / "bench" / "smtp_sink.py"), str(port), str(status)]
+    )
+    wait_for_log(bench, f"{prefix}smtp-sink", r"listening", sink, timeout=30)
     # One process: "solo" runs each task in the worker process itself, one after the other; "threads" lets
     # BENCH_DIGEST_THREADS batches share it (docs/performance.md, "Digests").
     worker = start(
         bench,
-        "digest-worker",
-        worker_command(bench.digest_threads if bench.digest_pool == "threads" else 1, pool=bench.digest_pool),
+        f"{prefix}worker",
+        worker_command(concurrency, pool=pool),
         extra_env={"ENGPASS_SMTP_URL": f"smtp://127.0.0.1:{port}"},
     )
-    wait_for_log(bench, "digest-worker", r"ready\.", worker, timeout=90)
+    wait_for_log(bench, f"{prefix}worker", r"ready\.", worker, timeout=90)
     settings = Settings.from_env({"redis_url": bench.broker_url, "instance_dir": bench.env["ENGPASS_INSTANCE_DIR"]})
     client = Celery("engpass-bench", broker=settings.broker_url, set_as_current=False)
     moment = digest_moment()
@@ -1370,7 +1385,7 @@ def send_digests(bench: Bench) -> None:
         readers = digest_readers(engine, count)
         sampler = RssSampler(worker.pid)
         sampler.start()
-        bench.figures["digest_loadavg_before"] = load_average()
+        bench.figures[f"{prefix}loadavg_before"] = load_average()
         worker_cpu = CpuMeter(lambda: process_tree(worker.pid))
         sink_cpu = CpuMeter(lambda: [sink.pid])
         database_cpu = CpuMeter(lambda: database_backends(DB_NAME)) if bench.admin_url else None
@@ -1411,19 +1426,19 @@ def send_digests(bench: Bench) -> None:
     client.close()
     if sent != count or logged != {"sent": count}:
         raise SystemExit(f"digests: the sink accepted {sent} of {count}, the send log has {logged}")
-    bench.figures["digest_emails_per_s"] = round(count / elapsed, 1)
-    bench.figures["digest_worker_peak_rss_mb"] = round(sampler.peak_total)
-    bench.figures["digest_worker_rss_mb_at_10pct"] = round(at_share[10])
-    bench.figures["digest_worker_rss_mb_at_90pct"] = round(at_share[90])
-    bench.figures["digest_worker_process_peak_rss_mb"] = round(sampler.peak_single)
-    bench.figures["digest_count"] = count
-    bench.figures["digest_s"] = round(elapsed, 1)
-    bench.figures["digest_first_email_s"] = round(first - started, 2)
-    bench.figures["digest_worker_cpu_ms_per_email"] = round(1000 * worker_seconds / count, 2)
+    bench.figures[f"{prefix}emails_per_s"] = round(count / elapsed, 1)
+    bench.figures[f"{prefix}worker_peak_rss_mb"] = round(sampler.peak_total)
+    bench.figures[f"{prefix}worker_rss_mb_at_10pct"] = round(at_share[10])
+    bench.figures[f"{prefix}worker_rss_mb_at_90pct"] = round(at_share[90])
+    bench.figures[f"{prefix}worker_process_peak_rss_mb"] = round(sampler.peak_single)
+    bench.figures[f"{prefix}count"] = count
+    bench.figures[f"{prefix}s"] = round(elapsed, 1)
+    bench.figures[f"{prefix}first_email_s"] = round(first - started, 2)
+    bench.figures[f"{prefix}worker_cpu_ms_per_email"] = round(1000 * worker_seconds / count, 2)
     if database_seconds is not None:
-        bench.figures["digest_db_cpu_ms_per_email"] = round(1000 * database_seconds / count, 2)
-    bench.figures["digest_sink_cpu_ms_per_email"] = round(1000 * sink_seconds / count, 2)
-    bench.figures["digest_machine_cpu_s"] = round(machine_seconds, 1)
+        bench.figures[f"{prefix}db_cpu_ms_per_email"] = round(1000 * database_seconds / count, 2)
+    bench.figures[f"{prefix}sink_cpu_ms_per_email"] = round(1000 * sink_seconds / count, 2)
+    bench.figures[f"{prefix}machine_cpu_s"] = round(machine_seconds, 1)
     log(f"  digests: {count} in {elapsed:.1f} s")
     stop(worker)
     stop(sink)
@@ -1472,6 +1487,8 @@ FIGURES = (
     "portfolio_queries",
     "digest_emails_per_s",
     "digest_worker_peak_rss_mb",
+    "digest_deployed_emails_per_s",
+    "digest_deployed_worker_peak_rss_mb",
     "load_p95_ms",
     "load_error_rate",
     "load_rps",
@@ -1523,8 +1540,12 @@ def main() -> None:
         portfolio_load_test(bench, app, wrk)
         log("mixed load")
         mixed_load(bench, app, wrk)
-        log(f"{bench.digests} digests by one worker process to an SMTP sink")
-        send_digests(bench)
+        one = bench.digest_threads if bench.digest_pool == "threads" else 1
+        log(f"{bench.digests} digests by one worker process ({bench.digest_pool}, {one}) to an SMTP sink")
+        send_digests(bench, bench.digest_pool, one)
+        forget_digests(bench)
+        log(f"the same digests by the deployed worker (prefork, {bench.concurrency} processes)")
+        send_digests(bench, "prefork", bench.concurrency, prefix="digest_deployed_")
     except BaseException:
         cleanup(bench, failed=True)
         raise
