@@ -1,11 +1,14 @@
 """The application half of tenant isolation: every ORM statement is scoped to one organization."""
 
+import ast
+
 import pytest
 from sqlalchemy import func, select, update
 
 from engpass import tenancy
 from engpass.audit.models import AuditEvent
 from engpass.organizations.models import Organization
+from engpass.settings import REPO_ROOT
 
 
 @pytest.fixture
@@ -210,3 +213,22 @@ def test_one_organization_inside_reading_sees_only_itself(session, three_orgs):
 def test_reading_nobody_is_refused(session):
     with pytest.raises(ValueError, match="at least one"), tenancy.reading(session, []):
         pass
+
+
+# Reading several organizations at once is for batch work whose rows are kept per organization; a new caller
+# is reviewed for that (docs/tenancy.md, "Reading several organizations at once").
+READERS_OF_SEVERAL = {"digest/content.py", "digest/sending.py"}
+
+
+def test_only_the_reviewed_batch_work_reads_several_organizations():
+    source = REPO_ROOT / "platform" / "engpass"
+    callers = set()
+    for path in source.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "reading"
+                and getattr(node.value, "id", "") == "tenancy"
+            ):
+                callers.add(str(path.relative_to(source)))
+    assert callers == READERS_OF_SEVERAL
