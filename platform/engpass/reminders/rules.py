@@ -232,9 +232,16 @@ class Situation:
 def _situation_statement() -> Select[Any]:
     """The reminders' one query, for the organization in context or every organization of a
     ``tenancy.reading`` block: each row names its organization (``Cycle.organization_id``)."""
-    # Per cycle, from the index on (cycle, day): aggregating every measurement of a batch's organizations first
-    # would read them all.
-    last_measured = select(func.max(Measurement.measured_on)).where(Measurement.cycle_id == Cycle.id).scalar_subquery()
+    # Per cycle, the first entry of the index on (cycle, day) read backwards: aggregating every measurement of a
+    # batch's organizations first would read them all, and so would max() per cycle, each row through the
+    # tenant filter.
+    last_measured = (
+        select(Measurement.measured_on)
+        .where(Measurement.cycle_id == Cycle.id)
+        .order_by(Measurement.measured_on.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     last_effect = (
         select(RolloutMeasurement.rollout_id, func.max(RolloutMeasurement.measured_on).label("last_effect"))
         .where(has_effect_clause())
