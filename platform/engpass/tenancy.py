@@ -115,21 +115,10 @@ def clear() -> None:
 
 @contextmanager
 def tenant_context(session: Session | scoped_session[Session], org_id: int | None) -> Iterator[None]:
-    """Work inside one organization, restoring the previous context afterwards."""
-    if isinstance(session, scoped_session):
-        session = session()
-    token = _current_org_id.set(org_id)
-    # Inside a ``reading`` block: one organization again, with nothing of the others readable.
-    read_token = _read_org_ids.set(None)
-    try:
-        if session.in_transaction():
-            _apply_rls_setting(session.connection())
+    """Work inside one organization, restoring the previous context afterwards. Inside a ``reading`` block:
+    one organization again, with nothing of the others readable."""
+    with _switched(session, org_id, None):
         yield
-    finally:
-        _read_org_ids.reset(read_token)
-        _current_org_id.reset(token)
-        if session.is_active and session.in_transaction():
-            _apply_rls_setting(session.connection())
 
 
 @contextmanager
@@ -141,10 +130,18 @@ def reading(session: Session | scoped_session[Session], org_ids: Collection[int]
     ids = tuple(sorted(set(org_ids)))
     if not ids:
         raise ValueError("reading needs at least one organization")
+    with _switched(session, None, ids):
+        yield
+
+
+@contextmanager
+def _switched(
+    session: Session | scoped_session[Session], org_id: int | None, read_ids: tuple[int, ...] | None
+) -> Iterator[None]:
     if isinstance(session, scoped_session):
         session = session()
-    org_token = _current_org_id.set(None)
-    read_token = _read_org_ids.set(ids)
+    org_token = _current_org_id.set(org_id)
+    read_token = _read_org_ids.set(read_ids)
     try:
         if session.in_transaction():
             _apply_rls_setting(session.connection())
