@@ -33,6 +33,7 @@ from sqlalchemy.orm import (
 RLS_SETTING = "app.org_id"
 # The organizations a ``reading`` block may read (never write), comma-separated.
 RLS_READ_SETTING = "app.read_org_ids"
+TENANT_ISOLATION = "tenant_isolation"
 BATCH_READ = "batch_read"
 # The owner role reads every row (backups need it; it could switch the policies off anyway); the app
 # role, which the web, workers and CLI connect as, stays bound to one organization.
@@ -232,13 +233,16 @@ def _stamp_and_check_writes(session: Session, _context: Any, _instances: Any) ->
             raise CrossTenantWrite(f"{type(obj).__name__} belongs to another organization")
 
 
+# A sub-select: PostgreSQL reads and casts the setting once per statement (an InitPlan), not once per row.
+TENANT_PREDICATE = f"organization_id = (SELECT NULLIF(current_setting('{RLS_SETTING}', true), '')::integer)"
+
+
 def rls_statements(table: str) -> list[str]:
     """DDL for a tenant table's row-level security; used by migrations."""
-    predicate = f"organization_id = NULLIF(current_setting('{RLS_SETTING}', true), '')::integer"
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} USING ({predicate}) WITH CHECK ({predicate})",
+        f"CREATE POLICY {TENANT_ISOLATION} ON {table} USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})",
         owner_reads_all_statement(table),
         batch_read_statement(table),
     ]
@@ -246,7 +250,6 @@ def rls_statements(table: str) -> list[str]:
 
 def batch_read_statement(table: str) -> str:
     """The read-only policy that admits the rows of the organizations a ``reading`` block names."""
-    # A sub-select: PostgreSQL parses the setting once per statement (an InitPlan), not once per row.
     named = f"(SELECT string_to_array(NULLIF(current_setting('{RLS_READ_SETTING}', true), ''), ','))::integer[]"
     return f"CREATE POLICY {BATCH_READ} ON {table} FOR SELECT USING (organization_id = ANY ({named}))"
 
@@ -258,7 +261,7 @@ def owner_reads_all_statement(table: str) -> str:
 
 def drop_rls_statements(table: str) -> list[str]:
     return [
-        f"DROP POLICY IF EXISTS tenant_isolation ON {table}",
+        f"DROP POLICY IF EXISTS {TENANT_ISOLATION} ON {table}",
         f"DROP POLICY IF EXISTS {OWNER_READS_ALL} ON {table}",
         f"DROP POLICY IF EXISTS {BATCH_READ} ON {table}",
         f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",

@@ -149,3 +149,39 @@ def test_every_tenant_table_has_the_batch_read_policy_and_nothing_wider(postgres
     assert forced and {table for table, _cmd, _qual in rows} == forced
     assert {cmd for _table, cmd, _qual in rows} == {"SELECT"}
     assert all(tenancy.RLS_READ_SETTING in qual for _table, _cmd, qual in rows)
+
+
+def test_the_policies_read_the_organization_setting_once_per_statement(postgres):
+    """Each policy compares rows with a sub-select of the setting (evaluated once), never with the setting
+    itself, which PostgreSQL would read and cast again for every row."""
+    engine = make_engine(postgres["owner"])
+    with engine.connect() as conn:
+        forced = set(
+            conn.execute(text("SELECT relname FROM pg_class WHERE relkind = 'r' AND relforcerowsecurity")).scalars()
+        )
+        tenant = conn.execute(
+            text("SELECT tablename, qual, with_check FROM pg_policies WHERE policyname = :p"),
+            {"p": tenancy.TENANT_ISOLATION},
+        ).all()
+        consultant = conn.execute(
+            text("SELECT qual FROM pg_policies WHERE policyname = 'consultant_read' AND tablename = 'trend_states'")
+        ).scalar_one()
+    engine.dispose()
+    assert forced and {table for table, _qual, _check in tenant} == forced
+    for _table, qual, check in tenant:
+        for expression in (qual, check):
+            assert tenancy.RLS_SETTING in expression
+            assert "( SELECT" in expression
+    assert "( SELECT" in consultant and "trend_states.organization_id" not in consultant
+
+
+def test_a_tenant_read_evaluates_the_setting_once_and_still_isolates(postgres, committed_orgs):
+    engine = make_engine(postgres["app"])
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.org_id', :v, true)"), {"v": str(committed_orgs["rls-a"])})
+        plan = "\n".join(conn.execute(text("EXPLAIN (COSTS OFF) SELECT action FROM audit_events")).scalars())
+        assert "InitPlan" in plan
+        assert conn.execute(text("SELECT DISTINCT organization_id FROM audit_events")).scalars().all() == [
+            committed_orgs["rls-a"]
+        ]
+    engine.dispose()
