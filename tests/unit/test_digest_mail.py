@@ -1,5 +1,6 @@
 """The digest as an e-mail: both parts, the reader's language, no scripts or SVG, and how it looks."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -145,3 +146,12 @@ def test_the_rendered_digest_in_a_real_browser(app_context, week, browser, shots
     width, height = png_size(shots / "digest-email.png")
     assert width == 700 and height > 600
     assert_fits_a_phone(browser, html, shots / "email-digest-375.png")
+
+
+def test_titles_of_last_weeks_changes_are_escaped_in_the_html_part(app_context, week):
+    owner, org, digest = week
+    changes = [replace(change, cycle_title="<b>Angebote</b> & Co") for change in digest.changes]
+    text, html = _parts(_compose(owner, org, replace(digest, changes=changes), [], PAGES))
+    assert "Neuer Engpass benannt: <b>Angebote</b> & Co" in text
+    assert "Neuer Engpass benannt: &lt;b&gt;Angebote&lt;/b&gt; &amp; Co" in html
+    assert "<b>Angebote" not in html

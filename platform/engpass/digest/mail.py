@@ -6,9 +6,11 @@ heights are the weekly levels: it renders in every client and prints.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from flask import render_template
 from flask_babel import get_locale
@@ -18,7 +20,7 @@ from markupsafe import Markup
 
 from engpass.accounts.models import User
 from engpass.cycles.forms import DECISION_LABELS, STAGE_LABELS
-from engpass.digest.content import OrgDigest
+from engpass.digest.content import Change, ChangeKind, OrgDigest
 from engpass.formatting import day, money, number
 from engpass.mail import OutgoingMail
 from engpass.maturity.model import LEVEL_NAMES
@@ -57,12 +59,33 @@ class DigestPages:
     propose: str | None = None
 
 
+def change_text(change: Change) -> str:
+    """One of last week's changes in words, in the current language: plain text, which the HTML templates escape
+    like any other value (a text template included into them was not escaped: a cycle's title went out as
+    markup)."""
+    title = change.cycle_title
+    match change.kind:
+        case ChangeKind.named:
+            return _("New bottleneck named: %(title)s", title=title)
+        case ChangeKind.moved:
+            return _("%(title)s moved on to %(stage)s", title=title, stage=_label(STAGE_LABELS, change.stage))
+        case ChangeKind.moved_back:
+            return _("%(title)s went back to %(stage)s", title=title, stage=_label(STAGE_LABELS, change.stage))
+        case ChangeKind.measured:
+            return _("%(title)s: new measurement of %(day)s", title=title, day=day(change.measured_on))
+        case ChangeKind.decided:
+            return _("%(title)s decided: %(decision)s", title=title, decision=_label(DECISION_LABELS, change.decision))
+
+
+def _label(labels: Mapping[Any, object], key: object) -> str:
+    return str(labels[key]) if key is not None else ""
+
+
 def _week_context() -> dict[str, object]:
     """What the templates that tell a week (``_digest_week.*``, ``digest_clients.*``) format it with."""
     return {
         "level_names": LEVEL_NAMES,
-        "stage_labels": {stage.value: label for stage, label in STAGE_LABELS.items()},
-        "decision_labels": {d.value: label for d, label in DECISION_LABELS.items()},
+        "change_text": change_text,
         "muted": MUTED,
         "number": number,
         "day": day,
