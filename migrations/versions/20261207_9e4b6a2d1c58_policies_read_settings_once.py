@@ -1,10 +1,10 @@
-"""policies read their settings once per statement: ``tenant_isolation``, ``consultant_read`` and ``batch_read``
+"""policies read their settings once per statement: ``tenant_isolation`` and ``consultant_read`` as sub-selects
 
-``tenant_isolation`` compared each row with ``current_setting('app.org_id')``, read and cast again for every
-row; ``consultant_read`` ran its look-up of the consultancy's clients once per trend state; ``batch_read``
-compared each row with the named organizations one by one (``= ANY``; a digest batch names a hundred). As
-uncorrelated sub-selects PostgreSQL evaluates the setting once per statement (an InitPlan) and hashes the
-clients and the named organizations once (a hashed SubPlan). Which rows each policy admits is the same.
+Both policies compared each row with ``current_setting('app.org_id')``, read and cast again for every row
+(``consultant_read`` even ran its look-up of the consultancy's clients once per trend state). As an
+uncorrelated sub-select PostgreSQL evaluates the setting, and the clients, once per statement (an InitPlan
+or a hashed SubPlan), the way ``batch_read`` reads ``app.read_org_ids``. Which rows each policy admits is the
+same.
 
 Revision ID: 9e4b6a2d1c58
 Revises: 4d2a7c9e1b36
@@ -16,14 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-from engpass.tenancy import (
-    BATCH_READ,
-    BATCH_READ_PREDICATE,
-    RLS_READ_SETTING,
-    RLS_SETTING,
-    TENANT_ISOLATION,
-    TENANT_PREDICATE,
-)
+from engpass.tenancy import RLS_SETTING, TENANT_ISOLATION, TENANT_PREDICATE
 
 revision: str = "9e4b6a2d1c58"
 down_revision: str | None = "4d2a7c9e1b36"
@@ -40,16 +33,12 @@ _CONSULTANT_PER_ROW = (
     "AND ca.revoked_at IS NULL "
     f"AND ca.consultancy_id = NULLIF(current_setting('{RLS_SETTING}', true), '')::integer)"
 )
-_BATCH_READ_PER_ROW = (
-    "organization_id = ANY ((SELECT string_to_array("
-    f"NULLIF(current_setting('{RLS_READ_SETTING}', true), ''), ','))::integer[])"
-)
 _TENANT_TABLES = text(
     "SELECT tablename FROM pg_policies WHERE schemaname = current_schema() AND policyname = :p ORDER BY tablename"
 )
 
 
-def _alter(tenant_predicate: str, consultant_predicate: str, batch_predicate: str) -> None:
+def _alter(tenant_predicate: str, consultant_predicate: str) -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -57,14 +46,12 @@ def _alter(tenant_predicate: str, consultant_predicate: str, batch_predicate: st
         op.execute(
             f"ALTER POLICY {TENANT_ISOLATION} ON {table} USING ({tenant_predicate}) WITH CHECK ({tenant_predicate})"
         )
-    for table in bind.execute(_TENANT_TABLES, {"p": BATCH_READ}).scalars().all():
-        op.execute(f"ALTER POLICY {BATCH_READ} ON {table} USING ({batch_predicate})")
     op.execute(f"ALTER POLICY consultant_read ON trend_states USING ({consultant_predicate})")
 
 
 def upgrade() -> None:
-    _alter(TENANT_PREDICATE, _CONSULTANT_ONCE, BATCH_READ_PREDICATE)
+    _alter(TENANT_PREDICATE, _CONSULTANT_ONCE)
 
 
 def downgrade() -> None:
-    _alter(_PER_ROW_PREDICATE, _CONSULTANT_PER_ROW, _BATCH_READ_PER_ROW)
+    _alter(_PER_ROW_PREDICATE, _CONSULTANT_PER_ROW)
