@@ -185,3 +185,17 @@ def test_a_tenant_read_evaluates_the_setting_once_and_still_isolates(postgres, c
             committed_orgs["rls-a"]
         ]
     engine.dispose()
+
+
+@pytest.mark.parametrize("setting", ["app.org_id", "app.read_org_ids"])
+def test_a_read_through_the_policies_alone_can_use_the_organization_index(postgres, committed_orgs, setting):
+    """A statement that names no organization (raw SQL, a Core statement) is narrowed by the policies only: they
+    must stay an index condition on ``organization_id``. A policy the planner cannot index (a hashed sub-plan)
+    turned such a read into a scan of every organization's rows."""
+    engine = make_engine(postgres["app"])
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config(:s, :v, true)"), {"s": setting, "v": str(committed_orgs["rls-a"])})
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(conn.execute(text("EXPLAIN (COSTS OFF) SELECT count(*) FROM audit_events")).scalars())
+        assert "Seq Scan" not in plan and "Index" in plan, plan
+    engine.dispose()
