@@ -262,7 +262,9 @@ def _situation_statement() -> Select[Any]:
         .where(Cycle.stage == Stage.decided)
         .subquery()
     )
-    is_latest = decided.c.id.is_not(None)
+    # A hashed sub-plan, built once per statement: as a join, the planner (which cannot tell how many rows the
+    # policies let through) looped over every decided cycle for each cycle of the batch.
+    is_latest = Cycle.id.in_(select(decided.c.id).where(decided.c.rank == 1))
     scaled = and_(Cycle.stage == Stage.decided, Cycle.decision == Decision.scale, Rollout.id.is_not(None))
     return (
         select(
@@ -278,7 +280,6 @@ def _situation_statement() -> Select[Any]:
         .join(Organization, Organization.id == Cycle.organization_id)
         .outerjoin(Rollout, Rollout.cycle_id == Cycle.id)
         .outerjoin(last_effect, last_effect.c.rollout_id == Rollout.id)
-        .outerjoin(decided, and_(decided.c.id == Cycle.id, decided.c.rank == 1))
         # Memberships are not tenant rows: the organization is named here, not by the tenancy filter.
         .outerjoin(Membership, and_(Membership.user_id == Cycle.owner_id, memberships.in_org(Cycle.organization_id)))
         .outerjoin(User, User.id == Membership.user_id)
