@@ -14,9 +14,8 @@ Create Date: 2026-12-07 19:00:00.000000+00:00
 from collections.abc import Sequence
 
 from alembic import op
-from sqlalchemy import text
 
-from engpass.tenancy import RLS_SETTING, TENANT_ISOLATION, TENANT_PREDICATE
+from engpass.tenancy import RLS_SETTING, TENANT_ISOLATION, TENANT_PREDICATE, alter_policy_everywhere
 
 revision: str = "9e4b6a2d1c58"
 down_revision: str | None = "4d2a7c9e1b36"
@@ -33,20 +32,12 @@ _CONSULTANT_PER_ROW = (
     "AND ca.revoked_at IS NULL "
     f"AND ca.consultancy_id = NULLIF(current_setting('{RLS_SETTING}', true), '')::integer)"
 )
-_TENANT_TABLES = text(
-    "SELECT tablename FROM pg_policies WHERE schemaname = current_schema() AND policyname = :p ORDER BY tablename"
-)
 
 
 def _alter(tenant_predicate: str, consultant_predicate: str) -> None:
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    for table in bind.execute(_TENANT_TABLES, {"p": TENANT_ISOLATION}).scalars().all():
-        op.execute(
-            f"ALTER POLICY {TENANT_ISOLATION} ON {table} USING ({tenant_predicate}) WITH CHECK ({tenant_predicate})"
-        )
-    op.execute(f"ALTER POLICY consultant_read ON trend_states USING ({consultant_predicate})")
+    alter_policy_everywhere(op, TENANT_ISOLATION, tenant_predicate, tenant_predicate)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"ALTER POLICY consultant_read ON trend_states USING ({consultant_predicate})")
 
 
 def upgrade() -> None:

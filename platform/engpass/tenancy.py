@@ -294,21 +294,30 @@ _HAS_POLICY = text(
 )
 
 
+def _tenant_tables(op: Any) -> list[str]:
+    """The tables under forced row-level security, for migrations; none but on PostgreSQL."""
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return []
+    return list(bind.execute(_FORCED_TABLES).scalars().all())
+
+
 def add_policy_where_missing(op: Any, policy: str, statement_of: Callable[[str], str]) -> None:
     """For migrations that add a policy to every tenant table (those under forced row-level security) that lacks
     it: on a fresh database, the older migrations already ran today's ``rls_statements``. PostgreSQL only."""
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    for table in bind.execute(_FORCED_TABLES).scalars().all():
-        if bind.execute(_HAS_POLICY, {"t": table, "p": policy}).first() is None:
+    for table in _tenant_tables(op):
+        if op.get_bind().execute(_HAS_POLICY, {"t": table, "p": policy}).first() is None:
             op.execute(statement_of(table))
 
 
 def drop_policy_everywhere(op: Any, policy: str) -> None:
     """The reverse of ``add_policy_where_missing``."""
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return
-    for table in bind.execute(_FORCED_TABLES).scalars().all():
+    for table in _tenant_tables(op):
         op.execute(f"DROP POLICY IF EXISTS {policy} ON {table}")
+
+
+def alter_policy_everywhere(op: Any, policy: str, using: str, with_check: str | None = None) -> None:
+    """For migrations that rewrite a policy every tenant table has. PostgreSQL only."""
+    check = f" WITH CHECK ({with_check})" if with_check is not None else ""
+    for table in _tenant_tables(op):
+        op.execute(f"ALTER POLICY {policy} ON {table} USING ({using}){check}")

@@ -6,11 +6,9 @@ heights are the weekly levels: it renders in every client and prints.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from flask import render_template
 from flask_babel import get_locale
@@ -68,17 +66,14 @@ def change_text(change: Change) -> str:
         case ChangeKind.named:
             return _("New bottleneck named: %(title)s", title=title)
         case ChangeKind.moved:
-            return _("%(title)s moved on to %(stage)s", title=title, stage=_label(STAGE_LABELS, change.stage))
+            return _("%(title)s moved on to %(stage)s", title=title, stage=STAGE_LABELS[change.stage])
         case ChangeKind.moved_back:
-            return _("%(title)s went back to %(stage)s", title=title, stage=_label(STAGE_LABELS, change.stage))
+            return _("%(title)s went back to %(stage)s", title=title, stage=STAGE_LABELS[change.stage])
         case ChangeKind.measured:
             return _("%(title)s: new measurement of %(day)s", title=title, day=day(change.measured_on))
         case ChangeKind.decided:
-            return _("%(title)s decided: %(decision)s", title=title, decision=_label(DECISION_LABELS, change.decision))
-
-
-def _label(labels: Mapping[Any, object], key: object) -> str:
-    return str(labels[key]) if key is not None else ""
+            decision = DECISION_LABELS[change.decision] if change.decision is not None else ""
+            return _("%(title)s decided: %(decision)s", title=title, decision=decision)
 
 
 def _week_context() -> dict[str, object]:
