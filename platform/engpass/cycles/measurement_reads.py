@@ -71,24 +71,24 @@ def chart_sample(session: Session, cycle: Cycle, total: int, limit: int = CHART_
     ``engpass.charts.downsample`` would keep — evenly spaced by position with the first and the last, plus
     the lowest and the highest KPI value (the earliest of equals) — chosen in the database, so only those
     rows are loaded. ``total`` is the cycle's count of measurements."""
-    stmt = select(Measurement).where(Measurement.cycle_id == cycle.id).order_by(*_OLDEST_FIRST)
+    of_cycle = Measurement.cycle_id == cycle.id
+    stmt = select(Measurement).where(of_cycle).order_by(*_OLDEST_FIRST)
     if total > limit:
+        # One numbering in the cycle's order; the extremes are each the first of an ordering with LIMIT 1,
+        # which PostgreSQL finds in one pass without sorting all the rows (three full sorts did it before).
         numbered = (
-            select(
-                Measurement.id,
-                (func.row_number().over(order_by=_OLDEST_FIRST) - 1).label("position"),
-                func.row_number().over(order_by=(Measurement.kpi_value, *_OLDEST_FIRST)).label("lowest"),
-                func.row_number().over(order_by=(Measurement.kpi_value.desc(), *_OLDEST_FIRST)).label("highest"),
-            )
-            .where(Measurement.cycle_id == cycle.id)
+            select(Measurement.id, (func.row_number().over(order_by=_OLDEST_FIRST) - 1).label("position"))
+            .where(of_cycle)
             .subquery()
         )
-        chosen = select(numbered.c.id).where(
+        first_of = select(Measurement.id).where(of_cycle).limit(1)
+        stmt = stmt.where(
             or_(
-                numbered.c.position.in_(evenly_spaced(total, limit - 2)),
-                numbered.c.lowest == 1,
-                numbered.c.highest == 1,
+                Measurement.id.in_(
+                    select(numbered.c.id).where(numbered.c.position.in_(evenly_spaced(total, limit - 2)))
+                ),
+                Measurement.id == first_of.order_by(Measurement.kpi_value, *_OLDEST_FIRST).scalar_subquery(),
+                Measurement.id == first_of.order_by(Measurement.kpi_value.desc(), *_OLDEST_FIRST).scalar_subquery(),
             )
         )
-        stmt = stmt.where(Measurement.id.in_(chosen))
     return list(session.scalars(stmt))
