@@ -22,11 +22,10 @@ from typing import Any, Protocol
 from flask import current_app, has_app_context
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from engpass.db import db, utcnow
 from engpass.outbox.models import OutboxMessage
-from engpass.tenancy import current_org_id
+from engpass.tenancy import current_org_id, tenant_context
 
 log = logging.getLogger(__name__)
 
@@ -69,34 +68,46 @@ def relay(
     older_than: timedelta | None = None,
     limit: int = 500,
 ) -> RelayResult:
-    """Publish pending messages, oldest first; stop at the first broker failure. Commits ``session``."""
+    """Publish pending messages, oldest first; stop at the first broker failure. Commits ``session``.
+
+    The messages are claimed (marked relayed) in one statement before any is published, and the claim
+    commits after the publishing: a relay that dies in between leaves them pending for the sweep. FOR
+    UPDATE SKIP LOCKED keeps concurrent relays apart on PostgreSQL; SQLite has no row locks, and there
+    the condition on ``relayed_at`` makes a second relay wait for the first one's write lock and then
+    find the messages taken. The condition also covers a relay nested in another on the same
+    connection, which row locks do not.
+    """
     if isinstance(session, scoped_session):
         session = session()
-    stmt = (
-        select(OutboxMessage)
+    pending = (
+        select(OutboxMessage.id)
         .where(OutboxMessage.relayed_at.is_(None))
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     if ids is not None:
-        stmt = stmt.where(OutboxMessage.id.in_(list(ids)))
+        pending = pending.where(OutboxMessage.id.in_(list(ids)))
     if older_than is not None:
-        stmt = stmt.where(OutboxMessage.created_at <= utcnow() - older_than)
+        pending = pending.where(OutboxMessage.created_at <= utcnow() - older_than)
     result = RelayResult()
     try:
-        for message in session.scalars(stmt).all():
-            if not _claim(session, message):
-                continue
+        claimed = sorted(
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(pending.scalar_subquery()), OutboxMessage.relayed_at.is_(None))
+                .values(relayed_at=utcnow())
+                .returning(OutboxMessage.id, OutboxMessage.task_name, OutboxMessage.kwargs)
+                .execution_options(synchronize_session=False)
+            ).all()
+        )
+        for position, (message_id, task_name, kwargs) in enumerate(claimed):
             try:
-                publish(message.task_name, dict(message.kwargs), f"outbox-{message.id}")
+                publish(task_name, dict(kwargs), f"outbox-{message_id}")
             except Exception as exc:  # the broker's errors are many and transport-specific
-                message.relayed_at = None
-                message.attempts += 1
-                message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                _release(session, message_id, exc, [later for later, _, _ in claimed[position + 1 :]])
                 result.failed += 1
-                log.warning("outbox relay failed for message %s: %s", message.id, exc)
-                # Later messages wait: the broker is most likely down for them too, and order is kept.
+                log.warning("outbox relay failed for message %s: %s", message_id, exc)
                 break
             result.published += 1
         session.commit()
@@ -106,27 +117,24 @@ def relay(
     return result
 
 
-def _claim(session: Session, message: OutboxMessage) -> bool:
-    """Mark the message relayed before publishing it, unless another relay already did.
-
-    FOR UPDATE SKIP LOCKED keeps concurrent relays apart on PostgreSQL; SQLite has no row
-    locks, and a second relay there may have read the message before the first one marked
-    it. The conditional update waits for the first relay's write lock and then finds the
-    message taken. It also covers a relay nested in another on the same connection, which
-    row locks do not.
-    """
-    now = utcnow()
-    claimed = session.execute(
+def _release(session: Session, failed_id: int, error: Exception, later_ids: list[int]) -> None:
+    """Give back the claim on the message that failed, counting the attempt, and on every later one:
+    they wait, since the broker is most likely down for them too, and the order is kept."""
+    session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message.id, OutboxMessage.relayed_at.is_(None))
-        .values(relayed_at=now)
+        .where(OutboxMessage.id == failed_id)
+        .values(
+            relayed_at=None, attempts=OutboxMessage.attempts + 1, last_error=f"{type(error).__name__}: {error}"[:500]
+        )
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:
-        session.expire(message)
-        return False
-    set_committed_value(message, "relayed_at", now)
-    return True
+    if later_ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(later_ids))
+            .values(relayed_at=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def pending_count(session: Session) -> int:
@@ -146,7 +154,10 @@ def _relay_after_commit(session: Session) -> None:
         return
     relay_session = db.factory()
     try:
-        relay(relay_session, publish, ids=[message_id for _, message_id in entries])
+        # Outside the organization: the outbox is no tenant table, and without a tenant the relay's
+        # transaction needs no round trip for the row-level security settings.
+        with tenant_context(relay_session, None):
+            relay(relay_session, publish, ids=[message_id for _, message_id in entries])
     except Exception:  # never fail the request that already committed; the sweep retries
         log.exception("outbox relay after commit failed")
     finally:
