@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from engpass import task_names, tenancy
@@ -126,6 +126,30 @@ def test_the_organization_in_context_travels_as_org_id(session, publisher, make_
     session.commit()
     assert message.organization_id == org.id
     assert publisher.published == [("tests.noop", {"n": 1, "org_id": org.id}, f"outbox-{message.id}")]
+
+
+def test_the_relay_after_a_write_claims_in_one_statement_outside_the_organization(
+    session, publisher, make_org, connection
+):
+    """The relay's transaction is no tenant's: no row-level security settings, one claim for all messages."""
+    org = make_org("Relais GmbH")
+    with tenancy.tenant_context(session, org.id):
+        messages = [enqueue(session, "tests.noop", n=n) for n in (1, 2)]
+        session.flush()
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            statements.append(statement)
+
+        event.listen(connection, "before_cursor_execute", record)
+        try:
+            session.commit()
+        finally:
+            event.remove(connection, "before_cursor_execute", record)
+    assert [p[2] for p in publisher.published] == [f"outbox-{m.id}" for m in messages]
+    touching_outbox = [s for s in statements if "outbox_messages" in s]
+    assert len(touching_outbox) == 1 and touching_outbox[0].lstrip().upper().startswith("UPDATE")
+    assert not [s for s in statements if "set_config" in s]
 
 
 def test_sign_up_enqueues_the_welcome_mail_for_after_the_commit(session, publisher):
