@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, dates
 from babel.numbers import NumberPattern, format_currency, format_percent, get_decimal_symbol, parse_pattern
@@ -18,6 +18,10 @@ from flask_babel import gettext as _
 MINUS = "\u2212"
 # Parsed once: a page formats a few hundred figures, and parsing the pattern was a third of each.
 _FIGURE = parse_pattern("#,##0.####")
+# Formatted figures and days kept per language: a cycle page formats some 200 figures and 170 days (its
+# chart's points, its table), many alike, and Babel takes 6 to 9 µs for each. Both are pure functions of
+# the value, the rounding and the locale, so a kept text is exactly what formatting again would give.
+FORMATTED_KEPT = 4096
 
 
 def _minus(text: str) -> str:
@@ -32,11 +36,21 @@ def number(value: Decimal | int | float | None, places: int | None = None) -> st
     """A figure without trailing zeros ("8", "6,3", "27.040"); ``places`` rounds first."""
     if value is None:
         return ""
+    if not value:
+        # Zero and minus zero are equal keys, but Babel writes them differently: not kept.
+        return _number(value, places, _locale())
+    return _kept_number(value, places, _locale())
+
+
+def _number(value: Decimal | int | float, places: int | None, locale: Locale) -> str:
     value = Decimal(value)
     if places is not None:
         value = round(value, places)
     value = value.normalize() if value == value.to_integral_value() else value
-    return _minus(_FIGURE.apply(value, _locale()))
+    return _minus(_FIGURE.apply(value, locale))
+
+
+_kept_number = lru_cache(maxsize=FORMATTED_KEPT)(_number)
 
 
 def money(value: Decimal | int | None, currency: str) -> str:
@@ -86,7 +100,12 @@ def day(value: date | datetime | None, form: str = "medium") -> str:
         # An instant: on the user's calendar, which Flask-Babel's rebasing into their time zone gives.
         return format_date(value, form)
     # A calendar day has no zone to rebase into: Babel's own formatter, without Flask-Babel's lookups per call.
-    return dates.format_date(value, form, locale=_locale())
+    return _calendar_day(value, form, _locale())
+
+
+@lru_cache(maxsize=FORMATTED_KEPT)
+def _calendar_day(value: date, form: str, locale: Locale) -> str:
+    return dates.format_date(value, form, locale=locale)
 
 
 def file_size(size_bytes: int) -> str:
