@@ -135,18 +135,52 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def claim_redis_database() -> str:
-    """A Redis database of the local server that no other benchmark run holds, claimed for this one; "" if none."""
+def claim_redis_database(base: str = DEFAULT_REDIS) -> str:
+    """A Redis database of the local server that no other benchmark run holds, claimed for this one; "" if none.
+
+    A claim whose run is gone (killed, or a script that claimed and never released) is taken over: left to
+    expire, five of them put every later run on the embedded broker, without the page cache."""
     import redis
 
     for number in REDIS_DATABASES:
-        url = f"{DEFAULT_REDIS}/{number}"
+        url = f"{base}/{number}"
         if not redis_answers(url):
             return ""
         client = redis.Redis.from_url(url)
         if client.set(REDIS_CLAIM_KEY, str(os.getpid()), nx=True, ex=REDIS_CLAIM_SECONDS):
             return url
+        if _take_over_stale_claim(client):
+            return url
+    log(f"every benchmark Redis database {REDIS_DATABASES} is held by a running run: the embedded broker it is")
     return ""
+
+
+def _take_over_stale_claim(client: Any) -> bool:
+    """Claim the database if its holder's process no longer runs; exactly one of several runs trying wins."""
+    import redis
+
+    with client.pipeline() as pipe:
+        try:
+            pipe.watch(REDIS_CLAIM_KEY)
+            holder = pipe.get(REDIS_CLAIM_KEY)
+            if holder is not None and process_runs(int(holder)):
+                return False
+            pipe.multi()
+            pipe.set(REDIS_CLAIM_KEY, str(os.getpid()), ex=REDIS_CLAIM_SECONDS)
+            pipe.execute()
+        except (redis.WatchError, ValueError):
+            return False
+    return True
+
+
+def process_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def release_redis_database(url: str) -> None:
